@@ -1,0 +1,68 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import * as schema from "./schema";
+
+export { schema };
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+export type DbKind = "postgres" | "pglite";
+export interface DbHandle {
+  db: Db;
+  kind: DbKind;
+  /** Cheap liveness probe used by /api/health. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Where drizzle-kit writes migrations; resolved from the working directory so bundling cannot move it. */
+export const migrationsFolder = path.resolve(process.env.PARLEY_MIGRATIONS_DIR ?? "db/migrations");
+
+export interface OpenDbOptions {
+  /** postgres:// URL; when absent, embedded PGlite is used. */
+  url?: string;
+  /** PGlite directory; `memory://` (or undefined) keeps it in memory. */
+  dataDir?: string;
+  /** postgres-js pool size. */
+  max?: number;
+}
+
+/** Opens the database on either driver and applies pending migrations. */
+export async function openDb(options: OpenDbOptions): Promise<DbHandle> {
+  if (options.url) {
+    const { default: postgres } = await import("postgres");
+    const { drizzle } = await import("drizzle-orm/postgres-js");
+    const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+    const client = postgres(options.url, {
+      max: options.max ?? 10,
+      onnotice: () => {},
+      connect_timeout: 5,
+    });
+    const db = drizzle(client, { schema });
+    await migrate(db, { migrationsFolder });
+    return {
+      db: db as unknown as Db,
+      kind: "postgres",
+      ping: async () => {
+        await client`select 1`;
+      },
+      close: () => client.end({ timeout: 5 }),
+    };
+  }
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle } = await import("drizzle-orm/pglite");
+  const { migrate } = await import("drizzle-orm/pglite/migrator");
+  const dataDir = options.dataDir && options.dataDir !== "memory://" ? options.dataDir : undefined;
+  if (dataDir) fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  const client = await PGlite.create(dataDir);
+  const db = drizzle(client, { schema });
+  await migrate(db, { migrationsFolder });
+  return {
+    db: db as unknown as Db,
+    kind: "pglite",
+    ping: async () => {
+      await client.query("select 1");
+    },
+    close: () => client.close(),
+  };
+}
+

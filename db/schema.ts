@@ -1,0 +1,157 @@
+import { sql } from "drizzle-orm";
+import {
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  varchar,
+} from "drizzle-orm/pg-core";
+import type {
+  AgentConfig,
+  ContextConfig,
+  Reference,
+  Strategy,
+  SummaryParameters,
+  Usage,
+} from "../server/defaults";
+
+const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
+// Millisecond precision so keyset cursors round-trip exactly through JS Dates.
+const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: "date" });
+
+export const roleEnum = pgEnum("role", ["owner", "admin", "member"]);
+export const messageRoleEnum = pgEnum("message_role", ["user", "assistant"]);
+export const messageStatusEnum = pgEnum("message_status", [
+  "streaming",
+  "completed",
+  "stopped",
+  "interrupted",
+  "failed",
+]);
+
+export const tenants = pgTable("tenants", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: varchar("name", { length: 100 }).notNull().unique(),
+  createdAt: ts("created_at").notNull().defaultNow(),
+});
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: varchar("name", { length: 100 }).notNull(),
+    role: roleEnum("role").notNull(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("users_tenant_name_idx").on(t.tenantId, t.name)],
+);
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: varchar("name", { length: 100 }).notNull(),
+    /** First characters of the key, so people can tell keys apart without the secret. */
+    prefix: varchar("prefix", { length: 16 }).notNull(),
+    /** SHA-256 of the key, hex. The key itself is never stored. */
+    hash: varchar("hash", { length: 64 }).notNull().unique(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    lastUsedAt: ts("last_used_at"),
+    revokedAt: ts("revoked_at"),
+  },
+  (t) => [index("api_keys_tenant_user_idx").on(t.tenantId, t.userId)],
+);
+
+/** Browser sign-ins: the cookie holds a random token whose hash is stored here. */
+export const webSessions = pgTable("web_sessions", {
+  tokenHash: varchar("token_hash", { length: 64 }).primaryKey(),
+  apiKeyId: uuid("api_key_id")
+    .notNull()
+    .references(() => apiKeys.id, { onDelete: "cascade" }),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  expiresAt: ts("expires_at").notNull(),
+});
+
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    title: varchar("title", { length: 255 }).notNull().default(""),
+    description: varchar("description", { length: 2000 }).notNull().default(""),
+    knowledgeBaseId: text("knowledge_base_id"),
+    pinned: boolean("pinned").notNull().default(false),
+    pinnedAt: ts("pinned_at"),
+    strategy: jsonb("strategy").$type<Strategy>().notNull(),
+    summaryParameters: jsonb("summary_parameters").$type<SummaryParameters>().notNull(),
+    agentConfig: jsonb("agent_config").$type<AgentConfig>().notNull(),
+    contextConfig: jsonb("context_config").$type<ContextConfig>().notNull(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+    /** The list's order key: pinned sessions by pin time, the rest by last update. */
+    sortAt: ts("sort_at")
+      .notNull()
+      .generatedAlwaysAs(sql`coalesce(pinned_at, updated_at)`),
+    titleTsv: tsvector("title_tsv")
+      .notNull()
+      .generatedAlwaysAs(sql`to_tsvector('simple', title)`),
+  },
+  (t) => [
+    index("sessions_user_order_idx").on(t.tenantId, t.userId, t.pinned, t.sortAt, t.id),
+    index("sessions_tenant_order_idx").on(t.tenantId, t.pinned, t.sortAt, t.id),
+    index("sessions_tenant_created_idx").on(t.tenantId, t.createdAt),
+    index("sessions_title_tsv_idx").using("gin", t.titleTsv),
+  ],
+);
+
+export const messages = pgTable(
+  "messages",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    sessionId: uuid("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    requestId: uuid("request_id").notNull(),
+    role: messageRoleEnum("role").notNull(),
+    content: text("content").notNull().default(""),
+    status: messageStatusEnum("status").notNull(),
+    references: jsonb("references").$type<Reference[]>().notNull().default([]),
+    model: varchar("model", { length: 200 }),
+    durationMs: integer("duration_ms"),
+    usage: jsonb("usage").$type<Usage>(),
+    error: text("error"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+    contentTsv: tsvector("content_tsv")
+      .notNull()
+      .generatedAlwaysAs(sql`to_tsvector('simple', content)`),
+  },
+  (t) => [
+    // "Newest first in a session", with id breaking ties so pages never overlap.
+    index("messages_session_created_idx").on(t.sessionId, t.createdAt, t.id),
+    uniqueIndex("messages_session_request_role_idx").on(t.sessionId, t.requestId, t.role),
+    index("messages_content_tsv_idx").using("gin", t.contentTsv),
+    index("messages_streaming_idx").on(t.status).where(sql`status = 'streaming'`),
+  ],
+);

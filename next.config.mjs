@@ -1,0 +1,8 @@
+/** @type {import('next').NextConfig} */
+const nextConfig = {
+  // PGlite ships WASM and data files that must be loaded from node_modules, not bundled.
+  serverExternalPackages: ["@electric-sql/pglite", "@electric-sql/pglite-pgvector", "ioredis", "postgres", "gpt-tokenizer"],
+  poweredByHeader: false,
+  reactStrictMode: true,
+};
+export default nextConfig;

@@ -1,0 +1,92 @@
+import { z } from "zod";
+
+/**
+ * Session configuration, with WeKnora's conversation defaults. Each schema gives the full shape
+ * (with defaults and limits); `SessionInput` takes any part of it and is deep-merged.
+ */
+export const strategySchema = z.object({
+  maxRounds: z.number().int().min(1).max(100).default(5),
+  enableRewrite: z.boolean().default(true),
+  fallbackStrategy: z.enum(["fixed", "model"]).default("model"),
+  fallbackResponse: z.string().max(2000).default("Sorry, I am unable to answer this question."),
+  keywordThreshold: z.number().min(0).max(1).default(0.3),
+  vectorThreshold: z.number().min(0).max(1).default(0.5),
+  embeddingTopK: z.number().int().min(1).max(100).default(10),
+  rerankModelId: z.string().max(200).nullable().default(null),
+  rerankTopK: z.number().int().min(1).max(100).default(5),
+  rerankThreshold: z.number().min(0).max(1).default(0.5),
+  summaryModelId: z.string().max(200).nullable().default(null),
+});
+
+export const summaryParametersSchema = z.object({
+  temperature: z.number().min(0).max(2).default(0.3),
+  maxCompletionTokens: z.number().int().min(1).max(131072).default(2048),
+  repeatPenalty: z.number().min(0).max(2).default(1.0),
+  topK: z.number().int().min(0).max(1000).default(0),
+  topP: z.number().min(0).max(1).default(0),
+  frequencyPenalty: z.number().min(-2).max(2).default(0),
+  presencePenalty: z.number().min(-2).max(2).default(0),
+  seed: z.number().int().min(0).default(0),
+  prompt: z.string().max(20000).default(""),
+  contextTemplate: z.string().max(20000).default(""),
+  noMatchPrefix: z.string().max(2000).default(""),
+});
+
+export const agentConfigSchema = z.object({
+  agentModeEnabled: z.boolean().default(false),
+  webSearchEnabled: z.boolean().default(false),
+  knowledgeBases: z.array(z.string().max(100)).max(50).default([]),
+  knowledgeIds: z.array(z.string().max(100)).max(500).default([]),
+});
+
+export const contextConfigSchema = z.object({
+  maxTokens: z.number().int().min(256).max(2_000_000).default(131072),
+  compressionStrategy: z.enum(["sliding_window", "smart"]).default("sliding_window"),
+  recentMessageCount: z.number().int().min(1).max(1000).default(20),
+  summarizeThreshold: z.number().int().min(1).max(1000).default(5),
+});
+
+export type Strategy = z.infer<typeof strategySchema>;
+export type SummaryParameters = z.infer<typeof summaryParametersSchema>;
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+export type ContextConfig = z.infer<typeof contextConfigSchema>;
+
+export const defaultStrategy = (): Strategy => strategySchema.parse({});
+export const defaultSummaryParameters = (): SummaryParameters => summaryParametersSchema.parse({});
+export const defaultAgentConfig = (): AgentConfig => agentConfigSchema.parse({});
+export const defaultContextConfig = (): ContextConfig => contextConfigSchema.parse({});
+
+/** A partial of a config schema: fields optional and without defaults, limits kept. */
+function partialOf<T extends z.ZodRawShape>(schema: z.ZodObject<T>) {
+  const shape = Object.fromEntries(
+    Object.entries(schema.shape).map(([k, v]) => [k, (v as unknown as z.ZodDefault<z.ZodType>).unwrap().optional()]),
+  );
+  return z.strictObject(shape) as unknown as z.ZodType<Partial<z.output<z.ZodObject<T>>>>;
+}
+
+export const sessionInputSchema = z.strictObject({
+  title: z.string().trim().max(255).optional(),
+  description: z.string().max(2000).optional(),
+  knowledgeBaseId: z.string().max(100).nullable().optional(),
+  strategy: partialOf(strategySchema).optional(),
+  summaryParameters: partialOf(summaryParametersSchema).optional(),
+  agentConfig: partialOf(agentConfigSchema).optional(),
+  contextConfig: partialOf(contextConfigSchema).optional(),
+});
+export type SessionInput = z.infer<typeof sessionInputSchema>;
+
+export const referenceSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  source: z.string(),
+  content: z.string(),
+  score: z.number(),
+  matchedBy: z.enum(["keyword", "vector", "both"]).optional(),
+});
+export type Reference = z.infer<typeof referenceSchema>;
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}

@@ -1,0 +1,51 @@
+import path from "node:path";
+import { z } from "zod";
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const nonNegativeInt = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+const optionalUrl = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v ? v : undefined))
+  .pipe(z.url().optional());
+
+const envSchema = z.object({
+  DATABASE_URL: optionalUrl,
+  /** Where embedded PGlite keeps its files when DATABASE_URL is unset. */
+  PARLEY_DATA_DIR: z.string().min(1).default("./.data/pglite"),
+  REDIS_URL: optionalUrl,
+  /** Every Redis key starts with this; tests give each run its own (still under `parley:`). */
+  PARLEY_REDIS_PREFIX: z.string().regex(/^parley:([A-Za-z0-9_-]+:)?$/, "must be 'parley:' or 'parley:<run>:'").default("parley:"),
+  PARLEY_BOOTSTRAP_KEY: z
+    .string()
+    .min(32, "must be at least 32 characters")
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
+  PARLEY_PUBLIC_URL: z.string().optional(),
+  STREAM_TTL_SECONDS: positiveInt(3600),
+  CONTEXT_TTL_SECONDS: positiveInt(86400),
+  PARLEY_MAX_CONCURRENT_ANSWERS: positiveInt(16),
+  PARLEY_OFFLINE_TOKEN_DELAY_MS: nonNegativeInt(35),
+  OPENAI_BASE_URL: optionalUrl,
+  OPENAI_API_KEY: z.string().optional(),
+  PARLEY_CHAT_MODEL: z.string().optional(),
+  PARLEY_SUMMARY_MODEL: z.string().optional(),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Parses the environment once, failing with one readable line per bad variable. */
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
+  const result = envSchema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Parley cannot start, the environment is invalid:\n${lines.join("\n")}`);
+  }
+  return result.data;
+}
+
+export function pgliteDir(env: Env): string {
+  return path.resolve(env.PARLEY_DATA_DIR);
+}

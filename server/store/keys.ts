@@ -1,0 +1,18 @@
+/**
+ * Every Redis key Parley uses. The session id sits in a Cluster hash tag so all keys of one session
+ * land on one slot (multi-key operations and pattern deletes stay on one node).
+ */
+export function createKeys(prefix: string) {
+  return {
+    prefix,
+    stream: (sessionId: string, messageId: string) => `${prefix}stream:{${sessionId}}:${messageId}`,
+    sessionStreams: (sessionId: string) => `${prefix}stream:{${sessionId}}:*`,
+    context: (sessionId: string) => `${prefix}context:{${sessionId}}`,
+    /** One answer at a time per session; doubles as the running answer's lease. */
+    answerLock: (sessionId: string) => `${prefix}lock:{${sessionId}}`,
+    /** requestId → the turn it started, for idempotent sends. */
+    request: (sessionId: string, requestId: string) => `${prefix}request:{${sessionId}}:${requestId}`,
+    stopChannel: () => `${prefix}signal:stop`,
+  };
+}
+export type Keys = ReturnType<typeof createKeys>;

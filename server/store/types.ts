@@ -1,0 +1,54 @@
+/**
+ * The shared store behind answer streams, LLM context, locks and cross-instance signals.
+ * Two implementations with the same semantics (TTL included): Redis (`redis.ts`) for any number
+ * of instances, and in-process memory (`memory.ts`) for a single instance without Redis.
+ * Keys passed in are full keys (already prefixed, see `keys.ts`).
+ */
+export interface StreamEntry<T = unknown> {
+  /** The entry's stream id ("<ms>-<seq>"), strictly increasing within a stream. */
+  id: string;
+  data: T;
+}
+
+export interface Store {
+  readonly kind: "redis" | "memory";
+
+  // --- streams: one per assistant message ---
+  /** Appends entries in order (one round trip) and sets the stream's TTL. Returns their ids. */
+  append(key: string, entries: unknown[], ttlSeconds: number): Promise<string[]>;
+  /** Entries strictly after `afterId` (from the first when null), oldest first, at most `count`. */
+  range(key: string, afterId: string | null, count?: number): Promise<StreamEntry[]>;
+  /**
+   * Replays entries after `afterId`, then follows new ones live (Redis: XREAD BLOCK on a dedicated
+   * connection shared by this instance's followers of the same key; no polling loop) until the
+   * consumer stops iterating or `signal` aborts. Never yields an entry twice or out of order.
+   */
+  follow(key: string, afterId: string | null, signal: AbortSignal): AsyncIterable<StreamEntry>;
+
+  // --- plain values with TTL ---
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** Deletes keys (any kind); returns how many existed. */
+  del(...keys: string[]): Promise<number>;
+  /** Remaining TTL in ms, -2 when the key does not exist, -1 without TTL (as Redis PTTL). */
+  pttl(key: string): Promise<number>;
+  /** Deletes every key matching a glob pattern (`*` only), e.g. all streams of one session. */
+  delPattern(pattern: string): Promise<number>;
+
+  // --- locks / leases ---
+  /** SET NX PX: true when acquired. */
+  acquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Extends the TTL only while `owner` still holds it; false when it does not. */
+  renew(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Deletes only while `owner` still holds it. */
+  release(key: string, owner: string): Promise<boolean>;
+
+  // --- signals between instances ---
+  publish(channel: string, message: string): Promise<void>;
+  /** Calls `onMessage` for every message on `channel` until the returned function is called. */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
+
+  /** Throws when the backing server is unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
