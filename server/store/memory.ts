@@ -1,0 +1,338 @@
+import type { Store, StreamEntry } from "./types";
+
+/** Expired keys are also dropped on access; the sweep only bounds memory held by keys nobody reads. */
+const SWEEP_INTERVAL_MS = 5_000;
+/** Replay reads the backlog in pages so a long stream never becomes one huge reply. */
+const REPLAY_PAGE = 500;
+
+const WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+/** Orders stream ids ("<ms>-<seq>") numerically, as Redis does; a plain string compare breaks at "9" vs "10". */
+export function compareStreamIds(a: string, b: string): number {
+  const [aMs, aSeq] = parseId(a);
+  const [bMs, bSeq] = parseId(b);
+  return Math.sign(aMs - bMs || aSeq - bSeq);
+}
+
+function parseId(id: string): [number, number] {
+  const dash = id.indexOf("-");
+  return dash < 0 ? [Number(id), 0] : [Number(id.slice(0, dash)), Number(id.slice(dash + 1))];
+}
+
+/**
+ * Live entries handed from a stream's reader to one follower. The reader pushes without waiting;
+ * the follower takes whatever has accumulated. `end()` stops it (with an error: the follower throws).
+ */
+export class FollowerQueue {
+  private items: StreamEntry[] = [];
+  private wake: (() => void) | null = null;
+  private state: "open" | "ended" | "failed" = "open";
+  private error: unknown;
+
+  push(entry: StreamEntry): void {
+    if (this.state !== "open") return;
+    this.items.push(entry);
+    this.notify();
+  }
+
+  end(error?: unknown): void {
+    if (this.state !== "open") return;
+    this.state = error === undefined ? "ended" : "failed";
+    this.error = error;
+    this.items = [];
+    this.notify();
+  }
+
+  /** Everything pushed since the last call (waiting for at least one entry), or null once ended. */
+  async take(): Promise<StreamEntry[] | null> {
+    while (this.state === "open" && this.items.length === 0) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    if (this.state === "failed") throw this.error;
+    if (this.state === "ended") return null;
+    const batch = this.items;
+    this.items = [];
+    return batch;
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+}
+
+/** A follower's registration with whatever delivers a stream's live entries. */
+export interface LiveFeed {
+  /** Settles once entries appended from now on are sure to reach the queue (rejects if they never will). */
+  ready: Promise<unknown>;
+  /** Idempotent. */
+  leave(): void;
+}
+
+/**
+ * `Store.follow` for both stores. The follower joins the live feed BEFORE replaying, so an entry
+ * appended during the replay is either in the replay or in the queue (or both: the id check drops
+ * anything not newer than the last entry yielded).
+ */
+export async function* followStream(
+  afterId: string | null,
+  signal: AbortSignal,
+  join: (queue: FollowerQueue) => LiveFeed,
+  range: (afterId: string | null, count: number) => Promise<StreamEntry[]>,
+): AsyncGenerator<StreamEntry> {
+  if (signal.aborted) return;
+  const queue = new FollowerQueue();
+  const feed = join(queue);
+  let onAbort!: () => void;
+  // Leaving right on abort (not when the consumer next resumes) frees a shared reader immediately.
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = () => {
+      feed.leave();
+      queue.end();
+      resolve();
+    };
+  });
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    await Promise.race([feed.ready, aborted]);
+    let last = afterId;
+    while (!signal.aborted) {
+      const page = await range(last, REPLAY_PAGE);
+      for (const entry of page) {
+        if (signal.aborted) return;
+        last = entry.id;
+        yield entry;
+      }
+      if (page.length < REPLAY_PAGE) break;
+    }
+    for (;;) {
+      const batch = await queue.take();
+      if (batch === null) return;
+      for (const entry of batch) {
+        if (signal.aborted) return;
+        if (last !== null && compareStreamIds(entry.id, last) <= 0) continue;
+        last = entry.id;
+        yield entry;
+      }
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    feed.leave();
+  }
+}
+
+interface StoredStream {
+  kind: "stream";
+  /** Entries as JSON, so readers get copies with the same round-trip semantics as Redis. */
+  entries: { id: string; json: string }[];
+  lastMs: number;
+  lastSeq: number;
+  expiresAt: number;
+}
+interface StoredString {
+  kind: "string";
+  value: string;
+  expiresAt: number;
+}
+
+/** The store in process memory, for a single instance without Redis. Same semantics as `redis.ts`. */
+export function createMemoryStore(): Store {
+  // Every write sets a TTL, so each key has an `expiresAt` (and PTTL's -1 cannot occur).
+  const data = new Map<string, StoredStream | StoredString>();
+  const followers = new Map<string, Set<FollowerQueue>>();
+  const channels = new Map<string, Set<(message: string) => void>>();
+  let closed = false;
+
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [key, value] of data) if (value.expiresAt <= now) data.delete(key);
+  }, SWEEP_INTERVAL_MS);
+  sweep.unref();
+
+  /** The key's value unless it has expired (then it is removed, like Redis' lazy expiry). */
+  function live(key: string) {
+    const value = data.get(key);
+    if (value && value.expiresAt <= Date.now()) {
+      data.delete(key);
+      return undefined;
+    }
+    return value;
+  }
+
+  function liveString(key: string) {
+    const value = live(key);
+    if (value?.kind === "stream") throw new Error(WRONGTYPE);
+    return value;
+  }
+
+  function deleteMatching(test: (key: string) => boolean): number {
+    let deleted = 0;
+    for (const key of [...data.keys()]) {
+      if (test(key) && live(key)) {
+        data.delete(key);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  async function range(key: string, afterId: string | null, count?: number): Promise<StreamEntry[]> {
+    const stream = live(key);
+    if (!stream) return [];
+    if (stream.kind !== "stream") throw new Error(WRONGTYPE);
+    const { entries } = stream;
+    // Binary search for the first entry after `afterId` (ids are sorted).
+    let lo = 0;
+    if (afterId !== null) {
+      let hi = entries.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (compareStreamIds(entries[mid].id, afterId) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    const end = count === undefined ? entries.length : lo + count;
+    return entries.slice(lo, end).map(({ id, json }) => ({ id, data: JSON.parse(json) }));
+  }
+
+  return {
+    kind: "memory",
+
+    async append(key, entries, ttlSeconds) {
+      let stream = live(key);
+      if (stream?.kind === "string") throw new Error(WRONGTYPE);
+      if (!stream) {
+        // Like XADD + EXPIRE: nothing to add to a missing stream leaves it missing.
+        if (entries.length === 0) return [];
+        stream = { kind: "stream", entries: [], lastMs: 0, lastSeq: 0, expiresAt: 0 };
+        data.set(key, stream);
+      }
+      const added: StreamEntry[] = [];
+      for (const entry of entries) {
+        // Redis' rule for `*` ids: the clock, or the last id's ms with the next seq if the clock lags.
+        const now = Date.now();
+        if (now > stream.lastMs) {
+          stream.lastMs = now;
+          stream.lastSeq = 0;
+        } else {
+          stream.lastSeq++;
+        }
+        const id = `${stream.lastMs}-${stream.lastSeq}`;
+        const json = JSON.stringify(entry);
+        stream.entries.push({ id, json });
+        added.push({ id, data: JSON.parse(json) });
+      }
+      stream.expiresAt = Date.now() + ttlSeconds * 1000;
+      for (const queue of followers.get(key) ?? []) for (const entry of added) queue.push(entry);
+      return added.map((entry) => entry.id);
+    },
+
+    range,
+
+    follow(key, afterId, signal) {
+      const join = (queue: FollowerQueue): LiveFeed => {
+        if (closed) throw new Error("Store closed");
+        let queues = followers.get(key);
+        if (!queues) followers.set(key, (queues = new Set()));
+        queues.add(queue);
+        const joined = queues;
+        return {
+          ready: Promise.resolve(),
+          leave() {
+            joined.delete(queue);
+            if (joined.size === 0 && followers.get(key) === joined) followers.delete(key);
+          },
+        };
+      };
+      return followStream(afterId, signal, join, (after, count) => range(key, after, count));
+    },
+
+    async get(key) {
+      return liveString(key)?.value ?? null;
+    },
+
+    async set(key, value, ttlSeconds) {
+      data.set(key, { kind: "string", value, expiresAt: Date.now() + ttlSeconds * 1000 });
+    },
+
+    async del(...keys) {
+      const targets = new Set(keys);
+      return deleteMatching((key) => targets.has(key));
+    },
+
+    async pttl(key) {
+      const value = live(key);
+      return value ? value.expiresAt - Date.now() : -2;
+    },
+
+    async delPattern(pattern) {
+      const source = pattern
+        .split("*")
+        .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+        .join(".*");
+      const regex = new RegExp(`^${source}$`, "s");
+      return deleteMatching((key) => regex.test(key));
+    },
+
+    async acquire(key, owner, ttlMs) {
+      if (live(key)) return false;
+      data.set(key, { kind: "string", value: owner, expiresAt: Date.now() + ttlMs });
+      return true;
+    },
+
+    async renew(key, owner, ttlMs) {
+      const lock = liveString(key);
+      if (lock?.value !== owner) return false;
+      lock.expiresAt = Date.now() + ttlMs;
+      return true;
+    },
+
+    async release(key, owner) {
+      if (liveString(key)?.value !== owner) return false;
+      data.delete(key);
+      return true;
+    },
+
+    async publish(channel, message) {
+      const handlers = channels.get(channel);
+      if (!handlers) return;
+      const snapshot = [...handlers];
+      // Deliver later, as Redis does: a handler never runs inside its publisher's call.
+      setImmediate(() => {
+        for (const handler of snapshot) {
+          if (!handlers.has(handler)) continue;
+          try {
+            handler(message);
+          } catch (error) {
+            console.error(`[store] handler for ${channel} failed:`, error);
+          }
+        }
+      });
+    },
+
+    async subscribe(channel, onMessage) {
+      // A wrapper per subscription, so subscribing the same function twice needs two unsubscribes.
+      const handler = (message: string) => onMessage(message);
+      let handlers = channels.get(channel);
+      if (!handlers) channels.set(channel, (handlers = new Set()));
+      handlers.add(handler);
+      const subscribed = handlers;
+      return async () => {
+        subscribed.delete(handler);
+        if (subscribed.size === 0 && channels.get(channel) === subscribed) channels.delete(channel);
+      };
+    },
+
+    async ping() {},
+
+    async close() {
+      closed = true;
+      clearInterval(sweep);
+      for (const queues of followers.values()) for (const queue of queues) queue.end(new Error("Store closed"));
+      followers.clear();
+      channels.clear();
+      data.clear();
+    },
+  };
+}
