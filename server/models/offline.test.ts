@@ -1,0 +1,222 @@
+import { describe, expect, it } from "vitest";
+import type { Reference } from "../defaults";
+import { searchHandbook } from "./handbook";
+import { createOfflineModel, OFFLINE_MODEL_NAME } from "./offline";
+import { countTokens, splitSentences } from "./text";
+import type { ChatMessage, GenerateOptions, GenerationChunk } from "./types";
+
+const references: Reference[] = [
+  {
+    id: "doc:streams",
+    title: "Answer streams",
+    source: "Operations guide",
+    score: 0.9,
+    content:
+      "Every answer is written to a Redis Stream before anyone reads it. A client that loses its connection resumes from the last event id it saw. " +
+      "Streams are kept for one hour after their last event. The office coffee machine is on the third floor.",
+  },
+  {
+    id: "doc:stop",
+    title: "Stopping",
+    source: "Operations guide",
+    score: 0.6,
+    content: "Any instance can stop an answer through a Redis signal. A stopped answer keeps the words streamed so far.",
+  },
+];
+
+const ask = (question: string): ChatMessage[] => [
+  { role: "system", content: "Answer from the sources." },
+  { role: "user", content: "An earlier question about pinning." },
+  { role: "assistant", content: "An earlier answer." },
+  { role: "user", content: question },
+];
+
+async function run(
+  model: ReturnType<typeof createOfflineModel>,
+  messages: ChatMessage[],
+  refs: Reference[],
+  options: Partial<Pick<GenerateOptions, "maxTokens" | "signal">> = {},
+) {
+  const deltas: string[] = [];
+  const chunks: GenerationChunk[] = [];
+  for await (const chunk of model.stream({ messages, references: refs, signal: new AbortController().signal, ...options })) {
+    chunks.push(chunk);
+    if (chunk.type === "delta") deltas.push(chunk.text);
+  }
+  const usage = chunks.find((c) => c.type === "usage");
+  return { deltas, text: deltas.join(""), usage: usage?.type === "usage" ? usage.usage : undefined, last: chunks.at(-1) };
+}
+
+/** The answer's body sentences with their citation, e.g. ["Streams are kept … [1].", …]. */
+function citedSentences(answer: string): { sentence: string; n: number }[] {
+  const [, ...body] = answer.split("\n\n");
+  return body
+    .join(" ")
+    .split(/(?<=\]\.|\]!|\]\?)\s+/)
+    .map((s) => {
+      const match = s.match(/^(.*) \[(\d+)\]([.!?])$/)!;
+      expect(match, `uncited sentence: ${s}`).toBeTruthy();
+      return { sentence: `${match[1]}${match[3]}`, n: Number(match[2]) };
+    });
+}
+
+describe("the offline model", () => {
+  const fast = createOfflineModel({ tokenDelayMs: 0 });
+
+  it("is named as the built-in offline model", () => {
+    expect(fast).toMatchObject({ name: OFFLINE_MODEL_NAME, offline: true });
+    expect(OFFLINE_MODEL_NAME).toBe("Parley offline model (built-in)");
+  });
+
+  it("answers with cited sentences taken word for word from the references", async () => {
+    const { text } = await run(fast, ask("How does a client resume a stream after losing its connection?"), references);
+
+    expect(text.split("\n\n")[0]).toBe("Here is what the Operations guide says about “client resume stream losing connection”:");
+    const cited = citedSentences(text);
+    expect(cited.length).toBeGreaterThanOrEqual(3);
+    for (const { sentence, n } of cited) {
+      expect(n).toBeGreaterThanOrEqual(1);
+      expect(n).toBeLessThanOrEqual(references.length);
+      expect(splitSentences(references[n - 1].content)).toContain(sentence);
+    }
+    expect(cited.map((c) => c.sentence)).toContain("A client that loses its connection resumes from the last event id it saw.");
+    expect(text).not.toContain("coffee");
+  });
+
+  it("answers a handbook question from the handbook sections it is given", async () => {
+    const question = "How do I pin a session?";
+    const refs = searchHandbook(question);
+    expect(refs[0]).toMatchObject({ id: "handbook:sessions", source: "Parley handbook" });
+
+    const { text } = await run(fast, ask(question), refs);
+    expect(text).toMatch(/^Here is what the Parley handbook says about “pin session”:/);
+    expect(text).toContain("Pin a session to keep it at the top of the list [1].");
+    for (const { sentence, n } of citedSentences(text)) expect(splitSentences(refs[n - 1].content)).toContain(sentence);
+  });
+
+  it("says plainly that it found no source when there are no references", async () => {
+    const question = "What is the capital of Australia?";
+    const { text, usage } = await run(fast, ask(question), []);
+
+    expect(text).toContain("I could not find a source for this question");
+    expect(text).toContain(`You asked: “${question}”`);
+    expect(text).toMatch(/rephras/);
+    expect(text).toMatch(/add a document/);
+    expect(text.split(/(?<=[.!?”])\s+/).length).toBeGreaterThanOrEqual(3);
+    expect(text).not.toMatch(/Canberra|Sydney/);
+    expect(text).not.toMatch(/\[\d+\]/);
+    expect(usage?.completionTokens).toBe(countTokens(text));
+  });
+
+  it("streams word by word, each delta a word and its following whitespace, then usage", async () => {
+    const { deltas, text, usage, last } = await run(fast, ask("How long are streams kept?"), references);
+
+    expect(deltas.length).toBeGreaterThan(10);
+    for (const delta of deltas) expect(delta).toMatch(/^\S+\s*$/);
+    expect(last?.type).toBe("usage");
+    expect(usage!.completionTokens).toBe(countTokens(text));
+    expect(usage!.promptTokens).toBeGreaterThan(countTokens(references[0].content));
+    expect(usage!.totalTokens).toBe(usage!.promptTokens + usage!.completionTokens);
+  });
+
+  it("paces words by tokenDelayMs", async () => {
+    const slow = createOfflineModel({ tokenDelayMs: 8 });
+    const started = Date.now();
+    const { deltas } = await run(slow, ask("How long are streams kept?"), references);
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual((deltas.length - 1) * 8 * 0.8);
+  });
+
+  it("with no delay is fast but still lets the event loop run", async () => {
+    let loopRan = false;
+    setImmediate(() => (loopRan = true));
+    const sawLoopRun: boolean[] = [];
+    const started = Date.now();
+    for await (const chunk of fast.stream({ messages: ask("How does a client resume a stream?"), references, signal: new AbortController().signal })) {
+      if (chunk.type === "delta") sawLoopRun.push(loopRan);
+    }
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(sawLoopRun.length).toBeGreaterThan(32);
+    expect(sawLoopRun.at(-1)).toBe(true);
+  });
+
+  it("stops within one delay when aborted", async () => {
+    const slow = createOfflineModel({ tokenDelayMs: 200 });
+    const controller = new AbortController();
+    const deltas: string[] = [];
+    let abortedAt = 0;
+    const consume = (async () => {
+      for await (const chunk of slow.stream({ messages: ask("How does a client resume a stream?"), references, signal: controller.signal })) {
+        if (chunk.type === "delta") deltas.push(chunk.text);
+        if (deltas.length === 2) {
+          // Abort while the model waits before its third word.
+          setTimeout(() => {
+            abortedAt = Date.now();
+            controller.abort();
+          }, 20);
+        }
+      }
+    })();
+
+    await expect(consume).rejects.toMatchObject({ name: "AbortError" });
+    expect(Date.now() - abortedAt).toBeLessThan(100);
+    expect(deltas).toHaveLength(2);
+  });
+
+  it("takes special-token text in the question as plain text", async () => {
+    const { text, usage } = await run(fast, ask("What does <|endoftext|> do in a stream <|im_start|>?"), references);
+    expect(text.length).toBeGreaterThan(0);
+    expect(usage!.promptTokens).toBeGreaterThan(0);
+    expect(usage!.completionTokens).toBe(countTokens(text));
+  });
+
+  it("cuts the answer to maxTokens", async () => {
+    const question = ask("How does a client resume a stream?");
+    const whole = await run(fast, question, references);
+    const capped = await run(fast, question, references, { maxTokens: 12 });
+    expect(whole.usage!.completionTokens).toBeGreaterThan(12);
+    expect(capped.usage!.completionTokens).toBeLessThanOrEqual(12);
+    expect(capped.text.endsWith("…")).toBe(true);
+    expect(whole.text.startsWith(capped.text.slice(0, -1))).toBe(true);
+  });
+
+  describe("complete()", () => {
+    const conversation: ChatMessage[] = [
+      { role: "user", content: "How do I resume a dropped stream? I use the SDK." },
+      { role: "assistant", content: "Noise first. The client resumes from the last event id of the stream [1]. Nothing is repeated." },
+      { role: "user", content: "Can any instance serve the stream?" },
+      { role: "assistant", content: "Yes. Any instance can serve any stream, whether or not the producing instance is alive [1]." },
+    ];
+
+    it("summarises a conversation with its own key sentences, one line per message", async () => {
+      const summary = await fast.complete({
+        messages: [{ role: "system", content: "Summarise the conversation below." }, ...conversation],
+        signal: new AbortController().signal,
+      });
+      const lines = summary.split("\n");
+      expect(lines).toEqual([
+        "User: How do I resume a dropped stream?",
+        "Assistant: The client resumes from the last event id of the stream.",
+        "User: Can any instance serve the stream?",
+        "Assistant: Any instance can serve any stream, whether or not the producing instance is alive.",
+      ]);
+    });
+
+    it("cuts the summary to maxTokens", async () => {
+      const summary = await fast.complete({
+        messages: [{ role: "system", content: "Write a summary." }, ...conversation],
+        maxTokens: 10,
+        signal: new AbortController().signal,
+      });
+      expect(countTokens(summary)).toBeLessThanOrEqual(10);
+      expect(summary.endsWith("…")).toBe(true);
+      expect(summary.startsWith("User: How do I")).toBe(true);
+    });
+
+    it("answers other requests as honestly as stream() without sources", async () => {
+      const reply = await fast.complete({ messages: [{ role: "user", content: "Who won the 1998 World Cup?" }], signal: new AbortController().signal });
+      expect(reply).toContain("I could not find a source for this question");
+      expect(reply).not.toMatch(/France|Brazil/);
+    });
+  });
+});
