@@ -1,0 +1,113 @@
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
+import { EventSource } from "eventsource";
+import superjson from "superjson";
+import type { AppRouter } from "../server/routers/_app";
+
+export type { AppRouter };
+
+export interface ParleyClientOptions {
+  /** Where Parley runs, e.g. "http://localhost:3000". */
+  url: string;
+  apiKey: string;
+}
+
+/** The typed tRPC client for Parley: batching on, subscriptions over SSE (Node included). */
+export function createParleyClient({ url, apiKey }: ParleyClientOptions) {
+  const endpoint = new URL("/api/trpc", url).toString();
+  const auth = { authorization: `Bearer ${apiKey}` };
+  return createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === "subscription",
+        true: httpSubscriptionLink({
+          url: endpoint,
+          transformer: superjson,
+          // Node has no global EventSource; this one lets us send the key as a header.
+          EventSource,
+          eventSourceOptions: () => ({
+            fetch: (input: string | URL | Request, init?: RequestInit) =>
+              fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...auth } }),
+          }),
+        }),
+        false: httpBatchLink({ url: endpoint, transformer: superjson, headers: auth }),
+      }),
+    ],
+  });
+}
+export type ParleyClient = ReturnType<typeof createParleyClient>;
+
+type StreamEvent = import("../server/events").StreamEvent;
+type SessionListInput = { limit?: number; search?: string };
+
+/** Codes after which retrying cannot help. */
+const FINAL_CODES = new Set(["BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"]);
+
+/**
+ * Follows one answer's events until its terminal event. A dropped connection is resumed from the
+ * last event received, so nothing is lost or repeated.
+ */
+export async function* followAnswer(
+  client: ParleyClient,
+  input: { sessionId: string; messageId: string; lastEventId?: string },
+  signal?: AbortSignal,
+): AsyncGenerator<StreamEvent & { eventId: string }> {
+  let lastEventId = input.lastEventId;
+  let failures = 0;
+  while (!signal?.aborted) {
+    const queue: Array<{ id: string; data: StreamEvent } | { error: unknown } | { done: true }> = [];
+    let wake: (() => void) | null = null;
+    const push = (item: (typeof queue)[number]) => {
+      queue.push(item);
+      wake?.();
+    };
+    const sub = client.chat.stream.subscribe(
+      { sessionId: input.sessionId, messageId: input.messageId, lastEventId },
+      { onData: (d) => push(d as { id: string; data: StreamEvent }), onError: (error) => push({ error }), onComplete: () => push({ done: true }) },
+    );
+    const onAbort = () => push({ done: true });
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      for (;;) {
+        if (queue.length === 0) await new Promise<void>((r) => (wake = r));
+        wake = null;
+        const item = queue.shift()!;
+        if ("done" in item) return;
+        if ("error" in item) {
+          const code = (item.error as { data?: { code?: string } }).data?.code;
+          if ((code && FINAL_CODES.has(code)) || ++failures > 10) throw item.error;
+          await new Promise((r) => setTimeout(r, Math.min(200 * failures, 2000)));
+          break;
+        }
+        failures = 0;
+        lastEventId = item.id;
+        yield { ...item.data, eventId: item.id };
+        if (item.data.type === "complete" || item.data.type === "stop" || item.data.type === "error") return;
+      }
+    } finally {
+      sub.unsubscribe();
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+/** Parley's SDK for other apps: the typed client plus `ask` and `sessions` helpers. */
+export function createParley(options: ParleyClientOptions) {
+  const client = createParleyClient(options);
+  return {
+    client,
+    /** Asks a question and yields the answer's events as they stream; resumes by itself. */
+    async *ask(sessionId: string, query: string, opts: { signal?: AbortSignal; requestId?: string } = {}) {
+      const turn = await client.chat.send.mutate({ sessionId, query, requestId: opts.requestId ?? crypto.randomUUID() }, { signal: opts.signal });
+      yield* followAnswer(client, { sessionId, messageId: turn.assistantMessage.id }, opts.signal);
+    },
+    /** Every session of the caller, page after page. */
+    async *sessions(input: SessionListInput = {}) {
+      let cursor: string | undefined;
+      do {
+        const page = await client.session.list.query({ limit: input.limit ?? 100, search: input.search, cursor });
+        yield* page.items;
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+    },
+  };
+}

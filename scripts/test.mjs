@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// `npm test`: unit and integration suites (PGlite and real Postgres/Redis), then the production
+// build and the browser tests in Chromium. Stops at the first failure.
+import { spawnSync } from "node:child_process";
+
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
+const steps = [
+  ["vitest", ["npx", "vitest", "run"]],
+  ["build", ["npx", "next", "build"]],
+  ["e2e", ["npx", "playwright", "test"]],
+];
+const only = process.argv.slice(2);
+for (const [name, [cmd, ...args]] of steps) {
+  if (only.length && !only.includes(name)) continue;
+  console.log(`\n▶ npm test: ${name}\n`);
+  const result = spawnSync(cmd, args, { stdio: "inherit", env });
+  if (result.status !== 0) {
+    console.error(`\n✖ npm test: ${name} failed`);
+    process.exit(result.status ?? 1);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Runs answers on this instance: a FIFO pool of at most PARLEY_MAX_CONCURRENT_ANSWERS at once,
+ * a lease per answer (the session's answer lock, renewed by a heartbeat) so other instances can
+ * tell a live answer from a dead one, stop signals from any instance, and the sweeper that marks
+ * answers of dead instances `interrupted`.
+ */
+export const LEASE_MS = 15_000;
+const HEARTBEAT_MS = 5_000;
+export const SWEEP_INTERVAL_MS = 10_000;
+
+export interface AnswerJob {
+  sessionId: string;
+  messageId: string;
+  /** The lock value: which answer holds the session, and on which instance. */
+  leaseOwner: string;
+  controller: AbortController;
+  run(signal: AbortSignal): Promise<void>;
+}
+
+export interface LeaseStore {
+  acquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  renew(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  release(key: string, owner: string): Promise<boolean>;
+}
+
+export function createAnswerRunner(options: { maxConcurrent: number; store: LeaseStore; lockKey: (sessionId: string) => string }) {
+  const { store, lockKey } = options;
+  const jobs = new Map<string, AnswerJob>();
+  const queue: AnswerJob[] = [];
+  let running = 0;
+  let closed = false;
+
+  const heartbeat = setInterval(() => {
+    for (const job of jobs.values()) {
+      const key = lockKey(job.sessionId);
+      // A lease lost while Redis was away is taken back, so no sweeper mistakes us for dead.
+      store
+        .renew(key, job.leaseOwner, LEASE_MS)
+        .then((held) => (held ? true : store.acquire(key, job.leaseOwner, LEASE_MS)))
+        .catch(() => undefined);
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
+  const launch = (job: AnswerJob) => {
+    running++;
+    void job
+      .run(job.controller.signal)
+      .catch((error) => console.error(`[parley] answer ${job.messageId} crashed:`, error))
+      .finally(() => {
+        running--;
+        jobs.delete(job.messageId);
+        void store.release(lockKey(job.sessionId), job.leaseOwner).catch(() => undefined);
+        startNext();
+      });
+  };
+
+  const startNext = () => {
+    while (!closed && running < options.maxConcurrent && queue.length > 0) launch(queue.shift()!);
+  };
+
+  return {
+    /** Queues an answer; it starts when a slot is free, in order of arrival. */
+    enqueue(job: AnswerJob) {
+      jobs.set(job.messageId, job);
+      queue.push(job);
+      startNext();
+    },
+    /** Aborts a local answer (queued or running); false when this instance does not have it. */
+    abort(messageId: string, reason: string): boolean {
+      const job = jobs.get(messageId);
+      if (!job) return false;
+      job.controller.abort(reason);
+      const queued = queue.indexOf(job);
+      // A queued answer runs at once, outside the pool: it sees its aborted signal and
+      // finalises as stopped without generating anything.
+      if (queued >= 0) launch(queue.splice(queued, 1)[0]);
+      return true;
+    },
+    /** Aborts every local answer of a session (it was deleted). */
+    abortSession(sessionId: string, reason: string) {
+      for (const job of [...jobs.values()]) if (job.sessionId === sessionId) this.abort(job.messageId, reason);
+    },
+    has: (messageId: string) => jobs.has(messageId),
+    get running() {
+      return running;
+    },
+    get queued() {
+      return queue.length;
+    },
+    /** Stops taking work and aborts what runs; resolves when every local answer has ended. */
+    async close() {
+      closed = true;
+      clearInterval(heartbeat);
+      for (const job of jobs.values()) job.controller.abort("shutdown");
+      const deadline = Date.now() + 5000;
+      while (running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    },
+  };
+}
+export type AnswerRunner = ReturnType<typeof createAnswerRunner>;

@@ -1,0 +1,140 @@
+import { randomUUID } from "node:crypto";
+import { openDb, type Db, type DbHandle } from "../db";
+import { createAnswerRunner, SWEEP_INTERVAL_MS, type AnswerRunner } from "./answerRunner";
+import { interruptDeadAnswers, loadHistory } from "./answers";
+import { bootstrap } from "./auth";
+import { createContextManager, type ContextManager } from "./context";
+import type { Reference } from "./defaults";
+import { parseEnv, pgliteDir, type Env } from "./env";
+import { searchHandbook } from "./models/handbook";
+import { createModels } from "./models";
+import type { Session } from "./sessions";
+import { createKeys, createStore, type Keys, type Store } from "./store";
+import { generateTitle } from "./titles";
+
+/** Everything a request needs, created once per process (or per test). */
+export interface App {
+  env: Env;
+  instanceId: string;
+  db: Db;
+  dbHandle: DbHandle;
+  store: Store;
+  keys: Keys;
+  models: ReturnType<typeof createModels>;
+  context: ContextManager;
+  runner: AnswerRunner;
+  /** The sources an answer rests on. */
+  retrieve(question: string, session: Session): Reference[];
+  /** A 4–10 word title stating the user's intent. */
+  titles(question: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createApp(env: Env, options: { pgliteDataDir?: string; quiet?: boolean } = {}): Promise<App> {
+  const dbHandle = await openDb({ url: env.DATABASE_URL, dataDir: options.pgliteDataDir ?? pgliteDir(env) });
+  const store = await createStore({ redisUrl: env.REDIS_URL }).catch(async (error: unknown) => {
+    await dbHandle.close();
+    throw error;
+  });
+  const keys = createKeys(env.PARLEY_REDIS_PREFIX);
+  const models = createModels(env);
+  const runner = createAnswerRunner({ maxConcurrent: env.PARLEY_MAX_CONCURRENT_ANSWERS, store, lockKey: keys.answerLock });
+  const timers: NodeJS.Timeout[] = [];
+  let unsubscribeStops: () => Promise<void> = async () => {};
+
+  const app: App = {
+    env,
+    instanceId: randomUUID(),
+    db: dbHandle.db,
+    dbHandle,
+    store,
+    keys,
+    models,
+    runner,
+    context: createContextManager({
+      store,
+      keys,
+      ttlSeconds: env.CONTEXT_TTL_SECONDS,
+      loadHistory: (sessionId) => loadHistory(dbHandle.db, sessionId),
+      summarize: (messages) =>
+        models.summary.complete({
+          messages: [
+            { role: "system", content: "Summarise the conversation below in a few sentences, keeping facts, names and decisions." },
+            ...messages,
+          ],
+          signal: AbortSignal.timeout(30_000),
+        }),
+    }),
+    retrieve: (question) => searchHandbook(question, 3),
+    titles: (question) => generateTitle(models.summary, question, AbortSignal.timeout(15_000)),
+    async close() {
+      timers.forEach(clearInterval);
+      await runner.close();
+      await unsubscribeStops().catch(() => undefined);
+      await store.close();
+      await dbHandle.close();
+    },
+  };
+
+  // A stop may be asked on any instance; the one running the answer hears it here.
+  unsubscribeStops = await store.subscribe(keys.stopChannel(), (raw) => applyStopSignal(runner, raw));
+
+  const boot = await bootstrap(app.db, env.PARLEY_BOOTSTRAP_KEY);
+  if (boot.created && !options.quiet) announceBootstrap(env, boot.apiKey);
+
+  // Answers left `streaming` by a dead instance: at start (without Redis nothing else can be
+  // running them), then every few seconds on every instance.
+  await interruptDeadAnswers(app, undefined, { ignoreRecency: store.kind === "memory" }).catch(logSweepError);
+  const sweeper = setInterval(() => void interruptDeadAnswers(app).catch(logSweepError), SWEEP_INTERVAL_MS);
+  sweeper.unref();
+  timers.push(sweeper);
+  return app;
+}
+
+/** A stop signal names one answer (chat.stop) or a whole session (deleted or cleared). */
+export type StopSignal = { messageId: string } | { sessionId: string; reason: string };
+
+function applyStopSignal(runner: AnswerRunner, raw: string) {
+  try {
+    const signal = JSON.parse(raw) as StopSignal;
+    if ("messageId" in signal) runner.abort(signal.messageId, "user");
+    else runner.abortSession(signal.sessionId, signal.reason);
+  } catch {
+    console.error(`[parley] ignored a malformed stop signal: ${raw.slice(0, 100)}`);
+  }
+}
+
+/** Tells every instance (this one included) to stop answers. */
+export async function broadcastStop(app: App, signal: StopSignal): Promise<void> {
+  applyStopSignal(app.runner, JSON.stringify(signal));
+  await app.store.publish(app.keys.stopChannel(), JSON.stringify(signal));
+}
+
+function logSweepError(error: Error) {
+  console.error(`[parley] could not check for interrupted answers: ${error.message}`);
+}
+
+function announceBootstrap(env: Env, apiKey: string | undefined) {
+  const base = env.PARLEY_PUBLIC_URL ?? `http://localhost:${env.PORT}`;
+  const lines = ["", "Parley is set up: tenant 'default', owner 'admin'."];
+  if (apiKey) {
+    lines.push(`Owner API key (shown once, keep it): ${apiKey}`, `Sign in: ${base}/signin#key=${apiKey}`);
+  } else {
+    lines.push(`Sign in with PARLEY_BOOTSTRAP_KEY at ${base}/signin`);
+  }
+  console.log(lines.join("\n") + "\n");
+}
+
+const globalForApp = globalThis as unknown as { __parleyApp?: Promise<App> };
+
+/**
+ * The process-wide app. Kept on globalThis because Next bundles route handlers and
+ * instrumentation separately, and they must share one database pool and one store.
+ */
+export function getApp(): Promise<App> {
+  globalForApp.__parleyApp ??= createApp(parseEnv()).catch((error) => {
+    globalForApp.__parleyApp = undefined;
+    throw error;
+  });
+  return globalForApp.__parleyApp;
+}

@@ -1,0 +1,223 @@
+import { createHash, randomBytes } from "node:crypto";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import type { Db } from "../db";
+import { apiKeys, tenants, users, webSessions } from "../db/schema";
+import { AppError, notFound } from "./errors";
+
+export type Role = "owner" | "admin" | "member";
+export interface User {
+  id: string;
+  tenantId: string;
+  name: string;
+  role: Role;
+  createdAt: Date;
+}
+export interface Tenant {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+export interface ApiKey {
+  id: string;
+  userId: string;
+  name: string;
+  prefix: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+/** Who is calling: resolved once per request from a key or the sign-in cookie. */
+export interface Caller {
+  user: User;
+  tenant: Tenant;
+  apiKeyId: string;
+}
+
+export const SESSION_COOKIE = "parley_session";
+const WEB_SESSION_DAYS = 30;
+/** How stale `lastUsedAt` may get: one write per key per minute, not one per request. */
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+export const generateApiKey = () => `pk_${randomBytes(30).toString("base64url")}`;
+const keyPrefix = (key: string) => key.slice(0, 10);
+
+export const isAdmin = (user: Pick<User, "role">) => user.role === "owner" || user.role === "admin";
+
+const userColumns = { id: users.id, tenantId: users.tenantId, name: users.name, role: users.role, createdAt: users.createdAt };
+const tenantColumns = { id: tenants.id, name: tenants.name, createdAt: tenants.createdAt };
+export const apiKeyColumns = {
+  id: apiKeys.id,
+  userId: apiKeys.userId,
+  name: apiKeys.name,
+  prefix: apiKeys.prefix,
+  createdAt: apiKeys.createdAt,
+  lastUsedAt: apiKeys.lastUsedAt,
+  revokedAt: apiKeys.revokedAt,
+};
+
+/** Resolves an API key to its caller, or null when unknown or revoked. */
+export async function authenticateKey(db: Db, key: string): Promise<Caller | null> {
+  if (!key || key.length > 200) return null;
+  const [row] = await db
+    .select({ user: userColumns, tenant: tenantColumns, apiKeyId: apiKeys.id, lastUsedAt: apiKeys.lastUsedAt })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
+    .where(and(eq(apiKeys.hash, sha256(key)), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  if (!row) return null;
+  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
+    await db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, row.apiKeyId));
+  }
+  return { user: row.user, tenant: row.tenant, apiKeyId: row.apiKeyId };
+}
+
+/** Resolves the browser's sign-in cookie token; revoking the key signs the browser out too. */
+export async function authenticateWebSession(db: Db, token: string): Promise<Caller | null> {
+  if (!token || token.length > 200) return null;
+  const [row] = await db
+    .select({ user: userColumns, tenant: tenantColumns, apiKeyId: apiKeys.id })
+    .from(webSessions)
+    .innerJoin(apiKeys, eq(apiKeys.id, webSessions.apiKeyId))
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
+    .where(and(eq(webSessions.tokenHash, sha256(token)), isNull(apiKeys.revokedAt), gt(webSessions.expiresAt, new Date())))
+    .limit(1);
+  return row ?? null;
+}
+
+/** Starts a browser sign-in for a key; returns the cookie token (stored only as a hash). */
+export async function createWebSession(db: Db, apiKeyId: string): Promise<{ token: string; expiresAt: Date }> {
+  const token = randomBytes(32).toString("base64url");
+  const expiresAt = new Date(Date.now() + WEB_SESSION_DAYS * 86_400_000);
+  await db.insert(webSessions).values({ tokenHash: sha256(token), apiKeyId, expiresAt });
+  return { token, expiresAt };
+}
+
+export async function deleteWebSession(db: Db, token: string): Promise<void> {
+  await db.delete(webSessions).where(eq(webSessions.tokenHash, sha256(token)));
+}
+
+export function sessionCookie(token: string, expiresAt: Date, secure: boolean): string {
+  const parts = [`${SESSION_COOKIE}=${token}`, "Path=/", "HttpOnly", "SameSite=Lax", `Expires=${expiresAt.toUTCString()}`];
+  if (secure) parts.push("Secure");
+  return parts.join("; ");
+}
+export const clearedSessionCookie = () => `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`;
+
+/** Reads the key from `Authorization: Bearer` or `X-API-Key`. */
+export function keyFromHeaders(headers: Headers): string | null {
+  const bearer = headers.get("authorization");
+  if (bearer) {
+    const match = /^Bearer\s+(\S+)$/i.exec(bearer.trim());
+    if (match) return match[1];
+  }
+  return headers.get("x-api-key")?.trim() || null;
+}
+
+export function cookieFromHeaders(headers: Headers, name = SESSION_COOKIE): string | null {
+  const cookie = headers.get("cookie");
+  if (!cookie) return null;
+  for (const part of cookie.split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return v.join("=");
+  }
+  return null;
+}
+
+// --- users, keys, tenants ---
+
+/** Inserts a key for a user; returns the key row and the secret, which is never retrievable again. */
+export async function insertApiKey(
+  db: Db,
+  input: { tenantId: string; userId: string; name: string; key?: string },
+): Promise<{ key: ApiKey; apiKey: string }> {
+  const apiKey = input.key ?? generateApiKey();
+  const [key] = await db
+    .insert(apiKeys)
+    .values({ tenantId: input.tenantId, userId: input.userId, name: input.name, prefix: keyPrefix(apiKey), hash: sha256(apiKey) })
+    .returning(apiKeyColumns);
+  return { key, apiKey };
+}
+
+export async function createUser(db: Db, tenantId: string, input: { name: string; role: Role }): Promise<{ user: User; apiKey: string }> {
+  return db.transaction(async (tx) => {
+    const [existing] = await tx.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), eq(users.name, input.name)));
+    if (existing) throw new AppError("conflict", `A user named "${input.name}" already exists`, "name");
+    const [user] = await tx.insert(users).values({ tenantId, name: input.name, role: input.role }).returning(userColumns);
+    const { apiKey } = await insertApiKey(tx as unknown as Db, { tenantId, userId: user.id, name: "default" });
+    return { user, apiKey };
+  });
+}
+
+export async function listUsers(db: Db, tenantId: string): Promise<User[]> {
+  return db.select(userColumns).from(users).where(eq(users.tenantId, tenantId)).orderBy(users.createdAt, users.id);
+}
+
+export async function getUser(db: Db, tenantId: string, userId: string): Promise<User> {
+  const [user] = await db.select(userColumns).from(users).where(and(eq(users.tenantId, tenantId), eq(users.id, userId)));
+  if (!user) throw notFound("User");
+  return user;
+}
+
+export async function listApiKeys(db: Db, tenantId: string, userId?: string): Promise<ApiKey[]> {
+  const where = userId ? and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.userId, userId)) : eq(apiKeys.tenantId, tenantId);
+  return db.select(apiKeyColumns).from(apiKeys).where(where).orderBy(apiKeys.createdAt, apiKeys.id);
+}
+
+export async function revokeApiKey(db: Db, tenantId: string, id: string): Promise<{ id: string }> {
+  const [row] = await db
+    .update(apiKeys)
+    .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
+    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id)))
+    .returning({ id: apiKeys.id });
+  if (!row) throw notFound("API key");
+  return row;
+}
+
+export async function createTenant(db: Db, name: string): Promise<{ tenant: Tenant; owner: User; apiKey: string }> {
+  return db.transaction(async (tx) => {
+    const [existing] = await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.name, name));
+    if (existing) throw new AppError("conflict", `A tenant named "${name}" already exists`, "name");
+    const [tenant] = await tx.insert(tenants).values({ name }).returning(tenantColumns);
+    const [owner] = await tx.insert(users).values({ tenantId: tenant.id, name: "admin", role: "owner" }).returning(userColumns);
+    const { apiKey } = await insertApiKey(tx as unknown as Db, { tenantId: tenant.id, userId: owner.id, name: "owner" });
+    return { tenant, owner, apiKey };
+  });
+}
+
+export const DEFAULT_TENANT = "default";
+
+/**
+ * First start on an empty database: tenant `default`, its owner `admin`, and an owner key (the
+ * configured bootstrap key, or a random one). Returns the key only when it was created now and random.
+ */
+export async function bootstrap(db: Db, bootstrapKey?: string): Promise<{ created: boolean; apiKey?: string }> {
+  return db.transaction(async (tx) => {
+    // Serialise concurrent first starts of several instances.
+    await tx.execute(sql`select pg_advisory_xact_lock(7461501)`);
+    const [existing] = await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.name, DEFAULT_TENANT));
+    if (existing) {
+      if (bootstrapKey) await ensureBootstrapKey(tx as unknown as Db, existing.id, bootstrapKey);
+      return { created: false };
+    }
+    const [tenant] = await tx.insert(tenants).values({ name: DEFAULT_TENANT }).returning({ id: tenants.id });
+    const [owner] = await tx.insert(users).values({ tenantId: tenant.id, name: "admin", role: "owner" }).returning({ id: users.id });
+    const { apiKey } = await insertApiKey(tx as unknown as Db, { tenantId: tenant.id, userId: owner.id, name: "bootstrap", key: bootstrapKey });
+    return { created: true, apiKey: bootstrapKey ? undefined : apiKey };
+  });
+}
+
+/** A configured bootstrap key always signs in as the owner of `default`, even on an existing database. */
+async function ensureBootstrapKey(db: Db, tenantId: string, key: string): Promise<void> {
+  const [found] = await db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.hash, sha256(key)));
+  if (found) return;
+  const [owner] = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.role, "owner")))
+    .orderBy(users.createdAt)
+    .limit(1);
+  if (owner) await insertApiKey(db, { tenantId, userId: owner.id, name: "bootstrap", key });
+}

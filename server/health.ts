@@ -1,0 +1,27 @@
+import type { App } from "./app";
+
+const PROBE_TIMEOUT_MS = 2000;
+
+async function probe(check: () => Promise<void>): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("timed out")), PROBE_TIMEOUT_MS))),
+    ]);
+    return null;
+  } catch (error) {
+    return (error as Error).message || "unreachable";
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `/api/health`: which database and stream store this instance uses, and whether each answers. */
+export async function checkHealth(app: App) {
+  const [dbError, redisError] = await Promise.all([probe(() => app.dbHandle.ping()), probe(() => app.store.ping())]);
+  const body = { db: app.dbHandle.kind, redis: app.store.kind === "redis" ? "redis" : "memory" };
+  if (!dbError && !redisError) return { status: "ok" as const, ...body };
+  const failing = [...(dbError ? ["db"] : []), ...(redisError ? ["redis"] : [])];
+  return { status: "error" as const, ...body, failing, errors: { ...(dbError && { db: dbError }), ...(redisError && { redis: redisError }) } };
+}

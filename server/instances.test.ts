@@ -1,0 +1,236 @@
+/**
+ * Several real Parley instances (the production build, `next start`) sharing one Postgres database
+ * and one Redis server of their own (a redis-server this suite starts, so it can be restarted).
+ * Needs `next build` first; `npm test` builds before it runs vitest.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createParley, followAnswer } from "../client";
+import type { StreamEvent } from "./events";
+
+const BOOTSTRAP_KEY = `pk_test_${randomUUID()}${randomUUID()}`.replaceAll("-", "");
+const children: ChildProcess[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+let redisPort: number;
+let redis: ChildProcess | null = null;
+async function startRedis() {
+  redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  children.push(redis);
+  await waitFor(
+    () =>
+      new Promise((resolve) => {
+        const socket = net.connect(redisPort, "127.0.0.1", () => {
+          socket.end();
+          resolve(true);
+        });
+        socket.on("error", () => resolve(false));
+      }),
+    "redis-server",
+  );
+}
+function stopRedis() {
+  redis?.kill("SIGKILL");
+  redis = null;
+}
+
+interface Instance {
+  url: string;
+  process: ChildProcess;
+  log: string[];
+}
+async function startInstance(databaseUrl: string, prefix: string): Promise<Instance> {
+  const port = await freePort();
+  const log: string[] = [];
+  const child = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(port)], {
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      PARLEY_REDIS_PREFIX: prefix,
+      PARLEY_BOOTSTRAP_KEY: BOOTSTRAP_KEY,
+      PARLEY_OFFLINE_TOKEN_DELAY_MS: "25",
+      PORT: String(port),
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout!.on("data", (d) => log.push(String(d)));
+  child.stderr!.on("data", (d) => log.push(String(d)));
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/api/health`)).status === 200, `instance on ${port}`);
+  return { url, process: child, log };
+}
+
+let databaseUrl: string;
+let prefix: string;
+let a: Instance;
+let b: Instance;
+beforeAll(async () => {
+  if (!fs.existsSync(".next/BUILD_ID")) throw new Error("No production build: run `npx next build` first (npm test does)");
+  databaseUrl = inject("databaseUrl");
+  prefix = `parley:test${randomUUID().slice(0, 8)}:`;
+  redisPort = await freePort();
+  await startRedis();
+  a = await startInstance(databaseUrl, prefix);
+  b = await startInstance(databaseUrl, prefix);
+}, 120_000);
+
+afterAll(() => {
+  for (const child of children) child.kill("SIGKILL");
+});
+
+const sdk = (instance: Instance) => createParley({ url: instance.url, apiKey: BOOTSTRAP_KEY });
+type Event = StreamEvent & { eventId: string };
+const textOf = (events: Event[]) => events.flatMap((e) => (e.type === "answer" ? [e.delta] : [])).join("");
+
+describe("two instances, one Postgres, one Redis", () => {
+  it("serves /api/health naming the real back ends", async () => {
+    const res = await fetch(`${a.url}/api/health`);
+    expect(await res.json()).toEqual({ status: "ok", db: "postgres", redis: "redis" });
+  });
+
+  it("send on one instance, stream the whole answer on the other", async () => {
+    const onA = sdk(a);
+    const onB = sdk(b);
+    const s = await onA.client.session.create.mutate({ title: "cross" });
+    const turn = await onA.client.chat.send.mutate({ sessionId: s.id, query: "How do I scale Parley out?" });
+    const events: Event[] = [];
+    for await (const e of followAnswer(onB.client, { sessionId: s.id, messageId: turn.assistantMessage.id })) events.push(e);
+    expect(events[0].type).toBe("start");
+    const last = events.at(-1)!;
+    expect(last.type).toBe("complete");
+    const stored = await onB.client.message.list.query({ sessionId: s.id });
+    expect(stored.items[1].content).toBe(textOf(events));
+  });
+
+  it("stop on the other instance ends the stream promptly, text kept", async () => {
+    const onA = sdk(a);
+    const onB = sdk(b);
+    const s = await onA.client.session.create.mutate({ title: "stop across" });
+    const turn = await onA.client.chat.send.mutate({ sessionId: s.id, query: "Explain how stopping an answer works across instances" });
+    const events: Event[] = [];
+    let stopAt = 0;
+    let endAt = 0;
+    for await (const e of followAnswer(onB.client, { sessionId: s.id, messageId: turn.assistantMessage.id })) {
+      events.push(e);
+      if (e.type === "answer" && stopAt === 0 && events.length > 4) {
+        stopAt = performance.now();
+        void onB.client.chat.stop.mutate({ sessionId: s.id, messageId: turn.assistantMessage.id });
+      }
+      if (e.type === "stop") endAt = performance.now();
+    }
+    expect(events.at(-1)!.type).toBe("stop");
+    const stored = (await onA.client.message.list.query({ sessionId: s.id })).items[1];
+    expect(stored.status).toBe("stopped");
+    expect(stored.content).toBe(textOf(events));
+    console.log(`[figure] chat.stop on B → stop event on B's stream (answer produced on A): ${(endAt - stopAt).toFixed(1)} ms`);
+    expect(endAt - stopAt).toBeLessThan(2000);
+  });
+
+  it("a subscriber that reconnects to the other instance gets exactly the missed events", async () => {
+    const onA = sdk(a);
+    const onB = sdk(b);
+    const s = await onA.client.session.create.mutate({ title: "resume across" });
+    const turn = await onA.client.chat.send.mutate({ sessionId: s.id, query: "What survives a dropped connection?" });
+    const input = { sessionId: s.id, messageId: turn.assistantMessage.id };
+    const before: Event[] = [];
+    const drop = new AbortController();
+    for await (const e of followAnswer(onA.client, input, drop.signal)) {
+      before.push(e);
+      if (before.length === 5) drop.abort();
+    }
+    await new Promise((r) => setTimeout(r, 300)); // events keep coming while we are away
+    const reconnectAt = performance.now();
+    let firstAt = 0;
+    const after: Event[] = [];
+    for await (const e of followAnswer(onB.client, { ...input, lastEventId: before.at(-1)!.eventId })) {
+      if (after.length === 0) firstAt = performance.now();
+      after.push(e);
+    }
+    console.log(`[figure] reconnect with lastEventId on the other instance → first missed event: ${(firstAt - reconnectAt).toFixed(1)} ms`);
+    const full: Event[] = [];
+    for await (const e of followAnswer(onB.client, input)) full.push(e);
+    expect([...before, ...after]).toEqual(full);
+  });
+
+  it("SIGKILL of the producing instance: the survivor marks the answer interrupted within 30 s, text kept", async () => {
+    const victim = await startInstance(databaseUrl, prefix);
+    const onVictim = sdk(victim);
+    const onB = sdk(b);
+    const s = await onVictim.client.session.create.mutate({ title: "crash" });
+    const turn = await onVictim.client.chat.send.mutate({ sessionId: s.id, query: "Tell me everything about how Parley streams answers" });
+    const seen: Event[] = [];
+    const events = followAnswer(onB.client, { sessionId: s.id, messageId: turn.assistantMessage.id });
+    let killedAt = 0;
+    for await (const e of events) {
+      seen.push(e);
+      if (seen.filter((x) => x.type === "answer").length === 5 && killedAt === 0) {
+        victim.process.kill("SIGKILL");
+        killedAt = performance.now();
+      }
+    }
+    const endedAt = performance.now();
+    const last = seen.at(-1)!;
+    expect(last).toMatchObject({ type: "error", stage: "instance" });
+    expect(endedAt - killedAt).toBeLessThan(30_000);
+    console.log(`[figure] SIGKILL → survivor's error event: ${((endedAt - killedAt) / 1000).toFixed(1)} s`);
+    const stored = (await onB.client.message.list.query({ sessionId: s.id })).items[1];
+    expect(stored.status).toBe("interrupted");
+    expect(stored.content).toBe(textOf(seen));
+    expect(stored.content.length).toBeGreaterThan(0);
+    // The session is free again.
+    const next = await onB.client.chat.send.mutate({ sessionId: s.id, query: "Still there?" });
+    expect(next.assistantMessage.status).toBe("streaming");
+  }, 60_000);
+
+  it("Redis down: a running answer completes in Postgres, chat.send is SERVICE_UNAVAILABLE storing nothing, and works once Redis is back", async () => {
+    const onA = sdk(a);
+    const s = await onA.client.session.create.mutate({ title: "redis outage" });
+    const turn = await onA.client.chat.send.mutate({ sessionId: s.id, query: "How does the LLM context work?" });
+    await new Promise((r) => setTimeout(r, 150));
+    stopRedis();
+    await waitFor(async () => {
+      const items = (await onA.client.message.list.query({ sessionId: s.id })).items;
+      return items[1].status === "completed";
+    }, "the answer to complete in Postgres", 30_000);
+    const done = (await onA.client.message.list.query({ sessionId: s.id })).items[1];
+    expect(done.content.length).toBeGreaterThan(20);
+    const health = await fetch(`${a.url}/api/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ status: "error", failing: ["redis"] });
+    const other = await onA.client.session.create.mutate({ title: "while down" });
+    await expect(onA.client.chat.send.mutate({ sessionId: other.id, query: "Anyone?" })).rejects.toMatchObject({ data: { code: "SERVICE_UNAVAILABLE" } });
+    expect((await onA.client.message.list.query({ sessionId: other.id })).items).toEqual([]);
+    await startRedis();
+    await waitFor(async () => (await fetch(`${a.url}/api/health`)).status === 200, "health after Redis is back", 20_000);
+    const again = await onA.client.chat.send.mutate({ sessionId: other.id, query: "Back?" });
+    const events: Event[] = [];
+    for await (const e of followAnswer(onA.client, { sessionId: other.id, messageId: again.assistantMessage.id })) events.push(e);
+    expect(events.at(-1)!.type).toBe("complete");
+  }, 90_000);
+});

@@ -1,0 +1,29 @@
+import { z } from "zod";
+import {
+  authenticateKey,
+  clearedSessionCookie,
+  cookieFromHeaders,
+  createWebSession,
+  deleteWebSession,
+  sessionCookie,
+} from "../auth";
+import { AppError } from "../errors";
+import { authedProcedure, publicProcedure, router } from "../trpc";
+
+export const authRouter = router({
+  signIn: publicProcedure.input(z.object({ apiKey: z.string().trim().min(1).max(200) })).mutation(async ({ ctx, input }) => {
+    const caller = await authenticateKey(ctx.app.db, input.apiKey);
+    if (!caller) throw new AppError("unauthorized", "This API key is unknown or revoked");
+    const { token, expiresAt } = await createWebSession(ctx.app.db, caller.apiKeyId);
+    const secure = (ctx.headers.get("x-forwarded-proto") ?? "").includes("https");
+    ctx.resHeaders.append("Set-Cookie", sessionCookie(token, expiresAt, secure));
+    return { user: caller.user, tenant: caller.tenant };
+  }),
+  signOut: publicProcedure.mutation(async ({ ctx }) => {
+    const token = cookieFromHeaders(ctx.headers);
+    if (token) await deleteWebSession(ctx.app.db, token);
+    ctx.resHeaders.append("Set-Cookie", clearedSessionCookie());
+    return { ok: true as const };
+  }),
+  me: authedProcedure.query(({ ctx }) => ({ user: ctx.me.user, tenant: ctx.me.tenant })),
+});

@@ -1,0 +1,13 @@
+import { z } from "zod";
+import { listMessages } from "../messages";
+import { getSession } from "../sessions";
+import { authedProcedure, router } from "../trpc";
+
+export const messageRouter = router({
+  list: authedProcedure
+    .input(z.object({ sessionId: z.uuid(), before: z.date().optional(), limit: z.number().int().min(1).max(100).default(20) }))
+    .query(async ({ ctx, input }) => {
+      await getSession(ctx.app.db, ctx.me, input.sessionId, "tenant");
+      return listMessages(ctx.app.db, input.sessionId, input);
+    }),
+});

@@ -1,0 +1,57 @@
+import { z } from "zod";
+import { generateSessionTitle } from "../answers";
+import { sessionInputSchema } from "../defaults";
+import { exportSession } from "../messages";
+import { clearMessages, createSession, deleteSessions, getSession, listSessions, updateSession } from "../sessions";
+import { forgetSessions } from "../sessionState";
+import { authedProcedure, router } from "../trpc";
+
+const id = z.uuid();
+export const listInput = z.object({
+  limit: z.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(500).optional(),
+  search: z.string().max(500).optional(),
+});
+
+export const sessionRouter = router({
+  create: authedProcedure
+    .input(sessionInputSchema.optional())
+    .mutation(({ ctx, input }) => createSession(ctx.app.db, ctx.me, input ?? {})),
+  get: authedProcedure.input(z.object({ id })).query(({ ctx, input }) => getSession(ctx.app.db, ctx.me, input.id, "tenant")),
+  list: authedProcedure
+    .input(listInput.extend({ withTotal: z.boolean().default(false) }).default({ limit: 20, withTotal: false }))
+    .query(({ ctx, input }) => listSessions(ctx.app.db, ctx.me, input)),
+  update: authedProcedure
+    .input(sessionInputSchema.extend({ id, pinned: z.boolean().optional() }))
+    .mutation(({ ctx, input: { id, ...patch } }) => updateSession(ctx.app.db, ctx.me, id, patch)),
+  delete: authedProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
+    const [deleted] = await deleteSessions(ctx.app.db, ctx.me, { ids: [input.id] }, "tenant");
+    if (!deleted) await getSession(ctx.app.db, ctx.me, input.id, "tenant"); // throws NOT_FOUND
+    await forgetSessions(ctx.app, [deleted]);
+    return { id: deleted };
+  }),
+  deleteMany: authedProcedure
+    .input(
+      z
+        .object({ ids: z.array(id).min(1).max(1000).optional(), all: z.literal(true).optional() })
+        .refine((v) => (v.ids === undefined) !== (v.all === undefined), {
+          message: "Pass exactly one of 'ids' or 'all: true'",
+          path: ["ids"],
+        }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const target = input.all ? { all: true as const } : { ids: [...new Set(input.ids)] };
+      const deleted = await deleteSessions(ctx.app.db, ctx.me, target, "tenant");
+      await forgetSessions(ctx.app, deleted);
+      return { deleted: deleted.length };
+    }),
+  clearMessages: authedProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
+    const deleted = await clearMessages(ctx.app.db, ctx.me, input.id);
+    await forgetSessions(ctx.app, [input.id]);
+    return { deleted };
+  }),
+  generateTitle: authedProcedure.input(z.object({ id })).mutation(({ ctx, input }) => generateSessionTitle(ctx.app, ctx.me, input.id)),
+  export: authedProcedure
+    .input(z.object({ id, format: z.enum(["markdown", "json"]) }))
+    .query(async ({ ctx, input }) => exportSession(ctx.app.db, await getSession(ctx.app.db, ctx.me, input.id, "tenant"), input.format)),
+});

@@ -1,0 +1,256 @@
+import { and, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import type { Db } from "../db";
+import { messages, sessions, users } from "../db/schema";
+import { isAdmin, type Caller } from "./auth";
+import {
+  agentConfigSchema,
+  contextConfigSchema,
+  strategySchema,
+  summaryParametersSchema,
+  type SessionInput,
+} from "./defaults";
+import { AppError, badInput, notFound } from "./errors";
+
+export const sessionColumns = {
+  id: sessions.id,
+  tenantId: sessions.tenantId,
+  userId: sessions.userId,
+  title: sessions.title,
+  description: sessions.description,
+  knowledgeBaseId: sessions.knowledgeBaseId,
+  pinned: sessions.pinned,
+  pinnedAt: sessions.pinnedAt,
+  strategy: sessions.strategy,
+  summaryParameters: sessions.summaryParameters,
+  agentConfig: sessions.agentConfig,
+  contextConfig: sessions.contextConfig,
+  createdAt: sessions.createdAt,
+  updatedAt: sessions.updatedAt,
+};
+type SessionRow = typeof sessions.$inferSelect;
+export type Session = Omit<SessionRow, "sortAt" | "titleTsv">;
+
+/**
+ * Who may reach a session: `own` for its owner only (chatting, editing), `tenant` additionally
+ * lets admins and owners read or delete any session of their tenant.
+ */
+export type Access = "own" | "tenant";
+
+function visibleWhere(caller: Caller, access: Access): SQL {
+  const tenantWall = eq(sessions.tenantId, caller.tenant.id);
+  return access === "tenant" && isAdmin(caller.user) ? tenantWall : and(tenantWall, eq(sessions.userId, caller.user.id))!;
+}
+
+/** The session if the caller may reach it; anything else (absent, foreign, someone else's) is NOT_FOUND. */
+export async function getSession(db: Db, caller: Caller, id: string, access: Access = "tenant"): Promise<Session> {
+  const [row] = await db
+    .select(sessionColumns)
+    .from(sessions)
+    .where(and(eq(sessions.id, id), visibleWhere(caller, access)))
+    .limit(1);
+  if (!row) throw notFound("Session");
+  return row;
+}
+
+export async function createSession(db: Db, caller: Caller, input: SessionInput): Promise<Session> {
+  const [row] = await db
+    .insert(sessions)
+    .values({
+      tenantId: caller.tenant.id,
+      userId: caller.user.id,
+      title: input.title ?? "",
+      description: input.description ?? "",
+      knowledgeBaseId: input.knowledgeBaseId ?? null,
+      strategy: strategySchema.parse(input.strategy ?? {}),
+      summaryParameters: summaryParametersSchema.parse(input.summaryParameters ?? {}),
+      agentConfig: agentConfigSchema.parse(input.agentConfig ?? {}),
+      contextConfig: contextConfigSchema.parse(input.contextConfig ?? {}),
+    })
+    .returning(sessionColumns);
+  return row;
+}
+
+export async function updateSession(
+  db: Db,
+  caller: Caller,
+  id: string,
+  input: SessionInput & { pinned?: boolean },
+): Promise<Session> {
+  return db.transaction(async (tx) => {
+    const [current] = await tx
+      .select(sessionColumns)
+      .from(sessions)
+      .where(and(eq(sessions.id, id), visibleWhere(caller, "own")))
+      .for("update");
+    if (!current) throw notFound("Session");
+    const now = new Date();
+    const pin =
+      input.pinned === undefined || input.pinned === current.pinned
+        ? {}
+        : { pinned: input.pinned, pinnedAt: input.pinned ? now : null };
+    const [row] = await tx
+      .update(sessions)
+      .set({
+        ...pin,
+        ...(input.title !== undefined && { title: input.title }),
+        ...(input.description !== undefined && { description: input.description }),
+        ...(input.knowledgeBaseId !== undefined && { knowledgeBaseId: input.knowledgeBaseId }),
+        // Deep-merge: a partial config changes only the fields it names.
+        strategy: { ...current.strategy, ...input.strategy },
+        summaryParameters: { ...current.summaryParameters, ...input.summaryParameters },
+        agentConfig: { ...current.agentConfig, ...input.agentConfig },
+        contextConfig: { ...current.contextConfig, ...input.contextConfig },
+        updatedAt: now,
+      })
+      .where(eq(sessions.id, id))
+      .returning(sessionColumns);
+    return row;
+  });
+}
+
+/** Stores a title without moving the session in the list (a title is not user activity). */
+export async function setTitle(db: Db, sessionId: string, title: string): Promise<void> {
+  await db.update(sessions).set({ title }).where(eq(sessions.id, sessionId));
+}
+
+/** Moves a session to the top of its owner's list. */
+export async function touchSession(db: Db, sessionId: string, at: Date): Promise<void> {
+  await db.update(sessions).set({ updatedAt: at }).where(eq(sessions.id, sessionId));
+}
+
+/** Deletes sessions (messages cascade in the same statement) and returns the ids deleted. */
+export async function deleteSessions(db: Db, caller: Caller, target: { ids: string[] } | { all: true }, access: Access): Promise<string[]> {
+  const where =
+    "all" in target
+      ? visibleWhere(caller, "own")
+      : and(inArray(sessions.id, target.ids), visibleWhere(caller, access));
+  const rows = await db.delete(sessions).where(where).returning({ id: sessions.id });
+  return rows.map((r) => r.id);
+}
+
+// --- listing ---
+
+interface CursorPosition {
+  pinned: boolean;
+  sortAt: Date;
+  id: string;
+}
+
+function encodeCursor(p: CursorPosition): string {
+  return Buffer.from(JSON.stringify([p.pinned ? 1 : 0, p.sortAt.getTime(), p.id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): CursorPosition {
+  try {
+    const [pinned, ms, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
+    if ((pinned === 0 || pinned === 1) && Number.isSafeInteger(ms) && typeof id === "string" && /^[0-9a-f-]{36}$/i.test(id)) {
+      return { pinned: pinned === 1, sortAt: new Date(ms as number), id };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw badInput("cursor", "Invalid cursor: pass back the nextCursor of a previous page");
+}
+
+/**
+ * Search terms from the user's text, taken literally: only runs of letters and digits survive, so
+ * no character can act as a tsquery operator. Every term must match; the last may be a prefix.
+ */
+export function toTsQuery(text: string): string | null {
+  const words = (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 16);
+  if (words.length === 0) return null;
+  return words.map((w, i) => (i === words.length - 1 ? `${w}:*` : w)).join(" & ");
+}
+
+export interface ListOptions {
+  limit: number;
+  cursor?: string;
+  search?: string;
+  withTotal?: boolean;
+  /** Admin listing: narrow the tenant to one owner. */
+  userId?: string;
+}
+
+async function listPage(db: Db, scope: SQL, options: ListOptions) {
+  const filters: SQL[] = [scope];
+  if (options.userId) filters.push(eq(sessions.userId, options.userId));
+  const query = options.search ? toTsQuery(options.search) : null;
+  if (options.search !== undefined && options.search.trim() !== "" && query === null) {
+    return { rows: [], nextCursor: null, total: options.withTotal ? 0 : undefined };
+  }
+  if (query) {
+    // Title hits and message hits each come from their GIN index, then meet the ordered scan.
+    filters.push(sql`${sessions.id} in (
+      select ${sessions.id} from ${sessions} where ${sessions.titleTsv} @@ to_tsquery('simple', ${query})
+      union
+      select ${messages.sessionId} from ${messages} where ${messages.contentTsv} @@ to_tsquery('simple', ${query}))`);
+  }
+  const pageFilters = [...filters];
+  if (options.cursor) {
+    const c = decodeCursor(options.cursor);
+    pageFilters.push(sql`(${sessions.pinned}, ${sessions.sortAt}, ${sessions.id}) < (${c.pinned}, ${c.sortAt.toISOString()}::timestamptz, ${c.id}::uuid)`);
+  }
+  const rows = await db
+    .select({ ...sessionColumns, sortAt: sessions.sortAt })
+    .from(sessions)
+    .where(and(...pageFilters))
+    .orderBy(desc(sessions.pinned), desc(sessions.sortAt), desc(sessions.id))
+    .limit(options.limit + 1);
+  const hasMore = rows.length > options.limit;
+  const page = rows.slice(0, options.limit);
+  const last = page.at(-1);
+  const nextCursor = hasMore && last ? encodeCursor(last) : null;
+  let total: number | undefined;
+  if (options.withTotal) {
+    const [{ n }] = await db.select({ n: count() }).from(sessions).where(and(...filters));
+    total = Number(n);
+  }
+  return { rows: page.map(({ sortAt: _sortAt, ...session }) => session), nextCursor, total };
+}
+
+/** The caller's own sessions: pinned first (latest pin first), then most recently updated. */
+export async function listSessions(db: Db, caller: Caller, options: ListOptions) {
+  const { rows, nextCursor, total } = await listPage(db, visibleWhere(caller, "own"), { ...options, userId: undefined });
+  return { items: rows, nextCursor, ...(total !== undefined && { total }) };
+}
+
+/** Every session of the caller's tenant, with its owner and message count (admins). */
+export async function listTenantSessions(db: Db, caller: Caller, options: ListOptions) {
+  const { rows, nextCursor } = await listPage(db, eq(sessions.tenantId, caller.tenant.id), options);
+  if (rows.length === 0) return { items: [], nextCursor };
+  const ids = rows.map((r) => r.id);
+  const ownerIds = [...new Set(rows.map((r) => r.userId))];
+  const [owners, counts] = await Promise.all([
+    db.select({ id: users.id, name: users.name, role: users.role }).from(users).where(inArray(users.id, ownerIds)),
+    db
+      .select({ sessionId: messages.sessionId, n: count() })
+      .from(messages)
+      .where(inArray(messages.sessionId, ids))
+      .groupBy(messages.sessionId),
+  ]);
+  const ownerById = new Map(owners.map((o) => [o.id, o]));
+  const countBySession = new Map(counts.map((c) => [c.sessionId, Number(c.n)]));
+  return {
+    items: rows.map((r) => ({ ...r, owner: ownerById.get(r.userId)!, messageCount: countBySession.get(r.id) ?? 0 })),
+    nextCursor,
+  };
+}
+
+export async function clearMessages(db: Db, caller: Caller, id: string): Promise<number> {
+  return db.transaction(async (tx) => {
+    const [session] = await tx
+      .select({ id: sessions.id })
+      .from(sessions)
+      .where(and(eq(sessions.id, id), visibleWhere(caller, "own")))
+      .for("update");
+    if (!session) throw notFound("Session");
+    const [streaming] = await tx
+      .select({ id: messages.id })
+      .from(messages)
+      .where(and(eq(messages.sessionId, id), eq(messages.status, "streaming")))
+      .limit(1);
+    if (streaming) throw new AppError("conflict", "An answer is streaming in this session; stop it first");
+    const deleted = await tx.delete(messages).where(eq(messages.sessionId, id)).returning({ id: messages.id });
+    return deleted.length;
+  });
+}

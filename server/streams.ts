@@ -1,0 +1,104 @@
+import type { App } from "./app";
+import { isTerminal, type StreamEvent } from "./events";
+import type { Message } from "./messages";
+
+/**
+ * Writes one answer's events to its stream. Appends are batched naturally: the first event goes
+ * out at once, and whatever arrives while a write is in flight goes out together in the next one
+ * (consecutive answer deltas merged), so a fast model costs a round trip per batch, not per token.
+ * The stream is a delivery channel; Postgres is the record. When the store is unreachable the
+ * answer carries on (the writer logs once and keeps trying with later batches).
+ */
+export function createStreamWriter(app: App, sessionId: string, messageId: string) {
+  const key = app.keys.stream(sessionId, messageId);
+  let pending: StreamEvent[] = [];
+  let inFlight: Promise<void> | null = null;
+  let failing = false;
+
+  const push = (event: StreamEvent) => {
+    const last = pending.at(-1);
+    if (event.type === "answer" && last?.type === "answer") pending[pending.length - 1] = { type: "answer", delta: last.delta + event.delta };
+    else pending.push(event);
+  };
+
+  const flush = (): Promise<void> => {
+    if (inFlight || pending.length === 0) return inFlight ?? Promise.resolve();
+    const batch = pending;
+    pending = [];
+    inFlight = app.store
+      .append(key, batch, app.env.STREAM_TTL_SECONDS)
+      .then(
+        () => {
+          if (failing) console.error(`[parley] stream store reachable again (${messageId})`);
+          failing = false;
+        },
+        (error: Error) => {
+          if (!failing) console.error(`[parley] stream store unreachable, answer ${messageId} continues in Postgres: ${error.message}`);
+          failing = true;
+        },
+      )
+      .finally(() => {
+        inFlight = null;
+        if (pending.length) void flush();
+      });
+    return inFlight;
+  };
+
+  return {
+    /** Queues an event and starts a write if none is in flight. */
+    emit(event: StreamEvent) {
+      push(event);
+      void flush();
+    },
+    /** Resolves once every event emitted so far has been written (or failed to be). */
+    async drain() {
+      while (inFlight || pending.length) await flush();
+    },
+  };
+}
+export type StreamWriter = ReturnType<typeof createStreamWriter>;
+
+const STREAM_ID = /^\d{1,16}-\d{1,16}$/;
+export const isStreamId = (id: string) => STREAM_ID.test(id);
+
+/** The terminal event a finished message's stream ended with, rebuilt from its row. */
+function terminalFromRow(message: Message & { durationMs?: number | null; error?: string | null }): StreamEvent {
+  switch (message.status) {
+    case "stopped":
+      return { type: "stop", reason: "stopped", content: message.content };
+    case "failed":
+    case "interrupted":
+      return { type: "error", stage: message.status === "failed" ? "generation" : "instance", message: message.error ?? `The answer was ${message.status}` };
+    default:
+      return { type: "complete", content: message.content, durationMs: message.durationMs ?? 0, model: message.model ?? "" };
+  }
+}
+
+/**
+ * Every event of an answer after `lastEventId`, then the live ones, ending after the terminal
+ * event. A finished answer whose stream has expired is served from its row as `snapshot` + its
+ * terminal event (ids "0-1" and "0-2", so a resume after either still works).
+ */
+export async function* readAnswerStream(
+  app: App,
+  message: Message & { durationMs?: number | null; error?: string | null },
+  lastEventId: string | null,
+  signal: AbortSignal,
+): AsyncGenerator<{ id: string; event: StreamEvent }> {
+  const key = app.keys.stream(message.sessionId, message.id);
+  const expired = message.status !== "streaming" && (await app.store.pttl(key)) === -2;
+  if (expired || lastEventId?.startsWith("0-")) {
+    if (!lastEventId || lastEventId === "0-0") {
+      yield { id: "0-1", event: { type: "snapshot", content: message.content, references: message.references } };
+    }
+    if (lastEventId !== "0-2") yield { id: "0-2", event: terminalFromRow(message) };
+    return;
+  }
+  // A finished answer's stream is complete: read it, no need to wait for anything.
+  const entries = message.status === "streaming" ? app.store.follow(key, lastEventId, signal) : await app.store.range(key, lastEventId);
+  for await (const entry of entries) {
+    const event = entry.data as StreamEvent;
+    yield { id: entry.id, event };
+    if (isTerminal(event)) return;
+  }
+}

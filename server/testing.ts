@@ -1,0 +1,91 @@
+import { randomUUID } from "node:crypto";
+import { inject } from "vitest";
+import { createApp, type App } from "./app";
+import { createTenant, createUser, type Role } from "./auth";
+import { parseEnv } from "./env";
+import { appRouter } from "./routers/_app";
+import { createContext } from "./trpc";
+
+/**
+ * Test support for integration suites: an app on the back end the vitest project chose
+ * (`embedded`: in-memory PGlite + in-process store; `servers`: this run's Postgres database and
+ * Redis under a key prefix of its own), and typed callers authenticated by API key.
+ */
+export async function createTestApp(overrides: Record<string, string> = {}): Promise<App> {
+  const servers = process.env.PARLEY_TEST_BACKEND === "servers";
+  const env = parseEnv({
+    PARLEY_OFFLINE_TOKEN_DELAY_MS: "0",
+    ...(servers && {
+      DATABASE_URL: inject("databaseUrl"),
+      REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+      PARLEY_REDIS_PREFIX: `parley:test${randomUUID().slice(0, 8)}:`,
+    }),
+    ...overrides,
+  });
+  const app = await createApp(env, { pgliteDataDir: "memory://", quiet: true });
+  const close = app.close;
+  // Leave no keys behind in the shared Redis.
+  app.close = async () => {
+    if (servers) await app.store.delPattern(`${env.PARLEY_REDIS_PREFIX}*`);
+    await close();
+  };
+  return app;
+}
+
+/** A typed caller; like an HTTP client, each call is a new request (a new context). */
+export function callerFor(app: App, apiKey: string | null, extraHeaders: Record<string, string> = {}) {
+  return browserFor(app, apiKey, extraHeaders).api;
+}
+export type TestCaller = ReturnType<typeof callerFor>;
+
+/** A caller plus the response headers its calls set (the sign-in cookie). */
+export function browserFor(app: App, apiKey: string | null, extraHeaders: Record<string, string> = {}) {
+  const headers = new Headers(extraHeaders);
+  if (apiKey) headers.set("authorization", `Bearer ${apiKey}`);
+  const resHeaders = new Headers();
+  return { api: appRouter.createCaller(() => createContext(app, headers, resHeaders)), resHeaders };
+}
+
+/** A tenant of its own per test (so suites never collide), with its owner and helpers to add people. */
+export async function createTestTenant(app: App) {
+  const { tenant, owner, apiKey } = await createTenant(app.db, `t-${randomUUID()}`);
+  return {
+    tenant,
+    owner: { user: owner, apiKey, api: callerFor(app, apiKey) },
+    async addUser(role: Role, name = `${role}-${randomUUID().slice(0, 8)}`) {
+      const { user, apiKey: key } = await createUser(app.db, tenant.id, { name, role });
+      return { user, apiKey: key, api: callerFor(app, key) };
+    },
+  };
+}
+
+/** The tRPC error code a call fails with (or "OK"), for asserting error paths. */
+export async function codeOf(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+    return "OK";
+  } catch (error) {
+    return (error as { code?: string }).code ?? "UNKNOWN";
+  }
+}
+
+/** The field names a BAD_REQUEST reports in `data.zodError.fieldErrors`, as a client sees them. */
+export async function fieldErrorsOf(call: Promise<unknown>): Promise<string[]> {
+  try {
+    await call;
+  } catch (error) {
+    const e = error as { code?: string; cause?: unknown };
+    const { getErrorShape } = await import("@trpc/server/unstable-core-do-not-import");
+    const shape = getErrorShape({
+      config: appRouter._def._config,
+      error: error as never,
+      type: "mutation",
+      path: "test",
+      input: undefined,
+      ctx: undefined,
+    }) as { data: { zodError: { fieldErrors: Record<string, string[]> } | null } };
+    if (e.code !== "BAD_REQUEST") return [`<${e.code}>`];
+    return Object.keys(shape.data.zodError?.fieldErrors ?? {});
+  }
+  return ["<OK>"];
+}

@@ -1,0 +1,31 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Integration suites (`*.db.test.ts`) run twice: on embedded PGlite with the in-process store, and
+ * on the real Postgres and Redis at 127.0.0.1 (a fresh database and key prefix per run).
+ * Everything else runs once.
+ */
+const integration = "**/*.db.test.ts";
+/** Suites that start real server instances from the production build. */
+const instances = "**/instances.test.ts";
+export default defineConfig({
+  resolve: { alias: { "@": new URL(".", import.meta.url).pathname } },
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: "unit", include: ["{server,client,db}/**/*.test.ts"], exclude: [integration, instances, "node_modules/**"] } },
+      { extends: true, test: { name: "pglite", include: [integration], env: { PARLEY_TEST_BACKEND: "embedded" } } },
+      {
+        extends: true,
+        test: {
+          name: "postgres",
+          include: [integration],
+          env: { PARLEY_TEST_BACKEND: "servers" },
+          globalSetup: ["./scripts/test-database.ts"],
+        },
+      },
+      { extends: true, test: { name: "instances", include: [instances], globalSetup: ["./scripts/test-database.ts"], testTimeout: 60_000 } },
+    ],
+  },
+});
