@@ -24,7 +24,7 @@ export interface App {
   context: ContextManager;
   runner: AnswerRunner;
   /** The sources an answer rests on. */
-  retrieve(question: string, session: Session): Reference[];
+  retrieve(question: string, session: Session): Promise<Reference[]>;
   /** A 4–10 word title stating the user's intent. */
   titles(question: string): Promise<string>;
   close(): Promise<void>;
@@ -65,7 +65,7 @@ export async function createApp(env: Env, options: { pgliteDataDir?: string; qui
           signal: AbortSignal.timeout(30_000),
         }),
     }),
-    retrieve: (question) => searchHandbook(question, 3),
+    retrieve: async (question) => searchHandbook(question, 3),
     titles: (question) => generateTitle(models.summary, question, AbortSignal.timeout(15_000)),
     async close() {
       timers.forEach(clearInterval);
