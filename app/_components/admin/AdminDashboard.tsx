@@ -1,0 +1,102 @@
+"use client";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useEffect, useState } from "react";
+import { errorCode } from "../errors";
+import { ChatIcon, Logo, SignOutIcon } from "../icons";
+import type { PublicMe } from "../serverAuth";
+import { useTRPC } from "../trpc";
+import { SessionsTable } from "./SessionsTable";
+import { StatsPanel } from "./StatsPanel";
+import { TenantsPanel } from "./TenantsPanel";
+import { UsersPanel } from "./UsersPanel";
+
+type Tab = "overview" | "sessions" | "users" | "tenants";
+
+export function AdminDashboard({ me }: { me: PublicMe }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const canCreateTenants = me.user.role === "owner" && me.tenant.name === "default";
+  const tabs: { id: Tab; label: string }[] = [
+    { id: "overview", label: "Overview" },
+    { id: "sessions", label: "Sessions" },
+    { id: "users", label: "Users & keys" },
+    ...(canCreateTenants ? [{ id: "tenants" as Tab, label: "Tenants" }] : []),
+  ];
+  const [tab, setTab] = useState<Tab>("overview");
+
+  useEffect(() => {
+    const fromHash = window.location.hash.replace("#", "") as Tab;
+    if (tabs.some((t) => t.id === fromHash)) setTab(fromHash);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  const select = (t: Tab) => {
+    setTab(t);
+    window.history.replaceState(null, "", `#${t}`);
+  };
+
+  const meQuery = useQuery({ ...trpc.auth.me.queryOptions(), refetchInterval: 5 * 60_000 });
+  useEffect(() => {
+    const code = errorCode(meQuery.error);
+    if (code === "UNAUTHORIZED") window.location.assign("/signin");
+    if (meQuery.data && meQuery.data.user.role === "member") window.location.assign("/");
+  }, [meQuery.error, meQuery.data]);
+
+  const signOut = useMutation(
+    trpc.auth.signOut.mutationOptions({
+      onSettled: () => {
+        queryClient.clear();
+        window.location.assign("/signin");
+      },
+    }),
+  );
+
+  return (
+    <div className="admin-shell">
+      <header className="admin-header">
+        <Link href="/" className="brand">
+          <Logo size={26} />
+          <span>Parley</span>
+        </Link>
+        <span className="admin-badge">Admin</span>
+        <span className="admin-tenant" title="Tenant">
+          {me.tenant.name}
+        </span>
+        <div className="admin-header-actions">
+          <Link href="/" className="btn btn-ghost btn-sm">
+            <ChatIcon size={16} />
+            <span>Chats</span>
+          </Link>
+          <span className="admin-me">
+            {me.user.name} · {me.user.role}
+          </span>
+          <button type="button" className="icon-btn" aria-label="Sign out" title="Sign out" onClick={() => signOut.mutate()}>
+            <SignOutIcon />
+          </button>
+        </div>
+      </header>
+      <nav className="admin-tabs" role="tablist" aria-label="Admin sections">
+        {tabs.map((t) => (
+          <button
+            key={t.id}
+            type="button"
+            role="tab"
+            id={`tab-${t.id}`}
+            aria-selected={tab === t.id}
+            aria-controls={`panel-${t.id}`}
+            className={`admin-tab ${tab === t.id ? "active" : ""}`}
+            onClick={() => select(t.id)}
+          >
+            {t.label}
+          </button>
+        ))}
+      </nav>
+      <main className="admin-main" id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`}>
+        {tab === "overview" && <StatsPanel onOpenSessions={() => select("sessions")} />}
+        {tab === "sessions" && <SessionsTable />}
+        {tab === "users" && <UsersPanel me={me} />}
+        {tab === "tenants" && canCreateTenants && <TenantsPanel />}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,41 @@
+"use client";
+import { useState } from "react";
+import { CheckIcon, CopyIcon } from "../icons";
+
+/** A new secret, shown once, with copy buttons for the key and a one-click sign-in link. */
+export function KeyReveal({ title, apiKey, onDone }: { title: string; apiKey: string; onDone: () => void }) {
+  const [copied, setCopied] = useState<"key" | "link" | null>(null);
+  const link = typeof window !== "undefined" ? `${window.location.origin}/signin#key=${apiKey}` : "";
+  const copy = async (what: "key" | "link") => {
+    try {
+      await navigator.clipboard.writeText(what === "key" ? apiKey : link);
+      setCopied(what);
+      setTimeout(() => setCopied(null), 1500);
+    } catch {
+      /* clipboard blocked: the key is selectable */
+    }
+  };
+  return (
+    <section className="key-reveal" role="status" aria-labelledby="key-reveal-title">
+      <h3 id="key-reveal-title">{title}</h3>
+      <p>Copy it now: it will not be shown again.</p>
+      <div className="key-row">
+        <code className="key-value" data-testid="new-api-key" tabIndex={0}>
+          {apiKey}
+        </code>
+        <button type="button" className="btn btn-sm" onClick={() => copy("key")} aria-label="Copy key">
+          {copied === "key" ? <CheckIcon size={15} /> : <CopyIcon size={15} />}
+          <span>{copied === "key" ? "Copied" : "Copy"}</span>
+        </button>
+      </div>
+      <div className="key-actions">
+        <button type="button" className="link-btn" onClick={() => copy("link")}>
+          {copied === "link" ? "Sign-in link copied" : "Copy sign-in link"}
+        </button>
+        <button type="button" className="btn btn-sm" onClick={onDone}>
+          Done
+        </button>
+      </div>
+    </section>
+  );
+}

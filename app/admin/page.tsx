@@ -1,0 +1,16 @@
+import type { Metadata } from "next";
+import { redirect } from "next/navigation";
+import { AdminDashboard } from "../_components/admin/AdminDashboard";
+import { currentCaller, publicMe } from "../_components/serverAuth";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Admin · Parley" };
+
+/** Admins and owners only: members are sent back to their chats. */
+export default async function AdminPage() {
+  const caller = await currentCaller();
+  if (!caller) redirect("/signin?next=/admin");
+  const me = publicMe(caller);
+  if (!me.isAdmin) redirect("/?denied=admin");
+  return <AdminDashboard me={me} />;
+}

@@ -1,0 +1,4 @@
+/** The owner key of tenant `default` in the e2e server (PARLEY_BOOTSTRAP_KEY, at least 32 characters). */
+export const BOOTSTRAP_KEY = "pk_e2e_bootstrap_owner_key_0123456789_abcdefghijkl";
+export const E2E_PORT = 3211;
+export const OFFLINE_MODEL = "Parley offline model (built-in)";
