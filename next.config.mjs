@@ -1,7 +1,7 @@
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   // PGlite ships WASM and data files that must be loaded from node_modules, not bundled.
-  serverExternalPackages: ["@electric-sql/pglite", "@electric-sql/pglite-pgvector", "ioredis", "postgres", "gpt-tokenizer"],
+  serverExternalPackages: ["@electric-sql/pglite", "@electric-sql/pglite-pgvector", "ioredis", "postgres", "gpt-tokenizer", "unpdf", "turndown"],
   poweredByHeader: false,
   reactStrictMode: true,
 };

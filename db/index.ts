@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import type { Extensions } from "@electric-sql/pglite";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import * as schema from "./schema";
 
@@ -24,6 +25,8 @@ export interface OpenDbOptions {
   dataDir?: string;
   /** postgres-js pool size. */
   max?: number;
+  /** PGlite: load pgvector (default). Off, embeddings fall back to `real[]`, as on a server without it. */
+  pgvector?: boolean;
 }
 
 /** Opens the database on either driver and applies pending migrations. */
@@ -53,7 +56,8 @@ export async function openDb(options: OpenDbOptions): Promise<DbHandle> {
   const { migrate } = await import("drizzle-orm/pglite/migrator");
   const dataDir = options.dataDir && options.dataDir !== "memory://" ? options.dataDir : undefined;
   if (dataDir) fs.mkdirSync(path.dirname(dataDir), { recursive: true });
-  const client = await PGlite.create(dataDir);
+  const extensions: Extensions = options.pgvector === false ? {} : { vector: (await import("@electric-sql/pglite-pgvector")).vector };
+  const client = await PGlite.create(dataDir, { extensions });
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder });
   return {

@@ -155,3 +155,85 @@ export const messages = pgTable(
     index("messages_streaming_idx").on(t.status).where(sql`status = 'streaming'`),
   ],
 );
+
+// --- knowledge bases ---
+
+export const knowledgeBases = pgTable(
+  "knowledge_bases",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    /** Who created the base; null for a base Parley provides and keeps in sync. */
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    name: varchar("name", { length: 100 }).notNull(),
+    description: varchar("description", { length: 2000 }).notNull().default(""),
+    /** Marks a base Parley provides (e.g. "handbook"), at most one of each per tenant. */
+    builtin: varchar("builtin", { length: 40 }),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    index("knowledge_bases_tenant_idx").on(t.tenantId, t.createdAt),
+    uniqueIndex("knowledge_bases_builtin_idx").on(t.tenantId, t.builtin),
+  ],
+);
+
+export const knowledgeDocuments = pgTable(
+  "knowledge_documents",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    knowledgeBaseId: uuid("knowledge_base_id")
+      .notNull()
+      .references(() => knowledgeBases.id, { onDelete: "cascade" }),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    title: varchar("title", { length: 255 }).notNull(),
+    mimeType: varchar("mime_type", { length: 100 }).notNull(),
+    sizeBytes: integer("size_bytes").notNull(),
+    /** SHA-256 of the source text, so a provided document is re-indexed only when it changed. */
+    contentHash: varchar("content_hash", { length: 64 }).notNull(),
+    chunkCount: integer("chunk_count").notNull(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("knowledge_documents_base_idx").on(t.knowledgeBaseId, t.createdAt)],
+);
+
+/**
+ * Chunks of documents, indexed for keyword search (`tsv`). The `embedding` column is not declared
+ * here: it is `vector` where the database has pgvector and `real[]` where it has not, so it is
+ * created by a custom migration and read and written only by server/knowledge/vectorStore.ts.
+ */
+export const knowledgeChunks = pgTable(
+  "knowledge_chunks",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    knowledgeBaseId: uuid("knowledge_base_id")
+      .notNull()
+      .references(() => knowledgeBases.id, { onDelete: "cascade" }),
+    documentId: uuid("document_id")
+      .notNull()
+      .references(() => knowledgeDocuments.id, { onDelete: "cascade" }),
+    position: integer("position").notNull(),
+    /** The headings the chunk sits under, e.g. "Scaling out" or "Article I › Section 3". */
+    heading: text("heading").notNull().default(""),
+    content: text("content").notNull(),
+    tokenCount: integer("token_count").notNull(),
+    /** Which embedder wrote `embedding`; vectors of another embedder are never compared. */
+    embeddingModel: varchar("embedding_model", { length: 200 }).notNull(),
+    tsv: tsvector("tsv")
+      .notNull()
+      .generatedAlwaysAs(sql`setweight(to_tsvector('english', heading), 'A') || setweight(to_tsvector('english', content), 'B')`),
+  },
+  (t) => [
+    index("knowledge_chunks_base_idx").on(t.knowledgeBaseId, t.embeddingModel),
+    index("knowledge_chunks_document_idx").on(t.documentId, t.position),
+    index("knowledge_chunks_tsv_idx").using("gin", t.tsv),
+  ],
+);

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages, sessions } from "../db/schema";
@@ -41,7 +42,10 @@ const textOf = (events: Tracked[]) => events.flatMap((e) => (e.event.type === "a
 
 describe("chat.send → chat.stream", () => {
   it("returns at once, streams start, references, answer, title, complete; live = replay = stored", async () => {
-    const s = await api.session.create();
+    const kb = await api.knowledge.bases.create({ name: "Handbook" });
+    const handbook = readFileSync("docs/handbook.md", "utf8");
+    await api.knowledge.documents.add({ knowledgeBaseId: kb.id, title: "Parley handbook", content: handbook, mimeType: "text/markdown" });
+    const s = await api.session.create({ knowledgeBaseId: kb.id });
     const turn = await api.chat.send({ sessionId: s.id, query: "How do I scale Parley out to several instances?" });
     expect(turn.userMessage).toMatchObject({ role: "user", status: "completed", content: "How do I scale Parley out to several instances?" });
     expect(turn.assistantMessage).toMatchObject({ role: "assistant", status: "streaming", content: "" });

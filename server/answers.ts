@@ -191,7 +191,7 @@ async function generateAnswer(app: App, input: AnswerInput, signal: AbortSignal)
     signal.throwIfAborted();
     writer.emit({ type: "start", requestId: input.requestId, sessionId: session.id, messageId, model: model.name });
     if (session.title === "") titleTask = titleFirstAnswer(app, session.id, question, writer);
-    references = await app.retrieve(question, session);
+    references = await app.retrieve(question, session, { requestId: input.requestId, signal });
     if (references.length > 0) writer.emit({ type: "references", references });
 
     const emitDelta = (text: string) => {

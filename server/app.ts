@@ -6,7 +6,9 @@ import { bootstrap } from "./auth";
 import { createContextManager, type ContextManager } from "./context";
 import type { Reference } from "./defaults";
 import { parseEnv, pgliteDir, type Env } from "./env";
-import { searchHandbook } from "./models/handbook";
+import { ensureHandbookBase } from "./knowledge/handbookBase";
+import { openKnowledgeIndex, reembedStaleChunks, type KnowledgeIndex } from "./knowledge/knowledgeIndex";
+import { knowledgeDeps, retrieveForSession } from "./knowledge/sessionKnowledge";
 import { createModels } from "./models";
 import type { Session } from "./sessions";
 import { createKeys, createStore, type Keys, type Store } from "./store";
@@ -23,23 +25,27 @@ export interface App {
   models: ReturnType<typeof createModels>;
   context: ContextManager;
   runner: AnswerRunner;
-  /** The sources an answer rests on. */
-  retrieve(question: string, session: Session): Promise<Reference[]>;
+  /** Where knowledge-base vectors live and which embedder makes them. */
+  knowledge: KnowledgeIndex;
+  /** The sources an answer rests on (`turn`: the answer being made, so earlier turns can be told apart). */
+  retrieve(question: string, session: Session, turn: { requestId: string; signal: AbortSignal }): Promise<Reference[]>;
   /** A 4–10 word title stating the user's intent. */
   titles(question: string): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function createApp(env: Env, options: { pgliteDataDir?: string; quiet?: boolean } = {}): Promise<App> {
-  const dbHandle = await openDb({ url: env.DATABASE_URL, dataDir: options.pgliteDataDir ?? pgliteDir(env) });
+export async function createApp(env: Env, options: { pgliteDataDir?: string; quiet?: boolean; pgvector?: boolean } = {}): Promise<App> {
+  const dbHandle = await openDb({ url: env.DATABASE_URL, dataDir: options.pgliteDataDir ?? pgliteDir(env), pgvector: options.pgvector });
   const store = await createStore({ redisUrl: env.REDIS_URL }).catch(async (error: unknown) => {
     await dbHandle.close();
     throw error;
   });
   const keys = createKeys(env.PARLEY_REDIS_PREFIX);
   const models = createModels(env);
+  const knowledge = await openKnowledgeIndex(dbHandle.db, env);
   const runner = createAnswerRunner({ maxConcurrent: env.PARLEY_MAX_CONCURRENT_ANSWERS, store, lockKey: keys.answerLock });
   const timers: NodeJS.Timeout[] = [];
+  let reembedding: Promise<unknown> = Promise.resolve();
   let unsubscribeStops: () => Promise<void> = async () => {};
 
   const app: App = {
@@ -51,6 +57,7 @@ export async function createApp(env: Env, options: { pgliteDataDir?: string; qui
     keys,
     models,
     runner,
+    knowledge,
     context: createContextManager({
       store,
       keys,
@@ -65,10 +72,11 @@ export async function createApp(env: Env, options: { pgliteDataDir?: string; qui
           signal: AbortSignal.timeout(30_000),
         }),
     }),
-    retrieve: async (question) => searchHandbook(question, 3),
+    retrieve: (question, session, turn) => retrieveForSession(app, session, question, turn),
     titles: (question) => generateTitle(models.summary, question, AbortSignal.timeout(15_000)),
     async close() {
       timers.forEach(clearInterval);
+      await reembedding;
       await runner.close();
       await unsubscribeStops().catch(() => undefined);
       await store.close();
@@ -81,6 +89,13 @@ export async function createApp(env: Env, options: { pgliteDataDir?: string; qui
 
   const boot = await bootstrap(app.db, env.PARLEY_BOOTSTRAP_KEY);
   if (boot.created && !options.quiet) announceBootstrap(env, boot.apiKey);
+  // Without it new sessions of `default` just start with no base; the next start tries again.
+  await ensureHandbookBase(knowledgeDeps(app)).catch((error: Error) => console.error(`[parley] could not index the Parley handbook: ${error.message}`));
+  // Vectors of a previous embedder (PARLEY_EMBEDDING_MODEL changed) are redone in the background.
+  reembedding = reembedStaleChunks(app.db, knowledge).then(
+    (count) => count > 0 && console.log(`[parley] re-embedded ${count} knowledge chunks with ${knowledge.embedder.id}`),
+    (error: Error) => console.error(`[parley] re-embedding knowledge chunks failed: ${error.message}`),
+  );
 
   // Answers left `streaming` by a dead instance: at start (without Redis nothing else can be
   // running them), then every few seconds on every instance.

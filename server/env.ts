@@ -31,6 +31,8 @@ const envSchema = z.object({
   OPENAI_API_KEY: z.string().optional(),
   PARLEY_CHAT_MODEL: z.string().optional(),
   PARLEY_SUMMARY_MODEL: z.string().optional(),
+  /** An OpenAI-compatible /v1/embeddings model for knowledge bases; unset: the built-in offline embedder. */
+  PARLEY_EMBEDDING_MODEL: z.string().optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
 });
 

@@ -17,10 +17,13 @@ async function probe(check: () => Promise<void>): Promise<string | null> {
   }
 }
 
-/** `/api/health`: which database and stream store this instance uses, and whether each answers. */
+/**
+ * `/api/health`: which database and stream store this instance uses, and whether each answers;
+ * also where knowledge-base vectors live (`pgvector`, or `array` where the database lacks it).
+ */
 export async function checkHealth(app: App) {
   const [dbError, redisError] = await Promise.all([probe(() => app.dbHandle.ping()), probe(() => app.store.ping())]);
-  const body = { db: app.dbHandle.kind, redis: app.store.kind === "redis" ? "redis" : "memory" };
+  const body = { db: app.dbHandle.kind, redis: app.store.kind === "redis" ? "redis" : "memory", vectors: app.knowledge.vectors.backend };
   if (!dbError && !redisError) return { status: "ok" as const, ...body };
   const failing = [...(dbError ? ["db"] : []), ...(redisError ? ["redis"] : [])];
   return { status: "error" as const, ...body, failing, errors: { ...(dbError && { db: dbError }), ...(redisError && { redis: redisError }) } };

@@ -10,6 +10,7 @@ import {
   type SessionInput,
 } from "./defaults";
 import { AppError, badInput, notFound } from "./errors";
+import { withSessionKnowledge } from "./knowledge/sessionKnowledge";
 
 export const sessionColumns = {
   id: sessions.id,
@@ -52,7 +53,8 @@ export async function getSession(db: Db, caller: Caller, id: string, access: Acc
   return row;
 }
 
-export async function createSession(db: Db, caller: Caller, input: SessionInput): Promise<Session> {
+export async function createSession(db: Db, caller: Caller, given: SessionInput): Promise<Session> {
+  const input = await withSessionKnowledge(db, caller, given, true);
   const [row] = await db
     .insert(sessions)
     .values({
@@ -76,6 +78,7 @@ export async function updateSession(
   id: string,
   input: SessionInput & { pinned?: boolean },
 ): Promise<Session> {
+  await withSessionKnowledge(db, caller, input, false);
   return db.transaction(async (tx) => {
     const [current] = await tx
       .select(sessionColumns)

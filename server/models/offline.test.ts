@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Reference } from "../defaults";
-import { searchHandbook } from "./handbook";
+import { readFileSync } from "node:fs";
+import { chunkBlocks } from "../knowledge/chunk";
+import { parseText } from "../knowledge/parse";
 import { createOfflineModel, OFFLINE_MODEL_NAME } from "./offline";
 import { countTokens, splitSentences } from "./text";
 import type { ChatMessage, GenerateOptions, GenerationChunk } from "./types";
@@ -85,8 +87,9 @@ describe("the offline model", () => {
 
   it("answers a handbook question from the handbook sections it is given", async () => {
     const question = "How do I pin a session?";
-    const refs = searchHandbook(question);
-    expect(refs[0]).toMatchObject({ id: "handbook:sessions", source: "Parley handbook" });
+    const chunks = chunkBlocks(parseText(readFileSync("docs/handbook.md", "utf8"), "text/markdown"));
+    const sessions = chunks.find((c) => c.heading === "Sessions" && c.content.includes("Pin a session"))!;
+    const refs: Reference[] = [{ id: "handbook:sessions", title: sessions.heading, source: "Parley handbook", content: sessions.content, score: 1 }];
 
     const { text } = await run(fast, ask(question), refs);
     expect(text).toMatch(/^Here is what the Parley handbook says about “pin session”:/);

@@ -2,7 +2,7 @@ import { decode, encode } from "gpt-tokenizer";
 import type { ChatMessage } from "./types";
 
 /**
- * Small text helpers shared by the offline model, the handbook retriever and title generation:
+ * Small text helpers shared by the offline model, knowledge retrieval and title generation:
  * word tokens, stop words, light stemming, sentence splitting and token counting.
  */
 

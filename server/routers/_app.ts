@@ -2,6 +2,7 @@ import { router } from "../trpc";
 import { adminRouter } from "./admin";
 import { authRouter } from "./auth";
 import { chatRouter } from "./chat";
+import { knowledgeRouter } from "./knowledge";
 import { messageRouter } from "./message";
 import { sessionRouter } from "./session";
 
@@ -11,5 +12,6 @@ export const appRouter = router({
   message: messageRouter,
   chat: chatRouter,
   admin: adminRouter,
+  knowledge: knowledgeRouter,
 });
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { countTokens } from "../models/text";
+import { chunkBlocks, splitToBudget } from "./chunk";
+import { parseText } from "./parse";
+
+const sentence = (i: number) => `Sentence number ${i} talks about topic ${i} in a few plain words.`;
+const paragraph = (from: number, count: number) => Array.from({ length: count }, (_, i) => sentence(from + i)).join(" ");
+
+describe("chunkBlocks", () => {
+  it("starts a chunk at every heading and records the heading path, the document title left out", () => {
+    const blocks = parseText("# Title\n\nIntro.\n\n## A\n\nText of A.\n\n### A1\n\nText of A1.\n\n## B\n\nText of B.", "text/markdown");
+    expect(chunkBlocks(blocks).map((c) => [c.heading, c.content])).toEqual([
+      ["", "Intro."],
+      ["A", "Text of A."],
+      ["A › A1", "Text of A1."],
+      ["B", "Text of B."],
+    ]);
+  });
+
+  it("keeps every chunk within the token budget, packing small blocks together", () => {
+    const markdown = ["## Long", ...Array.from({ length: 12 }, (_, i) => paragraph(i * 2, 2))].join("\n\n");
+    const chunks = chunkBlocks(parseText(markdown, "text/markdown"), { maxTokens: 120, overlapTokens: 20 });
+    expect(chunks.length).toBeGreaterThan(3);
+    for (const c of chunks) {
+      expect(c.tokenCount).toBe(countTokens(c.content));
+      expect(c.tokenCount).toBeLessThanOrEqual(120);
+      expect(c.heading).toBe("Long");
+    }
+    // Small paragraphs share a chunk instead of making one each.
+    expect(chunks.length).toBeLessThan(12);
+  });
+
+  it("opens each following chunk of a section with the end of the previous one, and never across a heading", () => {
+    const markdown = `## One\n\n${paragraph(0, 30)}\n\n## Two\n\n${paragraph(100, 3)}`;
+    const chunks = chunkBlocks(parseText(markdown, "text/markdown"), { maxTokens: 100, overlapTokens: 30 });
+    const one = chunks.filter((c) => c.heading === "One");
+    expect(one.length).toBeGreaterThan(2);
+    for (let i = 1; i < one.length; i++) {
+      const previousLastSentence = one[i - 1].content.split(/(?<=\.)\s+/).at(-1)!;
+      expect(one[i].content.startsWith(previousLastSentence)).toBe(true);
+    }
+    const two = chunks.find((c) => c.heading === "Two")!;
+    expect(two.content.startsWith(sentence(100))).toBe(true);
+    // Every sentence of the section is in some chunk.
+    for (let i = 0; i < 30; i++) expect(one.some((c) => c.content.includes(sentence(i)))).toBe(true);
+  });
+
+  it("without overlap, chunks share nothing", () => {
+    const chunks = chunkBlocks(parseText(paragraph(0, 30), "text/plain"), { maxTokens: 100, overlapTokens: 0 });
+    const sentences = chunks.flatMap((c) => c.content.split(/(?<=\.)\s+/));
+    expect(sentences).toHaveLength(30);
+  });
+
+  it("makes no chunk of an empty document", () => {
+    expect(chunkBlocks(parseText("  \n\n ", "text/plain"))).toEqual([]);
+  });
+});
+
+describe("splitToBudget", () => {
+  it("splits at lines, then sentences, then words, each piece within budget", () => {
+    const pieces = splitToBudget(`${paragraph(0, 8)}\n${"word ".repeat(300)}`, 50);
+    for (const p of pieces) expect(countTokens(p)).toBeLessThanOrEqual(50);
+    expect(pieces[0]).toBe(`${sentence(0)} ${sentence(1)} ${sentence(2)}`);
+    expect(pieces.join(" ").split(/\s+/).filter((w) => w === "word")).toHaveLength(300);
+  });
+
+  it("cuts a huge run without spaces quickly instead of tokenising it whole", () => {
+    const started = Date.now();
+    const pieces = splitToBudget("x".repeat(200_000), 300);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(pieces.join("").replace(/\s/g, "")).toHaveLength(200_000);
+    for (const p of pieces) expect(countTokens(p)).toBeLessThanOrEqual(300);
+  });
+});

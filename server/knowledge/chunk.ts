@@ -1,0 +1,136 @@
+import { countTokens } from "../models/text";
+import type { Block } from "./parse";
+
+/**
+ * Splits a document's blocks into chunks for retrieval. A heading always starts a new chunk (a
+ * chunk never mixes two sections), blocks of a section are packed together up to the token budget,
+ * and a section spanning several chunks repeats the end of one chunk at the start of the next (the
+ * overlap), so a passage cut at a chunk boundary is still found whole in one of them.
+ */
+
+export interface Chunk {
+  /** The headings the chunk sits under, outermost first, joined by " › ". */
+  heading: string;
+  content: string;
+  tokenCount: number;
+}
+
+export interface ChunkOptions {
+  /** Largest chunk, in tokens (cl100k, as the models count them). */
+  maxTokens: number;
+  /** About how many tokens of a chunk's end open the next chunk of the same section. */
+  overlapTokens: number;
+}
+
+export const DEFAULT_CHUNKING: ChunkOptions = { maxTokens: 300, overlapTokens: 50 };
+
+const SEPARATOR = "\n\n";
+/** What a separator may cost, counted generously so a chunk never ends up over its budget. */
+const SEPARATOR_TOKENS = 2;
+/** Longer "words" (base64, hashes) are cut first: tokenising one huge run of letters is very slow. */
+const MAX_WORD_CHARS = 100;
+
+export function chunkBlocks(blocks: Block[], options: ChunkOptions = DEFAULT_CHUNKING): Chunk[] {
+  // A document's one top-level heading, first thing in it, is its title rather than a section.
+  const topLevel = blocks.filter((b) => b.kind === "heading" && b.depth === 1);
+  if (topLevel.length === 1 && blocks[0] === topLevel[0]) blocks = blocks.slice(1);
+  const chunks: Chunk[] = [];
+  let headings: { depth: number; text: string }[] = [];
+  let pieces: { text: string; tokens: number }[] = [];
+
+  const size = () => pieces.reduce((sum, p) => sum + p.tokens, 0) + SEPARATOR_TOKENS * Math.max(0, pieces.length - 1);
+  const emit = () => {
+    if (pieces.length === 0) return;
+    const content = pieces.map((p) => p.text).join(SEPARATOR);
+    chunks.push({ heading: headings.map((h) => h.text).join(" › "), content, tokenCount: countTokens(content) });
+  };
+
+  for (const block of blocks) {
+    if (block.kind === "heading") {
+      emit();
+      pieces = [];
+      headings = [...headings.filter((h) => h.depth < block.depth), block];
+      continue;
+    }
+    // Pieces leave room for the overlap that may have to open their chunk.
+    for (const text of splitToBudget(block.text, options.maxTokens - options.overlapTokens)) {
+      const piece = { text, tokens: countTokens(text) };
+      if (pieces.length > 0 && size() + SEPARATOR_TOKENS + piece.tokens > options.maxTokens) {
+        const overlap = tailOf(pieces.map((p) => p.text).join(SEPARATOR), options.overlapTokens);
+        emit();
+        const overlapTokens = overlap ? countTokens(overlap) : 0;
+        pieces = overlap && overlapTokens + SEPARATOR_TOKENS + piece.tokens <= options.maxTokens ? [{ text: overlap, tokens: overlapTokens }] : [];
+      }
+      pieces.push(piece);
+    }
+  }
+  emit();
+  return chunks;
+}
+
+const SENTENCE_END = /(?<=[.!?…])\s+(?=[\p{Lu}\p{N}"“'‘(`*\[])/u;
+
+/** The last whole sentences of `text` within `maxTokens` (or its last words when one sentence is longer). */
+function tailOf(text: string, maxTokens: number): string {
+  if (maxTokens <= 0) return "";
+  const sentences = text.split(/\n+/).flatMap((line) => line.split(SENTENCE_END));
+  const kept: string[] = [];
+  let tokens = 0;
+  for (let i = sentences.length - 1; i >= 0; i--) {
+    const t = countTokens(sentences[i]) + 1;
+    if (tokens + t > maxTokens) break;
+    kept.unshift(sentences[i]);
+    tokens += t;
+  }
+  if (kept.length > 0) return kept.join(" ").trim();
+  const words = (sentences.at(-1) ?? "").split(/\s+/);
+  return packWithin(words.reverse(), maxTokens, " ").at(0)?.split(" ").reverse().join(" ") ?? "";
+}
+
+/**
+ * `text` as pieces of at most `maxTokens` each: whole when it fits, else split at line breaks, then
+ * at sentence ends, then between words, each level only where the one before was not enough.
+ */
+export function splitToBudget(text: string, maxTokens: number): string[] {
+  const safe = text.replace(new RegExp(`\\S{${MAX_WORD_CHARS + 1},}`, "gu"), (run) => run.match(new RegExp(`.{1,${MAX_WORD_CHARS}}`, "gsu"))!.join(" "));
+  return splitAt(safe, maxTokens, 0);
+}
+
+const LEVELS: { split: RegExp; join: string }[] = [
+  { split: /\n+/, join: "\n" },
+  { split: SENTENCE_END, join: " " },
+  { split: /\s+/, join: " " },
+];
+
+function splitAt(text: string, maxTokens: number, level: number): string[] {
+  // Cheap bound first: a text this short cannot be over budget (a token is at least one character).
+  if (text.length <= maxTokens || countTokens(text) <= maxTokens) return [text];
+  if (level >= LEVELS.length) return [text];
+  const { split, join } = LEVELS[level];
+  const units = text
+    .split(split)
+    .map((u) => u.trim())
+    .filter(Boolean)
+    .flatMap((u) => splitAt(u, maxTokens, level + 1));
+  return packWithin(units, maxTokens, join);
+}
+
+/** Greedily joins consecutive units while the result stays within `maxTokens`. */
+function packWithin(units: string[], maxTokens: number, join: string): string[] {
+  const out: string[] = [];
+  let current = "";
+  let currentTokens = 0;
+  for (const unit of units) {
+    const tokens = countTokens(unit);
+    if (current && currentTokens + tokens + 1 <= maxTokens) {
+      current += join + unit;
+      currentTokens += tokens + 1;
+    } else {
+      if (current) out.push(current);
+      current = unit;
+      currentTokens = tokens;
+    }
+  }
+  if (current) out.push(current);
+  return out;
+}

@@ -1,0 +1,239 @@
+import { createHash } from "node:crypto";
+import { and, count, desc, eq, inArray, sql } from "drizzle-orm";
+import type { Db } from "../../db";
+import { knowledgeBases, knowledgeChunks, knowledgeDocuments } from "../../db/schema";
+import { isAdmin, type Caller } from "../auth";
+import { AppError, notFound } from "../errors";
+import { chunkBlocks } from "./chunk";
+import { embeddingText } from "./knowledgeIndex";
+import type { Block } from "./parse";
+import type { KnowledgeDeps } from "./retrieve";
+
+/**
+ * Knowledge bases and their documents, always within the caller's tenant: a base or document of
+ * another tenant is NOT_FOUND. Who may do what:
+ * - any member of the tenant lists, reads and searches its bases, uses them in sessions, creates
+ *   bases and adds documents to them (knowledge is shared within a tenant);
+ * - renaming or deleting a base takes its creator or an admin/owner; deleting a document takes
+ *   the one who added it, its base's creator, or an admin/owner;
+ * - a base Parley provides (the handbook) is kept in sync with Parley's docs at start-up, so
+ *   nobody changes it by hand; sessions may still leave it out.
+ */
+
+export interface KnowledgeBase {
+  id: string;
+  name: string;
+  description: string;
+  documentCount: number;
+  chunkCount: number;
+  /** Who created it; null for a base Parley provides. */
+  createdBy: string | null;
+  /** Whether the caller may rename or delete it. */
+  canManage: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface KnowledgeDocument {
+  id: string;
+  knowledgeBaseId: string;
+  title: string;
+  mimeType: string;
+  sizeBytes: number;
+  chunkCount: number;
+  /** Documents are indexed whole before they are stored, so a stored document is always ready. */
+  status: "ready";
+  createdBy: string | null;
+  createdAt: Date;
+}
+
+type BaseRow = typeof knowledgeBases.$inferSelect;
+
+const PROVIDED_BY_PARLEY = "Parley keeps this knowledge base in sync with its documentation; it cannot be changed by hand";
+
+function mayManage(caller: Caller, base: Pick<BaseRow, "createdBy" | "builtin">): boolean {
+  return base.builtin === null && (isAdmin(caller.user) || base.createdBy === caller.user.id);
+}
+
+async function findBase(db: Db, caller: Caller, id: string): Promise<BaseRow> {
+  const [base] = await db
+    .select()
+    .from(knowledgeBases)
+    .where(and(eq(knowledgeBases.id, id), eq(knowledgeBases.tenantId, caller.tenant.id)));
+  if (!base) throw notFound("Knowledge base");
+  return base;
+}
+
+async function withCounts(db: Db, caller: Caller, bases: BaseRow[]): Promise<KnowledgeBase[]> {
+  if (bases.length === 0) return [];
+  const ids = bases.map((b) => b.id);
+  const counts = await db
+    .select({ id: knowledgeDocuments.knowledgeBaseId, documents: count(), chunks: sql<number>`coalesce(sum(${knowledgeDocuments.chunkCount}), 0)::int` })
+    .from(knowledgeDocuments)
+    .where(inArray(knowledgeDocuments.knowledgeBaseId, ids))
+    .groupBy(knowledgeDocuments.knowledgeBaseId);
+  const byBase = new Map(counts.map((c) => [c.id, c]));
+  return bases.map((b) => ({
+    id: b.id,
+    name: b.name,
+    description: b.description,
+    documentCount: Number(byBase.get(b.id)?.documents ?? 0),
+    chunkCount: Number(byBase.get(b.id)?.chunks ?? 0),
+    createdBy: b.createdBy,
+    canManage: mayManage(caller, b),
+    createdAt: b.createdAt,
+    updatedAt: b.updatedAt,
+  }));
+}
+
+/** The tenant's bases, newest first. */
+export async function listBases(db: Db, caller: Caller): Promise<KnowledgeBase[]> {
+  const rows = await db
+    .select()
+    .from(knowledgeBases)
+    .where(eq(knowledgeBases.tenantId, caller.tenant.id))
+    .orderBy(desc(knowledgeBases.createdAt), desc(knowledgeBases.id));
+  return withCounts(db, caller, rows);
+}
+
+export async function getBase(db: Db, caller: Caller, id: string): Promise<KnowledgeBase> {
+  const [base] = await withCounts(db, caller, [await findBase(db, caller, id)]);
+  return base;
+}
+
+export async function createBase(db: Db, caller: Caller, input: { name: string; description?: string }): Promise<KnowledgeBase> {
+  const [row] = await db
+    .insert(knowledgeBases)
+    .values({ tenantId: caller.tenant.id, createdBy: caller.user.id, name: input.name, description: input.description ?? "" })
+    .returning();
+  const [base] = await withCounts(db, caller, [row]);
+  return base;
+}
+
+function assertMayManage(caller: Caller, base: BaseRow) {
+  if (base.builtin !== null) throw new AppError("forbidden", PROVIDED_BY_PARLEY);
+  if (!mayManage(caller, base)) throw new AppError("forbidden", "Only the creator of this knowledge base or an admin may change it");
+}
+
+export async function updateBase(db: Db, caller: Caller, id: string, patch: { name?: string; description?: string }): Promise<KnowledgeBase> {
+  assertMayManage(caller, await findBase(db, caller, id));
+  await db
+    .update(knowledgeBases)
+    .set({ ...patch, updatedAt: new Date() })
+    .where(and(eq(knowledgeBases.id, id), eq(knowledgeBases.tenantId, caller.tenant.id)));
+  return getBase(db, caller, id);
+}
+
+/** Deletes a base; its documents, chunks and vectors go with it in the same statement (cascade). */
+export async function deleteBase(db: Db, caller: Caller, id: string): Promise<{ id: string }> {
+  assertMayManage(caller, await findBase(db, caller, id));
+  await db.delete(knowledgeBases).where(and(eq(knowledgeBases.id, id), eq(knowledgeBases.tenantId, caller.tenant.id)));
+  return { id };
+}
+
+/** Which of `ids` are bases of `tenantId` (anything else, malformed ids included, is left out). */
+export async function basesOfTenant(db: Db, tenantId: string, ids: readonly string[]): Promise<string[]> {
+  const candidates = [...new Set(ids)].filter((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id));
+  if (candidates.length === 0) return [];
+  const rows = await db
+    .select({ id: knowledgeBases.id })
+    .from(knowledgeBases)
+    .where(and(eq(knowledgeBases.tenantId, tenantId), inArray(knowledgeBases.id, candidates)));
+  return candidates.filter((id) => rows.some((r) => r.id === id));
+}
+
+// --- documents ---
+
+const documentColumns = {
+  id: knowledgeDocuments.id,
+  knowledgeBaseId: knowledgeDocuments.knowledgeBaseId,
+  title: knowledgeDocuments.title,
+  mimeType: knowledgeDocuments.mimeType,
+  sizeBytes: knowledgeDocuments.sizeBytes,
+  chunkCount: knowledgeDocuments.chunkCount,
+  createdBy: knowledgeDocuments.createdBy,
+  createdAt: knowledgeDocuments.createdAt,
+};
+const asDocument = (row: Omit<KnowledgeDocument, "status">): KnowledgeDocument => ({ ...row, status: "ready" });
+
+export async function listDocuments(db: Db, caller: Caller, knowledgeBaseId: string): Promise<KnowledgeDocument[]> {
+  await findBase(db, caller, knowledgeBaseId);
+  const rows = await db
+    .select(documentColumns)
+    .from(knowledgeDocuments)
+    .where(eq(knowledgeDocuments.knowledgeBaseId, knowledgeBaseId))
+    .orderBy(desc(knowledgeDocuments.createdAt), desc(knowledgeDocuments.id));
+  return rows.map(asDocument);
+}
+
+export interface NewDocument {
+  title: string;
+  mimeType: string;
+  /** The source's size in bytes (what the 5 MB limit counts). */
+  sizeBytes: number;
+  /** SHA-256 of the source. */
+  contentHash: string;
+  blocks: Block[];
+}
+
+export const sha256Hex = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
+
+/** Checks that the caller may add documents to the base (any member may, to a base of their tenant). */
+export async function assertMayAddDocuments(db: Db, caller: Caller, knowledgeBaseId: string): Promise<void> {
+  const base = await findBase(db, caller, knowledgeBaseId);
+  if (base.builtin !== null) throw new AppError("forbidden", PROVIDED_BY_PARLEY);
+}
+
+const INSERT_BATCH = 100;
+
+/**
+ * Chunks and embeds a document, then stores it with its chunks and their vectors in one
+ * transaction: a document is either fully searchable or absent.
+ */
+export async function indexDocument(
+  deps: KnowledgeDeps,
+  owner: { tenantId: string; knowledgeBaseId: string; createdBy: string | null },
+  document: NewDocument,
+): Promise<KnowledgeDocument> {
+  const chunks = chunkBlocks(document.blocks);
+  if (chunks.length === 0) throw new AppError("bad_input", "The document has no text to index", "content");
+  const vectors = await deps.embedder.embed(chunks.map((c) => embeddingText(document.title, c)));
+  try {
+    return await deps.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(knowledgeDocuments)
+        .values({ ...owner, title: document.title, mimeType: document.mimeType, sizeBytes: document.sizeBytes, contentHash: document.contentHash, chunkCount: chunks.length })
+        .returning(documentColumns);
+      for (let start = 0; start < chunks.length; start += INSERT_BATCH) {
+        const values = chunks.slice(start, start + INSERT_BATCH).map(
+          (c, i) =>
+            sql`(${owner.tenantId}::uuid, ${owner.knowledgeBaseId}::uuid, ${row.id}::uuid, ${start + i}, ${c.heading}, ${c.content}, ${c.tokenCount}, ${deps.embedder.id}, ${deps.vectors.value(vectors[start + i])})`,
+        );
+        await tx.execute(sql`insert into ${knowledgeChunks}
+          (tenant_id, knowledge_base_id, document_id, position, heading, content, token_count, embedding_model, embedding)
+          values ${sql.join(values, sql`, `)}`);
+      }
+      return asDocument(row);
+    });
+  } catch (error) {
+    // The base was deleted while the document was being embedded.
+    if ((error as { code?: string }).code === "23503") throw notFound("Knowledge base");
+    throw error;
+  }
+}
+
+/** Deletes a document with its chunks and vectors (one statement: they cascade). */
+export async function deleteDocument(db: Db, caller: Caller, id: string): Promise<{ id: string }> {
+  const [found] = await db
+    .select({ createdBy: knowledgeDocuments.createdBy, base: { createdBy: knowledgeBases.createdBy, builtin: knowledgeBases.builtin } })
+    .from(knowledgeDocuments)
+    .innerJoin(knowledgeBases, eq(knowledgeBases.id, knowledgeDocuments.knowledgeBaseId))
+    .where(and(eq(knowledgeDocuments.id, id), eq(knowledgeDocuments.tenantId, caller.tenant.id)));
+  if (!found) throw notFound("Document");
+  if (found.base.builtin !== null) throw new AppError("forbidden", PROVIDED_BY_PARLEY);
+  if (found.createdBy !== caller.user.id && !mayManage(caller, found.base)) {
+    throw new AppError("forbidden", "Only who added this document, the creator of its knowledge base or an admin may delete it");
+  }
+  await db.delete(knowledgeDocuments).where(and(eq(knowledgeDocuments.id, id), eq(knowledgeDocuments.tenantId, caller.tenant.id)));
+  return { id };
+}

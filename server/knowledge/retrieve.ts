@@ -1,0 +1,181 @@
+import { sql, type SQL } from "drizzle-orm";
+import type { Db } from "../../db";
+import type { Reference, Strategy } from "../defaults";
+import { isStopWord } from "../models/text";
+import type { Embedder } from "./embed";
+import type { KnowledgeIndex } from "./knowledgeIndex";
+import { headingOverlap, rerankScore } from "./rerank";
+import { selectRows } from "./rows";
+
+/**
+ * Hybrid retrieval over a set of knowledge bases, exactly as a session's strategy says: keyword
+ * hits scoring under `keywordThreshold` and vector hits under `vectorThreshold` are dropped, the
+ * best `embeddingTopK` of each are fused (their union, each marked with how it matched), reranked
+ * (rerank.ts) and cut to the best `rerankTopK` scoring at least `rerankThreshold`.
+ * Every threshold keeps a score equal to it (`>=`).
+ */
+
+export type RetrievalSettings = Pick<Strategy, "keywordThreshold" | "vectorThreshold" | "embeddingTopK" | "rerankTopK" | "rerankThreshold">;
+
+export type KnowledgeDeps = KnowledgeIndex & { db: Db };
+
+export type MatchedBy = "keyword" | "vector" | "both";
+
+/** A chunk with both of its first-stage scores. */
+export interface ScoredChunk {
+  id: string;
+  documentId: string;
+  knowledgeBaseId: string;
+  /** Its place in its document. */
+  position: number;
+  /** The chunk's headings. */
+  heading: string;
+  /** The title of the chunk's document. */
+  source: string;
+  content: string;
+  /**
+   * Keyword score, 0..1: the share of the question's search terms (Postgres full-text lexemes)
+   * that the chunk contains, each weighted by its rarity in the searched bases (BM25's idf).
+   * Ties are ordered by `ts_rank_cd`, which rewards terms close together and in headings.
+   */
+  keyword: number;
+  /**
+   * Vector score, 0..1: the cosine similarity of question and chunk embeddings relative to what
+   * counts as a full match for the embedder (see Embedder.fullMatchCosine); null when the
+   * question could not be embedded.
+   */
+  vector: number | null;
+}
+
+export interface SearchHit extends ScoredChunk {
+  matchedBy: MatchedBy;
+  /** The reranker's score, 0..1. */
+  score: number;
+}
+
+/**
+ * The words to search for: letters and digits only, so nothing in the user's text acts as query
+ * syntax, and without the filler words of a question ("tell me about"), which Postgres' English
+ * stop list keeps but which would otherwise count as terms no chunk has.
+ */
+function searchWords(text: string): string[] {
+  return (text.match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => !isStopWord(w)).slice(0, 64);
+}
+
+/** Chunks of `baseIds` with their keyword and vector scores, filtered and ordered by one of them. */
+async function scoredChunks(
+  deps: KnowledgeDeps,
+  input: { baseIds: string[]; words: string[]; queryVector: number[] | null; by: "keyword" | "vector"; limit: number },
+): Promise<ScoredChunk[]> {
+  const { db, vectors, embedder } = deps;
+  const inScope = sql`knowledge_chunks.knowledge_base_id in (${sql.join(input.baseIds.map((id) => sql`${id}::uuid`), sql`, `)})`;
+  // "a or b or c": any term may match; how many do is the keyword score.
+  const anyTerm = sql`websearch_to_tsquery('english', ${input.words.join(" or ")})`;
+  const similarity = input.queryVector
+    ? sql`case when knowledge_chunks.embedding_model = ${embedder.id} then ${vectors.similarity(input.queryVector)} end`
+    : sql`null::float8`;
+  const filter: SQL =
+    input.by === "keyword" ? sql`knowledge_chunks.tsv @@ ${anyTerm}` : sql`knowledge_chunks.embedding_model = ${embedder.id}`;
+  const order: SQL = input.by === "keyword" ? sql`keyword desc, rank desc` : sql`vector desc`;
+  return selectRows<ScoredChunk & { rank: number }>(
+    db,
+    sql`
+    with terms as (
+      select distinct lexeme::tsquery as probe
+      from unnest(tsvector_to_array(to_tsvector('english', ${input.words.join(" ")}))) as lexeme
+    ),
+    weights as (
+      select terms.probe, ln(1 + (scope.n - df.n + 0.5) / (df.n + 0.5)) as weight
+      from terms
+      cross join (select count(*)::float8 as n from knowledge_chunks where ${inScope}) as scope
+      cross join lateral (select count(*)::float8 as n from knowledge_chunks where ${inScope} and knowledge_chunks.tsv @@ terms.probe) as df
+    ),
+    total as (select nullif(sum(weight), 0) as weight from weights)
+    select knowledge_chunks.id, knowledge_chunks.document_id as "documentId", knowledge_chunks.knowledge_base_id as "knowledgeBaseId",
+      knowledge_chunks.position, knowledge_chunks.heading, knowledge_chunks.content, knowledge_documents.title as source,
+      coalesce((select sum(weights.weight) from weights where knowledge_chunks.tsv @@ weights.probe) / total.weight, 0)::float8 as keyword,
+      ts_rank_cd(knowledge_chunks.tsv, ${anyTerm})::float8 as rank,
+      (${similarity})::float8 as vector
+    from knowledge_chunks
+    join knowledge_documents on knowledge_documents.id = knowledge_chunks.document_id
+    cross join total
+    where ${inScope} and ${filter}
+    order by ${order}, knowledge_documents.title, knowledge_chunks.position, knowledge_chunks.id
+    limit ${input.limit}`,
+  ).then((rows) => rows.map(({ rank: _rank, ...row }) => ({ ...row, vector: row.vector === null ? null : vectorScore(row.vector, embedder) })));
+}
+
+function vectorScore(cosine: number, embedder: Embedder): number {
+  return Math.min(1, Math.max(0, cosine / embedder.fullMatchCosine));
+}
+
+/** Items scoring at least `threshold` (a score equal to the threshold is kept). */
+export function atLeast<T>(items: T[], score: (item: T) => number | null, threshold: number): T[] {
+  return items.filter((item) => (score(item) ?? -Infinity) >= threshold);
+}
+
+/**
+ * The union of both hit lists, each chunk once and marked with how it matched, reranked against
+ * the question: best score first, then the better keyword score, the better vector score, then
+ * by document title and place, so equal scores always come out in the same order.
+ */
+export function fuseAndRerank(question: string, keywordHits: ScoredChunk[], vectorHits: ScoredChunk[]): SearchHit[] {
+  const byId = new Map<string, SearchHit>();
+  for (const [list, how] of [[keywordHits, "keyword"], [vectorHits, "vector"]] as const) {
+    for (const chunk of list) {
+      const seen = byId.get(chunk.id);
+      if (seen) seen.matchedBy = "both";
+      else byId.set(chunk.id, { ...chunk, matchedBy: how, score: 0 });
+    }
+  }
+  const hits = [...byId.values()];
+  for (const hit of hits) hit.score = rerankScore({ keyword: hit.keyword, vector: hit.vector, heading: headingOverlap(question, hit.heading) });
+  return hits.sort(
+    (a, b) =>
+      b.score - a.score ||
+      b.keyword - a.keyword ||
+      (b.vector ?? -1) - (a.vector ?? -1) ||
+      a.source.localeCompare(b.source) ||
+      a.position - b.position ||
+      (a.id < b.id ? -1 : 1),
+  );
+}
+
+export interface SearchResult {
+  /** The best `embeddingTopK` keyword hits at or above `keywordThreshold`. */
+  keywordHits: ScoredChunk[];
+  /** The best `embeddingTopK` vector hits at or above `vectorThreshold`. */
+  vectorHits: ScoredChunk[];
+  /** What retrieval returns: fused, reranked, at or above `rerankThreshold`, at most `rerankTopK`. */
+  hits: SearchHit[];
+}
+
+/** Hybrid search of `baseIds`, which the caller has already confined to one tenant. */
+export async function searchChunks(deps: KnowledgeDeps, input: { baseIds: string[]; query: string; settings: RetrievalSettings }): Promise<SearchResult> {
+  const { baseIds, query, settings } = input;
+  const words = searchWords(query);
+  if (baseIds.length === 0 || words.length === 0) return { keywordHits: [], vectorHits: [], hits: [] };
+  const queryVector = await deps.embedder.embed([query]).then(
+    ([vector]) => vector,
+    (error: Error) => {
+      // Keyword search still answers when the embedding server is down.
+      console.error(`[parley] embedding the question failed, searching by keyword only: ${error.message}`);
+      return null;
+    },
+  );
+  const limit = settings.embeddingTopK;
+  const [keywordRanked, vectorRanked] = await Promise.all([
+    scoredChunks(deps, { baseIds, words, queryVector, by: "keyword", limit }),
+    queryVector ? scoredChunks(deps, { baseIds, words, queryVector, by: "vector", limit }) : [],
+  ]);
+  // Both lists are best first, so dropping what is under a threshold keeps the best topK above it.
+  const keywordHits = atLeast(keywordRanked, (c) => c.keyword, settings.keywordThreshold);
+  const vectorHits = atLeast(vectorRanked, (c) => c.vector, settings.vectorThreshold);
+  const hits = atLeast(fuseAndRerank(query, keywordHits, vectorHits), (h) => h.score, settings.rerankThreshold).slice(0, settings.rerankTopK);
+  return { keywordHits, vectorHits, hits };
+}
+
+/** A hit as an answer's source. */
+export function toReference(hit: SearchHit): Reference {
+  return { id: hit.id, title: hit.heading || hit.source, source: hit.source, content: hit.content, score: hit.score, matchedBy: hit.matchedBy };
+}

@@ -1,0 +1,74 @@
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import type { App } from "../app";
+import { AppError, badInput, toTRPCError } from "../errors";
+import { createContext } from "../trpc";
+import { addFileDocument, MAX_DOCUMENT_BYTES } from "./ingest";
+import { formatOfFileName } from "./parse";
+import { knowledgeDeps } from "./sessionKnowledge";
+
+/**
+ * `POST /api/knowledge/upload`: a browser upload (multipart: `knowledgeBaseId`, `file`, optional
+ * `title`) of a .txt, .md, .html or .pdf file up to 5 MB, with the same authentication as tRPC
+ * (Bearer key, X-API-Key or the sign-in cookie). Answers the stored Document as JSON, or
+ * `{ error: { code, message, field? } }` with the status tRPC would use (413 when too large).
+ */
+
+/** Room for the multipart framing and the other fields around the file. */
+const FORM_OVERHEAD_BYTES = 64 * 1024;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+class TooLarge extends Error {}
+
+export async function handleUpload(app: App, request: Request): Promise<Response> {
+  try {
+    const caller = await createContext(app, request.headers, new Headers()).caller();
+    if (!caller) throw new AppError("unauthorized", "Sign in, or send an API key as 'Authorization: Bearer <key>' or 'X-API-Key'");
+    const form = await readForm(request);
+    const knowledgeBaseId = form.get("knowledgeBaseId");
+    if (typeof knowledgeBaseId !== "string" || !UUID.test(knowledgeBaseId)) throw badInput("knowledgeBaseId", "knowledgeBaseId must be the id of a knowledge base");
+    const file = form.get("file");
+    if (!(file instanceof File)) throw badInput("file", "Attach the document as the multipart field 'file'");
+    if (file.size > MAX_DOCUMENT_BYTES) throw new TooLarge();
+    const format = formatOfFileName(file.name);
+    if (!format) throw badInput("file", "Upload a .txt, .md, .html or .pdf file");
+    const title = (form.get("title") ?? "").toString().trim() || file.name.replace(/\.[^.]+$/, "") || file.name;
+    if (title.length > 255) throw badInput("title", "The title may be at most 255 characters");
+    const document = await addFileDocument(knowledgeDeps(app), caller, { knowledgeBaseId, title, bytes: new Uint8Array(await file.arrayBuffer()), format });
+    return Response.json(document, { status: 201 });
+  } catch (error) {
+    if (error instanceof TooLarge) {
+      return errorResponse(413, "PAYLOAD_TOO_LARGE", `The file is larger than ${MAX_DOCUMENT_BYTES} bytes (5 MB)`, "file");
+    }
+    const trpcError = toTRPCError(error);
+    if (trpcError.code === "INTERNAL_SERVER_ERROR") console.error("[parley] upload failed:", error);
+    const field = error instanceof AppError ? error.field : undefined;
+    return errorResponse(getHTTPStatusCodeFromError(trpcError), trpcError.code, trpcError.message, field);
+  }
+}
+
+function errorResponse(status: number, code: string, message: string, field?: string): Response {
+  return Response.json({ error: { code, message, ...(field && { field }) } }, { status });
+}
+
+/** The multipart form, read with a byte cap so an oversized body is refused without being buffered whole. */
+async function readForm(request: Request): Promise<FormData> {
+  const limit = MAX_DOCUMENT_BYTES + FORM_OVERHEAD_BYTES;
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > limit) throw new TooLarge();
+  const contentType = request.headers.get("content-type") ?? "";
+  if (!/^multipart\/form-data/i.test(contentType)) throw badInput("file", "Send the file as multipart/form-data");
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > limit) throw new TooLarge();
+      chunks.push(chunk);
+    }
+  }
+  try {
+    return await new Response(Buffer.concat(chunks), { headers: { "content-type": contentType } }).formData();
+  } catch {
+    throw badInput("file", "The multipart body could not be read");
+  }
+}
