@@ -14,7 +14,11 @@ export interface AnswerJob {
   /** The lock value: which answer holds the session, and on which instance. */
   leaseOwner: string;
   controller: AbortController;
-  run(signal: AbortSignal): Promise<void>;
+  /**
+   * Generates the answer. It calls `releaseLease` once the answer is final and before its terminal
+   * event, so a client that sends again on seeing that event finds the session free.
+   */
+  run(signal: AbortSignal, releaseLease: () => Promise<void>): Promise<void>;
 }
 
 export interface LeaseStore {
@@ -42,15 +46,21 @@ export function createAnswerRunner(options: { maxConcurrent: number; store: Leas
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
+  /** Ends the heartbeat for a job, then frees its session. Safe to call twice. */
+  const releaseLease = async (job: AnswerJob) => {
+    if (jobs.get(job.messageId) !== job) return;
+    jobs.delete(job.messageId);
+    await store.release(lockKey(job.sessionId), job.leaseOwner).catch(() => undefined);
+  };
+
   const launch = (job: AnswerJob) => {
     running++;
     void job
-      .run(job.controller.signal)
+      .run(job.controller.signal, () => releaseLease(job))
       .catch((error) => console.error(`[parley] answer ${job.messageId} crashed:`, error))
-      .finally(() => {
+      .finally(async () => {
+        await releaseLease(job);
         running--;
-        jobs.delete(job.messageId);
-        void store.release(lockKey(job.sessionId), job.leaseOwner).catch(() => undefined);
         startNext();
       });
   };

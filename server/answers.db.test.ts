@@ -121,6 +121,19 @@ describe("chat.send → chat.stream", () => {
     }
   });
 
+  it("the session is free the moment the terminal event arrives: a follow-up send never conflicts", async () => {
+    const s = await api.session.create({ title: "back to back" });
+    for (let i = 0; i < 5; i++) {
+      const turn = await api.chat.send({ sessionId: s.id, query: `Follow-up question ${i} about sessions` });
+      const events = await readStream(api, { sessionId: s.id, messageId: turn.assistantMessage.id });
+      expect(events.at(-1)!.event.type).toBe("complete");
+    }
+    const turn = await api.chat.send({ sessionId: s.id, query: "One to stop" });
+    // Without a token delay the answer may finish first; either way the session is free after stop.
+    expect(["stopped", "already_completed"]).toContain((await api.chat.stop({ sessionId: s.id, messageId: turn.assistantMessage.id })).status);
+    expect((await api.chat.send({ sessionId: s.id, query: "Right after the stop" })).assistantMessage.status).toBe("streaming");
+  });
+
   it("validates input: query 1..16000 characters, uuids, own sessions only", async () => {
     const s = await api.session.create({ title: "limits" });
     expect(await fieldErrorsOf(api.chat.send({ sessionId: s.id, query: "" }))).toEqual(["query"]);

@@ -107,7 +107,7 @@ export async function sendChat(app: App, caller: Caller, input: { sessionId: str
     messageId,
     leaseOwner,
     controller,
-    run: (signal) => generateAnswer(app, { session, requestId, messageId, question: input.query }, signal),
+    run: (signal, releaseLease) => generateAnswer(app, { session, requestId, messageId, question: input.query }, signal, releaseLease),
   });
   return turn;
 }
@@ -121,10 +121,14 @@ export async function stopChat(app: App, caller: Caller, sessionId: string, mess
       throw unavailable();
     });
   }
+  // Return once the answer is final and its session free, so the caller may send again at once.
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline) {
     const [row] = await app.db.select({ status: messages.status }).from(messages).where(eq(messages.id, messageId));
-    if (!row || row.status !== "streaming") return { status: row?.status === "completed" ? ("already_completed" as const) : ("stopped" as const) };
+    const holder = await app.store.get(app.keys.answerLock(sessionId)).catch(() => null);
+    if ((!row || row.status !== "streaming") && !holder?.startsWith(`${messageId}:`)) {
+      return { status: row?.status === "completed" ? ("already_completed" as const) : ("stopped" as const) };
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
   return { status: "stopped" as const };
@@ -176,7 +180,7 @@ function createProgressWriter(db: Db, messageId: string) {
 }
 
 /** The answer's life on its instance: start → references → answer deltas (→ title) → terminal. */
-async function generateAnswer(app: App, input: AnswerInput, signal: AbortSignal): Promise<void> {
+async function generateAnswer(app: App, input: AnswerInput, signal: AbortSignal, releaseLease: () => Promise<void>): Promise<void> {
   const { session, messageId, question } = input;
   const writer = createStreamWriter(app, session.id, messageId);
   const model = app.models.chat;
@@ -228,21 +232,24 @@ async function generateAnswer(app: App, input: AnswerInput, signal: AbortSignal)
     if (titleTask) await withTimeout(titleTask, TITLE_WAIT_MS);
     const durationMs = Date.now() - startedAt;
     if (await finish(app.db, messageId, { status: "completed", content, references, durationMs, usage: usage ?? null })) {
-      writer.emit({ type: "complete", content, durationMs, model: model.name, ...(usage && { usage }) });
       await app.context.record(session.id, question, content).catch(() => undefined);
+      await releaseLease();
+      writer.emit({ type: "complete", content, durationMs, model: model.name, ...(usage && { usage }) });
     }
   } catch (error) {
     const durationMs = Date.now() - startedAt;
     if (signal.aborted && signal.reason !== "shutdown") {
       if (await finish(app.db, messageId, { status: "stopped", content, references, durationMs, usage: null })) {
-        writer.emit({ type: "stop", reason: String(signal.reason ?? "user"), content });
         if (content) await app.context.record(session.id, question, content).catch(() => undefined);
+        await releaseLease();
+        writer.emit({ type: "stop", reason: String(signal.reason ?? "user"), content });
       }
     } else {
       const interrupted = signal.aborted;
       const message = interrupted ? "The server answering stopped before the answer was complete" : publicMessage(error);
       if (!interrupted) console.error(`[parley] answer ${messageId} failed:`, error);
       if (await finish(app.db, messageId, { status: interrupted ? "interrupted" : "failed", content, references, durationMs, usage: null, error: message })) {
+        await releaseLease();
         writer.emit({ type: "error", stage: interrupted ? "instance" : "generation", message });
       }
     }

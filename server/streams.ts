@@ -1,6 +1,7 @@
 import type { App } from "./app";
 import { isTerminal, type StreamEvent } from "./events";
 import type { Message } from "./messages";
+import { compareStreamIds } from "./store/memory";
 
 /**
  * Writes one answer's events to its stream. Appends are batched naturally: the first event goes
@@ -59,6 +60,8 @@ export function createStreamWriter(app: App, sessionId: string, messageId: strin
 export type StreamWriter = ReturnType<typeof createStreamWriter>;
 
 const STREAM_ID = /^\d{1,16}-\d{1,16}$/;
+/** How long a finished answer's reader waits for the terminal event written after the row. */
+const TERMINAL_WAIT_MS = 3000;
 export const isStreamId = (id: string) => STREAM_ID.test(id);
 
 /** The terminal event a finished message's stream ended with, rebuilt from its row. */
@@ -94,11 +97,38 @@ export async function* readAnswerStream(
     if (lastEventId !== "0-2") yield { id: "0-2", event: terminalFromRow(message) };
     return;
   }
-  // A finished answer's stream is complete: read it, no need to wait for anything.
-  const entries = message.status === "streaming" ? app.store.follow(key, lastEventId, signal) : await app.store.range(key, lastEventId);
-  for await (const entry of entries) {
-    const event = entry.data as StreamEvent;
-    yield { id: entry.id, event };
-    if (isTerminal(event)) return;
+  if (message.status === "streaming") {
+    for await (const entry of app.store.follow(key, lastEventId, signal)) {
+      yield { id: entry.id, event: entry.data as StreamEvent };
+      if (isTerminal(entry.data as StreamEvent)) return;
+    }
+    return;
   }
+  // The row is final, and its terminal event is written just after it: read what is there, wait a
+  // moment for the rest, and fall back to the row's own terminal event if it never comes (the
+  // store was unreachable when the answer ended).
+  const entries = await app.store.range(key, null);
+  for (const entry of entries) {
+    if (!lastEventId || compareStreamIds(entry.id, lastEventId) > 0) yield { id: entry.id, event: entry.data as StreamEvent };
+  }
+  if (entries.some((e) => isTerminal(e.data as StreamEvent))) return;
+  let last = entries.at(-1)?.id ?? lastEventId;
+  const wait = AbortSignal.any([signal, AbortSignal.timeout(TERMINAL_WAIT_MS)]);
+  try {
+    for await (const entry of app.store.follow(key, last, wait)) {
+      yield { id: entry.id, event: entry.data as StreamEvent };
+      if (isTerminal(entry.data as StreamEvent)) return;
+      last = entry.id;
+    }
+  } catch (error) {
+    if (!wait.aborted) throw error;
+  }
+  if (!signal.aborted) yield { id: nextStreamId(last), event: terminalFromRow(message) };
+}
+
+/** The id right after `id`, for an event Parley adds that the stream itself never carried. */
+function nextStreamId(id: string | null): string {
+  if (!id) return "0-2";
+  const [ms, seq] = id.split("-");
+  return `${ms}-${Number(seq) + 1}`;
 }
