@@ -3,7 +3,7 @@
  * and one Redis server of their own (a redis-server this suite starts, so it can be restarted).
  * Needs `next build` first; `npm test` builds before it runs vitest.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
@@ -113,6 +113,20 @@ describe("two instances, one Postgres, one Redis", () => {
     const res = await fetch(`${a.url}/api/health`);
     // These machines' Postgres has no pgvector: vectors fall back to plain arrays.
     expect(await res.json()).toEqual({ status: "ok", db: "postgres", redis: "redis", vectors: "array" });
+  });
+
+  it("the SDK example in client/README.md runs: ask streams an answer, sessions() pages through all", async () => {
+    const onA = sdk(a);
+    for (let i = 0; i < 120; i++) await onA.client.session.create.mutate({ title: "SDK example" });
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ["--import", "tsx", "client/example.ts"], { env: { ...process.env, PARLEY_URL: a.url, PARLEY_KEY: BOOTSTRAP_KEY }, timeout: 60_000 }, (error, stdout) =>
+        error ? reject(error) : resolve(stdout),
+      ),
+    );
+    expect(output).toMatch(/load balancer/);
+    expect(output).toMatch(/— Parley offline model \(built-in\), \d+ ms/);
+    // 120 made here plus the example's own: more than one page of 100.
+    expect(output).toContain('sessions titled "SDK example": 121');
   });
 
   it("send on one instance, stream the whole answer on the other", async () => {
