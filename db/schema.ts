@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   boolean,
   customType,
   index,
@@ -23,6 +24,8 @@ import type {
 } from "../server/defaults";
 
 const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
+/** A required reference to the row that owns this one: deleting the owner deletes it too. */
+const ownedBy = (name: string, target: () => AnyPgColumn) => uuid(name).notNull().references(target, { onDelete: "cascade" });
 // Millisecond precision so keyset cursors round-trip exactly through JS Dates.
 const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: "date" });
 
@@ -46,9 +49,7 @@ export const users = pgTable(
   "users",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
+    tenantId: ownedBy("tenant_id", () => tenants.id),
     name: varchar("name", { length: 100 }).notNull(),
     role: roleEnum("role").notNull(),
     createdAt: ts("created_at").notNull().defaultNow(),
@@ -60,12 +61,8 @@ export const apiKeys = pgTable(
   "api_keys",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    tenantId: ownedBy("tenant_id", () => tenants.id),
+    userId: ownedBy("user_id", () => users.id),
     name: varchar("name", { length: 100 }).notNull(),
     /** First characters of the key, so people can tell keys apart without the secret. */
     prefix: varchar("prefix", { length: 16 }).notNull(),
@@ -81,9 +78,7 @@ export const apiKeys = pgTable(
 /** Browser sign-ins: the cookie holds a random token whose hash is stored here. */
 export const webSessions = pgTable("web_sessions", {
   tokenHash: varchar("token_hash", { length: 64 }).primaryKey(),
-  apiKeyId: uuid("api_key_id")
-    .notNull()
-    .references(() => apiKeys.id, { onDelete: "cascade" }),
+  apiKeyId: ownedBy("api_key_id", () => apiKeys.id),
   createdAt: ts("created_at").notNull().defaultNow(),
   expiresAt: ts("expires_at").notNull(),
 });
@@ -92,12 +87,8 @@ export const sessions = pgTable(
   "sessions",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    tenantId: ownedBy("tenant_id", () => tenants.id),
+    userId: ownedBy("user_id", () => users.id),
     title: varchar("title", { length: 255 }).notNull().default(""),
     description: varchar("description", { length: 2000 }).notNull().default(""),
     knowledgeBaseId: text("knowledge_base_id"),
@@ -129,9 +120,7 @@ export const messages = pgTable(
   "messages",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    sessionId: uuid("session_id")
-      .notNull()
-      .references(() => sessions.id, { onDelete: "cascade" }),
+    sessionId: ownedBy("session_id", () => sessions.id),
     requestId: uuid("request_id").notNull(),
     role: messageRoleEnum("role").notNull(),
     content: text("content").notNull().default(""),
@@ -162,9 +151,7 @@ export const knowledgeBases = pgTable(
   "knowledge_bases",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
+    tenantId: ownedBy("tenant_id", () => tenants.id),
     /** Who created the base; null for a base Parley provides and keeps in sync. */
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     name: varchar("name", { length: 100 }).notNull(),
@@ -184,12 +171,8 @@ export const knowledgeDocuments = pgTable(
   "knowledge_documents",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
-    knowledgeBaseId: uuid("knowledge_base_id")
-      .notNull()
-      .references(() => knowledgeBases.id, { onDelete: "cascade" }),
+    tenantId: ownedBy("tenant_id", () => tenants.id),
+    knowledgeBaseId: ownedBy("knowledge_base_id", () => knowledgeBases.id),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     title: varchar("title", { length: 255 }).notNull(),
     mimeType: varchar("mime_type", { length: 100 }).notNull(),
@@ -211,15 +194,9 @@ export const knowledgeChunks = pgTable(
   "knowledge_chunks",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    tenantId: uuid("tenant_id")
-      .notNull()
-      .references(() => tenants.id, { onDelete: "cascade" }),
-    knowledgeBaseId: uuid("knowledge_base_id")
-      .notNull()
-      .references(() => knowledgeBases.id, { onDelete: "cascade" }),
-    documentId: uuid("document_id")
-      .notNull()
-      .references(() => knowledgeDocuments.id, { onDelete: "cascade" }),
+    tenantId: ownedBy("tenant_id", () => tenants.id),
+    knowledgeBaseId: ownedBy("knowledge_base_id", () => knowledgeBases.id),
+    documentId: ownedBy("document_id", () => knowledgeDocuments.id),
     position: integer("position").notNull(),
     /** The headings the chunk sits under, e.g. "Scaling out" or "Article I › Section 3". */
     heading: text("heading").notNull().default(""),
