@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// `npm test`: unit and integration suites (PGlite and real Postgres/Redis), then the production
-// build and the browser tests in Chromium. Stops at the first failure.
+// `npm test`: the production build (the multi-instance and browser tests run it), the unit and
+// integration suites (PGlite and real Postgres/Redis), then the browser tests in Chromium.
+// Stops at the first failure. `npm test -- vitest` runs one step.
 import { spawnSync } from "node:child_process";
 
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
 const steps = [
-  ["vitest", ["npx", "vitest", "run"]],
   ["build", ["npx", "next", "build"]],
+  ["vitest", ["npx", "vitest", "run"]],
   ["e2e", ["npx", "playwright", "test"]],
 ];
 const only = process.argv.slice(2);
