@@ -12,6 +12,7 @@ import {
 } from "@/server/defaults";
 import { errorMessage } from "./errors";
 import { CloseIcon } from "./icons";
+import { KnowledgeFieldset, sessionBaseIds, sessionKnowledgeInput } from "./knowledge/SessionKnowledge";
 import { useSessionCache } from "./sessionCache";
 import { useTRPC, type Session } from "./trpc";
 
@@ -165,9 +166,16 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
   const [saved, setSaved] = useState(false);
   const update = useMutation(trpc.session.update.mutationOptions());
   const generateTitle = useMutation(trpc.session.generateTitle.mutationOptions());
+  // The bases this chat answers from: knowledgeBaseId first, then agentConfig.knowledgeBases.
+  const bases = useQuery(trpc.knowledge.bases.list.queryOptions());
+  const knownBases = useMemo(() => (bases.data ? new Set(bases.data.items.map((b) => b.id)) : null), [bases.data]);
+  const [knowledge, setKnowledge] = useState<string[]>([]);
 
   useEffect(() => {
-    if (session.data && values === null) setValues(toForm(session.data));
+    if (session.data && values === null) {
+      setValues(toForm(session.data));
+      setKnowledge(sessionBaseIds(session.data));
+    }
   }, [session.data, values]);
 
   useEffect(() => {
@@ -182,15 +190,21 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
     if (errors[id]) setErrors(({ [id]: _, ...rest }) => rest);
   };
 
+  const knowledgeDirty = useMemo(() => {
+    if (!session.data || !knownBases) return false;
+    const known = (ids: string[]) => ids.filter((id) => knownBases.has(id));
+    return JSON.stringify(known(knowledge)) !== JSON.stringify(known(sessionBaseIds(session.data)));
+  }, [knowledge, knownBases, session.data]);
   const dirty = useMemo(
-    () => values !== null && session.data !== undefined && JSON.stringify(values) !== JSON.stringify(toForm(session.data)),
-    [values, session.data],
+    () => (values !== null && session.data !== undefined && JSON.stringify(values) !== JSON.stringify(toForm(session.data))) || knowledgeDirty,
+    [values, session.data, knowledgeDirty],
   );
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!values) return;
-    const input = fromForm(values);
+    // Knowledge is sent only once the tenant's bases are known, so a failed list never clears it.
+    const input = { ...fromForm(values), ...(knownBases && sessionKnowledgeInput(knowledge, knownBases)) };
     const parsed = sessionInputSchema.safeParse(input);
     if (!parsed.success) {
       const next: Record<string, string> = {};
@@ -207,6 +221,7 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
       const s = await update.mutateAsync({ id: sessionId, ...parsed.data });
       cache.patch(s.id, s);
       setValues(toForm(s));
+      setKnowledge(sessionBaseIds(s));
       setSaved(true);
     } catch (err) {
       const fieldErrors = (err as { data?: { zodError?: { fieldErrors?: Record<string, string[]> } } }).data?.zodError?.fieldErrors;
@@ -288,6 +303,18 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
               </p>
             </div>
           </fieldset>
+
+          <KnowledgeFieldset
+            bases={bases.data?.items}
+            error={bases.error}
+            selected={knowledge}
+            onChange={(ids) => {
+              setKnowledge(ids);
+              setSaved(false);
+              setErrors(({ knowledgeBaseId: _a, agentConfig: _b, ...rest }) => rest);
+            }}
+            fieldError={errors.knowledgeBaseId ?? errors.agentConfig ?? Object.entries(errors).find(([k]) => k.startsWith("agentConfig."))?.[1]}
+          />
 
           {GROUPS.map((g) => (
             <fieldset key={g.key}>

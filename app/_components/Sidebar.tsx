@@ -20,6 +20,7 @@ import {
   SignOutIcon,
   TrashIcon,
 } from "./icons";
+import { BookIcon } from "./knowledge/icons";
 import { Menu } from "./Menu";
 import { useSessionCache } from "./sessionCache";
 import { useTRPC, useTRPCClient, type Session } from "./trpc";
@@ -322,6 +323,9 @@ export function Sidebar({
             </span>
           </span>
         </div>
+        <Link href="/knowledge" className="icon-btn" aria-label="Knowledge bases" title="Knowledge bases">
+          <BookIcon />
+        </Link>
         {me.isAdmin && (
           <Link href="/admin" className="icon-btn" aria-label="Admin dashboard" title="Admin dashboard">
             <ShieldIcon />

@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useEffect, useState } from "react";
 import { errorCode } from "../errors";
 import { ChatIcon, Logo, SignOutIcon } from "../icons";
+import { BookIcon } from "../knowledge/icons";
 import type { PublicMe } from "../serverAuth";
 import { useTRPC } from "../trpc";
 import { SessionsTable } from "./SessionsTable";
@@ -66,6 +67,10 @@ export function AdminDashboard({ me }: { me: PublicMe }) {
           <Link href="/" className="btn btn-ghost btn-sm">
             <ChatIcon size={16} />
             <span>Chats</span>
+          </Link>
+          <Link href="/knowledge" className="btn btn-ghost btn-sm" aria-label="Knowledge">
+            <BookIcon size={16} />
+            <span className="kb-hide-narrow">Knowledge</span>
           </Link>
           <span className="admin-me">
             {me.user.name} · {me.user.role}

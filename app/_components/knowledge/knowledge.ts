@@ -1,0 +1,85 @@
+"use client";
+import type { RouterOutputs } from "../trpc";
+
+export type KnowledgeBase = RouterOutputs["knowledge"]["bases"]["list"]["items"][number];
+export type KnowledgeDocument = RouterOutputs["knowledge"]["documents"]["list"]["items"][number];
+export type SearchItem = RouterOutputs["knowledge"]["search"]["items"][number];
+
+/** The largest document Parley indexes (server/knowledge/ingest.ts MAX_DOCUMENT_BYTES). */
+export const MAX_DOCUMENT_BYTES = 5 * 1024 * 1024;
+/** File name extensions the upload route reads (server/knowledge/parse.ts formatOfFileName). */
+export const UPLOAD_EXTENSIONS = [".txt", ".text", ".md", ".markdown", ".html", ".htm", ".pdf"];
+export const UPLOAD_ACCEPT = UPLOAD_EXTENSIONS.join(",");
+
+/** A base Parley provides (the handbook): nobody created it, and nobody may change it. */
+export const isProvided = (base: Pick<KnowledgeBase, "createdBy">) => base.createdBy === null;
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
+
+/** Why a file cannot be uploaded, before sending it; null when it can. */
+export function fileProblem(file: { name: string; size: number }): string | null {
+  const extension = /\.[^.]+$/.exec(file.name.toLowerCase())?.[0] ?? "";
+  if (!UPLOAD_EXTENSIONS.includes(extension)) {
+    return `${extension ? `“${extension}” files are not supported` : "Files without an extension are not supported"}: upload .txt, .md, .html or .pdf.`;
+  }
+  if (file.size > MAX_DOCUMENT_BYTES) return `Too large: ${formatBytes(file.size)}. The limit is 5 MB per file.`;
+  if (file.size === 0) return "The file is empty.";
+  return null;
+}
+
+const MIME_LABELS: Record<string, string> = {
+  "text/plain": "Text",
+  "text/markdown": "Markdown",
+  "text/html": "HTML",
+  "application/pdf": "PDF",
+};
+export const mimeLabel = (mime: string) => MIME_LABELS[mime] ?? mime;
+
+const STOP_WORDS = new Set(
+  "a an and are as at be but by can do does for from had has have how i if in into is it its me my no not of on or our so than that the their them then there these they this to was we were what when where which who whom why will with you your".split(
+    " ",
+  ),
+);
+
+/**
+ * The words of a search to highlight in its results: letters and digits only, no filler words, and
+ * longer words cut back to their stem (the server matches stems: "keepers" finds "keeper").
+ */
+export function highlightQuery(query: string): string {
+  const words = (query.match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => w.length > 1 && !STOP_WORDS.has(w.toLowerCase()));
+  const stems = words.map((w) => (w.length > 5 ? w.replace(/(ing|ed|es|s)$/i, "") : w));
+  return [...new Set(stems)].join(" ");
+}
+
+/**
+ * A window of `text` around the first place one of `query`'s words appears, about `size`
+ * characters long, with ellipses where it was cut.
+ */
+export function snippet(text: string, query: string, size = 320): { text: string; cut: boolean } {
+  const clean = text.replace(/\s+/g, " ").trim();
+  if (clean.length <= size) return { text: clean, cut: false };
+  const lower = clean.toLowerCase();
+  const hits = highlightQuery(query)
+    .split(" ")
+    .filter(Boolean)
+    .map((w) => lower.indexOf(w.toLowerCase()))
+    .filter((i) => i >= 0);
+  const first = hits.length ? Math.min(...hits) : 0;
+  let start = Math.max(0, first - Math.round(size / 4));
+  if (start > 0) {
+    const space = clean.indexOf(" ", start);
+    start = space >= 0 && space < first ? space + 1 : start;
+  }
+  let end = Math.min(clean.length, start + size);
+  if (end < clean.length) {
+    const space = clean.lastIndexOf(" ", end);
+    if (space > start + size / 2) end = space;
+  }
+  return { text: `${start > 0 ? "… " : ""}${clean.slice(start, end)}${end < clean.length ? " …" : ""}`, cut: true };
+}
