@@ -1,0 +1,280 @@
+/**
+ * What the bench starts and stops: a fresh Postgres database, Parley instances from the production
+ * build (`next start`), the peer's reader server, and the cleanup of everything (database dropped,
+ * Redis keys of the run's prefixes deleted, child processes killed).
+ */
+import { spawn, spawnSync, execSync, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Redis } from "ioredis";
+import postgres from "postgres";
+import { sleep } from "./stats";
+
+export const ROOT = path.resolve(new URL("../..", import.meta.url).pathname);
+/** Where the Parley app to start lives (its production build in `.next/`): this tree unless `--app-dir` says otherwise. */
+export let APP_DIR = ROOT;
+export function setAppDir(dir: string) {
+  APP_DIR = path.resolve(dir);
+}
+export const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+const children = new Set<ChildProcess>();
+const cleanups: Array<() => Promise<void>> = [];
+
+/** Registers cleanup work; run in reverse order by `cleanupAll` (also on SIGINT). */
+export function onCleanup(fn: () => Promise<void>) {
+  cleanups.push(fn);
+}
+
+export async function cleanupAll() {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  children.clear();
+  while (cleanups.length) {
+    const fn = cleanups.pop()!;
+    await fn().catch((error) => console.error(`[bench] cleanup failed: ${(error as Error).message}`));
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 90_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Builds the production bundle when there is none (never alongside another build). */
+export function ensureBuild(force = false) {
+  if (!force && fs.existsSync(path.join(APP_DIR, ".next/BUILD_ID"))) return;
+  const running = spawnSync("pgrep", ["-f", "next build"], { encoding: "utf8" });
+  if (running.stdout.trim()) throw new Error("Another `next build` is running; run the bench once it has finished");
+  console.log("[bench] no production build: running `next build` …");
+  const result = spawnSync(process.execPath, ["node_modules/next/dist/bin/next", "build"], {
+    cwd: APP_DIR,
+    stdio: "inherit",
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+  });
+  if (result.status !== 0) throw new Error("`next build` failed");
+}
+
+/** A fresh database `parley_bench_<ts>`, dropped by `cleanupAll`. */
+export async function createDatabase(): Promise<{ name: string; url: string }> {
+  const name = `parley_bench_${Date.now()}_${Math.random().toString(36).slice(2, 6)}`;
+  const admin = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  onCleanup(async () => {
+    const admin = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
+    try {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+    } finally {
+      await admin.end();
+    }
+  });
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return { name, url: url.toString() };
+}
+
+/** Deletes every Redis key under `prefix` when the run ends. */
+export function cleanupRedisPrefix(prefix: string) {
+  onCleanup(async () => {
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    try {
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+        cursor = next;
+        if (keys.length) await redis.unlink(...keys);
+      } while (cursor !== "0");
+    } finally {
+      redis.disconnect();
+    }
+  });
+}
+
+export interface Instance {
+  kind: "servers" | "embedded";
+  url: string;
+  port: number;
+  pid: number;
+  process: ChildProcess;
+  log: string[];
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  kind: "servers" | "embedded";
+  env: Record<string, string>;
+  /** Node flags for the server process (e.g. `--cpu-prof`, `--import <probe>`). */
+  nodeArgs?: string[];
+}
+
+/** `next start` from the production build, ready once `GET /api/health` answers 200. */
+export async function startParley(options: StartOptions): Promise<Instance> {
+  const port = await freePort();
+  const log: string[] = [];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "node_modules/next/dist/bin/next", "start", "-p", String(port), "-H", "127.0.0.1"], {
+    cwd: APP_DIR,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      PORT: String(port),
+      ...options.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  const keep = (d: Buffer) => {
+    log.push(String(d));
+    if (log.length > 500) log.splice(0, log.length - 500);
+    if (process.env.BENCH_VERBOSE) process.stderr.write(`[${options.kind}] ${d}`);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(async () => {
+      if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
+      return (await fetch(`${url}/api/health`)).status === 200;
+    }, `Parley (${options.kind}) on ${port}`);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw new Error(`${(error as Error).message}\n${log.join("").slice(-3000)}`);
+  }
+  return {
+    kind: options.kind,
+    url,
+    port,
+    pid: child.pid!,
+    process: child,
+    log,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await Promise.race([exited, sleep(8000)]);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      children.delete(child);
+    },
+  };
+}
+
+/** Starts a plain Node script of the bench (TypeScript through tsx) and waits for its `ready` line. */
+export async function startScript(script: string, env: Record<string, string>): Promise<{ process: ChildProcess; pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  let out = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start: ${out}`)), 30_000);
+    child.stdout!.on("data", (d) => {
+      out += String(d);
+      if (out.includes("ready")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr!.on("data", (d) => (out += String(d)));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with ${code}: ${out}`));
+    });
+  });
+  return {
+    process: child,
+    pid: child.pid!,
+    async stop() {
+      child.kill("SIGTERM");
+      children.delete(child);
+    },
+  };
+}
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc, 10 ms ticks). */
+export function cpuMsOf(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks * (1000 / 100);
+}
+
+/** The pid of the local redis-server, when there is exactly one we can see (for CPU accounting). */
+export function redisPid(): number | null {
+  const out = spawnSync("pgrep", ["-x", "redis-server"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
+  return out.length === 1 ? Number(out[0]) : null;
+}
+
+/** Resident set size of a process in bytes (Linux). */
+export function rssOf(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN);
+  return kb * 1024;
+}
+
+export const newPrefix = (what: string) => `parley:${what}${randomUUID().slice(0, 8)}:`;
+export const bootstrapKey = () => `pk_bench_${randomUUID()}${randomUUID()}`.replaceAll("-", "");
+
+export async function machineInfo(): Promise<Record<string, string | number>> {
+  const info: Record<string, string | number> = {};
+  const cpus = os.cpus();
+  info.cores = cpus.length;
+  info.cpu = cpus[0]?.model ?? "?";
+  info["memory (GiB)"] = Math.round(os.totalmem() / 2 ** 30);
+  info.os = `${os.type()} ${os.release()}`;
+  info.node = process.version;
+  try {
+    const sql = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
+    const [{ server_version }] = await sql`show server_version`;
+    info.postgres = server_version;
+    await sql.end();
+  } catch (error) {
+    info.postgres = `unreachable (${(error as Error).message})`;
+  }
+  try {
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    const server = await redis.info("server");
+    info.redis = /redis_version:(\S+)/.exec(server)?.[1] ?? "?";
+    redis.disconnect();
+  } catch (error) {
+    info.redis = `unreachable (${(error as Error).message})`;
+  }
+  info["load average at start"] = os.loadavg().map((l) => l.toFixed(2)).join(" ");
+  try {
+    const head = execSync("git rev-parse --short HEAD", { cwd: ROOT, encoding: "utf8" }).trim();
+    const dirty = execSync("git status --porcelain -- server db app client", { cwd: ROOT, encoding: "utf8" }).trim() ? " (+ uncommitted changes)" : "";
+    info.commit = head + dirty;
+  } catch {
+    info.commit = "?";
+  }
+  try {
+    const id = path.join(APP_DIR, ".next/BUILD_ID");
+    info.build = `${fs.readFileSync(id, "utf8").trim()} (built ${fs.statSync(id).mtime.toISOString()})${APP_DIR === ROOT ? "" : ` from ${APP_DIR}`}`;
+  } catch {
+    info.build = "?";
+  }
+  return info;
+}

@@ -1,0 +1,178 @@
+/**
+ * A running Parley under test and the bench's producer for it. `servers`: Postgres + Redis, the
+ * bench appends with Parley's own Redis store module from its own process (as another instance
+ * would). `embedded`: PGlite + in-process store, the bench appends through the probe loaded into the
+ * server process (see probe.mjs). Either way events go into the answer's real stream key and reach
+ * the subscriber through `chat.stream` over HTTP SSE.
+ */
+import { randomUUID } from "node:crypto";
+import postgres from "postgres";
+import { createParleyClient, type ParleyClient } from "../../client";
+import type { StreamEvent } from "../../server/events";
+import { createKeys, type Keys } from "../../server/store/keys";
+import { createRedisStore } from "../../server/store/redis";
+import type { Store } from "../../server/store/types";
+import type { Instance } from "./servers";
+import { now } from "./stats";
+
+/** Event templates may carry "$T" in an answer delta: replaced by the send timestamp (ms). */
+export type EventTemplate = StreamEvent;
+
+export interface Target {
+  kind: "servers" | "embedded";
+  label: string;
+  instance: Instance;
+  apiKey: string;
+  keys: Keys;
+  client(): ParleyClient;
+  /** Rows of a query (values already inlined: the bench only inlines uuids and numbers). */
+  sql<T = Record<string, unknown>>(query: string): Promise<T[]>;
+  /** Appends events to an answer's stream in one write; returns their ids and the send timestamp. */
+  append(sessionId: string, messageId: string, events: EventTemplate[]): Promise<{ ids: string[]; t: number }>;
+  /** Holds session answer locks, so the sweeper leaves the bench's `streaming` rows alone. */
+  holdLocks(locks: Array<{ sessionId: string; messageId: string }>): Promise<void>;
+  close(): Promise<void>;
+}
+
+const LOCK_TTL_SECONDS = 1800;
+export const STREAM_TTL = 3600;
+
+export function stamp(events: EventTemplate[], t: number): StreamEvent[] {
+  return events.map((e) => (e.type === "answer" ? { ...e, delta: e.delta.replace("$T", t.toFixed(3)) } : e));
+}
+
+export async function serversTarget(instance: Instance, opts: { apiKey: string; prefix: string; databaseUrl: string; redisUrl: string }): Promise<Target> {
+  const store: Store = await createRedisStore(opts.redisUrl, { name: "bench-producer" });
+  const sql = postgres(opts.databaseUrl, { max: 4, onnotice: () => {} });
+  const keys = createKeys(opts.prefix);
+  return {
+    kind: "servers",
+    label: "Parley (Postgres + Redis)",
+    instance,
+    apiKey: opts.apiKey,
+    keys,
+    client: () => createParleyClient({ url: instance.url, apiKey: opts.apiKey }),
+    sql: async (query) => (await sql.unsafe(query)) as never,
+    async append(sessionId, messageId, events) {
+      const t = now();
+      const ids = await store.append(keys.stream(sessionId, messageId), stamp(events, t), STREAM_TTL);
+      return { ids, t };
+    },
+    async holdLocks(locks) {
+      // Same value shape Parley's answers use ("<messageId>:<owner>"), owned by the bench.
+      for (let i = 0; i < locks.length; i += 500) {
+        await Promise.all(locks.slice(i, i + 500).map((l) => store.set(keys.answerLock(l.sessionId), `${l.messageId}:bench`, LOCK_TTL_SECONDS)));
+      }
+    },
+    async close() {
+      await store.close();
+      await sql.end();
+    },
+  };
+}
+
+export function embeddedTarget(instance: Instance, opts: { apiKey: string; prefix: string; probePort: number }): Target {
+  const keys = createKeys(opts.prefix);
+  const probe = async <T>(command: string, body: unknown): Promise<T> => {
+    const res = await fetch(`http://127.0.0.1:${opts.probePort}/${command}`, { method: "POST", body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`probe ${command}: ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  return {
+    kind: "embedded",
+    label: "Parley embedded (PGlite + in-process store)",
+    instance,
+    apiKey: opts.apiKey,
+    keys,
+    client: () => createParleyClient({ url: instance.url, apiKey: opts.apiKey }),
+    sql: async (query) => (await probe<{ rows: never[] }>("sql", { query })).rows,
+    append: (sessionId, messageId, events) => probe("append", { key: keys.stream(sessionId, messageId), events, ttl: STREAM_TTL }),
+    async holdLocks(locks) {
+      const entries = locks.map((l) => ({ key: keys.answerLock(l.sessionId), value: `${l.messageId}:bench`, ttl: LOCK_TTL_SECONDS }));
+      for (let i = 0; i < entries.length; i += 500) await probe("set", { entries: entries.slice(i, i + 500) });
+    },
+    async close() {},
+  };
+}
+
+const uuid = (s: string) => {
+  if (!/^[0-9a-f-]{36}$/i.test(s)) throw new Error(`not a uuid: ${s}`);
+  return `'${s}'`;
+};
+
+export interface Answer {
+  sessionId: string;
+  messageId: string;
+}
+
+/**
+ * Sessions (through the API) each with a question and an assistant answer row left `streaming`
+ * and owned by no running answer (inserted directly), with the session lock held by the bench.
+ */
+export async function createStreamingAnswers(target: Target, count: number): Promise<Answer[]> {
+  const client = target.client();
+  const answers: Answer[] = [];
+  for (let i = 0; i < count; i += 20) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(20, count - i) }, () => client.session.create.mutate({ title: "bench stream" })),
+    );
+    for (const s of batch) answers.push({ sessionId: s.id, messageId: randomUUID() });
+  }
+  await target.holdLocks(answers);
+  for (let i = 0; i < answers.length; i += 200) {
+    const values = answers.slice(i, i + 200).flatMap((a) => {
+      const requestId = uuid(randomUUID());
+      return [
+        `(${uuid(randomUUID())}, ${uuid(a.sessionId)}, ${requestId}, 'user', 'bench question', 'completed', now(), now())`,
+        `(${uuid(a.messageId)}, ${uuid(a.sessionId)}, ${requestId}, 'assistant', '', 'streaming', now() + interval '1 millisecond', now() + interval '1 millisecond')`,
+      ];
+    });
+    await target.sql(`insert into messages (id, session_id, request_id, role, content, status, created_at, updated_at) values ${values.join(", ")}`);
+  }
+  return answers;
+}
+
+/** Ends a bench answer: a terminal event on its stream (subscribers end) and its row completed. */
+export async function finishAnswers(target: Target, answers: Answer[]) {
+  for (let i = 0; i < answers.length; i += 50) {
+    await Promise.all(
+      answers.slice(i, i + 50).map((a) => target.append(a.sessionId, a.messageId, [{ type: "complete", content: "", durationMs: 0, model: "bench" }])),
+    );
+  }
+  for (let i = 0; i < answers.length; i += 500) {
+    const ids = answers.slice(i, i + 500).map((a) => uuid(a.messageId)).join(", ");
+    await target.sql(`update messages set status = 'completed', updated_at = now() where id in (${ids})`);
+  }
+}
+
+export const startEvent = (a: Answer): StreamEvent => ({ type: "start", requestId: randomUUID(), sessionId: a.sessionId, messageId: a.messageId, model: "bench" });
+
+export interface Subscription {
+  /** Resolves on the first event received. */
+  first: Promise<void>;
+  unsubscribe(): void;
+}
+
+/**
+ * `chat.stream` through the real tRPC client (httpSubscriptionLink over Node's `eventsource`);
+ * `onEvent` gets every event with its arrival time.
+ */
+export function subscribe(
+  client: ParleyClient,
+  input: { sessionId: string; messageId: string; lastEventId?: string },
+  onEvent: (id: string, event: StreamEvent, at: number) => void,
+  onError: (error: unknown) => void = (e) => console.error("[bench] subscription error:", e),
+): Subscription {
+  let firstResolve!: () => void;
+  const first = new Promise<void>((r) => (firstResolve = r));
+  const sub = client.chat.stream.subscribe(input, {
+    onData: (d) => {
+      const at = now();
+      const { id, data } = d as unknown as { id: string; data: StreamEvent };
+      onEvent(id, data, at);
+      firstResolve();
+    },
+    onError,
+  });
+  return { first, unsubscribe: () => sub.unsubscribe() };
+}

@@ -1,0 +1,169 @@
+/**
+ * `npm run bench` — Parley measured against the raw Redis and Postgres limits, in one run.
+ * `npm run bench -- --quick` for the short mode (under two minutes). Options:
+ *   --only s1,s3,…   run only these scenarios (s1…s8, knowledge)
+ *   --profile        start the Parley server with `--cpu-prof` (profiles in bench/profiles/)
+ *   --rebuild        run `next build` even when a build exists
+ *   --app-dir DIR    start Parley from another checkout's production build (default: this tree)
+ * Writes bench/report.md and bench/report.json (untracked).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { FULL, QUICK, type Ctx } from "./lib/context";
+import { writeReport, type Report, type ScenarioResult } from "./lib/report";
+import {
+  bootstrapKey,
+  cleanupAll,
+  cleanupRedisPrefix,
+  createDatabase,
+  ensureBuild,
+  machineInfo,
+  newPrefix,
+  REDIS_URL,
+  ROOT,
+  setAppDir,
+  startParley,
+} from "./lib/servers";
+import type { Summary } from "./lib/stats";
+import { serversTarget } from "./lib/target";
+import * as s1 from "./scenarios/s1-latency";
+import * as s2 from "./scenarios/s2-resume";
+import * as s3 from "./scenarios/s3-throughput";
+import * as s4 from "./scenarios/s4-create";
+import * as s5 from "./scenarios/s5-list";
+import * as s6 from "./scenarios/s6-fanout";
+import * as s7 from "./scenarios/s7-embedded";
+import * as s8 from "./scenarios/s8-peer";
+import { summariseProfile } from "./lib/cpuprofile";
+import { runKnowledgeEvaluation } from "./scenarios/knowledge";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const profile = args.includes("--profile");
+const onlyArg = args.find((a) => a.startsWith("--only"));
+const only = onlyArg ? (onlyArg.includes("=") ? onlyArg.split("=")[1] : args[args.indexOf(onlyArg) + 1]).split(",") : null;
+const appDirArg = args.find((a) => a.startsWith("--app-dir"));
+if (appDirArg) setAppDir(appDirArg.includes("=") ? appDirArg.split("=")[1] : args[args.indexOf(appDirArg) + 1]);
+const wanted = (id: string) => !only || only.includes(id);
+
+const BENCH_DIR = path.join(ROOT, "bench");
+const PROFILE_DIR = path.join(BENCH_DIR, "profiles");
+const started = Date.now();
+const log = (message: string) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${message}`);
+
+process.on("SIGINT", () => {
+  log("interrupted: cleaning up");
+  void cleanupAll().finally(() => process.exit(130));
+});
+
+async function main() {
+  const report: Report = {
+    title: "Parley bench: Parley against the raw Redis and Postgres limits",
+    mode: quick ? "quick" : "full",
+    startedAt: new Date().toISOString(),
+    machine: {},
+    scenarios: [],
+    notes: [],
+  };
+  const save = () => writeReport(report, BENCH_DIR);
+  ensureBuild(args.includes("--rebuild"));
+  report.machine = await machineInfo();
+  log(`mode ${report.mode}; ${report.machine.cores} cores, node ${report.machine.node}, postgres ${report.machine.postgres}, redis ${report.machine.redis}`);
+
+  const db = await createDatabase();
+  const prefix = newPrefix("bench");
+  cleanupRedisPrefix(prefix);
+  const apiKey = bootstrapKey();
+  const nodeArgs = profile ? ["--cpu-prof", "--cpu-prof-dir", PROFILE_DIR] : [];
+  if (profile) fs.mkdirSync(PROFILE_DIR, { recursive: true });
+  log(`database ${db.name}, redis prefix ${prefix}; starting Parley (Postgres + Redis)`);
+  const startServers = async () => {
+    const instance = await startParley({
+      kind: "servers",
+      env: {
+        DATABASE_URL: db.url,
+        REDIS_URL,
+        PARLEY_REDIS_PREFIX: prefix,
+        PARLEY_BOOTSTRAP_KEY: apiKey,
+        PARLEY_OFFLINE_TOKEN_DELAY_MS: "0",
+      },
+      nodeArgs,
+    });
+    return serversTarget(instance, { apiKey, prefix, databaseUrl: db.url, redisUrl: REDIS_URL });
+  };
+  const target = await startServers();
+  const instance = target.instance;
+  const ctx: Ctx = {
+    quick,
+    sizes: quick ? QUICK : FULL,
+    redisUrl: REDIS_URL,
+    prefix,
+    databaseUrl: db.url,
+    target,
+    figures: new Map<string, Summary>(),
+    log,
+    freshTarget: startServers,
+  };
+
+  const runScenario = async (id: string, fn: () => Promise<ScenarioResult | null>) => {
+    if (!wanted(id)) return;
+    log(`${id} …`);
+    const t0 = Date.now();
+    try {
+      const result = await fn();
+      if (result) {
+        result.seconds = (Date.now() - t0) / 1000;
+        report.scenarios.push(result);
+        for (const r of result.rows) if (r.met === false) log(`  ${id}: target missed — ${r.metric}`);
+      }
+    } catch (error) {
+      const e = error as Error;
+      log(`${id} failed: ${e.stack ?? e.message}`);
+      report.scenarios.push({ id, title: id, method: "", rows: [], error: e.stack ?? e.message, seconds: (Date.now() - t0) / 1000 });
+    }
+    log(`${id} done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    save();
+  };
+
+  try {
+    await runScenario("s1", () => s1.run(ctx));
+    await runScenario("s2", () => s2.run(ctx));
+    await runScenario("s3", () => s3.run(ctx));
+    await runScenario("s8", () => s8.run(ctx));
+    await runScenario("s4", () => s4.run(ctx));
+    await runScenario("s6", () => s6.run(ctx));
+    await runScenario("s5", () => s5.run(ctx));
+    await target.close();
+    await instance.stop();
+    await runScenario("s7", () => s7.run(ctx, nodeArgs));
+    await runScenario("knowledge", () => runKnowledgeEvaluation(ctx));
+    if (!report.scenarios.some((s) => s.id === "knowledge") && wanted("knowledge")) {
+      report.notes.push("Knowledge evaluation hook (`bench/scenarios/knowledge.ts` → `runKnowledgeEvaluation`): `server/knowledge/evaluate.ts` is not there yet, so no table.");
+    }
+  } finally {
+    await instance.stop();
+    await cleanupAll();
+  }
+  report.machine["load average at end"] = os.loadavg().map((l) => l.toFixed(2)).join(" ");
+  report.finishedAt = new Date().toISOString();
+  report.notes.push(`Total run time ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+  if (profile) {
+    report.notes.push(`CPU profiles of the server processes in ${path.relative(ROOT, PROFILE_DIR)}/ (summaries below).`);
+    for (const file of fs.readdirSync(PROFILE_DIR).filter((f) => f.endsWith(".cpuprofile"))) {
+      const full = path.join(PROFILE_DIR, file);
+      if (fs.statSync(full).mtimeMs < started) continue;
+      report.scenarios.push({ id: `profile-${file}`, title: `CPU profile ${file}`, method: "Whole server process lifetime (start-up included).", rows: [], appendix: "```\n" + summariseProfile(full, 25) + "\n```" });
+    }
+  }
+  save();
+  log(`report: bench/report.md, bench/report.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  const missed = report.scenarios.flatMap((s) => s.rows.filter((r) => r.met === false).map((r) => `${s.id} ${r.metric}`));
+  if (missed.length) log(`targets missed: ${missed.join("; ")}`);
+}
+
+main().catch(async (error) => {
+  console.error(error);
+  await cleanupAll();
+  process.exit(1);
+});
