@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { and, asc, eq, inArray } from "drizzle-orm";
 import type { Db } from "../db";
 import { messages, sessions } from "../db/schema";
-import type { App, StopSignal } from "./app";
+import type { App, InstanceSignal } from "./app";
 import { LEASE_MS } from "./answerRunner";
 import type { Caller } from "./auth";
 import type { Reference, Usage } from "./defaults";
@@ -10,7 +10,7 @@ import { AppError, isInfrastructureError, notFound } from "./errors";
 import type { StreamEvent } from "./events";
 import { messageColumns, type Message } from "./messages";
 import type { ChatMessage } from "./models/types";
-import { getSession, setTitle, type Session } from "./sessions";
+import { getSession, setTitle, visibleWhere, type Access, type Session } from "./sessions";
 import { createStreamWriter, type StreamWriter } from "./streams";
 
 /** The row of an answer with what its terminal event needs. */
@@ -38,14 +38,16 @@ async function findTurn(db: Db, sessionId: string, requestId: string): Promise<T
 }
 
 /** An assistant message of a session the caller may reach (as `getSession` decides). */
-export async function getAnswer(app: App, caller: Caller, sessionId: string, messageId: string, access: "own" | "tenant"): Promise<AnswerRow> {
-  await getSession(app.db, caller, sessionId, access);
+export async function getAnswer(app: App, caller: Caller, sessionId: string, messageId: string, access: Access): Promise<AnswerRow> {
+  // One query on the hot path (every resume); only a miss asks which part was missing.
   const [row] = await app.db
     .select(answerColumns)
     .from(messages)
-    .where(and(eq(messages.id, messageId), eq(messages.sessionId, sessionId), eq(messages.role, "assistant")));
-  if (!row) throw notFound("Message");
-  return row;
+    .innerJoin(sessions, eq(sessions.id, messages.sessionId))
+    .where(and(eq(messages.id, messageId), eq(messages.sessionId, sessionId), eq(messages.role, "assistant"), visibleWhere(caller, access)));
+  if (row) return row;
+  await getSession(app.db, caller, sessionId, access);
+  throw notFound("Message");
 }
 
 const unavailable = () => new AppError("unavailable", "The stream store is unreachable; try again shortly");
@@ -117,7 +119,7 @@ export async function stopChat(app: App, caller: Caller, sessionId: string, mess
   const answer = await getAnswer(app, caller, sessionId, messageId, "own");
   if (answer.status !== "streaming") return { status: "already_completed" as const };
   if (!app.runner.abort(messageId, "user")) {
-    await app.store.publish(app.keys.stopChannel(), JSON.stringify({ messageId } satisfies StopSignal)).catch(() => {
+    await app.store.publish(app.keys.signalChannel(), JSON.stringify({ messageId } satisfies InstanceSignal)).catch(() => {
       throw unavailable();
     });
   }

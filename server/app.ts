@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { openDb, type Db, type DbHandle } from "../db";
 import { createAnswerRunner, SWEEP_INTERVAL_MS, type AnswerRunner } from "./answerRunner";
 import { interruptDeadAnswers, loadHistory } from "./answers";
-import { bootstrap } from "./auth";
+import { bootstrap, createCallerCache, type CallerCache } from "./auth";
 import { createContextManager, type ContextManager } from "./context";
 import type { Reference } from "./defaults";
 import { parseEnv, pgliteDir, type Env } from "./env";
@@ -25,6 +25,8 @@ export interface App {
   models: ReturnType<typeof createModels>;
   context: ContextManager;
   runner: AnswerRunner;
+  /** Recently resolved API keys, so most requests cost no auth query. */
+  callers: CallerCache;
   /** Where knowledge-base vectors live and which embedder makes them. */
   knowledge: KnowledgeIndex;
   /** The sources an answer rests on (`turn`: the answer being made, so earlier turns can be told apart). */
@@ -46,7 +48,7 @@ export async function createApp(env: Env, options: { pgliteDataDir?: string; qui
   const runner = createAnswerRunner({ maxConcurrent: env.PARLEY_MAX_CONCURRENT_ANSWERS, store, lockKey: keys.answerLock });
   const timers: NodeJS.Timeout[] = [];
   let reembedding: Promise<unknown> = Promise.resolve();
-  let unsubscribeStops: () => Promise<void> = async () => {};
+  let unsubscribeSignals: () => Promise<void> = async () => {};
 
   const app: App = {
     env,
@@ -57,6 +59,7 @@ export async function createApp(env: Env, options: { pgliteDataDir?: string; qui
     keys,
     models,
     runner,
+    callers: createCallerCache(),
     knowledge,
     context: createContextManager({
       store,
@@ -78,14 +81,14 @@ export async function createApp(env: Env, options: { pgliteDataDir?: string; qui
       timers.forEach(clearInterval);
       await reembedding;
       await runner.close();
-      await unsubscribeStops().catch(() => undefined);
+      await unsubscribeSignals().catch(() => undefined);
       await store.close();
       await dbHandle.close();
     },
   };
 
-  // A stop may be asked on any instance; the one running the answer hears it here.
-  unsubscribeStops = await store.subscribe(keys.stopChannel(), (raw) => applyStopSignal(runner, raw));
+  // A stop or a revocation may happen on any instance; every instance hears it here.
+  unsubscribeSignals = await store.subscribe(keys.signalChannel(), (raw) => applySignal(app, raw));
 
   const boot = await bootstrap(app.db, env.PARLEY_BOOTSTRAP_KEY);
   if (boot.created && !options.quiet) announceBootstrap(env, boot.apiKey);
@@ -106,23 +109,27 @@ export async function createApp(env: Env, options: { pgliteDataDir?: string; qui
   return app;
 }
 
-/** A stop signal names one answer (chat.stop) or a whole session (deleted or cleared). */
-export type StopSignal = { messageId: string } | { sessionId: string; reason: string };
+/**
+ * What one instance tells all: stop one answer (chat.stop), stop a session's answers (deleted),
+ * or forget a revoked API key.
+ */
+export type InstanceSignal = { messageId: string } | { sessionId: string; reason: string } | { revokedApiKeyId: string };
 
-function applyStopSignal(runner: AnswerRunner, raw: string) {
+function applySignal(app: App, raw: string) {
   try {
-    const signal = JSON.parse(raw) as StopSignal;
-    if ("messageId" in signal) runner.abort(signal.messageId, "user");
-    else runner.abortSession(signal.sessionId, signal.reason);
+    const signal = JSON.parse(raw) as InstanceSignal;
+    if ("messageId" in signal) app.runner.abort(signal.messageId, "user");
+    else if ("sessionId" in signal) app.runner.abortSession(signal.sessionId, signal.reason);
+    else app.callers.forgetKey(signal.revokedApiKeyId);
   } catch {
-    console.error(`[parley] ignored a malformed stop signal: ${raw.slice(0, 100)}`);
+    console.error(`[parley] ignored a malformed signal: ${raw.slice(0, 100)}`);
   }
 }
 
-/** Tells every instance (this one included) to stop answers. */
-export async function broadcastStop(app: App, signal: StopSignal): Promise<void> {
-  applyStopSignal(app.runner, JSON.stringify(signal));
-  await app.store.publish(app.keys.stopChannel(), JSON.stringify(signal));
+/** Acts on a signal here at once, and tells every other instance. */
+export async function broadcast(app: App, signal: InstanceSignal): Promise<void> {
+  applySignal(app, JSON.stringify(signal));
+  await app.store.publish(app.keys.signalChannel(), JSON.stringify(signal));
 }
 
 function logSweepError(error: Error) {

@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiKeys, tenants } from "../db/schema";
 import type { App } from "./app";
-import { bootstrap, sha256 } from "./auth";
+import { bootstrap, createCallerCache, revokeApiKey, sha256 } from "./auth";
 import { parseEnv } from "./env";
 import { browserFor, callerFor, codeOf, createTestApp, createTestTenant, fieldErrorsOf } from "./testing";
 
@@ -24,6 +24,24 @@ describe("authentication", () => {
     const [key] = (await t.owner.api.admin.apiKeys.list({ userId: member.user.id })).items;
     await t.owner.api.admin.apiKeys.revoke({ id: key.id });
     expect(await codeOf(member.api.session.list())).toBe("UNAUTHORIZED");
+  });
+
+  it("caches resolved keys briefly: a revocation whose signal was lost still ends within the TTL", async () => {
+    const t = await createTestTenant(app);
+    const m = await t.addUser("member");
+    const cache = createCallerCache(100);
+    expect((await cache.resolve(app.db, m.apiKey))?.user.id).toBe(m.user.id);
+    const [key] = await app.db.select().from(apiKeys).where(eq(apiKeys.hash, sha256(m.apiKey)));
+    await revokeApiKey(app.db, t.tenant.id, key.id); // no broadcast reaches this cache
+    expect((await cache.resolve(app.db, m.apiKey))?.user.id).toBe(m.user.id);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(await cache.resolve(app.db, m.apiKey)).toBeNull();
+    const other = await t.addUser("member");
+    await cache.resolve(app.db, other.apiKey);
+    const [otherKey] = await app.db.select().from(apiKeys).where(eq(apiKeys.hash, sha256(other.apiKey)));
+    await revokeApiKey(app.db, t.tenant.id, otherKey.id);
+    cache.forgetKey(otherKey.id); // what the revocation signal does
+    expect(await cache.resolve(app.db, other.apiKey)).toBeNull();
   });
 
   it("accepts X-API-Key as well as a bearer token", async () => {

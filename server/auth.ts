@@ -73,6 +73,36 @@ export async function authenticateKey(db: Db, key: string): Promise<Caller | nul
   return { user: row.user, tenant: row.tenant, apiKeyId: row.apiKeyId };
 }
 
+/** How long a resolved key is trusted without asking the database; revocation clears it at once. */
+const CALLER_CACHE_MS = 10_000;
+const CALLER_CACHE_MAX = 10_000;
+
+/**
+ * Keys resolved recently, by hash. A revoked key is forgotten on every instance through a signal;
+ * should that signal be lost (Redis down at that moment), the entry still expires within seconds.
+ */
+export function createCallerCache(ttlMs = CALLER_CACHE_MS) {
+  const entries = new Map<string, { caller: Caller; expires: number }>();
+  return {
+    async resolve(db: Db, key: string): Promise<Caller | null> {
+      const hash = sha256(key);
+      const hit = entries.get(hash);
+      if (hit && hit.expires > Date.now()) return hit.caller;
+      entries.delete(hash);
+      const caller = await authenticateKey(db, key);
+      if (caller) {
+        if (entries.size >= CALLER_CACHE_MAX) entries.delete(entries.keys().next().value!);
+        entries.set(hash, { caller, expires: Date.now() + ttlMs });
+      }
+      return caller;
+    },
+    forgetKey(apiKeyId: string) {
+      for (const [hash, entry] of entries) if (entry.caller.apiKeyId === apiKeyId) entries.delete(hash);
+    },
+  };
+}
+export type CallerCache = ReturnType<typeof createCallerCache>;
+
 /** Resolves the browser's sign-in cookie token; revoking the key signs the browser out too. */
 export async function authenticateWebSession(db: Db, token: string): Promise<Caller | null> {
   if (!token || token.length > 200) return null;

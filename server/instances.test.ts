@@ -129,6 +129,16 @@ describe("two instances, one Postgres, one Redis", () => {
     expect(output).toContain('sessions titled "SDK example": 121');
   });
 
+  it("a key revoked on one instance is refused at once on the other, despite its cache", async () => {
+    const onA = sdk(a);
+    const { user, apiKey } = await onA.client.admin.users.create.mutate({ name: `rev-${randomUUID().slice(0, 8)}`, role: "member" });
+    const memberOnB = createParley({ url: b.url, apiKey });
+    expect((await memberOnB.client.auth.me.query()).user.id).toBe(user.id); // now cached on B
+    const [key] = (await onA.client.admin.apiKeys.list.query({ userId: user.id })).items;
+    await onA.client.admin.apiKeys.revoke.mutate({ id: key.id });
+    await expect(memberOnB.client.auth.me.query()).rejects.toMatchObject({ data: { code: "UNAUTHORIZED" } });
+  });
+
   it("send on one instance, stream the whole answer on the other", async () => {
     const onA = sdk(a);
     const onB = sdk(b);

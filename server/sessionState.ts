@@ -1,4 +1,4 @@
-import { broadcastStop, type App } from "./app";
+import { broadcast, type App } from "./app";
 
 /**
  * Stops answers still running in sessions that were deleted or cleared, then removes what Redis (or the in-process store) holds for sessions that were deleted or cleared:
@@ -8,7 +8,7 @@ import { broadcastStop, type App } from "./app";
 export async function forgetSessions(app: App, sessionIds: string[]): Promise<void> {
   if (sessionIds.length === 0) return;
   try {
-    await Promise.all(sessionIds.map((sessionId) => broadcastStop(app, { sessionId, reason: "deleted" })));
+    await Promise.all(sessionIds.map((sessionId) => broadcast(app, { sessionId, reason: "deleted" })));
     await Promise.all(
       sessionIds.flatMap((id) => [app.store.del(app.keys.context(id)), app.store.delPattern(app.keys.sessionStreams(id))]),
     );

@@ -37,7 +37,7 @@ export type Session = Omit<SessionRow, "sortAt" | "titleTsv">;
  */
 export type Access = "own" | "tenant";
 
-function visibleWhere(caller: Caller, access: Access): SQL {
+export function visibleWhere(caller: Caller, access: Access): SQL {
   const tenantWall = eq(sessions.tenantId, caller.tenant.id);
   return access === "tenant" && isAdmin(caller.user) ? tenantWall : and(tenantWall, eq(sessions.userId, caller.user.id))!;
 }

@@ -2,7 +2,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { z, ZodError } from "zod";
 import type { App } from "./app";
-import { authenticateKey, authenticateWebSession, cookieFromHeaders, isAdmin, keyFromHeaders, type Caller } from "./auth";
+import { authenticateWebSession, cookieFromHeaders, isAdmin, keyFromHeaders, type Caller } from "./auth";
 import { AppError, toTRPCError } from "./errors";
 
 export interface Context {
@@ -23,7 +23,7 @@ export function createContext(app: App, headers: Headers, resHeaders: Headers): 
     caller: () =>
       (resolved ??= (async () => {
         const key = keyFromHeaders(headers);
-        if (key) return authenticateKey(app.db, key);
+        if (key) return app.callers.resolve(app.db, key);
         const token = cookieFromHeaders(headers);
         return token ? authenticateWebSession(app.db, token) : null;
       })()),

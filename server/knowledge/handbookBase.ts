@@ -77,10 +77,16 @@ export async function ensureHandbookBase(deps: KnowledgeDeps): Promise<string | 
 }
 
 /** The handbook base of a tenant, if it has one. */
+/** The handbook base never changes id (it is read-only), so each process looks it up once per tenant. */
+const handbookIds = new WeakMap<Db, Map<string, string>>();
+
 export async function handbookBaseId(db: Db, tenantId: string): Promise<string | null> {
+  const known = handbookIds.get(db)?.get(tenantId);
+  if (known) return known;
   const [base] = await db
     .select({ id: knowledgeBases.id })
     .from(knowledgeBases)
     .where(and(eq(knowledgeBases.tenantId, tenantId), eq(knowledgeBases.builtin, HANDBOOK)));
+  if (base) handbookIds.set(db, (handbookIds.get(db) ?? new Map()).set(tenantId, base.id));
   return base?.id ?? null;
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { tenantStats } from "../admin";
+import { broadcast } from "../app";
 import { createTenant, createUser, DEFAULT_TENANT, getUser, insertApiKey, listApiKeys, listUsers, revokeApiKey } from "../auth";
 import { AppError } from "../errors";
 import { listTenantSessions } from "../sessions";
@@ -42,7 +43,10 @@ export const adminRouter = router({
       const key = (await listApiKeys(ctx.app.db, ctx.me.tenant.id)).find((k) => k.id === input.id);
       if (!key) throw new AppError("not_found", "API key not found");
       if (key.userId !== ctx.me.user.id) assertMayManage(ctx.me.user.role, (await getUser(ctx.app.db, ctx.me.tenant.id, key.userId)).role);
-      return revokeApiKey(ctx.app.db, ctx.me.tenant.id, input.id);
+      const revoked = await revokeApiKey(ctx.app.db, ctx.me.tenant.id, input.id);
+      // Every instance forgets the key now; if Redis is down, their caches expire within seconds.
+      await broadcast(ctx.app, { revokedApiKeyId: input.id }).catch(() => undefined);
+      return revoked;
     }),
   }),
   tenants: router({

@@ -12,7 +12,8 @@ export function createKeys(prefix: string) {
     answerLock: (sessionId: string) => `${prefix}lock:{${sessionId}}`,
     /** requestId → the turn it started, for idempotent sends. */
     request: (sessionId: string, requestId: string) => `${prefix}request:{${sessionId}}:${requestId}`,
-    stopChannel: () => `${prefix}signal:stop`,
+    /** Signals every instance acts on: stop answers, forget revoked keys. */
+    signalChannel: () => `${prefix}signals`,
   };
 }
 export type Keys = ReturnType<typeof createKeys>;

@@ -71,9 +71,9 @@ export interface LiveFeed {
 }
 
 /**
- * `Store.follow` for both stores. The follower joins the live feed BEFORE replaying, so an entry
- * appended during the replay is either in the replay or in the queue (or both: the id check drops
- * anything not newer than the last entry yielded).
+ * `Store.follow` for both stores. The follower joins the live feed BEFORE replaying and replays
+ * again once the feed is live, so an entry appended meanwhile is in a replay or in the queue (or
+ * both: the id check drops anything not newer than the last entry yielded).
  */
 export async function* followStream(
   afterId: string | null,
@@ -94,9 +94,9 @@ export async function* followStream(
     };
   });
   signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    await Promise.race([feed.ready, aborted]);
-    let last = afterId;
+  let last = afterId;
+  /** Yields every stored entry after `last`, page by page. */
+  async function* replay() {
     while (!signal.aborted) {
       const page = await range(last, REPLAY_PAGE);
       for (const entry of page) {
@@ -104,8 +104,15 @@ export async function* followStream(
         last = entry.id;
         yield entry;
       }
-      if (page.length < REPLAY_PAGE) break;
+      if (page.length < REPLAY_PAGE) return;
     }
+  }
+  try {
+    // Replay while the live feed connects (a resuming client gets its missed entries without
+    // waiting for a connection), then catch up on what was appended until the feed was live.
+    yield* replay();
+    await Promise.race([feed.ready, aborted]);
+    yield* replay();
     for (;;) {
       const batch = await queue.take();
       if (batch === null) return;
