@@ -172,6 +172,21 @@ test.describe("the session sidebar", () => {
     await expect(page).toHaveURL(/\/$/);
   });
 
+  test("a new chat's settings open before its first message, making the session then", async ({ page }) => {
+    const user = await newUser(page.request);
+    await signIn(page, user.key);
+    await page.goto("/");
+    await expect(page.getByRole("heading", { name: "How can I help?" })).toBeVisible();
+    await page.getByRole("button", { name: "Chat settings" }).click();
+    const panel = page.getByRole("dialog", { name: "Chat settings" });
+    await panel.getByLabel("Conversation rounds").fill("3");
+    await panel.getByRole("button", { name: "Save" }).click();
+    await expect(panel.getByText("Saved.")).toBeVisible();
+    await expect(page).toHaveURL(/\?c=[0-9a-f-]{36}/);
+    const id = new URL(page.url()).searchParams.get("c")!;
+    expect((await trpc<Session>(page.request, "query", "session.get", { id }, user.key)).strategy.maxRounds).toBe(3);
+  });
+
   test("the settings panel validates with the contract's limits and saves a deep-merged change", async ({ page }) => {
     const user = await newUser(page.request);
     const s = await createSession(page.request, user.key, { title: "Tuned chat" });

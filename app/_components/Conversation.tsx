@@ -193,20 +193,31 @@ export function Conversation({
     }
   };
 
+  /** A new chat becomes a session on its first message, or when its settings are opened. */
+  const startSession = async (): Promise<string> => {
+    const created = await createSession.mutateAsync({});
+    createdHere.current = created.id;
+    cache.upsertTop(created);
+    onSessionCreated(created);
+    return created.id;
+  };
+
+  const openSettings = async () => {
+    try {
+      if (!sessionId) await startSession();
+      onOpenSettings();
+    } catch (e) {
+      setNotice(errorMessage(e));
+    }
+  };
+
   const send = async (text: string): Promise<boolean> => {
     const query = text.trim();
     if (!query || sending || stream) return false;
     setSending(true);
     setNotice(null);
     try {
-      let target = sessionId;
-      if (!target) {
-        const created = await createSession.mutateAsync({});
-        target = created.id;
-        createdHere.current = created.id;
-        cache.upsertTop(created);
-        onSessionCreated(created);
-      }
+      const target = sessionId ?? (await startSession());
       const requestId = uuid();
       const now = new Date();
       const temp: UiMessage = {
@@ -267,11 +278,9 @@ export function Conversation({
           <button type="button" className="icon-btn mobile-only" aria-label="New chat" onClick={onNewChat}>
             <NewChatIcon />
           </button>
-          {sessionId && (
-            <button type="button" className="icon-btn" aria-label="Chat settings" title="Chat settings" onClick={onOpenSettings}>
-              <SettingsIcon />
-            </button>
-          )}
+          <button type="button" className="icon-btn" aria-label="Chat settings" title="Chat settings" onClick={() => void openSettings()}>
+            <SettingsIcon />
+          </button>
         </div>
       </header>
 
