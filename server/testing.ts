@@ -26,6 +26,8 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
   const close = app.close;
   // Leave no keys behind in the shared Redis.
   app.close = async () => {
+    // Answers still running write their last events as they stop: stop them before cleaning up.
+    await app.runner.close();
     if (servers) await app.store.delPattern(`${env.PARLEY_REDIS_PREFIX}*`);
     await close();
   };
