@@ -1,8 +1,9 @@
 import type { SVGProps } from "react";
 
-type IconProps = SVGProps<SVGSVGElement> & { size?: number };
+export type IconProps = SVGProps<SVGSVGElement> & { size?: number };
 
-function Icon({ size = 18, children, ...props }: IconProps & { children: React.ReactNode }) {
+/** The one icon frame: a 24px grid with a 1.8 stroke. */
+export function Icon({ size = 18, children, ...props }: IconProps & { children: React.ReactNode }) {
   return (
     <svg
       width={size}

@@ -1,27 +1,6 @@
-import type { ReactNode, SVGProps } from "react";
+import { Icon, type IconProps } from "../icons";
 
-/** Icons of the knowledge pages, drawn like those in ../icons.tsx (24px grid, 1.8 stroke). */
-type IconProps = SVGProps<SVGSVGElement> & { size?: number };
-
-function Icon({ size = 18, children, ...props }: IconProps & { children: ReactNode }) {
-  return (
-    <svg
-      width={size}
-      height={size}
-      viewBox="0 0 24 24"
-      fill="none"
-      stroke="currentColor"
-      strokeWidth={1.8}
-      strokeLinecap="round"
-      strokeLinejoin="round"
-      aria-hidden="true"
-      focusable="false"
-      {...props}
-    >
-      {children}
-    </svg>
-  );
-}
+/** Icons of the knowledge pages, in the frame of ../icons.tsx. */
 
 export const BookIcon = (p: IconProps) => (
   <Icon {...p}>
