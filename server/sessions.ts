@@ -193,11 +193,20 @@ async function listPage(db: Db, scope: SQL, options: ListOptions) {
     const c = decodeCursor(options.cursor);
     pageFilters.push(sql`(${sessions.pinned}, ${sessions.sortAt}, ${sessions.id}) < (${c.pinned}, ${c.sortAt.toISOString()}::timestamptz, ${c.id}::uuid)`);
   }
+  const order = [desc(sessions.pinned), desc(sessions.sortAt), desc(sessions.id)];
+  // A search may match thousands of sessions: pick the page's ids from the covering index first,
+  // so only the rows returned are read in full.
+  const pageWhere = query
+    ? inArray(
+        sessions.id,
+        db.select({ id: sessions.id }).from(sessions).where(and(...pageFilters)).orderBy(...order).limit(options.limit + 1),
+      )
+    : and(...pageFilters);
   const rows = await db
     .select({ ...sessionColumns, sortAt: sessions.sortAt })
     .from(sessions)
-    .where(and(...pageFilters))
-    .orderBy(desc(sessions.pinned), desc(sessions.sortAt), desc(sessions.id))
+    .where(pageWhere)
+    .orderBy(...order)
     .limit(options.limit + 1);
   const hasMore = rows.length > options.limit;
   const page = rows.slice(0, options.limit);
