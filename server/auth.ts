@@ -196,6 +196,17 @@ export async function listApiKeys(db: Db, tenantId: string, userId?: string): Pr
   return db.select(apiKeyColumns).from(apiKeys).where(where).orderBy(apiKeys.createdAt, apiKeys.id);
 }
 
+/** Who holds a key of the tenant (its user and role), for deciding whether the caller may manage it. */
+export async function apiKeyHolder(db: Db, tenantId: string, id: string): Promise<{ userId: string; role: Role }> {
+  const [row] = await db
+    .select({ userId: users.id, role: users.role })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .where(and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.id, id)));
+  if (!row) throw notFound("API key");
+  return row;
+}
+
 export async function revokeApiKey(db: Db, tenantId: string, id: string): Promise<{ id: string }> {
   const [row] = await db
     .update(apiKeys)

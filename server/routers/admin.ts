@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { tenantStats } from "../admin";
 import { broadcast } from "../app";
-import { createTenant, createUser, DEFAULT_TENANT, getUser, insertApiKey, listApiKeys, listUsers, revokeApiKey } from "../auth";
+import { apiKeyHolder, createTenant, createUser, DEFAULT_TENANT, getUser, insertApiKey, listApiKeys, listUsers, revokeApiKey } from "../auth";
 import { AppError } from "../errors";
 import { listTenantSessions } from "../sessions";
 import { adminProcedure, router } from "../trpc";
@@ -40,9 +40,8 @@ export const adminRouter = router({
       return insertApiKey(ctx.app.db, { tenantId: ctx.me.tenant.id, userId: user.id, name: input.name });
     }),
     revoke: adminProcedure.input(z.object({ id: z.uuid() })).mutation(async ({ ctx, input }) => {
-      const key = (await listApiKeys(ctx.app.db, ctx.me.tenant.id)).find((k) => k.id === input.id);
-      if (!key) throw new AppError("not_found", "API key not found");
-      if (key.userId !== ctx.me.user.id) assertMayManage(ctx.me.user.role, (await getUser(ctx.app.db, ctx.me.tenant.id, key.userId)).role);
+      const holder = await apiKeyHolder(ctx.app.db, ctx.me.tenant.id, input.id);
+      if (holder.userId !== ctx.me.user.id) assertMayManage(ctx.me.user.role, holder.role);
       const revoked = await revokeApiKey(ctx.app.db, ctx.me.tenant.id, input.id);
       // Every instance forgets the key now; if Redis is down, their caches expire within seconds.
       await broadcast(ctx.app, { revokedApiKeyId: input.id }).catch(() => undefined);
