@@ -89,14 +89,6 @@ export async function* readAnswerStream(
   signal: AbortSignal,
 ): AsyncGenerator<{ id: string; event: StreamEvent }> {
   const key = app.keys.stream(message.sessionId, message.id);
-  const expired = message.status !== "streaming" && (await app.store.pttl(key)) === -2;
-  if (expired || lastEventId?.startsWith("0-")) {
-    if (!lastEventId || lastEventId === "0-0") {
-      yield { id: "0-1", event: { type: "snapshot", content: message.content, references: message.references } };
-    }
-    if (lastEventId !== "0-2") yield { id: "0-2", event: terminalFromRow(message) };
-    return;
-  }
   if (message.status === "streaming") {
     for await (const entry of app.store.follow(key, lastEventId, signal)) {
       yield { id: entry.id, event: entry.data as StreamEvent };
@@ -104,15 +96,24 @@ export async function* readAnswerStream(
     }
     return;
   }
-  // The row is final, and its terminal event is written just after it: read what is there, wait a
-  // moment for the rest, and fall back to the row's own terminal event if it never comes (the
-  // store was unreachable when the answer ended).
-  const entries = await app.store.range(key, null);
+  // The row is final. One read tells whether its stream has expired (nothing left, or the client
+  // is resuming the snapshot it was served) and otherwise gives every event to replay.
+  const entries = lastEventId?.startsWith("0-") ? [] : await app.store.range(key, null);
+  if (entries.length === 0) {
+    if (!lastEventId || lastEventId === "0-0") {
+      yield { id: "0-1", event: { type: "snapshot", content: message.content, references: message.references } };
+    }
+    if (lastEventId !== "0-2") yield { id: "0-2", event: terminalFromRow(message) };
+    return;
+  }
+  // Its terminal event is written just after the row: replay what is there, wait a moment for the
+  // rest, and fall back to the row's own terminal event if it never comes (the store was
+  // unreachable when the answer ended).
   for (const entry of entries) {
     if (!lastEventId || compareStreamIds(entry.id, lastEventId) > 0) yield { id: entry.id, event: entry.data as StreamEvent };
   }
   if (entries.some((e) => isTerminal(e.data as StreamEvent))) return;
-  let last = entries.at(-1)?.id ?? lastEventId;
+  let last = entries.at(-1)!.id;
   const wait = AbortSignal.any([signal, AbortSignal.timeout(TERMINAL_WAIT_MS)]);
   try {
     for await (const entry of app.store.follow(key, last, wait)) {
@@ -127,8 +128,7 @@ export async function* readAnswerStream(
 }
 
 /** The id right after `id`, for an event Parley adds that the stream itself never carried. */
-function nextStreamId(id: string | null): string {
-  if (!id) return "0-2";
+function nextStreamId(id: string): string {
   const [ms, seq] = id.split("-");
   return `${ms}-${Number(seq) + 1}`;
 }
