@@ -9,30 +9,11 @@ import fs from "node:fs";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createParley, followAnswer } from "../client";
+import { freePort, startParleyServer, waitFor, type ParleyServer } from "../scripts/localServers";
 import type { StreamEvent } from "./events";
 
 const BOOTSTRAP_KEY = `pk_test_${randomUUID()}${randomUUID()}`.replaceAll("-", "");
 const children: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 let redisPort: number;
 let redis: ChildProcess | null = null;
@@ -56,34 +37,20 @@ function stopRedis() {
   redis = null;
 }
 
-interface Instance {
-  url: string;
-  process: ChildProcess;
-  log: string[];
-}
+type Instance = ParleyServer;
 async function startInstance(databaseUrl: string, prefix: string): Promise<Instance> {
-  const port = await freePort();
-  const log: string[] = [];
-  const child = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(port)], {
+  const server = await startParleyServer({
     env: {
       ...process.env,
-      NODE_ENV: "production",
-      NEXT_TELEMETRY_DISABLED: "1",
       DATABASE_URL: databaseUrl,
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
       PARLEY_REDIS_PREFIX: prefix,
       PARLEY_BOOTSTRAP_KEY: BOOTSTRAP_KEY,
       PARLEY_OFFLINE_TOKEN_DELAY_MS: "25",
-      PORT: String(port),
     },
-    stdio: ["ignore", "pipe", "pipe"],
   });
-  child.stdout!.on("data", (d) => log.push(String(d)));
-  child.stderr!.on("data", (d) => log.push(String(d)));
-  children.push(child);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/api/health`)).status === 200, `instance on ${port}`);
-  return { url, process: child, log };
+  children.push(server.process);
+  return server;
 }
 
 let databaseUrl: string;

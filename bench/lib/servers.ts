@@ -6,12 +6,12 @@
 import { spawn, spawnSync, execSync, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import postgres from "postgres";
-import { sleep } from "./stats";
+import { createRedisStore } from "../../server/store/redis";
+import { createFreshDatabase, freePort, startParleyServer, waitFor, type ParleyServer } from "../../scripts/localServers";
 
 export const ROOT = path.resolve(new URL("../..", import.meta.url).pathname);
 /** Where the Parley app to start lives (its production build in `.next/`): this tree unless `--app-dir` says otherwise. */
@@ -39,25 +39,7 @@ export async function cleanupAll() {
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
-
-export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 90_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+export { freePort, waitFor };
 
 /** Builds the production bundle when there is none (never alongside another build). */
 export function ensureBuild(force = false) {
@@ -75,51 +57,25 @@ export function ensureBuild(force = false) {
 
 /** A fresh database `parley_bench_<ts>`, dropped by `cleanupAll`. */
 export async function createDatabase(): Promise<{ name: string; url: string }> {
-  const name = `parley_bench_${Date.now()}_${Math.random().toString(36).slice(2, 6)}`;
-  const admin = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  onCleanup(async () => {
-    const admin = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
-    try {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-    } finally {
-      await admin.end();
-    }
-  });
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return { name, url: url.toString() };
+  const database = await createFreshDatabase(POSTGRES_ADMIN_URL, "parley_bench");
+  onCleanup(database.drop);
+  return database;
 }
 
 /** Deletes every Redis key under `prefix` when the run ends. */
 export function cleanupRedisPrefix(prefix: string) {
   onCleanup(async () => {
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    const store = await createRedisStore(REDIS_URL);
     try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-        cursor = next;
-        if (keys.length) await redis.unlink(...keys);
-      } while (cursor !== "0");
+      await store.delPattern(`${prefix}*`);
     } finally {
-      redis.disconnect();
+      await store.close();
     }
   });
 }
 
-export interface Instance {
+export interface Instance extends ParleyServer {
   kind: "servers" | "embedded";
-  url: string;
-  port: number;
-  pid: number;
-  process: ChildProcess;
-  log: string[];
-  stop(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -129,54 +85,21 @@ export interface StartOptions {
   nodeArgs?: string[];
 }
 
-/** `next start` from the production build, ready once `GET /api/health` answers 200. */
+/** `next start` from the production build of APP_DIR, killed by `cleanupAll` if still running. */
 export async function startParley(options: StartOptions): Promise<Instance> {
-  const port = await freePort();
-  const log: string[] = [];
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "node_modules/next/dist/bin/next", "start", "-p", String(port), "-H", "127.0.0.1"], {
+  const server = await startParleyServer({
     cwd: APP_DIR,
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "/tmp",
-      NODE_ENV: "production",
-      NEXT_TELEMETRY_DISABLED: "1",
-      PORT: String(port),
-      ...options.env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...options.env },
+    nodeArgs: options.nodeArgs,
+    echo: process.env.BENCH_VERBOSE ? options.kind : undefined,
   });
-  children.add(child);
-  const keep = (d: Buffer) => {
-    log.push(String(d));
-    if (log.length > 500) log.splice(0, log.length - 500);
-    if (process.env.BENCH_VERBOSE) process.stderr.write(`[${options.kind}] ${d}`);
-  };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
-      return (await fetch(`${url}/api/health`)).status === 200;
-    }, `Parley (${options.kind}) on ${port}`);
-  } catch (error) {
-    child.kill("SIGKILL");
-    throw new Error(`${(error as Error).message}\n${log.join("").slice(-3000)}`);
-  }
+  children.add(server.process);
   return {
+    ...server,
     kind: options.kind,
-    url,
-    port,
-    pid: child.pid!,
-    process: child,
-    log,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await Promise.race([exited, sleep(8000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      children.delete(child);
+      await server.stop();
+      children.delete(server.process);
     },
   };
 }

@@ -1,0 +1,115 @@
+/**
+ * Starting real Parley pieces on this machine, shared by the test suites and the bench: a free
+ * port, waiting for readiness, a fresh Postgres database, and `next start` from the production build.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import postgres from "postgres";
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+/** Polls `check` every 100 ms until it is true; a throwing check counts as not yet. */
+export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A new database named `<prefix>_<ts>_<rand>` on the server of `adminUrl`, and how to drop it. */
+export async function createFreshDatabase(adminUrl: string, prefix: string) {
+  const name = `${prefix}_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = () => postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const create = admin();
+  try {
+    await create.unsafe(`create database ${name}`);
+  } finally {
+    await create.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      const drop = admin();
+      try {
+        await drop.unsafe(`drop database if exists ${name} with (force)`);
+      } finally {
+        await drop.end();
+      }
+    },
+  };
+}
+
+export interface ParleyServer {
+  url: string;
+  port: number;
+  pid: number;
+  process: ChildProcess;
+  /** The server's recent output, for error messages. */
+  log: string[];
+  /** SIGTERM, then SIGKILL if it has not exited within 8 s. */
+  stop(): Promise<void>;
+}
+
+/** `next start` from the production build in `cwd`, ready once `GET /api/health` answers 200. */
+export async function startParleyServer(options: {
+  /** The server's whole environment (production settings are added). */
+  env: Record<string, string | undefined>;
+  /** Node flags for the server process (e.g. `--cpu-prof`, `--import <module>`). */
+  nodeArgs?: string[];
+  cwd?: string;
+  /** Also copies the server's output to stderr, prefixed. */
+  echo?: string;
+}): Promise<ParleyServer> {
+  const port = await freePort();
+  const log: string[] = [];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "node_modules/next/dist/bin/next", "start", "-p", String(port), "-H", "127.0.0.1"], {
+    cwd: options.cwd,
+    env: { ...options.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", PORT: String(port) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const keep = (d: Buffer) => {
+    log.push(String(d));
+    if (log.length > 500) log.splice(0, log.length - 500);
+    if (options.echo) process.stderr.write(`[${options.echo}] ${d}`);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(async () => {
+      if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
+      return (await fetch(`${url}/api/health`)).status === 200;
+    }, `Parley on ${port}`, 90_000);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw new Error(`${(error as Error).message}\n${log.join("").slice(-3000)}`);
+  }
+  return {
+    url,
+    port,
+    pid: child.pid!,
+    process: child,
+    log,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
+  };
+}
