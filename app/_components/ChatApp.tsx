@@ -1,13 +1,12 @@
 "use client";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useSignOut, useSignedInUser } from "./account";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Conversation } from "./Conversation";
-import { errorCode } from "./errors";
 import { CloseIcon } from "./icons";
 import type { PublicMe } from "./serverAuth";
 import { SettingsPanel } from "./SettingsPanel";
 import { Sidebar } from "./Sidebar";
-import { useTRPC, type Session } from "./trpc";
+import type { Session } from "./trpc";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -16,8 +15,6 @@ function urlFor(sessionId: string | null) {
 }
 
 export function ChatApp({ me, initialSessionId }: { me: PublicMe; initialSessionId: string | null }) {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
   const [sessionId, setSessionId] = useState<string | null>(initialSessionId && UUID.test(initialSessionId) ? initialSessionId : null);
   /** Changes only when the user opens another chat, so a new chat becoming a session keeps its view. */
   const [viewKey, setViewKey] = useState(0);
@@ -40,11 +37,7 @@ export function ChatApp({ me, initialSessionId }: { me: PublicMe; initialSession
     }
   }, []);
 
-  // A revoked key or an expired sign-in sends the browser back to the sign-in page.
-  const meQuery = useQuery({ ...trpc.auth.me.queryOptions(), refetchInterval: 5 * 60_000 });
-  useEffect(() => {
-    if (meQuery.error && errorCode(meQuery.error) === "UNAUTHORIZED") window.location.assign("/signin");
-  }, [meQuery.error]);
+  useSignedInUser();
 
   const open = useCallback((id: string | null, push = true) => {
     setSessionId(id);
@@ -90,14 +83,8 @@ export function ChatApp({ me, initialSessionId }: { me: PublicMe; initialSession
     return () => window.removeEventListener("keydown", onKey);
   }, [newChat, drawerOpen]);
 
-  const signOut = useMutation(
-    trpc.auth.signOut.mutationOptions({
-      onSettled: () => {
-        queryClient.clear();
-        window.location.assign("/signin");
-      },
-    }),
-  );
+  const signOut = useSignOut();
+
 
   const onSessionCreated = useCallback((s: Session) => {
     setSessionId(s.id);
@@ -123,7 +110,7 @@ export function ChatApp({ me, initialSessionId }: { me: PublicMe; initialSession
         onClose={() => setDrawerOpen(false)}
         onSearchChange={setSearch}
         searchInputRef={searchInput}
-        onSignOut={() => signOut.mutate()}
+        onSignOut={signOut}
         onDeleted={onDeleted}
       />
       <div className="drawer-backdrop" onClick={() => setDrawerOpen(false)} aria-hidden="true" />

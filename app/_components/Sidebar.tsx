@@ -1,4 +1,5 @@
 "use client";
+import { useSelection } from "./useSelection";
 import { keepPreviousData, useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useEffect, useMemo, useRef, useState, type RefObject } from "react";
@@ -56,7 +57,6 @@ export function Sidebar({
   const [query, setQuery] = useState("");
   const search = useDebounced(query.trim(), 250);
   const [selectMode, setSelectMode] = useState(false);
-  const [selected, setSelected] = useState<Set<string>>(new Set());
   const [confirm, setConfirm] = useState<{ ids: string[]; title: string } | null>(null);
   const [renamingId, setRenamingId] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -124,7 +124,7 @@ export function Sidebar({
       cache.remove(ids);
       onDeleted(ids);
       setConfirm(null);
-      setSelected(new Set());
+      clearSelection();
       setSelectMode(false);
       void cache.invalidate();
       void queryClient.invalidateQueries({ queryKey: trpc.admin.pathKey() });
@@ -145,14 +145,7 @@ export function Sidebar({
     return DATE_GROUPS.filter((g) => by.has(g)).map((g) => ({ name: g, items: by.get(g)! }));
   }, [sessions, search]);
 
-  const allSelected = sessions.length > 0 && sessions.every((s) => selected.has(s.id));
-  const toggle = (id: string) =>
-    setSelected((prev) => {
-      const next = new Set(prev);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      return next;
-    });
+  const { selected, allSelected, toggle, toggleAll, clear: clearSelection } = useSelection(sessions.map((s) => s.id));
 
   return (
     <aside className="sidebar" aria-label="Chats sidebar">
@@ -205,7 +198,7 @@ export function Sidebar({
               <input
                 type="checkbox"
                 checked={allSelected}
-                onChange={() => setSelected(allSelected ? new Set() : new Set(sessions.map((s) => s.id)))}
+                onChange={toggleAll}
                 aria-label="Select all"
               />
               <span>All</span>
@@ -223,7 +216,7 @@ export function Sidebar({
               className="btn btn-ghost btn-sm"
               onClick={() => {
                 setSelectMode(false);
-                setSelected(new Set());
+                clearSelection();
               }}
             >
               Cancel

@@ -1,12 +1,10 @@
 "use client";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { PageHeader, useSignedInUser } from "../account";
 import Link from "next/link";
 import { useEffect, useState } from "react";
-import { errorCode } from "../errors";
-import { ChatIcon, Logo, SignOutIcon } from "../icons";
+import { ChatIcon } from "../icons";
 import { BookIcon } from "../knowledge/icons";
 import type { PublicMe } from "../serverAuth";
-import { useTRPC } from "../trpc";
 import { SessionsTable } from "./SessionsTable";
 import { StatsPanel } from "./StatsPanel";
 import { TenantsPanel } from "./TenantsPanel";
@@ -15,8 +13,6 @@ import { UsersPanel } from "./UsersPanel";
 type Tab = "overview" | "sessions" | "users" | "tenants";
 
 export function AdminDashboard({ me }: { me: PublicMe }) {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
   const canCreateTenants = me.user.role === "owner" && me.tenant.name === "default";
   const tabs: { id: Tab; label: string }[] = [
     { id: "overview", label: "Overview" },
@@ -36,50 +32,23 @@ export function AdminDashboard({ me }: { me: PublicMe }) {
     window.history.replaceState(null, "", `#${t}`);
   };
 
-  const meQuery = useQuery({ ...trpc.auth.me.queryOptions(), refetchInterval: 5 * 60_000 });
+  const meQuery = useSignedInUser();
   useEffect(() => {
-    const code = errorCode(meQuery.error);
-    if (code === "UNAUTHORIZED") window.location.assign("/signin");
     if (meQuery.data && meQuery.data.user.role === "member") window.location.assign("/");
-  }, [meQuery.error, meQuery.data]);
-
-  const signOut = useMutation(
-    trpc.auth.signOut.mutationOptions({
-      onSettled: () => {
-        queryClient.clear();
-        window.location.assign("/signin");
-      },
-    }),
-  );
+  }, [meQuery.data]);
 
   return (
     <div className="admin-shell">
-      <header className="admin-header">
-        <Link href="/" className="brand">
-          <Logo size={26} />
-          <span>Parley</span>
+      <PageHeader me={me} badge="Admin">
+        <Link href="/" className="btn btn-ghost btn-sm">
+          <ChatIcon size={16} />
+          <span>Chats</span>
         </Link>
-        <span className="admin-badge">Admin</span>
-        <span className="admin-tenant" title="Tenant">
-          {me.tenant.name}
-        </span>
-        <div className="admin-header-actions">
-          <Link href="/" className="btn btn-ghost btn-sm">
-            <ChatIcon size={16} />
-            <span>Chats</span>
-          </Link>
-          <Link href="/knowledge" className="btn btn-ghost btn-sm" aria-label="Knowledge">
-            <BookIcon size={16} />
-            <span className="kb-hide-narrow">Knowledge</span>
-          </Link>
-          <span className="admin-me">
-            {me.user.name} · {me.user.role}
-          </span>
-          <button type="button" className="icon-btn" aria-label="Sign out" title="Sign out" onClick={() => signOut.mutate()}>
-            <SignOutIcon />
-          </button>
-        </div>
-      </header>
+        <Link href="/knowledge" className="btn btn-ghost btn-sm" aria-label="Knowledge">
+          <BookIcon size={16} />
+          <span className="kb-hide-narrow">Knowledge</span>
+        </Link>
+      </PageHeader>
       <nav className="admin-tabs" role="tablist" aria-label="Admin sections">
         {tabs.map((t) => (
           <button

@@ -1,4 +1,5 @@
 "use client";
+import { useSelection } from "../useSelection";
 import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { ConfirmDialog } from "../Dialog";
@@ -21,7 +22,6 @@ export function SessionsTable() {
   const search = useDebounced(query.trim(), 250);
   const [userId, setUserId] = useState("");
   const [sort, setSort] = useState<{ key: SortKey; dir: "asc" | "desc" }>({ key: "updated", dir: "desc" });
-  const [selected, setSelected] = useState<Set<string>>(new Set());
   const [confirming, setConfirming] = useState(false);
   const [open, setOpen] = useState<Row | null>(null);
 
@@ -55,7 +55,7 @@ export function SessionsTable() {
   const runDelete = async () => {
     try {
       await deleteMany.mutateAsync({ ids: [...selected] });
-      setSelected(new Set());
+      clearSelection();
       setConfirming(false);
       await Promise.all([
         queryClient.invalidateQueries({ queryKey: trpc.admin.pathKey() }),
@@ -66,14 +66,7 @@ export function SessionsTable() {
     }
   };
 
-  const allSelected = rows.length > 0 && rows.every((r) => selected.has(r.id));
-  const toggle = (id: string) =>
-    setSelected((prev) => {
-      const next = new Set(prev);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      return next;
-    });
+  const { selected, allSelected, toggle, toggleAll, clear: clearSelection } = useSelection(rows.map((r) => r.id));
   const sortBy = (key: SortKey) =>
     setSort((s) => (s.key === key ? { key, dir: s.dir === "asc" ? "desc" : "asc" } : { key, dir: key === "title" || key === "owner" ? "asc" : "desc" }));
   const header = (key: SortKey, label: string, className?: string) => (
@@ -141,7 +134,7 @@ export function SessionsTable() {
                   type="checkbox"
                   aria-label="Select all sessions"
                   checked={allSelected}
-                  onChange={() => setSelected(allSelected ? new Set() : new Set(rows.map((r) => r.id)))}
+                  onChange={toggleAll}
                 />
               </th>
               {header("title", "Title")}

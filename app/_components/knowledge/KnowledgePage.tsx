@@ -1,9 +1,10 @@
 "use client";
+import { PageHeader, useSignedInUser } from "../account";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useCallback, useEffect, useState } from "react";
-import { errorCode, errorMessage } from "../errors";
-import { ChatIcon, Logo, PlusIcon, ShieldIcon, SignOutIcon } from "../icons";
+import { errorMessage } from "../errors";
+import { ChatIcon, PlusIcon, ShieldIcon } from "../icons";
 import type { PublicMe } from "../serverAuth";
 import { useTRPC } from "../trpc";
 import { BaseDetail } from "./BaseDetail";
@@ -28,10 +29,7 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
   const [selectedId, setSelectedId] = useState<string | null>(initialBaseId && UUID.test(initialBaseId) ? initialBaseId : null);
   const [creating, setCreating] = useState(false);
 
-  const meQuery = useQuery({ ...trpc.auth.me.queryOptions(), refetchInterval: 5 * 60_000 });
-  useEffect(() => {
-    if (errorCode(meQuery.error) === "UNAUTHORIZED") window.location.assign("/signin?next=/knowledge");
-  }, [meQuery.error]);
+  useSignedInUser("/knowledge");
 
   const bases = useQuery(trpc.knowledge.bases.list.queryOptions());
   const items = bases.data?.items;
@@ -77,47 +75,22 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
     };
   }, []);
 
-  const signOut = useMutation(
-    trpc.auth.signOut.mutationOptions({
-      onSettled: () => {
-        queryClient.clear();
-        window.location.assign("/signin");
-      },
-    }),
-  );
-
   const create = useMutation(trpc.knowledge.bases.create.mutationOptions());
 
   return (
     <div className="admin-shell kb-shell">
-      <header className="admin-header">
-        <Link href="/" className="brand">
-          <Logo size={26} />
-          <span>Parley</span>
+      <PageHeader me={me} badge="Knowledge">
+        <Link href="/" className="btn btn-ghost btn-sm" aria-label="Chats">
+          <ChatIcon size={16} />
+          <span className="kb-hide-narrow">Chats</span>
         </Link>
-        <span className="admin-badge">Knowledge</span>
-        <span className="admin-tenant" title="Tenant">
-          {me.tenant.name}
-        </span>
-        <div className="admin-header-actions">
-          <Link href="/" className="btn btn-ghost btn-sm" aria-label="Chats">
-            <ChatIcon size={16} />
-            <span className="kb-hide-narrow">Chats</span>
+        {me.isAdmin && (
+          <Link href="/admin" className="btn btn-ghost btn-sm" aria-label="Admin dashboard">
+            <ShieldIcon size={16} />
+            <span className="kb-hide-narrow">Admin</span>
           </Link>
-          {me.isAdmin && (
-            <Link href="/admin" className="btn btn-ghost btn-sm" aria-label="Admin dashboard">
-              <ShieldIcon size={16} />
-              <span className="kb-hide-narrow">Admin</span>
-            </Link>
-          )}
-          <span className="admin-me">
-            {me.user.name} · {me.user.role}
-          </span>
-          <button type="button" className="icon-btn" aria-label="Sign out" title="Sign out" onClick={() => signOut.mutate()}>
-            <SignOutIcon />
-          </button>
-        </div>
-      </header>
+        )}
+      </PageHeader>
 
       <div className={`kb-layout ${selected ? "has-selection" : ""}`}>
         <aside className="kb-sidebar" aria-labelledby="kb-list-title">
