@@ -87,9 +87,10 @@ export function createAnswerRunner(options: { maxConcurrent: number; store: Leas
       if (queued >= 0) launch(queue.splice(queued, 1)[0]);
       return true;
     },
-    /** Aborts every local answer of a session (it was deleted). */
-    abortSession(sessionId: string, reason: string) {
-      for (const job of [...jobs.values()]) if (job.sessionId === sessionId) this.abort(job.messageId, reason);
+    /** Aborts every local answer of these sessions (they were deleted). */
+    abortSessions(sessionIds: string[], reason: string) {
+      const gone = new Set(sessionIds);
+      for (const job of [...jobs.values()]) if (gone.has(job.sessionId)) this.abort(job.messageId, reason);
     },
     has: (messageId: string) => jobs.has(messageId),
     get running() {

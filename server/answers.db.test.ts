@@ -234,6 +234,27 @@ describe("limits and lifecycle", () => {
     }
   });
 
+  it("deleting sessions mid-answer stops their answers on the spot", async () => {
+    const slow = await createTestApp({ PARLEY_OFFLINE_TOKEN_DELAY_MS: "30" });
+    try {
+      const tt = await createTestTenant(slow);
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const s = await tt.owner.api.session.create({ title: `doomed ${i}` });
+        await tt.owner.api.chat.send({ sessionId: s.id, query: "Explain how answers survive a crashed instance" });
+        ids.push(s.id);
+      }
+      expect(slow.runner.running).toBe(3);
+      expect(await tt.owner.api.session.deleteMany({ ids })).toEqual({ deleted: 3 });
+      // The answers would run for seconds more at 30 ms a word; stopped, they end within a second.
+      const deadline = Date.now() + 1000;
+      while (slow.runner.running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(slow.runner.running).toBe(0);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it("deleting or clearing a session removes its context and stream keys", async () => {
     const s = await api.session.create({ title: "cleanup" });
     const turn = await api.chat.send({ sessionId: s.id, query: "What is the LLM context?" });

@@ -113,13 +113,13 @@ export async function createApp(env: Env, options: { pgliteDataDir?: string; qui
  * What one instance tells all: stop one answer (chat.stop), stop a session's answers (deleted),
  * or forget a revoked API key.
  */
-export type InstanceSignal = { messageId: string } | { sessionId: string; reason: string } | { revokedApiKeyId: string };
+export type InstanceSignal = { messageId: string } | { sessionIds: string[]; reason: string } | { revokedApiKeyId: string };
 
 function applySignal(app: App, raw: string) {
   try {
     const signal = JSON.parse(raw) as InstanceSignal;
     if ("messageId" in signal) app.runner.abort(signal.messageId, "user");
-    else if ("sessionId" in signal) app.runner.abortSession(signal.sessionId, signal.reason);
+    else if ("sessionIds" in signal) app.runner.abortSessions(signal.sessionIds, signal.reason);
     else app.callers.forgetKey(signal.revokedApiKeyId);
   } catch {
     console.error(`[parley] ignored a malformed signal: ${raw.slice(0, 100)}`);
