@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, lt } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
 import type { Db } from "../db";
 import { messages } from "../db/schema";
+import type { ChatMessage } from "./models/types";
 import type { Session } from "./sessions";
 
 export const messageColumns = {
@@ -36,6 +37,27 @@ export async function listMessages(db: Db, sessionId: string, options: { before?
 
 export async function allMessages(db: Db, sessionId: string): Promise<Message[]> {
   return db.select(messageColumns).from(messages).where(eq(messages.sessionId, sessionId)).orderBy(asc(messages.createdAt), asc(messages.id));
+}
+
+/** The stored conversation the LLM context is rebuilt from on a cache miss. */
+export async function loadHistory(db: Db, sessionId: string): Promise<ChatMessage[]> {
+  const rows = await db
+    .select({ role: messages.role, content: messages.content })
+    .from(messages)
+    .where(and(eq(messages.sessionId, sessionId), inArray(messages.status, ["completed", "stopped"])))
+    .orderBy(asc(messages.createdAt), asc(messages.id));
+  return rows.filter((m) => m.content !== "");
+}
+
+/** The session's first question, or null before it has one. */
+export async function firstQuestion(db: Db, sessionId: string): Promise<string | null> {
+  const [first] = await db
+    .select({ content: messages.content })
+    .from(messages)
+    .where(and(eq(messages.sessionId, sessionId), eq(messages.role, "user")))
+    .orderBy(asc(messages.createdAt))
+    .limit(1);
+  return first?.content ?? null;
 }
 
 function filenameFor(session: Session, extension: string): string {

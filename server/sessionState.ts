@@ -1,4 +1,9 @@
-import { broadcast, type App } from "./app";
+import type { Keys } from "./store/keys";
+import { broadcast, type SignalDeps } from "./signals";
+
+export interface SessionStateDeps extends SignalDeps {
+  keys: Pick<Keys, "signalChannel" | "context" | "sessionStreams">;
+}
 
 /**
  * For sessions that were deleted or cleared: stops answers still running in them (one signal to
@@ -6,12 +11,12 @@ import { broadcast, type App } from "./app";
  * context and answer streams. Postgres is the record; this is only cleanup, so a failure is
  * logged and left for the keys' TTLs.
  */
-export async function forgetSessions(app: App, sessionIds: string[]): Promise<void> {
+export async function forgetSessions(deps: SessionStateDeps, sessionIds: string[]): Promise<void> {
   if (sessionIds.length === 0) return;
   try {
-    await broadcast(app, { sessionIds, reason: "deleted" });
+    await broadcast(deps, { sessionIds, reason: "deleted" });
     await Promise.all(
-      sessionIds.flatMap((id) => [app.store.del(app.keys.context(id)), app.store.delPattern(app.keys.sessionStreams(id))]),
+      sessionIds.flatMap((id) => [deps.store.del(deps.keys.context(id)), deps.store.delPattern(deps.keys.sessionStreams(id))]),
     );
   } catch (error) {
     console.error("[parley] could not remove stream/context keys, their TTL will:", (error as Error).message);

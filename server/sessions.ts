@@ -1,7 +1,7 @@
 import { and, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db";
 import { messages, sessions, users } from "../db/schema";
-import { isAdmin, type Caller } from "./auth";
+import { DEFAULT_TENANT, isAdmin, type Caller } from "./auth";
 import {
   agentConfigSchema,
   contextConfigSchema,
@@ -10,7 +10,8 @@ import {
   type SessionInput,
 } from "./defaults";
 import { AppError, badInput, notFound } from "./errors";
-import { withSessionKnowledge } from "./knowledge/sessionKnowledge";
+import { handbookBaseId } from "./knowledge/handbookBase";
+import { basesOfTenant } from "./knowledge/repository";
 
 export const sessionColumns = {
   id: sessions.id,
@@ -51,6 +52,28 @@ export async function getSession(db: Db, caller: Caller, id: string, access: Acc
     .limit(1);
   if (!row) throw notFound("Session");
   return row;
+}
+
+/**
+ * The knowledge settings of a session being created or updated, checked against the caller's
+ * tenant: naming a base the tenant does not have is BAD_REQUEST on that field (so a session can
+ * never point at another tenant's base). A new session of tenant `default` that names no base
+ * gets the Parley handbook; `knowledgeBaseId: null` asks for none.
+ */
+async function withSessionKnowledge(db: Db, caller: Caller, input: SessionInput, creating: boolean): Promise<SessionInput> {
+  if (input.knowledgeBaseId) {
+    const [known] = await basesOfTenant(db, caller.tenant.id, [input.knowledgeBaseId]);
+    if (!known) throw badInput("knowledgeBaseId", "There is no knowledge base with this id in your tenant");
+  }
+  const listed = input.agentConfig?.knowledgeBases ?? [];
+  if (listed.length > 0) {
+    const known = await basesOfTenant(db, caller.tenant.id, listed);
+    if (known.length !== new Set(listed).size) throw badInput("agentConfig", "agentConfig.knowledgeBases names a knowledge base your tenant does not have");
+  }
+  if (creating && input.knowledgeBaseId === undefined && caller.tenant.name === DEFAULT_TENANT) {
+    return { ...input, knowledgeBaseId: await handbookBaseId(db, caller.tenant.id) };
+  }
+  return input;
 }
 
 export async function createSession(db: Db, caller: Caller, given: SessionInput): Promise<Session> {
@@ -116,7 +139,17 @@ export async function setTitle(db: Db, sessionId: string, title: string): Promis
   await db.update(sessions).set({ title }).where(eq(sessions.id, sessionId));
 }
 
-/** Moves a session to the top of its owner's list. */
+/** The first title of a session still untitled; false when it has one by now (set by its owner, say). */
+export async function setTitleIfUntitled(db: Db, sessionId: string, title: string): Promise<boolean> {
+  const rows = await db
+    .update(sessions)
+    .set({ title })
+    .where(and(eq(sessions.id, sessionId), eq(sessions.title, "")))
+    .returning({ id: sessions.id });
+  return rows.length > 0;
+}
+
+/** Moves a session to the top of its owner's list (`db` may be a transaction). */
 export async function touchSession(db: Db, sessionId: string, at: Date): Promise<void> {
   await db.update(sessions).set({ updatedAt: at }).where(eq(sessions.id, sessionId));
 }

@@ -2,9 +2,10 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { z, ZodError } from "zod";
 import type { App } from "./app";
-import { authenticateWebSession, cookieFromHeaders, isAdmin, keyFromHeaders, type Caller } from "./auth";
+import { callerFromHeaders, isAdmin, type Caller } from "./auth";
 import { AppError, toTRPCError } from "./errors";
 
+/** What every procedure gets: the app the route handler took from the composition root, and the request. */
 export interface Context {
   app: App;
   headers: Headers;
@@ -20,13 +21,7 @@ export function createContext(app: App, headers: Headers, resHeaders: Headers): 
     app,
     headers,
     resHeaders,
-    caller: () =>
-      (resolved ??= (async () => {
-        const key = keyFromHeaders(headers);
-        if (key) return app.callers.resolve(app.db, key);
-        const token = cookieFromHeaders(headers);
-        return token ? authenticateWebSession(app.db, token) : null;
-      })()),
+    caller: () => (resolved ??= callerFromHeaders(app, headers)),
   };
 }
 
