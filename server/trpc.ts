@@ -5,12 +5,18 @@ import type { App } from "./app";
 import { authenticateWebSession, cookieFromHeaders, isAdmin, keyFromHeaders, type Caller } from "./auth";
 import { AppError, toTRPCError } from "./errors";
 
+/**
+ * A request's context. Its members are marked internal: the SDK's declarations (built with
+ * `stripInternal`) keep the router's procedures but none of the server behind them.
+ */
 export interface Context {
+  /** @internal */
   app: App;
+  /** @internal */
   headers: Headers;
-  /** Headers added to the HTTP response (the sign-in cookie). */
+  /** @internal Headers added to the HTTP response (the sign-in cookie). */
   resHeaders: Headers;
-  /** Resolves the caller from the key header or the sign-in cookie, once per request. */
+  /** @internal Resolves the caller from the key header or the sign-in cookie, once per request. */
   caller: () => Promise<Caller | null>;
 }
 
