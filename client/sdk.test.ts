@@ -54,12 +54,13 @@ main().catch((error) => {
 });
 `;
 
-/** A misspelt input field and a misspelt output field: both must be compile errors. */
+/** Misspelt fields (an input's, a nested setting's, an output's): each must be a compile error. */
 const wrongProgram = `import { createParley } from "@parley/sdk";
 
 export async function wrong() {
   const parley = createParley({ url: "http://127.0.0.1:1", apiKey: "pk_none" });
   await parley.client.session.create.mutate({ titel: "typo" });
+  await parley.client.session.create.mutate({ strategy: { maxRoundz: 3 } });
   const page = await parley.client.message.list.query({ sessionId: "00000000-0000-4000-8000-000000000000" });
   return page.items[0]?.contnt;
 }
@@ -156,8 +157,9 @@ describe("@parley/sdk from its tarball", () => {
         const wrong = await tsc(dir, ["--noEmit", "--strict", "--skipLibCheck", "--target", "es2022", "--lib", "es2022,dom", "--module", "nodenext", "--moduleResolution", "nodenext", "wrong.ts"]);
         expect(wrong.code).not.toBe(0);
         expect(wrong.output).toMatch(/wrong\.ts\(5,\d+\): error TS\d+: .*'titel' does not exist in type '\{ title\?: string/);
-        expect(wrong.output).toMatch(/wrong\.ts\(7,\d+\): error TS\d+: Property 'contnt' does not exist on type/);
-        expect(wrong.output.match(/error TS/g)).toHaveLength(2);
+        expect(wrong.output).toMatch(/wrong\.ts\(6,\d+\): error TS\d+: .*'maxRoundz' does not exist in type 'Partial<\{ maxRounds: number;/);
+        expect(wrong.output).toMatch(/wrong\.ts\(8,\d+\): error TS\d+: Property 'contnt' does not exist on type/);
+        expect(wrong.output.match(/error TS/g)).toHaveLength(3);
       });
 
       it("runs against a live Parley: a session, an answer streamed to `complete`, sessions() and message.list", async () => {
