@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
 import type { Db } from "../db";
 import { messages } from "../db/schema";
+import type { Reference } from "./defaults";
 import type { ChatMessage } from "./models/types";
 import type { Session } from "./sessions";
 
@@ -16,9 +17,19 @@ export const messageColumns = {
   createdAt: messages.createdAt,
   updatedAt: messages.updatedAt,
 };
-export type Message = {
-  [K in keyof typeof messageColumns]: (typeof messages.$inferSelect)[K];
-};
+/** A message as callers see it; spelled out (not inferred from the table) for the SDK's declarations. */
+export interface Message {
+  id: string;
+  sessionId: string;
+  requestId: string;
+  role: "user" | "assistant";
+  content: string;
+  status: "streaming" | "completed" | "stopped" | "interrupted" | "failed";
+  references: Reference[];
+  model: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
 
 /** The page of messages before `before` (or the newest), returned oldest first. */
 export async function listMessages(db: Db, sessionId: string, options: { before?: Date; limit: number }) {

@@ -7,7 +7,11 @@ import {
   contextConfigSchema,
   strategySchema,
   summaryParametersSchema,
+  type AgentConfig,
+  type ContextConfig,
   type SessionInput,
+  type Strategy,
+  type SummaryParameters,
 } from "./defaults";
 import { AppError, badInput, notFound } from "./errors";
 import { handbookBaseId } from "./knowledge/handbookBase";
@@ -29,8 +33,27 @@ export const sessionColumns = {
   createdAt: sessions.createdAt,
   updatedAt: sessions.updatedAt,
 };
-type SessionRow = typeof sessions.$inferSelect;
-export type Session = Omit<SessionRow, "sortAt" | "titleTsv">;
+/**
+ * A session as callers see it: the row less its order and search columns. Spelled out rather than
+ * inferred from the table so the SDK's declarations carry no Drizzle types; the queries that return
+ * it check the row against it.
+ */
+export interface Session {
+  id: string;
+  tenantId: string;
+  userId: string;
+  title: string;
+  description: string;
+  knowledgeBaseId: string | null;
+  pinned: boolean;
+  pinnedAt: Date | null;
+  strategy: Strategy;
+  summaryParameters: SummaryParameters;
+  agentConfig: AgentConfig;
+  contextConfig: ContextConfig;
+  createdAt: Date;
+  updatedAt: Date;
+}
 
 /**
  * Who may reach a session: `own` for its owner only (chatting, editing), `tenant` additionally

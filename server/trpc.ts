@@ -5,13 +5,19 @@ import type { App } from "./app";
 import { callerFromHeaders, isAdmin, type Caller } from "./auth";
 import { AppError, toTRPCError } from "./errors";
 
-/** What every procedure gets: the app the route handler took from the composition root, and the request. */
+/**
+ * A request's context: the app the entry point took from the composition root, and the request.
+ * Its members are marked internal: the SDK's declarations (built with `stripInternal`) keep the
+ * router's procedures but none of the server behind them.
+ */
 export interface Context {
+  /** @internal */
   app: App;
+  /** @internal */
   headers: Headers;
-  /** Headers added to the HTTP response (the sign-in cookie). */
+  /** @internal Headers added to the HTTP response (the sign-in cookie). */
   resHeaders: Headers;
-  /** Resolves the caller from the key header or the sign-in cookie, once per request. */
+  /** @internal Resolves the caller from the key header or the sign-in cookie, once per request. */
   caller: () => Promise<Caller | null>;
 }
 
