@@ -136,18 +136,21 @@ export function sessionCookie(token: string, expiresAt: Date, secure: boolean): 
 }
 export const clearedSessionCookie = () => `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`;
 
+/** One request header by its lower-case name, read wherever the request keeps it (Node or fetch). */
+export type HeaderReader = (name: string) => string | null | undefined;
+
 /** Reads the key from `Authorization: Bearer` or `X-API-Key`. */
-export function keyFromHeaders(headers: Headers): string | null {
-  const bearer = headers.get("authorization");
+export function keyFromHeaders(header: HeaderReader): string | null {
+  const bearer = header("authorization");
   if (bearer) {
     const match = /^Bearer\s+(\S+)$/i.exec(bearer.trim());
     if (match) return match[1];
   }
-  return headers.get("x-api-key")?.trim() || null;
+  return header("x-api-key")?.trim() || null;
 }
 
-export function cookieFromHeaders(headers: Headers, name = SESSION_COOKIE): string | null {
-  const cookie = headers.get("cookie");
+export function cookieFromHeaders(header: HeaderReader, name = SESSION_COOKIE): string | null {
+  const cookie = header("cookie");
   if (!cookie) return null;
   for (const part of cookie.split(";")) {
     const [k, ...v] = part.trim().split("=");

@@ -1,33 +1,55 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { z, ZodError } from "zod";
 import type { App } from "./app";
-import { authenticateWebSession, cookieFromHeaders, isAdmin, keyFromHeaders, type Caller } from "./auth";
+import { authenticateWebSession, cookieFromHeaders, isAdmin, keyFromHeaders, type Caller, type HeaderReader } from "./auth";
 import { AppError, toTRPCError } from "./errors";
 
-export interface Context {
+/** What a request's context needs of its HTTP exchange, whichever server carries it. */
+export interface HttpExchange {
+  /** A request header by its lower-case name. */
+  header: HeaderReader;
+  /** Adds a `Set-Cookie` header to the response (the sign-in cookie). */
+  setCookie(cookie: string): void;
+}
+
+export interface Context extends HttpExchange {
   app: App;
-  headers: Headers;
-  /** Headers added to the HTTP response (the sign-in cookie). */
-  resHeaders: Headers;
   /** Resolves the caller from the key header or the sign-in cookie, once per request. */
   caller: () => Promise<Caller | null>;
 }
 
-export function createContext(app: App, headers: Headers, resHeaders: Headers): Context {
+export function createContext(app: App, http: HttpExchange): Context {
   let resolved: Promise<Caller | null> | undefined;
   return {
     app,
-    headers,
-    resHeaders,
+    header: http.header,
+    setCookie: http.setCookie,
     caller: () =>
       (resolved ??= (async () => {
-        const key = keyFromHeaders(headers);
+        const key = keyFromHeaders(http.header);
         if (key) return app.callers.resolve(app.db, key);
-        const token = cookieFromHeaders(headers);
+        const token = cookieFromHeaders(http.header);
         return token ? authenticateWebSession(app.db, token) : null;
       })()),
   };
+}
+
+/** A Node request's exchange: headers read in place, cookies appended to the Node response. */
+export function nodeExchange(req: IncomingMessage, res: ServerResponse): HttpExchange {
+  return {
+    header: (name) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(", ") : value;
+    },
+    setCookie: (cookie) => void res.appendHeader("set-cookie", cookie),
+  };
+}
+
+/** A fetch-style exchange (in-process callers and tests; `resHeaders` collects the cookies set). */
+export function fetchExchange(headers: Headers, resHeaders: Headers): HttpExchange {
+  return { header: (name) => headers.get(name), setCookie: (cookie) => resHeaders.append("set-cookie", cookie) };
 }
 
 const t = initTRPC.context<Context>().create({

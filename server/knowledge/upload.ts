@@ -1,7 +1,7 @@
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import type { App } from "../app";
 import { AppError, badInput, toTRPCError } from "../errors";
-import { createContext } from "../trpc";
+import { createContext, fetchExchange } from "../trpc";
 import { addFileDocument, MAX_DOCUMENT_BYTES } from "./ingest";
 import { formatOfFileName } from "./parse";
 import { knowledgeDeps } from "./sessionKnowledge";
@@ -21,7 +21,7 @@ class TooLarge extends Error {}
 
 export async function handleUpload(app: App, request: Request): Promise<Response> {
   try {
-    const caller = await createContext(app, request.headers, new Headers()).caller();
+    const caller = await createContext(app, fetchExchange(request.headers, new Headers())).caller();
     if (!caller) throw new AppError("unauthorized", "Sign in, or send an API key as 'Authorization: Bearer <key>' or 'X-API-Key'");
     const form = await readForm(request);
     const knowledgeBaseId = form.get("knowledgeBaseId");
