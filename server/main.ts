@@ -17,7 +17,7 @@ const dev = args.dev ?? false;
 const port = Number(args.port ?? process.env.PORT ?? 3000);
 // React and Next choose their build by NODE_ENV when first loaded, and the sign-in link names the
 // port: both are settled before the modules that read them load.
-Object.assign(process.env, { NODE_ENV: process.env.NODE_ENV ?? (dev ? "development" : "production"), PORT: String(port) });
+Object.assign(process.env, { NODE_ENV: process.env.NODE_ENV || (dev ? "development" : "production"), PORT: String(port) });
 
 const [{ default: next }, { getApp }, { createHttpServer }, { apiRoutes }] = await Promise.all([
   import("next"),
