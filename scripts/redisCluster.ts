@@ -53,6 +53,8 @@ function run(command: string, args: string[]): Promise<void> {
 
 async function clusterInfo(port: number): Promise<string> {
   const client = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // Refused while the server starts: `connect()` rejects, and that is all.
+  client.on("error", () => {});
   try {
     await client.connect();
     return (await client.call("CLUSTER", "INFO")) as string;
