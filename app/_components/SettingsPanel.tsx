@@ -1,161 +1,13 @@
 "use client";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useState, type FormEvent } from "react";
-import {
-  contextConfigSchema,
-  defaultContextConfig,
-  defaultStrategy,
-  defaultSummaryParameters,
-  sessionInputSchema,
-  strategySchema,
-  summaryParametersSchema,
-} from "@/server/defaults";
+import { sessionInputSchema } from "@/server/defaults";
 import { errorMessage } from "./errors";
 import { CloseIcon } from "./icons";
 import { KnowledgeFieldset, sessionBaseIds, sessionKnowledgeInput } from "./knowledge/SessionKnowledge";
 import { useSessionCache } from "./sessionCache";
-import { useTRPC, type Session } from "./trpc";
-
-type GroupKey = "strategy" | "summaryParameters" | "contextConfig";
-
-interface FieldDef {
-  group: GroupKey;
-  key: string;
-  label: string;
-  help?: string;
-  kind: "int" | "number" | "boolean" | "enum" | "text" | "textarea" | "nullable";
-  min?: number;
-  max?: number;
-  maxLength?: number;
-  options?: string[];
-  step?: number;
-  defaultValue: unknown;
-}
-
-const LABELS: Record<string, { label: string; help?: string; textarea?: boolean; step?: number }> = {
-  maxRounds: { label: "Conversation rounds", help: "How many earlier turns the model sees." },
-  enableRewrite: { label: "Rewrite follow-up questions", help: "Turn “and that?” into a standalone question before searching." },
-  fallbackStrategy: { label: "When no source matches", help: "fixed: reply with the text below; model: the model answers and says it found no source." },
-  fallbackResponse: { label: "Fallback reply", textarea: true },
-  keywordThreshold: { label: "Keyword threshold", step: 0.05 },
-  vectorThreshold: { label: "Vector threshold", step: 0.05 },
-  embeddingTopK: { label: "Candidates per search (top K)" },
-  rerankModelId: { label: "Rerank model", help: "Empty: no rerank model." },
-  rerankTopK: { label: "Sources kept after rerank" },
-  rerankThreshold: { label: "Rerank threshold", step: 0.05 },
-  summaryModelId: { label: "Summary model", help: "Empty: the chat model." },
-  temperature: { label: "Temperature", step: 0.1 },
-  maxCompletionTokens: { label: "Max answer tokens" },
-  repeatPenalty: { label: "Repeat penalty", step: 0.1 },
-  topK: { label: "Top K", help: "0: off." },
-  topP: { label: "Top P", help: "0: off.", step: 0.05 },
-  frequencyPenalty: { label: "Frequency penalty", step: 0.1 },
-  presencePenalty: { label: "Presence penalty", step: 0.1 },
-  seed: { label: "Seed", help: "0: random." },
-  prompt: { label: "System prompt", textarea: true },
-  contextTemplate: { label: "Context template", textarea: true, help: "How sources are put before the question." },
-  noMatchPrefix: { label: "No-match prefix", textarea: true },
-  maxTokens: { label: "Context budget (tokens)" },
-  compressionStrategy: { label: "Compression", help: "sliding_window keeps recent messages; smart summarises older ones." },
-  recentMessageCount: { label: "Recent messages kept" },
-  summarizeThreshold: { label: "Summarise after (dropped messages)" },
-};
-
-type AnySchema = { def: { type: string }; unwrap?: () => AnySchema } & Record<string, unknown>;
-
-/** Field types, limits and defaults, read from the same zod schemas the server validates with. */
-function fieldsOf(group: GroupKey, schema: { shape: Record<string, unknown> }, defaults: Record<string, unknown>): FieldDef[] {
-  return Object.entries(schema.shape).map(([key, raw]) => {
-    let inner = (raw as AnySchema).unwrap!();
-    const meta = LABELS[key] ?? { label: key };
-    const base = { group, key, label: meta.label, help: meta.help, defaultValue: defaults[key], step: meta.step };
-    if (inner.def.type === "nullable") {
-      inner = inner.unwrap!();
-      return { ...base, kind: "nullable", maxLength: (inner.maxLength as number | null) ?? undefined };
-    }
-    switch (inner.def.type) {
-      case "number": {
-        const isInt = Boolean(inner.isInt);
-        const max = inner.maxValue as number;
-        return {
-          ...base,
-          kind: isInt ? "int" : "number",
-          min: inner.minValue as number,
-          max: max >= Number.MAX_SAFE_INTEGER ? undefined : max,
-        };
-      }
-      case "boolean":
-        return { ...base, kind: "boolean" };
-      case "enum":
-        return { ...base, kind: "enum", options: inner.options as string[] };
-      default:
-        return { ...base, kind: meta.textarea ? "textarea" : "text", maxLength: (inner.maxLength as number | null) ?? undefined };
-    }
-  });
-}
-
-const GROUPS: { key: GroupKey; title: string; fields: FieldDef[] }[] = [
-  { key: "strategy", title: "Retrieval strategy", fields: fieldsOf("strategy", strategySchema, defaultStrategy()) },
-  { key: "summaryParameters", title: "Model parameters", fields: fieldsOf("summaryParameters", summaryParametersSchema, defaultSummaryParameters()) },
-  { key: "contextConfig", title: "Context", fields: fieldsOf("contextConfig", contextConfigSchema, defaultContextConfig()) },
-];
-
-type FormValues = Record<string, string | boolean>;
-const fieldId = (f: FieldDef) => `${f.group}.${f.key}`;
-
-function toForm(session: Session): FormValues {
-  const values: FormValues = { title: session.title, description: session.description };
-  for (const g of GROUPS) {
-    const current = (session[g.key] ?? {}) as Record<string, unknown>;
-    for (const f of g.fields) {
-      const v = current[f.key] ?? f.defaultValue;
-      values[fieldId(f)] = f.kind === "boolean" ? Boolean(v) : v === null || v === undefined ? "" : String(v);
-    }
-  }
-  return values;
-}
-
-/** Form strings to typed values; what cannot be a number stays a string so zod names the field. */
-function fromForm(values: FormValues) {
-  const out: Record<string, Record<string, unknown>> = { strategy: {}, summaryParameters: {}, contextConfig: {} };
-  for (const g of GROUPS) {
-    for (const f of g.fields) {
-      const v = values[fieldId(f)];
-      let typed: unknown = v;
-      if (f.kind === "int" || f.kind === "number") typed = typeof v === "string" && v.trim() !== "" && !Number.isNaN(Number(v)) ? Number(v) : v;
-      else if (f.kind === "nullable") typed = typeof v === "string" && v.trim() === "" ? null : v;
-      out[g.key][f.key] = typed;
-    }
-  }
-  return {
-    title: String(values.title),
-    description: String(values.description),
-    strategy: out.strategy,
-    summaryParameters: out.summaryParameters,
-    contextConfig: out.contextConfig,
-  };
-}
-
-/** zod's issue, in the words a settings form would use. */
-function friendlyIssue(issue: { code: string; message: string; maximum?: unknown; minimum?: unknown; expected?: unknown; origin?: unknown }): string {
-  if (issue.code === "too_big") return issue.origin === "string" ? `At most ${String(issue.maximum)} characters` : `At most ${String(issue.maximum)}`;
-  if (issue.code === "too_small") return issue.origin === "string" ? `At least ${String(issue.minimum)} characters` : `At least ${String(issue.minimum)}`;
-  if (issue.code === "invalid_type" && issue.expected === "number") return "Enter a number";
-  if (issue.code === "invalid_type" && issue.expected === "int") return "Enter a whole number";
-  return issue.message;
-}
-
-function limitText(f: FieldDef): string {
-  const parts: string[] = [];
-  if (f.kind === "int" || f.kind === "number") {
-    if (f.min !== undefined && f.max !== undefined) parts.push(`${f.min}–${f.max}`);
-    else if (f.min !== undefined) parts.push(`≥ ${f.min}`);
-  }
-  if ((f.kind === "text" || f.kind === "textarea" || f.kind === "nullable") && f.maxLength) parts.push(`≤ ${f.maxLength.toLocaleString()} chars`);
-  const d = f.defaultValue;
-  parts.push(`default ${d === null ? "none" : d === "" ? "empty" : typeof d === "boolean" ? (d ? "on" : "off") : String(d)}`);
-  return parts.join(" · ");
-}
+import { aboutFields, fieldId, friendlyIssue, fromForm, groupDefaults, GROUPS, limitText, toForm, type FieldDef, type FormValues } from "./settingsForm";
+import { useTRPC } from "./trpc";
 
 export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClose: () => void }) {
   const trpc = useTRPC();
@@ -230,11 +82,7 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
   };
 
   const resetGroup = (g: (typeof GROUPS)[number]) => {
-    setValues((prev) => {
-      const next = { ...prev! };
-      for (const f of g.fields) next[fieldId(f)] = f.kind === "boolean" ? Boolean(f.defaultValue) : f.defaultValue === null ? "" : String(f.defaultValue);
-      return next;
-    });
+    setValues((prev) => ({ ...prev!, ...groupDefaults(g) }));
     setSaved(false);
   };
 
@@ -257,12 +105,12 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
           <fieldset>
             <legend>About this chat</legend>
             <div className={`field ${errors.title ? "has-error" : ""}`}>
-              <label htmlFor="field-title">Title</label>
+              <label htmlFor="field-title">{aboutFields.title.label}</label>
               <div className="field-row">
                 <input
                   id="field-title"
                   value={String(values.title)}
-                  maxLength={300}
+                  maxLength={aboutFields.title.maxLength}
                   onChange={(e) => set("title", e.target.value)}
                   aria-invalid={Boolean(errors.title) || undefined}
                   aria-describedby="hint-title"
@@ -285,11 +133,11 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
                 </button>
               </div>
               <p className="field-hint" id="hint-title">
-                {errors.title ?? "≤ 255 characters"}
+                {errors.title ?? lengthHint(aboutFields.title.maxLength)}
               </p>
             </div>
             <div className={`field ${errors.description ? "has-error" : ""}`}>
-              <label htmlFor="field-description">Description</label>
+              <label htmlFor="field-description">{aboutFields.description.label}</label>
               <textarea
                 id="field-description"
                 rows={2}
@@ -299,7 +147,7 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
                 aria-describedby="hint-description"
               />
               <p className="field-hint" id="hint-description">
-                {errors.description ?? "≤ 2,000 characters"}
+                {errors.description ?? lengthHint(aboutFields.description.maxLength)}
               </p>
             </div>
           </fieldset>
@@ -358,6 +206,8 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
     </aside>
   );
 }
+
+const lengthHint = (maxLength: number | undefined) => (maxLength ? `≤ ${maxLength.toLocaleString()} characters` : "");
 
 function Field({ field: f, value, error, onChange }: { field: FieldDef; value: string | boolean; error?: string; onChange: (v: string | boolean) => void }) {
   const id = `field-${fieldId(f)}`;
