@@ -14,7 +14,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      { extends: true, test: { name: "unit", include: ["{server,client,db}/**/*.test.ts"], exclude: [integration, instances, "node_modules/**"] } },
+      { extends: true, test: { name: "unit", include: ["{server,client,db}/**/*.test.ts", "app/**/*.test.ts"], exclude: [integration, instances, "node_modules/**"] } },
       { extends: true, test: { name: "pglite", include: [integration], env: { PARLEY_TEST_BACKEND: "embedded" } } },
       {
         extends: true,
