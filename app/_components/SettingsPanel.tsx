@@ -1,90 +1,20 @@
 "use client";
-import { useMutation, useQuery } from "@tanstack/react-query";
-import { useEffect, useMemo, useState, type FormEvent } from "react";
-import { sessionInputSchema } from "@/server/defaults";
+import { useEffect } from "react";
 import { errorMessage } from "./errors";
 import { CloseIcon } from "./icons";
-import { KnowledgeFieldset, sessionBaseIds, sessionKnowledgeInput } from "./knowledge/SessionKnowledge";
-import { useSessionCache } from "./sessionCache";
-import { aboutFields, fieldId, friendlyIssue, fromForm, groupDefaults, GROUPS, limitText, toForm, type FieldDef, type FormValues } from "./settingsForm";
-import { useTRPC } from "./trpc";
+import { KnowledgeFieldset } from "./knowledge/SessionKnowledge";
+import { aboutFields, fieldId, GROUPS, limitText, type FieldDef } from "./settingsForm";
+import { useSettingsForm } from "./useSettingsForm";
 
 export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClose: () => void }) {
-  const trpc = useTRPC();
-  const cache = useSessionCache();
-  const session = useQuery(trpc.session.get.queryOptions({ id: sessionId }));
-  const [values, setValues] = useState<FormValues | null>(null);
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [saved, setSaved] = useState(false);
-  const update = useMutation(trpc.session.update.mutationOptions());
-  const generateTitle = useMutation(trpc.session.generateTitle.mutationOptions());
-  // The bases this chat answers from: knowledgeBaseId first, then agentConfig.knowledgeBases.
-  const bases = useQuery(trpc.knowledge.bases.list.queryOptions());
-  const knownBases = useMemo(() => (bases.data ? new Set(bases.data.items.map((b) => b.id)) : null), [bases.data]);
-  const [knowledge, setKnowledge] = useState<string[]>([]);
-
-  useEffect(() => {
-    if (session.data && values === null) {
-      setValues(toForm(session.data));
-      setKnowledge(sessionBaseIds(session.data));
-    }
-  }, [session.data, values]);
+  const form = useSettingsForm(sessionId);
+  const { session, values, errors } = form;
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => e.key === "Escape" && onClose();
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [onClose]);
-
-  const set = (id: string, v: string | boolean) => {
-    setValues((prev) => ({ ...prev!, [id]: v }));
-    setSaved(false);
-    if (errors[id]) setErrors(({ [id]: _, ...rest }) => rest);
-  };
-
-  const knowledgeDirty = useMemo(() => {
-    if (!session.data || !knownBases) return false;
-    const known = (ids: string[]) => ids.filter((id) => knownBases.has(id));
-    return JSON.stringify(known(knowledge)) !== JSON.stringify(known(sessionBaseIds(session.data)));
-  }, [knowledge, knownBases, session.data]);
-  const dirty = useMemo(
-    () => (values !== null && session.data !== undefined && JSON.stringify(values) !== JSON.stringify(toForm(session.data))) || knowledgeDirty,
-    [values, session.data, knowledgeDirty],
-  );
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    if (!values) return;
-    // Knowledge is sent only once the tenant's bases are known, so a failed list never clears it.
-    const input = { ...fromForm(values), ...(knownBases && sessionKnowledgeInput(knowledge, knownBases)) };
-    const parsed = sessionInputSchema.safeParse(input);
-    if (!parsed.success) {
-      const next: Record<string, string> = {};
-      for (const issue of parsed.error.issues) {
-        const id = issue.path.join(".");
-        next[id] ??= friendlyIssue(issue);
-      }
-      setErrors(next);
-      document.getElementById(`field-${Object.keys(next)[0]}`)?.focus();
-      return;
-    }
-    setErrors({});
-    try {
-      const s = await update.mutateAsync({ id: sessionId, ...parsed.data });
-      cache.patch(s.id, s);
-      setValues(toForm(s));
-      setKnowledge(sessionBaseIds(s));
-      setSaved(true);
-    } catch (err) {
-      const fieldErrors = (err as { data?: { zodError?: { fieldErrors?: Record<string, string[]> } } }).data?.zodError?.fieldErrors;
-      if (fieldErrors) setErrors(Object.fromEntries(Object.entries(fieldErrors).map(([k, v]) => [k, v[0]])));
-    }
-  };
-
-  const resetGroup = (g: (typeof GROUPS)[number]) => {
-    setValues((prev) => ({ ...prev!, ...groupDefaults(g) }));
-    setSaved(false);
-  };
 
   return (
     <aside className="settings-panel" role="dialog" aria-modal="false" aria-labelledby="settings-title">
@@ -101,7 +31,14 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
         </p>
       )}
       {values && (
-        <form className="settings-form" onSubmit={submit} noValidate>
+        <form
+          className="settings-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void form.submit();
+          }}
+          noValidate
+        >
           <fieldset>
             <legend>About this chat</legend>
             <div className={`field ${errors.title ? "has-error" : ""}`}>
@@ -111,25 +48,17 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
                   id="field-title"
                   value={String(values.title)}
                   maxLength={aboutFields.title.maxLength}
-                  onChange={(e) => set("title", e.target.value)}
+                  onChange={(e) => form.set("title", e.target.value)}
                   aria-invalid={Boolean(errors.title) || undefined}
                   aria-describedby="hint-title"
                 />
                 <button
                   type="button"
                   className="btn btn-sm"
-                  disabled={generateTitle.isPending}
-                  onClick={async () => {
-                    try {
-                      const { title } = await generateTitle.mutateAsync({ id: sessionId });
-                      set("title", title);
-                      cache.patch(sessionId, { title });
-                    } catch (err) {
-                      setErrors((prev) => ({ ...prev, title: errorMessage(err) }));
-                    }
-                  }}
+                  disabled={form.generatingTitle}
+                  onClick={() => void form.generateTitle()}
                 >
-                  {generateTitle.isPending ? "Generating…" : "Generate"}
+                  {form.generatingTitle ? "Generating…" : "Generate"}
                 </button>
               </div>
               <p className="field-hint" id="hint-title">
@@ -142,7 +71,7 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
                 id="field-description"
                 rows={2}
                 value={String(values.description)}
-                onChange={(e) => set("description", e.target.value)}
+                onChange={(e) => form.set("description", e.target.value)}
                 aria-invalid={Boolean(errors.description) || undefined}
                 aria-describedby="hint-description"
               />
@@ -153,14 +82,10 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
           </fieldset>
 
           <KnowledgeFieldset
-            bases={bases.data?.items}
-            error={bases.error}
-            selected={knowledge}
-            onChange={(ids) => {
-              setKnowledge(ids);
-              setSaved(false);
-              setErrors(({ knowledgeBaseId: _a, agentConfig: _b, ...rest }) => rest);
-            }}
+            bases={form.bases.data?.items}
+            error={form.bases.error}
+            selected={form.knowledge}
+            onChange={form.chooseKnowledge}
             fieldError={errors.knowledgeBaseId ?? errors.agentConfig ?? Object.entries(errors).find(([k]) => k.startsWith("agentConfig."))?.[1]}
           />
 
@@ -168,20 +93,20 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
             <fieldset key={g.key}>
               <legend>
                 {g.title}
-                <button type="button" className="link-btn" onClick={() => resetGroup(g)}>
+                <button type="button" className="link-btn" onClick={() => form.resetGroup(g)}>
                   Reset to defaults
                 </button>
               </legend>
               {g.fields.map((f) => (
-                <Field key={f.key} field={f} value={values[fieldId(f)]} error={errors[fieldId(f)]} onChange={(v) => set(fieldId(f), v)} />
+                <Field key={f.key} field={f} value={values[fieldId(f)]} error={errors[fieldId(f)]} onChange={(v) => form.set(fieldId(f), v)} />
               ))}
             </fieldset>
           ))}
 
           <div className="settings-actions">
-            {update.isError && !Object.keys(errors).length && (
+            {form.saveError && !Object.keys(errors).length && (
               <p className="form-error" role="alert">
-                {errorMessage(update.error)}
+                {form.saveError}
               </p>
             )}
             {Object.keys(errors).length > 0 && (
@@ -189,7 +114,7 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
                 Fix the {Object.keys(errors).length === 1 ? "field" : `${Object.keys(errors).length} fields`} marked in red.
               </p>
             )}
-            {saved && !dirty && (
+            {form.saved && !form.dirty && (
               <p className="form-ok" role="status">
                 Saved.
               </p>
@@ -197,8 +122,8 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
             <button type="button" className="btn" onClick={onClose}>
               Close
             </button>
-            <button type="submit" className="btn btn-primary" disabled={update.isPending || !dirty}>
-              {update.isPending ? "Saving…" : "Save"}
+            <button type="submit" className="btn btn-primary" disabled={form.saving || !form.dirty}>
+              {form.saving ? "Saving…" : "Save"}
             </button>
           </div>
         </form>
