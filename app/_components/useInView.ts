@@ -2,10 +2,10 @@
 import { useEffect, useRef, type RefObject } from "react";
 
 /**
- * Calls `onEnter` when the returned ref's element comes within `rootMargin` of `root`'s view (a
- * sentinel for infinite scrolling). Null `onEnter` stops watching. A new `onEnter` watches afresh,
- * which reports an element that is still in view: so a sentinel that stayed visible while a page
- * loaded fires again once `onEnter` or `rewatch` changes.
+ * Calls `onEnter` when the returned ref's element comes within `rootMargin` of `root`'s view (an
+ * infinite-scroll sentinel). Null `onEnter` stops watching. Watching starts afresh whenever
+ * `onEnter` or `rewatch` changes, and a fresh watch reports an element already in view: so a
+ * sentinel that stayed visible while a page loaded asks for the next one.
  */
 export function useInView<T extends Element>(
   root: RefObject<Element | null>,
