@@ -16,7 +16,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      { extends: true, test: { name: "unit", include: ["{server,client,db}/**/*.test.ts"], exclude: [integration, ...instances, clusterOnly, "node_modules/**"] } },
+      {
+        extends: true,
+        test: { name: "unit", include: ["{server,client,db,app}/**/*.test.ts"], exclude: [integration, ...instances, clusterOnly, "node_modules/**"] },
+      },
       { extends: true, test: { name: "pglite", include: [integration], env: { PARLEY_TEST_BACKEND: "embedded" } } },
       {
         extends: true,
