@@ -12,6 +12,7 @@ import { messageColumns, type Message } from "./messages";
 import type { ChatMessage } from "./models/types";
 import { getSession, setTitle, visibleWhere, type Access, type Session } from "./sessions";
 import { createStreamWriter, type StreamWriter } from "./streams";
+import { fallbackResponseFor } from "./text/language";
 
 /** The row of an answer with what its terminal event needs. */
 export const answerColumns = { ...messageColumns, durationMs: messages.durationMs, error: messages.error };
@@ -206,7 +207,7 @@ async function generateAnswer(app: App, input: AnswerInput, signal: AbortSignal,
       writeProgress(content);
     };
     if (references.length === 0 && session.strategy.fallbackStrategy === "fixed") {
-      emitDelta(session.strategy.fallbackResponse);
+      emitDelta(fallbackResponseFor(session.strategy.fallbackResponse, question));
     } else {
       const context = await app.context.build(session.id, {
         systemPrompt: systemPromptFor(session, references),

@@ -1,5 +1,8 @@
 import { z } from "zod";
 
+/** Parley's own fallback sentence; a Chinese question gets it in Chinese (server/text/language.ts). */
+export const DEFAULT_FALLBACK_RESPONSE = "Sorry, I am unable to answer this question.";
+
 /**
  * Session configuration, with WeKnora's conversation defaults. Each schema gives the full shape
  * (with defaults and limits); `SessionInput` takes any part of it and is deep-merged.
@@ -8,7 +11,7 @@ export const strategySchema = z.object({
   maxRounds: z.number().int().min(1).max(100).default(5),
   enableRewrite: z.boolean().default(true),
   fallbackStrategy: z.enum(["fixed", "model"]).default("model"),
-  fallbackResponse: z.string().max(2000).default("Sorry, I am unable to answer this question."),
+  fallbackResponse: z.string().max(2000).default(DEFAULT_FALLBACK_RESPONSE),
   keywordThreshold: z.number().min(0).max(1).default(0.3),
   vectorThreshold: z.number().min(0).max(1).default(0.5),
   embeddingTopK: z.number().int().min(1).max(100).default(10),
