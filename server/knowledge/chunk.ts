@@ -1,4 +1,5 @@
 import { countTokens } from "../models/text";
+import { segmentPieces } from "../text/segment";
 import type { Block } from "./parse";
 
 /**
@@ -90,7 +91,8 @@ function tailOf(text: string, maxTokens: number): string {
 
 /**
  * `text` as pieces of at most `maxTokens` each: whole when it fits, else split at line breaks, then
- * at sentence ends, then between words, each level only where the one before was not enough.
+ * at sentence ends, then at spaces, then between (Chinese) words, each level only where the one
+ * before was not enough.
  */
 export function splitToBudget(text: string, maxTokens: number): string[] {
   const safe = text.replace(LONG_RUN, (run) => run.match(RUN_PIECE)!.join(" "));
@@ -101,10 +103,12 @@ const LONG_RUN = new RegExp(`\\S{${MAX_WORD_CHARS + 1},}`, "gu");
 /** A long run's pieces end after Chinese punctuation where there is some (Chinese has no spaces). */
 const RUN_PIECE = new RegExp(`.{1,${MAX_WORD_CHARS - 1}}[。！？；，、：]|.{1,${MAX_WORD_CHARS}}`, "gsu");
 
-const LEVELS: { split: RegExp; join: string }[] = [
-  { split: /\n+/, join: "\n" },
-  { split: SENTENCE_END, join: " " },
-  { split: /\s+/, join: " " },
+const LEVELS: { split: (text: string) => string[]; join: string }[] = [
+  { split: (text) => text.split(/\n+/), join: "\n" },
+  { split: (text) => text.split(SENTENCE_END), join: " " },
+  { split: (text) => text.split(/\s+/), join: " " },
+  // Chinese has no spaces: a sentence still over budget is cut between its words.
+  { split: segmentPieces, join: "" },
 ];
 
 function splitAt(text: string, maxTokens: number, level: number): string[] {
@@ -113,8 +117,7 @@ function splitAt(text: string, maxTokens: number, level: number): string[] {
   if (Buffer.byteLength(text) <= maxTokens || countTokens(text) <= maxTokens) return [text];
   if (level >= LEVELS.length) return [text];
   const { split, join } = LEVELS[level];
-  const units = text
-    .split(split)
+  const units = split(text)
     .map((u) => u.trim())
     .filter(Boolean)
     .flatMap((u) => splitAt(u, maxTokens, level + 1));
