@@ -133,12 +133,16 @@ export function createOfflineEmbedder(vectors: WordVectors = (shared ??= loadWor
 /**
  * Chinese has no GloVe vectors here and ICU may segment the same words differently in a question
  * and a passage, so Chinese text is also described by its character bigrams (within runs, across
- * word boundaries) and the characters of its content words, each weighted 1 + ln(count) and
- * unigrams at half weight (a character alone says less than a pair).
+ * word boundaries) and the characters of its content words, each weighted 1 + ln(count), a
+ * character at half a pair's weight (alone it says less).
  */
 function hanGrams(text: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  const add = (gram: string, weight: number) => counts.set(gram, (counts.get(gram) ?? 0) + weight);
+  const grams = new Map<string, { count: number; weight: number }>();
+  const add = (gram: string, weight: number) => {
+    const entry = grams.get(gram) ?? { count: 0, weight };
+    entry.count++;
+    grams.set(gram, entry);
+  };
   for (const run of hanRuns(text)) {
     const chars = Array.from(run);
     for (let i = 0; i + 1 < chars.length; i++) add(chars[i] + chars[i + 1], 1);
@@ -146,7 +150,7 @@ function hanGrams(text: string): Map<string, number> {
   for (const word of contentWords(text)) {
     if (hasHan(word)) for (const char of word) add(char, UNIGRAM_WEIGHT);
   }
-  return new Map([...counts].map(([gram, n]) => [gram, 1 + Math.log(n)]));
+  return new Map([...grams].map(([gram, { count, weight }]) => [gram, weight * (1 + Math.log(count))]));
 }
 
 function fnv1a(text: string): number {
