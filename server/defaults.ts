@@ -1,5 +1,8 @@
 import { z } from "zod";
 
+/** Parley's own fallback sentence; a Chinese question gets it in Chinese (server/text/language.ts). */
+export const DEFAULT_FALLBACK_RESPONSE = "Sorry, I am unable to answer this question.";
+
 /**
  * Session configuration, with WeKnora's conversation defaults. Each schema gives the full shape
  * (with defaults and limits); `SessionInput` takes any part of it and is deep-merged. Each field's
@@ -10,7 +13,7 @@ export const strategySchema = z.object({
   maxRounds: z.number().int().min(1).max(100).meta({ title: "Conversation rounds", description: "How many earlier turns the model sees." }).default(5),
   enableRewrite: z.boolean().meta({ title: "Rewrite follow-up questions", description: "Turn “and that?” into a standalone question before searching." }).default(true),
   fallbackStrategy: z.enum(["fixed", "model"]).meta({ title: "When no source matches", description: "fixed: reply with the text below; model: the model answers and says it found no source." }).default("model"),
-  fallbackResponse: z.string().max(2000).meta({ title: "Fallback reply" }).default("Sorry, I am unable to answer this question."),
+  fallbackResponse: z.string().max(2000).meta({ title: "Fallback reply" }).default(DEFAULT_FALLBACK_RESPONSE),
   keywordThreshold: z.number().min(0).max(1).meta({ title: "Keyword threshold" }).default(0.3),
   vectorThreshold: z.number().min(0).max(1).meta({ title: "Vector threshold" }).default(0.5),
   embeddingTopK: z.number().int().min(1).max(100).meta({ title: "Candidates per search (top K)" }).default(10),
