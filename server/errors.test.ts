@@ -41,7 +41,7 @@ describe("toTRPCError", () => {
       (e: unknown) => e,
     );
     expect(toTRPCError(error).code).toBe("SERVICE_UNAVAILABLE");
-  });
+  }, 90_000);
 
   it("keeps anything else an internal error, without leaking it", () => {
     expect(toTRPCError(new Error("boom")).code).toBe("INTERNAL_SERVER_ERROR");

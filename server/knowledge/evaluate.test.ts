@@ -14,5 +14,5 @@ describe("the labelled set", () => {
     const hybrid = withPgvector.methods.find((m) => m.method === "hybrid")!;
     expect(hybrid.hitAt5).toBeGreaterThanOrEqual(0.85);
     expect(formatEvaluation(withPgvector)).toMatch(/\| hybrid \| \d+\.\d% \| \d+\.\d% \| 0 \|/);
-  }, 60_000);
+  }, 180_000);
 });

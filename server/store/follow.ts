@@ -40,6 +40,11 @@ export class FollowerQueue {
     this.notify();
   }
 
+  /** Why the queue was ended, when it was ended with an error. */
+  get failure(): unknown {
+    return this.state === "failed" ? this.error : undefined;
+  }
+
   /** Everything pushed since the last call (waiting for at least one entry), or null once ended. */
   async take(): Promise<StreamEntry[] | null> {
     while (this.state === "open" && this.items.length === 0) {
@@ -126,6 +131,9 @@ export async function* followStream(
       last = entries.at(-1)!.id;
       yield entries;
     }
+  } catch (error) {
+    // Closing the store ends the queue first and then fails any read in flight: report the why.
+    throw queue.failure ?? error;
   } finally {
     signal.removeEventListener("abort", onAbort);
     feed.leave();
