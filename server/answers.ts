@@ -6,9 +6,10 @@ import type { App, InstanceSignal } from "./app";
 import { LEASE_MS } from "./answerRunner";
 import type { Caller } from "./auth";
 import type { Reference, Usage } from "./defaults";
-import { AppError, isInfrastructureError, notFound } from "./errors";
+import { AppError, badInput, isInfrastructureError, notFound } from "./errors";
 import type { StreamEvent } from "./events";
 import { messageColumns, type Message } from "./messages";
+import { basesOfTenant } from "./knowledge/repository";
 import type { ChatMessage } from "./models/types";
 import { getSession, setTitle, visibleWhere, type Access, type Session } from "./sessions";
 import { createStreamWriter, type StreamWriter } from "./streams";
@@ -57,8 +58,14 @@ const unavailable = () => new AppError("unavailable", "The stream store is unrea
  * returns at once. One answer per session (the session's answer lock); the same requestId again
  * returns the first turn.
  */
-export async function sendChat(app: App, caller: Caller, input: { sessionId: string; query: string; requestId?: string }): Promise<Turn> {
+export async function sendChat(
+  app: App,
+  caller: Caller,
+  input: { sessionId: string; query: string; requestId?: string },
+  options: AnswerOptions = {},
+): Promise<Turn> {
   const session = await getSession(app.db, caller, input.sessionId, "own");
+  const answerSession = await withAnswerKnowledge(app.db, caller, session, options.knowledgeBaseIds);
   const requestId = input.requestId ?? randomUUID();
   const earlier = await findTurn(app.db, session.id, requestId);
   if (earlier) return earlier;
@@ -109,9 +116,27 @@ export async function sendChat(app: App, caller: Caller, input: { sessionId: str
     messageId,
     leaseOwner,
     controller,
-    run: (signal, releaseLease) => generateAnswer(app, { session, requestId, messageId, question: input.query }, signal, releaseLease),
+    run: (signal, releaseLease) =>
+      generateAnswer(app, { session: answerSession, requestId, messageId, question: input.query, disableTitle: options.disableTitle }, signal, releaseLease),
   });
   return turn;
+}
+
+/**
+ * Per-answer options (WeKnora's knowledge-chat): `knowledgeBaseIds` (bases of the caller's tenant)
+ * replace the session's bases for this answer only; `disableTitle` makes no title.
+ */
+export interface AnswerOptions {
+  knowledgeBaseIds?: string[];
+  disableTitle?: boolean;
+}
+
+/** The session as this answer sees it: with `knowledgeBaseIds` as its only bases, when given. */
+async function withAnswerKnowledge(db: Db, caller: Caller, session: Session, knowledgeBaseIds: string[] | undefined): Promise<Session> {
+  if (!knowledgeBaseIds || knowledgeBaseIds.length === 0) return session;
+  const known = await basesOfTenant(db, caller.tenant.id, knowledgeBaseIds);
+  if (known.length !== new Set(knowledgeBaseIds).size) throw badInput("knowledgeBaseIds", "There is no knowledge base with this id in your tenant");
+  return { ...session, knowledgeBaseId: null, agentConfig: { ...session.agentConfig, knowledgeBases: known } };
 }
 
 /** Asks whichever instance runs the answer to stop it, and waits (briefly) for it to end. */
@@ -163,6 +188,7 @@ interface AnswerInput {
   requestId: string;
   messageId: string;
   question: string;
+  disableTitle?: boolean;
 }
 
 /** Writes the growing answer to its row at a bounded rate, one write in flight at a time. */
@@ -196,7 +222,7 @@ async function generateAnswer(app: App, input: AnswerInput, signal: AbortSignal,
   try {
     signal.throwIfAborted();
     writer.emit({ type: "start", requestId: input.requestId, sessionId: session.id, messageId, model: model.name });
-    if (session.title === "") titleTask = titleFirstAnswer(app, session.id, question, writer);
+    if (session.title === "" && !input.disableTitle) titleTask = titleFirstAnswer(app, session.id, question, writer);
     references = await app.retrieve(question, session, { requestId: input.requestId, signal });
     if (references.length > 0) writer.emit({ type: "references", references });
 
@@ -303,9 +329,13 @@ async function titleFirstAnswer(app: App, sessionId: string, question: string, w
   }
 }
 
-/** `session.generateTitle`: from the session's first question, stored and returned. */
-export async function generateSessionTitle(app: App, caller: Caller, sessionId: string): Promise<{ title: string }> {
+/**
+ * `session.generateTitle`: from the session's first question (or from `question` when the caller
+ * supplies the conversation, as WeKnora's generate_title does), stored and returned.
+ */
+export async function generateSessionTitle(app: App, caller: Caller, sessionId: string, question?: string): Promise<{ title: string }> {
   await getSession(app.db, caller, sessionId, "own");
+  if (question !== undefined && question.trim() !== "") return storeTitle(app, sessionId, question);
   const [first] = await app.db
     .select({ content: messages.content })
     .from(messages)
@@ -313,7 +343,11 @@ export async function generateSessionTitle(app: App, caller: Caller, sessionId: 
     .orderBy(asc(messages.createdAt))
     .limit(1);
   if (!first) throw new AppError("bad_input", "The session has no question to title yet", "id");
-  const title = await app.titles(first.content);
+  return storeTitle(app, sessionId, first.content);
+}
+
+async function storeTitle(app: App, sessionId: string, question: string): Promise<{ title: string }> {
+  const title = await app.titles(question);
   await setTitle(app.db, sessionId, title);
   return { title };
 }

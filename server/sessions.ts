@@ -170,6 +170,8 @@ export interface ListOptions {
   cursor?: string;
   search?: string;
   withTotal?: boolean;
+  /** Rows to skip before the page (WeKnora's page numbers); `cursor` is the gap-free way to page. */
+  offset?: number;
   /** Admin listing: narrow the tenant to one owner. */
   userId?: string;
 }
@@ -194,12 +196,13 @@ async function listPage(db: Db, scope: SQL, options: ListOptions) {
     pageFilters.push(sql`(${sessions.pinned}, ${sessions.sortAt}, ${sessions.id}) < (${c.pinned}, ${c.sortAt.toISOString()}::timestamptz, ${c.id}::uuid)`);
   }
   const order = [desc(sessions.pinned), desc(sessions.sortAt), desc(sessions.id)];
+  const offset = options.offset ?? 0;
   // A search may match thousands of sessions: pick the page's ids from the covering index first,
   // so only the rows returned are read in full.
   const pageWhere = query
     ? inArray(
         sessions.id,
-        db.select({ id: sessions.id }).from(sessions).where(and(...pageFilters)).orderBy(...order).limit(options.limit + 1),
+        db.select({ id: sessions.id }).from(sessions).where(and(...pageFilters)).orderBy(...order).limit(options.limit + 1).offset(offset),
       )
     : and(...pageFilters);
   const rows = await db
@@ -207,7 +210,8 @@ async function listPage(db: Db, scope: SQL, options: ListOptions) {
     .from(sessions)
     .where(pageWhere)
     .orderBy(...order)
-    .limit(options.limit + 1);
+    .limit(options.limit + 1)
+    .offset(query ? 0 : offset);
   const hasMore = rows.length > options.limit;
   const page = rows.slice(0, options.limit);
   const last = page.at(-1);
