@@ -64,6 +64,7 @@ export async function sendChat(
   input: { sessionId: string; query: string; requestId?: string },
   options: AnswerOptions = {},
 ): Promise<Turn> {
+  if (input.query.trim() === "") throw badInput("query", "The question is empty");
   const session = await getSession(app.db, caller, input.sessionId, "own");
   const answerSession = await withAnswerKnowledge(app.db, caller, session, options.knowledgeBaseIds);
   const requestId = input.requestId ?? randomUUID();
