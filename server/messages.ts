@@ -2,10 +2,10 @@ import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Db } from "../db";
 import { messages, sessions } from "../db/schema";
-import type { App } from "./app";
 import type { Caller } from "./auth";
 import { AppError, notFound } from "./errors";
 import { toTsQuery, visibleWhere, type Session } from "./sessions";
+import type { Keys, Store } from "./store";
 
 export const messageColumns = {
   id: messages.id,
@@ -72,7 +72,7 @@ export async function exportSession(db: Db, session: Session, format: "markdown"
  * dropped so the next answer rebuilds it from what remains; the answer's stream goes too.
  */
 export async function deleteTurn(
-  app: Pick<App, "db" | "store" | "keys">,
+  app: { db: Db; store: Store; keys: Keys },
   caller: Caller,
   sessionId: string,
   messageId: string,

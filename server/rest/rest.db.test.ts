@@ -19,8 +19,9 @@ let server: ServerType;
 let base: string;
 let t: Awaited<ReturnType<typeof createTestTenant>>;
 let other: Awaited<ReturnType<typeof createTestTenant>>;
-let member: Awaited<ReturnType<ReturnType<typeof createTestTenant>["addUser"]>>;
-let admin: Awaited<ReturnType<ReturnType<typeof createTestTenant>["addUser"]>>;
+type TestUser = Awaited<ReturnType<Awaited<ReturnType<typeof createTestTenant>>["addUser"]>>;
+let member: TestUser;
+let admin: TestUser;
 let ownerKey: string;
 /** A base of the test tenant holding Parley's handbook, so answers have references. */
 let handbookKb: string;
@@ -154,7 +155,7 @@ describe("auth, envelope and errors", () => {
   it("takes X-API-Key or Bearer; no key or a bad one is 401 code 1001", async () => {
     expect((await call("GET", "/sessions")).status).toBe(200);
     expect((await call("GET", "/sessions", { key: null, headers: { authorization: `Bearer ${ownerKey}` } })).status).toBe(200);
-    for (const headers of [{}, { "X-API-Key": "pk_wrong" }, { authorization: "Bearer pk_wrong" }]) {
+    for (const headers of [{}, { "X-API-Key": "pk_wrong" }, { authorization: "Bearer pk_wrong" }] as Record<string, string>[]) {
       const res = await call("GET", "/sessions", { key: null, headers });
       expect(res.status).toBe(401);
       expect(res.body).toMatchObject({ success: false, error: { code: 1001 } });
