@@ -1,8 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Caller } from "../auth";
 import { agentConfigSchema, contextConfigSchema, strategySchema, summaryParametersSchema, type Reference, type SessionInput } from "../defaults";
-import type { Message } from "../messages";
-import type { TurnHit } from "../messages";
+import type { Message, TurnHit } from "../messages";
 import { chatSendInput } from "../routers/chat";
 import { messageListInput } from "../routers/message";
 import { listInput } from "../routers/session";
