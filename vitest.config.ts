@@ -6,15 +6,15 @@ import { defineConfig } from "vitest/config";
  * Everything else runs once.
  */
 const integration = "**/*.db.test.ts";
-/** Suites that start real server instances from the production build. */
-const instances = "**/instances.test.ts";
+/** Suites that start real server instances from the production build (the SDK's runs its package against one). */
+const instances = ["**/instances.test.ts", "client/sdk.test.ts"];
 export default defineConfig({
   resolve: { alias: { "@": new URL(".", import.meta.url).pathname } },
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      { extends: true, test: { name: "unit", include: ["{server,client,db}/**/*.test.ts"], exclude: [integration, instances, "node_modules/**"] } },
+      { extends: true, test: { name: "unit", include: ["{server,client,db}/**/*.test.ts"], exclude: [integration, ...instances, "node_modules/**"] } },
       { extends: true, test: { name: "pglite", include: [integration], env: { PARLEY_TEST_BACKEND: "embedded" } } },
       {
         extends: true,
@@ -25,7 +25,7 @@ export default defineConfig({
           globalSetup: ["./scripts/test-database.ts"],
         },
       },
-      { extends: true, test: { name: "instances", include: [instances], globalSetup: ["./scripts/test-database.ts"], testTimeout: 60_000 } },
+      { extends: true, test: { name: "instances", include: instances, globalSetup: ["./scripts/test-database.ts"], testTimeout: 60_000 } },
     ],
   },
 });

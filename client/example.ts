@@ -1,5 +1,6 @@
 // Run against a live Parley: PARLEY_URL=http://localhost:3000 PARLEY_KEY=pk_… node --import tsx client/example.ts
-import { createParley } from "./index";
+// (in this repository "@parley/sdk" is client/index.ts, by tsconfig's paths)
+import { createParley } from "@parley/sdk";
 
 const parley = createParley({ url: process.env.PARLEY_URL ?? "http://localhost:3000", apiKey: process.env.PARLEY_KEY! });
 

@@ -1,9 +1,18 @@
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { EventSource } from "eventsource";
 import superjson from "superjson";
-import type { AppRouter } from "../server/routers/_app";
+// Types only: the package's bundled declarations inline them, and its JavaScript holds no server code.
+import type { StreamEvent as ServerStreamEvent } from "../server/events";
+import type { Message as ServerMessage } from "../server/messages";
+import type { AppRouter as ServerAppRouter } from "../server/routers/_app";
+import type { Session as ServerSession } from "../server/sessions";
 
-export type { AppRouter };
+// Aliases rather than re-exports, so the declaration emitter keeps naming the server's modules (which
+// the bundle inlines) instead of routing the router's types through this entry.
+export type AppRouter = ServerAppRouter;
+export type Session = ServerSession;
+export type Message = ServerMessage;
+export type StreamEvent = ServerStreamEvent;
 
 export interface ParleyClientOptions {
   /** Where Parley runs, e.g. "http://localhost:3000". */
@@ -36,7 +45,6 @@ export function createParleyClient({ url, apiKey }: ParleyClientOptions) {
 }
 export type ParleyClient = ReturnType<typeof createParleyClient>;
 
-type StreamEvent = import("../server/events").StreamEvent;
 type SessionListInput = { limit?: number; search?: string };
 
 /** Codes after which retrying cannot help. */

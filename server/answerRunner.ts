@@ -1,12 +1,10 @@
 /**
  * Runs answers on this instance: a FIFO pool of at most PARLEY_MAX_CONCURRENT_ANSWERS at once,
- * a lease per answer (the session's answer lock, renewed by a heartbeat) so other instances can
- * tell a live answer from a dead one, stop signals from any instance, and the sweeper that marks
- * answers of dead instances `interrupted`.
+ * and a lease per answer (the session's answer lock, renewed by a heartbeat) so other instances
+ * can tell a live answer from a dead one (recovery.ts sweeps up the dead ones).
  */
 export const LEASE_MS = 15_000;
 const HEARTBEAT_MS = 5_000;
-export const SWEEP_INTERVAL_MS = 10_000;
 
 export interface AnswerJob {
   sessionId: string;

@@ -4,8 +4,8 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages, sessions } from "../db/schema";
 import type { App } from "./app";
-import { interruptDeadAnswers } from "./answers";
 import type { StreamEvent } from "./events";
+import { interruptDeadAnswers } from "./recovery";
 import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "./testing";
 
 let app: App;

@@ -1,20 +1,22 @@
 import { randomUUID } from "node:crypto";
 import { openDb, type Db, type DbHandle } from "../db";
-import { createAnswerRunner, SWEEP_INTERVAL_MS, type AnswerRunner } from "./answerRunner";
-import { interruptDeadAnswers, loadHistory } from "./answers";
+import { createAnswerRunner, type AnswerRunner } from "./answerRunner";
 import { bootstrap, createCallerCache, type CallerCache } from "./auth";
 import { createContextManager, type ContextManager } from "./context";
-import type { Reference } from "./defaults";
 import { parseEnv, pgliteDir, type Env } from "./env";
 import { ensureHandbookBase } from "./knowledge/handbookBase";
 import { openKnowledgeIndex, reembedStaleChunks, type KnowledgeIndex } from "./knowledge/knowledgeIndex";
-import { knowledgeDeps, retrieveForSession } from "./knowledge/sessionKnowledge";
+import { knowledgeDeps } from "./knowledge/sessionKnowledge";
+import { loadHistory } from "./messages";
 import { createModels } from "./models";
-import type { Session } from "./sessions";
+import { startSweeper } from "./recovery";
+import { listenForSignals } from "./signals";
 import { createKeys, createStore, type Keys, type Store } from "./store";
-import { generateTitle } from "./titles";
 
-/** Everything a request needs, created once per process (or per test). */
+/**
+ * Everything a request needs, created once per process (or per test). Domain modules never import
+ * it: each declares the narrow dependencies it uses, and the App satisfies them all.
+ */
 export interface App {
   env: Env;
   instanceId: string;
@@ -29,13 +31,13 @@ export interface App {
   callers: CallerCache;
   /** Where knowledge-base vectors live and which embedder makes them. */
   knowledge: KnowledgeIndex;
-  /** The sources an answer rests on (`turn`: the answer being made, so earlier turns can be told apart). */
-  retrieve(question: string, session: Session, turn: { requestId: string; signal: AbortSignal }): Promise<Reference[]>;
-  /** A 4–10 word title stating the user's intent. */
-  titles(question: string): Promise<string>;
   close(): Promise<void>;
 }
 
+/**
+ * The composition root: builds every part and wires them together. Only entry points import this
+ * module (route handlers, instrumentation, test setup).
+ */
 export async function createApp(env: Env, options: { pgliteDataDir?: string; quiet?: boolean; pgvector?: boolean } = {}): Promise<App> {
   const dbHandle = await openDb({ url: env.DATABASE_URL, dataDir: options.pgliteDataDir ?? pgliteDir(env), pgvector: options.pgvector });
   const store = await createStore({ redisUrl: env.REDIS_URL }).catch(async (error: unknown) => {
@@ -46,7 +48,7 @@ export async function createApp(env: Env, options: { pgliteDataDir?: string; qui
   const models = createModels(env);
   const knowledge = await openKnowledgeIndex(dbHandle.db, env);
   const runner = createAnswerRunner({ maxConcurrent: env.PARLEY_MAX_CONCURRENT_ANSWERS, store, lockKey: keys.answerLock });
-  const timers: NodeJS.Timeout[] = [];
+  let stopSweeper = () => {};
   let reembedding: Promise<unknown> = Promise.resolve();
   let unsubscribeSignals: () => Promise<void> = async () => {};
 
@@ -75,10 +77,8 @@ export async function createApp(env: Env, options: { pgliteDataDir?: string; qui
           signal: AbortSignal.timeout(30_000),
         }),
     }),
-    retrieve: (question, session, turn) => retrieveForSession(app, session, question, turn),
-    titles: (question) => generateTitle(models.summary, question, AbortSignal.timeout(15_000)),
     async close() {
-      timers.forEach(clearInterval);
+      stopSweeper();
       await reembedding;
       await runner.close();
       await unsubscribeSignals().catch(() => undefined);
@@ -88,7 +88,7 @@ export async function createApp(env: Env, options: { pgliteDataDir?: string; qui
   };
 
   // A stop or a revocation may happen on any instance; every instance hears it here.
-  unsubscribeSignals = await store.subscribe(keys.signalChannel(), (raw) => applySignal(app, raw));
+  unsubscribeSignals = await listenForSignals(app);
 
   const boot = await bootstrap(app.db, env.PARLEY_BOOTSTRAP_KEY);
   if (boot.created && !options.quiet) announceBootstrap(env, boot.apiKey);
@@ -100,40 +100,9 @@ export async function createApp(env: Env, options: { pgliteDataDir?: string; qui
     (error: Error) => console.error(`[parley] re-embedding knowledge chunks failed: ${error.message}`),
   );
 
-  // Answers left `streaming` by a dead instance: at start (without Redis nothing else can be
-  // running them), then every few seconds on every instance.
-  await interruptDeadAnswers(app, undefined, { ignoreRecency: store.kind === "memory" }).catch(logSweepError);
-  const sweeper = setInterval(() => void interruptDeadAnswers(app).catch(logSweepError), SWEEP_INTERVAL_MS);
-  sweeper.unref();
-  timers.push(sweeper);
+  // Answers left `streaming` by a dead instance: at start, then every few seconds on every instance.
+  stopSweeper = await startSweeper(app);
   return app;
-}
-
-/**
- * What one instance tells all: stop one answer (chat.stop), stop a session's answers (deleted),
- * or forget a revoked API key.
- */
-export type InstanceSignal = { messageId: string } | { sessionIds: string[]; reason: string } | { revokedApiKeyId: string };
-
-function applySignal(app: App, raw: string) {
-  try {
-    const signal = JSON.parse(raw) as InstanceSignal;
-    if ("messageId" in signal) app.runner.abort(signal.messageId, "user");
-    else if ("sessionIds" in signal) app.runner.abortSessions(signal.sessionIds, signal.reason);
-    else app.callers.forgetKey(signal.revokedApiKeyId);
-  } catch {
-    console.error(`[parley] ignored a malformed signal: ${raw.slice(0, 100)}`);
-  }
-}
-
-/** Acts on a signal here at once, and tells every other instance. */
-export async function broadcast(app: App, signal: InstanceSignal): Promise<void> {
-  applySignal(app, JSON.stringify(signal));
-  await app.store.publish(app.keys.signalChannel(), JSON.stringify(signal));
-}
-
-function logSweepError(error: Error) {
-  console.error(`[parley] could not check for interrupted answers: ${error.message}`);
 }
 
 function announceBootstrap(env: Env, apiKey: string | undefined) {

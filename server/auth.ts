@@ -158,6 +158,14 @@ export function cookieFromHeaders(headers: Headers, name = SESSION_COOKIE): stri
   return null;
 }
 
+/** The caller a request's headers name: its API key (through the cache), else its sign-in cookie. */
+export async function callerFromHeaders(deps: { db: Db; callers: CallerCache }, headers: Headers): Promise<Caller | null> {
+  const key = keyFromHeaders(headers);
+  if (key) return deps.callers.resolve(deps.db, key);
+  const token = cookieFromHeaders(headers);
+  return token ? authenticateWebSession(deps.db, token) : null;
+}
+
 // --- users, keys, tenants ---
 
 /** Inserts a key for a user; returns the key row and the secret, which is never retrievable again. */

@@ -61,7 +61,9 @@ function partialOf<T extends z.ZodRawShape>(schema: z.ZodObject<T>) {
   const shape = Object.fromEntries(
     Object.entries(schema.shape).map(([k, v]) => [k, (v as unknown as z.ZodDefault<z.ZodType>).unwrap().optional()]),
   );
-  return z.strictObject(shape) as unknown as z.ZodType<Partial<z.output<z.ZodObject<T>>>>;
+  // Input typed as well as output, so callers (and the SDK's declarations) see the fields, not `unknown`.
+  type Fields = Partial<z.output<z.ZodObject<T>>>;
+  return z.strictObject(shape) as unknown as z.ZodType<Fields, Fields>;
 }
 
 export const sessionInputSchema = z.strictObject({

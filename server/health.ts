@@ -1,4 +1,12 @@
-import type { App } from "./app";
+import type { DbHandle } from "../db";
+import type { KnowledgeIndex } from "./knowledge/knowledgeIndex";
+import type { Store } from "./store/types";
+
+export interface HealthDeps {
+  dbHandle: DbHandle;
+  store: Store;
+  knowledge: KnowledgeIndex;
+}
 
 const PROBE_TIMEOUT_MS = 2000;
 
@@ -21,9 +29,9 @@ async function probe(check: () => Promise<void>): Promise<string | null> {
  * `/api/health`: which database and stream store this instance uses, and whether each answers;
  * also where knowledge-base vectors live (`pgvector`, or `array` where the database lacks it).
  */
-export async function checkHealth(app: App) {
-  const [dbError, redisError] = await Promise.all([probe(() => app.dbHandle.ping()), probe(() => app.store.ping())]);
-  const body = { db: app.dbHandle.kind, redis: app.store.kind === "redis" ? "redis" : "memory", vectors: app.knowledge.vectors.backend };
+export async function checkHealth(deps: HealthDeps) {
+  const [dbError, redisError] = await Promise.all([probe(() => deps.dbHandle.ping()), probe(() => deps.store.ping())]);
+  const body = { db: deps.dbHandle.kind, redis: deps.store.kind === "redis" ? "redis" : "memory", vectors: deps.knowledge.vectors.backend };
   if (!dbError && !redisError) return { status: "ok" as const, ...body };
   const failing = [...(dbError ? ["db"] : []), ...(redisError ? ["redis"] : [])];
   return { status: "error" as const, ...body, failing, errors: { ...(dbError && { db: dbError }), ...(redisError && { redis: redisError }) } };

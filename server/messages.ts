@@ -3,9 +3,12 @@ import { alias } from "drizzle-orm/pg-core";
 import type { Db } from "../db";
 import { messages, sessions } from "../db/schema";
 import type { Caller } from "./auth";
+import type { Reference } from "./defaults";
 import { AppError, notFound } from "./errors";
-import { toTsQuery, visibleWhere, type Session } from "./sessions";
-import type { Keys, Store } from "./store";
+import type { ChatMessage } from "./models/types";
+import { lockOwnSession, toTsQuery, visibleWhere, type Session } from "./sessions";
+import type { Keys } from "./store/keys";
+import type { Store } from "./store/types";
 
 export const messageColumns = {
   id: messages.id,
@@ -19,9 +22,19 @@ export const messageColumns = {
   createdAt: messages.createdAt,
   updatedAt: messages.updatedAt,
 };
-export type Message = {
-  [K in keyof typeof messageColumns]: (typeof messages.$inferSelect)[K];
-};
+/** A message as callers see it; spelled out (not inferred from the table) for the SDK's declarations. */
+export interface Message {
+  id: string;
+  sessionId: string;
+  requestId: string;
+  role: "user" | "assistant";
+  content: string;
+  status: "streaming" | "completed" | "stopped" | "interrupted" | "failed";
+  references: Reference[];
+  model: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
 
 /** The page of messages before `before` (or the newest), returned oldest first. */
 export async function listMessages(db: Db, sessionId: string, options: { before?: Date; limit: number }) {
@@ -40,6 +53,27 @@ export async function listMessages(db: Db, sessionId: string, options: { before?
 
 export async function allMessages(db: Db, sessionId: string): Promise<Message[]> {
   return db.select(messageColumns).from(messages).where(eq(messages.sessionId, sessionId)).orderBy(asc(messages.createdAt), asc(messages.id));
+}
+
+/** The stored conversation the LLM context is rebuilt from on a cache miss. */
+export async function loadHistory(db: Db, sessionId: string): Promise<ChatMessage[]> {
+  const rows = await db
+    .select({ role: messages.role, content: messages.content })
+    .from(messages)
+    .where(and(eq(messages.sessionId, sessionId), inArray(messages.status, ["completed", "stopped"])))
+    .orderBy(asc(messages.createdAt), asc(messages.id));
+  return rows.filter((m) => m.content !== "");
+}
+
+/** The session's first question, or null before it has one. */
+export async function firstQuestion(db: Db, sessionId: string): Promise<string | null> {
+  const [first] = await db
+    .select({ content: messages.content })
+    .from(messages)
+    .where(and(eq(messages.sessionId, sessionId), eq(messages.role, "user")))
+    .orderBy(asc(messages.createdAt))
+    .limit(1);
+  return first?.content ?? null;
 }
 
 function filenameFor(session: Session, extension: string): string {
@@ -72,18 +106,13 @@ export async function exportSession(db: Db, session: Session, format: "markdown"
  * dropped so the next answer rebuilds it from what remains; the answer's stream goes too.
  */
 export async function deleteTurn(
-  app: { db: Db; store: Store; keys: Keys },
+  deps: { db: Db; store: Pick<Store, "del">; keys: Pick<Keys, "context" | "stream"> },
   caller: Caller,
   sessionId: string,
   messageId: string,
 ): Promise<{ deleted: string[] }> {
-  const deleted = await app.db.transaction(async (tx) => {
-    const [session] = await tx
-      .select({ id: sessions.id })
-      .from(sessions)
-      .where(and(eq(sessions.id, sessionId), visibleWhere(caller, "own")))
-      .for("update");
-    if (!session) throw notFound("Session");
+  const deleted = await deps.db.transaction(async (tx) => {
+    await lockOwnSession(tx, caller, sessionId);
     const [target] = await tx
       .select({ requestId: messages.requestId })
       .from(messages)
@@ -96,7 +125,7 @@ export async function deleteTurn(
     return rows.map((r) => r.id);
   });
   try {
-    await app.store.del(app.keys.context(sessionId), ...deleted.map((id) => app.keys.stream(sessionId, id)));
+    await deps.store.del(deps.keys.context(sessionId), ...deleted.map((id) => deps.keys.stream(sessionId, id)));
   } catch (error) {
     // Postgres is the record; a context left behind expires with its TTL.
     console.error("[parley] could not drop the LLM context after deleting a message:", (error as Error).message);

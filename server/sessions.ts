@@ -1,16 +1,21 @@
 import { and, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db";
 import { messages, sessions, users } from "../db/schema";
-import { isAdmin, type Caller } from "./auth";
+import { DEFAULT_TENANT, isAdmin, type Caller } from "./auth";
 import {
   agentConfigSchema,
   contextConfigSchema,
   strategySchema,
   summaryParametersSchema,
+  type AgentConfig,
+  type ContextConfig,
   type SessionInput,
+  type Strategy,
+  type SummaryParameters,
 } from "./defaults";
 import { AppError, badInput, notFound } from "./errors";
-import { withSessionKnowledge } from "./knowledge/sessionKnowledge";
+import { handbookBaseId } from "./knowledge/handbookBase";
+import { allBasesOfTenant, basesOfTenant } from "./knowledge/repository";
 
 export const sessionColumns = {
   id: sessions.id,
@@ -28,8 +33,27 @@ export const sessionColumns = {
   createdAt: sessions.createdAt,
   updatedAt: sessions.updatedAt,
 };
-type SessionRow = typeof sessions.$inferSelect;
-export type Session = Omit<SessionRow, "sortAt" | "titleTsv">;
+/**
+ * A session as callers see it: the row less its order and search columns. Spelled out rather than
+ * inferred from the table so the SDK's declarations carry no Drizzle types; the queries that return
+ * it check the row against it.
+ */
+export interface Session {
+  id: string;
+  tenantId: string;
+  userId: string;
+  title: string;
+  description: string;
+  knowledgeBaseId: string | null;
+  pinned: boolean;
+  pinnedAt: Date | null;
+  strategy: Strategy;
+  summaryParameters: SummaryParameters;
+  agentConfig: AgentConfig;
+  contextConfig: ContextConfig;
+  createdAt: Date;
+  updatedAt: Date;
+}
 
 /**
  * Who may reach a session: `own` for its owner only (chatting, editing), `tenant` additionally
@@ -51,6 +75,26 @@ export async function getSession(db: Db, caller: Caller, id: string, access: Acc
     .limit(1);
   if (!row) throw notFound("Session");
   return row;
+}
+
+/**
+ * The knowledge settings of a session being created or updated, checked against the caller's
+ * tenant: naming a base the tenant does not have is BAD_REQUEST on that field (so a session can
+ * never point at another tenant's base). A new session of tenant `default` that names no base
+ * gets the Parley handbook; `knowledgeBaseId: null` asks for none.
+ */
+async function withSessionKnowledge(db: Db, caller: Caller, input: SessionInput, creating: boolean): Promise<SessionInput> {
+  if (input.knowledgeBaseId) {
+    const [known] = await basesOfTenant(db, caller.tenant.id, [input.knowledgeBaseId]);
+    if (!known) throw badInput("knowledgeBaseId", "There is no knowledge base with this id in your tenant");
+  }
+  if (!(await allBasesOfTenant(db, caller.tenant.id, input.agentConfig?.knowledgeBases ?? []))) {
+    throw badInput("agentConfig", "agentConfig.knowledgeBases names a knowledge base your tenant does not have");
+  }
+  if (creating && input.knowledgeBaseId === undefined && caller.tenant.name === DEFAULT_TENANT) {
+    return { ...input, knowledgeBaseId: await handbookBaseId(db, caller.tenant.id) };
+  }
+  return input;
 }
 
 export async function createSession(db: Db, caller: Caller, given: SessionInput): Promise<Session> {
@@ -116,7 +160,17 @@ export async function setTitle(db: Db, sessionId: string, title: string): Promis
   await db.update(sessions).set({ title }).where(eq(sessions.id, sessionId));
 }
 
-/** Moves a session to the top of its owner's list. */
+/** The first title of a session still untitled; false when it has one by now (set by its owner, say). */
+export async function setTitleIfUntitled(db: Db, sessionId: string, title: string): Promise<boolean> {
+  const rows = await db
+    .update(sessions)
+    .set({ title })
+    .where(and(eq(sessions.id, sessionId), eq(sessions.title, "")))
+    .returning({ id: sessions.id });
+  return rows.length > 0;
+}
+
+/** Moves a session to the top of its owner's list (`db` may be a transaction). */
 export async function touchSession(db: Db, sessionId: string, at: Date): Promise<void> {
   await db.update(sessions).set({ updatedAt: at }).where(eq(sessions.id, sessionId));
 }
@@ -252,14 +306,22 @@ export async function listTenantSessions(db: Db, caller: Caller, options: ListOp
   };
 }
 
+/**
+ * Locks the caller's own session until the transaction `tx` ends (NOT_FOUND if it is not theirs):
+ * no question is stored in it meanwhile (sending touches the row), so no answer starts.
+ */
+export async function lockOwnSession(tx: Db, caller: Caller, id: string): Promise<void> {
+  const [session] = await tx
+    .select({ id: sessions.id })
+    .from(sessions)
+    .where(and(eq(sessions.id, id), visibleWhere(caller, "own")))
+    .for("update");
+  if (!session) throw notFound("Session");
+}
+
 export async function clearMessages(db: Db, caller: Caller, id: string): Promise<number> {
   return db.transaction(async (tx) => {
-    const [session] = await tx
-      .select({ id: sessions.id })
-      .from(sessions)
-      .where(and(eq(sessions.id, id), visibleWhere(caller, "own")))
-      .for("update");
-    if (!session) throw notFound("Session");
+    await lockOwnSession(tx, caller, id);
     const [streaming] = await tx
       .select({ id: messages.id })
       .from(messages)

@@ -1,7 +1,16 @@
-import type { App } from "./app";
+import type { Env } from "./env";
 import { isTerminal, type StreamEvent } from "./events";
 import type { Message } from "./messages";
+import type { Keys } from "./store/keys";
 import { compareStreamIds } from "./store/memory";
+import type { Store } from "./store/types";
+
+/** Where answer streams live and how long they are kept. */
+export interface StreamDeps {
+  store: Store;
+  keys: Pick<Keys, "stream">;
+  env: Pick<Env, "STREAM_TTL_SECONDS">;
+}
 
 /**
  * Writes one answer's events to its stream. Appends are batched naturally: the first event goes
@@ -10,8 +19,8 @@ import { compareStreamIds } from "./store/memory";
  * The stream is a delivery channel; Postgres is the record. When the store is unreachable the
  * answer carries on (the writer logs once and keeps trying with later batches).
  */
-export function createStreamWriter(app: App, sessionId: string, messageId: string) {
-  const key = app.keys.stream(sessionId, messageId);
+export function createStreamWriter(deps: StreamDeps, sessionId: string, messageId: string) {
+  const key = deps.keys.stream(sessionId, messageId);
   let pending: StreamEvent[] = [];
   let inFlight: Promise<void> | null = null;
   let failing = false;
@@ -26,8 +35,8 @@ export function createStreamWriter(app: App, sessionId: string, messageId: strin
     if (inFlight || pending.length === 0) return inFlight ?? Promise.resolve();
     const batch = pending;
     pending = [];
-    inFlight = app.store
-      .append(key, batch, app.env.STREAM_TTL_SECONDS)
+    inFlight = deps.store
+      .append(key, batch, deps.env.STREAM_TTL_SECONDS)
       .then(
         () => {
           if (failing) console.error(`[parley] stream store reachable again (${messageId})`);
@@ -83,14 +92,14 @@ function terminalFromRow(message: Message & { durationMs?: number | null; error?
  * terminal event (ids "0-1" and "0-2", so a resume after either still works).
  */
 export async function* readAnswerStream(
-  app: App,
+  deps: StreamDeps,
   message: Message & { durationMs?: number | null; error?: string | null },
   lastEventId: string | null,
   signal: AbortSignal,
 ): AsyncGenerator<{ id: string; event: StreamEvent }> {
-  const key = app.keys.stream(message.sessionId, message.id);
+  const key = deps.keys.stream(message.sessionId, message.id);
   if (message.status === "streaming") {
-    for await (const entry of app.store.follow(key, lastEventId, signal)) {
+    for await (const entry of deps.store.follow(key, lastEventId, signal)) {
       yield { id: entry.id, event: entry.data as StreamEvent };
       if (isTerminal(entry.data as StreamEvent)) return;
     }
@@ -98,7 +107,7 @@ export async function* readAnswerStream(
   }
   // The row is final. One read tells whether its stream has expired (nothing left, or the client
   // is resuming the snapshot it was served) and otherwise gives every event to replay.
-  const entries = lastEventId?.startsWith("0-") ? [] : await app.store.range(key, null);
+  const entries = lastEventId?.startsWith("0-") ? [] : await deps.store.range(key, null);
   if (entries.length === 0) {
     if (!lastEventId || lastEventId === "0-0") {
       yield { id: "0-1", event: { type: "snapshot", content: message.content, references: message.references } };
@@ -116,7 +125,7 @@ export async function* readAnswerStream(
   let last = entries.at(-1)!.id;
   const wait = AbortSignal.any([signal, AbortSignal.timeout(TERMINAL_WAIT_MS)]);
   try {
-    for await (const entry of app.store.follow(key, last, wait)) {
+    for await (const entry of deps.store.follow(key, last, wait)) {
       yield { id: entry.id, event: entry.data as StreamEvent };
       if (isTerminal(entry.data as StreamEvent)) return;
       last = entry.id;

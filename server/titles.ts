@@ -12,7 +12,7 @@ const MAX_WORDS = 10;
 const MAX_CHARS = 100;
 /** Keeps four words under MAX_CHARS whatever the user typed (a pasted hash, a long URL). */
 const MAX_WORD_CHARS = 20;
-const MODEL_TIMEOUT_MS = 20_000;
+const MODEL_TIMEOUT_MS = 15_000;
 
 export async function generateTitle(model: ChatModel, firstUserMessage: string, signal?: AbortSignal): Promise<string> {
   const fallback = heuristicTitle(firstUserMessage);

@@ -2,15 +2,22 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { z, ZodError } from "zod";
 import type { App } from "./app";
-import { authenticateWebSession, cookieFromHeaders, isAdmin, keyFromHeaders, type Caller } from "./auth";
+import { callerFromHeaders, isAdmin, type Caller } from "./auth";
 import { AppError, toTRPCError } from "./errors";
 
+/**
+ * A request's context: the app the entry point took from the composition root, and the request.
+ * Its members are marked internal: the SDK's declarations (built with `stripInternal`) keep the
+ * router's procedures but none of the server behind them.
+ */
 export interface Context {
+  /** @internal */
   app: App;
+  /** @internal */
   headers: Headers;
-  /** Headers added to the HTTP response (the sign-in cookie). */
+  /** @internal Headers added to the HTTP response (the sign-in cookie). */
   resHeaders: Headers;
-  /** Resolves the caller from the key header or the sign-in cookie, once per request. */
+  /** @internal Resolves the caller from the key header or the sign-in cookie, once per request. */
   caller: () => Promise<Caller | null>;
 }
 
@@ -20,13 +27,7 @@ export function createContext(app: App, headers: Headers, resHeaders: Headers): 
     app,
     headers,
     resHeaders,
-    caller: () =>
-      (resolved ??= (async () => {
-        const key = keyFromHeaders(headers);
-        if (key) return app.callers.resolve(app.db, key);
-        const token = cookieFromHeaders(headers);
-        return token ? authenticateWebSession(app.db, token) : null;
-      })()),
+    caller: () => (resolved ??= callerFromHeaders(app, headers)),
   };
 }
 

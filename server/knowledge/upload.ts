@@ -1,10 +1,9 @@
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
-import type { App } from "../app";
+import { callerFromHeaders, type CallerCache } from "../auth";
 import { AppError, badInput, toTRPCError } from "../errors";
-import { createContext } from "../trpc";
 import { addFileDocument, MAX_DOCUMENT_BYTES } from "./ingest";
 import { formatOfFileName } from "./parse";
-import { knowledgeDeps } from "./sessionKnowledge";
+import { knowledgeDeps, type KnowledgeSource } from "./sessionKnowledge";
 
 /**
  * `POST /api/knowledge/upload`: a browser upload (multipart: `knowledgeBaseId`, `file`, optional
@@ -19,9 +18,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 class TooLarge extends Error {}
 
-export async function handleUpload(app: App, request: Request): Promise<Response> {
+export interface UploadDeps extends KnowledgeSource {
+  callers: CallerCache;
+}
+
+export async function handleUpload(deps: UploadDeps, request: Request): Promise<Response> {
   try {
-    const caller = await createContext(app, request.headers, new Headers()).caller();
+    const caller = await callerFromHeaders(deps, request.headers);
     if (!caller) throw new AppError("unauthorized", "Sign in, or send an API key as 'Authorization: Bearer <key>' or 'X-API-Key'");
     const form = await readForm(request);
     const knowledgeBaseId = form.get("knowledgeBaseId");
@@ -33,7 +36,7 @@ export async function handleUpload(app: App, request: Request): Promise<Response
     if (!format) throw badInput("file", "Upload a .txt, .md, .html or .pdf file");
     const title = (form.get("title") ?? "").toString().trim() || file.name.replace(/\.[^.]+$/, "") || file.name;
     if (title.length > 255) throw badInput("title", "The title may be at most 255 characters");
-    const document = await addFileDocument(knowledgeDeps(app), caller, { knowledgeBaseId, title, bytes: new Uint8Array(await file.arrayBuffer()), format });
+    const document = await addFileDocument(knowledgeDeps(deps), caller, { knowledgeBaseId, title, bytes: new Uint8Array(await file.arrayBuffer()), format });
     return Response.json(document, { status: 201 });
   } catch (error) {
     if (error instanceof TooLarge) {

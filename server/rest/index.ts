@@ -1,13 +1,12 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import type { App } from "../app";
 import { AppError } from "../errors";
 import { keyFromHeaders } from "../auth";
 import { respondWithError, unauthorized, validationHook } from "./errors";
 import { chatRoutes } from "./routes/chat";
 import { messageRoutes } from "./routes/messages";
 import { sessionRoutes } from "./routes/sessions";
-import type { RestEnv } from "./routes/shared";
+import type { RestDeps, RestEnv } from "./routes/shared";
 import { KEEP_ALIVE_MS } from "./sse";
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -22,7 +21,7 @@ export interface RestOptions {
  * WeKnora's REST face (`/api/v1`): its session, message and chat routes over the domain modules
  * the tRPC routers call. Serve it with `getRequestListener(rest.fetch)` or any fetch handler.
  */
-export function createRestApp(app: App, options: RestOptions = {}) {
+export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
   const keepAliveMs = options.keepAliveMs ?? KEEP_ALIVE_MS;
   const rest = new OpenAPIHono<RestEnv>({ defaultHook: validationHook }).basePath("/api/v1");
 
@@ -52,7 +51,7 @@ export function createRestApp(app: App, options: RestOptions = {}) {
   rest.use(async (c, next) => {
     if (c.req.path === "/api/v1/openapi.json") return next();
     const key = keyFromHeaders(c.req.raw.headers);
-    const caller = key ? await app.callers.resolve(app.db, key) : null;
+    const caller = key ? await deps.callers.resolve(deps.db, key) : null;
     if (!caller) throw unauthorized();
     const tenantHeader = c.req.header("x-tenant-id");
     if (tenantHeader !== undefined && tenantHeader.trim() !== String(caller.tenant.number)) {
@@ -62,9 +61,9 @@ export function createRestApp(app: App, options: RestOptions = {}) {
     await next();
   });
 
-  rest.route("/", sessionRoutes(app));
-  rest.route("/", chatRoutes(app, keepAliveMs));
-  rest.route("/", messageRoutes(app));
+  rest.route("/", sessionRoutes(deps));
+  rest.route("/", chatRoutes(deps, keepAliveMs));
+  rest.route("/", messageRoutes(deps));
 
   rest.notFound((c) => respondWithError(c, new AppError("not_found", `No route ${c.req.method} ${c.req.path}`)));
   rest.onError((error, c) => respondWithError(c, error));

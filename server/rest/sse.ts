@@ -1,8 +1,7 @@
-import type { App } from "../app";
 import type { AnswerRow } from "../answers";
 import { isTerminal, type StreamEvent } from "../events";
 import { compareStreamIds } from "../store/memory";
-import { readAnswerStream } from "../streams";
+import { readAnswerStream, type StreamDeps } from "../streams";
 import { toReferenceJson } from "./schemas";
 
 /**
@@ -68,7 +67,7 @@ function payloadsOf(event: StreamEvent, answer: AnswerRow): StreamPayload[] {
  * is still being written, so the title is held back until the terminal event and sent under the
  * id of the event before it (a client that resumes after it gets it again, never loses it).
  */
-export async function* answerFrames(app: App, answer: AnswerRow, lastEventId: string | null, signal: AbortSignal): AsyncGenerator<string> {
+export async function* answerFrames(deps: StreamDeps, answer: AnswerRow, lastEventId: string | null, signal: AbortSignal): AsyncGenerator<string> {
   // Ids "0-n" are a finished answer served from its row after its stream expired: a client
   // resuming with an id of the stream it once read still gets the terminal frame.
   const after = (id: string, event: StreamEvent) =>
@@ -76,7 +75,7 @@ export async function* answerFrames(app: App, answer: AnswerRow, lastEventId: st
     (id.startsWith("0-") && !lastEventId.startsWith("0-") ? isTerminal(event) : compareStreamIds(id, lastEventId) > 0);
   let title: StreamEvent | null = null;
   let previousId = "0-0";
-  for await (const { id, event } of readAnswerStream(app, answer, null, signal)) {
+  for await (const { id, event } of readAnswerStream(deps, answer, null, signal)) {
     if (event.type === "title") {
       title = event;
       continue;

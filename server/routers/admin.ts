@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { tenantStats } from "../admin";
-import { broadcast } from "../app";
 import { apiKeyHolder, createTenant, createUser, DEFAULT_TENANT, getUser, insertApiKey, listApiKeys, listUsers, revokeApiKey } from "../auth";
 import { AppError } from "../errors";
 import { listTenantSessions } from "../sessions";
+import { broadcast } from "../signals";
 import { adminProcedure, router } from "../trpc";
 import { listInput } from "./session";
 

@@ -1,13 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { App } from "../../app";
 import { getAnswer, sendChat, stopChat, type AnswerRow } from "../../answers";
 import type { Access } from "../../sessions";
 import { badInput } from "../../errors";
 import { isStreamId } from "../../streams";
 import { chatSessionParam, continueStreamQuery, knowledgeChatBody, sessionIdParam, stopBody } from "../schemas";
 import { answerFrames, sseBody, sseHeaders } from "../sse";
-import { body, done, errors, router, type RestEnv } from "./shared";
+import { body, done, errors, router, type RestEnv, type RestDeps } from "./shared";
 
 const tags = ["chat"];
 const sse = (description: string) => ({
@@ -17,14 +16,14 @@ const sse = (description: string) => ({
 });
 
 /** knowledge-chat starts an answer as chat.send does; continue-stream follows one; stop ends one. */
-export function chatRoutes(app: App, keepAliveMs: number) {
+export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
   const r = router();
 
   /** The answer's frames as an SSE response, from the start or after `lastEventId`. */
   const stream = (c: Context<RestEnv>, answer: AnswerRow, lastEventId: string | null) =>
-    c.body(sseBody((signal) => answerFrames(app, answer, lastEventId, signal), keepAliveMs), 200, sseHeaders);
+    c.body(sseBody((signal) => answerFrames(deps, answer, lastEventId, signal), keepAliveMs), 200, sseHeaders);
 
-  const answerOf = (c: Context<RestEnv>, sessionId: string, messageId: string, access: Access) => getAnswer(app, c.get("caller"), sessionId, messageId, access);
+  const answerOf = (c: Context<RestEnv>, sessionId: string, messageId: string, access: Access) => getAnswer(deps, c.get("caller"), sessionId, messageId, access);
 
   r.openapi(
     createRoute({
@@ -41,7 +40,7 @@ export function chatRoutes(app: App, keepAliveMs: number) {
       const input = c.req.valid("json");
       // Every check (lock, scope, bases) happens here, so a refusal is a JSON error before any frame.
       const turn = await sendChat(
-        app,
+        deps,
         c.get("caller"),
         { sessionId: session_id, query: input.query, requestId: c.get("requestUuid") },
         { knowledgeBaseIds: input.knowledge_base_ids ?? undefined, disableTitle: input.disable_title ?? undefined },
@@ -76,7 +75,7 @@ export function chatRoutes(app: App, keepAliveMs: number) {
       responses: done("`Generation stopped` or `Message already completed`"),
     }),
     async (c) => {
-      const { status } = await stopChat(app, c.get("caller"), c.req.valid("param").id, c.req.valid("json").message_id);
+      const { status } = await stopChat(deps, c.get("caller"), c.req.valid("param").id, c.req.valid("json").message_id);
       return c.json({ success: true as const, message: status === "stopped" ? "Generation stopped" : "Message already completed" }, 200);
     },
   );

@@ -1,15 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { deleteTurn, listMessages, searchTurns } from "../../messages";
 import { getSession } from "../../sessions";
 import { chatSessionParam, loadQuery, messageJson, messageParams, ok, searchBody, toMessageJson, toTurnHitJson, turnHitJson } from "../schemas";
-import { body, done, errors, json, router } from "./shared";
+import { body, done, errors, json, router, type RestDeps } from "./shared";
 
 const tags = ["messages"];
 const SEARCH_DEFAULT_LIMIT = 20;
 
 /** Loading a session's messages, deleting one question/answer pair, searching pairs. */
-export function messageRoutes(app: App) {
+export function messageRoutes(deps: RestDeps) {
   const r = router();
 
   r.openapi(
@@ -24,8 +23,8 @@ export function messageRoutes(app: App) {
     async (c) => {
       const { session_id } = c.req.valid("param");
       const { limit, before_time } = c.req.valid("query");
-      await getSession(app.db, c.get("caller"), session_id, "tenant");
-      const { items } = await listMessages(app.db, session_id, { limit, before: before_time });
+      await getSession(deps.db, c.get("caller"), session_id, "tenant");
+      const { items } = await listMessages(deps.db, session_id, { limit, before: before_time });
       return c.json({ success: true as const, data: items.map(toMessageJson) }, 200);
     },
   );
@@ -41,7 +40,7 @@ export function messageRoutes(app: App) {
     }),
     async (c) => {
       const input = c.req.valid("json");
-      const { items, total } = await searchTurns(app.db, c.get("caller"), {
+      const { items, total } = await searchTurns(deps.db, c.get("caller"), {
         query: input.query,
         limit: input.limit ?? SEARCH_DEFAULT_LIMIT,
         sessionIds: input.session_ids ?? undefined,
@@ -61,7 +60,7 @@ export function messageRoutes(app: App) {
     }),
     async (c) => {
       const { session_id, id } = c.req.valid("param");
-      await deleteTurn(app, c.get("caller"), session_id, id);
+      await deleteTurn(deps, c.get("caller"), session_id, id);
       return c.json({ success: true as const, message: "Message deleted successfully" }, 200);
     },
   );

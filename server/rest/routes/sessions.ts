@@ -1,5 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../app";
 import { generateSessionTitle } from "../../answers";
 import { createSession, getSession, listSessions, updateSession } from "../../sessions";
 import { clearSession, removeSession, removeSessions } from "../../sessionState";
@@ -15,20 +14,20 @@ import {
   toSessionInput,
   toSessionJson,
 } from "../schemas";
-import { body, done, errors, json, router } from "./shared";
+import { body, done, errors, json, router, type RestDeps } from "./shared";
 
 const tags = ["sessions"];
 const pinned = z.object({ success: z.literal(true), is_pinned: z.boolean() });
 
 /** Session rows of WeKnora's table: create, list, get, update, delete (one, many, all), pin, clear, title. */
-export function sessionRoutes(app: App) {
+export function sessionRoutes(deps: RestDeps) {
   const r = router();
 
   r.openapi(
     createRoute({ method: "post", path: "/sessions", tags, request: { body: body(sessionBody) }, responses: { 201: json(ok(sessionJson), "The new session"), ...errors } }),
     async (c) => {
       const caller = c.get("caller");
-      const session = await createSession(app.db, caller, toSessionInput(c.req.valid("json")));
+      const session = await createSession(deps.db, caller, toSessionInput(c.req.valid("json")));
       return c.json({ success: true as const, data: toSessionJson(session, caller) }, 201);
     },
   );
@@ -45,7 +44,7 @@ export function sessionRoutes(app: App) {
     async (c) => {
       const caller = c.get("caller");
       const { page, page_size, keyword } = c.req.valid("query");
-      const { items, total } = await listSessions(app.db, caller, { limit: page_size, offset: (page - 1) * page_size, search: keyword, withTotal: true });
+      const { items, total } = await listSessions(deps.db, caller, { limit: page_size, offset: (page - 1) * page_size, search: keyword, withTotal: true });
       return c.json({ success: true as const, data: items.map((s) => toSessionJson(s, caller)), total: total ?? 0, page, page_size }, 200);
     },
   );
@@ -55,7 +54,7 @@ export function sessionRoutes(app: App) {
     createRoute({ method: "delete", path: "/sessions/batch", tags, request: { body: body(batchDeleteBody) }, responses: done("Sessions deleted") }),
     async (c) => {
       const input = c.req.valid("json");
-      const deleted = await removeSessions(app, c.get("caller"), input.delete_all ? { all: true } : { ids: input.ids ?? [] });
+      const deleted = await removeSessions(deps, c.get("caller"), input.delete_all ? { all: true } : { ids: input.ids ?? [] });
       return c.json({ success: true as const, message: `${deleted} sessions deleted` }, 200);
     },
   );
@@ -64,7 +63,7 @@ export function sessionRoutes(app: App) {
     createRoute({ method: "get", path: "/sessions/{id}", tags, request: { params: sessionIdParam }, responses: { 200: json(ok(sessionJson), "The session"), ...errors } }),
     async (c) => {
       const caller = c.get("caller");
-      const session = await getSession(app.db, caller, c.req.valid("param").id, "tenant");
+      const session = await getSession(deps.db, caller, c.req.valid("param").id, "tenant");
       return c.json({ success: true as const, data: toSessionJson(session, caller) }, 200);
     },
   );
@@ -79,7 +78,7 @@ export function sessionRoutes(app: App) {
     }),
     async (c) => {
       const caller = c.get("caller");
-      const session = await updateSession(app.db, caller, c.req.valid("param").id, toSessionInput(c.req.valid("json")));
+      const session = await updateSession(deps.db, caller, c.req.valid("param").id, toSessionInput(c.req.valid("json")));
       return c.json({ success: true as const, data: toSessionJson(session, caller) }, 200);
     },
   );
@@ -87,7 +86,7 @@ export function sessionRoutes(app: App) {
   r.openapi(
     createRoute({ method: "delete", path: "/sessions/{id}", tags, request: { params: sessionIdParam }, responses: done("Session deleted") }),
     async (c) => {
-      await removeSession(app, c.get("caller"), c.req.valid("param").id);
+      await removeSession(deps, c.get("caller"), c.req.valid("param").id);
       return c.json({ success: true as const, message: "Session deleted successfully" }, 200);
     },
   );
@@ -102,7 +101,7 @@ export function sessionRoutes(app: App) {
         responses: { 200: json(pinned, method === "post" ? "Pinned" : "Unpinned"), ...errors },
       }),
       async (c) => {
-        const session = await updateSession(app.db, c.get("caller"), c.req.valid("param").id, { pinned: method === "post" });
+        const session = await updateSession(deps.db, c.get("caller"), c.req.valid("param").id, { pinned: method === "post" });
         return c.json({ success: true as const, is_pinned: session.pinned }, 200);
       },
     );
@@ -111,7 +110,7 @@ export function sessionRoutes(app: App) {
   r.openapi(
     createRoute({ method: "delete", path: "/sessions/{id}/messages", tags, request: { params: sessionIdParam }, responses: done("Messages cleared") }),
     async (c) => {
-      const deleted = await clearSession(app, c.get("caller"), c.req.valid("param").id);
+      const deleted = await clearSession(deps, c.get("caller"), c.req.valid("param").id);
       return c.json({ success: true as const, message: `${deleted} messages cleared` }, 200);
     },
   );
@@ -127,7 +126,7 @@ export function sessionRoutes(app: App) {
     }),
     async (c) => {
       const question = c.req.valid("json").messages?.find((m) => m.role === "user")?.content;
-      const { title } = await generateSessionTitle(app, c.get("caller"), c.req.valid("param").id, question);
+      const { title } = await generateSessionTitle(deps, c.get("caller"), c.req.valid("param").id, question);
       return c.json({ success: true as const, data: title }, 200);
     },
   );

@@ -1,7 +1,12 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Caller } from "../../auth";
+import type { AnswerDeps } from "../../answers";
+import type { Caller, CallerCache } from "../../auth";
+import type { SessionStateDeps } from "../../sessionState";
 import { validationHook } from "../errors";
 import { errorJson, okMessage } from "../schemas";
+
+/** What the REST face calls on: the domain modules' own dependencies, and the API-key cache. */
+export type RestDeps = AnswerDeps & SessionStateDeps & { callers: Pick<CallerCache, "resolve"> };
 
 export interface RestEnv {
   Variables: { caller: Caller; requestUuid?: string };

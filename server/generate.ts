@@ -1,0 +1,193 @@
+import { and, eq } from "drizzle-orm";
+import type { Db } from "../db";
+import { messages } from "../db/schema";
+import type { ContextManager } from "./context";
+import type { Reference, Usage } from "./defaults";
+import { isInfrastructureError } from "./errors";
+import { retrieveForSession, type RetrievalDeps } from "./knowledge/sessionKnowledge";
+import type { ChatModel } from "./models/types";
+import { setTitleIfUntitled, type Session } from "./sessions";
+import { createStreamWriter, type StreamDeps, type StreamWriter } from "./streams";
+import { generateTitle } from "./titles";
+
+/**
+ * The generation pipeline: one answer's life on the instance that runs it, from retrieval to its
+ * final row and terminal event.
+ */
+
+/** How often a growing answer is written to its row: bounded, whatever the model's pace. */
+const PROGRESS_WRITE_MS = 500;
+const TITLE_WAIT_MS = 10_000;
+
+export type GenerateDeps = StreamDeps &
+  RetrievalDeps & {
+    db: Db;
+    models: { chat: ChatModel; summary: ChatModel };
+    context: Pick<ContextManager, "build" | "record">;
+  };
+
+/**
+ * Per-answer options (WeKnora's knowledge-chat): `knowledgeBaseIds` (bases of the session's
+ * tenant) replace the session's bases for this answer only; `disableTitle` makes no title.
+ */
+export interface AnswerOptions {
+  knowledgeBaseIds?: string[];
+  disableTitle?: boolean;
+}
+
+export interface AnswerInput extends AnswerOptions {
+  session: Session;
+  requestId: string;
+  messageId: string;
+  question: string;
+}
+
+function systemPromptFor(session: Session, references: Reference[]): string {
+  const custom = session.summaryParameters.prompt.trim();
+  const base = custom || "You are Parley's knowledge assistant. Answer the user's question clearly and concisely.";
+  if (references.length === 0) {
+    return `${base}\nNo source in the knowledge base matched this question: say so plainly, then answer as well as you can.`;
+  }
+  const sources = references.map((r, i) => `[${i + 1}] ${r.title}\n${r.content}`).join("\n\n");
+  const template = session.summaryParameters.contextTemplate.trim();
+  const context = template ? template.replaceAll("{{contexts}}", sources).replaceAll("{{query}}", "the user's question") : `Sources:\n${sources}`;
+  return `${base}\nAnswer from the sources below and cite them inline as [1], [2].\n\n${context}`;
+}
+
+/** Writes the growing answer to its row at a bounded rate, one write in flight at a time. */
+function createProgressWriter(db: Db, messageId: string) {
+  let lastWrite = 0;
+  let inFlight: Promise<unknown> | null = null;
+  return (content: string) => {
+    if (inFlight || Date.now() - lastWrite < PROGRESS_WRITE_MS) return;
+    lastWrite = Date.now();
+    inFlight = db
+      .update(messages)
+      .set({ content, updatedAt: new Date() })
+      .where(and(eq(messages.id, messageId), eq(messages.status, "streaming")))
+      .catch((error: Error) => console.error(`[parley] progress write failed for ${messageId}: ${error.message}`))
+      .finally(() => (inFlight = null));
+  };
+}
+
+/** The answer's life on its instance: start → references → answer deltas (→ title) → terminal. */
+export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, signal: AbortSignal, releaseLease: () => Promise<void>): Promise<void> {
+  const { session, messageId, question } = input;
+  const writer = createStreamWriter(deps, session.id, messageId);
+  const model = deps.models.chat;
+  const startedAt = Date.now();
+  const writeProgress = createProgressWriter(deps.db, messageId);
+  let content = "";
+  let references: Reference[] = [];
+  let usage: Usage | undefined;
+  let titleTask: Promise<void> | null = null;
+
+  try {
+    signal.throwIfAborted();
+    writer.emit({ type: "start", requestId: input.requestId, sessionId: session.id, messageId, model: model.name });
+    if (session.title === "" && !input.disableTitle) titleTask = titleFirstAnswer(deps, session.id, question, writer);
+    references = await retrieveForSession(deps, session, question, { requestId: input.requestId, signal, knowledgeBaseIds: input.knowledgeBaseIds });
+    if (references.length > 0) writer.emit({ type: "references", references });
+
+    const emitDelta = (text: string) => {
+      content += text;
+      writer.emit({ type: "answer", delta: text });
+      writeProgress(content);
+    };
+    if (references.length === 0 && session.strategy.fallbackStrategy === "fixed") {
+      emitDelta(session.strategy.fallbackResponse);
+    } else {
+      const context = await deps.context.build(session.id, {
+        systemPrompt: systemPromptFor(session, references),
+        question,
+        strategy: session.strategy,
+        contextConfig: session.contextConfig,
+      });
+      const p = session.summaryParameters;
+      for await (const chunk of model.stream({
+        messages: context.messages,
+        references,
+        temperature: p.temperature,
+        maxTokens: p.maxCompletionTokens,
+        topP: p.topP,
+        frequencyPenalty: p.frequencyPenalty,
+        presencePenalty: p.presencePenalty,
+        seed: p.seed,
+        signal,
+      })) {
+        if (chunk.type === "delta") emitDelta(chunk.text);
+        else usage = chunk.usage;
+      }
+    }
+    signal.throwIfAborted();
+    if (titleTask) await withTimeout(titleTask, TITLE_WAIT_MS);
+    const durationMs = Date.now() - startedAt;
+    if (await finish(deps.db, messageId, { status: "completed", content, references, durationMs, usage: usage ?? null })) {
+      await deps.context.record(session.id, question, content).catch(() => undefined);
+      await releaseLease();
+      writer.emit({ type: "complete", content, durationMs, model: model.name, ...(usage && { usage }) });
+    }
+  } catch (error) {
+    const durationMs = Date.now() - startedAt;
+    if (signal.aborted && signal.reason !== "shutdown") {
+      if (await finish(deps.db, messageId, { status: "stopped", content, references, durationMs, usage: null })) {
+        if (content) await deps.context.record(session.id, question, content).catch(() => undefined);
+        await releaseLease();
+        writer.emit({ type: "stop", reason: String(signal.reason ?? "user"), content });
+      }
+    } else {
+      const interrupted = signal.aborted;
+      const message = interrupted ? "The server answering stopped before the answer was complete" : publicMessage(error);
+      if (!interrupted) console.error(`[parley] answer ${messageId} failed:`, error);
+      if (await finish(deps.db, messageId, { status: interrupted ? "interrupted" : "failed", content, references, durationMs, usage: null, error: message })) {
+        await releaseLease();
+        writer.emit({ type: "error", stage: interrupted ? "instance" : "generation", message });
+      }
+    }
+  } finally {
+    await writer.drain();
+  }
+}
+
+function publicMessage(error: unknown): string {
+  if (isInfrastructureError(error)) return "A backing service became unavailable while answering";
+  const status = (error as { status?: number }).status;
+  if (status) return `The model server answered with HTTP ${status}`;
+  return `The model failed: ${(error as Error).message ?? "unknown error"}`.slice(0, 500);
+}
+
+/** Finalises an answer's row unless something else (a sweeper, a delete) already did. */
+async function finish(
+  db: Db,
+  messageId: string,
+  values: { status: "completed" | "stopped" | "failed" | "interrupted"; content: string; references: Reference[]; durationMs: number; usage: Usage | null; error?: string },
+): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const rows = await db
+        .update(messages)
+        .set({ ...values, updatedAt: new Date() })
+        .where(and(eq(messages.id, messageId), eq(messages.status, "streaming")))
+        .returning({ id: messages.id });
+      return rows.length > 0;
+    } catch (error) {
+      // Postgres blipped: the answer is done, so keep trying to record it for a while.
+      if (attempt >= 20) throw error;
+      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+    }
+  }
+}
+
+async function titleFirstAnswer(deps: GenerateDeps, sessionId: string, question: string, writer: StreamWriter) {
+  try {
+    const title = await generateTitle(deps.models.summary, question);
+    if (await setTitleIfUntitled(deps.db, sessionId, title)) writer.emit({ type: "title", title });
+  } catch (error) {
+    console.error(`[parley] title for ${sessionId} failed: ${(error as Error).message}`);
+  }
+}
+
+function withTimeout(task: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([task, new Promise((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
+}

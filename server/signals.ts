@@ -1,0 +1,49 @@
+import type { AnswerRunner } from "./answerRunner";
+import type { CallerCache } from "./auth";
+import type { Keys } from "./store/keys";
+import type { Store } from "./store/types";
+
+/**
+ * What one instance tells all: stop one answer (chat.stop), stop a session's answers (deleted),
+ * or forget a revoked API key. Every instance listens on one channel and acts on what it holds.
+ */
+export type InstanceSignal = { messageId: string } | { sessionIds: string[]; reason: string } | { revokedApiKeyId: string };
+
+/** Where signals travel. */
+export interface SignalChannelDeps {
+  store: Store;
+  keys: Pick<Keys, "signalChannel">;
+}
+
+/** Where signals travel, and what on this instance acts on them. */
+export interface SignalDeps extends SignalChannelDeps {
+  runner: Pick<AnswerRunner, "abort" | "abortSessions">;
+  callers: Pick<CallerCache, "forgetKey">;
+}
+
+function applySignal(deps: SignalDeps, raw: string) {
+  try {
+    const signal = JSON.parse(raw) as InstanceSignal;
+    if ("messageId" in signal) deps.runner.abort(signal.messageId, "user");
+    else if ("sessionIds" in signal) deps.runner.abortSessions(signal.sessionIds, signal.reason);
+    else deps.callers.forgetKey(signal.revokedApiKeyId);
+  } catch {
+    console.error(`[parley] ignored a malformed signal: ${raw.slice(0, 100)}`);
+  }
+}
+
+/** Acts on every signal any instance sends, until the returned function is called. */
+export function listenForSignals(deps: SignalDeps): Promise<() => Promise<void>> {
+  return deps.store.subscribe(deps.keys.signalChannel(), (raw) => applySignal(deps, raw));
+}
+
+/** Tells every instance listening (this one too, if it listens). */
+export async function publishSignal(deps: SignalChannelDeps, signal: InstanceSignal): Promise<void> {
+  await deps.store.publish(deps.keys.signalChannel(), JSON.stringify(signal));
+}
+
+/** Acts on a signal here at once, and tells every other instance. */
+export async function broadcast(deps: SignalDeps, signal: InstanceSignal): Promise<void> {
+  applySignal(deps, JSON.stringify(signal));
+  await publishSignal(deps, signal);
+}
