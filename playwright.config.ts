@@ -4,7 +4,7 @@ import { defineConfig, devices } from "@playwright/test";
 import { BOOTSTRAP_KEY, E2E_PORT } from "./e2e/constants";
 
 /**
- * Browser tests against the production build (`npx next build` first; `npm test` does) on the
+ * Browser tests against the production build (`npm run build` first; `npm test` does) on the
  * embedded defaults: PGlite in a fresh data directory per run, the in-process store, the offline model.
  */
 
@@ -63,7 +63,7 @@ export default defineConfig({
   ],
   webServer: {
     // `env -u` really unsets them (Playwright merges `env` over the runner's environment).
-    command: `env -u DATABASE_URL -u REDIS_URL node node_modules/next/dist/bin/next start -p ${E2E_PORT}`,
+    command: `env -u DATABASE_URL -u REDIS_URL node build/server.mjs -p ${E2E_PORT}`,
     url: `http://localhost:${E2E_PORT}/api/health`,
     reuseExistingServer: false,
     timeout: 120_000,

@@ -3,7 +3,7 @@
  * `npm run bench -- --quick` for the short mode (under two minutes). Options:
  *   --only s1,s3,…   run only these scenarios (s1…s8, knowledge)
  *   --profile        start the Parley server with `--cpu-prof` (profiles in bench/profiles/)
- *   --rebuild        run `next build` even when a build exists
+ *   --rebuild        run `npm run build` even when a build exists
  *   --app-dir DIR    start Parley from another checkout's production build (default: this tree)
  * Writes bench/report.md and bench/report.json (untracked).
  */

@@ -1,10 +1,20 @@
 /**
  * Starting real Parley pieces on this machine, shared by the test suites and the bench: a free
- * port, waiting for readiness, a fresh Postgres database, and `next start` from the production build.
+ * port, waiting for readiness, a fresh Postgres database, and the server of the production build.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
+import path from "node:path";
 import postgres from "postgres";
+
+/** The server entry `npm run build` bundles (server/main.ts), beside Next's build in `.next/`. */
+export const SERVER_ENTRY = "build/server.mjs";
+
+/** Whether `dir` holds a complete production build (`npm run build`): Next's pages and the server bundle. */
+export function hasProductionBuild(dir = ".") {
+  return fs.existsSync(path.join(dir, ".next/BUILD_ID")) && fs.existsSync(path.join(dir, SERVER_ENTRY));
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -64,7 +74,7 @@ export interface ParleyServer {
   stop(): Promise<void>;
 }
 
-/** `next start` from the production build in `cwd`, ready once `GET /api/health` answers 200. */
+/** The production build's server (`npm run serve`) in `cwd`, ready once `GET /api/health` answers 200. */
 export async function startParleyServer(options: {
   /** The server's whole environment (production settings are added). */
   env: Record<string, string | undefined>;
@@ -76,7 +86,7 @@ export async function startParleyServer(options: {
 }): Promise<ParleyServer> {
   const port = await freePort();
   const log: string[] = [];
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "node_modules/next/dist/bin/next", "start", "-p", String(port), "-H", "127.0.0.1"], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), SERVER_ENTRY, "-p", String(port), "-H", "127.0.0.1"], {
     cwd: options.cwd,
     env: { ...options.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],

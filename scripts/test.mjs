@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
 const steps = [
-  ["build", ["npx", "next", "build"]],
+  ["build", ["npm", "run", "build"]],
   ["vitest", ["npx", "vitest", "run"]],
   ["e2e", ["npx", "playwright", "test"]],
 ];

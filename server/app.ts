@@ -119,8 +119,9 @@ function announceBootstrap(env: Env, apiKey: string | undefined) {
 const globalForApp = globalThis as unknown as { __parleyApp?: Promise<App> };
 
 /**
- * The process-wide app. Kept on globalThis because Next bundles route handlers and
- * instrumentation separately, and they must share one database pool and one store.
+ * The process-wide app. Kept on globalThis because the server entry (server/main.ts) and Next's
+ * bundles (server components) each carry their own copy of this module, and must share one
+ * database pool and one store.
  */
 export function getApp(): Promise<App> {
   globalForApp.__parleyApp ??= createApp(parseEnv()).catch((error) => {

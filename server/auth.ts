@@ -138,18 +138,21 @@ export function sessionCookie(token: string, expiresAt: Date, secure: boolean): 
 }
 export const clearedSessionCookie = () => `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`;
 
+/** One request header by its lower-case name, read wherever the request keeps it (Node or fetch). */
+export type HeaderReader = (name: string) => string | null | undefined;
+
 /** Reads the key from `Authorization: Bearer` or `X-API-Key`. */
-export function keyFromHeaders(headers: Headers): string | null {
-  const bearer = headers.get("authorization");
+export function keyFromHeaders(header: HeaderReader): string | null {
+  const bearer = header("authorization");
   if (bearer) {
     const match = /^Bearer\s+(\S+)$/i.exec(bearer.trim());
     if (match) return match[1];
   }
-  return headers.get("x-api-key")?.trim() || null;
+  return header("x-api-key")?.trim() || null;
 }
 
-export function cookieFromHeaders(headers: Headers, name = SESSION_COOKIE): string | null {
-  const cookie = headers.get("cookie");
+export function cookieFromHeaders(header: HeaderReader, name = SESSION_COOKIE): string | null {
+  const cookie = header("cookie");
   if (!cookie) return null;
   for (const part of cookie.split(";")) {
     const [k, ...v] = part.trim().split("=");
@@ -159,10 +162,10 @@ export function cookieFromHeaders(headers: Headers, name = SESSION_COOKIE): stri
 }
 
 /** The caller a request's headers name: its API key (through the cache), else its sign-in cookie. */
-export async function callerFromHeaders(deps: { db: Db; callers: CallerCache }, headers: Headers): Promise<Caller | null> {
-  const key = keyFromHeaders(headers);
+export async function callerFromHeaders(deps: { db: Db; callers: CallerCache }, header: HeaderReader): Promise<Caller | null> {
+  const key = keyFromHeaders(header);
   if (key) return deps.callers.resolve(deps.db, key);
-  const token = cookieFromHeaders(headers);
+  const token = cookieFromHeaders(header);
   return token ? authenticateWebSession(deps.db, token) : null;
 }
 

@@ -1,15 +1,15 @@
 /**
- * Several real Parley instances (the production build, `next start`) sharing one Postgres database
+ * Several real Parley instances (the production build's server) sharing one Postgres database
  * and one Redis server of their own (a redis-server this suite starts, so it can be restarted).
- * Needs `next build` first; `npm test` builds before it runs vitest.
+ * Needs `npm run build` first; `npm test` builds before it runs vitest.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createParley, followAnswer } from "../client";
-import { freePort, startParleyServer, waitFor, type ParleyServer } from "../scripts/localServers";
+import { createParley, followAnswer } from "../client/index";
+import { freePort, hasProductionBuild, startParleyServer, waitFor, type ParleyServer } from "../scripts/localServers";
 import type { StreamEvent } from "./events";
 
 const BOOTSTRAP_KEY = `pk_test_${randomUUID()}${randomUUID()}`.replaceAll("-", "");
@@ -58,7 +58,7 @@ let prefix: string;
 let a: Instance;
 let b: Instance;
 beforeAll(async () => {
-  if (!fs.existsSync(".next/BUILD_ID")) throw new Error("No production build: run `npx next build` first (npm test does)");
+  if (!hasProductionBuild()) throw new Error("No production build: run `npm run build` first (npm test does)");
   databaseUrl = inject("databaseUrl");
   prefix = `parley:test${randomUUID().slice(0, 8)}:`;
   redisPort = await freePort();

@@ -1,10 +1,13 @@
 import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
 import { inject } from "vitest";
 import { createApp, type App } from "./app";
 import { createTenant, createUser, type Role } from "./auth";
 import { parseEnv } from "./env";
+import { apiRoutes } from "./http/routes";
+import { createHttpServer } from "./http/server";
 import { appRouter } from "./routers/_app";
-import { createContext } from "./trpc";
+import { createContext, fetchExchange } from "./trpc";
 
 /**
  * Test support for integration suites: an app on the back end the vitest project chose
@@ -45,7 +48,7 @@ export function browserFor(app: App, apiKey: string | null, extraHeaders: Record
   const headers = new Headers(extraHeaders);
   if (apiKey) headers.set("authorization", `Bearer ${apiKey}`);
   const resHeaders = new Headers();
-  return { api: appRouter.createCaller(() => createContext(app, headers, resHeaders)), resHeaders };
+  return { api: appRouter.createCaller(() => createContext(app, fetchExchange(headers, resHeaders))), resHeaders };
 }
 
 /** A tenant of its own per test (so suites never collide), with its owner and helpers to add people. */
@@ -90,4 +93,25 @@ export async function fieldErrorsOf(call: Promise<unknown>): Promise<string[]> {
     return Object.keys(shape.data.zodError?.fieldErrors ?? {});
   }
   return ["<OK>"];
+}
+
+/** The fast-path HTTP server on a free local port, with a stand-in for Next's pages (`page: <path>`). */
+export async function serveApp(app: App): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createHttpServer({
+    routes: apiRoutes(app),
+    pages: (req, res) => {
+      res.setHeader("Content-Type", "text/plain");
+      res.end(`page: ${req.url}`);
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

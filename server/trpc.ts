@@ -1,34 +1,55 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { z, ZodError } from "zod";
 import type { App } from "./app";
-import { callerFromHeaders, isAdmin, type Caller } from "./auth";
+import { callerFromHeaders, isAdmin, type Caller, type HeaderReader } from "./auth";
 import { AppError, toTRPCError } from "./errors";
+
+/** What a request's context needs of its HTTP exchange, whichever server carries it. */
+export interface HttpExchange {
+  /** @internal A request header by its lower-case name. */
+  header: HeaderReader;
+  /** @internal Adds a `Set-Cookie` header to the response (the sign-in cookie). */
+  setCookie(cookie: string): void;
+}
 
 /**
  * A request's context: the app the entry point took from the composition root, and the request.
  * Its members are marked internal: the SDK's declarations (built with `stripInternal`) keep the
  * router's procedures but none of the server behind them.
  */
-export interface Context {
+export interface Context extends HttpExchange {
   /** @internal */
   app: App;
-  /** @internal */
-  headers: Headers;
-  /** @internal Headers added to the HTTP response (the sign-in cookie). */
-  resHeaders: Headers;
   /** @internal Resolves the caller from the key header or the sign-in cookie, once per request. */
   caller: () => Promise<Caller | null>;
 }
 
-export function createContext(app: App, headers: Headers, resHeaders: Headers): Context {
+export function createContext(app: App, http: HttpExchange): Context {
   let resolved: Promise<Caller | null> | undefined;
   return {
     app,
-    headers,
-    resHeaders,
-    caller: () => (resolved ??= callerFromHeaders(app, headers)),
+    header: http.header,
+    setCookie: http.setCookie,
+    caller: () => (resolved ??= callerFromHeaders(app, http.header)),
   };
+}
+
+/** A Node request's exchange: headers read in place, cookies appended to the Node response. */
+export function nodeExchange(req: IncomingMessage, res: ServerResponse): HttpExchange {
+  return {
+    header: (name) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(", ") : value;
+    },
+    setCookie: (cookie) => void res.appendHeader("set-cookie", cookie),
+  };
+}
+
+/** A fetch-style exchange (in-process callers and tests; `resHeaders` collects the cookies set). */
+export function fetchExchange(headers: Headers, resHeaders: Headers): HttpExchange {
+  return { header: (name) => headers.get(name), setCookie: (cookie) => resHeaders.append("set-cookie", cookie) };
 }
 
 const t = initTRPC.context<Context>().create({

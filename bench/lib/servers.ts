@@ -1,6 +1,6 @@
 /**
  * What the bench starts and stops: a fresh Postgres database, Parley instances from the production
- * build (`next start`), the peer's reader server, and the cleanup of everything (database dropped,
+ * build (`npm run serve`), the peer's reader server, and the cleanup of everything (database dropped,
  * Redis keys of the run's prefixes deleted, child processes killed).
  */
 import { spawn, spawnSync, execSync, type ChildProcess } from "node:child_process";
@@ -11,7 +11,7 @@ import path from "node:path";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { createRedisStore } from "../../server/store/redis";
-import { createFreshDatabase, freePort, startParleyServer, waitFor, type ParleyServer } from "../../scripts/localServers";
+import { createFreshDatabase, freePort, hasProductionBuild, startParleyServer, waitFor, type ParleyServer } from "../../scripts/localServers";
 
 export const ROOT = path.resolve(new URL("../..", import.meta.url).pathname);
 /** Where the Parley app to start lives (its production build in `.next/`): this tree unless `--app-dir` says otherwise. */
@@ -41,18 +41,18 @@ export async function cleanupAll() {
 
 export { freePort, waitFor };
 
-/** Builds the production bundle when there is none (never alongside another build). */
+/** Builds the production bundle (`npm run build`) when there is none (never alongside another build). */
 export function ensureBuild(force = false) {
-  if (!force && fs.existsSync(path.join(APP_DIR, ".next/BUILD_ID"))) return;
+  if (!force && hasProductionBuild(APP_DIR)) return;
   const running = spawnSync("pgrep", ["-f", "next build"], { encoding: "utf8" });
   if (running.stdout.trim()) throw new Error("Another `next build` is running; run the bench once it has finished");
-  console.log("[bench] no production build: running `next build` …");
-  const result = spawnSync(process.execPath, ["node_modules/next/dist/bin/next", "build"], {
+  console.log("[bench] no production build: running `npm run build` …");
+  const result = spawnSync("npm", ["run", "build"], {
     cwd: APP_DIR,
     stdio: "inherit",
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
   });
-  if (result.status !== 0) throw new Error("`next build` failed");
+  if (result.status !== 0) throw new Error("`npm run build` failed");
 }
 
 /** A fresh database `parley_bench_<ts>`, dropped by `cleanupAll`. */
@@ -85,7 +85,7 @@ export interface StartOptions {
   nodeArgs?: string[];
 }
 
-/** `next start` from the production build of APP_DIR, killed by `cleanupAll` if still running. */
+/** The production build's server in APP_DIR, killed by `cleanupAll` if still running. */
 export async function startParley(options: StartOptions): Promise<Instance> {
   const server = await startParleyServer({
     cwd: APP_DIR,

@@ -156,7 +156,7 @@ concurrency after a warm-up. Baseline: ${rawLabel} of the same row (tenant, user
 \`RETURNING\` the same 14 columns), same N workers, pool of min(N, ${PARLEY_POOL}) connections like Parley's pool of ${PARLEY_POOL}.
 Parley's call also authenticates the API key (one SELECT joining api_keys, users, tenants) before its INSERT.
 The "floor" rows run the same loop against a tRPC call without a key (\`GET /api/trpc/auth.me\`, answered UNAUTHORIZED by the
-auth middleware before any query): what Next.js + tRPC alone can serve on this machine, next to the raw INSERT rate.`,
+auth middleware before any query): what the HTTP server + tRPC alone can serve on this machine, next to the raw INSERT rate.`,
     rows: createRows(figures),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Scenario 7 — scenarios 1–4 on the embedded default: PGlite + the in-process store, one
- * `next start` without DATABASE_URL or REDIS_URL. The store lives inside the server process, so the
+ * Parley's server without DATABASE_URL or REDIS_URL. The store lives inside the server process, so the
  * producer is the probe (bench/lib/probe.mjs) loaded into that process: it appends with Parley's
  * own store object and stamps each event right before the append, on the same clock as the bench.
  */
@@ -93,7 +93,7 @@ export async function run(ctx: Ctx, nodeArgs: string[] = []): Promise<ScenarioRe
       title: "7. Embedded default (PGlite + in-process store): scenarios 1–4",
       columns: { subject: "embedded", baseline: "raw", beside: "Parley on Postgres/Redis" },
       method: `
-One \`next start\` with neither \`DATABASE_URL\` nor \`REDIS_URL\` (health: \`pglite\`/\`memory\`), a fresh PGlite directory, the
+One Parley server with neither \`DATABASE_URL\` nor \`REDIS_URL\` (health: \`pglite\`/\`memory\`), a fresh PGlite directory, the
 offline model at delay 0. The event store lives inside the server process, so the producer for 1–3 cannot be the bench process:
 the bench loads a small probe into the server process (\`node --import bench/lib/probe.mjs\`, bench-owned, never in
 production) that appends with Parley's own in-process store object (\`app.store.append\`, the same call the answer pipeline

@@ -76,8 +76,7 @@ export async function ensureHandbookBase(deps: KnowledgeDeps): Promise<string | 
   });
 }
 
-/** The handbook base of a tenant, if it has one. */
-/** The handbook base never changes id (it is read-only), so each process looks it up once per tenant. */
+/** The handbook base of a tenant, if it has one. It never changes id (it is read-only), so each process looks it up once per tenant. */
 const handbookIds = new WeakMap<Db, Map<string, string>>();
 
 export async function handbookBaseId(db: Db, tenantId: string): Promise<string | null> {

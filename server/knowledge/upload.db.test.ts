@@ -1,7 +1,7 @@
 import { PDFDocument, StandardFonts } from "pdf-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../app";
-import { browserFor, createTestApp, createTestTenant, type TestCaller } from "../testing";
+import { browserFor, createTestApp, createTestTenant, serveApp, type TestCaller } from "../testing";
 import { MAX_DOCUMENT_BYTES } from "./ingest";
 import { handleUpload } from "./upload";
 
@@ -100,17 +100,15 @@ describe("POST /api/knowledge/upload", () => {
     expect((await handleUpload(app, announced)).status).toBe(413);
   });
 
-  it("is what the Next route handler serves", async () => {
-    const global = globalThis as unknown as { __parleyApp?: Promise<App> };
-    const previous = global.__parleyApp;
-    global.__parleyApp = Promise.resolve(app);
+  it("is what the server serves at POST /api/knowledge/upload", async () => {
+    const server = await serveApp(app);
     try {
-      const { POST } = await import("../../app/api/knowledge/upload/route");
-      const res = await POST(uploadRequest({ knowledgeBaseId: baseId, file: new File(["Routed text."], "routed.txt") }));
+      const request = uploadRequest({ knowledgeBaseId: baseId, file: new File(["Routed text."], "routed.txt") });
+      const res = await fetch(`${server.url}/api/knowledge/upload`, { method: "POST", body: await request.formData(), headers: { authorization: `Bearer ${key}` } });
       expect(res.status).toBe(201);
       expect(await res.json()).toMatchObject({ title: "routed", mimeType: "text/plain" });
     } finally {
-      global.__parleyApp = previous;
+      await server.close();
     }
   });
 });

@@ -24,7 +24,7 @@ export interface UploadDeps extends KnowledgeSource {
 
 export async function handleUpload(deps: UploadDeps, request: Request): Promise<Response> {
   try {
-    const caller = await callerFromHeaders(deps, request.headers);
+    const caller = await callerFromHeaders(deps, (name) => request.headers.get(name));
     if (!caller) throw new AppError("unauthorized", "Sign in, or send an API key as 'Authorization: Bearer <key>' or 'X-API-Key'");
     const form = await readForm(request);
     const knowledgeBaseId = form.get("knowledgeBaseId");

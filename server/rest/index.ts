@@ -19,7 +19,7 @@ export interface RestOptions {
 
 /**
  * WeKnora's REST face (`/api/v1`): its session, message and chat routes over the domain modules
- * the tRPC routers call. Serve it with `getRequestListener(rest.fetch)` or any fetch handler.
+ * the tRPC routers call. `server/http/routes.ts` mounts it (`getRequestListener(rest.fetch)`).
  */
 export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
   const keepAliveMs = options.keepAliveMs ?? KEEP_ALIVE_MS;
@@ -50,7 +50,7 @@ export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
 
   rest.use(async (c, next) => {
     if (c.req.path === "/api/v1/openapi.json") return next();
-    const key = keyFromHeaders(c.req.raw.headers);
+    const key = keyFromHeaders((name) => c.req.header(name));
     const caller = key ? await deps.callers.resolve(deps.db, key) : null;
     if (!caller) throw unauthorized();
     const tenantHeader = c.req.header("x-tenant-id");

@@ -15,14 +15,14 @@ export const authRouter = router({
     const caller = await authenticateKey(ctx.app.db, input.apiKey);
     if (!caller) throw new AppError("unauthorized", "This API key is unknown or revoked");
     const { token, expiresAt } = await createWebSession(ctx.app.db, caller.apiKeyId);
-    const secure = (ctx.headers.get("x-forwarded-proto") ?? "").includes("https");
-    ctx.resHeaders.append("Set-Cookie", sessionCookie(token, expiresAt, secure));
+    const secure = (ctx.header("x-forwarded-proto") ?? "").includes("https");
+    ctx.setCookie(sessionCookie(token, expiresAt, secure));
     return { user: caller.user, tenant: caller.tenant };
   }),
   signOut: publicProcedure.mutation(async ({ ctx }) => {
-    const token = cookieFromHeaders(ctx.headers);
+    const token = cookieFromHeaders(ctx.header);
     if (token) await deleteWebSession(ctx.app.db, token);
-    ctx.resHeaders.append("Set-Cookie", clearedSessionCookie());
+    ctx.setCookie(clearedSessionCookie());
     return { ok: true as const };
   }),
   me: authedProcedure.query(({ ctx }) => ({ user: ctx.me.user, tenant: ctx.me.tenant })),
