@@ -8,13 +8,18 @@ import { defineConfig } from "vitest/config";
 const integration = "**/*.db.test.ts";
 /** Suites that start real server instances from the production build (the SDK's runs its package against one). */
 const instances = ["**/instances.test.ts", "client/sdk.test.ts"];
+/** The shared store suite runs again on a real 3-master Redis Cluster, with the cluster's own cases. */
+const clusterOnly = "server/store/cluster.test.ts";
 export default defineConfig({
   resolve: { alias: { "@": new URL(".", import.meta.url).pathname } },
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      { extends: true, test: { name: "unit", include: ["{server,client,db}/**/*.test.ts"], exclude: [integration, ...instances, "node_modules/**"] } },
+      {
+        extends: true,
+        test: { name: "unit", include: ["{server,client,db,app}/**/*.test.ts"], exclude: [integration, ...instances, clusterOnly, "node_modules/**"] },
+      },
       { extends: true, test: { name: "pglite", include: [integration], env: { PARLEY_TEST_BACKEND: "embedded" } } },
       {
         extends: true,
@@ -24,6 +29,10 @@ export default defineConfig({
           env: { PARLEY_TEST_BACKEND: "servers" },
           globalSetup: ["./scripts/test-database.ts"],
         },
+      },
+      {
+        extends: true,
+        test: { name: "cluster", include: ["server/store/store.test.ts", clusterOnly], globalSetup: ["./scripts/test-redis-cluster.ts"] },
       },
       { extends: true, test: { name: "instances", include: instances, globalSetup: ["./scripts/test-database.ts"], testTimeout: 60_000 } },
     ],

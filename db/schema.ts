@@ -22,8 +22,11 @@ import type {
   SummaryParameters,
   Usage,
 } from "../server/defaults";
+import { spacedHanSql } from "../server/text/segment";
 
 const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
+/** A column's text as full-text columns index it: Chinese one character at a time (server/text/segment.ts). */
+const searchable = (column: string) => sql.raw(spacedHanSql(column));
 /** A required reference to the row that owns this one: deleting the owner deletes it too. */
 const ownedBy = (name: string, target: () => AnyPgColumn) => uuid(name).notNull().references(target, { onDelete: "cascade" });
 // Millisecond precision so keyset cursors round-trip exactly through JS Dates.
@@ -108,7 +111,7 @@ export const sessions = pgTable(
       .generatedAlwaysAs(sql`coalesce(pinned_at, updated_at)`),
     titleTsv: tsvector("title_tsv")
       .notNull()
-      .generatedAlwaysAs(sql`to_tsvector('simple', title)`),
+      .generatedAlwaysAs(sql`to_tsvector('simple', ${searchable("title")})`),
   },
   (t) => [
     index("sessions_user_order_idx").on(t.tenantId, t.userId, t.pinned, t.sortAt, t.id),
@@ -136,7 +139,7 @@ export const messages = pgTable(
     updatedAt: ts("updated_at").notNull().defaultNow(),
     contentTsv: tsvector("content_tsv")
       .notNull()
-      .generatedAlwaysAs(sql`to_tsvector('simple', content)`),
+      .generatedAlwaysAs(sql`to_tsvector('simple', ${searchable("content")})`),
   },
   (t) => [
     // "Newest first in a session", with id breaking ties so pages never overlap.
@@ -208,7 +211,7 @@ export const knowledgeChunks = pgTable(
     embeddingModel: varchar("embedding_model", { length: 200 }).notNull(),
     tsv: tsvector("tsv")
       .notNull()
-      .generatedAlwaysAs(sql`setweight(to_tsvector('english', heading), 'A') || setweight(to_tsvector('english', content), 'B')`),
+      .generatedAlwaysAs(sql`setweight(to_tsvector('english', ${searchable("heading")}), 'A') || setweight(to_tsvector('english', ${searchable("content")}), 'B')`),
   },
   (t) => [
     index("knowledge_chunks_base_idx").on(t.knowledgeBaseId, t.embeddingModel),

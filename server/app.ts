@@ -40,7 +40,7 @@ export interface App {
  */
 export async function createApp(env: Env, options: { pgliteDataDir?: string; quiet?: boolean; pgvector?: boolean } = {}): Promise<App> {
   const dbHandle = await openDb({ url: env.DATABASE_URL, dataDir: options.pgliteDataDir ?? pgliteDir(env), pgvector: options.pgvector });
-  const store = await createStore({ redisUrl: env.REDIS_URL }).catch(async (error: unknown) => {
+  const store = await createStore({ redisUrl: env.REDIS_URL, redisClusterNodes: env.REDIS_CLUSTER_NODES }).catch(async (error: unknown) => {
     await dbHandle.close();
     throw error;
   });

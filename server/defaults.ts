@@ -1,35 +1,40 @@
 import { z } from "zod";
 
+/** Parley's own fallback sentence; a Chinese question gets it in Chinese (server/text/language.ts). */
+export const DEFAULT_FALLBACK_RESPONSE = "Sorry, I am unable to answer this question.";
+
 /**
  * Session configuration, with WeKnora's conversation defaults. Each schema gives the full shape
- * (with defaults and limits); `SessionInput` takes any part of it and is deep-merged.
+ * (with defaults and limits); `SessionInput` takes any part of it and is deep-merged. Each field's
+ * `.meta` title and description label it in the browser's settings form, which is built from these
+ * schemas' JSON Schema.
  */
 export const strategySchema = z.object({
-  maxRounds: z.number().int().min(1).max(100).default(5),
-  enableRewrite: z.boolean().default(true),
-  fallbackStrategy: z.enum(["fixed", "model"]).default("model"),
-  fallbackResponse: z.string().max(2000).default("Sorry, I am unable to answer this question."),
-  keywordThreshold: z.number().min(0).max(1).default(0.3),
-  vectorThreshold: z.number().min(0).max(1).default(0.5),
-  embeddingTopK: z.number().int().min(1).max(100).default(10),
-  rerankModelId: z.string().max(200).nullable().default(null),
-  rerankTopK: z.number().int().min(1).max(100).default(5),
-  rerankThreshold: z.number().min(0).max(1).default(0.5),
-  summaryModelId: z.string().max(200).nullable().default(null),
+  maxRounds: z.number().int().min(1).max(100).meta({ title: "Conversation rounds", description: "How many earlier turns the model sees." }).default(5),
+  enableRewrite: z.boolean().meta({ title: "Rewrite follow-up questions", description: "Turn “and that?” into a standalone question before searching." }).default(true),
+  fallbackStrategy: z.enum(["fixed", "model"]).meta({ title: "When no source matches", description: "fixed: reply with the text below; model: the model answers and says it found no source." }).default("model"),
+  fallbackResponse: z.string().max(2000).meta({ title: "Fallback reply" }).default(DEFAULT_FALLBACK_RESPONSE),
+  keywordThreshold: z.number().min(0).max(1).meta({ title: "Keyword threshold" }).default(0.3),
+  vectorThreshold: z.number().min(0).max(1).meta({ title: "Vector threshold" }).default(0.5),
+  embeddingTopK: z.number().int().min(1).max(100).meta({ title: "Candidates per search (top K)" }).default(10),
+  rerankModelId: z.string().max(200).nullable().meta({ title: "Rerank model", description: "Empty: no rerank model." }).default(null),
+  rerankTopK: z.number().int().min(1).max(100).meta({ title: "Sources kept after rerank" }).default(5),
+  rerankThreshold: z.number().min(0).max(1).meta({ title: "Rerank threshold" }).default(0.5),
+  summaryModelId: z.string().max(200).nullable().meta({ title: "Summary model", description: "Empty: the chat model." }).default(null),
 });
 
 export const summaryParametersSchema = z.object({
-  temperature: z.number().min(0).max(2).default(0.3),
-  maxCompletionTokens: z.number().int().min(1).max(131072).default(2048),
-  repeatPenalty: z.number().min(0).max(2).default(1.0),
-  topK: z.number().int().min(0).max(1000).default(0),
-  topP: z.number().min(0).max(1).default(0),
-  frequencyPenalty: z.number().min(-2).max(2).default(0),
-  presencePenalty: z.number().min(-2).max(2).default(0),
-  seed: z.number().int().min(0).default(0),
-  prompt: z.string().max(20000).default(""),
-  contextTemplate: z.string().max(20000).default(""),
-  noMatchPrefix: z.string().max(2000).default(""),
+  temperature: z.number().min(0).max(2).meta({ title: "Temperature" }).default(0.3),
+  maxCompletionTokens: z.number().int().min(1).max(131072).meta({ title: "Max answer tokens" }).default(2048),
+  repeatPenalty: z.number().min(0).max(2).meta({ title: "Repeat penalty" }).default(1.0),
+  topK: z.number().int().min(0).max(1000).meta({ title: "Top K", description: "0: off." }).default(0),
+  topP: z.number().min(0).max(1).meta({ title: "Top P", description: "0: off." }).default(0),
+  frequencyPenalty: z.number().min(-2).max(2).meta({ title: "Frequency penalty" }).default(0),
+  presencePenalty: z.number().min(-2).max(2).meta({ title: "Presence penalty" }).default(0),
+  seed: z.number().int().min(0).meta({ title: "Seed", description: "0: random." }).default(0),
+  prompt: z.string().max(20000).meta({ title: "System prompt" }).default(""),
+  contextTemplate: z.string().max(20000).meta({ title: "Context template", description: "How sources are put before the question." }).default(""),
+  noMatchPrefix: z.string().max(2000).meta({ title: "No-match prefix" }).default(""),
 });
 
 export const agentConfigSchema = z.object({
@@ -40,10 +45,10 @@ export const agentConfigSchema = z.object({
 });
 
 export const contextConfigSchema = z.object({
-  maxTokens: z.number().int().min(256).max(2_000_000).default(131072),
-  compressionStrategy: z.enum(["sliding_window", "smart"]).default("sliding_window"),
-  recentMessageCount: z.number().int().min(1).max(1000).default(20),
-  summarizeThreshold: z.number().int().min(1).max(1000).default(5),
+  maxTokens: z.number().int().min(256).max(2_000_000).meta({ title: "Context budget (tokens)" }).default(131072),
+  compressionStrategy: z.enum(["sliding_window", "smart"]).meta({ title: "Compression", description: "sliding_window keeps recent messages; smart summarises older ones." }).default("sliding_window"),
+  recentMessageCount: z.number().int().min(1).max(1000).meta({ title: "Recent messages kept" }).default(20),
+  summarizeThreshold: z.number().int().min(1).max(1000).meta({ title: "Summarise after (dropped messages)" }).default(5),
 });
 
 export type Strategy = z.infer<typeof strategySchema>;
@@ -67,8 +72,8 @@ function partialOf<T extends z.ZodRawShape>(schema: z.ZodObject<T>) {
 }
 
 export const sessionInputSchema = z.strictObject({
-  title: z.string().trim().max(255).optional(),
-  description: z.string().max(2000).optional(),
+  title: z.string().trim().max(255).meta({ title: "Title" }).optional(),
+  description: z.string().max(2000).meta({ title: "Description" }).optional(),
   knowledgeBaseId: z.string().max(100).nullable().optional(),
   strategy: partialOf(strategySchema).optional(),
   summaryParameters: partialOf(summaryParametersSchema).optional(),

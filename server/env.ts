@@ -10,11 +10,30 @@ const optionalUrl = z
   .transform((v) => (v ? v : undefined))
   .pipe(z.url().optional());
 
+/** `redis://host:port,redis://host:port,…`: some nodes of a Redis Cluster (the rest are discovered). */
+const clusterNodes = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v ? v.split(",").map((node) => node.trim()).filter(Boolean) : undefined))
+  .pipe(
+    z
+      .array(
+        z
+          .url({ protocol: /^rediss?$/, error: "each node must be a redis:// or rediss:// URL" })
+          .refine((node) => !URL.canParse(node) || new URL(node).port !== "", "each node needs its port (redis://host:port)")
+          .refine((node) => !URL.canParse(node) || ["", "/", "/0"].includes(new URL(node).pathname), "a Redis Cluster has only database 0"),
+      )
+      .optional(),
+  );
+
 const envSchema = z.object({
   DATABASE_URL: optionalUrl,
   /** Where embedded PGlite keeps its files when DATABASE_URL is unset. */
   PARLEY_DATA_DIR: z.string().min(1).default("./.data/pglite"),
   REDIS_URL: optionalUrl,
+  /** Instead of REDIS_URL: run on a Redis Cluster. */
+  REDIS_CLUSTER_NODES: clusterNodes,
   /** Every Redis key starts with this; tests give each run its own (still under `parley:`). */
   PARLEY_REDIS_PREFIX: z.string().regex(/^parley:([A-Za-z0-9_-]+:)?$/, "must be 'parley:' or 'parley:<run>:'").default("parley:"),
   PARLEY_BOOTSTRAP_KEY: z
@@ -34,6 +53,9 @@ const envSchema = z.object({
   /** An OpenAI-compatible /v1/embeddings model for knowledge bases; unset: the built-in offline embedder. */
   PARLEY_EMBEDDING_MODEL: z.string().optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+}).refine((env) => !(env.REDIS_URL && env.REDIS_CLUSTER_NODES), {
+  path: ["REDIS_CLUSTER_NODES"],
+  message: "set either REDIS_URL (one Redis server) or REDIS_CLUSTER_NODES (a Redis Cluster), not both",
 });
 
 export type Env = z.infer<typeof envSchema>;

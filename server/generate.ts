@@ -9,6 +9,7 @@ import type { ChatModel } from "./models/types";
 import { setTitleIfUntitled, type Session } from "./sessions";
 import { createStreamWriter, type StreamDeps, type StreamWriter } from "./streams";
 import { generateTitle } from "./titles";
+import { fallbackResponseFor } from "./text/language";
 
 /**
  * The generation pipeline: one answer's life on the instance that runs it, from retrieval to its
@@ -95,7 +96,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
       writeProgress(content);
     };
     if (references.length === 0 && session.strategy.fallbackStrategy === "fixed") {
-      emitDelta(session.strategy.fallbackResponse);
+      emitDelta(fallbackResponseFor(session.strategy.fallbackResponse, question));
     } else {
       const context = await deps.context.build(session.id, {
         systemPrompt: systemPromptFor(session, references),

@@ -16,6 +16,7 @@ import {
 import { AppError, badInput, notFound } from "./errors";
 import { handbookBaseId } from "./knowledge/handbookBase";
 import { allBasesOfTenant, basesOfTenant } from "./knowledge/repository";
+import { hasHan, segmentWords, tsQueryOperand } from "./text/segment";
 
 export const sessionColumns = {
   id: sessions.id,
@@ -222,12 +223,15 @@ function decodeCursor(cursor: string): CursorPosition {
 
 /**
  * Search terms from the user's text, taken literally: only runs of letters and digits survive, so
- * no character can act as a tsquery operator. Every term must match; the last may be a prefix.
+ * no character can act as a tsquery operator; Chinese is segmented into words, each searched as
+ * the phrase of its characters (server/text/segment.ts). Every term must match; the last may be a
+ * prefix, unless it is Chinese (its characters are whole already).
  */
 export function toTsQuery(text: string): string | null {
-  const words = (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 16);
+  const words = segmentWords(text.toLowerCase()).slice(0, 16);
   if (words.length === 0) return null;
-  return words.map((w, i) => (i === words.length - 1 ? `${w}:*` : w)).join(" & ");
+  const last = words.length - 1;
+  return words.map((w, i) => (hasHan(w) ? `(${tsQueryOperand(w)})` : i === last ? `${w}:*` : w)).join(" & ");
 }
 
 export interface ListOptions {

@@ -1,9 +1,9 @@
 import type { Env } from "./env";
 import { isTerminal, type StreamEvent } from "./events";
 import type { Message } from "./messages";
+import { compareStreamIds } from "./store/follow";
 import type { Keys } from "./store/keys";
-import { compareStreamIds } from "./store/memory";
-import type { Store } from "./store/types";
+import type { Store, StreamEntry } from "./store/types";
 
 /** Where answer streams live and how long they are kept. */
 export interface StreamDeps {
@@ -86,28 +86,65 @@ function terminalFromRow(message: Message & { durationMs?: number | null; error?
   }
 }
 
+/** An event as delivered to a subscriber, with the stream id it resumes after. */
+export interface DeliveredEvent {
+  id: string;
+  event: StreamEvent;
+}
+
+/**
+ * Joins each run of consecutive `answer` events into one: their deltas joined, carrying the id of
+ * the last (contract, "Answers"), so a burst or a replay costs a few messages, not one per token.
+ * Every other event passes as it was written. `entries` are events a subscriber has not received.
+ */
+export function mergeAnswers(entries: readonly StreamEntry[]): DeliveredEvent[] {
+  const delivered: DeliveredEvent[] = [];
+  let run: { id: string; deltas: string[] } | null = null;
+  const endRun = () => {
+    if (run) delivered.push({ id: run.id, event: { type: "answer", delta: run.deltas.join("") } });
+    run = null;
+  };
+  for (const { id, data } of entries) {
+    const event = data as StreamEvent;
+    if (event.type !== "answer") {
+      endRun();
+      delivered.push({ id, event });
+    } else if (run) {
+      run.id = id;
+      run.deltas.push(event.delta);
+    } else {
+      run = { id, deltas: [event.delta] };
+    }
+  }
+  endRun();
+  return delivered;
+}
+
 /**
  * Every event of an answer after `lastEventId`, then the live ones, ending after the terminal
- * event. A finished answer whose stream has expired is served from its row as `snapshot` + its
- * terminal event (ids "0-1" and "0-2", so a resume after either still works).
+ * event; answer deltas that arrive together are merged (`mergeAnswers`). A finished answer whose
+ * stream has expired is served from its row as `snapshot` + its terminal event (ids "0-1" and
+ * "0-2", so a resume after either still works).
  */
 export async function* readAnswerStream(
-  deps: StreamDeps,
+  { store, keys }: Pick<StreamDeps, "store" | "keys">,
   message: Message & { durationMs?: number | null; error?: string | null },
   lastEventId: string | null,
   signal: AbortSignal,
-): AsyncGenerator<{ id: string; event: StreamEvent }> {
-  const key = deps.keys.stream(message.sessionId, message.id);
+): AsyncGenerator<DeliveredEvent> {
+  const key = keys.stream(message.sessionId, message.id);
   if (message.status === "streaming") {
-    for await (const entry of deps.store.follow(key, lastEventId, signal)) {
-      yield { id: entry.id, event: entry.data as StreamEvent };
-      if (isTerminal(entry.data as StreamEvent)) return;
+    for await (const batch of store.follow(key, lastEventId, signal)) {
+      for (const delivered of mergeAnswers(batch)) {
+        yield delivered;
+        if (isTerminal(delivered.event)) return;
+      }
     }
     return;
   }
   // The row is final. One read tells whether its stream has expired (nothing left, or the client
   // is resuming the snapshot it was served) and otherwise gives every event to replay.
-  const entries = lastEventId?.startsWith("0-") ? [] : await deps.store.range(key, null);
+  const entries = lastEventId?.startsWith("0-") ? [] : await store.range(key, null);
   if (entries.length === 0) {
     if (!lastEventId || lastEventId === "0-0") {
       yield { id: "0-1", event: { type: "snapshot", content: message.content, references: message.references } };
@@ -118,17 +155,18 @@ export async function* readAnswerStream(
   // Its terminal event is written just after the row: replay what is there, wait a moment for the
   // rest, and fall back to the row's own terminal event if it never comes (the store was
   // unreachable when the answer ended).
-  for (const entry of entries) {
-    if (!lastEventId || compareStreamIds(entry.id, lastEventId) > 0) yield { id: entry.id, event: entry.data as StreamEvent };
-  }
+  const after = lastEventId;
+  yield* mergeAnswers(after ? entries.filter((entry) => compareStreamIds(entry.id, after) > 0) : entries);
   if (entries.some((e) => isTerminal(e.data as StreamEvent))) return;
   let last = entries.at(-1)!.id;
   const wait = AbortSignal.any([signal, AbortSignal.timeout(TERMINAL_WAIT_MS)]);
   try {
-    for await (const entry of deps.store.follow(key, last, wait)) {
-      yield { id: entry.id, event: entry.data as StreamEvent };
-      if (isTerminal(entry.data as StreamEvent)) return;
-      last = entry.id;
+    for await (const batch of store.follow(key, last, wait)) {
+      for (const delivered of mergeAnswers(batch)) {
+        yield delivered;
+        if (isTerminal(delivered.event)) return;
+        last = delivered.id;
+      }
     }
   } catch (error) {
     if (!wait.aborted) throw error;

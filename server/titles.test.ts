@@ -25,7 +25,6 @@ const inputs = [
   "Hi, can you tell me how pinning works?",
   "Could you please tell me what the default stream TTL is?",
   "Please explain the difference between sliding_window and smart compression in Parley's LLM context manager, with examples and every detail you can find.",
-  "如何配置Redis集群？",
   "Ünïcödé façade naïve café résumé?",
   "🎉🎉🎉",
   "   ",
@@ -79,8 +78,53 @@ describe("heuristicTitle", () => {
 
   it("drops special-token text and keeps unicode words", () => {
     expect(heuristicTitle("<|endoftext|> what does <|im_start|> mean")).toBe("Question about what does mean");
-    expect(heuristicTitle("如何配置Redis集群？")).toBe("A question about 如何配置Redis集群");
     expect(heuristicTitle("Ünïcödé façade naïve café résumé?")).toBe("Ünïcödé façade naïve café résumé");
+  });
+});
+
+describe("Chinese titles", () => {
+  const chinese = [
+    "会话上下文在Redis中的默认过期时间是多久？",
+    "如何配置Redis集群？",
+    "请问，会话删除以后，临时知识库的状态会被清理吗？谢谢",
+    "我有一个问题。我在两台服务器上部署了系统，怎样共享Redis？",
+    "这是一个非常非常非常非常非常非常非常非常非常非常长的句子没有标点符号也没有空格一直写下去",
+    "你好",
+    "过期",
+  ];
+
+  it("are Chinese, at most 20 characters, with no English wrapper and no trailing punctuation", () => {
+    for (const input of chinese) {
+      const title = heuristicTitle(input);
+      expect(Array.from(title).length, title).toBeLessThanOrEqual(20);
+      expect(title).not.toMatch(/question|about/i);
+      expect(title).not.toMatch(/[.,;:!?…。？！，]$/);
+    }
+  });
+
+  it("keep the question's own words, cut between words and not on a function word", () => {
+    expect(heuristicTitle("会话上下文在Redis中的默认过期时间是多久？")).toBe("会话上下文在Redis中的默认过期时间");
+    expect(heuristicTitle("如何配置Redis集群？")).toBe("如何配置Redis集群");
+    expect(heuristicTitle("请问，会话删除以后，临时知识库的状态会被清理吗？谢谢")).toBe("会话删除以后，临时知识库的状态会被清理");
+    expect(heuristicTitle("你好")).toBe("开始对话的问候");
+    expect(heuristicTitle("过期")).toBe("关于过期的问题");
+  });
+
+  it("take a model's Chinese title, and fall back when it is English or too long", async () => {
+    const server = await startFakeOpenAI();
+    try {
+      const online = createOpenAIModel({ baseURL: server.baseURL, apiKey: "k", model: "fake-titles" });
+      const question = "会话上下文在Redis中的默认过期时间是多久？";
+      server.reply({ text: "标题：Redis会话上下文过期时间" });
+      expect(await generateTitle(online, question)).toBe("Redis会话上下文过期时间");
+      expect(server.requests.at(-1)!.body.messages![0].content).toMatch(/in Chinese, of at most 20 characters/);
+      for (const reply of ["Session context expiry in Redis", "会话上下文在Redis中的默认过期时间以及清理机制的详细说明", "默认是24小时"]) {
+        server.reply({ text: reply });
+        expect(await generateTitle(online, question), reply).toBe(heuristicTitle(question));
+      }
+    } finally {
+      await server.close();
+    }
   });
 });
 

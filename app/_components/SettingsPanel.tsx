@@ -1,242 +1,20 @@
 "use client";
-import { useMutation, useQuery } from "@tanstack/react-query";
-import { useEffect, useMemo, useState, type FormEvent } from "react";
-import {
-  contextConfigSchema,
-  defaultContextConfig,
-  defaultStrategy,
-  defaultSummaryParameters,
-  sessionInputSchema,
-  strategySchema,
-  summaryParametersSchema,
-} from "@/server/defaults";
+import { useEffect } from "react";
 import { errorMessage } from "./errors";
 import { CloseIcon } from "./icons";
-import { KnowledgeFieldset, sessionBaseIds, sessionKnowledgeInput } from "./knowledge/SessionKnowledge";
-import { useSessionCache } from "./sessionCache";
-import { useTRPC, type Session } from "./trpc";
-
-type GroupKey = "strategy" | "summaryParameters" | "contextConfig";
-
-interface FieldDef {
-  group: GroupKey;
-  key: string;
-  label: string;
-  help?: string;
-  kind: "int" | "number" | "boolean" | "enum" | "text" | "textarea" | "nullable";
-  min?: number;
-  max?: number;
-  maxLength?: number;
-  options?: string[];
-  step?: number;
-  defaultValue: unknown;
-}
-
-const LABELS: Record<string, { label: string; help?: string; textarea?: boolean; step?: number }> = {
-  maxRounds: { label: "Conversation rounds", help: "How many earlier turns the model sees." },
-  enableRewrite: { label: "Rewrite follow-up questions", help: "Turn “and that?” into a standalone question before searching." },
-  fallbackStrategy: { label: "When no source matches", help: "fixed: reply with the text below; model: the model answers and says it found no source." },
-  fallbackResponse: { label: "Fallback reply", textarea: true },
-  keywordThreshold: { label: "Keyword threshold", step: 0.05 },
-  vectorThreshold: { label: "Vector threshold", step: 0.05 },
-  embeddingTopK: { label: "Candidates per search (top K)" },
-  rerankModelId: { label: "Rerank model", help: "Empty: no rerank model." },
-  rerankTopK: { label: "Sources kept after rerank" },
-  rerankThreshold: { label: "Rerank threshold", step: 0.05 },
-  summaryModelId: { label: "Summary model", help: "Empty: the chat model." },
-  temperature: { label: "Temperature", step: 0.1 },
-  maxCompletionTokens: { label: "Max answer tokens" },
-  repeatPenalty: { label: "Repeat penalty", step: 0.1 },
-  topK: { label: "Top K", help: "0: off." },
-  topP: { label: "Top P", help: "0: off.", step: 0.05 },
-  frequencyPenalty: { label: "Frequency penalty", step: 0.1 },
-  presencePenalty: { label: "Presence penalty", step: 0.1 },
-  seed: { label: "Seed", help: "0: random." },
-  prompt: { label: "System prompt", textarea: true },
-  contextTemplate: { label: "Context template", textarea: true, help: "How sources are put before the question." },
-  noMatchPrefix: { label: "No-match prefix", textarea: true },
-  maxTokens: { label: "Context budget (tokens)" },
-  compressionStrategy: { label: "Compression", help: "sliding_window keeps recent messages; smart summarises older ones." },
-  recentMessageCount: { label: "Recent messages kept" },
-  summarizeThreshold: { label: "Summarise after (dropped messages)" },
-};
-
-type AnySchema = { def: { type: string }; unwrap?: () => AnySchema } & Record<string, unknown>;
-
-/** Field types, limits and defaults, read from the same zod schemas the server validates with. */
-function fieldsOf(group: GroupKey, schema: { shape: Record<string, unknown> }, defaults: Record<string, unknown>): FieldDef[] {
-  return Object.entries(schema.shape).map(([key, raw]) => {
-    let inner = (raw as AnySchema).unwrap!();
-    const meta = LABELS[key] ?? { label: key };
-    const base = { group, key, label: meta.label, help: meta.help, defaultValue: defaults[key], step: meta.step };
-    if (inner.def.type === "nullable") {
-      inner = inner.unwrap!();
-      return { ...base, kind: "nullable", maxLength: (inner.maxLength as number | null) ?? undefined };
-    }
-    switch (inner.def.type) {
-      case "number": {
-        const isInt = Boolean(inner.isInt);
-        const max = inner.maxValue as number;
-        return {
-          ...base,
-          kind: isInt ? "int" : "number",
-          min: inner.minValue as number,
-          max: max >= Number.MAX_SAFE_INTEGER ? undefined : max,
-        };
-      }
-      case "boolean":
-        return { ...base, kind: "boolean" };
-      case "enum":
-        return { ...base, kind: "enum", options: inner.options as string[] };
-      default:
-        return { ...base, kind: meta.textarea ? "textarea" : "text", maxLength: (inner.maxLength as number | null) ?? undefined };
-    }
-  });
-}
-
-const GROUPS: { key: GroupKey; title: string; fields: FieldDef[] }[] = [
-  { key: "strategy", title: "Retrieval strategy", fields: fieldsOf("strategy", strategySchema, defaultStrategy()) },
-  { key: "summaryParameters", title: "Model parameters", fields: fieldsOf("summaryParameters", summaryParametersSchema, defaultSummaryParameters()) },
-  { key: "contextConfig", title: "Context", fields: fieldsOf("contextConfig", contextConfigSchema, defaultContextConfig()) },
-];
-
-type FormValues = Record<string, string | boolean>;
-const fieldId = (f: FieldDef) => `${f.group}.${f.key}`;
-
-function toForm(session: Session): FormValues {
-  const values: FormValues = { title: session.title, description: session.description };
-  for (const g of GROUPS) {
-    const current = (session[g.key] ?? {}) as Record<string, unknown>;
-    for (const f of g.fields) {
-      const v = current[f.key] ?? f.defaultValue;
-      values[fieldId(f)] = f.kind === "boolean" ? Boolean(v) : v === null || v === undefined ? "" : String(v);
-    }
-  }
-  return values;
-}
-
-/** Form strings to typed values; what cannot be a number stays a string so zod names the field. */
-function fromForm(values: FormValues) {
-  const out: Record<string, Record<string, unknown>> = { strategy: {}, summaryParameters: {}, contextConfig: {} };
-  for (const g of GROUPS) {
-    for (const f of g.fields) {
-      const v = values[fieldId(f)];
-      let typed: unknown = v;
-      if (f.kind === "int" || f.kind === "number") typed = typeof v === "string" && v.trim() !== "" && !Number.isNaN(Number(v)) ? Number(v) : v;
-      else if (f.kind === "nullable") typed = typeof v === "string" && v.trim() === "" ? null : v;
-      out[g.key][f.key] = typed;
-    }
-  }
-  return {
-    title: String(values.title),
-    description: String(values.description),
-    strategy: out.strategy,
-    summaryParameters: out.summaryParameters,
-    contextConfig: out.contextConfig,
-  };
-}
-
-/** zod's issue, in the words a settings form would use. */
-function friendlyIssue(issue: { code: string; message: string; maximum?: unknown; minimum?: unknown; expected?: unknown; origin?: unknown }): string {
-  if (issue.code === "too_big") return issue.origin === "string" ? `At most ${String(issue.maximum)} characters` : `At most ${String(issue.maximum)}`;
-  if (issue.code === "too_small") return issue.origin === "string" ? `At least ${String(issue.minimum)} characters` : `At least ${String(issue.minimum)}`;
-  if (issue.code === "invalid_type" && issue.expected === "number") return "Enter a number";
-  if (issue.code === "invalid_type" && issue.expected === "int") return "Enter a whole number";
-  return issue.message;
-}
-
-function limitText(f: FieldDef): string {
-  const parts: string[] = [];
-  if (f.kind === "int" || f.kind === "number") {
-    if (f.min !== undefined && f.max !== undefined) parts.push(`${f.min}–${f.max}`);
-    else if (f.min !== undefined) parts.push(`≥ ${f.min}`);
-  }
-  if ((f.kind === "text" || f.kind === "textarea" || f.kind === "nullable") && f.maxLength) parts.push(`≤ ${f.maxLength.toLocaleString()} chars`);
-  const d = f.defaultValue;
-  parts.push(`default ${d === null ? "none" : d === "" ? "empty" : typeof d === "boolean" ? (d ? "on" : "off") : String(d)}`);
-  return parts.join(" · ");
-}
+import { KnowledgeFieldset } from "./knowledge/SessionKnowledge";
+import { aboutFields, fieldId, GROUPS, limitText, type FieldDef } from "./settingsForm";
+import { useSettingsForm } from "./useSettingsForm";
 
 export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClose: () => void }) {
-  const trpc = useTRPC();
-  const cache = useSessionCache();
-  const session = useQuery(trpc.session.get.queryOptions({ id: sessionId }));
-  const [values, setValues] = useState<FormValues | null>(null);
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [saved, setSaved] = useState(false);
-  const update = useMutation(trpc.session.update.mutationOptions());
-  const generateTitle = useMutation(trpc.session.generateTitle.mutationOptions());
-  // The bases this chat answers from: knowledgeBaseId first, then agentConfig.knowledgeBases.
-  const bases = useQuery(trpc.knowledge.bases.list.queryOptions());
-  const knownBases = useMemo(() => (bases.data ? new Set(bases.data.items.map((b) => b.id)) : null), [bases.data]);
-  const [knowledge, setKnowledge] = useState<string[]>([]);
-
-  useEffect(() => {
-    if (session.data && values === null) {
-      setValues(toForm(session.data));
-      setKnowledge(sessionBaseIds(session.data));
-    }
-  }, [session.data, values]);
+  const form = useSettingsForm(sessionId);
+  const { session, values, errors } = form;
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => e.key === "Escape" && onClose();
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [onClose]);
-
-  const set = (id: string, v: string | boolean) => {
-    setValues((prev) => ({ ...prev!, [id]: v }));
-    setSaved(false);
-    if (errors[id]) setErrors(({ [id]: _, ...rest }) => rest);
-  };
-
-  const knowledgeDirty = useMemo(() => {
-    if (!session.data || !knownBases) return false;
-    const known = (ids: string[]) => ids.filter((id) => knownBases.has(id));
-    return JSON.stringify(known(knowledge)) !== JSON.stringify(known(sessionBaseIds(session.data)));
-  }, [knowledge, knownBases, session.data]);
-  const dirty = useMemo(
-    () => (values !== null && session.data !== undefined && JSON.stringify(values) !== JSON.stringify(toForm(session.data))) || knowledgeDirty,
-    [values, session.data, knowledgeDirty],
-  );
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    if (!values) return;
-    // Knowledge is sent only once the tenant's bases are known, so a failed list never clears it.
-    const input = { ...fromForm(values), ...(knownBases && sessionKnowledgeInput(knowledge, knownBases)) };
-    const parsed = sessionInputSchema.safeParse(input);
-    if (!parsed.success) {
-      const next: Record<string, string> = {};
-      for (const issue of parsed.error.issues) {
-        const id = issue.path.join(".");
-        next[id] ??= friendlyIssue(issue);
-      }
-      setErrors(next);
-      document.getElementById(`field-${Object.keys(next)[0]}`)?.focus();
-      return;
-    }
-    setErrors({});
-    try {
-      const s = await update.mutateAsync({ id: sessionId, ...parsed.data });
-      cache.patch(s.id, s);
-      setValues(toForm(s));
-      setKnowledge(sessionBaseIds(s));
-      setSaved(true);
-    } catch (err) {
-      const fieldErrors = (err as { data?: { zodError?: { fieldErrors?: Record<string, string[]> } } }).data?.zodError?.fieldErrors;
-      if (fieldErrors) setErrors(Object.fromEntries(Object.entries(fieldErrors).map(([k, v]) => [k, v[0]])));
-    }
-  };
-
-  const resetGroup = (g: (typeof GROUPS)[number]) => {
-    setValues((prev) => {
-      const next = { ...prev! };
-      for (const f of g.fields) next[fieldId(f)] = f.kind === "boolean" ? Boolean(f.defaultValue) : f.defaultValue === null ? "" : String(f.defaultValue);
-      return next;
-    });
-    setSaved(false);
-  };
 
   return (
     <aside className="settings-panel" role="dialog" aria-modal="false" aria-labelledby="settings-title">
@@ -253,66 +31,61 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
         </p>
       )}
       {values && (
-        <form className="settings-form" onSubmit={submit} noValidate>
+        <form
+          className="settings-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void form.submit();
+          }}
+          noValidate
+        >
           <fieldset>
             <legend>About this chat</legend>
             <div className={`field ${errors.title ? "has-error" : ""}`}>
-              <label htmlFor="field-title">Title</label>
+              <label htmlFor="field-title">{aboutFields.title.label}</label>
               <div className="field-row">
                 <input
                   id="field-title"
                   value={String(values.title)}
-                  maxLength={300}
-                  onChange={(e) => set("title", e.target.value)}
+                  maxLength={aboutFields.title.maxLength}
+                  onChange={(e) => form.set("title", e.target.value)}
                   aria-invalid={Boolean(errors.title) || undefined}
                   aria-describedby="hint-title"
                 />
                 <button
                   type="button"
                   className="btn btn-sm"
-                  disabled={generateTitle.isPending}
-                  onClick={async () => {
-                    try {
-                      const { title } = await generateTitle.mutateAsync({ id: sessionId });
-                      set("title", title);
-                      cache.patch(sessionId, { title });
-                    } catch (err) {
-                      setErrors((prev) => ({ ...prev, title: errorMessage(err) }));
-                    }
-                  }}
+                  disabled={form.generatingTitle}
+                  onClick={() => void form.generateTitle()}
                 >
-                  {generateTitle.isPending ? "Generating…" : "Generate"}
+                  {form.generatingTitle ? "Generating…" : "Generate"}
                 </button>
               </div>
               <p className="field-hint" id="hint-title">
-                {errors.title ?? "≤ 255 characters"}
+                {errors.title ?? lengthHint(aboutFields.title.maxLength)}
               </p>
             </div>
             <div className={`field ${errors.description ? "has-error" : ""}`}>
-              <label htmlFor="field-description">Description</label>
+              <label htmlFor="field-description">{aboutFields.description.label}</label>
               <textarea
                 id="field-description"
                 rows={2}
                 value={String(values.description)}
-                onChange={(e) => set("description", e.target.value)}
+                onChange={(e) => form.set("description", e.target.value)}
                 aria-invalid={Boolean(errors.description) || undefined}
                 aria-describedby="hint-description"
               />
               <p className="field-hint" id="hint-description">
-                {errors.description ?? "≤ 2,000 characters"}
+                {errors.description ?? lengthHint(aboutFields.description.maxLength)}
               </p>
             </div>
           </fieldset>
 
           <KnowledgeFieldset
-            bases={bases.data?.items}
-            error={bases.error}
-            selected={knowledge}
-            onChange={(ids) => {
-              setKnowledge(ids);
-              setSaved(false);
-              setErrors(({ knowledgeBaseId: _a, agentConfig: _b, ...rest }) => rest);
-            }}
+            bases={form.bases.data?.items}
+            error={form.bases.error}
+            selected={form.knowledge}
+            onChange={form.chooseKnowledge}
             fieldError={errors.knowledgeBaseId ?? errors.agentConfig ?? Object.entries(errors).find(([k]) => k.startsWith("agentConfig."))?.[1]}
           />
 
@@ -320,20 +93,20 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
             <fieldset key={g.key}>
               <legend>
                 {g.title}
-                <button type="button" className="link-btn" onClick={() => resetGroup(g)}>
+                <button type="button" className="link-btn" onClick={() => form.resetGroup(g)}>
                   Reset to defaults
                 </button>
               </legend>
               {g.fields.map((f) => (
-                <Field key={f.key} field={f} value={values[fieldId(f)]} error={errors[fieldId(f)]} onChange={(v) => set(fieldId(f), v)} />
+                <Field key={f.key} field={f} value={values[fieldId(f)]} error={errors[fieldId(f)]} onChange={(v) => form.set(fieldId(f), v)} />
               ))}
             </fieldset>
           ))}
 
           <div className="settings-actions">
-            {update.isError && !Object.keys(errors).length && (
+            {form.saveError && !Object.keys(errors).length && (
               <p className="form-error" role="alert">
-                {errorMessage(update.error)}
+                {form.saveError}
               </p>
             )}
             {Object.keys(errors).length > 0 && (
@@ -341,7 +114,7 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
                 Fix the {Object.keys(errors).length === 1 ? "field" : `${Object.keys(errors).length} fields`} marked in red.
               </p>
             )}
-            {saved && !dirty && (
+            {form.saved && !form.dirty && (
               <p className="form-ok" role="status">
                 Saved.
               </p>
@@ -349,8 +122,8 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
             <button type="button" className="btn" onClick={onClose}>
               Close
             </button>
-            <button type="submit" className="btn btn-primary" disabled={update.isPending || !dirty}>
-              {update.isPending ? "Saving…" : "Save"}
+            <button type="submit" className="btn btn-primary" disabled={form.saving || !form.dirty}>
+              {form.saving ? "Saving…" : "Save"}
             </button>
           </div>
         </form>
@@ -358,6 +131,8 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
     </aside>
   );
 }
+
+const lengthHint = (maxLength: number | undefined) => (maxLength ? `≤ ${maxLength.toLocaleString()} characters` : "");
 
 function Field({ field: f, value, error, onChange }: { field: FieldDef; value: string | boolean; error?: string; onChange: (v: string | boolean) => void }) {
   const id = `field-${fieldId(f)}`;

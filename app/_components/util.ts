@@ -20,19 +20,6 @@ export function useDebounced<T>(value: T, delayMs: number): T {
   return debounced;
 }
 
-export type DateGroup = "Pinned" | "Today" | "Yesterday" | "Previous 7 days" | "Older";
-export const DATE_GROUPS: DateGroup[] = ["Pinned", "Today", "Yesterday", "Previous 7 days", "Older"];
-
-export function dateGroup(s: { pinned: boolean; updatedAt: Date }, now = new Date()): DateGroup {
-  if (s.pinned) return "Pinned";
-  const today = new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime();
-  const t = new Date(s.updatedAt).getTime();
-  if (t >= today) return "Today";
-  if (t >= today - 86_400_000) return "Yesterday";
-  if (t >= today - 7 * 86_400_000) return "Previous 7 days";
-  return "Older";
-}
-
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
 const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });

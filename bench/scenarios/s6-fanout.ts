@@ -87,8 +87,8 @@ async function measure(ctx: Ctx, target: Target, fresh: boolean): Promise<Scenar
     received[i] = got;
     return subscribe(client, a, (_id, e, at) => {
       if (e.type !== "answer") return;
-      const [k, t] = e.delta.split("@");
-      got.set(Number(k), at - Number(t));
+      // One "k@t;" per event appended; delivery may merge several into one delta.
+      for (const [, k, t] of e.delta.matchAll(/(\d+)@([\d.]+);/g)) got.set(Number(k), at - Number(t));
       onFanout?.();
     });
   });
@@ -113,7 +113,7 @@ async function measure(ctx: Ctx, target: Target, fresh: boolean): Promise<Scenar
         }
       };
     });
-    const { t } = await target.append(hot.sessionId, hot.messageId, [{ type: "answer", delta: `${k}@$T` }]);
+    const { t } = await target.append(hot.sessionId, hot.messageId, [{ type: "answer", delta: `${k}@$T;` }]);
     sent.set(k, t);
     await all;
     await sleep(10);

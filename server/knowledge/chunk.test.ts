@@ -72,3 +72,30 @@ describe("splitToBudget", () => {
     for (const p of pieces) expect(countTokens(p)).toBeLessThanOrEqual(300);
   });
 });
+
+describe("Chinese documents", () => {
+  const zhSentence = (i: number) => `第${i}句话说明会话上下文保存在Redis中，默认二十四小时后过期。`;
+  it("split on Chinese sentence ends, with no spaces needed, and stay within the token budget", () => {
+    const text = Array.from({ length: 40 }, (_, i) => zhSentence(i)).join("");
+    const pieces = splitToBudget(text, 60);
+    expect(pieces.length).toBeGreaterThan(1);
+    for (const piece of pieces) {
+      expect(countTokens(piece)).toBeLessThanOrEqual(60);
+      // Every piece ends where a sentence ends.
+      expect(piece).toMatch(/。$/);
+    }
+    const chunks = chunkBlocks(parseText(`## 上下文\n\n${text}`, "text/markdown"), { maxTokens: 120, overlapTokens: 30 });
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const c of chunks) expect(c.tokenCount).toBeLessThanOrEqual(120);
+    // The overlap repeats whole Chinese sentences.
+    expect(chunks[1].content.startsWith("第")).toBe(true);
+  });
+
+  it("counts a short Chinese text's tokens rather than guessing from its length", () => {
+    // 20 characters, more than 20 tokens: a character-count bound would keep it whole.
+    const rare = "麤龘靐齉爩鱻灪麣籱虋".repeat(2);
+    expect(countTokens(rare)).toBeGreaterThan(20);
+    for (const piece of splitToBudget(rare, 20)) expect(countTokens(piece)).toBeLessThanOrEqual(20);
+  });
+});
+

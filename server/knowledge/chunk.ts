@@ -1,4 +1,5 @@
 import { countTokens } from "../models/text";
+import { segmentPieces } from "../text/segment";
 import type { Block } from "./parse";
 
 /**
@@ -68,7 +69,8 @@ export function chunkBlocks(blocks: Block[], options: ChunkOptions = DEFAULT_CHU
   return chunks;
 }
 
-const SENTENCE_END = /(?<=[.!?…])\s+(?=[\p{Lu}\p{N}"“'‘(`*\[])/u;
+/** After ". ! ? …" and a space, before what opens a sentence; or right after a Chinese sentence end. */
+const SENTENCE_END = /(?<=[.!?…])\s+(?=[\p{Lu}\p{N}"“'‘(`*\[])|(?<=[。！？；])\s*(?=\S)/u;
 
 /** The last whole sentences of `text` within `maxTokens` (or its last words when one sentence is longer). */
 function tailOf(text: string, maxTokens: number): string {
@@ -89,26 +91,33 @@ function tailOf(text: string, maxTokens: number): string {
 
 /**
  * `text` as pieces of at most `maxTokens` each: whole when it fits, else split at line breaks, then
- * at sentence ends, then between words, each level only where the one before was not enough.
+ * at sentence ends, then at spaces, then between (Chinese) words, each level only where the one
+ * before was not enough.
  */
 export function splitToBudget(text: string, maxTokens: number): string[] {
-  const safe = text.replace(new RegExp(`\\S{${MAX_WORD_CHARS + 1},}`, "gu"), (run) => run.match(new RegExp(`.{1,${MAX_WORD_CHARS}}`, "gsu"))!.join(" "));
+  const safe = text.replace(LONG_RUN, (run) => run.match(RUN_PIECE)!.join(" "));
   return splitAt(safe, maxTokens, 0);
 }
 
-const LEVELS: { split: RegExp; join: string }[] = [
-  { split: /\n+/, join: "\n" },
-  { split: SENTENCE_END, join: " " },
-  { split: /\s+/, join: " " },
+const LONG_RUN = new RegExp(`\\S{${MAX_WORD_CHARS + 1},}`, "gu");
+/** A long run's pieces end after Chinese punctuation where there is some (Chinese has no spaces). */
+const RUN_PIECE = new RegExp(`.{1,${MAX_WORD_CHARS - 1}}[。！？；，、：]|.{1,${MAX_WORD_CHARS}}`, "gsu");
+
+const LEVELS: { split: (text: string) => string[]; join: string }[] = [
+  { split: (text) => text.split(/\n+/), join: "\n" },
+  { split: (text) => text.split(SENTENCE_END), join: " " },
+  { split: (text) => text.split(/\s+/), join: " " },
+  // Chinese has no spaces: a sentence still over budget is cut between its words.
+  { split: segmentPieces, join: "" },
 ];
 
 function splitAt(text: string, maxTokens: number, level: number): string[] {
-  // Cheap bound first: a text this short cannot be over budget (a token is at least one character).
-  if (text.length <= maxTokens || countTokens(text) <= maxTokens) return [text];
+  // Cheap bound first: a text of this few bytes cannot be over budget (a token is at least one
+  // byte; a Chinese character is three, and often more than one token).
+  if (Buffer.byteLength(text) <= maxTokens || countTokens(text) <= maxTokens) return [text];
   if (level >= LEVELS.length) return [text];
   const { split, join } = LEVELS[level];
-  const units = text
-    .split(split)
+  const units = split(text)
     .map((u) => u.trim())
     .filter(Boolean)
     .flatMap((u) => splitAt(u, maxTokens, level + 1));

@@ -30,6 +30,19 @@ describe("the offline embedder", () => {
     expect(dot(question, match)).toBeGreaterThan(dot(question, other));
   });
 
+  it("gives Chinese text meaningful vectors: a question is nearest the passage that answers it", async () => {
+    const [question, answer, other, english] = await embedder.embed([
+      "会话上下文的过期时间是多久？",
+      "会话上下文存储在Redis中，带TTL过期策略，默认24小时后过期。",
+      "客户端SDK提供会话批量查询与标题生成的方法。",
+      "How long is the session context kept?",
+    ]);
+    expect(question.some((x) => x !== 0)).toBe(true);
+    expect(question).toHaveLength(256);
+    expect(dot(question, answer)).toBeGreaterThan(dot(question, other) + 0.1);
+    expect(dot(question, english)).toBeLessThan(dot(question, answer));
+  });
+
   it("embeds an empty or all-stop-word text as a zero vector instead of failing", async () => {
     const [empty] = await embedder.embed(["the of and"]);
     expect(empty.every((x) => x === 0)).toBe(true);

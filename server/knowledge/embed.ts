@@ -1,5 +1,6 @@
 import OpenAI from "openai";
 import { contentWords, keywords } from "../models/text";
+import { hanRuns, hasHan } from "../text/segment";
 import { loadWordVectors, type WordVectors } from "./wordVectors";
 
 /** Turns texts into unit-length vectors whose dot product says how alike the texts are. */
@@ -56,7 +57,8 @@ export function createOpenAIEmbedder({ baseURL, apiKey, model }: { baseURL?: str
  * vectors (see wordVectors.ts), each word weighted by how rare it is (smooth inverse frequency,
  * Arora et al. 2017, with frequency estimated from the word's rank), concatenated with a hashed
  * bag of word stems (the same rarity weights) that catches words GloVe's vocabulary lacks
- * ("pgvector", "tRPC") and exact terms. Words of related meaning land near each other ("earn"
+ * ("pgvector", "tRPC") and exact terms; Chinese text, which GloVe has no words for, also hashes
+ * its character pairs and characters into that bag (hanGrams). Words of related meaning land near each other ("earn"
  * and "salary"), as far as averaged word vectors can tell; it takes about 0.2 ms per chunk, with
  * no network and no model download.
  *
@@ -65,7 +67,7 @@ export function createOpenAIEmbedder({ baseURL, apiKey, model }: { baseURL?: str
  * own scale (see OFFLINE_FULL_MATCH_COSINE). Its retrieval quality on Parley's labelled set is
  * measured by evaluate.ts.
  */
-export const OFFLINE_EMBEDDER_ID = "parley-glove-hash-v1";
+export const OFFLINE_EMBEDDER_ID = "parley-glove-hash-v2";
 
 /**
  * Averaged word vectors of a short question and a long passage agree less than a sentence
@@ -74,8 +76,10 @@ export const OFFLINE_EMBEDDER_ID = "parley-glove-hash-v1";
  * full match, which makes the default `vectorThreshold` (0.5) keep a cosine of 0.3 and above.
  */
 const OFFLINE_FULL_MATCH_COSINE = 0.6;
-/** Width of the hashed stem part; the GloVe part takes the word vectors' own width (100). */
+/** Width of the hashed stem (and Chinese n-gram) part; the GloVe part takes the word vectors' own width (100). */
 const HASHED_DIMENSIONS = 156;
+/** A Chinese character counts this much of a character pair. */
+const UNIGRAM_WEIGHT = 0.5;
 /** Share of similarity that comes from word meaning (GloVe) rather than shared stems. */
 const SEMANTIC_WEIGHT = 0.6;
 /** Smooth-inverse-frequency constant: a word at rank r weighs a / (a + p(r)). */
@@ -109,6 +113,10 @@ export function createOfflineEmbedder(vectors: WordVectors = (shared ??= loadWor
       const hash = fnv1a(stem);
       lexical[hash % HASHED_DIMENSIONS] += (hash & 0x80000000 ? -1 : 1) * weight * (1 + Math.log(count));
     }
+    for (const [gram, weight] of hanGrams(text)) {
+      const hash = fnv1a(gram);
+      lexical[hash % HASHED_DIMENSIONS] += (hash & 0x80000000 ? -1 : 1) * weight;
+    }
     const along = commonDirection.reduce((sum, u, d) => sum + u * semantic[d], 0);
     commonDirection.forEach((u, d) => (semantic[d] -= along * u));
     return normalise([...scaleToUnit(semantic, Math.sqrt(SEMANTIC_WEIGHT)), ...scaleToUnit(lexical, Math.sqrt(1 - SEMANTIC_WEIGHT))]);
@@ -120,6 +128,29 @@ export function createOfflineEmbedder(vectors: WordVectors = (shared ??= loadWor
       return texts.map(embedOne);
     },
   };
+}
+
+/**
+ * Chinese has no GloVe vectors here and ICU may segment the same words differently in a question
+ * and a passage, so Chinese text is also described by its character bigrams (within runs, across
+ * word boundaries) and the characters of its content words, each weighted 1 + ln(count), a
+ * character at half a pair's weight (alone it says less).
+ */
+function hanGrams(text: string): Map<string, number> {
+  const grams = new Map<string, { count: number; weight: number }>();
+  const add = (gram: string, weight: number) => {
+    const entry = grams.get(gram) ?? { count: 0, weight };
+    entry.count++;
+    grams.set(gram, entry);
+  };
+  for (const run of hanRuns(text)) {
+    const chars = Array.from(run);
+    for (let i = 0; i + 1 < chars.length; i++) add(chars[i] + chars[i + 1], 1);
+  }
+  for (const word of contentWords(text)) {
+    if (hasHan(word)) for (const char of word) add(char, UNIGRAM_WEIGHT);
+  }
+  return new Map([...grams].map(([gram, { count, weight }]) => [gram, weight * (1 + Math.log(count))]));
 }
 
 function fnv1a(text: string): number {

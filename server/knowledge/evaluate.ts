@@ -24,7 +24,8 @@ export const LABELLED_SET = path.resolve("bench/knowledge/labelled.json");
 
 interface LabelledSet {
   documents: { title: string; path: string; mimeType: TextFormat }[];
-  questions: { question: string; document: string; anchor: string }[];
+  /** `language` is "zh" for the Chinese questions, absent for English ones. */
+  questions: { question: string; document: string; anchor: string; language?: string }[];
 }
 
 export interface MethodResult {
@@ -41,6 +42,8 @@ export interface Evaluation {
   vectors: VectorBackend;
   embedder: { id: string; loadMs: number; memoryMb: number };
   methods: MethodResult[];
+  /** The same, for each language's questions alone ("en", "zh"). */
+  languages: { language: string; questions: number; methods: MethodResult[] }[];
   /** Per question and method, the chunks ranked, as "document title#position" (the same in every run). */
   rankings: Record<string, string[]>[];
 }
@@ -93,16 +96,22 @@ export async function evaluateRetrieval(options: { vectors?: VectorBackend; labe
         "hybrid, session defaults": ids(withDefaults.hits),
       });
     }
-    const score = (method: string): MethodResult => {
-      const hits = (k: number) => rankings.filter((r, i) => r[method].slice(0, k).some((id) => answers[i].has(id))).length;
-      return { method, hitAt1: hits(1) / rankings.length, hitAt5: hits(5) / rankings.length, empty: rankings.filter((r) => r[method].length === 0).length };
+    const score = (method: string, asked: number[]): MethodResult => {
+      const hits = (k: number) => asked.filter((i) => rankings[i][method].slice(0, k).some((id) => answers[i].has(id))).length;
+      return { method, hitAt1: hits(1) / asked.length, hitAt5: hits(5) / asked.length, empty: asked.filter((i) => rankings[i][method].length === 0).length };
     };
+    const all = set.questions.map((_, i) => i);
+    const languageOf = (i: number) => set.questions[i].language ?? "en";
     return {
       questions: set.questions.length,
       chunks: chunks.length,
       vectors: deps.vectors.backend,
       embedder: { id: embedder.id, loadMs, memoryMb },
-      methods: methods.map(score),
+      methods: methods.map((m) => score(m, all)),
+      languages: [...new Set(all.map(languageOf))].map((language) => {
+        const asked = all.filter((i) => languageOf(i) === language);
+        return { language, questions: asked.length, methods: methods.map((m) => score(m, asked)) };
+      }),
       rankings,
     };
   } finally {
@@ -129,6 +138,16 @@ export function formatEvaluation(e: Evaluation): string {
     "| retrieval | hit@1 | hit@5 | no result |",
     "|---|---|---|---|",
     ...e.methods.map((m) => `| ${m.method} | ${pct(m.hitAt1)} | ${pct(m.hitAt5)} | ${m.empty} |`),
+    "",
+    "By language of the question:",
+    "",
+    `| retrieval | ${e.languages.map((l) => `${l.language} hit@1 | ${l.language} hit@5`).join(" | ")} |`,
+    `|---|${e.languages.map(() => "---|---").join("|")}|`,
+    ...e.methods.map(
+      ({ method }, m) => `| ${method} | ${e.languages.map((l) => `${pct(l.methods[m].hitAt1)} | ${pct(l.methods[m].hitAt5)}`).join(" | ")} |`,
+    ),
+    "",
+    e.languages.map((l) => `${l.language}: ${l.questions} questions`).join(", ") + ".",
   ].join("\n");
 }
 

@@ -6,6 +6,7 @@ import type { Embedder } from "./embed";
 import type { KnowledgeIndex } from "./knowledgeIndex";
 import { headingOverlap, rerankScore } from "./rerank";
 import { selectRows } from "./rows";
+import { hasHan, segmentWords, spacedWord } from "../text/segment";
 
 /**
  * Hybrid retrieval over a set of knowledge bases, exactly as a session's strategy says: keyword
@@ -59,7 +60,7 @@ export interface SearchHit extends ScoredChunk {
  * stop list keeps but which would otherwise count as terms no chunk has.
  */
 function searchWords(text: string): string[] {
-  return (text.match(/[\p{L}\p{N}]+/gu) ?? []).filter((w) => !isStopWord(w)).slice(0, 64);
+  return segmentWords(text).filter((w) => !isStopWord(w)).slice(0, 64);
 }
 
 /** Chunks of `baseIds` with their keyword and vector scores, filtered and ordered by one of them. */
@@ -69,8 +70,10 @@ async function scoredChunks(
 ): Promise<ScoredChunk[]> {
   const { db, vectors, embedder } = deps;
   const inScope = sql`knowledge_chunks.knowledge_base_id in (${sql.join(input.baseIds.map((id) => sql`${id}::uuid`), sql`, `)})`;
-  // "a or b or c": any term may match; how many do is the keyword score.
-  const anyTerm = sql`websearch_to_tsquery('english', ${input.words.join(" or ")})`;
+  // "a or b or c": any term may match; how many do is the keyword score. A Chinese word is the
+  // quoted phrase of its characters, as chunks index them (server/text/segment.ts).
+  const operands = input.words.map((w) => (hasHan(w) ? `"${spacedWord(w)}"` : w));
+  const anyTerm = sql`websearch_to_tsquery('english', ${operands.join(" or ")})`;
   const similarity = input.queryVector
     ? sql`case when knowledge_chunks.embedding_model = ${embedder.id} then ${vectors.similarity(input.queryVector)} end`
     : sql`null::float8`;
@@ -82,7 +85,10 @@ async function scoredChunks(
     sql`
     with terms as (
       select distinct lexeme::tsquery as probe
-      from unnest(tsvector_to_array(to_tsvector('english', ${input.words.join(" ")}))) as lexeme
+      from unnest(tsvector_to_array(to_tsvector('english', ${input.words.filter((w) => !hasHan(w)).join(" ")}))) as lexeme
+      union
+      select phraseto_tsquery('english', word) as probe
+      from unnest(${`{${input.words.filter(hasHan).map((w) => `"${spacedWord(w)}"`).join(",")}}`}::text[]) as word
     ),
     weights as (
       select terms.probe, ln(1 + (scope.n - df.n + 0.5) / (df.n + 0.5)) as weight

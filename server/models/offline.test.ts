@@ -222,4 +222,38 @@ describe("the offline model", () => {
       expect(reply).not.toMatch(/France|Brazil/);
     });
   });
+
+  describe("in Chinese", () => {
+    const zhReferences: Reference[] = [
+      {
+        id: "doc:context",
+        title: "会话上下文持久化机制（Redis）",
+        source: "WeKnora 会话管理API",
+        score: 0.9,
+        content:
+          "办公室的咖啡机在三楼，每天早上都有人排队。默认使用Redis作为上下文存储后端，键前缀与TTL可在容器初始化时配置。" +
+          "上下文管理器在添加消息时加载、压缩、落盘，确保上下文不超过最大token限制。TTL过期：默认24小时，过期后上下文自动失效。",
+      },
+    ];
+
+    it("answers a Chinese question in Chinese, quoting whole sentences with their citation", async () => {
+      const { text, deltas } = await run(fast, ask("会话上下文在Redis中的默认过期时间是多久？"), zhReferences);
+      const [lead, ...body] = text.split("\n\n");
+      expect(lead).toBe("以下是《WeKnora 会话管理API》中关于“会话上下文Redis默认过期时间”的内容：");
+      expect(body.join("")).toContain("TTL过期：默认24小时，过期后上下文自动失效 [1]。");
+      expect(body.join("")).not.toContain("咖啡机");
+      // Streamed word by word, not a whole sentence at once.
+      expect(deltas.length).toBeGreaterThan(20);
+      expect(deltas.join("")).toBe(text);
+    });
+
+    it("says in Chinese that it found no source", async () => {
+      const { text } = await run(fast, ask("明天巴黎的天气怎么样？"), []);
+      expect(text).toMatch(/^我在可用的知识中没有找到这个问题的来源/);
+      expect(text).toContain("你的问题是：“明天巴黎的天气怎么样？”。");
+      expect(text).toContain("“明天巴黎天气”");
+      expect(text).not.toMatch(/[A-Za-z]/);
+    });
+  });
 });
+

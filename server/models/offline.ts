@@ -1,5 +1,7 @@
 import { setImmediate, setTimeout as sleep } from "node:timers/promises";
 import type { Reference } from "../defaults";
+import { joinWords, languageOf, type Language } from "../text/language";
+import { hasHan, segmentPieces, segmentWords } from "../text/segment";
 import { contentWords, countMessageTokens, countTokens, keywords, splitSentences, truncateToTokens } from "./text";
 import type { ChatMessage, ChatModel } from "./types";
 
@@ -32,7 +34,7 @@ export function createOfflineModel({ tokenDelayMs }: { tokenDelayMs: number }): 
       signal.throwIfAborted();
       const full = composeAnswer(lastUserMessage(messages), references);
       const answer = maxTokens ? truncateToTokens(full, maxTokens) : full;
-      const deltas = answer.match(/\S+\s*/g) ?? [];
+      const deltas = streamPieces(answer);
       for (const [index, text] of deltas.entries()) {
         yield { type: "delta", text };
         await pause(tokenDelayMs, index, signal);
@@ -64,10 +66,21 @@ function lastUserMessage(messages: ChatMessage[]): string {
   return messages.findLast((m) => m.role === "user")?.content ?? "";
 }
 
+/** An answer as the pieces it streams in: words with the spaces after them; Chinese word by word. */
+function streamPieces(answer: string): string[] {
+  return (answer.match(/\S+\s*/g) ?? []).flatMap((piece) => (hasHan(piece) ? segmentPieces(piece) : [piece]));
+}
+
 /** What the question is about: its key words as the user wrote them, quoted. */
-function topicOf(question: string): string {
-  const topic = contentWords(question).slice(0, 8).join(" ");
+function topicOf(question: string, language: Language): string {
+  const topic = joinWords(contentWords(question).slice(0, 8));
+  if (language === "zh") return topic ? `“${topic}”` : "你的问题";
   return topic ? `“${topic}”` : "your question";
+}
+
+/** Words of a sentence, for its length: Chinese has no spaces, so its words are counted by segmenting. */
+function countWords(sentence: string): number {
+  return hasHan(sentence) ? segmentWords(sentence).length : sentence.split(/\s+/).length;
 }
 
 interface Candidate {
@@ -81,18 +94,25 @@ interface Candidate {
 }
 
 function composeAnswer(question: string, references: Reference[]): string {
+  const language = languageOf(question);
   const chosen = chooseSentences(question, references);
-  if (chosen.length === 0) return noSourceAnswer(question);
+  if (chosen.length === 0) return noSourceAnswer(question, language);
 
   const paragraphs: string[] = [];
   for (const [i, c] of chosen.entries()) {
     const cited = cite(c.text, c.ref + 1);
-    if (i > 0 && chosen[i - 1].ref === c.ref) paragraphs[paragraphs.length - 1] += ` ${cited}`;
+    if (i > 0 && chosen[i - 1].ref === c.ref) paragraphs[paragraphs.length - 1] += hasHan(cited) ? cited : ` ${cited}`;
     else paragraphs.push(cited);
   }
   const sources = [...new Set(references.map((r) => r.source))];
+  return [leadIn(sources, topicOf(question, language), language), ...paragraphs].join("\n\n");
+}
+
+/** "Here is what the Parley handbook says about …:", "以下是《…》中关于…的内容：". */
+function leadIn(sources: string[], topic: string, language: Language): string {
+  if (language === "zh") return `以下是${sources.length === 1 ? `《${sources[0]}》中` : "各来源中"}关于${topic}的内容：`;
   const who = sources.length === 1 ? `${nameSource(sources[0])} says` : "the sources say";
-  return [`Here is what ${who} about ${topicOf(question)}:`, ...paragraphs].join("\n\n");
+  return `Here is what ${who} about ${topic}:`;
 }
 
 /** "Parley handbook" → "the Parley handbook"; file names and addresses are quoted as they are. */
@@ -106,7 +126,7 @@ function chooseSentences(question: string, references: Reference[]): Candidate[]
   const candidates: Candidate[] = [];
   for (const [ref, reference] of references.entries()) {
     for (const [position, text] of splitSentences(reference.content).entries()) {
-      if (seen.has(text) || text.endsWith(":") || text.split(/\s+/).length < MIN_SENTENCE_WORDS) continue;
+      if (seen.has(text) || /[:：]$/.test(text) || countWords(text) < MIN_SENTENCE_WORDS) continue;
       seen.add(text);
       candidates.push({ text, ref, position, terms: new Set(keywords(text)), score: 0 });
     }
@@ -133,7 +153,7 @@ function chooseSentences(question: string, references: Reference[]): Candidate[]
   for (const c of strong) {
     if (chosen.size >= MAX_SENTENCES || (chosen.size > 0 && wordCount >= WORD_BUDGET)) break;
     chosen.add(c);
-    wordCount += c.text.split(/\s+/).length;
+    wordCount += countWords(c.text);
   }
   // Nothing matched word for word (the references were retrieved some other way): lead with their opening.
   if (chosen.size === 0) candidates.filter((c) => c.ref === 0).slice(0, MIN_SENTENCES).forEach((c) => chosen.add(c));
@@ -146,19 +166,28 @@ function chooseSentences(question: string, references: Reference[]): Candidate[]
   return [...chosen].sort((a, b) => a.ref - b.ref || a.position - b.position);
 }
 
-/** Puts the citation before the sentence's closing punctuation: "… answers [2]." */
+/** Puts the citation before the sentence's closing punctuation: "… answers [2].", "…失效 [1]。" */
 function cite(sentence: string, n: number): string {
-  const closing = sentence.match(/[.!?]+$/)?.[0] ?? "";
-  return `${sentence.slice(0, sentence.length - closing.length)} [${n}]${closing || "."}`;
+  const closing = sentence.match(/[.!?。！？；]+$/)?.[0] ?? "";
+  return `${sentence.slice(0, sentence.length - closing.length)} [${n}]${closing || (hasHan(sentence) ? "。" : ".")}`;
 }
 
-function noSourceAnswer(question: string): string {
+function noSourceAnswer(question: string, language: Language): string {
   const asked = question.replace(/\s+/g, " ").trim();
+  if (language === "zh") {
+    const excerpt = Array.from(asked).length > 80 ? `${Array.from(asked).slice(0, 80).join("")}…` : asked;
+    return [
+      "我在可用的知识中没有找到这个问题的来源，因此无法可靠地回答。",
+      excerpt ? `你的问题是：“${excerpt}”。` : "",
+      `我只根据检索到的文档回答，而这些文档都没有涉及${topicOf(question, language)}，所以我不想猜测。`,
+      "请尝试使用文档中的词语重新表述问题，或者把涵盖这一主题的文档添加到此会话的知识库中。",
+    ].join("");
+  }
   const excerpt = asked.length > 160 ? `${asked.slice(0, 160).replace(/\s+\S*$/, "")}…` : asked;
   return [
     "I could not find a source for this question in the knowledge available to me, so I cannot answer it reliably.",
     excerpt ? `You asked: “${excerpt}”${/[.!?…]$/.test(excerpt) ? "" : "."}` : "",
-    `I answer only from retrieved documents, and none of them covers ${topicOf(question)}, so I would rather not guess.`,
+    `I answer only from retrieved documents, and none of them covers ${topicOf(question, language)}, so I would rather not guess.`,
     "Try rephrasing the question with the words your documents use, or add a document that covers it to a knowledge base for this session.",
   ]
     .filter(Boolean)

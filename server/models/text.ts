@@ -1,4 +1,5 @@
 import { decode, encode } from "gpt-tokenizer";
+import { isHanBoundary, splitWord } from "../text/segment";
 import type { ChatMessage } from "./types";
 
 /**
@@ -21,13 +22,26 @@ const STOP_WORDS = new Set(
   ).split(" "),
 );
 
+/** Chinese function words and question words, as ICU segments them ("是多久" → 是, 多久). */
+const CHINESE_STOP_WORDS = new Set(
+  (
+    "的 了 着 过 是 在 和 与 及 或 而 并 也 都 就 还 又 把 被 给 对 从 向 以 于 为 由 之 其 该 此 这 那 这个 那个 这些 那些 " +
+    "这里 那里 这样 那样 有 没有 吗 呢 吧 啊 呀 么 嘛 中 中的 里 上的 的话 一个 一些 些 个 我 你 您 他 她 它 我们 你们 他们 " +
+    "什么 怎么 怎样 怎么样 样 如何 为什么 为何 哪 哪个 哪些 哪里 多少 多久 几 是否 是不是 能否 可以 能 能够 会不会 请 请问 " +
+    "告诉 一下 介绍 说明 解释 谢谢 你好 知道 想 要 需要 应该"
+  ).split(" "),
+);
+
 export function isStopWord(word: string): boolean {
-  return STOP_WORDS.has(word.toLowerCase());
+  return STOP_WORDS.has(word.toLowerCase()) || CHINESE_STOP_WORDS.has(word);
 }
 
-/** Runs of letters and digits as written, keeping inner apostrophes ("don't"). */
+/**
+ * Runs of letters and digits as written, keeping inner apostrophes ("don't"); Chinese segmented
+ * into dictionary words, with ASCII words inside it ("在Redis中") words of their own.
+ */
 function rawWords(text: string): string[] {
-  return text.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu)?.map((w) => w.replace(/’/g, "'")) ?? [];
+  return text.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu)?.flatMap((w) => splitWord(w.replace(/’/g, "'"))) ?? [];
 }
 
 /** The words of `text` as written (case kept), without stop words: what a phrase is about. */
@@ -60,9 +74,15 @@ function undouble(w: string): string {
 /** The stems of the words that carry meaning, in order and with repeats. */
 export function keywords(text: string): string[] {
   return rawWords(text.toLowerCase())
-    .filter((w) => !STOP_WORDS.has(w))
+    .filter((w) => !isStopWord(w))
     .map(stem);
 }
+
+/**
+ * Where one sentence ends and the next begins: after ". ! ?" and a space, before a capital, digit or
+ * quote; or right after a Chinese sentence end ("。！？；"), which needs no space.
+ */
+export const SENTENCE_BREAK = /(?<=[.!?])\s+(?=[\p{Lu}\p{N}`"“(])|(?<=[。！？；])\s*(?=\S)/u;
 
 /**
  * Sentences of a plain-text or Markdown document, in order. Code blocks, headings, tables and rules
@@ -99,7 +119,7 @@ export function splitSentences(text: string): string[] {
   flush();
 
   return blocks
-    .flatMap((block) => block.split(/(?<=[.!?])\s+(?=[\p{Lu}\p{N}`"“(])/u))
+    .flatMap((block) => block.split(SENTENCE_BREAK))
     .map((s) => s.replace(/\s+/g, " ").trim())
     .filter(Boolean);
 }
@@ -117,8 +137,9 @@ export function truncateToTokens(text: string, maxTokens: number): string {
   if (tokens.length <= maxTokens) return text;
   // A cut inside a multi-byte character decodes to U+FFFD; that partial character goes.
   const head = decode(tokens.slice(0, Math.max(0, maxTokens - 1))).replace(/\uFFFD+$/, "");
-  // `head` is a prefix of `text`; when the next character is not a space it ends mid-word.
-  const endsOnWord = /\s/.test(text.charAt(head.length));
+  // `head` is a prefix of `text`; when the next character is not a space it ends mid-word, unless
+  // it ends at a Chinese character (any of which may end a cut: Chinese has no spaces).
+  const endsOnWord = /\s/.test(text.charAt(head.length)) || isHanBoundary(head, text.slice(head.length));
   const boundary = head.search(/\s\S*$/);
   const cut = endsOnWord || boundary <= 0 ? head : head.slice(0, boundary);
   return `${cut.trimEnd()}…`;

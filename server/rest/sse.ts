@@ -1,6 +1,6 @@
 import type { AnswerRow } from "../answers";
 import { isTerminal, type StreamEvent } from "../events";
-import { compareStreamIds } from "../store/memory";
+import { compareStreamIds } from "../store/follow";
 import { readAnswerStream, type StreamDeps } from "../streams";
 import { toReferenceJson } from "./schemas";
 
@@ -62,30 +62,42 @@ function payloadsOf(event: StreamEvent, answer: AnswerRow): StreamPayload[] {
 
 /**
  * The frames of one answer after `lastEventId` (all of them when null), then live ones, ending
- * with the terminal frame. The stream is read from its first event either way: WeKnora's order
- * puts `session_title` just before the terminal frame, while Parley may title an answer while it
- * is still being written, so the title is held back until the terminal event and sent under the
- * id of the event before it (a client that resumes after it gets it again, never loses it).
+ * with the terminal frame. WeKnora's order puts `session_title` just before the terminal frame,
+ * while Parley may title an answer while it is still being written, so the title is held back
+ * until the terminal event and sent under the id of the event before it (a client that resumes
+ * after it gets it again, never loses it).
  */
 export async function* answerFrames(deps: StreamDeps, answer: AnswerRow, lastEventId: string | null, signal: AbortSignal): AsyncGenerator<string> {
-  // Ids "0-n" are a finished answer served from its row after its stream expired: a client
-  // resuming with an id of the stream it once read still gets the terminal frame.
-  const after = (id: string, event: StreamEvent) =>
-    lastEventId === null ||
-    (id.startsWith("0-") && !lastEventId.startsWith("0-") ? isTerminal(event) : compareStreamIds(id, lastEventId) > 0);
-  let title: StreamEvent | null = null;
-  let previousId = "0-0";
-  for await (const { id, event } of readAnswerStream(deps, answer, null, signal)) {
+  let title = lastEventId ? await titleUpTo(deps, answer, lastEventId, signal) : null;
+  let previousId = lastEventId ?? "0-0";
+  // Read from `lastEventId` itself: answer deltas arrive merged, so a replay from the start would
+  // join deltas the client has seen with later ones under a later id.
+  for await (const { id, event } of readAnswerStream(deps, answer, lastEventId, signal)) {
     if (event.type === "title") {
       title = event;
       continue;
     }
-    if (isTerminal(event) && title && after(id, event)) {
+    if (isTerminal(event) && title) {
       for (const payload of payloadsOf(title, answer)) yield frame(previousId, payload);
     }
-    if (after(id, event)) for (const payload of payloadsOf(event, answer)) yield frame(id, payload);
+    for (const payload of payloadsOf(event, answer)) yield frame(id, payload);
     previousId = id;
   }
+}
+
+/**
+ * The title event written at or before `lastEventId`, which a resuming client has not been sent
+ * yet (it goes out just before the terminal frame). Ids "0-n" are a finished answer served from
+ * its row after its stream expired: no title is left to find.
+ */
+async function titleUpTo(deps: StreamDeps, answer: AnswerRow, lastEventId: string, signal: AbortSignal): Promise<StreamEvent | null> {
+  if (lastEventId.startsWith("0-")) return null;
+  let title: StreamEvent | null = null;
+  for await (const { id, event } of readAnswerStream(deps, answer, null, signal)) {
+    if (compareStreamIds(id, lastEventId) > 0 || isTerminal(event)) break;
+    if (event.type === "title") title = event;
+  }
+  return title;
 }
 
 /**

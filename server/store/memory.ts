@@ -1,133 +1,10 @@
+import { compareStreamIds, followStream, type FollowerQueue, type LiveFeed } from "./follow";
 import type { Store, StreamEntry } from "./types";
 
 /** Expired keys are also dropped on access; the sweep only bounds memory held by keys nobody reads. */
 const SWEEP_INTERVAL_MS = 5_000;
-/** Replay reads the backlog in pages so a long stream never becomes one huge reply. */
-const REPLAY_PAGE = 500;
 
 const WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-/** Orders stream ids ("<ms>-<seq>") numerically, as Redis does; a plain string compare breaks at "9" vs "10". */
-export function compareStreamIds(a: string, b: string): number {
-  const [aMs, aSeq] = parseId(a);
-  const [bMs, bSeq] = parseId(b);
-  return Math.sign(aMs - bMs || aSeq - bSeq);
-}
-
-function parseId(id: string): [number, number] {
-  const dash = id.indexOf("-");
-  return dash < 0 ? [Number(id), 0] : [Number(id.slice(0, dash)), Number(id.slice(dash + 1))];
-}
-
-/**
- * Live entries handed from a stream's reader to one follower. The reader pushes without waiting;
- * the follower takes whatever has accumulated. `end()` stops it (with an error: the follower throws).
- */
-export class FollowerQueue {
-  private items: StreamEntry[] = [];
-  private wake: (() => void) | null = null;
-  private state: "open" | "ended" | "failed" = "open";
-  private error: unknown;
-
-  push(entry: StreamEntry): void {
-    if (this.state !== "open") return;
-    this.items.push(entry);
-    this.notify();
-  }
-
-  end(error?: unknown): void {
-    if (this.state !== "open") return;
-    this.state = error === undefined ? "ended" : "failed";
-    this.error = error;
-    this.items = [];
-    this.notify();
-  }
-
-  /** Everything pushed since the last call (waiting for at least one entry), or null once ended. */
-  async take(): Promise<StreamEntry[] | null> {
-    while (this.state === "open" && this.items.length === 0) {
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-    if (this.state === "failed") throw this.error;
-    if (this.state === "ended") return null;
-    const batch = this.items;
-    this.items = [];
-    return batch;
-  }
-
-  private notify(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
-  }
-}
-
-/** A follower's registration with whatever delivers a stream's live entries. */
-export interface LiveFeed {
-  /** Settles once entries appended from now on are sure to reach the queue (rejects if they never will). */
-  ready: Promise<unknown>;
-  /** Idempotent. */
-  leave(): void;
-}
-
-/**
- * `Store.follow` for both stores. The follower joins the live feed BEFORE replaying and replays
- * again once the feed is live, so an entry appended meanwhile is in a replay or in the queue (or
- * both: the id check drops anything not newer than the last entry yielded).
- */
-export async function* followStream(
-  afterId: string | null,
-  signal: AbortSignal,
-  join: (queue: FollowerQueue) => LiveFeed,
-  range: (afterId: string | null, count: number) => Promise<StreamEntry[]>,
-): AsyncGenerator<StreamEntry> {
-  if (signal.aborted) return;
-  const queue = new FollowerQueue();
-  const feed = join(queue);
-  let onAbort!: () => void;
-  // Leaving right on abort (not when the consumer next resumes) frees a shared reader immediately.
-  const aborted = new Promise<void>((resolve) => {
-    onAbort = () => {
-      feed.leave();
-      queue.end();
-      resolve();
-    };
-  });
-  signal.addEventListener("abort", onAbort, { once: true });
-  let last = afterId;
-  /** Yields every stored entry after `last`, page by page. */
-  async function* replay() {
-    while (!signal.aborted) {
-      const page = await range(last, REPLAY_PAGE);
-      for (const entry of page) {
-        if (signal.aborted) return;
-        last = entry.id;
-        yield entry;
-      }
-      if (page.length < REPLAY_PAGE) return;
-    }
-  }
-  try {
-    // Replay while the live feed connects (a resuming client gets its missed entries without
-    // waiting for a connection), then catch up on what was appended until the feed was live.
-    yield* replay();
-    await Promise.race([feed.ready, aborted]);
-    yield* replay();
-    for (;;) {
-      const batch = await queue.take();
-      if (batch === null) return;
-      for (const entry of batch) {
-        if (signal.aborted) return;
-        if (last !== null && compareStreamIds(entry.id, last) <= 0) continue;
-        last = entry.id;
-        yield entry;
-      }
-    }
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    feed.leave();
-  }
-}
 
 interface StoredStream {
   kind: "stream";
@@ -231,7 +108,7 @@ export function createMemoryStore(): Store {
         added.push({ id, data: JSON.parse(json) });
       }
       stream.expiresAt = Date.now() + ttlSeconds * 1000;
-      for (const queue of followers.get(key) ?? []) for (const entry of added) queue.push(entry);
+      for (const queue of followers.get(key) ?? []) queue.push(added);
       return added.map((entry) => entry.id);
     },
 

@@ -1,16 +1,18 @@
-import { Redis } from "ioredis";
-import { followStream, type FollowerQueue, type LiveFeed } from "./memory";
+import { Cluster, Redis } from "ioredis";
+import { followStream } from "./follow";
+import { createLiveReader, type ReadResult, type WakeChannels } from "./liveReader";
 import type { Store, StreamEntry } from "./types";
 
 /** How long a new connection may take to become ready before we give up. */
 const CONNECT_TIMEOUT_MS = 3_000;
-/** Keys per SCAN step (and so per UNLINK) in `delPattern`. */
+/** Keys per SCAN step (and so per UNLINK pipeline) in `delPattern`. */
 const SCAN_COUNT = 500;
-/** Upper bound on one XREAD reply when a shared reader has fallen behind. */
-const XREAD_COUNT = 500;
-/** Pause before retrying a read that failed on a healthy connection (e.g. WRONGTYPE), instead of spinning. */
-const READ_ERROR_PAUSE_MS = 1_000;
-
+/**
+ * After a Cluster's sharded subscribers are back, followed streams are read at once and again
+ * after this long: ioredis resubscribes without telling when the server has confirmed it, so an
+ * append in between would only be seen at the stream's next append.
+ */
+const CLUSTER_RESYNC_AGAIN_MS = 200;
 
 const RENEW_LUA = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`;
 const RELEASE_LUA = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
@@ -20,17 +22,20 @@ interface LockCommands {
   releaseLock(key: string, owner: string): Promise<number>;
 }
 
-/** One blocking XREAD connection per stream key, fanning entries out to this instance's followers. */
-interface Hub {
-  followers: Set<FollowerQueue>;
-  /** Settles once the reader knows where the stream ends (rejects if it never connects). */
-  ready: Promise<string>;
-  close(error?: unknown): void;
+/** Logs a client's errors once per outage, not once per retry. */
+function outageLogger(client: Redis | Cluster, label: string) {
+  let quiet = false;
+  client.on("ready", () => (quiet = false));
+  return (error: unknown) => {
+    if (quiet) return;
+    quiet = true;
+    console.error(`[store] redis (${label}):`, error instanceof Error ? error.message : error);
+  };
 }
 
 /**
  * A client that fails fast while Redis is unreachable (no offline queue, one retry per command) yet
- * keeps reconnecting in the background. Its errors are logged once per outage, not once per retry.
+ * keeps reconnecting in the background.
  */
 function createClient(url: string, connectionName: string) {
   const client = new Redis(url, {
@@ -40,22 +45,42 @@ function createClient(url: string, connectionName: string) {
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
   });
-  let quiet = false;
-  const logError = (error: unknown) => {
-    if (quiet) return;
-    quiet = true;
-    console.error(`[store] redis (${connectionName}):`, error instanceof Error ? error.message : error);
-  };
+  const logError = outageLogger(client, connectionName);
   client.on("error", logError);
-  client.on("ready", () => (quiet = false));
   return { client, logError };
+}
+
+/**
+ * The same for a Redis Cluster: a connection per master for commands (ioredis routes each by its
+ * key's slot), one for classic SUBSCRIBE and, once streams are followed, one sharded subscriber
+ * per master. Credentials and TLS of the first node's URL apply to every node, also those found later.
+ */
+function createClusterClient(nodes: string[], connectionName: string) {
+  const first = new URL(nodes[0]);
+  const cluster = new Cluster(nodes, {
+    enableOfflineQueue: false,
+    shardedSubscribers: true,
+    clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
+    redisOptions: {
+      connectionName,
+      maxRetriesPerRequest: 1,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      ...(first.username && { username: decodeURIComponent(first.username) }),
+      ...(first.password && { password: decodeURIComponent(first.password) }),
+      ...(first.protocol === "rediss:" && { tls: {} }),
+    },
+  });
+  const logError = outageLogger(cluster, `${connectionName}, cluster`);
+  cluster.on("error", logError);
+  cluster.on("node error", logError);
+  return { client: cluster, logError };
 }
 
 /**
  * Resolves when `client` is ready. Rejects when it is closed, and, if `timeoutMs` is given, on its
  * first error or after `timeoutMs` (commands sent before "ready" would fail without an offline queue).
  */
-function whenReady(client: Redis, timeoutMs?: number): Promise<void> {
+function whenReady(client: Redis | Cluster, timeoutMs?: number): Promise<void> {
   if (client.status === "ready") return Promise.resolve();
   if (client.status === "end") return Promise.reject(new Error("Connection is closed."));
   return new Promise((resolve, reject) => {
@@ -77,102 +102,133 @@ function whenReady(client: Redis, timeoutMs?: number): Promise<void> {
   });
 }
 
-async function openClient(url: string, connectionName: string): Promise<Redis> {
-  const { client } = createClient(url, connectionName);
+/** Waits (at most CONNECT_TIMEOUT_MS) until a new client is ready; closes it if it does not get there. */
+async function open<T extends { client: Redis | Cluster }>(created: T): Promise<T> {
   try {
-    await whenReady(client, CONNECT_TIMEOUT_MS);
+    await whenReady(created.client, CONNECT_TIMEOUT_MS);
   } catch (error) {
-    client.disconnect();
+    created.client.disconnect();
     throw error;
   }
-  return client;
+  return created;
 }
 
 function toEntry([id, fields]: [id: string, fields: string[]]): StreamEntry {
   return { id, data: JSON.parse(fields[fields.indexOf("data") + 1]) };
 }
 
+/** For live followers: an entry that cannot be parsed is logged and skipped, never wedging the reader on itself. */
+function toLiveEntries(item: [id: string, fields: string[]]): StreamEntry[] {
+  try {
+    return [toEntry(item)];
+  } catch (error) {
+    console.error(`[store] skipped unreadable stream entry ${item[0]}:`, error instanceof Error ? error.message : error);
+    return [];
+  }
+}
+
+/**
+ * Wake-ups on one Redis server: a connection of their own (`<name>-follow`), opened when the first
+ * stream is followed and closed when none is. ioredis subscribes again after a reconnection; a
+ * PING answered after those subscriptions tells when to read what was appended meanwhile.
+ */
+function serverWakeups(url: string, name: string, handlers: { wake(channel: string): void; resync(): void }): WakeChannels {
+  let client: Redis | null = null;
+  let connecting: Promise<Redis> | null = null;
+  const connect = () => {
+    if (connecting) return connecting;
+    const { client: created } = createClient(url, `${name}-follow`);
+    client = created;
+    let connectedBefore = false;
+    created.on("smessage", (channel: string) => handlers.wake(channel));
+    created.on("ready", () => {
+      if (connectedBefore) created.ping().then(handlers.resync, () => {});
+      connectedBefore = true;
+    });
+    const opening = open({ client: created }).then(
+      () => created,
+      (error: unknown) => {
+        if (connecting === opening) close();
+        throw error;
+      },
+    );
+    return (connecting = opening);
+  };
+  const close = () => {
+    client?.disconnect();
+    client = null;
+    connecting = null;
+  };
+  return {
+    async subscribe(channel) {
+      await (await connect()).ssubscribe(channel);
+    },
+    async unsubscribe(channel) {
+      await client?.sunsubscribe(channel);
+    },
+    idle: close,
+  };
+}
+
+/**
+ * Wake-ups on a Redis Cluster: ioredis' sharded subscribers, one connection per master, kept while
+ * the store is open. Once they are back after a reconnection, every followed stream is read again.
+ */
+function clusterWakeups(cluster: Cluster, handlers: { wake(channel: string): void; resync(): void }): WakeChannels {
+  cluster.on("smessage", (channel: string) => handlers.wake(channel));
+  cluster.on("subscribersReady", () => {
+    handlers.resync();
+    setTimeout(handlers.resync, CLUSTER_RESYNC_AGAIN_MS).unref();
+  });
+  return {
+    subscribe: (channel) => cluster.ssubscribe(channel),
+    unsubscribe: (channel) => cluster.sunsubscribe(channel),
+    idle() {},
+  };
+}
+
+/** One Redis server (its URL) or a Redis Cluster (the URLs of some of its nodes). */
+export type RedisTarget = string | { clusterNodes: string[] };
+
 /**
  * The store on Redis, shared by any number of instances. Rejects within ~3 s when Redis is unreachable.
- * Its connections show in CLIENT LIST as `<name>` (commands), `<name>-sub` and `<name>-follow`.
+ * On one server its connections show in CLIENT LIST as `<name>` (commands), `<name>-sub` (signals)
+ * and `<name>-follow` (wake-ups of followed streams); on a Cluster as `<name>` on every master,
+ * `ioredis-cluster(subscriber):<name>` and `ioredis-cluster(ssubscriber):<name>` on every master.
  */
-export async function createRedisStore(url: string, { name = "parley" }: { name?: string } = {}): Promise<Store> {
-  const redis = (await openClient(url, name)) as Redis & LockCommands;
+export async function createRedisStore(target: RedisTarget, { name = "parley" }: { name?: string } = {}): Promise<Store> {
+  const { client, logError } = await open(
+    typeof target === "string" ? createClient(target, name) : createClusterClient(target.clusterNodes, name),
+  );
+  const redis = client as (Redis | Cluster) & LockCommands;
   redis.defineCommand("renewLock", { numberOfKeys: 1, lua: RENEW_LUA });
   redis.defineCommand("releaseLock", { numberOfKeys: 1, lua: RELEASE_LUA });
 
-  const hubs = new Map<string, Hub>();
-  let subscriber: Promise<Redis> | null = null;
+  /** Classic pub/sub for signals. On a Cluster it is broadcast to every node, so any one connection hears all. */
+  let subscriber: Promise<Redis | Cluster> | null = null;
   const channels = new Map<string, { handlers: Set<(message: string) => void>; subscribed: Promise<unknown> }>();
   let closed = false;
 
-  function openHub(key: string): Hub {
-    const { client, logError } = createClient(url, `${name}-follow`);
-    const followers = new Set<FollowerQueue>();
-    let hubClosed = false;
-
-    const close = (error?: unknown) => {
-      if (hubClosed) return;
-      hubClosed = true;
-      if (hubs.get(key) === hub) hubs.delete(key);
-      for (const queue of followers) queue.end(error);
-      followers.clear();
-      // Also aborts a pending XREAD BLOCK.
-      client.disconnect();
-    };
-
-    const ready = (async () => {
-      await whenReady(client, CONNECT_TIMEOUT_MS);
-      // Read from the stream's current end: followers replay everything up to here themselves.
-      const [last] = await client.xrevrange(key, "+", "-", "COUNT", 1);
+  const reader = createLiveReader({
+    async read(key, afterId, count): Promise<ReadResult> {
+      const items = await redis.xrange(key, `(${afterId}`, "+", "COUNT", count);
+      return { entries: items.flatMap(toLiveEntries), lastId: items.at(-1)?.[0] ?? null, full: items.length === count };
+    },
+    async lastId(key) {
+      const [last] = await redis.xrevrange(key, "+", "-", "COUNT", 1);
       return last?.[0] ?? "0-0";
-    })();
+    },
+    openWakeups: (handlers) =>
+      redis instanceof Cluster ? clusterWakeups(redis, handlers) : serverWakeups(target as string, name, handlers),
+    logError,
+  });
 
-    const read = async (cursor: string) => {
-      while (!hubClosed) {
-        try {
-          const reply = await client.xread("COUNT", XREAD_COUNT, "BLOCK", 0, "STREAMS", key, cursor);
-          for (const [, items] of reply ?? []) {
-            for (const item of items) {
-              // Advance first: an entry that fails to parse must not wedge the reader on itself.
-              cursor = item[0];
-              const entry = toEntry(item);
-              for (const queue of followers) queue.push(entry);
-            }
-          }
-        } catch (error) {
-          if (hubClosed) return;
-          logError(error);
-          // The client reconnects by itself; carry on from `cursor` (nothing lost, nothing repeated).
-          await (client.status === "ready"
-            ? new Promise((resolve) => setTimeout(resolve, READ_ERROR_PAUSE_MS))
-            : whenReady(client).catch(() => {}));
-        }
-      }
-    };
-
-    const hub: Hub = { followers, ready, close };
-    ready.then(read, close);
-    return hub;
-  }
-
-  function joinHub(key: string, queue: FollowerQueue): LiveFeed {
-    if (closed) throw new Error("Store closed");
-    let hub = hubs.get(key);
-    if (!hub) hubs.set(key, (hub = openHub(key)));
-    hub.followers.add(queue);
-    const joined = hub;
-    return {
-      ready: joined.ready,
-      leave() {
-        if (joined.followers.delete(queue) && joined.followers.size === 0) joined.close();
-      },
-    };
-  }
-
-  function getSubscriber(): Promise<Redis> {
+  function getSubscriber(): Promise<Redis | Cluster> {
     if (subscriber) return subscriber;
-    const opening = openClient(url, `${name}-sub`).then((client) => {
+    // A Cluster client subscribes on a connection of its own and stays usable for commands.
+    const opening =
+      redis instanceof Cluster ? Promise.resolve(redis) : open(createClient(target as string, `${name}-sub`)).then(({ client }) => client);
+    void opening.then((client) =>
       client.on("message", (channel: string, message: string) => {
         for (const handler of [...(channels.get(channel)?.handlers ?? [])]) {
           try {
@@ -181,9 +237,8 @@ export async function createRedisStore(url: string, { name = "parley" }: { name?
             console.error(`[store] handler for ${channel} failed:`, error);
           }
         }
-      });
-      return client;
-    });
+      }),
+    );
     // A failed attempt is not cached: the next subscribe tries again.
     opening.catch(() => {
       if (subscriber === opening) subscriber = null;
@@ -205,6 +260,8 @@ export async function createRedisStore(url: string, { name = "parley" }: { name?
       const tx = redis.multi();
       for (const entry of entries) tx.xadd(key, "*", "data", JSON.stringify(entry));
       tx.expire(key, ttlSeconds);
+      // Wakes this stream's followers on every instance (liveReader.ts); same slot as the stream.
+      if (entries.length > 0) tx.spublish(key, "");
       const results = (await tx.exec()) ?? [];
       for (const [error] of results) if (error) throw error;
       return results.slice(0, entries.length).map(([, id]) => id as string);
@@ -213,7 +270,7 @@ export async function createRedisStore(url: string, { name = "parley" }: { name?
     range,
 
     follow(key, afterId, signal) {
-      return followStream(afterId, signal, (queue) => joinHub(key, queue), (after, count) => range(key, after, count));
+      return followStream(afterId, signal, (queue) => reader.join(key, queue), (after, count) => range(key, after, count));
     },
 
     async get(key) {
@@ -225,7 +282,9 @@ export async function createRedisStore(url: string, { name = "parley" }: { name?
     },
 
     async del(...keys) {
-      return keys.length === 0 ? 0 : redis.del(...keys);
+      // One DEL per key: on a Cluster the keys may sit in different slots.
+      const deleted = await Promise.all(keys.map((key) => redis.del(key)));
+      return deleted.reduce((sum, n) => sum + n, 0);
     },
 
     async pttl(key) {
@@ -235,13 +294,23 @@ export async function createRedisStore(url: string, { name = "parley" }: { name?
     async delPattern(pattern) {
       // Only `*` is a wildcard (as in the memory store); Redis' other glob characters match literally.
       const match = pattern.replace(/[?[\]\\]/g, "\\$&");
-      let cursor = "0";
+      // SCAN sees one server's keys: on a Cluster, every master's.
+      const servers = redis instanceof Cluster ? redis.nodes("master") : [redis];
       let deleted = 0;
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", match, "COUNT", SCAN_COUNT);
-        cursor = next;
-        if (keys.length > 0) deleted += await redis.unlink(...keys);
-      } while (cursor !== "0");
+      for (const server of servers) {
+        let cursor = "0";
+        do {
+          const [next, keys] = await server.scan(cursor, "MATCH", match, "COUNT", SCAN_COUNT);
+          cursor = next;
+          if (keys.length === 0) continue;
+          // One UNLINK per key (pipelined): keys of one node may still sit in different slots.
+          const results = (await server.pipeline(keys.map((key) => ["unlink", key])).exec()) ?? [];
+          for (const [error, n] of results) {
+            if (error) throw error;
+            deleted += n as number;
+          }
+        } while (cursor !== "0");
+      }
       return deleted;
     },
 
@@ -297,11 +366,9 @@ export async function createRedisStore(url: string, { name = "parley" }: { name?
     async close() {
       if (closed) return;
       closed = true;
-      for (const hub of [...hubs.values()]) hub.close(new Error("Store closed"));
+      reader.close(new Error("Store closed"));
       const sub = await subscriber?.catch(() => null);
-      await Promise.all(
-        [redis, sub].map((client) => client?.quit().catch(() => client.disconnect())),
-      );
+      await Promise.all([...new Set([redis, sub])].map((c) => c?.quit().catch(() => c.disconnect())));
     },
   };
 }

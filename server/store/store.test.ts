@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { createKeys, createStore, type Store, type StreamEntry } from "./index";
-import { compareStreamIds } from "./memory";
+import { compareStreamIds } from "./follow";
 import { createRedisStore } from "./redis";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+/** Given in the `cluster` project only: the suite then runs on that Redis Cluster. */
+const clusterNodes = inject("redisClusterNodes");
 /** Every key of this run starts here, so runs never see each other's keys and cleanup is one pattern. */
 const PREFIX = `parley:test-${randomUUID().slice(0, 8)}:`;
 
@@ -16,6 +18,11 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 3_00
     if (Date.now() > deadline) throw new Error("timed out waiting for condition");
     await sleep(10);
   }
+}
+
+/** One entry at a time, as `follow` yields them in batches. */
+async function* entries(batches: AsyncIterable<StreamEntry[]>): AsyncGenerator<StreamEntry> {
+  for await (const batch of batches) yield* batch;
 }
 
 /** Collects entries until `done` returns true, then breaks out (the consumer-stops path of `follow`). */
@@ -50,14 +57,16 @@ function useStore(create: () => Promise<Store>, base: string): () => Store {
   return () => store;
 }
 
-const variants = [
-  { kind: "memory", create: () => createStore({}) },
-  { kind: "redis", create: () => createStore({ redisUrl: REDIS_URL }) },
-] as const;
+const variants: { label: string; kind: Store["kind"]; create: () => Promise<Store> }[] = clusterNodes
+  ? [{ label: "redis cluster", kind: "redis", create: () => createStore({ redisClusterNodes: clusterNodes }) }]
+  : [
+      { label: "memory", kind: "memory", create: () => createStore({}) },
+      { label: "redis", kind: "redis", create: () => createStore({ redisUrl: REDIS_URL }) },
+    ];
 
-describe.each(variants)("$kind store", ({ kind, create }) => {
+describe.each(variants)("$label store", ({ label, kind, create }) => {
   let counter = 0;
-  const base = `${PREFIX}${kind}:`;
+  const base = `${PREFIX}${label.replace(" ", "-")}:`;
   const key = (name: string) => `${base}${name}:${counter++}`;
   const current = useStore(create, base);
   let store: Store;
@@ -100,8 +109,8 @@ describe.each(variants)("$kind store", ({ kind, create }) => {
     const k = key("follow");
     const [firstId] = await store.append(k, ["a", "b"], 60);
     const signal = new AbortController().signal;
-    const fromStart = readUntil(store.follow(k, null, signal), (e) => e.data === "e");
-    const resumed = readUntil(store.follow(k, firstId, signal), (e) => e.data === "e");
+    const fromStart = readUntil(entries(store.follow(k, null, signal)), (e) => e.data === "e");
+    const resumed = readUntil(entries(store.follow(k, firstId, signal)), (e) => e.data === "e");
     await sleep(50);
     await store.append(k, ["c"], 60);
     await store.append(k, ["d", "e"], 60);
@@ -116,7 +125,7 @@ describe.each(variants)("$kind store", ({ kind, create }) => {
     const readers: Promise<{ afterId: string | null; got: StreamEntry[] }>[] = [];
     const startReader = (afterId: string | null) => {
       const signal = new AbortController().signal;
-      readers.push(readUntil(store.follow(k, afterId, signal), (e) => e.data === "end").then((got) => ({ afterId, got })));
+      readers.push(readUntil(entries(store.follow(k, afterId, signal)), (e) => e.data === "end").then((got) => ({ afterId, got })));
     };
     for (let n = 0; n < 60; n++) {
       // Alternate single and batched appends; start followers in between without waiting for them.
@@ -135,7 +144,7 @@ describe.each(variants)("$kind store", ({ kind, create }) => {
     const k = key("fanout");
     await store.append(k, [0], 60);
     const signal = new AbortController().signal;
-    const readers = Array.from({ length: 10 }, () => readUntil(store.follow(k, null, signal), (e) => e.data === 3));
+    const readers = Array.from({ length: 10 }, () => readUntil(entries(store.follow(k, null, signal)), (e) => e.data === 3));
     await sleep(30);
     await store.append(k, [1, 2], 60);
     await store.append(k, [3], 60);
@@ -148,7 +157,7 @@ describe.each(variants)("$kind store", ({ kind, create }) => {
     const controller = new AbortController();
     const got: unknown[] = [];
     const reading = (async () => {
-      for await (const entry of store.follow(k, null, controller.signal)) got.push(entry.data);
+      for await (const entry of entries(store.follow(k, null, controller.signal))) got.push(entry.data);
     })();
     await waitFor(() => got.length === 1);
     controller.abort();
@@ -157,7 +166,7 @@ describe.each(variants)("$kind store", ({ kind, create }) => {
     expect(got).toEqual(["x"]);
 
     const none: StreamEntry[] = [];
-    for await (const entry of store.follow(k, null, AbortSignal.abort())) none.push(entry);
+    for await (const entry of entries(store.follow(k, null, AbortSignal.abort()))) none.push(entry);
     expect(none).toEqual([]);
   });
 
@@ -289,7 +298,8 @@ describe.each(variants)("$kind store", ({ kind, create }) => {
   });
 });
 
-describe("redis store connections", () => {
+// One server's connections; a Cluster's are in cluster.test.ts.
+if (!clusterNodes) describe("redis store connections", () => {
   const base = `${PREFIX}redis-connections:`;
   let counter = 0;
   const key = (name: string) => `${base}${name}:${counter++}`;
@@ -338,7 +348,7 @@ describe("redis store connections", () => {
     const controllers = Array.from({ length: 200 }, () => new AbortController());
     const received = controllers.map(() => [] as unknown[]);
     const readers = controllers.map(async ({ signal }, i) => {
-      for await (const entry of store.follow(k, null, signal)) received[i].push(entry.data);
+      for await (const entry of entries(store.follow(k, null, signal))) received[i].push(entry.data);
     });
     await waitFor(() => received.every((got) => got.length === 1));
     await store.append(k, ["live"], 60);
@@ -355,26 +365,86 @@ describe("redis store connections", () => {
     await waitFor(async () => (await followConnections()).length === 0);
   });
 
-  it("followers of different keys use one connection per key", async () => {
-    const [a, b] = [key("per-key-a"), key("per-key-b")];
+  /** How many of this instance's wake-up subscriptions each key's channel has. */
+  async function subscriptions(keys: string[]): Promise<number[]> {
+    const reply = (await admin.call("PUBSUB", "SHARDNUMSUB", ...keys)) as (string | number)[];
+    return keys.map((_, i) => Number(reply[2 * i + 1]));
+  }
+
+  it("followers of many keys share one connection; keys joining and leaving are followed at once", async () => {
+    const keys = Array.from({ length: 100 }, (_, i) => key(`many-${i}`));
+    const controllers = keys.map(() => new AbortController());
+    const got = keys.map(() => [] as unknown[]);
+    const follow = (k: string, signal: AbortSignal, into: unknown[]) =>
+      (async () => {
+        for await (const entry of entries(store.follow(k, null, signal))) into.push(entry.data);
+      })();
+    const readers = keys.map((k, i) => follow(k, controllers[i].signal, got[i]));
+    await waitFor(async () => (await subscriptions(keys)).every((n) => n === 1));
+    expect(await followConnections()).toHaveLength(1);
+    await Promise.all(keys.map((k, i) => store.append(k, [i], 60)));
+    await waitFor(() => got.every((g) => g.length === 1));
+    expect(got).toEqual(keys.map((_, i) => [i]));
+
+    // Half leave: their channels are unsubscribed; a key joining now is followed at once.
+    for (const controller of controllers.slice(0, 50)) controller.abort();
+    await Promise.all(readers.slice(0, 50));
+    await waitFor(async () => (await subscriptions(keys.slice(0, 50))).every((n) => n === 0));
+    const late = key("late");
+    const lateGot: unknown[] = [];
+    const lateController = new AbortController();
+    const lateReader = follow(late, lateController.signal, lateGot);
+    await waitFor(async () => (await subscriptions([late]))[0] === 1);
+    await Promise.all(keys.map((k) => store.append(k, ["second"], 60)));
+    await store.append(late, ["late"], 60);
+    await waitFor(() => got.slice(50).every((g) => g.length === 2) && lateGot.length === 1);
+    expect(got.slice(0, 50)).toEqual(keys.slice(0, 50).map((_, i) => [i]));
+    expect(lateGot).toEqual(["late"]);
+    expect(await followConnections()).toHaveLength(1);
+
+    for (const controller of [...controllers, lateController]) controller.abort();
+    await Promise.all([...readers, lateReader]);
+    await waitFor(async () => (await followConnections()).length === 0);
+  });
+
+  it("a stream with a long burst or a follower that stops reading holds up no other stream", async () => {
+    const [stalled, busy, quick] = [key("stalled"), key("busy"), key("quick")];
     const controller = new AbortController();
-    const got: unknown[] = [];
-    const readers = [a, a, b, b].map(async (k) => {
-      for await (const entry of store.follow(k, null, controller.signal)) got.push(entry.data);
-    });
-    await waitFor(async () => (await followConnections()).length === 2);
-    await store.append(a, ["a"], 60);
-    await store.append(b, ["b"], 60);
-    await waitFor(() => got.length === 4);
-    expect(got.toSorted()).toEqual(["a", "a", "b", "b"]);
+    await store.append(stalled, [-1], 60);
+    // Takes the first entry, then reads no more.
+    const stalledReader = entries(store.follow(stalled, null, controller.signal))[Symbol.asyncIterator]();
+    expect((await stalledReader.next()).value?.data).toBe(-1);
+    const busyGot: unknown[] = [];
+    const quickGot: unknown[] = [];
+    const readers = [
+      (async () => {
+        for await (const entry of entries(store.follow(busy, null, controller.signal))) busyGot.push(entry.data);
+      })(),
+      (async () => {
+        for await (const entry of entries(store.follow(quick, null, controller.signal))) quickGot.push(entry.data);
+      })(),
+    ];
+    await waitFor(async () => (await subscriptions([stalled, busy, quick])).every((n) => n === 1));
+
+    await store.append(stalled, Array.from({ length: 2_000 }, (_, i) => i), 60);
+    const burst = store.append(busy, Array.from({ length: 5_000 }, (_, i) => i), 60);
+    const started = Date.now();
+    await store.append(quick, ["now"], 60);
+    await waitFor(() => quickGot.length === 1);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await burst;
+    await waitFor(() => busyGot.length === 5_000);
+    expect(busyGot).toEqual(Array.from({ length: 5_000 }, (_, i) => i));
+
     controller.abort();
+    await stalledReader.return?.(undefined);
     await Promise.all(readers);
     await waitFor(async () => (await followConnections()).length === 0);
   });
 
   it("a consumer breaking out of for-await frees the follow connection", async () => {
     const k = key("break");
-    const reading = readUntil(store.follow(k, null, new AbortController().signal), () => true);
+    const reading = readUntil(entries(store.follow(k, null, new AbortController().signal)), () => true);
     await waitFor(async () => (await followConnections()).length === 1);
     await store.append(k, ["only"], 60);
     expect((await reading).map((e) => e.data)).toEqual(["only"]);
@@ -388,7 +458,7 @@ describe("redis store connections", () => {
       await store.append(k, [0], 60);
       const got: unknown[] = [];
       const reading = (async () => {
-        for await (const entry of store.follow(k, null, new AbortController().signal)) {
+        for await (const entry of entries(store.follow(k, null, new AbortController().signal))) {
           got.push(entry.data);
           if (entry.data === 5) break;
         }
@@ -416,7 +486,7 @@ describe("redis store connections", () => {
     const closing = await createRedisStore(REDIS_URL, { name: `${name}-closing` });
     const k = key("close");
     await closing.subscribe(key("close-channel"), () => {});
-    const outcome = readUntil(closing.follow(k, null, new AbortController().signal), () => false).then(
+    const outcome = readUntil(entries(closing.follow(k, null, new AbortController().signal)), () => false).then(
       () => "ended quietly",
       (error: Error) => error.message,
     );

@@ -1,7 +1,8 @@
 /**
  * The shared store behind answer streams, LLM context, locks and cross-instance signals.
- * Two implementations with the same semantics (TTL included): Redis (`redis.ts`) for any number
- * of instances, and in-process memory (`memory.ts`) for a single instance without Redis.
+ * Two implementations with the same semantics (TTL included): Redis (`redis.ts`, one server or a
+ * Redis Cluster) for any number of instances, and in-process memory (`memory.ts`) for a single
+ * instance without Redis.
  * Keys passed in are full keys (already prefixed, see `keys.ts`).
  */
 export interface StreamEntry<T = unknown> {
@@ -19,11 +20,12 @@ export interface Store {
   /** Entries strictly after `afterId` (from the first when null), oldest first, at most `count`. */
   range(key: string, afterId: string | null, count?: number): Promise<StreamEntry[]>;
   /**
-   * Replays entries after `afterId`, then follows new ones live (Redis: XREAD BLOCK on a dedicated
-   * connection shared by this instance's followers of the same key; no polling loop) until the
-   * consumer stops iterating or `signal` aborts. Never yields an entry twice or out of order.
+   * Replays entries after `afterId`, then follows new ones live until the consumer stops iterating
+   * or `signal` aborts. Never yields an entry twice or out of order. Yields batches: a replay page,
+   * or every live entry that arrived since the consumer last took one, so a consumer may merge them.
+   * Redis: one shared reader per instance for every followed key (see `liveReader.ts`).
    */
-  follow(key: string, afterId: string | null, signal: AbortSignal): AsyncIterable<StreamEntry>;
+  follow(key: string, afterId: string | null, signal: AbortSignal): AsyncIterable<StreamEntry[]>;
 
   // --- plain values with TTL ---
   get(key: string): Promise<string | null>;

@@ -1,0 +1,101 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFreshDatabase } from "../scripts/localServers";
+import { migrationsFolder } from ".";
+
+/**
+ * Migration 0004 changed what the full-text columns index (Chinese one character at a time):
+ * rows written before it must be found by Chinese words after it, on either back end.
+ */
+
+const BEFORE = "0004_chinese_search";
+
+interface Target {
+  execute(query: ReturnType<typeof sql>): Promise<Record<string, unknown>[]>;
+  migrate(folder: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function openTarget(): Promise<Target> {
+  if (process.env.PARLEY_TEST_BACKEND === "servers") {
+    const database = await createFreshDatabase(process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres", "parley_reindex");
+    const { default: postgres } = await import("postgres");
+    const { drizzle } = await import("drizzle-orm/postgres-js");
+    const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+    const client = postgres(database.url, { max: 1, onnotice: () => {} });
+    const db = drizzle(client);
+    return {
+      execute: async (query) => [...(await db.execute(query))] as Record<string, unknown>[],
+      migrate: (folder) => migrate(db, { migrationsFolder: folder }),
+      close: async () => {
+        await client.end();
+        await database.drop();
+      },
+    };
+  }
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle } = await import("drizzle-orm/pglite");
+  const { migrate } = await import("drizzle-orm/pglite/migrator");
+  const client = await PGlite.create();
+  const db = drizzle(client);
+  return {
+    execute: async (query) => (await db.execute(query)).rows as Record<string, unknown>[],
+    migrate: (folder) => migrate(db, { migrationsFolder: folder }),
+    close: () => client.close(),
+  };
+}
+
+/** The migrations folder as it was before `BEFORE`. */
+function migrationsBefore(tag: string): string {
+  const folder = mkdtempSync(path.join(os.tmpdir(), "parley-migrations-"));
+  mkdirSync(path.join(folder, "meta"));
+  const journal = JSON.parse(readFileSync(path.join(migrationsFolder, "meta/_journal.json"), "utf8")) as { entries: { idx: number; tag: string }[] };
+  const cut = journal.entries.findIndex((e) => e.tag === tag);
+  expect(cut).toBeGreaterThan(0);
+  journal.entries = journal.entries.slice(0, cut);
+  writeFileSync(path.join(folder, "meta/_journal.json"), JSON.stringify(journal));
+  for (const { tag: earlier } of journal.entries) copyFileSync(path.join(migrationsFolder, `${earlier}.sql`), path.join(folder, `${earlier}.sql`));
+  return folder;
+}
+
+let target: Target;
+let oldFolder: string;
+beforeAll(async () => {
+  target = await openTarget();
+  oldFolder = migrationsBefore(BEFORE);
+});
+afterAll(async () => {
+  await target?.close();
+  if (oldFolder) rmSync(oldFolder, { recursive: true, force: true });
+});
+
+describe("migration 0004", () => {
+  it("reindexes rows written before it, so their Chinese words and embedded ASCII words are found", async () => {
+    await target.migrate(oldFolder);
+    const [tenant] = await target.execute(sql`insert into tenants (name) values ('zh') returning id`);
+    const [user] = await target.execute(sql`insert into users (tenant_id, name, role) values (${tenant.id}, 'u', 'owner') returning id`);
+    const [session] = await target.execute(sql`
+      insert into sessions (tenant_id, user_id, title, strategy, summary_parameters, agent_config, context_config)
+      values (${tenant.id}, ${user.id}, '会话上下文在Redis中的默认过期时间', '{}', '{}', '{}', '{}') returning id`);
+    await target.execute(sql`
+      insert into messages (session_id, request_id, role, content, status)
+      values (${session.id}, gen_random_uuid(), 'assistant', 'TTL过期：默认24小时，过期后上下文自动失效。', 'completed')`);
+    const titleHits = (query: string) => target.execute(sql`select id from sessions where title_tsv @@ to_tsquery('simple', ${query})`);
+    const contentHits = (query: string) => target.execute(sql`select id from messages where content_tsv @@ to_tsquery('simple', ${query})`);
+    // Before: a run of Chinese characters is one token.
+    expect(await titleHits("过 <-> 期")).toHaveLength(0);
+    expect(await titleHits("redis")).toHaveLength(0);
+
+    await target.migrate(migrationsFolder);
+    expect(await titleHits("过 <-> 期")).toHaveLength(1);
+    expect(await titleHits("redis")).toHaveLength(1);
+    expect(await contentHits("(失 <-> 效) & 24")).toHaveLength(1);
+    expect(await contentHits("ttl")).toHaveLength(1);
+    // The GIN indexes dropped with the old columns are back.
+    const indexes = await target.execute(sql`select indexname from pg_indexes where indexname in ('sessions_title_tsv_idx', 'messages_content_tsv_idx', 'knowledge_chunks_tsv_idx')`);
+    expect(indexes.map((i) => i.indexname).sort()).toEqual(["knowledge_chunks_tsv_idx", "messages_content_tsv_idx", "sessions_title_tsv_idx"]);
+  });
+});

@@ -1,0 +1,133 @@
+import type { StreamEntry } from "./types";
+
+/** Replay reads the backlog in pages so a long stream never becomes one huge reply. */
+const REPLAY_PAGE = 500;
+
+/** Orders stream ids ("<ms>-<seq>") numerically, as Redis does; a plain string compare breaks at "9" vs "10". */
+export function compareStreamIds(a: string, b: string): number {
+  const [aMs, aSeq] = parseId(a);
+  const [bMs, bSeq] = parseId(b);
+  return Math.sign(aMs - bMs || aSeq - bSeq);
+}
+
+function parseId(id: string): [number, number] {
+  const dash = id.indexOf("-");
+  return dash < 0 ? [Number(id), 0] : [Number(id.slice(0, dash)), Number(id.slice(dash + 1))];
+}
+
+/**
+ * Live entries handed from a stream's reader to one follower. The reader pushes without waiting;
+ * the follower takes whatever has accumulated. `end()` stops it (with an error: the follower throws).
+ */
+export class FollowerQueue {
+  private items: StreamEntry[] = [];
+  private wake: (() => void) | null = null;
+  private state: "open" | "ended" | "failed" = "open";
+  private error: unknown;
+
+  /** Entries in stream order. */
+  push(entries: readonly StreamEntry[]): void {
+    if (this.state !== "open" || entries.length === 0) return;
+    this.items.push(...entries);
+    this.notify();
+  }
+
+  end(error?: unknown): void {
+    if (this.state !== "open") return;
+    this.state = error === undefined ? "ended" : "failed";
+    this.error = error;
+    this.items = [];
+    this.notify();
+  }
+
+  /** Everything pushed since the last call (waiting for at least one entry), or null once ended. */
+  async take(): Promise<StreamEntry[] | null> {
+    while (this.state === "open" && this.items.length === 0) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    if (this.state === "failed") throw this.error;
+    if (this.state === "ended") return null;
+    const batch = this.items;
+    this.items = [];
+    return batch;
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+}
+
+/** A follower's registration with whatever delivers a stream's live entries. */
+export interface LiveFeed {
+  /** Settles once entries appended from now on are sure to reach the queue (rejects if they never will). */
+  ready: Promise<unknown>;
+  /** Idempotent. */
+  leave(): void;
+}
+
+/**
+ * `Store.follow` for both stores. The follower joins the live feed BEFORE replaying and replays
+ * again once the feed is live, so an entry appended meanwhile is in a replay or in the queue (or
+ * both: the id check drops anything not newer than the last entry yielded). Yields batches: a
+ * replay page, or every live entry that arrived since the consumer last took one.
+ */
+export async function* followStream(
+  afterId: string | null,
+  signal: AbortSignal,
+  join: (queue: FollowerQueue) => LiveFeed,
+  range: (afterId: string | null, count: number) => Promise<StreamEntry[]>,
+): AsyncGenerator<StreamEntry[]> {
+  if (signal.aborted) return;
+  const queue = new FollowerQueue();
+  const feed = join(queue);
+  let onAbort!: () => void;
+  // Leaving right on abort (not when the consumer next resumes) frees the feed's key immediately.
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = () => {
+      feed.leave();
+      queue.end();
+      resolve();
+    };
+  });
+  signal.addEventListener("abort", onAbort, { once: true });
+  let last = afterId;
+  /** Only the entries newer than the last one yielded (a batch is in stream order). */
+  const fresh = (batch: StreamEntry[]) => {
+    if (last === null) return batch;
+    const after = last;
+    const start = batch.findIndex((entry) => compareStreamIds(entry.id, after) > 0);
+    return start < 0 ? [] : batch.slice(start);
+  };
+  /** Yields every stored entry after `last`, page by page. */
+  async function* replay() {
+    while (!signal.aborted) {
+      const page = await range(last, REPLAY_PAGE);
+      if (signal.aborted) return;
+      if (page.length > 0) {
+        last = page.at(-1)!.id;
+        yield page;
+      }
+      if (page.length < REPLAY_PAGE) return;
+    }
+  }
+  try {
+    // Replay while the live feed connects (a resuming client gets its missed entries without
+    // waiting for a connection), then catch up on what was appended until the feed was live.
+    yield* replay();
+    await Promise.race([feed.ready, aborted]);
+    yield* replay();
+    for (;;) {
+      const batch = await queue.take();
+      if (batch === null || signal.aborted) return;
+      const entries = fresh(batch);
+      if (entries.length === 0) continue;
+      last = entries.at(-1)!.id;
+      yield entries;
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    feed.leave();
+  }
+}
