@@ -44,6 +44,8 @@ export const messageStatusEnum = pgEnum("message_status", [
 
 export const tenants = pgTable("tenants", {
   id: uuid("id").primaryKey().defaultRandom(),
+  /** A stable integer per tenant: WeKnora's REST clients read `tenant_id` as an unsigned integer. */
+  number: integer("number").notNull().unique().generatedAlwaysAsIdentity(),
   name: varchar("name", { length: 100 }).notNull().unique(),
   createdAt: ts("created_at").notNull().defaultNow(),
 });

@@ -4,8 +4,9 @@ import type { Db } from "../db";
 import { messages, sessions } from "../db/schema";
 import { LEASE_MS, type AnswerRunner } from "./answerRunner";
 import type { Caller } from "./auth";
-import { AppError, notFound } from "./errors";
-import { generateAnswer, type GenerateDeps } from "./generate";
+import { AppError, badInput, notFound } from "./errors";
+import { generateAnswer, type AnswerOptions, type GenerateDeps } from "./generate";
+import { allBasesOfTenant } from "./knowledge/repository";
 import { firstQuestion, messageColumns, type Message } from "./messages";
 import type { ChatModel } from "./models/types";
 import { interruptDeadAnswers, type RecoveryDeps } from "./recovery";
@@ -67,8 +68,17 @@ const unavailable = () => new AppError("unavailable", "The stream store is unrea
  * returns at once. One answer per session (the session's answer lock); the same requestId again
  * returns the first turn.
  */
-export async function sendChat(deps: AnswerDeps, caller: Caller, input: { sessionId: string; query: string; requestId?: string }): Promise<Turn> {
+export async function sendChat(
+  deps: AnswerDeps,
+  caller: Caller,
+  input: { sessionId: string; query: string; requestId?: string },
+  options: AnswerOptions = {},
+): Promise<Turn> {
+  if (input.query.trim() === "") throw badInput("query", "The question is empty");
   const session = await getSession(deps.db, caller, input.sessionId, "own");
+  if (!(await allBasesOfTenant(deps.db, caller.tenant.id, options.knowledgeBaseIds ?? []))) {
+    throw badInput("knowledgeBaseIds", "There is no knowledge base with this id in your tenant");
+  }
   const requestId = input.requestId ?? randomUUID();
   const earlier = await findTurn(deps.db, session.id, requestId);
   if (earlier) return earlier;
@@ -119,7 +129,13 @@ export async function sendChat(deps: AnswerDeps, caller: Caller, input: { sessio
     messageId,
     leaseOwner,
     controller,
-    run: (signal, releaseLease) => generateAnswer(deps, { session, requestId, messageId, question: input.query }, signal, releaseLease),
+    run: (signal, releaseLease) =>
+      generateAnswer(
+        deps,
+        { session, requestId, messageId, question: input.query, knowledgeBaseIds: options.knowledgeBaseIds, disableTitle: options.disableTitle },
+        signal,
+        releaseLease,
+      ),
   });
   return turn;
 }
@@ -146,10 +162,18 @@ export async function stopChat(deps: AnswerDeps, caller: Caller, sessionId: stri
   return { status: "stopped" as const };
 }
 
-/** `session.generateTitle`: from the session's first question, stored and returned. */
-export async function generateSessionTitle(deps: { db: Db; models: { summary: ChatModel } }, caller: Caller, sessionId: string): Promise<{ title: string }> {
+/**
+ * `session.generateTitle`: from the session's first question (or from `question` when the caller
+ * supplies the conversation, as WeKnora's generate_title does), stored and returned.
+ */
+export async function generateSessionTitle(
+  deps: { db: Db; models: { summary: ChatModel } },
+  caller: Caller,
+  sessionId: string,
+  given?: string,
+): Promise<{ title: string }> {
   await getSession(deps.db, caller, sessionId, "own");
-  const question = await firstQuestion(deps.db, sessionId);
+  const question = given?.trim() ? given : await firstQuestion(deps.db, sessionId);
   if (question === null) throw new AppError("bad_input", "The session has no question to title yet", "id");
   const title = await generateTitle(deps.models.summary, question);
   await setTitle(deps.db, sessionId, title);

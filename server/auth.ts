@@ -14,6 +14,8 @@ export interface User {
 }
 export interface Tenant {
   id: string;
+  /** The tenant's stable integer number (`tenant_id` on the REST face). */
+  number: number;
   name: string;
   createdAt: Date;
 }
@@ -45,7 +47,7 @@ const keyPrefix = (key: string) => key.slice(0, 10);
 export const isAdmin = (user: Pick<User, "role">) => user.role === "owner" || user.role === "admin";
 
 const userColumns = { id: users.id, tenantId: users.tenantId, name: users.name, role: users.role, createdAt: users.createdAt };
-const tenantColumns = { id: tenants.id, name: tenants.name, createdAt: tenants.createdAt };
+const tenantColumns = { id: tenants.id, number: tenants.number, name: tenants.name, createdAt: tenants.createdAt };
 export const apiKeyColumns = {
   id: apiKeys.id,
   userId: apiKeys.userId,

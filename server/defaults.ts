@@ -89,6 +89,10 @@ export const referenceSchema = z.object({
   content: z.string(),
   score: z.number(),
   matchedBy: z.enum(["keyword", "vector", "both"]).optional(),
+  /** Where the chunk lives (absent on references stored before they were recorded). */
+  knowledgeBaseId: z.string().optional(),
+  documentId: z.string().optional(),
+  position: z.number().int().optional(),
 });
 export type Reference = z.infer<typeof referenceSchema>;
 

@@ -27,7 +27,16 @@ export type GenerateDeps = StreamDeps &
     context: Pick<ContextManager, "build" | "record">;
   };
 
-export interface AnswerInput {
+/**
+ * Per-answer options (WeKnora's knowledge-chat): `knowledgeBaseIds` (bases of the session's
+ * tenant) replace the session's bases for this answer only; `disableTitle` makes no title.
+ */
+export interface AnswerOptions {
+  knowledgeBaseIds?: string[];
+  disableTitle?: boolean;
+}
+
+export interface AnswerInput extends AnswerOptions {
   session: Session;
   requestId: string;
   messageId: string;
@@ -77,8 +86,8 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
   try {
     signal.throwIfAborted();
     writer.emit({ type: "start", requestId: input.requestId, sessionId: session.id, messageId, model: model.name });
-    if (session.title === "") titleTask = titleFirstAnswer(deps, session.id, question, writer);
-    references = await retrieveForSession(deps, session, question, { requestId: input.requestId, signal });
+    if (session.title === "" && !input.disableTitle) titleTask = titleFirstAnswer(deps, session.id, question, writer);
+    references = await retrieveForSession(deps, session, question, { requestId: input.requestId, signal, knowledgeBaseIds: input.knowledgeBaseIds });
     if (references.length > 0) writer.emit({ type: "references", references });
 
     const emitDelta = (text: string) => {

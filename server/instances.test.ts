@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createParley, followAnswer } from "../client";
+import { createParley, followAnswer } from "../client/index";
 import { freePort, hasProductionBuild, startParleyServer, waitFor, type ParleyServer } from "../scripts/localServers";
 import type { StreamEvent } from "./events";
 

@@ -1,9 +1,14 @@
-import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import type { Db } from "../db";
-import { messages } from "../db/schema";
+import { messages, sessions } from "../db/schema";
+import type { Caller } from "./auth";
 import type { Reference } from "./defaults";
+import { AppError, notFound } from "./errors";
 import type { ChatMessage } from "./models/types";
-import type { Session } from "./sessions";
+import { lockOwnSession, toTsQuery, visibleWhere, type Session } from "./sessions";
+import type { Keys } from "./store/keys";
+import type { Store } from "./store/types";
 
 export const messageColumns = {
   id: messages.id,
@@ -93,4 +98,106 @@ export async function exportSession(db: Db, session: Session, format: "markdown"
     if (m.references.length) lines.push("");
   }
   return { filename: filenameFor(session, "md"), content: lines.join("\n") };
+}
+
+/**
+ * Deletes one message of the caller's own session together with its pair (the question and its
+ * answer share a requestId), refusing while that answer streams. The session's LLM context is
+ * dropped so the next answer rebuilds it from what remains; the answer's stream goes too.
+ */
+export async function deleteTurn(
+  deps: { db: Db; store: Pick<Store, "del">; keys: Pick<Keys, "context" | "stream"> },
+  caller: Caller,
+  sessionId: string,
+  messageId: string,
+): Promise<{ deleted: string[] }> {
+  const deleted = await deps.db.transaction(async (tx) => {
+    await lockOwnSession(tx, caller, sessionId);
+    const [target] = await tx
+      .select({ requestId: messages.requestId })
+      .from(messages)
+      .where(and(eq(messages.id, messageId), eq(messages.sessionId, sessionId)));
+    if (!target) throw notFound("Message");
+    const turn = and(eq(messages.sessionId, sessionId), eq(messages.requestId, target.requestId));
+    const pair = await tx.select({ id: messages.id, status: messages.status }).from(messages).where(turn);
+    if (pair.some((m) => m.status === "streaming")) throw new AppError("conflict", "This answer is still streaming; stop it first");
+    const rows = await tx.delete(messages).where(turn).returning({ id: messages.id });
+    return rows.map((r) => r.id);
+  });
+  try {
+    await deps.store.del(deps.keys.context(sessionId), ...deleted.map((id) => deps.keys.stream(sessionId, id)));
+  } catch (error) {
+    // Postgres is the record; a context left behind expires with its TTL.
+    console.error("[parley] could not drop the LLM context after deleting a message:", (error as Error).message);
+  }
+  return { deleted };
+}
+
+export interface TurnHit {
+  requestId: string;
+  sessionId: string;
+  sessionTitle: string;
+  question: string;
+  answer: string;
+  score: number;
+  createdAt: Date;
+}
+
+/**
+ * Question/answer pairs of the caller's own sessions whose question or answer matches `query`
+ * (the same literal full-text terms as session search), best full-text score first.
+ */
+export async function searchTurns(
+  db: Db,
+  caller: Caller,
+  input: { query: string; limit: number; sessionIds?: string[] },
+): Promise<{ items: TurnHit[]; total: number }> {
+  const terms = toTsQuery(input.query);
+  if (!terms || input.sessionIds?.length === 0) return { items: [], total: 0 };
+  const tsquery = sql`to_tsquery('simple', ${terms})`;
+  const hits = db.$with("hits").as(
+    db
+      .select({
+        sessionId: messages.sessionId,
+        requestId: messages.requestId,
+        score: sql<number>`max(ts_rank(${messages.contentTsv}, ${tsquery}))`.as("score"),
+      })
+      .from(messages)
+      .innerJoin(sessions, eq(sessions.id, messages.sessionId))
+      .where(
+        and(
+          visibleWhere(caller, "own"),
+          sql`${messages.contentTsv} @@ ${tsquery}`,
+          input.sessionIds ? inArray(messages.sessionId, input.sessionIds) : undefined,
+        ),
+      )
+      .groupBy(messages.sessionId, messages.requestId),
+  );
+  const question = alias(messages, "question");
+  const answer = alias(messages, "answer");
+  const sameTurn = (m: typeof question | typeof answer, role: "user" | "assistant") =>
+    and(eq(m.sessionId, hits.sessionId), eq(m.requestId, hits.requestId), eq(m.role, role));
+  const rows = await db
+    .with(hits)
+    .select({
+      requestId: hits.requestId,
+      sessionId: hits.sessionId,
+      sessionTitle: sessions.title,
+      question: sql<string>`coalesce(${question.content}, '')`,
+      answer: sql<string>`coalesce(${answer.content}, '')`,
+      score: hits.score,
+      createdAt: sql<Date>`coalesce(${question.createdAt}, ${answer.createdAt})`.mapWith(question.createdAt),
+      total: sql<number>`count(*) over ()`.mapWith(Number),
+    })
+    .from(hits)
+    .innerJoin(sessions, eq(sessions.id, hits.sessionId))
+    .leftJoin(question, sameTurn(question, "user"))
+    .leftJoin(answer, sameTurn(answer, "assistant"))
+    .orderBy(desc(hits.score), desc(sql`coalesce(${question.createdAt}, ${answer.createdAt})`), desc(hits.requestId))
+    .limit(input.limit);
+  return {
+    items: rows.map(({ total: _total, score, ...hit }) => ({ ...hit, score: Number(score) })),
+    // Every row carries the count of all hits (limit is at least 1, so no rows means no hits).
+    total: rows[0]?.total ?? 0,
+  };
 }

@@ -1,3 +1,6 @@
+import type { Db } from "../db";
+import type { Caller } from "./auth";
+import { clearMessages, deleteSessions, getSession } from "./sessions";
 import type { Keys } from "./store/keys";
 import { broadcast, type SignalDeps } from "./signals";
 
@@ -21,4 +24,30 @@ export async function forgetSessions(deps: SessionStateDeps, sessionIds: string[
   } catch (error) {
     console.error("[parley] could not remove stream/context keys, their TTL will:", (error as Error).message);
   }
+}
+
+// Deleting or clearing sessions: the rows go in Postgres, then what the store holds for them.
+
+type RemovalDeps = SessionStateDeps & { db: Db };
+
+/** Deletes one session the caller may reach (NOT_FOUND otherwise) and forgets its keys. */
+export async function removeSession(deps: RemovalDeps, caller: Caller, id: string): Promise<string> {
+  const [deleted] = await deleteSessions(deps.db, caller, { ids: [id] }, "tenant");
+  if (!deleted) await getSession(deps.db, caller, id, "tenant"); // throws NOT_FOUND
+  await forgetSessions(deps, [deleted]);
+  return deleted;
+}
+
+/** Deletes the listed sessions the caller may reach, or all of the caller's own; returns how many. */
+export async function removeSessions(deps: RemovalDeps, caller: Caller, target: { ids: string[] } | { all: true }): Promise<number> {
+  const deleted = await deleteSessions(deps.db, caller, "all" in target ? target : { ids: [...new Set(target.ids)] }, "tenant");
+  await forgetSessions(deps, deleted);
+  return deleted.length;
+}
+
+/** Deletes every message of the caller's own session (CONFLICT while an answer streams). */
+export async function clearSession(deps: RemovalDeps, caller: Caller, id: string): Promise<number> {
+  const deleted = await clearMessages(deps.db, caller, id);
+  await forgetSessions(deps, [id]);
+  return deleted;
 }

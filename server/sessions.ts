@@ -15,7 +15,7 @@ import {
 } from "./defaults";
 import { AppError, badInput, notFound } from "./errors";
 import { handbookBaseId } from "./knowledge/handbookBase";
-import { basesOfTenant } from "./knowledge/repository";
+import { allBasesOfTenant, basesOfTenant } from "./knowledge/repository";
 import { hasHan, segmentWords, tsQueryOperand } from "./text/segment";
 
 export const sessionColumns = {
@@ -89,10 +89,8 @@ async function withSessionKnowledge(db: Db, caller: Caller, input: SessionInput,
     const [known] = await basesOfTenant(db, caller.tenant.id, [input.knowledgeBaseId]);
     if (!known) throw badInput("knowledgeBaseId", "There is no knowledge base with this id in your tenant");
   }
-  const listed = input.agentConfig?.knowledgeBases ?? [];
-  if (listed.length > 0) {
-    const known = await basesOfTenant(db, caller.tenant.id, listed);
-    if (known.length !== new Set(listed).size) throw badInput("agentConfig", "agentConfig.knowledgeBases names a knowledge base your tenant does not have");
+  if (!(await allBasesOfTenant(db, caller.tenant.id, input.agentConfig?.knowledgeBases ?? []))) {
+    throw badInput("agentConfig", "agentConfig.knowledgeBases names a knowledge base your tenant does not have");
   }
   if (creating && input.knowledgeBaseId === undefined && caller.tenant.name === DEFAULT_TENANT) {
     return { ...input, knowledgeBaseId: await handbookBaseId(db, caller.tenant.id) };
@@ -241,6 +239,8 @@ export interface ListOptions {
   cursor?: string;
   search?: string;
   withTotal?: boolean;
+  /** Rows to skip before the page (WeKnora's page numbers); `cursor` is the gap-free way to page. */
+  offset?: number;
   /** Admin listing: narrow the tenant to one owner. */
   userId?: string;
 }
@@ -265,12 +265,13 @@ async function listPage(db: Db, scope: SQL, options: ListOptions) {
     pageFilters.push(sql`(${sessions.pinned}, ${sessions.sortAt}, ${sessions.id}) < (${c.pinned}, ${c.sortAt.toISOString()}::timestamptz, ${c.id}::uuid)`);
   }
   const order = [desc(sessions.pinned), desc(sessions.sortAt), desc(sessions.id)];
+  const offset = options.offset ?? 0;
   // A search may match thousands of sessions: pick the page's ids from the covering index first,
   // so only the rows returned are read in full.
   const pageWhere = query
     ? inArray(
         sessions.id,
-        db.select({ id: sessions.id }).from(sessions).where(and(...pageFilters)).orderBy(...order).limit(options.limit + 1),
+        db.select({ id: sessions.id }).from(sessions).where(and(...pageFilters)).orderBy(...order).limit(options.limit + 1).offset(offset),
       )
     : and(...pageFilters);
   const rows = await db
@@ -278,7 +279,8 @@ async function listPage(db: Db, scope: SQL, options: ListOptions) {
     .from(sessions)
     .where(pageWhere)
     .orderBy(...order)
-    .limit(options.limit + 1);
+    .limit(options.limit + 1)
+    .offset(query ? 0 : offset);
   const hasMore = rows.length > options.limit;
   const page = rows.slice(0, options.limit);
   const last = page.at(-1);
@@ -319,14 +321,22 @@ export async function listTenantSessions(db: Db, caller: Caller, options: ListOp
   };
 }
 
+/**
+ * Locks the caller's own session until the transaction `tx` ends (NOT_FOUND if it is not theirs):
+ * no question is stored in it meanwhile (sending touches the row), so no answer starts.
+ */
+export async function lockOwnSession(tx: Db, caller: Caller, id: string): Promise<void> {
+  const [session] = await tx
+    .select({ id: sessions.id })
+    .from(sessions)
+    .where(and(eq(sessions.id, id), visibleWhere(caller, "own")))
+    .for("update");
+  if (!session) throw notFound("Session");
+}
+
 export async function clearMessages(db: Db, caller: Caller, id: string): Promise<number> {
   return db.transaction(async (tx) => {
-    const [session] = await tx
-      .select({ id: sessions.id })
-      .from(sessions)
-      .where(and(eq(sessions.id, id), visibleWhere(caller, "own")))
-      .for("update");
-    if (!session) throw notFound("Session");
+    await lockOwnSession(tx, caller, id);
     const [streaming] = await tx
       .select({ id: messages.id })
       .from(messages)

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { getRequestListener } from "@hono/node-server";
 import { incomingMessageToRequest } from "@trpc/server/adapters/node-http";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import type { App } from "../app";
 import { checkHealth } from "../health";
 import { handleUpload } from "../knowledge/upload";
+import { createRestApp } from "../rest";
 import { appRouter } from "../routers/_app";
 import { createContext, nodeExchange } from "../trpc";
 import { sendJson, type ApiRoute, type NodeHandler } from "./server";
@@ -17,14 +19,14 @@ const DOCUMENT_PROCEDURE = "knowledge.documents.add";
 /**
  * The `/api/*` route table, one entry per prefix. Further faces mount here, each as a Node
  * handler built from the app:
- * - `/api/v1`, the WeKnora REST face: `{ prefix: "/api/v1", handler: getRequestListener(createRestApp(app).fetch) }`
- *   (`getRequestListener` from `@hono/node-server`; the Hono app's routes include the `/api/v1` prefix).
  * - `/api/metrics`, Prometheus text: `{ prefix: "/api/metrics", handler: <prom-client registry handler> }`.
  * The server adds the security headers and answers a throwing handler with a JSON 500.
  */
 export function apiRoutes(app: App): ApiRoute[] {
   return [
     { prefix: "/api/trpc", handler: trpcHandler(app) },
+    // The WeKnora REST face: a Hono app whose routes carry the `/api/v1` prefix themselves.
+    { prefix: "/api/v1", handler: getRequestListener(createRestApp(app).fetch) },
     { prefix: "/api/health", handler: onlyMethods(["GET", "HEAD"], healthHandler(app)) },
     { prefix: "/api/knowledge/upload", handler: onlyMethods(["POST"], uploadHandler(app)) },
   ];

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createParleyClient, followAnswer } from "../../client";
+import { createParleyClient, followAnswer } from "../../client/index";
 import type { App } from "../app";
 import { createTestApp, createTestTenant, serveApp } from "../testing";
 import { MAX_BODY_BYTES, MAX_DOCUMENT_BODY_BYTES } from "./routes";
@@ -73,6 +73,31 @@ describe("the fast-path server", () => {
     const wrongMethod = await fetch(`${server.url}/api/health`, { method: "DELETE" });
     expect(wrongMethod.status).toBe(405);
     expect(await wrongMethod.json()).toMatchObject({ error: { code: "METHOD_NOT_SUPPORTED" } });
+  });
+
+  it("mounts the WeKnora REST face at /api/v1: its envelopes, and its SSE frames streamed to the end", async () => {
+    const v1 = `${server.url}/api/v1`;
+    const created = await fetch(`${v1}/sessions`, { method: "POST", headers: { "x-api-key": key, "content-type": "application/json" }, body: "{}" });
+    expect(created.status).toBe(201);
+    const session = (await created.json()) as { success: boolean; data: { id: string } };
+    expect(session.success).toBe(true);
+    const chat = await fetch(`${v1}/knowledge-chat/${session.data.id}`, {
+      method: "POST",
+      headers: { "x-api-key": key, "content-type": "application/json" },
+      body: JSON.stringify({ query: "What is Parley?" }),
+    });
+    expect(chat.status).toBe(200);
+    expect(chat.headers.get("content-type")).toBe("text/event-stream");
+    expect(chat.headers.get("x-content-type-options")).toBe("nosniff");
+    const types = [...(await chat.text()).matchAll(/^data:(.*)$/gm)].map((m) => (JSON.parse(m[1]) as { response_type: string }).response_type);
+    expect(types[0]).toBe("agent_query");
+    expect(types).toContain("answer");
+    expect(types.at(-1)).toBe("complete");
+    // A path under the prefix that the face does not know is its own 404 envelope, not the table's.
+    const unknown = await fetch(`${v1}/nothing-here`, { headers: { "x-api-key": key } });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ success: false, error: { code: 1003 } });
+    expect((await fetch(`${v1}/sessions`)).status).toBe(401);
   });
 
   it("answers readiness with the stores, liveness without them", async () => {

@@ -142,6 +142,11 @@ export async function basesOfTenant(db: Db, tenantId: string, ids: readonly stri
   return candidates.filter((id) => rows.some((r) => r.id === id));
 }
 
+/** Whether every id names a knowledge base of the tenant (an empty list does). */
+export async function allBasesOfTenant(db: Db, tenantId: string, ids: readonly string[]): Promise<boolean> {
+  return (await basesOfTenant(db, tenantId, ids)).length === new Set(ids).size;
+}
+
 // --- documents ---
 
 const documentColumns = {

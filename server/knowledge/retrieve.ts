@@ -183,5 +183,15 @@ export async function searchChunks(deps: KnowledgeDeps, input: { baseIds: string
 
 /** A hit as an answer's source. */
 export function toReference(hit: SearchHit): Reference {
-  return { id: hit.id, title: hit.heading || hit.source, source: hit.source, content: hit.content, score: hit.score, matchedBy: hit.matchedBy };
+  return {
+    id: hit.id,
+    title: hit.heading || hit.source,
+    source: hit.source,
+    content: hit.content,
+    score: hit.score,
+    matchedBy: hit.matchedBy,
+    knowledgeBaseId: hit.knowledgeBaseId,
+    documentId: hit.documentId,
+    position: hit.position,
+  };
 }

@@ -25,16 +25,19 @@ export const knowledgeDeps = (source: KnowledgeSource): KnowledgeDeps => ({ db: 
 
 /**
  * The references an answer rests on: the session's bases (`knowledgeBaseId` and
- * `agentConfig.knowledgeBases`, only those of the session's own tenant and still existing),
- * searched with its strategy, for the question made standalone when `enableRewrite` is on.
+ * `agentConfig.knowledgeBases`, or the turn's own `knowledgeBaseIds` instead when it names some;
+ * only those of the session's own tenant and still existing), searched with its strategy, for the
+ * question made standalone when `enableRewrite` is on.
  */
 export async function retrieveForSession(
   deps: RetrievalDeps,
   session: Session,
   question: string,
-  turn: { requestId: string; signal: AbortSignal },
+  turn: { requestId: string; signal: AbortSignal; knowledgeBaseIds?: string[] },
 ): Promise<Reference[]> {
-  const named = [session.knowledgeBaseId, ...session.agentConfig.knowledgeBases].filter((id): id is string => Boolean(id));
+  const named = turn.knowledgeBaseIds?.length
+    ? turn.knowledgeBaseIds
+    : [session.knowledgeBaseId, ...session.agentConfig.knowledgeBases].filter((id): id is string => Boolean(id));
   const baseIds = await basesOfTenant(deps.db, session.tenantId, named);
   if (baseIds.length === 0) return [];
   const query = session.strategy.enableRewrite

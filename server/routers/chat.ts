@@ -7,13 +7,10 @@ import { authedProcedure, router } from "../trpc";
 
 const ids = { sessionId: z.uuid(), messageId: z.uuid() };
 
+export const chatSendInput = z.object({ sessionId: z.uuid(), query: z.string().min(1).max(16000), requestId: z.uuid().optional() });
+
 export const chatRouter = router({
-  send: authedProcedure
-    .input(z.object({ sessionId: z.uuid(), query: z.string().min(1).max(16000), requestId: z.uuid().optional() }))
-    .mutation(({ ctx, input }) => {
-      if (input.query.trim() === "") throw badInput("query", "The question is empty");
-      return sendChat(ctx.app, ctx.me, input);
-    }),
+  send: authedProcedure.input(chatSendInput).mutation(({ ctx, input }) => sendChat(ctx.app, ctx.me, input)),
   stream: authedProcedure
     // lastEventId must be declared here, or tRPC strips the resume id the client sends.
     .input(z.object({ ...ids, lastEventId: z.string().max(40).nullish() }))

@@ -2,8 +2,8 @@ import { z } from "zod";
 import { generateSessionTitle } from "../answers";
 import { sessionInputSchema } from "../defaults";
 import { exportSession } from "../messages";
-import { clearMessages, createSession, deleteSessions, getSession, listSessions, updateSession } from "../sessions";
-import { forgetSessions } from "../sessionState";
+import { createSession, getSession, listSessions, updateSession } from "../sessions";
+import { clearSession, removeSession, removeSessions } from "../sessionState";
 import { authedProcedure, router } from "../trpc";
 
 const id = z.uuid();
@@ -24,12 +24,7 @@ export const sessionRouter = router({
   update: authedProcedure
     .input(sessionInputSchema.extend({ id, pinned: z.boolean().optional() }))
     .mutation(({ ctx, input: { id, ...patch } }) => updateSession(ctx.app.db, ctx.me, id, patch)),
-  delete: authedProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
-    const [deleted] = await deleteSessions(ctx.app.db, ctx.me, { ids: [input.id] }, "tenant");
-    if (!deleted) await getSession(ctx.app.db, ctx.me, input.id, "tenant"); // throws NOT_FOUND
-    await forgetSessions(ctx.app, [deleted]);
-    return { id: deleted };
-  }),
+  delete: authedProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => ({ id: await removeSession(ctx.app, ctx.me, input.id) })),
   deleteMany: authedProcedure
     .input(
       z
@@ -39,17 +34,8 @@ export const sessionRouter = router({
           path: ["ids"],
         }),
     )
-    .mutation(async ({ ctx, input }) => {
-      const target = input.all ? { all: true as const } : { ids: [...new Set(input.ids)] };
-      const deleted = await deleteSessions(ctx.app.db, ctx.me, target, "tenant");
-      await forgetSessions(ctx.app, deleted);
-      return { deleted: deleted.length };
-    }),
-  clearMessages: authedProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
-    const deleted = await clearMessages(ctx.app.db, ctx.me, input.id);
-    await forgetSessions(ctx.app, [input.id]);
-    return { deleted };
-  }),
+    .mutation(async ({ ctx, input }) => ({ deleted: await removeSessions(ctx.app, ctx.me, input.all ? { all: true } : { ids: input.ids! }) })),
+  clearMessages: authedProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => ({ deleted: await clearSession(ctx.app, ctx.me, input.id) })),
   generateTitle: authedProcedure.input(z.object({ id })).mutation(({ ctx, input }) => generateSessionTitle(ctx.app, ctx.me, input.id)),
   export: authedProcedure
     .input(z.object({ id, format: z.enum(["markdown", "json"]) }))

@@ -1,0 +1,26 @@
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AnswerDeps } from "../../answers";
+import type { Caller, CallerCache } from "../../auth";
+import type { SessionStateDeps } from "../../sessionState";
+import { validationHook } from "../errors";
+import { errorJson, okMessage } from "../schemas";
+
+/** What the REST face calls on: the domain modules' own dependencies, and the API-key cache. */
+export type RestDeps = AnswerDeps & SessionStateDeps & { callers: Pick<CallerCache, "resolve"> };
+
+export interface RestEnv {
+  Variables: { caller: Caller; requestUuid?: string };
+}
+
+export const router = () => new OpenAPIHono<RestEnv>({ defaultHook: validationHook });
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
+/** Every route may fail with the error envelope. */
+export const errors = {
+  400: json(errorJson, "Bad input (code 1010 names the field)"),
+  401: json(errorJson, "No or bad API key (1001)"),
+  403: json(errorJson, "X-Tenant-ID is not the key's tenant (1002)"),
+  404: json(errorJson, "Not found or not visible (1003)"),
+};
+export const done = (description: string) => ({ 200: json(okMessage, description), ...errors });
+export const body = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
