@@ -13,7 +13,7 @@ const clusterOnly = "server/store/cluster.test.ts";
 export default defineConfig({
   resolve: { alias: { "@": new URL(".", import.meta.url).pathname } },
   test: {
-    testTimeout: 30_000,
+    testTimeout: 60_000,
     hookTimeout: 180_000,
     projects: [
       {
