@@ -114,20 +114,28 @@ function peerSystem(base: string, pid: number): System {
             const f = { received: new Map<number, number>(), sentAt: new Map<number, number>() };
             const started = deferred();
             const ended = deferred();
-            const es = new EventSource(`${base}/stream/${id}`);
-            es.onmessage = (m) => {
-              const at = now();
-              const e = JSON.parse(m.data) as { type: string; delta?: string };
-              if (e.type !== "answer") return;
-              track(e.delta!, at, f);
-              started.resolve();
+            let es!: EventSource;
+            let retries = 0;
+            let closed = false;
+            const open = () => {
+              es = new EventSource(`${base}/stream/${id}`);
+              es.onmessage = (m) => {
+                const at = now();
+                const e = JSON.parse(m.data) as { type: string; delta?: string };
+                if (e.type !== "answer") return;
+                track(e.delta!, at, f);
+                started.resolve();
+              };
+              es.onerror = () => {
+                es.close();
+                // Under load the peer's resume can fail before any data (its producer's ack timed out):
+                // the client tries again, as ai-chatbot's auto-resume would. Afterwards an error is the end.
+                if (f.received.size === 0 && retries++ < 5 && !closed) setTimeout(open, 200);
+                else ended.resolve();
+              };
             };
-            // The peer's stream ends by closing: the client sees an error and would reconnect.
-            es.onerror = () => {
-              es.close();
-              ended.resolve();
-            };
-            return { ...f, started: started.promise, ended: ended.promise, close: () => es.close() };
+            open();
+            return { ...f, started: started.promise, ended: ended.promise, close: () => ((closed = true), es.close()) };
           }),
         );
         followed.push(...batch);
