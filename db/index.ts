@@ -58,7 +58,9 @@ export async function openDb(options: OpenDbOptions): Promise<DbHandle> {
   const { migrate } = await import("drizzle-orm/pglite/migrator");
   const dataDir = options.dataDir && options.dataDir !== "memory://" ? options.dataDir : undefined;
   if (dataDir) fs.mkdirSync(path.dirname(dataDir), { recursive: true });
-  const extensions: Extensions = options.pgvector === false ? {} : { vector: (await import("@electric-sql/pglite-pgvector")).vector };
+  // btree_gin: the search indexes lead with tenant and owner (migration 0005).
+  const extensions: Extensions = { btree_gin: (await import("@electric-sql/pglite/contrib/btree_gin")).btree_gin };
+  if (options.pgvector !== false) extensions.vector = (await import("@electric-sql/pglite-pgvector")).vector;
   const client = await PGlite.create(dataDir, { extensions });
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder });

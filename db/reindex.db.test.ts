@@ -8,10 +8,15 @@ import { migrationsFolder } from ".";
 
 /**
  * Migration 0004 changed what the full-text columns index (Chinese one character at a time):
- * rows written before it must be found by Chinese words after it, on either back end.
+ * rows written before it must be found by Chinese words after it, on either back end. The
+ * owner-search migration then copies each message's tenant and owner from its session.
  */
 
 const BEFORE = "0004_chinese_search";
+/** Found by name: the lead numbers migrations as branches merge. */
+const OWNER_SEARCH = (JSON.parse(readFileSync(path.join(migrationsFolder, "meta/_journal.json"), "utf8")) as { entries: { tag: string }[] }).entries.find((e) =>
+  e.tag.endsWith("_messages_owner_search"),
+)!.tag;
 
 interface Target {
   execute(query: ReturnType<typeof sql>): Promise<Record<string, unknown>[]>;
@@ -39,7 +44,8 @@ async function openTarget(): Promise<Target> {
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
   const { migrate } = await import("drizzle-orm/pglite/migrator");
-  const client = await PGlite.create();
+  const { btree_gin } = await import("@electric-sql/pglite/contrib/btree_gin");
+  const client = await PGlite.create({ extensions: { btree_gin } });
   const db = drizzle(client);
   return {
     execute: async (query) => (await db.execute(query)).rows as Record<string, unknown>[],
@@ -63,13 +69,15 @@ function migrationsBefore(tag: string): string {
 
 let target: Target;
 let oldFolder: string;
+let through0004: string;
 beforeAll(async () => {
   target = await openTarget();
   oldFolder = migrationsBefore(BEFORE);
+  through0004 = migrationsBefore(OWNER_SEARCH);
 });
 afterAll(async () => {
   await target?.close();
-  if (oldFolder) rmSync(oldFolder, { recursive: true, force: true });
+  for (const folder of [oldFolder, through0004]) if (folder) rmSync(folder, { recursive: true, force: true });
 });
 
 describe("migration 0004", () => {
@@ -89,7 +97,7 @@ describe("migration 0004", () => {
     expect(await titleHits("过 <-> 期")).toHaveLength(0);
     expect(await titleHits("redis")).toHaveLength(0);
 
-    await target.migrate(migrationsFolder);
+    await target.migrate(through0004);
     expect(await titleHits("过 <-> 期")).toHaveLength(1);
     expect(await titleHits("redis")).toHaveLength(1);
     expect(await contentHits("(失 <-> 效) & 24")).toHaveLength(1);
@@ -97,5 +105,14 @@ describe("migration 0004", () => {
     // The GIN indexes dropped with the old columns are back.
     const indexes = await target.execute(sql`select indexname from pg_indexes where indexname in ('sessions_title_tsv_idx', 'messages_content_tsv_idx', 'knowledge_chunks_tsv_idx')`);
     expect(indexes.map((i) => i.indexname).sort()).toEqual(["knowledge_chunks_tsv_idx", "messages_content_tsv_idx", "sessions_title_tsv_idx"]);
+  });
+
+  it("fills each message's tenant and owner from its session, and scopes the search indexes by them", async () => {
+    await target.migrate(migrationsFolder);
+    const rows = await target.execute(sql`
+      select m.tenant_id = s.tenant_id and m.user_id = s.user_id as same from messages m join sessions s on s.id = m.session_id`);
+    expect(rows).toEqual([{ same: true }]);
+    const indexes = await target.execute(sql`select indexname from pg_indexes where indexname in ('sessions_owner_title_tsv_idx', 'messages_owner_content_tsv_idx')`);
+    expect(indexes.map((i) => i.indexname).sort()).toEqual(["messages_owner_content_tsv_idx", "sessions_owner_title_tsv_idx"]);
   });
 });

@@ -117,7 +117,8 @@ export const sessions = pgTable(
     index("sessions_user_order_idx").on(t.tenantId, t.userId, t.pinned, t.sortAt, t.id),
     index("sessions_tenant_order_idx").on(t.tenantId, t.pinned, t.sortAt, t.id),
     index("sessions_tenant_created_idx").on(t.tenantId, t.createdAt),
-    index("sessions_title_tsv_idx").using("gin", t.titleTsv),
+    // Owner columns first (btree_gin), so a search reads only its own tenant's and owner's entries.
+    index("sessions_owner_title_tsv_idx").using("gin", t.tenantId, t.userId, t.titleTsv),
   ],
 );
 
@@ -126,6 +127,9 @@ export const messages = pgTable(
   {
     id: uuid("id").primaryKey().defaultRandom(),
     sessionId: ownedBy("session_id", () => sessions.id),
+    /** The session's tenant and owner, copied on insert (sessions never change owner) for the search index. */
+    tenantId: uuid("tenant_id").notNull(),
+    userId: uuid("user_id").notNull(),
     requestId: uuid("request_id").notNull(),
     role: messageRoleEnum("role").notNull(),
     content: text("content").notNull().default(""),
@@ -145,7 +149,8 @@ export const messages = pgTable(
     // "Newest first in a session", with id breaking ties so pages never overlap.
     index("messages_session_created_idx").on(t.sessionId, t.createdAt, t.id),
     uniqueIndex("messages_session_request_role_idx").on(t.sessionId, t.requestId, t.role),
-    index("messages_content_tsv_idx").using("gin", t.contentTsv),
+    // As sessions_owner_title_tsv_idx: one tenant's broad search never reads another's messages.
+    index("messages_owner_content_tsv_idx").using("gin", t.tenantId, t.userId, t.contentTsv),
     index("messages_streaming_idx").on(t.status).where(sql`status = 'streaming'`),
   ],
 );

@@ -289,8 +289,8 @@ describe("limits and lifecycle", () => {
     const messageId = randomUUID();
     const longAgo = new Date(Date.now() - 60_000);
     await app.db.insert(messages).values([
-      { sessionId: s.id, requestId, role: "user", content: "q", status: "completed", createdAt: longAgo },
-      { id: messageId, sessionId: s.id, requestId, role: "assistant", content: "Partial", status: "streaming", createdAt: new Date(longAgo.getTime() + 1), updatedAt: longAgo },
+      { sessionId: s.id, tenantId: s.tenantId, userId: s.userId, requestId, role: "user", content: "q", status: "completed", createdAt: longAgo },
+      { id: messageId, sessionId: s.id, tenantId: s.tenantId, userId: s.userId, requestId, role: "assistant", content: "Partial", status: "streaming", createdAt: new Date(longAgo.getTime() + 1), updatedAt: longAgo },
     ]);
     // What the dead instance had streamed, beyond its last row write.
     await app.store.append(

@@ -105,13 +105,13 @@ export async function sendChat(
       const now = new Date();
       const [userMessage] = await tx
         .insert(messages)
-        .values({ sessionId: session.id, requestId, role: "user", content: input.query, status: "completed", createdAt: now, updatedAt: now })
+        .values({ sessionId: session.id, tenantId: session.tenantId, userId: session.userId, requestId, role: "user", content: input.query, status: "completed", createdAt: now, updatedAt: now })
         .returning(messageColumns);
       // One millisecond later, so the question always sorts before its answer.
       const later = new Date(now.getTime() + 1);
       const [assistantMessage] = await tx
         .insert(messages)
-        .values({ id: messageId, sessionId: session.id, requestId, role: "assistant", status: "streaming", model: deps.models.chat.name, createdAt: later, updatedAt: later })
+        .values({ id: messageId, sessionId: session.id, tenantId: session.tenantId, userId: session.userId, requestId, role: "assistant", status: "streaming", model: deps.models.chat.name, createdAt: later, updatedAt: later })
         .returning(messageColumns);
       await touchSession(tx, session.id, later);
       return { requestId, userMessage, assistantMessage };

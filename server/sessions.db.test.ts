@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { messages } from "../db/schema";
+import { messages, sessions } from "../db/schema";
 import type { App } from "./app";
 import { defaultContextConfig, defaultStrategy, defaultSummaryParameters } from "./defaults";
 import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "./testing";
@@ -18,9 +19,10 @@ afterAll(() => app.close());
 /** Stores a finished turn directly, as the answer pipeline would. */
 async function addTurn(sessionId: string, question: string, answer: string, at = new Date()) {
   const requestId = randomUUID();
+  const [owner] = await app.db.select({ tenantId: sessions.tenantId, userId: sessions.userId }).from(sessions).where(eq(sessions.id, sessionId));
   await app.db.insert(messages).values([
-    { sessionId, requestId, role: "user", content: question, status: "completed", createdAt: at },
-    { sessionId, requestId, role: "assistant", content: answer, status: "completed", createdAt: new Date(at.getTime() + 1) },
+    { sessionId, ...owner, requestId, role: "user", content: question, status: "completed", createdAt: at },
+    { sessionId, ...owner, requestId, role: "assistant", content: answer, status: "completed", createdAt: new Date(at.getTime() + 1) },
   ]);
 }
 

@@ -245,19 +245,27 @@ export interface ListOptions {
   userId?: string;
 }
 
-async function listPage(db: Db, scope: SQL, options: ListOptions) {
-  const filters: SQL[] = [scope];
-  if (options.userId) filters.push(eq(sessions.userId, options.userId));
+/** Whose sessions a listing reads: a tenant, and one owner in it unless an admin lists them all. */
+interface ListScope {
+  tenantId: string;
+  userId?: string;
+}
+
+async function listPage(db: Db, scope: ListScope, options: ListOptions) {
+  const owner = (table: typeof sessions | typeof messages) =>
+    and(eq(table.tenantId, scope.tenantId), scope.userId ? eq(table.userId, scope.userId) : undefined)!;
+  const filters: SQL[] = [owner(sessions)];
   const query = options.search ? toTsQuery(options.search) : null;
   if (options.search !== undefined && options.search.trim() !== "" && query === null) {
     return { rows: [], nextCursor: null, total: options.withTotal ? 0 : undefined };
   }
   if (query) {
-    // Title hits and message hits each come from their GIN index, then meet the ordered scan.
+    // Title hits and message hits each come from their GIN index, which leads with tenant and
+    // owner: the lookup itself is scoped, so a broad word never reads another tenant's entries.
     filters.push(sql`${sessions.id} in (
-      select ${sessions.id} from ${sessions} where ${sessions.titleTsv} @@ to_tsquery('simple', ${query})
+      select ${sessions.id} from ${sessions} where ${owner(sessions)} and ${sessions.titleTsv} @@ to_tsquery('simple', ${query})
       union
-      select ${messages.sessionId} from ${messages} where ${messages.contentTsv} @@ to_tsquery('simple', ${query}))`);
+      select ${messages.sessionId} from ${messages} where ${owner(messages)} and ${messages.contentTsv} @@ to_tsquery('simple', ${query}))`);
   }
   const pageFilters = [...filters];
   if (options.cursor) {
@@ -295,13 +303,13 @@ async function listPage(db: Db, scope: SQL, options: ListOptions) {
 
 /** The caller's own sessions: pinned first (latest pin first), then most recently updated. */
 export async function listSessions(db: Db, caller: Caller, options: ListOptions) {
-  const { rows, nextCursor, total } = await listPage(db, visibleWhere(caller, "own"), { ...options, userId: undefined });
+  const { rows, nextCursor, total } = await listPage(db, { tenantId: caller.tenant.id, userId: caller.user.id }, options);
   return { items: rows, nextCursor, ...(total !== undefined && { total }) };
 }
 
 /** Every session of the caller's tenant, with its owner and message count (admins). */
 export async function listTenantSessions(db: Db, caller: Caller, options: ListOptions) {
-  const { rows, nextCursor } = await listPage(db, eq(sessions.tenantId, caller.tenant.id), options);
+  const { rows, nextCursor } = await listPage(db, { tenantId: caller.tenant.id, userId: options.userId }, options);
   if (rows.length === 0) return { items: [], nextCursor };
   const ids = rows.map((r) => r.id);
   const ownerIds = [...new Set(rows.map((r) => r.userId))];

@@ -112,22 +112,24 @@ export interface Answer {
 export async function createStreamingAnswers(target: Target, count: number): Promise<Answer[]> {
   const client = target.client();
   const answers: Answer[] = [];
+  let owner = "";
   for (let i = 0; i < count; i += 20) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(20, count - i) }, () => client.session.create.mutate({ title: "bench stream" })),
     );
     for (const s of batch) answers.push({ sessionId: s.id, messageId: randomUUID() });
+    owner = `${uuid(batch[0].tenantId)}, ${uuid(batch[0].userId)}`;
   }
   await target.holdLocks(answers);
   for (let i = 0; i < answers.length; i += 200) {
     const values = answers.slice(i, i + 200).flatMap((a) => {
       const requestId = uuid(randomUUID());
       return [
-        `(${uuid(randomUUID())}, ${uuid(a.sessionId)}, ${requestId}, 'user', 'bench question', 'completed', now(), now())`,
-        `(${uuid(a.messageId)}, ${uuid(a.sessionId)}, ${requestId}, 'assistant', '', 'streaming', now() + interval '1 millisecond', now() + interval '1 millisecond')`,
+        `(${uuid(randomUUID())}, ${uuid(a.sessionId)}, ${owner}, ${requestId}, 'user', 'bench question', 'completed', now(), now())`,
+        `(${uuid(a.messageId)}, ${uuid(a.sessionId)}, ${owner}, ${requestId}, 'assistant', '', 'streaming', now() + interval '1 millisecond', now() + interval '1 millisecond')`,
       ];
     });
-    await target.sql(`insert into messages (id, session_id, request_id, role, content, status, created_at, updated_at) values ${values.join(", ")}`);
+    await target.sql(`insert into messages (id, session_id, tenant_id, user_id, request_id, role, content, status, created_at, updated_at) values ${values.join(", ")}`);
   }
   return answers;
 }

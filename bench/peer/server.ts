@@ -3,6 +3,10 @@
  * `resumable-stream` package itself (no auth, no database lookups): resume an existing stream by id,
  * skipping the characters the client already has, and send it as SSE. Its producer runs in the
  * bench process (the instance that generates the answer), on the same Redis.
+ *
+ * For scenario 9 it also generates, as ai-chatbot's `POST /api/chat` does: `POST /answer/<id>?q=…`
+ * asks the model at MODEL_URL (OpenAI-compatible, streaming) and feeds its text deltas, as SSE
+ * `answer` events, into `createNewResumableStream(id)` in this process.
  */
 import http from "node:http";
 import { Redis } from "ioredis";
@@ -16,8 +20,62 @@ const context = createResumableStreamContext({
   subscriber: new Redis(url),
 });
 
+const sse = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
+
+/** The model's streamed reply as text deltas (OpenAI chat-completion chunks over SSE). */
+async function* modelDeltas(question: string): AsyncGenerator<string> {
+  const response = await fetch(`${process.env.MODEL_URL}/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "paced", stream: true, messages: [{ role: "user", content: question }] }),
+  });
+  const decoder = new TextDecoder();
+  let buffered = "";
+  const reader = response.body!.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    buffered += decoder.decode(value, { stream: true });
+    let end: number;
+    while ((end = buffered.indexOf("\n\n")) >= 0) {
+      const line = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
+      const content = (JSON.parse(line.slice(6)) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content;
+      if (content) yield content;
+    }
+  }
+}
+
+async function startAnswer(id: string, question: string) {
+  const deltas = modelDeltas(question);
+  const source = new ReadableStream<string>({
+    start: (c) => c.enqueue(sse({ type: "start" })),
+    async pull(c) {
+      const next = await deltas.next();
+      if (next.done) c.close();
+      else c.enqueue(sse({ type: "answer", delta: next.value }));
+    },
+  });
+  const out = await context.createNewResumableStream(id, () => source);
+  // The generating request's own response: drained, as the browser that asked would read it.
+  void (async () => {
+    const r = out!.getReader();
+    while (!(await r.read()).done);
+  })();
+}
+
 const server = http.createServer(async (req, res) => {
   const u = new URL(req.url ?? "/", "http://x");
+  const answer = /^\/answer\/([\w-]+)$/.exec(u.pathname);
+  if (req.method === "POST" && answer) {
+    try {
+      await startAnswer(answer[1], u.searchParams.get("q") ?? "");
+      return res.writeHead(202).end();
+    } catch (error) {
+      return res.writeHead(500).end(String(error));
+    }
+  }
   const match = /^\/stream\/([\w-]+)$/.exec(u.pathname);
   if (!match) return res.writeHead(404).end();
   const skip = u.searchParams.get("skip");

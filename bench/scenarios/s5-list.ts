@@ -37,8 +37,8 @@ export async function seed(sql: postgres.Sql, tenantId: string, userId: string, 
   const vocab = `array[${VOCAB.map((w) => `'${w}'`).join(",")}]`;
   const extra = WORDS.map((w) => `case when j % ${w.every} = 0 then ' ${w.word}' else '' end`).join(" || ");
   await sql.unsafe(`
-    insert into messages (session_id, request_id, role, content, status, created_at, updated_at)
-    select md5('bench-session-' || (j * ${step}))::uuid, md5('bench-request-' || j)::uuid, 'user',
+    insert into messages (session_id, tenant_id, user_id, request_id, role, content, status, created_at, updated_at)
+    select md5('bench-session-' || (j * ${step}))::uuid, '${tenantId}', '${userId}', md5('bench-request-' || j)::uuid, 'user',
            'How do I ' || (select string_agg((${vocab})[1 + ((j * 31 + k * 17 + k * k) % ${VOCAB.length})], ' ') from generate_series(1, 14) k) || ${extra} || '?',
            'completed', now() - interval '1 day', now() - interval '1 day'
     from generate_series(1, ${messages}) j`);
@@ -71,7 +71,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
 
     const scope = sql`tenant_id = ${tenantId} and user_id = ${userId}`;
     const searchFilter = (q: string) =>
-      sql`and id in (select id from sessions where title_tsv @@ to_tsquery('simple', ${q}) union select session_id from messages where content_tsv @@ to_tsquery('simple', ${q}))`;
+      sql`and id in (select id from sessions where ${scope} and title_tsv @@ to_tsquery('simple', ${q}) union select session_id from messages where ${scope} and content_tsv @@ to_tsquery('simple', ${q}))`;
     const raw = {
       first: () => sql`select ${sql.unsafe(COLUMNS)} from sessions where ${scope} ${sql.unsafe(ORDER)}`,
       deep: () =>
@@ -129,7 +129,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       const q = lit(`${w.word}:*`);
       await planOf(
         `search "${w.word}" (${w.label})`,
-        `select ${COLUMNS} from sessions where ${scopeText} and id in (select id from sessions where title_tsv @@ to_tsquery('simple', ${q}) union select session_id from messages where content_tsv @@ to_tsquery('simple', ${q})) ${ORDER}`,
+        `select ${COLUMNS} from sessions where ${scopeText} and id in (select id from sessions where ${scopeText} and title_tsv @@ to_tsquery('simple', ${q}) union select session_id from messages where ${scopeText} and content_tsv @@ to_tsquery('simple', ${q})) ${ORDER}`,
       );
     }
 

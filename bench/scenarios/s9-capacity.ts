@@ -1,0 +1,301 @@
+/**
+ * Scenario 9 — how many users one instance serves: N answers streaming at once at 30 deltas/s,
+ * one subscriber each, N raised step by step until p99 delivery latency passes 100 ms or an event
+ * is lost; the largest N that held, with the server's CPU and RSS. Parley and the
+ * `resumable-stream` peer in turn, reading the same paced model.
+ */
+import { randomUUID } from "node:crypto";
+import { EventSource } from "eventsource";
+import type { Ctx } from "../lib/context";
+import type { Row, ScenarioResult } from "../lib/report";
+import { cpuMsOf, freePort, rssOf, startScript } from "../lib/servers";
+import { now, sleep, summarize, type Summary } from "../lib/stats";
+import { subscribe, type Target } from "../lib/target";
+
+const PACE_MS = 33;
+const LATENCY_LIMIT_MS = 100;
+const MiB = 2 ** 20;
+
+interface StepResult {
+  n: number;
+  latency: Summary;
+  lost: number;
+  /** Server process CPU over the hold, in % of one core. */
+  cpu: number;
+  rssMiB: number;
+  held: boolean;
+  why?: string;
+}
+
+/** One answer as its subscriber sees it: first arrival of each chunk k. */
+interface Followed {
+  received: Map<number, number>;
+  sentAt: Map<number, number>;
+  started: Promise<void>;
+  ended: Promise<void>;
+  close(): void;
+}
+
+/** Records the chunks `k@T;` of a (possibly merged) delta. */
+function track(delta: string, at: number, f: Pick<Followed, "received" | "sentAt">) {
+  for (const [, k, t] of delta.matchAll(/(\d+)@([\d.]+);/g)) {
+    const key = Number(k);
+    if (!f.received.has(key)) {
+      f.received.set(key, at);
+      f.sentAt.set(key, Number(t));
+    }
+  }
+}
+
+/** A system under test: starts `n` answers of run `run`, each followed by one subscriber. */
+interface System {
+  label: string;
+  pid: number;
+  start(run: string, n: number): Promise<Followed[]>;
+}
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+function parleySystem(target: Target): System & { sessions: string[] } {
+  const client = target.client();
+  const sessions: string[] = [];
+  return {
+    label: "Parley",
+    pid: target.instance.pid,
+    sessions,
+    async start(run, n) {
+      // One session per answer (a session streams one answer at a time), kept for later steps.
+      while (sessions.length < n) {
+        const batch = await Promise.all(
+          Array.from({ length: Math.min(20, n - sessions.length) }, () => client.session.create.mutate({ title: "bench capacity", knowledgeBaseId: null })),
+        );
+        sessions.push(...batch.map((s) => s.id));
+      }
+      const followed: Followed[] = [];
+      for (let i = 0; i < n; i += 50) {
+        const batch = await Promise.all(
+          sessions.slice(i, Math.min(n, i + 50)).map(async (sessionId, j) => {
+            const turn = await client.chat.send.mutate({ sessionId, query: `bench run=${run} answer=${i + j}` });
+            const f = { received: new Map<number, number>(), sentAt: new Map<number, number>() };
+            const started = deferred();
+            const ended = deferred();
+            const sub = subscribe(client, { sessionId, messageId: turn.assistantMessage.id }, (_id, e, at) => {
+              if (e.type === "answer") {
+                track(e.delta, at, f);
+                started.resolve();
+              } else if (e.type === "complete" || e.type === "error" || e.type === "stop") ended.resolve();
+            });
+            return { ...f, started: started.promise, ended: ended.promise, close: () => sub.unsubscribe() };
+          }),
+        );
+        followed.push(...batch);
+      }
+      return followed;
+    },
+  };
+}
+
+function peerSystem(base: string, pid: number): System {
+  return {
+    label: "resumable-stream",
+    pid,
+    async start(run, n) {
+      const followed: Followed[] = [];
+      for (let i = 0; i < n; i += 50) {
+        const batch = await Promise.all(
+          Array.from({ length: Math.min(50, n - i) }, async (_, j) => {
+            const id = randomUUID();
+            const res = await fetch(`${base}/answer/${id}?q=${encodeURIComponent(`bench run=${run} answer=${i + j}`)}`, { method: "POST" });
+            if (res.status !== 202) throw new Error(`peer answer: ${res.status} ${await res.text()}`);
+            const f = { received: new Map<number, number>(), sentAt: new Map<number, number>() };
+            const started = deferred();
+            const ended = deferred();
+            let es!: EventSource;
+            let retries = 0;
+            let closed = false;
+            const open = () => {
+              es = new EventSource(`${base}/stream/${id}`);
+              es.onmessage = (m) => {
+                const at = now();
+                const e = JSON.parse(m.data) as { type: string; delta?: string };
+                if (e.type !== "answer") return;
+                track(e.delta!, at, f);
+                started.resolve();
+              };
+              es.onerror = () => {
+                es.close();
+                // Under load the peer's resume can fail before any data (its producer's ack timed out):
+                // the client tries again, as ai-chatbot's auto-resume would. Afterwards an error is the end.
+                if (f.received.size === 0 && retries++ < 5 && !closed) setTimeout(open, 200);
+                else ended.resolve();
+              };
+            };
+            open();
+            return { ...f, started: started.promise, ended: ended.promise, close: () => ((closed = true), es.close()) };
+          }),
+        );
+        followed.push(...batch);
+      }
+      return followed;
+    },
+  };
+}
+
+async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdMs: number): Promise<StepResult> {
+  const run = randomUUID().slice(0, 8);
+  const result = (partial: Partial<StepResult> & { why: string }): StepResult => ({
+    n,
+    latency: summarize([]),
+    lost: 0,
+    cpu: NaN,
+    rssMiB: rssOf(system.pid) / MiB,
+    held: false,
+    ...partial,
+  });
+  let followed: Followed[] = [];
+  try {
+    followed = await system.start(run, n);
+    const allStarted = await Promise.race([Promise.all(followed.map((f) => f.started)).then(() => true), sleep(60_000).then(() => false)]);
+    if (!allStarted) return result({ why: "not every answer's first delta arrived within 60 s" });
+    // The hold: every answer streaming; chunks the model sent inside it are measured.
+    const from = now();
+    const cpu0 = cpuMsOf(system.pid);
+    await sleep(holdMs);
+    const cpu = ((cpuMsOf(system.pid) - cpu0) / holdMs) * 100;
+    const rssMiB = rssOf(system.pid) / MiB;
+    const to = now();
+    const sent = (await (await fetch(`${modelUrl}/end?run=${run}`, { method: "POST" })).json()) as Record<string, number>;
+    await Promise.race([Promise.all(followed.map((f) => f.ended)), sleep(15_000)]);
+    const latencies: number[] = [];
+    let lost = 0;
+    followed.forEach((f, i) => {
+      const count = sent[String(i)] ?? 0;
+      for (let k = 0; k < count; k++) {
+        const at = f.received.get(k);
+        if (at === undefined) lost++;
+        else {
+          const t = f.sentAt.get(k)!;
+          if (t >= from && t <= to) latencies.push(at - t);
+        }
+      }
+    });
+    const latency = summarize(latencies);
+    const held = lost === 0 && latency.p99 <= LATENCY_LIMIT_MS;
+    return { n, latency, lost, cpu, rssMiB, held, ...(!held && { why: lost ? `${lost} events lost` : `p99 ${latency.p99.toFixed(0)} ms` }) };
+  } catch (error) {
+    await fetch(`${modelUrl}/end?run=${run}`, { method: "POST" }).catch(() => undefined);
+    return result({ why: (error as Error).message });
+  } finally {
+    for (const f of followed) f.close();
+    await sleep(1000);
+  }
+}
+
+async function ramp(ctx: Ctx, system: System, modelUrl: string, steps: number[], holdMs: number, budgetMs: number): Promise<StepResult[]> {
+  const results: StepResult[] = [];
+  const t0 = Date.now();
+  for (const n of steps) {
+    const r = await step(ctx, system, modelUrl, n, holdMs);
+    results.push(r);
+    ctx.log(
+      `  s9 ${system.label} N=${n}: p50 ${r.latency.p50.toFixed(1)} p99 ${r.latency.p99.toFixed(1)} ms, lost ${r.lost}, CPU ${r.cpu.toFixed(0)} %, RSS ${r.rssMiB.toFixed(0)} MiB${r.held ? "" : ` — ${r.why}`}`,
+    );
+    if (!r.held || Date.now() - t0 > budgetMs) break;
+  }
+  return results;
+}
+
+export async function run(ctx: Ctx): Promise<ScenarioResult> {
+  const steps = ctx.quick ? [25, 50, 100, 200, 400] : [100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 4000, 5000];
+  const holdMs = ctx.quick ? 5_000 : 20_000;
+  const budgetMs = ctx.quick ? 90_000 : 300_000;
+  const maxConcurrent = steps.at(-1)!;
+  const modelPort = await freePort();
+  const model = await startScript("bench/lib/pacedModel.ts", { PORT: String(modelPort), PACE_MS: String(PACE_MS) });
+  const modelUrl = `http://127.0.0.1:${modelPort}`;
+  const env = {
+    OPENAI_BASE_URL: `${modelUrl}/v1`,
+    OPENAI_API_KEY: "bench",
+    PARLEY_CHAT_MODEL: "paced",
+    PARLEY_MAX_CONCURRENT_ANSWERS: String(maxConcurrent),
+  };
+  if (!ctx.freshTarget) throw new Error("scenario 9 needs its own Parley process");
+  const target = await ctx.freshTarget(env);
+  let parley: StepResult[];
+  try {
+    parley = await ramp(ctx, parleySystem(target), modelUrl, steps, holdMs, budgetMs);
+  } finally {
+    await target.close();
+    await target.instance.stop();
+  }
+  const peerPort = await freePort();
+  const peer = await startScript("bench/peer/server.ts", {
+    PORT: String(peerPort),
+    REDIS_URL: ctx.redisUrl,
+    PEER_PREFIX: `${ctx.prefix}peer9`,
+    MODEL_URL: `${modelUrl}/v1`,
+  });
+  let peerResults: StepResult[];
+  try {
+    peerResults = await ramp(ctx, peerSystem(`http://127.0.0.1:${peerPort}`, peer.pid), modelUrl, steps, holdMs, budgetMs);
+  } finally {
+    await peer.stop();
+    await model.stop();
+  }
+
+  const largest = (rs: StepResult[]) => rs.filter((r) => r.held).at(-1) ?? null;
+  const bestParley = largest(parley);
+  const bestPeer = largest(peerResults);
+  const one = (v: number): Summary => ({ n: 1, p50: v, p99: v, mean: v, min: v, max: v });
+  const stepRow = (label: string, r: StepResult): Row => ({
+    metric: `${label} N=${r.n}: delivery latency`,
+    unit: "ms",
+    parley: r.latency,
+    baseline: null,
+    ratio: null,
+    target: `p99 ≤ ${LATENCY_LIMIT_MS} ms, 0 lost`,
+    met: r.held,
+    note: `lost ${r.lost}, server CPU ${r.cpu.toFixed(0)} % of a core, RSS ${r.rssMiB.toFixed(0)} MiB${r.why ? `; ${r.why}` : ""}`,
+  });
+  const rows: Row[] = [
+    {
+      metric: "largest N held: Parley",
+      unit: "answers",
+      parley: one(bestParley?.n ?? 0),
+      baseline: one(bestPeer?.n ?? 0),
+      ratio: null,
+      target: "≥ 2,000 and more than the peer",
+      met: (bestParley?.n ?? 0) >= 2000 && (bestParley?.n ?? 0) > (bestPeer?.n ?? 0),
+      note: `at that N: Parley CPU ${bestParley ? bestParley.cpu.toFixed(0) : "–"} %, RSS ${bestParley ? bestParley.rssMiB.toFixed(0) : "–"} MiB; peer CPU ${bestPeer ? bestPeer.cpu.toFixed(0) : "–"} %, RSS ${bestPeer ? bestPeer.rssMiB.toFixed(0) : "–"} MiB`,
+    },
+    ...parley.map((r) => stepRow("Parley", r)),
+    ...peerResults.map((r) => stepRow("resumable-stream", r)),
+  ];
+  return {
+    id: "s9",
+    title: "9. How many live answers one instance serves (30 deltas/s each, one subscriber each)",
+    columns: { subject: "Parley / resumable-stream (per row)", baseline: "resumable-stream" },
+    method: `
+A paced model (\`bench/lib/pacedModel.ts\`, its own process, OpenAI chat-completions streaming) sends each answer one chunk every
+${PACE_MS} ms (30 deltas/s), each chunk carrying its number and send time. N answers stream at once, each followed by one
+subscriber in the bench process; N = ${steps.join(", ")}; each N held ${holdMs / 1000} s once every answer's first delta has arrived,
+then the model ends the replies; the ramp stops at the first N whose p99 delivery latency (model send → subscriber receipt,
+chunks sent during the hold) passes ${LATENCY_LIMIT_MS} ms or that loses an event (a chunk the model sent that never arrived), or after
+${budgetMs / 1000} s. CPU = the server process's user+system time over the hold (% of one core); RSS at the end of the hold.
+**Parley** does all its durable work: a fresh instance (Postgres + Redis) with \`OPENAI_BASE_URL\` at the paced model,
+\`PARLEY_MAX_CONCURRENT_ANSWERS=${maxConcurrent}\` (the runner's FIFO queue therefore never holds an answer back), rate limits off
+(\`PARLEY_RATE_LIMIT_PER_MINUTE=0\`, \`PARLEY_SEND_LIMIT_PER_MINUTE=0\`); each answer is a real \`chat.send\` on its own session (no
+knowledge base, titled, so no retrieval or title call): answer lock, question and answer rows, context, the model stream,
+the stream writer's batched XADDs, the progress row writes, the final row and context record; each subscriber a
+\`chat.stream\` subscription (tRPC client over \`eventsource\`, delivery may merge deltas). **resumable-stream**
+(the peer, its own work only): \`bench/peer/server.ts\` fetches the same model's stream and feeds it into
+\`createNewResumableStream\` in its process (no database), each subscriber \`GET /stream/<id>\` there
+(\`resumeExistingStream\`, Node \`eventsource\`). All subscribers' SSE parsing runs in the one bench process, on the same
+2 cores as the servers, the model, Postgres and Redis: the bench's own client side is part of what saturates.`,
+    rows,
+  };
+}
