@@ -1,5 +1,6 @@
 import type { Keys } from "./store/keys";
 import { broadcast, type SignalDeps } from "./signals";
+import { rootLogger } from "./log";
 
 export interface SessionStateDeps extends SignalDeps {
   keys: Pick<Keys, "signalChannel" | "context" | "sessionStreams">;
@@ -19,6 +20,6 @@ export async function forgetSessions(deps: SessionStateDeps, sessionIds: string[
       sessionIds.flatMap((id) => [deps.store.del(deps.keys.context(id)), deps.store.delPattern(deps.keys.sessionStreams(id))]),
     );
   } catch (error) {
-    console.error("[parley] could not remove stream/context keys, their TTL will:", (error as Error).message);
+    rootLogger().warn({ err: error }, "could not remove stream/context keys, their TTL will");
   }
 }

@@ -1,6 +1,8 @@
 import type { Env } from "./env";
 import { isTerminal, type StreamEvent } from "./events";
+import type { Logger } from "./log";
 import type { Message } from "./messages";
+import type { Metrics } from "./metrics";
 import type { Keys } from "./store/keys";
 import { compareStreamIds } from "./store/memory";
 import type { Store } from "./store/types";
@@ -19,7 +21,7 @@ export interface StreamDeps {
  * The stream is a delivery channel; Postgres is the record. When the store is unreachable the
  * answer carries on (the writer logs once and keeps trying with later batches).
  */
-export function createStreamWriter(deps: StreamDeps, sessionId: string, messageId: string) {
+export function createStreamWriter(deps: StreamDeps & { log: Logger }, sessionId: string, messageId: string) {
   const key = deps.keys.stream(sessionId, messageId);
   let pending: StreamEvent[] = [];
   let inFlight: Promise<void> | null = null;
@@ -39,11 +41,11 @@ export function createStreamWriter(deps: StreamDeps, sessionId: string, messageI
       .append(key, batch, deps.env.STREAM_TTL_SECONDS)
       .then(
         () => {
-          if (failing) console.error(`[parley] stream store reachable again (${messageId})`);
+          if (failing) deps.log.warn("stream store reachable again");
           failing = false;
         },
         (error: Error) => {
-          if (!failing) console.error(`[parley] stream store unreachable, answer ${messageId} continues in Postgres: ${error.message}`);
+          if (!failing) deps.log.error({ err: error }, "stream store unreachable, the answer continues in Postgres");
           failing = true;
         },
       )
@@ -92,6 +94,20 @@ function terminalFromRow(message: Message & { durationMs?: number | null; error?
  * terminal event (ids "0-1" and "0-2", so a resume after either still works).
  */
 export async function* readAnswerStream(
+  deps: StreamDeps & { metrics: Pick<Metrics, "streamSubscribers"> },
+  message: Message & { durationMs?: number | null; error?: string | null },
+  lastEventId: string | null,
+  signal: AbortSignal,
+): AsyncGenerator<{ id: string; event: StreamEvent }> {
+  deps.metrics.streamSubscribers.inc();
+  try {
+    yield* eventsOf(deps, message, lastEventId, signal);
+  } finally {
+    deps.metrics.streamSubscribers.dec();
+  }
+}
+
+async function* eventsOf(
   deps: StreamDeps,
   message: Message & { durationMs?: number | null; error?: string | null },
   lastEventId: string | null,

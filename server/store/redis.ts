@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { followStream, type FollowerQueue, type LiveFeed } from "./memory";
 import type { Store, StreamEntry } from "./types";
+import { rootLogger } from "../log";
 
 /** How long a new connection may take to become ready before we give up. */
 const CONNECT_TIMEOUT_MS = 3_000;
@@ -44,7 +45,7 @@ function createClient(url: string, connectionName: string) {
   const logError = (error: unknown) => {
     if (quiet) return;
     quiet = true;
-    console.error(`[store] redis (${connectionName}):`, error instanceof Error ? error.message : error);
+    rootLogger().error({ connection: connectionName, err: error }, "redis unreachable");
   };
   client.on("error", logError);
   client.on("ready", () => (quiet = false));
@@ -178,7 +179,7 @@ export async function createRedisStore(url: string, { name = "parley" }: { name?
           try {
             handler(message);
           } catch (error) {
-            console.error(`[store] handler for ${channel} failed:`, error);
+            rootLogger().error({ channel, err: error }, "signal handler failed");
           }
         }
       });
