@@ -9,7 +9,7 @@ const integration = "**/*.db.test.ts";
 // Request lines at `info` would drown the test output; suites that check logs capture their own.
 process.env.LOG_LEVEL ??= "warn";
 /** Suites that start real server instances from the production build (the SDK's runs its package against one). */
-const instances = ["**/instances.test.ts", "client/sdk.test.ts"];
+const instances = ["**/instances.test.ts", "server/boot.test.ts", "client/sdk.test.ts"];
 export default defineConfig({
   resolve: {
     alias: [
