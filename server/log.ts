@@ -24,8 +24,14 @@ const REDACT = [
   "*.apiKey",
 ];
 
+/**
+ * Kept on globalThis: the server entry and Next's bundles each carry their own copy of this
+ * module, and one process is one instance with one logger.
+ */
+const processWide = globalThis as unknown as { __parleyInstanceId?: string; __parleyLogger?: Logger };
+
 /** This process: the `instance` of its log lines and of its answers' leases. */
-export const INSTANCE_ID = randomUUID();
+export const INSTANCE_ID = (processWide.__parleyInstanceId ??= randomUUID());
 
 export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
   return pino(
@@ -40,11 +46,9 @@ export function createLogger(options: { level?: string; destination?: Destinatio
   );
 }
 
-let processLogger: Logger | undefined;
-
 /** The process's logger, created on first use (entry points and modules outside any App). */
 export function rootLogger(): Logger {
-  return (processLogger ??= createLogger());
+  return (processWide.__parleyLogger ??= createLogger());
 }
 
 /** What a request's log line says about whom and what it concerned (tenant, user, session, message ids). */
