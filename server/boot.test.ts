@@ -27,15 +27,24 @@ beforeAll(async () => {
 });
 
 /** A TCP proxy on `port` to the machine's Postgres: the database "comes up" when it starts listening. */
-function startPostgresProxy(port: number): Promise<net.Server> {
+function startPostgresProxy(port: number): Promise<{ close(): void }> {
   const target = new URL(adminUrl);
+  const sockets = new Set<net.Socket>();
   const proxy = net.createServer((client) => {
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+    }
     client.pipe(upstream).pipe(client);
     client.on("error", () => upstream.destroy());
     upstream.on("error", () => client.destroy());
   });
-  return new Promise((resolve) => proxy.listen(port, "127.0.0.1", () => resolve(proxy)));
+  const close = () => {
+    proxy.close();
+    for (const socket of sockets) socket.destroy();
+  };
+  return new Promise((resolve) => proxy.listen(port, "127.0.0.1", () => resolve({ close })));
 }
 
 const healthOf = async (server: ParleyServer) => {
@@ -58,6 +67,7 @@ describe("a start before the stores", () => {
         REDIS_URL: `redis://127.0.0.1:${redisPort}`,
         PARLEY_REDIS_PREFIX: `parley:test${randomUUID().slice(0, 8)}:`,
         PARLEY_BOOTSTRAP_KEY: BOOTSTRAP_KEY,
+        LOG_LEVEL: "info",
       },
     });
     cleanup.push(() => server.stop());
@@ -70,14 +80,14 @@ describe("a start before the stores", () => {
     await expect(sdk.client.auth.me.query()).rejects.toMatchObject({ data: { code: "SERVICE_UNAVAILABLE" } });
 
     const redis: ChildProcess = await startRedisServer(redisPort);
-    cleanup.push(() => redis.kill("SIGKILL"));
+    cleanup.push(() => void redis.kill("SIGKILL"));
     console.log(`[figure] boot: redis-server up at ${at()}`);
     await waitFor(async () => (await healthOf(server)).body.failing?.join() === "db", "health to name only the database", 30_000);
     console.log(`[figure] boot: health names only db at ${at()}`);
     await expect(sdk.client.auth.me.query()).rejects.toMatchObject({ data: { code: "SERVICE_UNAVAILABLE" } });
 
     const proxy = await startPostgresProxy(dbPort);
-    cleanup.push(() => new Promise((r) => proxy.close(r)));
+    cleanup.push(() => proxy.close());
     console.log(`[figure] boot: Postgres reachable at ${at()}`);
     await waitFor(async () => (await healthOf(server)).status === 200, "health 200", 30_000);
     console.log(`[figure] boot: health 200 (migrated, bootstrapped) at ${at()}`);
