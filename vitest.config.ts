@@ -6,12 +6,20 @@ import { defineConfig } from "vitest/config";
  * Everything else runs once.
  */
 const integration = "**/*.db.test.ts";
+// Request lines at `info` would drown the test output; suites that check logs capture their own.
+process.env.LOG_LEVEL ??= "warn";
 /** Suites that start real server instances from the production build (the SDK's runs its package against one). */
-const instances = ["**/instances.test.ts", "client/sdk.test.ts"];
+const instances = ["**/instances.test.ts", "server/boot.test.ts", "client/sdk.test.ts"];
 /** The shared store suite runs again on a real 3-master Redis Cluster, with the cluster's own cases. */
 const clusterOnly = "server/store/cluster.test.ts";
 export default defineConfig({
-  resolve: { alias: { "@": new URL(".", import.meta.url).pathname } },
+  resolve: {
+    alias: [
+      { find: "@", replacement: new URL(".", import.meta.url).pathname },
+      // The SDK's package.json points at its build (dist/); tests use its sources.
+      { find: /^(\.\.\/)+client$/, replacement: new URL("./client/index.ts", import.meta.url).pathname },
+    ],
+  },
   test: {
     testTimeout: 60_000,
     hookTimeout: 180_000,

@@ -29,6 +29,9 @@ export interface OpenDbOptions {
   pgvector?: boolean;
 }
 
+/** The Postgres advisory lock key held while migrating ("parley" in ASCII). */
+const MIGRATION_LOCK = 0x7061726c6579;
+
 /** Opens the database on either driver and applies pending migrations. */
 export async function openDb(options: OpenDbOptions): Promise<DbHandle> {
   if (options.url) {
@@ -43,7 +46,21 @@ export async function openDb(options: OpenDbOptions): Promise<DbHandle> {
       connection: { jit: "off" },
     });
     const db = drizzle(client, { schema });
-    await migrate(db, { migrationsFolder });
+    try {
+      // Instances that start together migrate one at a time: the others wait on this lock, then
+      // find nothing left to apply.
+      const lock = await client.reserve();
+      try {
+        await lock.unsafe(`select pg_advisory_lock(${MIGRATION_LOCK})`);
+        await migrate(db, { migrationsFolder });
+      } finally {
+        await lock.unsafe(`select pg_advisory_unlock(${MIGRATION_LOCK})`).catch(() => undefined);
+        lock.release();
+      }
+    } catch (error) {
+      await client.end({ timeout: 1 });
+      throw error;
+    }
     return {
       db: db as unknown as Db,
       kind: "postgres",

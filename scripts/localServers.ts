@@ -37,6 +37,24 @@ export async function waitFor(check: () => Promise<boolean>, what: string, timeo
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+export function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1", () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.on("error", () => resolve(false));
+  });
+}
+
+/** A throwaway redis-server on `port` (no persistence), ready once it accepts connections. */
+export async function startRedisServer(port: number): Promise<ChildProcess> {
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  await waitFor(() => isListening(port), `redis-server on ${port}`);
+  return child;
+}
+
 /** A new database named `<prefix>_<ts>_<rand>` on the server of `adminUrl`, and how to drop it. */
 export async function createFreshDatabase(adminUrl: string, prefix: string) {
   const name = `${prefix}_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
@@ -72,6 +90,8 @@ export interface ParleyServer {
   log: string[];
   /** SIGTERM, then SIGKILL if it has not exited within 8 s. */
   stop(): Promise<void>;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
 }
 
 /** The production build's server (`npm run serve`) in `cwd`, ready once `GET /api/health` answers 200. */
@@ -83,6 +103,8 @@ export async function startParleyServer(options: {
   cwd?: string;
   /** Also copies the server's output to stderr, prefixed. */
   echo?: string;
+  /** What to wait for: `ready` (default: `/api/health` 200) or `live` (`?live=1`: listening, stores or not). */
+  until?: "ready" | "live";
 }): Promise<ParleyServer> {
   const port = await freePort();
   const log: string[] = [];
@@ -98,11 +120,12 @@ export async function startParleyServer(options: {
   };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitFor(async () => {
       if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
-      return (await fetch(`${url}/api/health`)).status === 200;
+      return (await fetch(`${url}/api/health${options.until === "live" ? "?live=1" : ""}`)).status === 200;
     }, `Parley on ${port}`, 90_000);
   } catch (error) {
     child.kill("SIGKILL");
@@ -114,6 +137,7 @@ export async function startParleyServer(options: {
     pid: child.pid!,
     process: child,
     log,
+    exited,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));

@@ -1,3 +1,5 @@
+import type { Logger } from "./log";
+
 /**
  * Runs answers on this instance: a FIFO pool of at most PARLEY_MAX_CONCURRENT_ANSWERS at once,
  * and a lease per answer (the session's answer lock, renewed by a heartbeat) so other instances
@@ -25,7 +27,7 @@ export interface LeaseStore {
   release(key: string, owner: string): Promise<boolean>;
 }
 
-export function createAnswerRunner(options: { maxConcurrent: number; store: LeaseStore; lockKey: (sessionId: string) => string }) {
+export function createAnswerRunner(options: { maxConcurrent: number; store: LeaseStore; lockKey: (sessionId: string) => string; log: Logger }) {
   const { store, lockKey } = options;
   const jobs = new Map<string, AnswerJob>();
   const queue: AnswerJob[] = [];
@@ -55,7 +57,7 @@ export function createAnswerRunner(options: { maxConcurrent: number; store: Leas
     running++;
     void job
       .run(job.controller.signal, () => releaseLease(job))
-      .catch((error) => console.error(`[parley] answer ${job.messageId} crashed:`, error))
+      .catch((error) => options.log.error({ err: error, sessionId: job.sessionId, messageId: job.messageId }, "answer crashed"))
       .finally(async () => {
         await releaseLease(job);
         running--;
@@ -102,6 +104,8 @@ export function createAnswerRunner(options: { maxConcurrent: number; store: Leas
       closed = true;
       clearInterval(heartbeat);
       for (const job of jobs.values()) job.controller.abort("shutdown");
+      // Queued answers run at once too: they see the aborted signal and end as interrupted.
+      for (const job of queue.splice(0)) launch(job);
       const deadline = Date.now() + 5000;
       while (running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     },

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { openDb, type Db, type DbHandle } from "../db";
 import { createAnswerRunner, type AnswerRunner } from "./answerRunner";
 import { bootstrap, createCallerCache, type CallerCache } from "./auth";
@@ -7,7 +6,9 @@ import { parseEnv, pgliteDir, type Env } from "./env";
 import { ensureHandbookBase } from "./knowledge/handbookBase";
 import { openKnowledgeIndex, reembedStaleChunks, type KnowledgeIndex } from "./knowledge/knowledgeIndex";
 import { knowledgeDeps } from "./knowledge/sessionKnowledge";
+import { INSTANCE_ID, rootLogger, type Logger } from "./log";
 import { loadHistory } from "./messages";
+import { createMetrics, type Metrics } from "./metrics";
 import { createModels } from "./models";
 import { startSweeper } from "./recovery";
 import { listenForSignals } from "./signals";
@@ -31,30 +32,63 @@ export interface App {
   callers: CallerCache;
   /** Where knowledge-base vectors live and which embedder makes them. */
   knowledge: KnowledgeIndex;
+  /** JSON log lines of this instance (children per request and per answer). */
+  log: Logger;
+  metrics: Metrics;
   close(): Promise<void>;
+}
+
+/** The App could not start because Postgres or Redis (named in `failing`, with why) did not answer. */
+export class StoresUnavailable extends Error {
+  constructor(readonly failing: Partial<Record<"db" | "redis", string>>) {
+    super(`Waiting for ${Object.entries(failing).map(([part, why]) => `${part} (${why})`).join(" and ")}`);
+    this.name = "StoresUnavailable";
+  }
+}
+
+const reason = (error: unknown) => (error as Error)?.message || String(error) || "unreachable";
+
+/** Opens the database (migrations included) and the store together; both or neither. */
+async function openStores(env: Env, options: { pgliteDataDir?: string; pgvector?: boolean }) {
+  const [db, store] = await Promise.allSettled([
+    openDb({ url: env.DATABASE_URL, dataDir: options.pgliteDataDir ?? pgliteDir(env), pgvector: options.pgvector }),
+    createStore({ redisUrl: env.REDIS_URL, redisClusterNodes: env.REDIS_CLUSTER_NODES }),
+  ]);
+  if (db.status === "fulfilled" && store.status === "fulfilled") return { dbHandle: db.value, store: store.value };
+  if (db.status === "fulfilled") await db.value.close().catch(() => undefined);
+  if (store.status === "fulfilled") await store.value.close().catch(() => undefined);
+  throw new StoresUnavailable({
+    ...(db.status === "rejected" && { db: reason(db.reason) }),
+    ...(store.status === "rejected" && { redis: reason(store.reason) }),
+  });
 }
 
 /**
  * The composition root: builds every part and wires them together. Only entry points import this
  * module (route handlers, instrumentation, test setup).
  */
-export async function createApp(env: Env, options: { pgliteDataDir?: string; quiet?: boolean; pgvector?: boolean } = {}): Promise<App> {
-  const dbHandle = await openDb({ url: env.DATABASE_URL, dataDir: options.pgliteDataDir ?? pgliteDir(env), pgvector: options.pgvector });
-  const store = await createStore({ redisUrl: env.REDIS_URL, redisClusterNodes: env.REDIS_CLUSTER_NODES }).catch(async (error: unknown) => {
-    await dbHandle.close();
-    throw error;
-  });
+export async function createApp(
+  env: Env,
+  options: { pgliteDataDir?: string; quiet?: boolean; pgvector?: boolean; log?: Logger; metrics?: Metrics } = {},
+): Promise<App> {
+  const { dbHandle, store } = await openStores(env, options);
+  const log = options.log ?? rootLogger();
+  const metrics = options.metrics ?? createMetrics();
   const keys = createKeys(env.PARLEY_REDIS_PREFIX);
   const models = createModels(env);
-  const knowledge = await openKnowledgeIndex(dbHandle.db, env);
-  const runner = createAnswerRunner({ maxConcurrent: env.PARLEY_MAX_CONCURRENT_ANSWERS, store, lockKey: keys.answerLock });
+  const knowledge = await openKnowledgeIndex(dbHandle.db, env).catch(async (error: unknown) => {
+    await Promise.allSettled([store.close(), dbHandle.close()]);
+    throw error;
+  });
+  const runner = createAnswerRunner({ maxConcurrent: env.PARLEY_MAX_CONCURRENT_ANSWERS, store, lockKey: keys.answerLock, log });
+  metrics.countAnswersFrom(runner);
   let stopSweeper = () => {};
   let reembedding: Promise<unknown> = Promise.resolve();
   let unsubscribeSignals: () => Promise<void> = async () => {};
 
   const app: App = {
     env,
-    instanceId: randomUUID(),
+    instanceId: INSTANCE_ID,
     db: dbHandle.db,
     dbHandle,
     store,
@@ -63,6 +97,8 @@ export async function createApp(env: Env, options: { pgliteDataDir?: string; qui
     runner,
     callers: createCallerCache(),
     knowledge,
+    log,
+    metrics,
     context: createContextManager({
       store,
       keys,
@@ -87,21 +123,27 @@ export async function createApp(env: Env, options: { pgliteDataDir?: string; qui
     },
   };
 
-  // A stop or a revocation may happen on any instance; every instance hears it here.
-  unsubscribeSignals = await listenForSignals(app);
+  try {
+    // A stop or a revocation may happen on any instance; every instance hears it here.
+    unsubscribeSignals = await listenForSignals(app);
 
-  const boot = await bootstrap(app.db, env.PARLEY_BOOTSTRAP_KEY);
-  if (boot.created && !options.quiet) announceBootstrap(env, boot.apiKey);
-  // Without it new sessions of `default` just start with no base; the next start tries again.
-  await ensureHandbookBase(knowledgeDeps(app)).catch((error: Error) => console.error(`[parley] could not index the Parley handbook: ${error.message}`));
-  // Vectors of a previous embedder (PARLEY_EMBEDDING_MODEL changed) are redone in the background.
-  reembedding = reembedStaleChunks(app.db, knowledge).then(
-    (count) => count > 0 && console.log(`[parley] re-embedded ${count} knowledge chunks with ${knowledge.embedder.id}`),
-    (error: Error) => console.error(`[parley] re-embedding knowledge chunks failed: ${error.message}`),
-  );
+    const boot = await bootstrap(app.db, env.PARLEY_BOOTSTRAP_KEY);
+    if (boot.created && !options.quiet) announceBootstrap(env, boot.apiKey);
+    // Without it new sessions of `default` just start with no base; the next start tries again.
+    await ensureHandbookBase(knowledgeDeps(app)).catch((error: Error) => log.error({ err: error }, "could not index the Parley handbook"));
+    // Vectors of a previous embedder (PARLEY_EMBEDDING_MODEL changed) are redone in the background.
+    reembedding = reembedStaleChunks(app.db, knowledge).then(
+      (count) => count > 0 && log.info({ count, embedder: knowledge.embedder.id }, "re-embedded knowledge chunks"),
+      (error: Error) => log.error({ err: error }, "re-embedding knowledge chunks failed"),
+    );
 
-  // Answers left `streaming` by a dead instance: at start, then every few seconds on every instance.
-  stopSweeper = await startSweeper(app);
+    // Answers left `streaming` by a dead instance: at start, then every few seconds on every instance.
+    stopSweeper = await startSweeper(app);
+  } catch (error) {
+    // Half-started (a store went away during bootstrap): free what was opened, the caller retries.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return app;
 }
 
@@ -113,10 +155,16 @@ function announceBootstrap(env: Env, apiKey: string | undefined) {
   } else {
     lines.push(`Sign in with PARLEY_BOOTSTRAP_KEY at ${base}/signin`);
   }
-  console.log(lines.join("\n") + "\n");
+  // Meant for a person, once: plain text on stderr, never in the JSON log.
+  process.stderr.write(lines.join("\n") + "\n\n");
 }
 
 const globalForApp = globalThis as unknown as { __parleyApp?: Promise<App> };
+
+/** The server entry's App, ready once its stores answer, handed to Next's bundles (see getApp). */
+export function provideApp(app: Promise<App>) {
+  globalForApp.__parleyApp = app;
+}
 
 /**
  * The process-wide app. Kept on globalThis because the server entry (server/main.ts) and Next's

@@ -3,6 +3,7 @@ import { countMessageTokens } from "./models/text";
 import type { ChatMessage } from "./models/types";
 import type { Keys } from "./store/keys";
 import type { Store } from "./store/types";
+import { rootLogger } from "./log";
 
 /**
  * The LLM context of each session: its recent turns, kept in the store with a TTL and rebuilt from
@@ -86,7 +87,7 @@ export function createContextManager({ store, keys, ttlSeconds, loadHistory, sum
           const kept = fitToBudget(window, countMessageTokens(assemble([], [summary])), maxTokens);
           return result(assemble(kept, [summary]), "smart");
         } catch (error) {
-          console.warn("[parley] summarising the context failed, using the sliding window:", (error as Error).message);
+          rootLogger().warn({ err: error }, "summarising the context failed, using the sliding window");
           return result(assemble(window), "smart_fallback");
         }
       }

@@ -52,6 +52,12 @@ const envSchema = z.object({
   PARLEY_SUMMARY_MODEL: z.string().optional(),
   /** An OpenAI-compatible /v1/embeddings model for knowledge bases; unset: the built-in offline embedder. */
   PARLEY_EMBEDDING_MODEL: z.string().optional(),
+  /** pino's level for the JSON log lines on stdout. */
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** When set, `/api/metrics` asks for `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(1).optional().or(z.literal("").transform(() => undefined)),
+  /** On SIGTERM, how long running answers may take to finish before they are marked interrupted. */
+  PARLEY_DRAIN_SECONDS: nonNegativeInt(20),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
 }).refine((env) => !(env.REDIS_URL && env.REDIS_CLUSTER_NODES), {
   path: ["REDIS_CLUSTER_NODES"],

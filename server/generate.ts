@@ -5,6 +5,8 @@ import type { ContextManager } from "./context";
 import type { Reference, Usage } from "./defaults";
 import { isInfrastructureError } from "./errors";
 import { retrieveForSession, type RetrievalDeps } from "./knowledge/sessionKnowledge";
+import type { Logger } from "./log";
+import type { Metrics } from "./metrics";
 import type { ChatModel } from "./models/types";
 import { setTitleIfUntitled, type Session } from "./sessions";
 import { createStreamWriter, type StreamDeps, type StreamWriter } from "./streams";
@@ -25,6 +27,8 @@ export type GenerateDeps = StreamDeps &
     db: Db;
     models: { chat: ChatModel; summary: ChatModel };
     context: Pick<ContextManager, "build" | "record">;
+    log: Logger;
+    metrics: Pick<Metrics, "answersTotal" | "firstToken">;
   };
 
 /**
@@ -56,7 +60,7 @@ function systemPromptFor(session: Session, references: Reference[]): string {
 }
 
 /** Writes the growing answer to its row at a bounded rate, one write in flight at a time. */
-function createProgressWriter(db: Db, messageId: string) {
+function createProgressWriter(db: Db, messageId: string, log: Logger) {
   let lastWrite = 0;
   let inFlight: Promise<unknown> | null = null;
   return (content: string) => {
@@ -66,7 +70,7 @@ function createProgressWriter(db: Db, messageId: string) {
       .update(messages)
       .set({ content, updatedAt: new Date() })
       .where(and(eq(messages.id, messageId), eq(messages.status, "streaming")))
-      .catch((error: Error) => console.error(`[parley] progress write failed for ${messageId}: ${error.message}`))
+      .catch((error: Error) => log.warn({ err: error }, "progress write failed"))
       .finally(() => (inFlight = null));
   };
 }
@@ -74,10 +78,16 @@ function createProgressWriter(db: Db, messageId: string) {
 /** The answer's life on its instance: start → references → answer deltas (→ title) → terminal. */
 export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, signal: AbortSignal, releaseLease: () => Promise<void>): Promise<void> {
   const { session, messageId, question } = input;
-  const writer = createStreamWriter(deps, session.id, messageId);
+  const log = deps.log.child({ tenantId: session.tenantId, userId: session.userId, sessionId: session.id, messageId });
+  const writer = createStreamWriter({ ...deps, log }, session.id, messageId);
   const model = deps.models.chat;
   const startedAt = Date.now();
-  const writeProgress = createProgressWriter(deps.db, messageId);
+  const writeProgress = createProgressWriter(deps.db, messageId, log);
+  /** Counts and logs the answer's end, once its row says so (never its text). */
+  const ended = (status: "completed" | "stopped" | "failed" | "interrupted", durationMs: number) => {
+    deps.metrics.answersTotal.inc({ status });
+    log.info({ status, ms: durationMs, chars: content.length, references: references.length }, "answer ended");
+  };
   let content = "";
   let references: Reference[] = [];
   let usage: Usage | undefined;
@@ -86,11 +96,12 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
   try {
     signal.throwIfAborted();
     writer.emit({ type: "start", requestId: input.requestId, sessionId: session.id, messageId, model: model.name });
-    if (session.title === "" && !input.disableTitle) titleTask = titleFirstAnswer(deps, session.id, question, writer);
+    if (session.title === "" && !input.disableTitle) titleTask = titleFirstAnswer(deps, session.id, question, writer, log);
     references = await retrieveForSession(deps, session, question, { requestId: input.requestId, signal, knowledgeBaseIds: input.knowledgeBaseIds });
     if (references.length > 0) writer.emit({ type: "references", references });
 
     const emitDelta = (text: string) => {
+      if (content === "") deps.metrics.firstToken.observe((Date.now() - startedAt) / 1000);
       content += text;
       writer.emit({ type: "answer", delta: text });
       writeProgress(content);
@@ -124,6 +135,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
     if (titleTask) await withTimeout(titleTask, TITLE_WAIT_MS);
     const durationMs = Date.now() - startedAt;
     if (await finish(deps.db, messageId, { status: "completed", content, references, durationMs, usage: usage ?? null })) {
+      ended("completed", durationMs);
       await deps.context.record(session.id, question, content).catch(() => undefined);
       await releaseLease();
       writer.emit({ type: "complete", content, durationMs, model: model.name, ...(usage && { usage }) });
@@ -132,6 +144,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
     const durationMs = Date.now() - startedAt;
     if (signal.aborted && signal.reason !== "shutdown") {
       if (await finish(deps.db, messageId, { status: "stopped", content, references, durationMs, usage: null })) {
+        ended("stopped", durationMs);
         if (content) await deps.context.record(session.id, question, content).catch(() => undefined);
         await releaseLease();
         writer.emit({ type: "stop", reason: String(signal.reason ?? "user"), content });
@@ -139,8 +152,10 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
     } else {
       const interrupted = signal.aborted;
       const message = interrupted ? "The server answering stopped before the answer was complete" : publicMessage(error);
-      if (!interrupted) console.error(`[parley] answer ${messageId} failed:`, error);
-      if (await finish(deps.db, messageId, { status: interrupted ? "interrupted" : "failed", content, references, durationMs, usage: null, error: message })) {
+      if (!interrupted) log.error({ err: error }, "answer failed");
+      const status = interrupted ? "interrupted" : "failed";
+      if (await finish(deps.db, messageId, { status, content, references, durationMs, usage: null, error: message })) {
+        ended(status, durationMs);
         await releaseLease();
         writer.emit({ type: "error", stage: interrupted ? "instance" : "generation", message });
       }
@@ -179,12 +194,12 @@ async function finish(
   }
 }
 
-async function titleFirstAnswer(deps: GenerateDeps, sessionId: string, question: string, writer: StreamWriter) {
+async function titleFirstAnswer(deps: GenerateDeps, sessionId: string, question: string, writer: StreamWriter, log: Logger) {
   try {
     const title = await generateTitle(deps.models.summary, question);
     if (await setTitleIfUntitled(deps.db, sessionId, title)) writer.emit({ type: "title", title });
   } catch (error) {
-    console.error(`[parley] title for ${sessionId} failed: ${(error as Error).message}`);
+    log.warn({ err: error }, "titling the session failed");
   }
 }
 

@@ -3,13 +3,12 @@
  * and one Redis server of their own (a redis-server this suite starts, so it can be restarted).
  * Needs `npm run build` first; `npm test` builds before it runs vitest.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createParley, followAnswer } from "../client/index";
-import { freePort, hasProductionBuild, startParleyServer, waitFor, type ParleyServer } from "../scripts/localServers";
+import { freePort, hasProductionBuild, startParleyServer, startRedisServer, waitFor, type ParleyServer } from "../scripts/localServers";
 import type { StreamEvent } from "./events";
 
 const BOOTSTRAP_KEY = `pk_test_${randomUUID()}${randomUUID()}`.replaceAll("-", "");
@@ -18,19 +17,8 @@ const children: ChildProcess[] = [];
 let redisPort: number;
 let redis: ChildProcess | null = null;
 async function startRedis() {
-  redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  redis = await startRedisServer(redisPort);
   children.push(redis);
-  await waitFor(
-    () =>
-      new Promise((resolve) => {
-        const socket = net.connect(redisPort, "127.0.0.1", () => {
-          socket.end();
-          resolve(true);
-        });
-        socket.on("error", () => resolve(false));
-      }),
-    "redis-server",
-  );
 }
 function stopRedis() {
   redis?.kill("SIGKILL");
@@ -38,7 +26,7 @@ function stopRedis() {
 }
 
 type Instance = ParleyServer;
-async function startInstance(databaseUrl: string, prefix: string): Promise<Instance> {
+async function startInstance(databaseUrl: string, prefix: string, extraEnv: Record<string, string> = {}): Promise<Instance> {
   const server = await startParleyServer({
     env: {
       ...process.env,
@@ -47,6 +35,7 @@ async function startInstance(databaseUrl: string, prefix: string): Promise<Insta
       PARLEY_REDIS_PREFIX: prefix,
       PARLEY_BOOTSTRAP_KEY: BOOTSTRAP_KEY,
       PARLEY_OFFLINE_TOKEN_DELAY_MS: "25",
+      ...extraEnv,
     },
   });
   children.push(server.process);
@@ -202,6 +191,37 @@ describe("two instances, one Postgres, one Redis", () => {
     // The session is free again.
     const next = await onB.client.chat.send.mutate({ sessionId: s.id, query: "Still there?" });
     expect(next.assistantMessage.status).toBe("streaming");
+  }, 60_000);
+
+  it("SIGTERM drains: new work is refused, a subscriber on B sees A's unfinished answer end within the drain time, A exits 0", async () => {
+    const drainer = await startInstance(databaseUrl, prefix, { PARLEY_DRAIN_SECONDS: "1", PARLEY_OFFLINE_TOKEN_DELAY_MS: "100" });
+    const onDrainer = sdk(drainer);
+    const onB = sdk(b);
+    const s = await onDrainer.client.session.create.mutate({ title: "drain" });
+    const turn = await onDrainer.client.chat.send.mutate({ sessionId: s.id, query: "Tell me everything about how Parley streams answers" });
+    const seen: Event[] = [];
+    let termAt = 0;
+    for await (const e of followAnswer(onB.client, { sessionId: s.id, messageId: turn.assistantMessage.id })) {
+      seen.push(e);
+      if (seen.filter((x) => x.type === "answer").length === 3 && termAt === 0) {
+        drainer.process.kill("SIGTERM");
+        termAt = performance.now();
+        await waitFor(async () => (await fetch(`${drainer.url}/api/health`)).status === 503, "health 503 while draining", 900);
+        const refused = await fetch(`${drainer.url}/api/trpc/auth.me`, { headers: { authorization: `Bearer ${BOOTSTRAP_KEY}` } });
+        expect(refused.status).toBe(503);
+        expect(refused.headers.get("retry-after")).toBeTruthy();
+      }
+    }
+    const endedAt = performance.now();
+    expect(seen.at(-1)).toMatchObject({ type: "error", stage: "instance" });
+    console.log(`[figure] SIGTERM (PARLEY_DRAIN_SECONDS=1) → B's subscriber sees the error event: ${((endedAt - termAt) / 1000).toFixed(2)} s`);
+    expect(endedAt - termAt).toBeLessThan(1000 + 2000);
+    expect(await drainer.exited).toBe(0);
+    console.log(`[figure] SIGTERM → drained instance exited 0 after ${((performance.now() - termAt) / 1000).toFixed(2)} s`);
+    const stored = (await onB.client.message.list.query({ sessionId: s.id })).items[1];
+    expect(stored.status).toBe("interrupted");
+    expect(stored.content).toBe(textOf(seen));
+    expect(stored.content.length).toBeGreaterThan(0);
   }, 60_000);
 
   it("Redis down: a running answer completes in Postgres, chat.send is SERVICE_UNAVAILABLE storing nothing, and works once Redis is back", async () => {

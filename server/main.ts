@@ -1,8 +1,9 @@
 /**
  * Parley's server process: `npm run serve -- -H <host> -p <port>` (the production build) or
- * `npm run dev` (`--dev`: Next compiles pages on demand). It creates the App first (migrations,
- * bootstrap, the sign-in link on a first start), then serves the APIs itself on the fast path
- * (server/http) and hands every page to Next's request handler, in this one process.
+ * `npm run dev` (`--dev`: Next compiles pages on demand). It listens at once and serves the APIs
+ * itself on the fast path (server/http), handing every page to Next's request handler, in this one
+ * process. The App comes up once Postgres and Redis answer (server/host.ts: until then health is
+ * 503 and calls SERVICE_UNAVAILABLE). SIGTERM or SIGINT drains it, then it exits 0.
  */
 import { parseArgs } from "node:util";
 
@@ -19,43 +20,58 @@ const port = Number(args.port ?? process.env.PORT ?? 3000);
 // port: both are settled before the modules that read them load.
 Object.assign(process.env, { NODE_ENV: process.env.NODE_ENV || (dev ? "development" : "production"), PORT: String(port) });
 
-const [{ default: next }, { getApp }, { createHttpServer }, { apiRoutes }] = await Promise.all([
+const [{ default: next }, { parseEnv }, { rootLogger }, { startHost }, { createHttpServer }, { apiRoutes }] = await Promise.all([
   import("next"),
-  import("./app"),
+  import("./env"),
+  import("./log"),
+  import("./host"),
   import("./http/server"),
   import("./http/routes"),
 ]);
 
-// Next's own bundles (server components) reach this same App through getApp's process-wide slot.
-const app = await getApp().catch((error: Error) => {
-  console.error(`[parley] ${error.message}`);
+let env: ReturnType<typeof parseEnv>;
+try {
+  env = parseEnv();
+} catch (error) {
+  // A bad configuration is for a person to fix: plain text, and no point in retrying.
+  process.stderr.write(`${(error as Error).message}\n`);
   process.exit(1);
-});
+}
+const log = rootLogger();
+const host = startHost(env, { log });
 const pages = next({ dev, dir: process.cwd(), hostname: args.hostname ?? "localhost", port });
 await pages.prepare();
 
-const server = createHttpServer({ routes: apiRoutes(app), pages: pages.getRequestHandler() });
+const server = createHttpServer({ routes: apiRoutes(host), pages: pages.getRequestHandler(), host });
 // Dev mode's hot reload talks over a WebSocket upgrade.
 server.on("upgrade", pages.getUpgradeHandler());
-server.listen(port, args.hostname, () => console.log(`[parley] serving on http://${args.hostname ?? "localhost"}:${port}${dev ? " (dev)" : ""}`));
+server.listen(port, args.hostname, () => log.info({ url: `http://${args.hostname ?? "localhost"}:${port}`, dev }, "listening"));
+
+/** How long answer subscribers here get to receive their answers' last events before connections close. */
+const STREAM_FLUSH_MS = 500;
 
 /**
- * Stops listening, ends open connections (followers of an answer resume on another instance),
- * closes Next and the App, and exits 0. The drain of running answers (PARLEY_DRAIN_SECONDS) goes
- * here, before the connections are ended.
+ * Drains (new calls 503, running answers finish or are interrupted, see host.drain), ends the
+ * open connections (followers of other instances' answers resume elsewhere), closes Next and the
+ * stores, and exits 0.
  */
 let closing = false;
-async function shutdown() {
+async function shutdown(signal: string) {
   if (closing) return;
   closing = true;
-  server.close();
-  server.closeAllConnections();
+  const started = Date.now();
+  log.info({ signal }, "shutting down");
   try {
+    await host.drain();
+    await new Promise((r) => setTimeout(r, STREAM_FLUSH_MS));
+    server.close();
+    server.closeAllConnections();
     await pages.close();
-    await app.close();
+    await host.close();
   } catch (error) {
-    console.error(`[parley] shutdown: ${(error as Error).message}`);
+    log.error({ err: error }, "shutdown failed");
   }
+  log.info({ ms: Date.now() - started }, "stopped");
   process.exit(0);
 }
-for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void shutdown());
+for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void shutdown(signal));

@@ -4,6 +4,8 @@ import { messages } from "../db/schema";
 import { LEASE_MS, type AnswerRunner } from "./answerRunner";
 import type { Env } from "./env";
 import type { StreamEvent } from "./events";
+import type { Logger } from "./log";
+import type { Metrics } from "./metrics";
 import type { Keys } from "./store/keys";
 import type { Store } from "./store/types";
 
@@ -22,6 +24,8 @@ export interface RecoveryDeps {
   env: Pick<Env, "STREAM_TTL_SECONDS">;
   /** Answers this instance runs are alive, whatever their lease says. */
   runner: Pick<AnswerRunner, "has">;
+  metrics: Pick<Metrics, "answersTotal">;
+  log: Logger;
 }
 
 /** What a stream's events say the answer was, word for word: the text its subscribers saw. */
@@ -64,6 +68,8 @@ export async function interruptDeadAnswers(deps: RecoveryDeps, where?: ReturnTyp
       .returning({ id: messages.id });
     if (!row) continue;
     interrupted++;
+    deps.metrics.answersTotal.inc({ status: "interrupted" });
+    deps.log.warn({ sessionId: c.sessionId, messageId: c.id }, "marked an answer of a stopped instance interrupted");
     await deps.store.append(streamKey, [{ type: "error", stage: "instance", message } satisfies StreamEvent], deps.env.STREAM_TTL_SECONDS).catch(() => undefined);
   }
   return interrupted;
@@ -74,12 +80,13 @@ export async function interruptDeadAnswers(deps: RecoveryDeps, where?: ReturnTyp
  * so recency is ignored), then every SWEEP_INTERVAL_MS. Returns the function that stops it.
  */
 export async function startSweeper(deps: RecoveryDeps): Promise<() => void> {
-  await interruptDeadAnswers(deps, undefined, { ignoreRecency: deps.store.kind === "memory" }).catch(logSweepError);
-  const timer = setInterval(() => void interruptDeadAnswers(deps).catch(logSweepError), SWEEP_INTERVAL_MS);
+  const logError = (error: Error) => logSweepError(deps.log, error);
+  await interruptDeadAnswers(deps, undefined, { ignoreRecency: deps.store.kind === "memory" }).catch(logError);
+  const timer = setInterval(() => void interruptDeadAnswers(deps).catch(logError), SWEEP_INTERVAL_MS);
   timer.unref();
   return () => clearInterval(timer);
 }
 
-function logSweepError(error: Error) {
-  console.error(`[parley] could not check for interrupted answers: ${error.message}`);
+function logSweepError(log: Logger, error: Error) {
+  log.error({ err: error }, "could not check for interrupted answers");
 }

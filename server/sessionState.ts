@@ -3,6 +3,7 @@ import type { Caller } from "./auth";
 import { clearMessages, deleteSessions, getSession } from "./sessions";
 import type { Keys } from "./store/keys";
 import { broadcast, type SignalDeps } from "./signals";
+import { rootLogger } from "./log";
 
 export interface SessionStateDeps extends SignalDeps {
   keys: Pick<Keys, "signalChannel" | "context" | "sessionStreams">;
@@ -22,7 +23,7 @@ export async function forgetSessions(deps: SessionStateDeps, sessionIds: string[
       sessionIds.flatMap((id) => [deps.store.del(deps.keys.context(id)), deps.store.delPattern(deps.keys.sessionStreams(id))]),
     );
   } catch (error) {
-    console.error("[parley] could not remove stream/context keys, their TTL will:", (error as Error).message);
+    rootLogger().warn({ err: error }, "could not remove stream/context keys, their TTL will");
   }
 }
 

@@ -2,6 +2,7 @@ import type { AnswerRunner } from "./answerRunner";
 import type { CallerCache } from "./auth";
 import type { Keys } from "./store/keys";
 import type { Store } from "./store/types";
+import { rootLogger } from "./log";
 
 /**
  * What one instance tells all: stop one answer (chat.stop), stop a session's answers (deleted),
@@ -28,7 +29,7 @@ function applySignal(deps: SignalDeps, raw: string) {
     else if ("sessionIds" in signal) deps.runner.abortSessions(signal.sessionIds, signal.reason);
     else deps.callers.forgetKey(signal.revokedApiKeyId);
   } catch {
-    console.error(`[parley] ignored a malformed signal: ${raw.slice(0, 100)}`);
+    rootLogger().warn({ signal: raw.slice(0, 100) }, "ignored a malformed signal");
   }
 }
 

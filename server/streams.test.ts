@@ -3,12 +3,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { StreamEvent } from "./events";
 import type { Message } from "./messages";
+import { createMetrics } from "./metrics";
 import { createKeys } from "./store/keys";
 import { createMemoryStore } from "./store/memory";
 import type { Store } from "./store/types";
 import { mergeAnswers, readAnswerStream, type DeliveredEvent } from "./streams";
 
 const keys = createKeys("parley:");
+const metrics = createMetrics();
 const SESSION = randomUUID();
 const MESSAGE = randomUUID();
 
@@ -33,7 +35,7 @@ function message(status: Message["status"]): Message {
 
 async function read(store: Store, status: Message["status"], lastEventId: string | null, signal = new AbortController().signal) {
   const got: DeliveredEvent[] = [];
-  for await (const delivered of readAnswerStream({ store, keys }, message(status), lastEventId, signal)) got.push(delivered);
+  for await (const delivered of readAnswerStream({ store, keys, metrics }, message(status), lastEventId, signal)) got.push(delivered);
   return got;
 }
 
@@ -85,7 +87,7 @@ describe("delivery merges consecutive answer events", () => {
     await store.append(key, [start], 60);
     const got: DeliveredEvent[] = [];
     const reading = (async () => {
-      for await (const delivered of readAnswerStream({ store, keys }, message("streaming"), null, new AbortController().signal)) {
+      for await (const delivered of readAnswerStream({ store, keys, metrics }, message("streaming"), null, new AbortController().signal)) {
         got.push(delivered);
         // A slow subscriber: whatever arrives meanwhile comes merged in its next message.
         await sleep(20);

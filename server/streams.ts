@@ -1,9 +1,14 @@
 import type { Env } from "./env";
 import { isTerminal, type StreamEvent } from "./events";
+import type { Logger } from "./log";
 import type { Message } from "./messages";
 import { compareStreamIds } from "./store/follow";
+import type { Metrics } from "./metrics";
 import type { Keys } from "./store/keys";
 import type { Store, StreamEntry } from "./store/types";
+
+/** What a reader of answer streams needs: the store, its keys, and the subscriber gauge it moves. */
+export type StreamReadDeps = Pick<StreamDeps, "store" | "keys"> & { metrics: Pick<Metrics, "streamSubscribers"> };
 
 /** Where answer streams live and how long they are kept. */
 export interface StreamDeps {
@@ -19,7 +24,7 @@ export interface StreamDeps {
  * The stream is a delivery channel; Postgres is the record. When the store is unreachable the
  * answer carries on (the writer logs once and keeps trying with later batches).
  */
-export function createStreamWriter(deps: StreamDeps, sessionId: string, messageId: string) {
+export function createStreamWriter(deps: StreamDeps & { log: Logger }, sessionId: string, messageId: string) {
   const key = deps.keys.stream(sessionId, messageId);
   let pending: StreamEvent[] = [];
   let inFlight: Promise<void> | null = null;
@@ -39,11 +44,11 @@ export function createStreamWriter(deps: StreamDeps, sessionId: string, messageI
       .append(key, batch, deps.env.STREAM_TTL_SECONDS)
       .then(
         () => {
-          if (failing) console.error(`[parley] stream store reachable again (${messageId})`);
+          if (failing) deps.log.warn("stream store reachable again");
           failing = false;
         },
         (error: Error) => {
-          if (!failing) console.error(`[parley] stream store unreachable, answer ${messageId} continues in Postgres: ${error.message}`);
+          if (!failing) deps.log.error({ err: error }, "stream store unreachable, the answer continues in Postgres");
           failing = true;
         },
       )
@@ -127,6 +132,20 @@ export function mergeAnswers(entries: readonly StreamEntry[]): DeliveredEvent[] 
  * "0-2", so a resume after either still works).
  */
 export async function* readAnswerStream(
+  deps: StreamReadDeps,
+  message: Message & { durationMs?: number | null; error?: string | null },
+  lastEventId: string | null,
+  signal: AbortSignal,
+): AsyncGenerator<{ id: string; event: StreamEvent }> {
+  deps.metrics.streamSubscribers.inc();
+  try {
+    yield* eventsOf(deps, message, lastEventId, signal);
+  } finally {
+    deps.metrics.streamSubscribers.dec();
+  }
+}
+
+async function* eventsOf(
   { store, keys }: Pick<StreamDeps, "store" | "keys">,
   message: Message & { durationMs?: number | null; error?: string | null },
   lastEventId: string | null,

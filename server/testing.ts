@@ -4,6 +4,8 @@ import { inject } from "vitest";
 import { createApp, type App } from "./app";
 import { createTenant, createUser, type Role } from "./auth";
 import { parseEnv } from "./env";
+import { readyHost, type AppHost } from "./host";
+import type { Logger } from "./log";
 import { apiRoutes } from "./http/routes";
 import { createHttpServer } from "./http/server";
 import { appRouter } from "./routers/_app";
@@ -14,7 +16,7 @@ import { createContext, fetchExchange } from "./trpc";
  * (`embedded`: in-memory PGlite + in-process store; `servers`: this run's Postgres database and
  * Redis under a key prefix of its own), and typed callers authenticated by API key.
  */
-export async function createTestApp(overrides: Record<string, string> = {}): Promise<App> {
+export async function createTestApp(overrides: Record<string, string> = {}, options: { log?: Logger } = {}): Promise<App> {
   const servers = process.env.PARLEY_TEST_BACKEND === "servers";
   const env = parseEnv({
     PARLEY_OFFLINE_TOKEN_DELAY_MS: "0",
@@ -25,7 +27,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     }),
     ...overrides,
   });
-  const app = await createApp(env, { pgliteDataDir: "memory://", quiet: true });
+  const app = await createApp(env, { pgliteDataDir: "memory://", quiet: true, log: options.log });
   const close = app.close;
   // Leave no keys behind in the shared Redis.
   app.close = async () => {
@@ -95,10 +97,15 @@ export async function fieldErrorsOf(call: Promise<unknown>): Promise<string[]> {
   return ["<OK>"];
 }
 
-/** The fast-path HTTP server on a free local port, with a stand-in for Next's pages (`page: <path>`). */
-export async function serveApp(app: App): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * The fast-path HTTP server on a free local port, with a stand-in for Next's pages (`page: <path>`),
+ * serving an App (or a host whose state a test controls).
+ */
+export async function serveApp(appOrHost: App | AppHost): Promise<{ url: string; close(): Promise<void> }> {
+  const host = "state" in appOrHost ? appOrHost : readyHost(appOrHost);
   const server = createHttpServer({
-    routes: apiRoutes(app),
+    host,
+    routes: apiRoutes(host),
     pages: (req, res) => {
       res.setHeader("Content-Type", "text/plain");
       res.end(`page: ${req.url}`);

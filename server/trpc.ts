@@ -5,6 +5,7 @@ import { z, ZodError } from "zod";
 import type { App } from "./app";
 import { callerFromHeaders, isAdmin, type Caller, type HeaderReader } from "./auth";
 import { AppError, toTRPCError } from "./errors";
+import { requestLogFields, type RequestLogFields } from "./log";
 
 /** What a request's context needs of its HTTP exchange, whichever server carries it. */
 export interface HttpExchange {
@@ -12,6 +13,8 @@ export interface HttpExchange {
   header: HeaderReader;
   /** @internal Adds a `Set-Cookie` header to the response (the sign-in cookie). */
   setCookie(cookie: string): void;
+  /** @internal The fields of the request's log line (who called, which session and message). */
+  logFields: RequestLogFields;
 }
 
 /**
@@ -32,7 +35,12 @@ export function createContext(app: App, http: HttpExchange): Context {
     app,
     header: http.header,
     setCookie: http.setCookie,
-    caller: () => (resolved ??= callerFromHeaders(app, http.header)),
+    logFields: http.logFields,
+    caller: () =>
+      (resolved ??= callerFromHeaders(app, http.header).then((caller) => {
+        if (caller) Object.assign(http.logFields, { tenantId: caller.tenant.id, userId: caller.user.id });
+        return caller;
+      })),
   };
 }
 
@@ -44,12 +52,13 @@ export function nodeExchange(req: IncomingMessage, res: ServerResponse): HttpExc
       return Array.isArray(value) ? value.join(", ") : value;
     },
     setCookie: (cookie) => void res.appendHeader("set-cookie", cookie),
+    logFields: requestLogFields(req),
   };
 }
 
 /** A fetch-style exchange (in-process callers and tests; `resHeaders` collects the cookies set). */
 export function fetchExchange(headers: Headers, resHeaders: Headers): HttpExchange {
-  return { header: (name) => headers.get(name), setCookie: (cookie) => resHeaders.append("set-cookie", cookie) };
+  return { header: (name) => headers.get(name), setCookie: (cookie) => resHeaders.append("set-cookie", cookie), logFields: {} };
 }
 
 const t = initTRPC.context<Context>().create({
@@ -74,12 +83,24 @@ const t = initTRPC.context<Context>().create({
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Maps domain and infrastructure errors to their tRPC codes (see errors.ts). */
-const mapErrors = t.middleware(async ({ next }) => {
+/** The ids a call names or creates, for its request's log line (never its text). */
+function noteIds(fields: RequestLogFields, value: unknown) {
+  if (!value || typeof value !== "object") return;
+  const { sessionId, messageId, assistantMessage } = value as { sessionId?: unknown; messageId?: unknown; assistantMessage?: { id?: unknown } };
+  if (typeof sessionId === "string") fields.sessionId = sessionId;
+  if (typeof messageId === "string") fields.messageId = messageId;
+  if (typeof assistantMessage?.id === "string") fields.messageId = assistantMessage.id;
+}
+
+/** Maps domain and infrastructure errors to their tRPC codes (see errors.ts), and notes the call for the log. */
+const mapErrors = t.middleware(async ({ ctx, path, getRawInput, next }) => {
+  ctx.logFields.procedure = ctx.logFields.procedure ? `${ctx.logFields.procedure},${path}` : path;
+  noteIds(ctx.logFields, await getRawInput().catch(() => undefined));
   const result = await next();
+  if (result.ok) noteIds(ctx.logFields, result.data);
   if (!result.ok && result.error.code === "INTERNAL_SERVER_ERROR" && result.error.cause) {
     const mapped = toTRPCError(result.error.cause);
-    if (mapped.code === "INTERNAL_SERVER_ERROR") console.error("[parley] internal error:", result.error.cause);
+    if (mapped.code === "INTERNAL_SERVER_ERROR") ctx.app.log.error({ err: result.error.cause, procedure: path }, "internal error");
     throw mapped;
   }
   return result;

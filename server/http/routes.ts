@@ -1,63 +1,144 @@
+import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener } from "@hono/node-server";
+import { TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { incomingMessageToRequest } from "@trpc/server/adapters/node-http";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import { getErrorShape } from "@trpc/server/unstable-core-do-not-import";
 import type { App } from "../app";
+import { AppError } from "../errors";
 import { checkHealth } from "../health";
+import type { AppHost } from "../host";
 import { handleUpload } from "../knowledge/upload";
 import { createRestApp } from "../rest";
+import { toRestError } from "../rest/errors";
 import { appRouter } from "../routers/_app";
 import { createContext, nodeExchange } from "../trpc";
-import { sendJson, type ApiRoute, type NodeHandler } from "./server";
+import { MAX_BODY_BYTES, sendJson, type ApiRoute, type NodeHandler, type Refuse } from "./server";
 
-/** The largest request body a call may send (refused with 413 `PAYLOAD_TOO_LARGE` once passed). */
-export const MAX_BODY_BYTES = 1024 * 1024;
-/** … except a call that carries a document (`knowledge.documents.add`: 5 MB of text, JSON-escaped). */
+export { MAX_BODY_BYTES };
+/** … except a call that carries a document (`knowledge.documents.add`: 5 MB of text, JSON-escaped; the upload route). */
 export const MAX_DOCUMENT_BODY_BYTES = 6 * 1024 * 1024;
+/** The most calls one tRPC batch may carry (BAD_REQUEST beyond); the client's batch link stays under it. */
+export const MAX_BATCH_CALLS = 20;
 const DOCUMENT_PROCEDURE = "knowledge.documents.add";
 
 /**
- * The `/api/*` route table, one entry per prefix. Further faces mount here, each as a Node
- * handler built from the app:
- * - `/api/metrics`, Prometheus text: `{ prefix: "/api/metrics", handler: <prom-client registry handler> }`.
- * The server adds the security headers and answers a throwing handler with a JSON 500.
+ * The `/api/*` route table, one entry per prefix. The server (server.ts) refuses, before any
+ * handler runs, calls while the App is not ready or the instance drains (503, `Retry-After`) and
+ * bodies over each route's cap (1 MB unless the route says more). Further faces mount here, each
+ * as a Node handler built from the ready App with `perApp`.
  */
-export function apiRoutes(app: App): ApiRoute[] {
+export function apiRoutes(host: AppHost): ApiRoute[] {
   return [
-    { prefix: "/api/trpc", handler: trpcHandler(app) },
+    {
+      prefix: "/api/trpc",
+      handler: perApp(host, trpcHandler),
+      // The procedure names are in the path, so the cap is chosen before the body is read.
+      maxBodyBytes: (req) => (procedurePath(req).includes(DOCUMENT_PROCEDURE) ? MAX_DOCUMENT_BODY_BYTES : MAX_BODY_BYTES),
+      refuse: refuseTrpc,
+    },
     // The WeKnora REST face: a Hono app whose routes carry the `/api/v1` prefix themselves.
-    { prefix: "/api/v1", handler: getRequestListener(createRestApp(app).fetch) },
-    { prefix: "/api/health", handler: onlyMethods(["GET", "HEAD"], healthHandler(app)) },
-    { prefix: "/api/knowledge/upload", handler: onlyMethods(["POST"], uploadHandler(app)) },
+    { prefix: "/api/v1", handler: perApp(host, (app) => getRequestListener(createRestApp(app).fetch)), refuse: refuseRest },
+    { prefix: "/api/health", handler: onlyMethods(["GET", "HEAD"], healthHandler(host)), always: true },
+    { prefix: "/api/metrics", handler: onlyMethods(["GET"], metricsHandler(host)), always: true },
+    {
+      prefix: "/api/knowledge/upload",
+      handler: onlyMethods(["POST"], perApp(host, uploadHandler)),
+      maxBodyBytes: () => MAX_DOCUMENT_BODY_BYTES,
+    },
   ];
 }
 
-/** tRPC's own Node adapter: batching and SSE subscriptions as on any tRPC server, body size capped. */
-function trpcHandler(app: App): NodeHandler {
-  const options = {
-    basePath: "/api/trpc/",
-    router: appRouter,
-    createContext: ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => createContext(app, nodeExchange(req, res)),
+/** A handler built once per App, from the App the host serves (the server only calls it once one is ready). */
+export function perApp(host: Pick<AppHost, "app">, build: (app: App) => NodeHandler): NodeHandler {
+  let built: { app: App; handler: NodeHandler } | undefined;
+  return (req, res) => {
+    const app = host.app;
+    if (!app) throw new Error("No App to serve yet");
+    if (built?.app !== app) built = { app, handler: build(app) };
+    return built.handler(req, res);
   };
-  const calls = createHTTPHandler({ ...options, maxBodySize: MAX_BODY_BYTES });
-  const documentCalls = createHTTPHandler({ ...options, maxBodySize: MAX_DOCUMENT_BODY_BYTES });
-  // The procedure names are in the path, so the cap is chosen before the body is read.
-  return (req, res) => (req.url?.split("?", 1)[0].includes(DOCUMENT_PROCEDURE) ? documentCalls : calls)(req, res);
 }
 
+function procedurePath(req: IncomingMessage): string {
+  return (req.url ?? "").split("?", 1)[0];
+}
+
+/** tRPC's own Node adapter: batching (at most MAX_BATCH_CALLS a batch) and SSE subscriptions, as on any tRPC server. */
+function trpcHandler(app: App): NodeHandler {
+  return createHTTPHandler({
+    basePath: "/api/trpc/",
+    router: appRouter,
+    maxBatchSize: MAX_BATCH_CALLS,
+    // The server has capped the body already; tRPC's own count stays as a second guard.
+    maxBodySize: MAX_DOCUMENT_BODY_BYTES,
+    createContext: ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => createContext(app, nodeExchange(req, res)),
+  });
+}
+
+/** A refusal in tRPC's own error shape (one per call of a batch), so clients see its code (e.g. SERVICE_UNAVAILABLE). */
+/** The REST face's refusals in its own envelope (WeKnora's codes), from the one REST mapping. */
+const refuseRest: Refuse = (_req, res, status, code, message) => {
+  const { body } = toRestError(new AppError(code === "SERVICE_UNAVAILABLE" ? "unavailable" : "bad_input", message));
+  sendJson(res, status, body);
+};
+
+const refuseTrpc: Refuse = (req, res, status, code, message) => {
+  const error = new TRPCError({ code: code as TRPCError["code"], message });
+  const config = appRouter._def._config;
+  const paths = procedurePath(req).replace(/^\/api\/trpc\/?/, "").split(",");
+  const bodyOf = (path: string) => ({
+    error: config.transformer.output.serialize(getErrorShape({ config, error, type: "unknown", path: path || undefined, input: undefined, ctx: undefined })),
+  });
+  const batch = new URL(req.url ?? "/", "http://localhost").searchParams.get("batch") === "1";
+  sendJson(res, status || getHTTPStatusCodeFromError(error), batch ? paths.map(bodyOf) : bodyOf(paths[0]));
+};
+
 /**
- * `GET /api/health`: readiness, 503 naming the failing store. `?live=1`: liveness, 200 while the
- * event loop answers, whatever the stores.
+ * `GET /api/health`: readiness, 503 naming the failing store (or `draining`). `?live=1`:
+ * liveness, 200 while the event loop answers, whatever the stores.
  */
-function healthHandler(app: App): NodeHandler {
+function healthHandler(host: AppHost): NodeHandler {
   return async (req, res) => {
     if (new URL(req.url ?? "/", "http://localhost").searchParams.get("live") === "1") return sendJson(res, 200, { status: "ok" });
-    const health = await checkHealth(app);
+    if (host.state === "draining") return sendJson(res, 503, { status: "draining" });
+    if (!host.app) {
+      const failing = Object.keys(host.waitingFor);
+      return sendJson(res, 503, {
+        status: "error",
+        db: host.env.DATABASE_URL ? "postgres" : "pglite",
+        redis: host.env.REDIS_URL ? "redis" : "memory",
+        failing,
+        errors: host.waitingFor,
+      });
+    }
+    const health = await checkHealth(host.app);
     sendJson(res, health.status === "ok" ? 200 : 503, health);
   };
 }
 
-/** `POST /api/knowledge/upload` (multipart; see knowledge/upload.ts, which caps the body itself). */
+/** `GET /api/metrics`: Prometheus text; with METRICS_TOKEN set, only for `Authorization: Bearer <METRICS_TOKEN>`. */
+function metricsHandler(host: AppHost): NodeHandler {
+  const token = host.env.METRICS_TOKEN;
+  const expected = token ? Buffer.from(`Bearer ${token}`) : null;
+  return async (req, res) => {
+    if (expected) {
+      const given = Buffer.from(req.headers.authorization ?? "");
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        res.setHeader("WWW-Authenticate", "Bearer");
+        return sendJson(res, 401, { error: { code: "UNAUTHORIZED", message: "Send 'Authorization: Bearer <METRICS_TOKEN>'" } });
+      }
+    }
+    const { registry } = host.metrics;
+    const text = await registry.metrics();
+    res.writeHead(200, { "Content-Type": registry.contentType });
+    res.end(text);
+  };
+}
+
+/** `POST /api/knowledge/upload` (multipart; see knowledge/upload.ts, which caps the file itself). */
 function uploadHandler(app: App): NodeHandler {
   return async (req, res) => {
     const response = await handleUpload(app, incomingMessageToRequest(req, res, { maxBodySize: null }));

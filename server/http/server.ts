@@ -1,13 +1,36 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import { requestLogFields, type Logger } from "../log";
+import type { Metrics } from "../metrics";
 
 /** A Node request handler; it answers the request (or throws before answering: a JSON 500). */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** Answers an error the server raises before a route's handler runs, in that route's own shape. */
+export type Refuse = (req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string) => void;
 
 /** One entry of the `/api/*` route table: every request whose path is `prefix` or under `prefix/`. */
 export interface ApiRoute {
   prefix: string;
   handler: NodeHandler;
+  /** The largest body this request may send (default MAX_BODY_BYTES), enforced by the server. */
+  maxBodyBytes?: (req: IncomingMessage) => number;
+  /** The route's error shape (default `{ error: { code, message } }`). */
+  refuse?: Refuse;
+  /** Served whatever the instance's state (health, metrics); other routes need a ready App. */
+  always?: boolean;
 }
+
+/** What the server asks of the process around it: may calls reach the App, where to log and count. */
+export interface ServerHost {
+  readonly state: "starting" | "ready" | "draining";
+  readonly log: Logger;
+  readonly metrics: Pick<Metrics, "httpRequests" | "httpDuration">;
+}
+
+/** The largest request body a call may send (refused with 413 `PAYLOAD_TOO_LARGE` beyond it). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** Seconds a client is asked to wait (`Retry-After`) while the instance starts or drains. */
+export const RETRY_AFTER_SECONDS = 2;
 
 /**
  * Sent with every response, API and page alike: no MIME sniffing, no framing by other sites, no
@@ -23,22 +46,90 @@ const API_HEADERS: Record<string, string> = {
   "Cache-Control": "no-store",
 };
 
+export const refuseJson: Refuse = (_req, res, status, code, message) => sendJson(res, status, { error: { code, message } });
+
 /**
  * Parley's HTTP server: `/api/*` goes straight to the handler of its prefix in `routes` (no
  * framework in between); an `/api/*` path no route claims is a JSON 404; every other path is a
- * page, served by Next (`pages`).
+ * page, served by Next (`pages`). Before a route's handler runs, the server refuses what it must
+ * not take: calls while the App is not ready or the instance drains (503 with `Retry-After`), and
+ * bodies over the route's cap (413, from Content-Length before anything is read, or counted as a
+ * chunked body arrives). Every request is logged once it ends, and counted.
  */
-export function createHttpServer(options: { routes: ApiRoute[]; pages: NodeHandler }): http.Server {
-  const { routes, pages } = options;
+export function createHttpServer(options: { routes: ApiRoute[]; pages: NodeHandler; host: ServerHost }): http.Server {
+  const { routes, pages, host } = options;
   return http.createServer((req, res) => {
-    for (const name in SECURITY_HEADERS) res.setHeader(name, SECURITY_HEADERS[name]);
     const path = pathOf(req.url ?? "/");
-    if (path !== "/api" && !path.startsWith("/api/")) return run(pages, req, res);
+    const isApi = path === "/api" || path.startsWith("/api/");
+    const route = isApi ? routes.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`)) : undefined;
+    observe(host, req, res, path, isApi ? (route?.prefix ?? "unknown") : "page");
+    for (const name in SECURITY_HEADERS) res.setHeader(name, SECURITY_HEADERS[name]);
+    // A draining instance closes each connection it answers, so clients move to another one.
+    if (host.state === "draining") res.setHeader("Connection", "close");
+    if (!isApi) return run(host.log, pages, req, res);
     for (const name in API_HEADERS) res.setHeader(name, API_HEADERS[name]);
-    const route = routes.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`));
     if (!route) return sendJson(res, 404, { error: { code: "NOT_FOUND", message: `No API at ${path}` } });
-    return run(route.handler, req, res);
+    const refuse = route.refuse ?? refuseJson;
+    if (!route.always && host.state !== "ready") {
+      res.setHeader("Retry-After", String(RETRY_AFTER_SECONDS));
+      const message = host.state === "draining" ? "This instance is shutting down; retry on another" : "Parley is starting: waiting for Postgres or Redis";
+      return refuse(req, res, 503, "SERVICE_UNAVAILABLE", message);
+    }
+    if (!capBody(req, res, route.maxBodyBytes?.(req) ?? MAX_BODY_BYTES, refuse)) return;
+    return run(host.log, route.handler, req, res);
   });
+}
+
+/** Logs the request when its response ends (streams: when they close) and counts it. */
+function observe(host: ServerHost, req: IncomingMessage, res: ServerResponse, path: string, route: string) {
+  const started = performance.now();
+  const method = req.method ?? "GET";
+  res.once("close", () => {
+    const seconds = (performance.now() - started) / 1000;
+    const status = res.headersSent ? res.statusCode : 0;
+    host.metrics.httpRequests.inc({ method, route, status: String(status) });
+    host.metrics.httpDuration.observe({ method, route }, seconds);
+    // Pages and their assets are many and say little: they log at debug.
+    const line = { method, path, status, ms: Math.round(seconds * 1000), ...requestLogFields(req) };
+    if (route === "page") host.log.debug(line, "request");
+    else host.log.info(line, "request");
+  });
+}
+
+/**
+ * Refuses a body over `limit` before the handler reads it: a declared Content-Length at once, a
+ * chunked body as soon as its count passes the limit (its further chunks are dropped). False when
+ * the request was refused.
+ */
+function capBody(req: IncomingMessage, res: ServerResponse, limit: number, refuse: Refuse): boolean {
+  const message = `The request body is larger than ${limit} bytes`;
+  const declared = req.headers["content-length"];
+  if (declared !== undefined) {
+    if (Number(declared) <= limit) return true;
+    res.setHeader("Connection", "close");
+    refuse(req, res, 413, "PAYLOAD_TOO_LARGE", message);
+    return false;
+  }
+  if (req.headers["transfer-encoding"] === undefined) return true;
+  // Node's HTTP parser hands the body to the request stream through push(): counting there sees
+  // every chunk before any reader does, whichever library reads it.
+  let received = 0;
+  let refused = false;
+  const push = req.push.bind(req);
+  req.push = (chunk, encoding) => {
+    if (chunk === null) return push(chunk, encoding);
+    if (refused) return true;
+    received += (chunk as Buffer).length;
+    if (received <= limit) return push(chunk, encoding);
+    refused = true;
+    if (!res.headersSent) {
+      res.setHeader("Connection", "close");
+      refuse(req, res, 413, "PAYLOAD_TOO_LARGE", message);
+    }
+    // The connection closes once the 413 is out; what the handler read so far it never completes.
+    return true;
+  };
+  return true;
 }
 
 function pathOf(url: string): string {
@@ -46,18 +137,20 @@ function pathOf(url: string): string {
   return end === -1 ? url : url.slice(0, end);
 }
 
-function run(handler: NodeHandler, req: IncomingMessage, res: ServerResponse) {
+function run(log: Logger, handler: NodeHandler, req: IncomingMessage, res: ServerResponse) {
   try {
     const done = handler(req, res);
-    if (done) done.catch((error: unknown) => fail(res, error));
+    if (done) done.catch((error: unknown) => fail(log, res, error));
   } catch (error) {
-    fail(res, error);
+    fail(log, res, error);
   }
 }
 
 /** A handler that threw: logged here, answered as JSON when nothing has been sent yet. */
-function fail(res: ServerResponse, error: unknown) {
-  console.error("[parley] request failed:", error);
+function fail(log: Logger, res: ServerResponse, error: unknown) {
+  // Already answered (a body refused mid-stream): the handler's late failure is expected.
+  if (res.writableEnded) return;
+  log.error({ err: error }, "request failed");
   if (res.headersSent) res.destroy();
   else sendJson(res, 500, { error: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error" } });
 }

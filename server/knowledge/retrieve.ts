@@ -6,6 +6,7 @@ import type { Embedder } from "./embed";
 import type { KnowledgeIndex } from "./knowledgeIndex";
 import { headingOverlap, rerankScore } from "./rerank";
 import { selectRows } from "./rows";
+import { rootLogger } from "../log";
 import { hasHan, segmentWords, spacedWord } from "../text/segment";
 
 /**
@@ -165,7 +166,7 @@ export async function searchChunks(deps: KnowledgeDeps, input: { baseIds: string
     ([vector]) => vector,
     (error: Error) => {
       // Keyword search still answers when the embedding server is down.
-      console.error(`[parley] embedding the question failed, searching by keyword only: ${error.message}`);
+      rootLogger().warn({ err: error }, "embedding the question failed, searching by keyword only");
       return null;
     },
   );

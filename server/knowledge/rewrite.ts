@@ -3,6 +3,7 @@ import type { Db } from "../../db";
 import { messages } from "../../db/schema";
 import { contentWords } from "../models/text";
 import type { ChatModel } from "../models/types";
+import { rootLogger } from "../log";
 
 /**
  * `strategy.enableRewrite`: a follow-up question ("and how do I stop it?") is searched as a
@@ -82,7 +83,7 @@ export async function standaloneQuestion(model: ChatModel, question: string, pre
     return line ? line : rewriteFollowUp(question, previous.question);
   } catch (error) {
     if (signal.aborted) throw error;
-    console.error(`[parley] rewriting a follow-up failed, using the offline rule: ${(error as Error).message}`);
+    rootLogger().warn({ err: error }, "rewriting a follow-up failed, using the offline rule");
     return rewriteFollowUp(question, previous.question);
   }
 }

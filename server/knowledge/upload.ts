@@ -4,6 +4,7 @@ import { AppError, badInput, toTRPCError } from "../errors";
 import { addFileDocument, MAX_DOCUMENT_BYTES } from "./ingest";
 import { formatOfFileName } from "./parse";
 import { knowledgeDeps, type KnowledgeSource } from "./sessionKnowledge";
+import { rootLogger } from "../log";
 
 /**
  * `POST /api/knowledge/upload`: a browser upload (multipart: `knowledgeBaseId`, `file`, optional
@@ -43,7 +44,7 @@ export async function handleUpload(deps: UploadDeps, request: Request): Promise<
       return errorResponse(413, "PAYLOAD_TOO_LARGE", `The file is larger than ${MAX_DOCUMENT_BYTES} bytes (5 MB)`, "file");
     }
     const trpcError = toTRPCError(error);
-    if (trpcError.code === "INTERNAL_SERVER_ERROR") console.error("[parley] upload failed:", error);
+    if (trpcError.code === "INTERNAL_SERVER_ERROR") rootLogger().error({ err: error }, "upload failed");
     const field = error instanceof AppError ? error.field : undefined;
     return errorResponse(getHTTPStatusCodeFromError(trpcError), trpcError.code, trpcError.message, field);
   }

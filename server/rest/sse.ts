@@ -1,7 +1,7 @@
 import type { AnswerRow } from "../answers";
 import { isTerminal, type StreamEvent } from "../events";
 import { compareStreamIds } from "../store/follow";
-import { readAnswerStream, type StreamDeps } from "../streams";
+import { readAnswerStream, type StreamReadDeps } from "../streams";
 import { toReferenceJson } from "./schemas";
 
 /**
@@ -67,7 +67,7 @@ function payloadsOf(event: StreamEvent, answer: AnswerRow): StreamPayload[] {
  * until the terminal event and sent under the id of the event before it (a client that resumes
  * after it gets it again, never loses it).
  */
-export async function* answerFrames(deps: StreamDeps, answer: AnswerRow, lastEventId: string | null, signal: AbortSignal): AsyncGenerator<string> {
+export async function* answerFrames(deps: StreamReadDeps, answer: AnswerRow, lastEventId: string | null, signal: AbortSignal): AsyncGenerator<string> {
   let title = lastEventId ? await titleUpTo(deps, answer, lastEventId, signal) : null;
   let previousId = lastEventId ?? "0-0";
   // Read from `lastEventId` itself: answer deltas arrive merged, so a replay from the start would
@@ -90,7 +90,7 @@ export async function* answerFrames(deps: StreamDeps, answer: AnswerRow, lastEve
  * yet (it goes out just before the terminal frame). Ids "0-n" are a finished answer served from
  * its row after its stream expired: no title is left to find.
  */
-async function titleUpTo(deps: StreamDeps, answer: AnswerRow, lastEventId: string, signal: AbortSignal): Promise<StreamEvent | null> {
+async function titleUpTo(deps: StreamReadDeps, answer: AnswerRow, lastEventId: string, signal: AbortSignal): Promise<StreamEvent | null> {
   if (lastEventId.startsWith("0-")) return null;
   let title: StreamEvent | null = null;
   for await (const { id, event } of readAnswerStream(deps, answer, null, signal)) {

@@ -1,5 +1,6 @@
 import { compareStreamIds, followStream, type FollowerQueue, type LiveFeed } from "./follow";
 import type { Store, StreamEntry } from "./types";
+import { rootLogger } from "../log";
 
 /** Expired keys are also dropped on access; the sweep only bounds memory held by keys nobody reads. */
 const SWEEP_INTERVAL_MS = 5_000;
@@ -189,7 +190,7 @@ export function createMemoryStore(): Store {
           try {
             handler(message);
           } catch (error) {
-            console.error(`[store] handler for ${channel} failed:`, error);
+            rootLogger().error({ channel, err: error }, "signal handler failed");
           }
         }
       });

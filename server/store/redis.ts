@@ -1,4 +1,5 @@
 import { Cluster, Redis } from "ioredis";
+import { rootLogger } from "../log";
 import { followStream } from "./follow";
 import { createLiveReader, type ReadResult, type WakeChannels } from "./liveReader";
 import type { Store, StreamEntry } from "./types";
@@ -29,7 +30,7 @@ function outageLogger(client: Redis | Cluster, label: string) {
   return (error: unknown) => {
     if (quiet) return;
     quiet = true;
-    console.error(`[store] redis (${label}):`, error instanceof Error ? error.message : error);
+    rootLogger().error({ connection: label, err: error }, "redis unreachable");
   };
 }
 
@@ -234,7 +235,7 @@ export async function createRedisStore(target: RedisTarget, { name = "parley" }:
           try {
             handler(message);
           } catch (error) {
-            console.error(`[store] handler for ${channel} failed:`, error);
+            rootLogger().error({ channel, err: error }, "signal handler failed");
           }
         }
       }),

@@ -3,10 +3,11 @@ import type { AnswerDeps } from "../../answers";
 import type { Caller, CallerCache } from "../../auth";
 import type { SessionStateDeps } from "../../sessionState";
 import { validationHook } from "../errors";
+import type { StreamReadDeps } from "../../streams";
 import { errorJson, okMessage } from "../schemas";
 
 /** What the REST face calls on: the domain modules' own dependencies, and the API-key cache. */
-export type RestDeps = AnswerDeps & SessionStateDeps & { callers: Pick<CallerCache, "resolve"> };
+export type RestDeps = AnswerDeps & SessionStateDeps & StreamReadDeps & { callers: Pick<CallerCache, "resolve"> };
 
 export interface RestEnv {
   Variables: { caller: Caller; requestUuid?: string };
