@@ -65,6 +65,9 @@ describe("messages", () => {
     expect(tEn("knowledge.chunks", { count: 1234 })).toBe("1,234 chunks");
     expect(tZh("knowledge.chunks", { count: 1234 })).toBe("1,234 个分块");
     expect(tZh("sidebar.groups.previous7Days")).toBe("过去 7 天");
+    // Chinese has no "one" category: a single item needs an explicit =1 branch.
+    expect(tZh("settings.knowledge.searches", { count: 1 })).toBe("回答将从此知识库中查找来源。");
+    expect(tZh("settings.knowledge.searches", { count: 2 })).toBe("回答将从这 2 个知识库中查找来源。");
   });
 });
 

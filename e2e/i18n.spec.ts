@@ -60,6 +60,8 @@ test.describe("in Chinese (a zh-CN browser)", () => {
     await settings.getByRole("button", { name: "保存" }).click();
     await expect(settings.getByText("请修正标红的 1 个字段。")).toBeVisible();
     await expect(settings.locator("#hint-strategy\\.maxRounds")).toHaveText("最大为 100");
+    mkdirSync(DIR, { recursive: true });
+    await page.screenshot({ path: path.join(DIR, "zh-settings-desktop.png") });
   });
 
   test("the admin and knowledge pages, with dates and numbers in Chinese", async ({ page }) => {
