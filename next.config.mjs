@@ -1,3 +1,8 @@
+import createNextIntlPlugin from "next-intl/plugin";
+
+/** next-intl reads each request's locale and messages from ./i18n/request.ts. */
+const withNextIntl = createNextIntlPlugin("./i18n/request.ts");
+
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   // PGlite ships WASM and data files that must be loaded from node_modules, not bundled.
@@ -5,4 +10,4 @@ const nextConfig = {
   poweredByHeader: false,
   reactStrictMode: true,
 };
-export default nextConfig;
+export default withNextIntl(nextConfig);

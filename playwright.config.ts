@@ -37,6 +37,8 @@ export default defineConfig({
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
     viewport: { width: 1280, height: 800 },
+    // The app follows the browser's language: the suites run in English unless one asks otherwise.
+    locale: "en-US",
     actionTimeout: 15_000,
     navigationTimeout: 30_000,
   },

@@ -1,4 +1,6 @@
 import type { Metadata, Viewport } from "next";
+import { NextIntlClientProvider } from "next-intl";
+import { getLocale, getTranslations } from "next-intl/server";
 import localFont from "next/font/local";
 import type { ReactNode } from "react";
 import "./globals.css";
@@ -16,11 +18,10 @@ const inter = localFont({
   fallback: ["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
 });
 
-export const metadata: Metadata = {
-  title: "Parley",
-  description: "Chat sessions with streamed answers that are never lost.",
-  icons: { icon: "/favicon.svg" },
-};
+export async function generateMetadata(): Promise<Metadata> {
+  const t = await getTranslations("meta");
+  return { title: "Parley", description: t("description"), icons: { icon: "/favicon.svg" } };
+}
 
 export const viewport: Viewport = {
   width: "device-width",
@@ -32,11 +33,15 @@ export const viewport: Viewport = {
   colorScheme: "light dark",
 };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  const locale = await getLocale();
   return (
-    <html lang="en" className={inter.variable}>
+    <html lang={locale === "zh" ? "zh-CN" : "en"} className={inter.variable}>
       <body>
-        <Providers>{children}</Providers>
+        {/* Passes the request's locale and messages on to the client components. */}
+        <NextIntlClientProvider>
+          <Providers>{children}</Providers>
+        </NextIntlClientProvider>
       </body>
     </html>
   );

@@ -1,16 +1,18 @@
 import Link from "next/link";
+import { getTranslations } from "next-intl/server";
 import { Logo } from "./_components/icons";
 
-export default function NotFound() {
+export default async function NotFound() {
+  const t = await getTranslations("notFound");
   return (
     <main className="signin-page">
       <div className="signin-card">
         <div className="signin-brand">
           <Logo size={40} />
-          <h1>Page not found</h1>
+          <h1>{t("title")}</h1>
         </div>
         <Link href="/" className="btn btn-primary btn-block">
-          Back to your chats
+          {t("back")}
         </Link>
       </div>
     </main>

@@ -1,4 +1,5 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { useSignOut, useSignedInUser } from "./account";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Conversation } from "./Conversation";
@@ -22,20 +23,21 @@ export function ChatApp({ me, initialSessionId }: { me: PublicMe; initialSession
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [search, setSearch] = useState("");
   const searchInput = useRef<HTMLInputElement>(null);
+  const t = useTranslations();
   const [toast, setToast] = useState<string | null>(null);
 
   // Sent here from /admin without the role for it.
   useEffect(() => {
     const params = new URLSearchParams(window.location.search);
     if (params.get("denied") === "admin") {
-      setToast("The admin dashboard is for admins and owners.");
+      setToast(t("chat.adminDenied"));
       params.delete("denied");
       const rest = params.toString();
       window.history.replaceState(null, "", rest ? `/?${rest}` : "/");
-      const t = setTimeout(() => setToast(null), 6000);
-      return () => clearTimeout(t);
+      const timer = setTimeout(() => setToast(null), 6000);
+      return () => clearTimeout(timer);
     }
-  }, []);
+  }, [t]);
 
   useSignedInUser();
 
@@ -126,7 +128,7 @@ export function ChatApp({ me, initialSessionId }: { me: PublicMe; initialSession
       {toast && (
         <div className="app-toast" role="alert">
           <span>{toast}</span>
-          <button type="button" className="icon-btn" aria-label="Dismiss" onClick={() => setToast(null)}>
+          <button type="button" className="icon-btn" aria-label={t("common.dismiss")} onClick={() => setToast(null)}>
             <CloseIcon size={14} />
           </button>
         </div>

@@ -1,4 +1,5 @@
 "use client";
+import { useFormatter, useTranslations } from "next-intl";
 import { useEffect, useLayoutEffect, useRef, useState, type FormEvent } from "react";
 import { SendIcon, StopIcon } from "./icons";
 import { drafts } from "./util";
@@ -21,6 +22,8 @@ export function Composer({
   onSend: (text: string) => Promise<boolean>;
   onStop: () => void;
 }) {
+  const t = useTranslations("composer");
+  const format = useFormatter();
   const [text, setText] = useState("");
   const ref = useRef<HTMLTextAreaElement>(null);
   const keyRef = useRef(draftKey);
@@ -64,14 +67,14 @@ export function Composer({
 
   const tooLong = text.length > MAX_QUERY;
   return (
-    <form className={`composer ${disabled ? "is-disabled" : ""}`} onSubmit={submit} aria-label="Send a message">
+    <form className={`composer ${disabled ? "is-disabled" : ""}`} onSubmit={submit} aria-label={t("label")}>
       <textarea
         ref={ref}
         rows={1}
         value={text}
         disabled={disabled}
-        aria-label="Message"
-        placeholder={streaming ? "Parley is answering…" : "Message Parley"}
+        aria-label={t("message")}
+        placeholder={streaming ? t("answering") : t("placeholder")}
         onChange={(e) => setText(e.target.value)}
         onKeyDown={(e) => {
           if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
@@ -82,15 +85,15 @@ export function Composer({
         aria-invalid={tooLong || undefined}
       />
       {streaming ? (
-        <button type="button" className="composer-btn stop" aria-label="Stop answering" title="Stop" onClick={onStop} disabled={stopping}>
+        <button type="button" className="composer-btn stop" aria-label={t("stop")} title={t("stopTitle")} onClick={onStop} disabled={stopping}>
           <StopIcon />
         </button>
       ) : (
         <button
           type="submit"
           className="composer-btn send"
-          aria-label="Send message"
-          title="Send (Enter)"
+          aria-label={t("send")}
+          title={t("sendTitle")}
           disabled={disabled || !text.trim() || tooLong}
         >
           <SendIcon />
@@ -98,7 +101,7 @@ export function Composer({
       )}
       {tooLong && (
         <span className="composer-count" role="status">
-          {text.length.toLocaleString()} / {MAX_QUERY.toLocaleString()}
+          {format.number(text.length)} / {format.number(MAX_QUERY)}
         </span>
       )}
     </form>

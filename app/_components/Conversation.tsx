@@ -1,4 +1,5 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { skipToken, useQuery } from "@tanstack/react-query";
 import { useReducer, useRef, useState } from "react";
 import { Composer } from "./Composer";
@@ -11,14 +12,9 @@ import { useChatTurns } from "./useChatTurns";
 import { useMessagePages } from "./useMessagePages";
 import { useSearchHighlight } from "./useSearchHighlight";
 import { useStickToBottom } from "./useStickToBottom";
-import { sessionTitle } from "./util";
+import { useSessionTitle } from "./util";
 
-const SUGGESTIONS = [
-  "How do answers survive a reload?",
-  "What can admins do in Parley?",
-  "How do I export a chat?",
-  "Which model answers without an API key?",
-];
+const SUGGESTIONS = ["reload", "admins", "export", "model"] as const;
 
 export function Conversation({
   sessionId,
@@ -35,6 +31,8 @@ export function Conversation({
   onOpenSettings: () => void;
   onNewChat: () => void;
 }) {
+  const t = useTranslations("chat");
+  const sessionTitle = useSessionTitle();
   const trpc = useTRPC();
   const session = useQuery(trpc.session.get.queryOptions(sessionId ? { id: sessionId } : skipToken));
   const [state, dispatch] = useReducer(conversationReducer, sessionId ? initialState : { ...initialState, status: "ready" });
@@ -62,23 +60,23 @@ export function Conversation({
   });
 
   const { streamingMessageId } = answer;
-  const title = sessionId ? sessionTitle(session.data) : "New chat";
+  const title = sessionId ? sessionTitle(session.data) : t("newChat");
   const empty = ready && state.messages.length === 0;
 
   return (
-    <main className="chat-main" aria-label="Conversation">
+    <main className="chat-main" aria-label={t("conversation")}>
       <header className="chat-header">
-        <button type="button" className="icon-btn menu-btn" aria-label="Open sidebar" onClick={onOpenSidebar}>
+        <button type="button" className="icon-btn menu-btn" aria-label={t("openSidebar")} onClick={onOpenSidebar}>
           <MenuIcon />
         </button>
         <h1 className="chat-title" title={title}>
           {title}
         </h1>
         <div className="chat-header-actions">
-          <button type="button" className="icon-btn mobile-only" aria-label="New chat" onClick={onNewChat}>
+          <button type="button" className="icon-btn mobile-only" aria-label={t("newChat")} onClick={onNewChat}>
             <NewChatIcon />
           </button>
-          <button type="button" className="icon-btn" aria-label="Chat settings" title="Chat settings" onClick={() => void turns.openSettings()}>
+          <button type="button" className="icon-btn" aria-label={t("settings")} title={t("settings")} onClick={() => void turns.openSettings()}>
             <SettingsIcon />
           </button>
         </div>
@@ -87,30 +85,30 @@ export function Conversation({
       <div className="chat-scroll" ref={scroller} onScroll={scroll.onScroll}>
         <div className="chat-column" ref={content}>
           <div ref={pages.topSentinel} className="sentinel" aria-hidden="true" />
-          {state.loadingOlder && <p className="older-status">Loading earlier messages…</p>}
+          {state.loadingOlder && <p className="older-status">{t("loadingOlder")}</p>}
           {ready && state.hasMore && !state.loadingOlder && (
             <button type="button" className="link-btn older-status" onClick={pages.loadOlder}>
-              Load earlier messages
+              {t("loadOlder")}
             </button>
           )}
-          {state.status === "loading" && <p className="chat-placeholder">Loading messages…</p>}
+          {state.status === "loading" && <p className="chat-placeholder">{t("loadingMessages")}</p>}
           {state.status === "error" && (
             <div className="chat-placeholder" role="alert">
               <p>{state.loadError}</p>
               <button type="button" className="btn" onClick={onNewChat}>
-                Start a new chat
+                {t("startNewChat")}
               </button>
             </div>
           )}
           {empty && (
             <div className="empty-chat">
               <Logo size={44} />
-              <h2>How can I help?</h2>
-              <p>Ask about anything in your knowledge. Answers stream in and survive a reload.</p>
+              <h2>{t("emptyTitle")}</h2>
+              <p>{t("emptyBody")}</p>
               <div className="suggestions">
-                {SUGGESTIONS.map((s) => (
-                  <button key={s} type="button" className="suggestion" onClick={() => void turns.send(s)} disabled={turns.busy}>
-                    {s}
+                {SUGGESTIONS.map((key) => (
+                  <button key={key} type="button" className="suggestion" onClick={() => void turns.send(t(`suggestions.${key}`))} disabled={turns.busy}>
+                    {t(`suggestions.${key}`)}
                   </button>
                 ))}
               </div>
@@ -132,7 +130,7 @@ export function Conversation({
       </div>
 
       {scroll.showJump && (
-        <button type="button" className="jump-btn" aria-label="Scroll to the latest message" onClick={scroll.jumpToBottom}>
+        <button type="button" className="jump-btn" aria-label={t("jumpToLatest")} onClick={scroll.jumpToBottom}>
           <ArrowDownIcon size={16} />
         </button>
       )}
@@ -151,7 +149,7 @@ export function Conversation({
           onSend={turns.send}
           onStop={turns.stop}
         />
-        <p className="composer-hint">Answers come from your knowledge bases and may be incomplete. Check the sources.</p>
+        <p className="composer-hint">{t("hint")}</p>
       </div>
     </main>
   );

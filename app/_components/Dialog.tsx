@@ -1,4 +1,5 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { useEffect, useRef, type ReactNode } from "react";
 import { CloseIcon } from "./icons";
 
@@ -20,6 +21,7 @@ export function Modal({
   wide?: boolean;
   className?: string;
 }) {
+  const t = useTranslations("common");
   const ref = useRef<HTMLDialogElement>(null);
   const onCloseRef = useRef(onClose);
   onCloseRef.current = onClose;
@@ -52,7 +54,7 @@ export function Modal({
         <div className="modal-inner">
           <header className="modal-header">
             <h2 id="modal-title">{title}</h2>
-            <button type="button" className="icon-btn" aria-label="Close" onClick={onClose}>
+            <button type="button" className="icon-btn" aria-label={t("close")} onClick={onClose}>
               <CloseIcon />
             </button>
           </header>
@@ -83,6 +85,7 @@ export function ConfirmDialog({
   onConfirm: () => void;
   onCancel: () => void;
 }) {
+  const t = useTranslations("common");
   return (
     <Modal
       open={open}
@@ -91,10 +94,10 @@ export function ConfirmDialog({
       footer={
         <>
           <button type="button" className="btn" onClick={onCancel} autoFocus>
-            Cancel
+            {t("cancel")}
           </button>
           <button type="button" className="btn btn-danger" onClick={onConfirm} disabled={busy}>
-            {busy ? "Deleting…" : confirmLabel}
+            {busy ? t("deleting") : confirmLabel}
           </button>
         </>
       }

@@ -5,6 +5,10 @@ export interface MenuItem {
   label: string;
   icon?: ReactNode;
   danger?: boolean;
+  /** For a choice among several (menuitemradio), whether it is the current one. */
+  checked?: boolean;
+  /** The language of the label, when it is not the page's (a language's own name). */
+  lang?: string;
   onSelect: () => void;
 }
 
@@ -24,7 +28,7 @@ export function Menu({ label, icon, items, className }: { label: string; icon: R
     const below = r.bottom + 4;
     const top = below + height > window.innerHeight - 8 ? Math.max(8, r.top - height - 4) : below;
     setPos({ top, left });
-    menu.current?.querySelector<HTMLElement>("[role=menuitem]")?.focus();
+    menu.current?.querySelector<HTMLElement>("[role^=menuitem]")?.focus();
   }, [open, items.length]);
 
   useEffect(() => {
@@ -47,7 +51,7 @@ export function Menu({ label, icon, items, className }: { label: string; icon: R
   }, [open]);
 
   const onKeyDown = (e: React.KeyboardEvent) => {
-    const all = [...(menu.current?.querySelectorAll<HTMLElement>("[role=menuitem]") ?? [])];
+    const all = [...(menu.current?.querySelectorAll<HTMLElement>("[role^=menuitem]") ?? [])];
     const at = all.indexOf(document.activeElement as HTMLElement);
     if (e.key === "Escape") {
       e.preventDefault();
@@ -93,7 +97,9 @@ export function Menu({ label, icon, items, className }: { label: string; icon: R
             <button
               key={item.label}
               type="button"
-              role="menuitem"
+              role={item.checked === undefined ? "menuitem" : "menuitemradio"}
+              aria-checked={item.checked}
+              lang={item.lang}
               className={`menu-item ${item.danger ? "danger" : ""}`}
               onClick={() => {
                 setOpen(false);

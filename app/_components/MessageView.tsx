@@ -1,15 +1,13 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { memo, useState } from "react";
 import { CheckIcon, CopyIcon, Logo, RetryIcon } from "./icons";
 import { Markdown } from "./Markdown";
 import type { UiMessage } from "./streamReducer";
 import type { Reference } from "./trpc";
 
-const STATUS_LABEL: Record<string, string> = {
-  stopped: "Stopped",
-  interrupted: "Interrupted",
-  failed: "Failed",
-};
+const LABELLED_STATUSES = ["stopped", "interrupted", "failed"] as const;
+const isLabelled = (status: string): status is (typeof LABELLED_STATUSES)[number] => (LABELLED_STATUSES as readonly string[]).includes(status);
 
 export const MessageView = memo(function MessageView({
   message: m,
@@ -28,9 +26,11 @@ export const MessageView = memo(function MessageView({
   onRetrySend: () => void;
   onRetryAnswer: () => void;
 }) {
+  const t = useTranslations("message");
+  const tc = useTranslations("common");
   if (m.role === "user") {
     return (
-      <article className={`msg msg-user ${m.pending ? "is-pending" : ""}`} aria-label="Your message" data-message-id={m.id}>
+      <article className={`msg msg-user ${m.pending ? "is-pending" : ""}`} aria-label={t("yours")} data-message-id={m.id}>
         <div className="msg-user-bubble" data-testid="user-message">
           {m.content}
         </div>
@@ -38,7 +38,7 @@ export const MessageView = memo(function MessageView({
           <div className="msg-error" role="alert">
             <span>{m.sendError}</span>
             <button type="button" className="btn btn-sm" onClick={onRetrySend}>
-              <RetryIcon size={14} /> Retry
+              <RetryIcon size={14} /> {tc("retry")}
             </button>
           </div>
         )}
@@ -47,12 +47,12 @@ export const MessageView = memo(function MessageView({
   }
 
   const waiting = streaming && !m.content && !restoring;
-  const label = STATUS_LABEL[m.status];
+  const label = isLabelled(m.status) ? t(`status.${m.status}`) : undefined;
   const failed = !streaming && (m.status === "failed" || m.status === "interrupted");
   return (
     <article
       className={`msg msg-assistant ${streaming ? "is-streaming" : ""}`}
-      aria-label="Parley's answer"
+      aria-label={t("answer")}
       aria-busy={streaming || undefined}
       data-message-id={m.id}
       data-status={streaming ? "streaming" : m.status}
@@ -63,13 +63,13 @@ export const MessageView = memo(function MessageView({
       <div className="msg-body">
         {restoring && (
           <p className="restoring" role="status">
-            <span className="spinner" aria-hidden="true" /> Restoring…
+            <span className="spinner" aria-hidden="true" /> {t("restoring")}
           </p>
         )}
         <div className="msg-content" data-testid="assistant-content">
           {m.content && <Markdown text={m.content} />}
           {waiting && (
-            <span className="typing" role="status" aria-label="Parley is thinking">
+            <span className="typing" role="status" aria-label={t("thinking")}>
               <span />
               <span />
               <span />
@@ -79,17 +79,17 @@ export const MessageView = memo(function MessageView({
         {m.references.length > 0 && <Sources references={m.references} />}
         {connectionError && (
           <div className="msg-error" role="alert">
-            <span>Lost the connection to this answer: {connectionError}</span>
+            <span>{t("lostConnection", { error: connectionError })}</span>
             <button type="button" className="btn btn-sm" onClick={onReconnect}>
-              <RetryIcon size={14} /> Retry
+              <RetryIcon size={14} /> {tc("retry")}
             </button>
           </div>
         )}
         {failed && (
           <div className="msg-error" role="alert">
-            <span>{m.errorText ?? (m.status === "interrupted" ? "This answer was interrupted." : "This answer failed.")}</span>
+            <span>{m.errorText ?? (m.status === "interrupted" ? t("interrupted") : t("failed"))}</span>
             <button type="button" className="btn btn-sm" onClick={onRetryAnswer}>
-              <RetryIcon size={14} /> Retry
+              <RetryIcon size={14} /> {tc("retry")}
             </button>
           </div>
         )}
@@ -100,7 +100,7 @@ export const MessageView = memo(function MessageView({
             </span>
           )}
           {!streaming && label && <span className={`badge badge-${m.status}`}>{label}</span>}
-          {streaming && !restoring && m.content && <span className="msg-live">Writing…</span>}
+          {streaming && !restoring && m.content && <span className="msg-live">{t("writing")}</span>}
           {!streaming && m.content && <CopyButton text={m.content} />}
         </footer>
       </div>
@@ -109,9 +109,10 @@ export const MessageView = memo(function MessageView({
 });
 
 function Sources({ references }: { references: Reference[] }) {
+  const t = useTranslations("message");
   return (
-    <section className="sources" aria-label="Sources">
-      <h4>Sources</h4>
+    <section className="sources" aria-label={t("sources")}>
+      <h4>{t("sources")}</h4>
       <ol>
         {references.map((r, i) => (
           <li key={`${r.id}-${i}`} id={`source-${i + 1}`}>
@@ -131,13 +132,14 @@ function Sources({ references }: { references: Reference[] }) {
 }
 
 function CopyButton({ text }: { text: string }) {
+  const t = useTranslations();
   const [copied, setCopied] = useState(false);
   return (
     <button
       type="button"
       className="icon-btn icon-btn-sm"
-      aria-label={copied ? "Copied" : "Copy answer"}
-      title={copied ? "Copied" : "Copy"}
+      aria-label={copied ? t("common.copied") : t("message.copyAnswer")}
+      title={copied ? t("common.copied") : t("common.copy")}
       onClick={async () => {
         try {
           await navigator.clipboard.writeText(text);

@@ -1,11 +1,12 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { useEffect, useRef, useState } from "react";
 import { Highlight } from "./Highlight";
 import { DownloadIcon, EditIcon, MoreIcon, PinIcon, TrashIcon } from "./icons";
 import { Menu } from "./Menu";
 import { aboutFields } from "./settingsForm";
 import type { Session } from "./trpc";
-import { sessionTitle } from "./util";
+import { useSessionTitle } from "./util";
 
 const TITLE_MAX_LENGTH = aboutFields.title.maxLength;
 
@@ -41,11 +42,13 @@ export function SessionItem({
   onExport: (format: "markdown" | "json") => void;
   onDelete: () => void;
 }) {
-  const title = sessionTitle(s);
+  const t = useTranslations("sessionItem");
+  const tc = useTranslations("common");
+  const title = useSessionTitle()(s);
   return (
     <li className={`session-item ${current ? "current" : ""} ${checked ? "checked" : ""}`} data-session-id={s.id}>
       {selectMode && (
-        <input type="checkbox" className="session-check" checked={checked} onChange={onToggle} aria-label={`Select ${title}`} />
+        <input type="checkbox" className="session-check" checked={checked} onChange={onToggle} aria-label={t("select", { title })} />
       )}
       {renaming ? (
         <RenameInput initial={s.title} onSave={onRename} onCancel={onCancelRename} />
@@ -58,7 +61,7 @@ export function SessionItem({
           onDoubleClick={selectMode ? undefined : onStartRename}
           title={title}
         >
-          {s.pinned && <PinIcon size={14} className="pin-mark" aria-label="Pinned" />}
+          {s.pinned && <PinIcon size={14} className="pin-mark" aria-label={t("pinned")} />}
           <span className="session-title">
             <Highlight text={title} query={search} />
           </span>
@@ -66,15 +69,15 @@ export function SessionItem({
       )}
       {!selectMode && !renaming && (
         <Menu
-          label={`Options for ${title}`}
+          label={t("options", { title })}
           icon={<MoreIcon />}
           className="icon-btn session-menu-btn"
           items={[
-            { label: "Rename", icon: <EditIcon size={16} />, onSelect: onStartRename },
-            { label: s.pinned ? "Unpin" : "Pin", icon: <PinIcon size={16} />, onSelect: onPin },
-            { label: "Export as Markdown", icon: <DownloadIcon size={16} />, onSelect: () => onExport("markdown") },
-            { label: "Export as JSON", icon: <DownloadIcon size={16} />, onSelect: () => onExport("json") },
-            { label: "Delete", icon: <TrashIcon size={16} />, danger: true, onSelect: onDelete },
+            { label: t("rename"), icon: <EditIcon size={16} />, onSelect: onStartRename },
+            { label: s.pinned ? t("unpin") : t("pin"), icon: <PinIcon size={16} />, onSelect: onPin },
+            { label: t("exportMarkdown"), icon: <DownloadIcon size={16} />, onSelect: () => onExport("markdown") },
+            { label: t("exportJson"), icon: <DownloadIcon size={16} />, onSelect: () => onExport("json") },
+            { label: tc("delete"), icon: <TrashIcon size={16} />, danger: true, onSelect: onDelete },
           ]}
         />
       )}
@@ -83,6 +86,7 @@ export function SessionItem({
 }
 
 function RenameInput({ initial, onSave, onCancel }: { initial: string; onSave: (t: string) => void; onCancel: () => void }) {
+  const t = useTranslations("sessionItem");
   const [value, setValue] = useState(initial);
   const done = useRef(false);
   const ref = useRef<HTMLInputElement>(null);
@@ -101,7 +105,7 @@ function RenameInput({ initial, onSave, onCancel }: { initial: string; onSave: (
     <input
       ref={ref}
       className="rename-input"
-      aria-label="Chat title"
+      aria-label={t("titleLabel")}
       maxLength={TITLE_MAX_LENGTH}
       value={value}
       onChange={(e) => setValue(e.target.value)}

@@ -1,12 +1,15 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { useEffect } from "react";
 import { errorMessage } from "./errors";
 import { CloseIcon } from "./icons";
 import { KnowledgeFieldset } from "./knowledge/SessionKnowledge";
-import { aboutFields, fieldId, GROUPS, limitText, type FieldDef } from "./settingsForm";
+import { aboutFields, fieldId, GROUPS, limitText, type FieldDef, type Say } from "./settingsForm";
 import { useSettingsForm } from "./useSettingsForm";
 
 export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClose: () => void }) {
+  const t = useTranslations("settings");
+  const tc = useTranslations("common");
   const form = useSettingsForm(sessionId);
   const { session, values, errors } = form;
 
@@ -19,12 +22,12 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
   return (
     <aside className="settings-panel" role="dialog" aria-modal="false" aria-labelledby="settings-title">
       <header className="settings-header">
-        <h2 id="settings-title">Chat settings</h2>
-        <button type="button" className="icon-btn" aria-label="Close settings" onClick={onClose}>
+        <h2 id="settings-title">{t("title")}</h2>
+        <button type="button" className="icon-btn" aria-label={t("closeSettings")} onClick={onClose}>
           <CloseIcon />
         </button>
       </header>
-      {session.isPending && <p className="settings-empty">Loading…</p>}
+      {session.isPending && <p className="settings-empty">{tc("loading")}</p>}
       {session.isError && (
         <p className="settings-empty" role="alert">
           {errorMessage(session.error)}
@@ -40,9 +43,9 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
           noValidate
         >
           <fieldset>
-            <legend>About this chat</legend>
+            <legend>{t("about")}</legend>
             <div className={`field ${errors.title ? "has-error" : ""}`}>
-              <label htmlFor="field-title">{aboutFields.title.label}</label>
+              <label htmlFor="field-title">{t("titleField")}</label>
               <div className="field-row">
                 <input
                   id="field-title"
@@ -58,15 +61,15 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
                   disabled={form.generatingTitle}
                   onClick={() => void form.generateTitle()}
                 >
-                  {form.generatingTitle ? "Generating…" : "Generate"}
+                  {form.generatingTitle ? t("generating") : t("generate")}
                 </button>
               </div>
               <p className="field-hint" id="hint-title">
-                {errors.title ?? lengthHint(aboutFields.title.maxLength)}
+                {errors.title ?? lengthHint(t, aboutFields.title.maxLength)}
               </p>
             </div>
             <div className={`field ${errors.description ? "has-error" : ""}`}>
-              <label htmlFor="field-description">{aboutFields.description.label}</label>
+              <label htmlFor="field-description">{t("descriptionField")}</label>
               <textarea
                 id="field-description"
                 rows={2}
@@ -76,7 +79,7 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
                 aria-describedby="hint-description"
               />
               <p className="field-hint" id="hint-description">
-                {errors.description ?? lengthHint(aboutFields.description.maxLength)}
+                {errors.description ?? lengthHint(t, aboutFields.description.maxLength)}
               </p>
             </div>
           </fieldset>
@@ -92,9 +95,9 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
           {GROUPS.map((g) => (
             <fieldset key={g.key}>
               <legend>
-                {g.title}
+                {t(`groups.${g.key}`)}
                 <button type="button" className="link-btn" onClick={() => form.resetGroup(g)}>
-                  Reset to defaults
+                  {t("resetGroup")}
                 </button>
               </legend>
               {g.fields.map((f) => (
@@ -111,19 +114,19 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
             )}
             {Object.keys(errors).length > 0 && (
               <p className="form-error" role="alert">
-                Fix the {Object.keys(errors).length === 1 ? "field" : `${Object.keys(errors).length} fields`} marked in red.
+                {t("fixFields", { count: Object.keys(errors).length })}
               </p>
             )}
             {form.saved && !form.dirty && (
               <p className="form-ok" role="status">
-                Saved.
+                {t("saved")}
               </p>
             )}
             <button type="button" className="btn" onClick={onClose}>
-              Close
+              {tc("close")}
             </button>
             <button type="submit" className="btn btn-primary" disabled={form.saving || !form.dirty}>
-              {form.saving ? "Saving…" : "Save"}
+              {form.saving ? tc("saving") : tc("save")}
             </button>
           </div>
         </form>
@@ -132,22 +135,38 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
   );
 }
 
-const lengthHint = (maxLength: number | undefined) => (maxLength ? `≤ ${maxLength.toLocaleString()} characters` : "");
+const lengthHint = (t: ReturnType<typeof useTranslations<"settings">>, maxLength: number | undefined) => (maxLength ? t("lengthHint", { max: maxLength }) : "");
+
+/**
+ * A field's label and help in the page's language: `settings.fields.<key>` messages where the
+ * language has them, else the schema's own (English) `.meta` title and description.
+ */
+function useFieldText(f: FieldDef) {
+  const t = useTranslations("settings");
+  const key = (part: "title" | "description") => `fields.${f.key}.${part}` as never;
+  const say: Say = (k, values) => t(k as never, values as never);
+  return {
+    label: t.has(key("title")) ? t(key("title")) : f.label,
+    help: f.help && t.has(key("description")) ? t(key("description")) : f.help,
+    limits: limitText(f, say),
+  };
+}
 
 function Field({ field: f, value, error, onChange }: { field: FieldDef; value: string | boolean; error?: string; onChange: (v: string | boolean) => void }) {
   const id = `field-${fieldId(f)}`;
   const hintId = `hint-${fieldId(f)}`;
   const common = { id, "aria-invalid": Boolean(error) || undefined, "aria-describedby": hintId };
+  const text = useFieldText(f);
   if (f.kind === "boolean") {
     return (
       <div className="field field-check">
         <label htmlFor={id}>
           <input type="checkbox" {...common} checked={Boolean(value)} onChange={(e) => onChange(e.target.checked)} />
-          <span>{f.label}</span>
+          <span>{text.label}</span>
         </label>
         <p className="field-hint" id={hintId}>
-          {f.help ? `${f.help} · ` : ""}
-          {limitText(f)}
+          {text.help ? `${text.help} · ` : ""}
+          {text.limits}
         </p>
       </div>
     );
@@ -183,13 +202,13 @@ function Field({ field: f, value, error, onChange }: { field: FieldDef; value: s
   }
   return (
     <div className={`field ${error ? "has-error" : ""}`}>
-      <label htmlFor={id}>{f.label}</label>
+      <label htmlFor={id}>{text.label}</label>
       {control}
       <p className="field-hint" id={hintId}>
         {error ?? (
           <>
-            {f.help ? `${f.help} · ` : ""}
-            {limitText(f)}
+            {text.help ? `${text.help} · ` : ""}
+            {text.limits}
           </>
         )}
       </p>

@@ -1,4 +1,5 @@
 "use client";
+import { useTranslations } from "next-intl";
 import Link from "next/link";
 import { useMemo, useRef, useState, type RefObject } from "react";
 import type { PublicMe } from "./serverAuth";
@@ -11,7 +12,19 @@ import { useSelection } from "./useSelection";
 import { useSessionActions } from "./useSessionActions";
 import { useSessionList } from "./useSessionList";
 import { useSessionSearch } from "./useSessionSearch";
-import { isMac, sessionTitle } from "./util";
+import { LanguageMenu } from "./account";
+import type { DateGroup } from "./dateGroups";
+import { isMac, useSessionTitle } from "./util";
+
+/** Message keys of the sidebar's sections (dateGroups.ts names them in English). */
+const GROUP_KEYS: Record<DateGroup | "Results", "pinned" | "today" | "yesterday" | "previous7Days" | "older" | "results"> = {
+  Pinned: "pinned",
+  Today: "today",
+  Yesterday: "yesterday",
+  "Previous 7 days": "previous7Days",
+  Older: "older",
+  Results: "results",
+};
 
 export function Sidebar({
   me,
@@ -34,6 +47,9 @@ export function Sidebar({
   onSignOut: () => void;
   onDeleted: (ids: string[]) => void;
 }) {
+  const t = useTranslations("sidebar");
+  const tc = useTranslations();
+  const sessionTitle = useSessionTitle();
   const mac = useMemo(isMac, []);
   const scroller = useRef<HTMLDivElement>(null);
   const { query, setQuery, search } = useSessionSearch(onSearchChange);
@@ -51,7 +67,7 @@ export function Sidebar({
   const { pendingDelete } = actions;
 
   return (
-    <aside className="sidebar" aria-label="Chats sidebar">
+    <aside className="sidebar" aria-label={t("label")}>
       <div className="sidebar-top">
         <a
           href="/"
@@ -64,14 +80,14 @@ export function Sidebar({
           <Logo size={26} />
           <span>Parley</span>
         </a>
-        <button type="button" className="icon-btn drawer-close" aria-label="Close sidebar" onClick={onClose}>
+        <button type="button" className="icon-btn drawer-close" aria-label={t("closeSidebar")} onClick={onClose}>
           <CloseIcon />
         </button>
       </div>
 
-      <button type="button" className="new-chat-btn" onClick={onNewChat} title={`New chat (${mac ? "⌘⇧O" : "Ctrl+Shift+O"})`}>
+      <button type="button" className="new-chat-btn" onClick={onNewChat} title={t("newChatShortcut", { keys: mac ? "⌘⇧O" : "Ctrl+Shift+O" })}>
         <NewChatIcon />
-        <span>New chat</span>
+        <span>{tc("chat.newChat")}</span>
         <kbd>{mac ? "⌘⇧O" : "Ctrl ⇧ O"}</kbd>
       </button>
 
@@ -80,8 +96,8 @@ export function Sidebar({
         <input
           ref={searchInputRef}
           type="search"
-          aria-label="Search chats"
-          placeholder="Search chats"
+          aria-label={t("search")}
+          placeholder={t("search")}
           value={query}
           onChange={(e) => setQuery(e.target.value)}
           onKeyDown={(e) => {
@@ -102,9 +118,9 @@ export function Sidebar({
                 type="checkbox"
                 checked={allSelected}
                 onChange={toggleAll}
-                aria-label="Select all"
+                aria-label={t("selectAll")}
               />
-              <span>All</span>
+              <span>{t("all")}</span>
             </label>
             <button
               type="button"
@@ -112,52 +128,52 @@ export function Sidebar({
               disabled={selected.size === 0}
               onClick={() => actions.askDelete({ ids: [...selected], title: "", bulk: true })}
             >
-              Delete {selected.size} {selected.size === 1 ? "session" : "sessions"}
+              {t("deleteSelected", { count: selected.size })}
             </button>
             <button
               type="button"
               className="btn btn-ghost btn-sm"
               onClick={endSelect}
             >
-              Cancel
+              {tc("common.cancel")}
             </button>
           </>
         ) : (
           <>
             <span className="list-count" aria-live="polite">
-              {search ? (list.isFetching && !list.isFetchingNextPage ? "Searching…" : `${sessions.length}${list.hasNextPage ? "+" : ""} found`) : ""}
+              {search ? (list.isFetching && !list.isFetchingNextPage ? t("searching") : t("found", { count: sessions.length, more: list.hasNextPage ? "+" : "" })) : ""}
             </span>
             <button
               type="button"
               className="btn btn-ghost btn-sm"
               onClick={() => setSelectMode(true)}
               disabled={sessions.length === 0}
-              aria-label="Select chats"
+              aria-label={t("selectChats")}
             >
               <SelectIcon size={16} />
-              <span>Select</span>
+              <span>{t("select")}</span>
             </button>
           </>
         )}
       </div>
 
       <div className="session-scroll" ref={scroller}>
-        <nav aria-label="Chats">
-          {list.isPending && <p className="list-empty">Loading chats…</p>}
+        <nav aria-label={t("chats")}>
+          {list.isPending && <p className="list-empty">{t("loadingChats")}</p>}
           {list.isError && (
             <p className="list-empty" role="alert">
               {errorMessage(list.error)}{" "}
               <button type="button" className="link-btn" onClick={() => list.refetch()}>
-                Retry
+                {tc("common.retry")}
               </button>
             </p>
           )}
           {list.isSuccess && sessions.length === 0 && (
-            <p className="list-empty">{search ? `No chats match “${search}”.` : "No chats yet. Start one with New chat."}</p>
+            <p className="list-empty">{search ? t("noMatch", { search }) : t("noChats")}</p>
           )}
           {groups.map((g) => (
-            <section key={g.name} className="session-group" aria-label={g.name}>
-              <h3>{g.name}</h3>
+            <section key={g.name} className="session-group" aria-label={t(`groups.${GROUP_KEYS[g.name as DateGroup | "Results"]}`)}>
+              <h3>{t(`groups.${GROUP_KEYS[g.name as DateGroup | "Results"]}`)}</h3>
               <ul>
                 {g.items.map((s) => (
                   <SessionItem
@@ -182,14 +198,14 @@ export function Sidebar({
             </section>
           ))}
           <div ref={sentinel} className="sentinel" aria-hidden="true" />
-          {list.isFetchingNextPage && <p className="list-empty">Loading more…</p>}
+          {list.isFetchingNextPage && <p className="list-empty">{t("loadingMore")}</p>}
         </nav>
       </div>
 
       {actions.notice && (
         <div className="sidebar-notice" role="alert">
           <span>{actions.notice}</span>
-          <button type="button" className="icon-btn" aria-label="Dismiss" onClick={actions.dismissNotice}>
+          <button type="button" className="icon-btn" aria-label={tc("common.dismiss")} onClick={actions.dismissNotice}>
             <CloseIcon size={14} />
           </button>
         </div>
@@ -203,40 +219,41 @@ export function Sidebar({
           <span className="me-text">
             <span className="me-name">{me.user.name}</span>
             <span className="me-sub">
-              {me.user.role} · {me.tenant.name}
+              {tc(`account.roles.${me.user.role}`)} · {me.tenant.name}
             </span>
           </span>
         </div>
-        <Link href="/knowledge" className="icon-btn" aria-label="Knowledge bases" title="Knowledge bases">
+        <Link href="/knowledge" className="icon-btn" aria-label={t("knowledge")} title={t("knowledge")}>
           <BookIcon />
         </Link>
         {me.isAdmin && (
-          <Link href="/admin" className="icon-btn" aria-label="Admin dashboard" title="Admin dashboard">
+          <Link href="/admin" className="icon-btn" aria-label={t("admin")} title={t("admin")}>
             <ShieldIcon />
           </Link>
         )}
-        <button type="button" className="icon-btn" aria-label="Sign out" title="Sign out" onClick={onSignOut}>
+        <LanguageMenu />
+        <button type="button" className="icon-btn" aria-label={tc("account.signOut")} title={tc("account.signOut")} onClick={onSignOut}>
           <SignOutIcon />
         </button>
       </div>
 
       <ConfirmDialog
         open={pendingDelete !== null}
-        title={pendingDelete && pendingDelete.ids.length > 1 ? `Delete ${pendingDelete.ids.length} sessions?` : "Delete chat?"}
-        confirmLabel={pendingDelete && pendingDelete.ids.length > 1 ? `Delete ${pendingDelete.ids.length} sessions` : "Delete"}
+        title={pendingDelete && pendingDelete.ids.length > 1 ? t("deleteManyTitle", { count: pendingDelete.ids.length }) : t("deleteOneTitle")}
+        confirmLabel={pendingDelete && pendingDelete.ids.length > 1 ? t("deleteSelected", { count: pendingDelete.ids.length }) : tc("common.delete")}
         busy={actions.deleting}
         error={actions.deleteError}
         onCancel={actions.cancelDelete}
         onConfirm={actions.confirmDelete}
       >
         {pendingDelete && pendingDelete.ids.length > 1 ? (
-          <p>
-            {pendingDelete.ids.length} chats and all their messages will be deleted. This cannot be undone.
-          </p>
+          <p>{t("deleteManyBody", { count: pendingDelete.ids.length })}</p>
         ) : (
           <p>
-            <strong>{pendingDelete?.title || (pendingDelete && sessionTitle(sessions.find((s) => s.id === pendingDelete.ids[0])))}</strong> and all
-            its messages will be deleted. This cannot be undone.
+            {t.rich("deleteOneBody", {
+              title: pendingDelete?.title || (pendingDelete ? sessionTitle(sessions.find((s) => s.id === pendingDelete.ids[0])) : ""),
+              strong: (chunk) => <strong>{chunk}</strong>,
+            })}
           </p>
         )}
       </ConfirmDialog>

@@ -1,9 +1,12 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useLocale, useTranslations } from "next-intl";
 import Link from "next/link";
 import { useEffect, type ReactNode } from "react";
+import { LOCALE_COOKIE, LOCALE_NAMES, LOCALES, type Locale } from "@/i18n/locales";
 import { errorCode } from "./errors";
-import { Logo, SignOutIcon } from "./icons";
+import { CheckIcon, GlobeIcon, Logo, SignOutIcon } from "./icons";
+import { Menu } from "./Menu";
 import type { PublicMe } from "./serverAuth";
 import { useTRPC } from "./trpc";
 
@@ -35,8 +38,37 @@ export function useSignedInUser(next?: string) {
   return me;
 }
 
+/**
+ * Remembers the language in the cookie server rendering reads (a year, the whole site), then
+ * reloads so every page, server-rendered or not, comes back in it.
+ */
+export function chooseLocale(locale: Locale) {
+  document.cookie = `${LOCALE_COOKIE}=${locale}; path=/; max-age=${365 * 24 * 3600}; samesite=lax`;
+  window.location.reload();
+}
+
+/** The account area's language switch: each language named in itself, the current one ticked. */
+export function LanguageMenu() {
+  const t = useTranslations("account");
+  const current = useLocale();
+  return (
+    <Menu
+      label={t("language")}
+      icon={<GlobeIcon />}
+      items={LOCALES.map((l) => ({
+        label: LOCALE_NAMES[l],
+        lang: l,
+        icon: l === current ? <CheckIcon size={16} /> : <span className="menu-icon-space" />,
+        checked: l === current,
+        onSelect: () => l !== current && chooseLocale(l),
+      }))}
+    />
+  );
+}
+
 /** The header of the full-width pages (admin, knowledge): brand, page badge, links, who, sign out. */
 export function PageHeader({ me, badge, children }: { me: PublicMe; badge: string; children: ReactNode }) {
+  const t = useTranslations("account");
   const signOut = useSignOut();
   return (
     <header className="admin-header">
@@ -45,15 +77,16 @@ export function PageHeader({ me, badge, children }: { me: PublicMe; badge: strin
         <span>Parley</span>
       </Link>
       <span className="admin-badge">{badge}</span>
-      <span className="admin-tenant" title="Tenant">
+      <span className="admin-tenant" title={t("tenant")}>
         {me.tenant.name}
       </span>
       <div className="admin-header-actions">
         {children}
         <span className="admin-me">
-          {me.user.name} · {me.user.role}
+          {me.user.name} · {t(`roles.${me.user.role}`)}
         </span>
-        <button type="button" className="icon-btn" aria-label="Sign out" title="Sign out" onClick={signOut}>
+        <LanguageMenu />
+        <button type="button" className="icon-btn" aria-label={t("signOut")} title={t("signOut")} onClick={signOut}>
           <SignOutIcon />
         </button>
       </div>

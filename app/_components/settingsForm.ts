@@ -1,4 +1,6 @@
+import { createTranslator } from "next-intl";
 import { z } from "zod";
+import en from "@/messages/en.json";
 import { contextConfigSchema, sessionInputSchema, strategySchema, summaryParametersSchema } from "@/server/defaults";
 
 /**
@@ -66,10 +68,11 @@ function fieldsOf(group: GroupKey, schema: z.ZodType): FieldDef[] {
   return Object.entries(propertiesOf(schema)).map(([key, p]) => fieldOf(group, key, p));
 }
 
-export const GROUPS: { key: GroupKey; title: string; fields: FieldDef[] }[] = [
-  { key: "strategy", title: "Retrieval strategy", fields: fieldsOf("strategy", strategySchema) },
-  { key: "summaryParameters", title: "Model parameters", fields: fieldsOf("summaryParameters", summaryParametersSchema) },
-  { key: "contextConfig", title: "Context", fields: fieldsOf("contextConfig", contextConfigSchema) },
+/** The form's sections; their names are messages (`settings.groups.<key>`). */
+export const GROUPS: { key: GroupKey; fields: FieldDef[] }[] = [
+  { key: "strategy", fields: fieldsOf("strategy", strategySchema) },
+  { key: "summaryParameters", fields: fieldsOf("summaryParameters", summaryParametersSchema) },
+  { key: "contextConfig", fields: fieldsOf("contextConfig", contextConfigSchema) },
 ];
 
 const sessionProperties = propertiesOf(sessionInputSchema);
@@ -120,24 +123,36 @@ export function fromForm(values: FormValues) {
   };
 }
 
+/**
+ * The words of the hints and issues below: a translator of the `settings` messages. English by
+ * default; the panel passes its page's language.
+ */
+export type Say = (key: `limits.${string}` | `issues.${string}`, values?: Record<string, string | number>) => string;
+const englishSettings = createTranslator({ locale: "en", messages: en, namespace: "settings" });
+const english: Say = (key, values) => englishSettings(key as never, values as never);
+
 /** zod's issue, in the words a settings form would use. */
-export function friendlyIssue(issue: { code: string; message: string; maximum?: unknown; minimum?: unknown; expected?: unknown; origin?: unknown }): string {
-  if (issue.code === "too_big") return issue.origin === "string" ? `At most ${String(issue.maximum)} characters` : `At most ${String(issue.maximum)}`;
-  if (issue.code === "too_small") return issue.origin === "string" ? `At least ${String(issue.minimum)} characters` : `At least ${String(issue.minimum)}`;
-  if (issue.code === "invalid_type" && issue.expected === "number") return "Enter a number";
-  if (issue.code === "invalid_type" && issue.expected === "int") return "Enter a whole number";
+export function friendlyIssue(
+  issue: { code: string; message: string; maximum?: unknown; minimum?: unknown; expected?: unknown; origin?: unknown },
+  say: Say = english,
+): string {
+  if (issue.code === "too_big") return say(issue.origin === "string" ? "issues.tooLongText" : "issues.tooBig", { max: String(issue.maximum) });
+  if (issue.code === "too_small") return say(issue.origin === "string" ? "issues.tooShortText" : "issues.tooSmall", { min: String(issue.minimum) });
+  if (issue.code === "invalid_type" && issue.expected === "number") return say("issues.number");
+  if (issue.code === "invalid_type" && issue.expected === "int") return say("issues.int");
   return issue.message;
 }
 
 /** The hint under a field: its range or length limit and its default. */
-export function limitText(f: FieldDef): string {
+export function limitText(f: FieldDef, say: Say = english): string {
   const parts: string[] = [];
   if (f.kind === "int" || f.kind === "number") {
-    if (f.min !== undefined && f.max !== undefined) parts.push(`${f.min}–${f.max}`);
-    else if (f.min !== undefined) parts.push(`≥ ${f.min}`);
+    if (f.min !== undefined && f.max !== undefined) parts.push(say("limits.range", { min: f.min, max: f.max }));
+    else if (f.min !== undefined) parts.push(say("limits.atLeast", { min: f.min }));
   }
-  if ((f.kind === "text" || f.kind === "textarea" || f.kind === "nullable") && f.maxLength) parts.push(`≤ ${f.maxLength.toLocaleString()} chars`);
+  if ((f.kind === "text" || f.kind === "textarea" || f.kind === "nullable") && f.maxLength) parts.push(say("limits.maxChars", { max: f.maxLength }));
   const d = f.defaultValue;
-  parts.push(`default ${d === null ? "none" : d === "" ? "empty" : typeof d === "boolean" ? (d ? "on" : "off") : String(d)}`);
+  const value = d === null ? say("limits.none") : d === "" ? say("limits.empty") : typeof d === "boolean" ? say(d ? "limits.on" : "limits.off") : String(d);
+  parts.push(say("limits.default", { value }));
   return parts.join(" · ");
 }

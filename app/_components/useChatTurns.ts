@@ -1,4 +1,5 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { useMutation } from "@tanstack/react-query";
 import { useState, type Dispatch } from "react";
 import { errorCode, errorMessage } from "./errors";
@@ -34,6 +35,7 @@ export function useChatTurns({
 }) {
   const trpc = useTRPC();
   const client = useTRPCClient();
+  const t = useTranslations("chat");
   const cache = useSessionCache();
   const createSession = useMutation(trpc.session.create.mutationOptions());
   const stopMutation = useMutation(trpc.chat.stop.mutationOptions({ onError: (e) => onError(errorMessage(e)) }));
@@ -49,7 +51,7 @@ export function useChatTurns({
       dispatch({
         type: "sendFailed",
         tempId: temp.id,
-        error: code === "CONFLICT" ? "An answer is already being written in this chat. Wait for it, or stop it, then retry." : errorMessage(e),
+        error: code === "CONFLICT" ? t("conflict") : errorMessage(e),
       });
     }
   };

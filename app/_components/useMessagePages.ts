@@ -1,4 +1,5 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { useCallback, useEffect, useRef, type Dispatch, type RefObject } from "react";
 import { errorCode, errorMessage } from "./errors";
 import type { Action, ConversationState } from "./streamReducer";
@@ -30,6 +31,7 @@ export function useMessagePages({
   onError: (message: string) => void;
 }) {
   const client = useTRPCClient();
+  const t = useTranslations("chat");
   const createdHere = useRef<string | null>(null);
 
   // Load the newest page whenever this view opens a session it did not just create itself.
@@ -40,11 +42,11 @@ export function useMessagePages({
     client.message.list
       .query({ sessionId, limit: PAGE })
       .then((page) => !cancelled && dispatch({ type: "loaded", items: page.items, hasMore: page.hasMore }))
-      .catch((e) => !cancelled && dispatch({ type: "loadFailed", error: errorCode(e) === "NOT_FOUND" ? "This chat does not exist or was deleted." : errorMessage(e) }));
+      .catch((e) => !cancelled && dispatch({ type: "loadFailed", error: errorCode(e) === "NOT_FOUND" ? t("notFound") : errorMessage(e) }));
     return () => {
       cancelled = true;
     };
-  }, [sessionId, client, dispatch]);
+  }, [sessionId, client, dispatch, t]);
 
   const loadOlder = useCallback(async () => {
     if (!sessionId || state.loadingOlder || !state.hasMore) return;

@@ -1,4 +1,5 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { sessionInputSchema } from "@/server/defaults";
@@ -13,6 +14,7 @@ import { useTRPC } from "./trpc";
  * the server uses before saving (errors keyed by field path), and whether anything changed.
  */
 export function useSettingsForm(sessionId: string) {
+  const t = useTranslations("settings");
   const trpc = useTRPC();
   const cache = useSessionCache();
   const session = useQuery(trpc.session.get.queryOptions({ id: sessionId }));
@@ -58,7 +60,7 @@ export function useSettingsForm(sessionId: string) {
       const next: Record<string, string> = {};
       for (const issue of parsed.error.issues) {
         const id = issue.path.join(".");
-        next[id] ??= friendlyIssue(issue);
+        next[id] ??= friendlyIssue(issue, (key, v) => t(key as never, v as never));
       }
       setErrors(next);
       document.getElementById(`field-${Object.keys(next)[0]}`)?.focus();

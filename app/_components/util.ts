@@ -1,5 +1,6 @@
 "use client";
-import { useEffect, useState } from "react";
+import { useLocale, useTranslations } from "next-intl";
+import { useCallback, useEffect, useMemo, useState } from "react";
 
 /** A v4 UUID; crypto.randomUUID only exists in secure contexts, so fall back to getRandomValues. */
 export function uuid(): string {
@@ -20,20 +21,30 @@ export function useDebounced<T>(value: T, delayMs: number): T {
   return debounced;
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
-const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-
-/** "14:05" today, "Mar 3" otherwise, "Mar 3, 2023" in another year. */
-export function shortDate(d: Date | string | null | undefined): string {
-  if (!d) return "—";
-  const date = new Date(d);
-  const now = new Date();
-  if (date.toDateString() === now.toDateString()) return timeFormat.format(date);
-  if (date.getFullYear() === now.getFullYear()) return dayFormat.format(date);
-  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium" }).format(date);
+/**
+ * Dates in the page's language and the browser's time zone: "14:05" today, "Mar 3" / "3月3日"
+ * otherwise, with the year in another year; `fullDate` with the time.
+ */
+export function dateFormats(locale: string) {
+  const time = new Intl.DateTimeFormat(locale, { hour: "numeric", minute: "2-digit" });
+  const day = new Intl.DateTimeFormat(locale, { month: "short", day: "numeric" });
+  const dayOfYear = new Intl.DateTimeFormat(locale, { dateStyle: "medium" });
+  const full = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
+  return {
+    shortDate(d: Date | string | null | undefined): string {
+      if (!d) return "—";
+      const date = new Date(d);
+      const now = new Date();
+      if (date.toDateString() === now.toDateString()) return time.format(date);
+      return (date.getFullYear() === now.getFullYear() ? day : dayOfYear).format(date);
+    },
+    fullDate: (d: Date | string) => full.format(new Date(d)),
+  };
 }
-export const fullDate = (d: Date | string) => fullFormat.format(new Date(d));
+export const useDates = () => {
+  const locale = useLocale();
+  return useMemo(() => dateFormats(locale), [locale]);
+};
 
 /** Saves text as a real file download: a Blob, an object URL and a temporary <a download>. */
 export function downloadText(filename: string, content: string, type: string) {
@@ -72,4 +83,8 @@ export const drafts = {
   },
 };
 
-export const sessionTitle = (s: { title: string } | null | undefined) => (s?.title?.trim() ? s.title : "New chat");
+/** A session's title, or "New chat" in the page's language while it has none. */
+export function useSessionTitle() {
+  const t = useTranslations("chat");
+  return useCallback((s: { title: string } | null | undefined) => (s?.title?.trim() ? s.title : t("newChat")), [t]);
+}

@@ -1,10 +1,13 @@
 import type { Metadata } from "next";
+import { getTranslations } from "next-intl/server";
 import { redirect } from "next/navigation";
 import { AdminDashboard } from "../_components/admin/AdminDashboard";
 import { currentCaller, publicMe } from "../_components/serverAuth";
 
 export const dynamic = "force-dynamic";
-export const metadata: Metadata = { title: "Admin · Parley" };
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: `${(await getTranslations("admin"))("pageTitle")} · Parley` };
+}
 
 /** Admins and owners only: members are sent back to their chats. */
 export default async function AdminPage() {

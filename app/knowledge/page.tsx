@@ -1,10 +1,13 @@
 import type { Metadata } from "next";
+import { getTranslations } from "next-intl/server";
 import { redirect } from "next/navigation";
 import { KnowledgePage } from "../_components/knowledge/KnowledgePage";
 import { currentCaller, publicMe } from "../_components/serverAuth";
 
 export const dynamic = "force-dynamic";
-export const metadata: Metadata = { title: "Knowledge · Parley" };
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: `${(await getTranslations("knowledge"))("pageTitle")} · Parley` };
+}
 
 /** Every signed-in member: knowledge is shared within a tenant. */
 export default async function Knowledge({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {

@@ -1,5 +1,6 @@
 "use client";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useTranslations } from "next-intl";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Logo } from "../_components/icons";
@@ -16,6 +17,7 @@ function takeKeyFromFragment(): string | null {
 }
 
 export function SignInForm() {
+  const t = useTranslations("signin");
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
@@ -55,15 +57,15 @@ export function SignInForm() {
     <div className="signin-card">
       <div className="signin-brand">
         <Logo size={40} />
-        <h1>Sign in to Parley</h1>
+        <h1>{t("title")}</h1>
       </div>
       {fromLink && busy ? (
         <p className="signin-status" role="status">
-          Signing you in…
+          {t("signingYouIn")}
         </p>
       ) : (
-        <form onSubmit={submit} className="signin-form" aria-label="Sign-in form">
-          <label htmlFor="apiKey">API key</label>
+        <form onSubmit={submit} className="signin-form" aria-label={t("formLabel")}>
+          <label htmlFor="apiKey">{t("apiKey")}</label>
           <input
             id="apiKey"
             name="apiKey"
@@ -83,11 +85,11 @@ export function SignInForm() {
             </p>
           ) : (
             <p id="signin-hint" className="hint">
-              Use the key printed when Parley first started, or one an admin gave you.
+              {t("hint")}
             </p>
           )}
           <button type="submit" className="btn btn-primary btn-block" disabled={busy || !apiKey.trim()}>
-            {busy ? "Signing in…" : "Sign in"}
+            {busy ? t("signingIn") : t("submit")}
           </button>
         </form>
       )}

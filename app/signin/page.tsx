@@ -1,7 +1,10 @@
 import type { Metadata } from "next";
+import { getTranslations } from "next-intl/server";
 import { SignInForm } from "./SignInForm";
 
-export const metadata: Metadata = { title: "Sign in · Parley" };
+export async function generateMetadata(): Promise<Metadata> {
+  return { title: `${(await getTranslations("signin"))("pageTitle")} · Parley` };
+}
 
 export default function SignInPage() {
   return (

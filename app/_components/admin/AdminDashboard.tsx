@@ -1,4 +1,5 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { PageHeader, useSignedInUser } from "../account";
 import Link from "next/link";
 import { useEffect, useState } from "react";
@@ -13,12 +14,13 @@ import { UsersPanel } from "./UsersPanel";
 type Tab = "overview" | "sessions" | "users" | "tenants";
 
 export function AdminDashboard({ me }: { me: PublicMe }) {
+  const t = useTranslations("admin");
   const canCreateTenants = me.user.role === "owner" && me.tenant.name === "default";
   const tabs: { id: Tab; label: string }[] = [
-    { id: "overview", label: "Overview" },
-    { id: "sessions", label: "Sessions" },
-    { id: "users", label: "Users & keys" },
-    ...(canCreateTenants ? [{ id: "tenants" as Tab, label: "Tenants" }] : []),
+    { id: "overview", label: t("tabs.overview") },
+    { id: "sessions", label: t("tabs.sessions") },
+    { id: "users", label: t("tabs.users") },
+    ...(canCreateTenants ? [{ id: "tenants" as Tab, label: t("tabs.tenants") }] : []),
   ];
   const [tab, setTab] = useState<Tab>("overview");
 
@@ -39,17 +41,17 @@ export function AdminDashboard({ me }: { me: PublicMe }) {
 
   return (
     <div className="admin-shell">
-      <PageHeader me={me} badge="Admin">
+      <PageHeader me={me} badge={t("badge")}>
         <Link href="/" className="btn btn-ghost btn-sm">
           <ChatIcon size={16} />
-          <span>Chats</span>
+          <span>{t("chats")}</span>
         </Link>
-        <Link href="/knowledge" className="btn btn-ghost btn-sm" aria-label="Knowledge">
+        <Link href="/knowledge" className="btn btn-ghost btn-sm" aria-label={t("knowledge")}>
           <BookIcon size={16} />
-          <span className="kb-hide-narrow">Knowledge</span>
+          <span className="kb-hide-narrow">{t("knowledge")}</span>
         </Link>
       </PageHeader>
-      <nav className="admin-tabs" role="tablist" aria-label="Admin sections">
+      <nav className="admin-tabs" role="tablist" aria-label={t("sections")}>
         {tabs.map((t) => (
           <button
             key={t.id}

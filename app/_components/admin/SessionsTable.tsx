@@ -1,4 +1,5 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { useSelection } from "../useSelection";
 import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
@@ -7,7 +8,7 @@ import { errorMessage } from "../errors";
 import { Highlight } from "../Highlight";
 import { SearchIcon, TrashIcon } from "../icons";
 import { useTRPC, type RouterOutputs } from "../trpc";
-import { fullDate, sessionTitle, shortDate, useDebounced } from "../util";
+import { useDates, useDebounced, useSessionTitle } from "../util";
 import { Transcript } from "./Transcript";
 
 type Row = RouterOutputs["admin"]["sessions"]["items"][number];
@@ -16,6 +17,11 @@ type SortKey = "title" | "owner" | "messages" | "updated";
 const PAGE = 25;
 
 export function SessionsTable() {
+  const t = useTranslations("admin.sessions");
+  const tc = useTranslations("common");
+  const tr = useTranslations("account");
+  const { shortDate, fullDate } = useDates();
+  const sessionTitle = useSessionTitle();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [query, setQuery] = useState("");
@@ -49,7 +55,7 @@ export function SessionsTable() {
       const c = va < vb ? -1 : va > vb ? 1 : 0;
       return sort.dir === "asc" ? c : -c;
     });
-  }, [list.data, sort]);
+  }, [list.data, sort, sessionTitle]);
 
   const deleteMany = useMutation(trpc.session.deleteMany.mutationOptions());
   const runDelete = async () => {
@@ -83,40 +89,40 @@ export function SessionsTable() {
   return (
     <section className="card" aria-labelledby="sessions-title">
       <header className="card-header">
-        <h2 id="sessions-title">All sessions</h2>
-        <span className="muted">{list.isFetching && !list.isFetchingNextPage ? "Loading…" : `${rows.length}${list.hasNextPage ? "+" : ""} shown`}</span>
+        <h2 id="sessions-title">{t("title")}</h2>
+        <span className="muted">{list.isFetching && !list.isFetchingNextPage ? tc("loading") : t("shown", { count: rows.length, more: list.hasNextPage ? "+" : "" })}</span>
       </header>
       <div className="table-toolbar">
         <div className="input-with-icon">
           <SearchIcon className="search-icon" />
-          <input type="search" aria-label="Search sessions" placeholder="Search titles and messages" value={query} onChange={(e) => setQuery(e.target.value)} />
+          <input type="search" aria-label={t("search")} placeholder={t("searchPlaceholder")} value={query} onChange={(e) => setQuery(e.target.value)} />
         </div>
-        <select aria-label="Filter by user" value={userId} onChange={(e) => setUserId(e.target.value)}>
-          <option value="">All users</option>
+        <select aria-label={t("filterUser")} value={userId} onChange={(e) => setUserId(e.target.value)}>
+          <option value="">{t("allUsers")}</option>
           {users.data?.items.map((u) => (
             <option key={u.id} value={u.id}>
-              {u.name} ({u.role})
+              {u.name} ({tr(`roles.${u.role}`)})
             </option>
           ))}
         </select>
         <select
           className="mobile-sort"
-          aria-label="Sort sessions"
+          aria-label={t("sort")}
           value={`${sort.key}:${sort.dir}`}
           onChange={(e) => {
             const [key, dir] = e.target.value.split(":") as [SortKey, "asc" | "desc"];
             setSort({ key, dir });
           }}
         >
-          <option value="updated:desc">Newest first</option>
-          <option value="updated:asc">Oldest first</option>
-          <option value="messages:desc">Most messages</option>
-          <option value="title:asc">Title A–Z</option>
-          <option value="owner:asc">Owner A–Z</option>
+          <option value="updated:desc">{t("newest")}</option>
+          <option value="updated:asc">{t("oldest")}</option>
+          <option value="messages:desc">{t("mostMessages")}</option>
+          <option value="title:asc">{t("titleAZ")}</option>
+          <option value="owner:asc">{t("ownerAZ")}</option>
         </select>
         <button type="button" className="btn btn-danger btn-sm" disabled={selected.size === 0} onClick={() => setConfirming(true)}>
           <TrashIcon size={15} />
-          <span>Delete {selected.size} selected</span>
+          <span>{t("deleteSelected", { count: selected.size })}</span>
         </button>
       </div>
 
@@ -132,36 +138,36 @@ export function SessionsTable() {
               <th scope="col" className="col-check">
                 <input
                   type="checkbox"
-                  aria-label="Select all sessions"
+                  aria-label={t("selectAll")}
                   checked={allSelected}
                   onChange={toggleAll}
                 />
               </th>
-              {header("title", "Title")}
-              {header("owner", "Owner")}
-              {header("messages", "Messages", "num")}
-              {header("updated", "Last update")}
+              {header("title", t("colTitle"))}
+              {header("owner", t("colOwner"))}
+              {header("messages", t("colMessages"), "num")}
+              {header("updated", t("colUpdated"))}
             </tr>
           </thead>
           <tbody>
             {rows.map((r) => (
               <tr key={r.id} className={selected.has(r.id) ? "selected" : ""}>
                 <td className="col-check">
-                  <input type="checkbox" aria-label={`Select ${sessionTitle(r)}`} checked={selected.has(r.id)} onChange={() => toggle(r.id)} />
+                  <input type="checkbox" aria-label={t("select", { title: sessionTitle(r) })} checked={selected.has(r.id)} onChange={() => toggle(r.id)} />
                 </td>
                 <td className="col-title">
-                  <button type="button" className="link-btn row-title" onClick={() => setOpen(r)} title="Open the transcript">
-                    {r.pinned && <span className="badge">Pinned</span>}
+                  <button type="button" className="link-btn row-title" onClick={() => setOpen(r)} title={t("openTranscript")}>
+                    {r.pinned && <span className="badge">{t("pinned")}</span>}
                     <Highlight text={sessionTitle(r)} query={search} />
                   </button>
                 </td>
-                <td className="col-owner" data-label="Owner">
-                  <span className="owner">{r.owner?.name ?? "—"}</span> <span className={`role role-${r.owner?.role}`}>{r.owner?.role}</span>
+                <td className="col-owner" data-label={t("colOwner")}>
+                  <span className="owner">{r.owner?.name ?? "—"}</span> <span className={`role role-${r.owner?.role}`}>{r.owner && tr(`roles.${r.owner.role}`)}</span>
                 </td>
-                <td className="num" data-label="Messages">
+                <td className="num" data-label={t("colMessages")}>
                   {r.messageCount}
                 </td>
-                <td data-label="Updated" title={fullDate(r.updatedAt)}>
+                <td data-label={t("updated")} title={fullDate(r.updatedAt)}>
                   {shortDate(r.updatedAt)}
                 </td>
               </tr>
@@ -169,7 +175,7 @@ export function SessionsTable() {
             {list.isSuccess && rows.length === 0 && (
               <tr>
                 <td colSpan={5} className="panel-empty">
-                  {search || userId ? "No sessions match." : "No sessions yet."}
+                  {search || userId ? t("noMatch") : t("none")}
                 </td>
               </tr>
             )}
@@ -179,15 +185,15 @@ export function SessionsTable() {
       {list.hasNextPage && (
         <div className="table-more">
           <button type="button" className="btn" onClick={() => list.fetchNextPage()} disabled={list.isFetchingNextPage}>
-            {list.isFetchingNextPage ? "Loading…" : "Load more"}
+            {list.isFetchingNextPage ? tc("loading") : tc("loadMore")}
           </button>
         </div>
       )}
 
       <ConfirmDialog
         open={confirming}
-        title={`Delete ${selected.size} ${selected.size === 1 ? "session" : "sessions"}?`}
-        confirmLabel={`Delete ${selected.size} ${selected.size === 1 ? "session" : "sessions"}`}
+        title={t("deleteTitle", { count: selected.size })}
+        confirmLabel={t("deleteConfirm", { count: selected.size })}
         busy={deleteMany.isPending}
         error={deleteMany.error ? errorMessage(deleteMany.error) : undefined}
         onCancel={() => {
@@ -196,7 +202,7 @@ export function SessionsTable() {
         }}
         onConfirm={runDelete}
       >
-        <p>The selected sessions and all their messages will be deleted for their owners too. This cannot be undone.</p>
+        <p>{t("deleteBody")}</p>
       </ConfirmDialog>
       {open && <Transcript session={open} onClose={() => setOpen(null)} />}
     </section>

@@ -1,13 +1,16 @@
 "use client";
+import { useFormatter, useLocale, useTranslations } from "next-intl";
 import { useQuery } from "@tanstack/react-query";
 import { errorMessage } from "../errors";
 import { useTRPC } from "../trpc";
 
 export function StatsPanel({ onOpenSessions }: { onOpenSessions: () => void }) {
+  const t = useTranslations("admin.stats");
+  const format = useFormatter();
   const trpc = useTRPC();
   const stats = useQuery({ ...trpc.admin.stats.queryOptions(), refetchInterval: 10_000 });
 
-  if (stats.isPending) return <p className="panel-empty">Loading numbers…</p>;
+  if (stats.isPending) return <p className="panel-empty">{t("loading")}</p>;
   if (stats.isError)
     return (
       <p className="panel-empty" role="alert">
@@ -16,32 +19,32 @@ export function StatsPanel({ onOpenSessions }: { onOpenSessions: () => void }) {
     );
   const s = stats.data;
   const cards = [
-    { label: "Sessions", value: s.sessions },
-    { label: "Messages", value: s.messages },
-    { label: "Users", value: s.users },
-    { label: "Streaming now", value: s.activeStreams, live: s.activeStreams > 0 },
+    { id: "sessions", label: t("sessions"), value: s.sessions },
+    { id: "messages", label: t("messages"), value: s.messages },
+    { id: "users", label: t("users"), value: s.users },
+    { id: "streaming-now", label: t("streaming"), value: s.activeStreams, live: s.activeStreams > 0 },
   ];
   return (
     <div className="admin-overview">
-      <section className="stat-grid" aria-label="Numbers at a glance">
+      <section className="stat-grid" aria-label={t("atAGlance")}>
         {cards.map((c) => (
-          <div key={c.label} className="stat-card">
+          <div key={c.id} className="stat-card">
             <span className="stat-label">
               {c.live && <span className="live-dot" aria-hidden="true" />}
               {c.label}
             </span>
-            <span className="stat-value" data-testid={`stat-${c.label.toLowerCase().replace(/\s+/g, "-")}`}>
-              {c.value.toLocaleString()}
+            <span className="stat-value" data-testid={`stat-${c.id}`}>
+              {format.number(c.value)}
             </span>
           </div>
         ))}
       </section>
       <section className="card chart-card" aria-labelledby="chart-title">
         <header className="card-header">
-          <h2 id="chart-title">Sessions per day</h2>
-          <span className="muted">Last 30 days (UTC)</span>
+          <h2 id="chart-title">{t("perDay")}</h2>
+          <span className="muted">{t("last30")}</span>
           <button type="button" className="link-btn" onClick={onOpenSessions}>
-            See all sessions
+            {t("seeAll")}
           </button>
         </header>
         <BarChart data={s.sessionsPerDay} />
@@ -50,16 +53,21 @@ export function StatsPanel({ onOpenSessions }: { onOpenSessions: () => void }) {
   );
 }
 
-const dayLabel = (day: string) => new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
+const dayFormat = (locale: string) => {
+  const f = new Intl.DateTimeFormat(locale, { month: "short", day: "numeric", timeZone: "UTC" });
+  return (day: string) => f.format(new Date(`${day}T00:00:00Z`));
+};
 
 /** Plain CSS bars (no chart library): crisp at any width, with the numbers in each bar's label. */
 function BarChart({ data }: { data: { day: string; count: number }[] }) {
+  const t = useTranslations("admin.stats");
+  const dayLabel = dayFormat(useLocale());
   const max = Math.max(1, ...data.map((d) => d.count));
   const niceMax = max <= 4 ? max : Math.ceil(max / 4) * 4;
   const total = data.reduce((n, d) => n + d.count, 0);
   const ticks = [niceMax, Math.round(niceMax / 2), 0].filter((t, i, a) => a.indexOf(t) === i);
   return (
-    <figure className="chart" aria-label={`Sessions created per day over the last 30 days: ${total} in total.`}>
+    <figure className="chart" aria-label={t("chartLabel", { total })}>
       <div className="chart-plot">
         <div className="chart-yaxis" aria-hidden="true">
           {ticks.map((t) => (
@@ -72,7 +80,7 @@ function BarChart({ data }: { data: { day: string; count: number }[] }) {
               <span
                 className={`chart-bar ${d.count ? "" : "is-zero"}`}
                 style={{ height: `${(d.count / niceMax) * 100}%` }}
-                aria-label={`${dayLabel(d.day)}: ${d.count} ${d.count === 1 ? "session" : "sessions"}`}
+                aria-label={t("bar", { day: dayLabel(d.day), count: d.count })}
               />
             </li>
           ))}
@@ -86,7 +94,7 @@ function BarChart({ data }: { data: { day: string; count: number }[] }) {
         </div>
       )}
       <figcaption className="muted">
-        {total.toLocaleString()} {total === 1 ? "session" : "sessions"} in the last 30 days
+        {t("caption", { total })}
       </figcaption>
     </figure>
   );

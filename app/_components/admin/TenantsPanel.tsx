@@ -1,4 +1,5 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { errorMessage } from "../errors";
@@ -7,6 +8,8 @@ import { KeyReveal } from "./KeyReveal";
 
 /** The owner of `default` creates further tenants; each comes with an owner and a first key. */
 export function TenantsPanel() {
+  const t = useTranslations("admin.tenants");
+  const tc = useTranslations("common");
   const trpc = useTRPC();
   const [name, setName] = useState("");
   const [created, setCreated] = useState<{ tenant: string; key: string }[]>([]);
@@ -27,23 +30,23 @@ export function TenantsPanel() {
       {created.map((c) => (
         <KeyReveal
           key={c.key}
-          title={`Owner key for tenant “${c.tenant}” (user admin)`}
+          title={t("ownerKey", { tenant: c.tenant })}
           apiKey={c.key}
           onDone={() => setCreated((prev) => prev.filter((p) => p.key !== c.key))}
         />
       ))}
       <section className="card" aria-labelledby="tenants-title">
         <header className="card-header">
-          <h2 id="tenants-title">Tenants</h2>
-          <span className="muted">Each tenant is walled off: its own users, keys and sessions.</span>
+          <h2 id="tenants-title">{t("title")}</h2>
+          <span className="muted">{t("intro")}</span>
         </header>
-        <form className="inline-form" onSubmit={submit} aria-label="Create a tenant">
+        <form className="inline-form" onSubmit={submit} aria-label={t("createTenant")}>
           <div className="field">
-            <label htmlFor="new-tenant-name">Tenant name</label>
-            <input id="new-tenant-name" value={name} maxLength={100} onChange={(e) => setName(e.target.value)} placeholder="e.g. acme" />
+            <label htmlFor="new-tenant-name">{t("name")}</label>
+            <input id="new-tenant-name" value={name} maxLength={100} onChange={(e) => setName(e.target.value)} placeholder={t("namePlaceholder")} />
           </div>
           <button type="submit" className="btn btn-primary" disabled={create.isPending || !name.trim()}>
-            {create.isPending ? "Creating…" : "Create tenant"}
+            {create.isPending ? tc("creating") : t("create")}
           </button>
         </form>
         {create.isError && (

@@ -1,15 +1,19 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { useEffect, useState } from "react";
 import { Modal } from "../Dialog";
 import { errorMessage } from "../errors";
 import { Markdown } from "../Markdown";
 import { useTRPCClient, type Message, type RouterOutputs } from "../trpc";
-import { fullDate, sessionTitle } from "../util";
+import { useDates, useSessionTitle } from "../util";
 
 type Row = RouterOutputs["admin"]["sessions"]["items"][number];
 
 /** A read-only transcript of any session of the tenant (admins may read them all). */
 export function Transcript({ session, onClose }: { session: Row; onClose: () => void }) {
+  const t = useTranslations();
+  const { fullDate } = useDates();
+  const sessionTitle = useSessionTitle();
   const client = useTRPCClient();
   const [messages, setMessages] = useState<Message[]>([]);
   const [hasMore, setHasMore] = useState(false);
@@ -40,11 +44,16 @@ export function Transcript({ session, onClose }: { session: Row; onClose: () => 
   return (
     <Modal open title={sessionTitle(session)} onClose={onClose} wide className="transcript-modal">
       <p className="transcript-meta muted">
-        {session.owner?.name} ({session.owner?.role}) · {session.messageCount} messages · updated {fullDate(session.updatedAt)} · read-only
+        {t("admin.transcript.meta", {
+          owner: session.owner?.name ?? "—",
+          role: session.owner ? t(`account.roles.${session.owner.role}`) : "—",
+          count: session.messageCount,
+          updated: fullDate(session.updatedAt),
+        })}
       </p>
       {hasMore && (
         <button type="button" className="link-btn" disabled={loading} onClick={() => messages[0] && load(new Date(messages[0].createdAt))}>
-          {loading ? "Loading…" : "Load earlier messages"}
+          {loading ? t("common.loading") : t("chat.loadOlder")}
         </button>
       )}
       {error && (
@@ -52,19 +61,19 @@ export function Transcript({ session, onClose }: { session: Row; onClose: () => 
           {error}
         </p>
       )}
-      <ol className="transcript" aria-label="Transcript">
+      <ol className="transcript" aria-label={t("admin.transcript.label")}>
         {messages.map((m) => (
           <li key={m.id} className={`transcript-msg transcript-${m.role}`}>
             <div className="transcript-who">
-              <strong>{m.role === "user" ? session.owner?.name ?? "User" : "Parley"}</strong>
+              <strong>{m.role === "user" ? session.owner?.name ?? t("admin.transcript.user") : "Parley"}</strong>
               <span className="muted">{fullDate(m.createdAt)}</span>
               {m.role === "assistant" && m.model && <span className="muted">· {m.model}</span>}
-              {m.status !== "completed" && <span className={`badge badge-${m.status}`}>{m.status}</span>}
+              {m.status !== "completed" && <span className={`badge badge-${m.status}`}>{t(`admin.transcript.status.${m.status}`)}</span>}
             </div>
-            {m.role === "user" ? <p className="transcript-text">{m.content}</p> : <Markdown text={m.content || "_(no content)_"} />}
+            {m.role === "user" ? <p className="transcript-text">{m.content}</p> : <Markdown text={m.content || t("admin.transcript.noContent")} />}
           </li>
         ))}
-        {!loading && !error && messages.length === 0 && <li className="panel-empty">No messages in this session.</li>}
+        {!loading && !error && messages.length === 0 && <li className="panel-empty">{t("admin.transcript.empty")}</li>}
       </ol>
     </Modal>
   );

@@ -1,17 +1,22 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState, type FormEvent } from "react";
 import { ConfirmDialog } from "../Dialog";
 import { errorMessage } from "../errors";
 import type { PublicMe } from "../serverAuth";
 import { useTRPC, type RouterOutputs } from "../trpc";
-import { fullDate, shortDate } from "../util";
+import { useDates } from "../util";
 import { KeyReveal } from "./KeyReveal";
 
 type ApiKey = RouterOutputs["admin"]["apiKeys"]["list"]["items"][number];
 type Role = "owner" | "admin" | "member";
 
 export function UsersPanel({ me }: { me: PublicMe }) {
+  const t = useTranslations("admin");
+  const tc = useTranslations("common");
+  const tr = useTranslations("account.roles");
+  const { shortDate, fullDate } = useDates();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const users = useQuery(trpc.admin.users.list.queryOptions());
@@ -29,7 +34,7 @@ export function UsersPanel({ me }: { me: PublicMe }) {
     if (!name.trim()) return;
     try {
       const res = await createUser.mutateAsync({ name: name.trim(), role });
-      setRevealed({ title: `API key for ${res.user.name} (${res.user.role})`, key: res.apiKey });
+      setRevealed({ title: t("users.keyFor", { name: res.user.name, role: tr(res.user.role) }), key: res.apiKey });
       setName("");
       setRole("member");
       await Promise.all([
@@ -51,7 +56,7 @@ export function UsersPanel({ me }: { me: PublicMe }) {
     if (!keyName.trim()) return;
     try {
       const res = await createKey.mutateAsync({ name: keyName.trim(), ...(keyUser && { userId: keyUser }) });
-      setRevealed({ title: `API key “${res.key.name}” for ${userName.get(res.key.userId) ?? "you"}`, key: res.apiKey });
+      setRevealed({ title: t("users.namedKeyFor", { key: res.key.name, name: userName.get(res.key.userId) ?? t("users.youName") }), key: res.apiKey });
       setKeyName("");
       await queryClient.invalidateQueries({ queryKey: trpc.admin.apiKeys.pathKey() });
     } catch {
@@ -79,26 +84,26 @@ export function UsersPanel({ me }: { me: PublicMe }) {
 
       <section className="card" aria-labelledby="users-title">
         <header className="card-header">
-          <h2 id="users-title">Users</h2>
-          <span className="muted">{users.data ? `${users.data.items.length} in ${me.tenant.name}` : ""}</span>
+          <h2 id="users-title">{t("users.title")}</h2>
+          <span className="muted">{users.data ? t("users.count", { count: users.data.items.length, tenant: me.tenant.name }) : ""}</span>
         </header>
-        <form className="inline-form" onSubmit={submitUser} aria-label="Create a user">
+        <form className="inline-form" onSubmit={submitUser} aria-label={t("users.createUser")}>
           <div className="field">
-            <label htmlFor="new-user-name">Name</label>
-            <input id="new-user-name" value={name} maxLength={100} onChange={(e) => setName(e.target.value)} placeholder="e.g. alice" />
+            <label htmlFor="new-user-name">{t("users.name")}</label>
+            <input id="new-user-name" value={name} maxLength={100} onChange={(e) => setName(e.target.value)} placeholder={t("users.namePlaceholder")} />
           </div>
           <div className="field">
-            <label htmlFor="new-user-role">Role</label>
+            <label htmlFor="new-user-role">{t("users.role")}</label>
             <select id="new-user-role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
               {roles.map((r) => (
                 <option key={r} value={r}>
-                  {r}
+                  {tr(r)}
                 </option>
               ))}
             </select>
           </div>
           <button type="submit" className="btn btn-primary" disabled={createUser.isPending || !name.trim()}>
-            {createUser.isPending ? "Creating…" : "Create user"}
+            {createUser.isPending ? tc("creating") : t("users.create")}
           </button>
         </form>
         {createUser.isError && (
@@ -110,12 +115,12 @@ export function UsersPanel({ me }: { me: PublicMe }) {
           <table className="data-table stack">
             <thead>
               <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Role</th>
+                <th scope="col">{t("users.name")}</th>
+                <th scope="col">{t("users.role")}</th>
                 <th scope="col" className="num">
-                  Active keys
+                  {t("users.activeKeys")}
                 </th>
-                <th scope="col">Created</th>
+                <th scope="col">{t("users.created")}</th>
               </tr>
             </thead>
             <tbody>
@@ -123,15 +128,15 @@ export function UsersPanel({ me }: { me: PublicMe }) {
                 <tr key={u.id}>
                   <td className="col-title">
                     {u.name}
-                    {u.id === me.user.id && <span className="muted"> (you)</span>}
+                    {u.id === me.user.id && <span className="muted"> {t("users.you")}</span>}
                   </td>
-                  <td data-label="Role">
-                    <span className={`role role-${u.role}`}>{u.role}</span>
+                  <td data-label={t("users.role")}>
+                    <span className={`role role-${u.role}`}>{tr(u.role)}</span>
                   </td>
-                  <td className="num" data-label="Active keys">
+                  <td className="num" data-label={t("users.activeKeys")}>
                     {keys.data?.items.filter((k) => k.userId === u.id && !k.revokedAt).length ?? "—"}
                   </td>
-                  <td data-label="Created" title={fullDate(u.createdAt)}>
+                  <td data-label={t("users.created")} title={fullDate(u.createdAt)}>
                     {shortDate(u.createdAt)}
                   </td>
                 </tr>
@@ -143,29 +148,29 @@ export function UsersPanel({ me }: { me: PublicMe }) {
 
       <section className="card" aria-labelledby="keys-title">
         <header className="card-header">
-          <h2 id="keys-title">API keys</h2>
-          <span className="muted">Keys are shown once at creation and stored only as a hash.</span>
+          <h2 id="keys-title">{t("keys.title")}</h2>
+          <span className="muted">{t("keys.intro")}</span>
         </header>
-        <form className="inline-form" onSubmit={submitKey} aria-label="Create an API key">
+        <form className="inline-form" onSubmit={submitKey} aria-label={t("keys.createKey")}>
           <div className="field">
-            <label htmlFor="new-key-user">For user</label>
+            <label htmlFor="new-key-user">{t("keys.forUser")}</label>
             <select id="new-key-user" value={keyUser} onChange={(e) => setKeyUser(e.target.value)}>
-              <option value="">Me ({me.user.name})</option>
+              <option value="">{t("keys.me", { name: me.user.name })}</option>
               {users.data?.items
                 .filter((u) => u.id !== me.user.id)
                 .map((u) => (
                   <option key={u.id} value={u.id}>
-                    {u.name} ({u.role})
+                    {u.name} ({tr(u.role)})
                   </option>
                 ))}
             </select>
           </div>
           <div className="field">
-            <label htmlFor="new-key-name">Key name</label>
-            <input id="new-key-name" value={keyName} maxLength={100} onChange={(e) => setKeyName(e.target.value)} placeholder="e.g. laptop" />
+            <label htmlFor="new-key-name">{t("keys.keyName")}</label>
+            <input id="new-key-name" value={keyName} maxLength={100} onChange={(e) => setKeyName(e.target.value)} placeholder={t("keys.keyNamePlaceholder")} />
           </div>
           <button type="submit" className="btn btn-primary" disabled={createKey.isPending || !keyName.trim()}>
-            {createKey.isPending ? "Creating…" : "Create key"}
+            {createKey.isPending ? tc("creating") : t("keys.create")}
           </button>
         </form>
         {createKey.isError && (
@@ -177,14 +182,14 @@ export function UsersPanel({ me }: { me: PublicMe }) {
           <table className="data-table stack">
             <thead>
               <tr>
-                <th scope="col">Name</th>
-                <th scope="col">User</th>
-                <th scope="col">Key</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Status</th>
+                <th scope="col">{t("keys.colName")}</th>
+                <th scope="col">{t("keys.colUser")}</th>
+                <th scope="col">{t("keys.colKey")}</th>
+                <th scope="col">{t("keys.colCreated")}</th>
+                <th scope="col">{t("keys.colLastUsed")}</th>
+                <th scope="col">{t("keys.colStatus")}</th>
                 <th scope="col">
-                  <span className="visually-hidden">Actions</span>
+                  <span className="visually-hidden">{t("keys.actions")}</span>
                 </th>
               </tr>
             </thead>
@@ -192,19 +197,21 @@ export function UsersPanel({ me }: { me: PublicMe }) {
               {keys.data?.items.map((k) => (
                 <tr key={k.id} data-key-id={k.id} className={k.revokedAt ? "is-revoked" : ""}>
                   <td className="col-title">{k.name}</td>
-                  <td data-label="User">{userName.get(k.userId) ?? "—"}</td>
-                  <td data-label="Key">
+                  <td data-label={t("keys.colUser")}>{userName.get(k.userId) ?? "—"}</td>
+                  <td data-label={t("keys.colKey")}>
                     <code>{k.prefix}…</code>
                   </td>
-                  <td data-label="Created" title={fullDate(k.createdAt)}>
+                  <td data-label={t("keys.colCreated")} title={fullDate(k.createdAt)}>
                     {shortDate(k.createdAt)}
                   </td>
-                  <td data-label="Last used">{k.lastUsedAt ? shortDate(k.lastUsedAt) : "never"}</td>
-                  <td data-label="Status">{k.revokedAt ? <span className="badge badge-failed">Revoked</span> : <span className="badge badge-ok">Active</span>}</td>
+                  <td data-label={t("keys.colLastUsed")}>{k.lastUsedAt ? shortDate(k.lastUsedAt) : t("keys.never")}</td>
+                  <td data-label={t("keys.colStatus")}>
+                    {k.revokedAt ? <span className="badge badge-failed">{t("keys.revoked")}</span> : <span className="badge badge-ok">{t("keys.active")}</span>}
+                  </td>
                   <td className="col-actions">
                     {!k.revokedAt && (
-                      <button type="button" className="btn btn-sm btn-danger-outline" onClick={() => setRevoking(k)} aria-label={`Revoke key ${k.name} (${k.prefix})`}>
-                        Revoke
+                      <button type="button" className="btn btn-sm btn-danger-outline" onClick={() => setRevoking(k)} aria-label={t("keys.revokeLabel", { name: k.name, prefix: k.prefix })}>
+                        {t("keys.revoke")}
                       </button>
                     )}
                   </td>
@@ -217,8 +224,8 @@ export function UsersPanel({ me }: { me: PublicMe }) {
 
       <ConfirmDialog
         open={revoking !== null}
-        title="Revoke this key?"
-        confirmLabel="Revoke key"
+        title={t("keys.revokeTitle")}
+        confirmLabel={t("keys.revokeConfirm")}
         busy={revoke.isPending}
         error={revoke.error ? errorMessage(revoke.error) : undefined}
         onCancel={() => {
@@ -228,8 +235,12 @@ export function UsersPanel({ me }: { me: PublicMe }) {
         onConfirm={runRevoke}
       >
         <p>
-          <strong>{revoking?.name}</strong> ({revoking?.prefix}…) of {revoking && (userName.get(revoking.userId) ?? "this user")} stops working at once,
-          and browsers signed in with it are signed out.
+          {t.rich("keys.revokeBody", {
+            name: revoking?.name ?? "",
+            prefix: revoking?.prefix ?? "",
+            user: (revoking && userName.get(revoking.userId)) ?? t("keys.thisUser"),
+            strong: (chunk) => <strong>{chunk}</strong>,
+          })}
         </p>
       </ConfirmDialog>
     </div>

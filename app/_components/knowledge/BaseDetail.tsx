@@ -1,4 +1,5 @@
 "use client";
+import { useFormatter, useTranslations } from "next-intl";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { ConfirmDialog } from "../Dialog";
@@ -6,10 +7,10 @@ import { errorMessage } from "../errors";
 import { ChatIcon, EditIcon, TrashIcon } from "../icons";
 import type { PublicMe } from "../serverAuth";
 import { useTRPC } from "../trpc";
-import { fullDate, shortDate } from "../util";
+import { useDates } from "../util";
 import { BaseFormDialog } from "./BaseFormDialog";
 import { BackIcon, LockIcon, PasteIcon } from "./icons";
-import { formatBytes, isProvided, mimeLabel, plural, type KnowledgeBase, type KnowledgeDocument } from "./knowledge";
+import { formatBytes, isProvided, mimeLabel, type KnowledgeBase, type KnowledgeDocument } from "./knowledge";
 import { PasteText } from "./PasteText";
 import { SearchPanel } from "./SearchPanel";
 import { Uploader } from "./Uploader";
@@ -28,6 +29,10 @@ export function BaseDetail({
   onBack: () => void;
   onDeleted: () => void;
 }) {
+  const t = useTranslations("knowledge");
+  const tc = useTranslations("common");
+  const format = useFormatter();
+  const { shortDate, fullDate } = useDates();
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const provided = isProvided(base);
@@ -56,7 +61,7 @@ export function BaseDetail({
       <section className="card kb-base-card" aria-labelledby="kb-base-title">
         <button type="button" className="btn btn-ghost btn-sm kb-back" onClick={onBack}>
           <BackIcon size={16} />
-          <span>All knowledge bases</span>
+          <span>{t("detail.allBases")}</span>
         </button>
         <div className="kb-base-head">
           <div className="kb-base-text">
@@ -65,13 +70,13 @@ export function BaseDetail({
               {provided && (
                 <span className="badge kb-readonly">
                   <LockIcon size={11} />
-                  Read-only
+                  {t("readOnly")}
                 </span>
               )}
             </h2>
             {base.description && <p className="kb-base-desc">{base.description}</p>}
             <p className="muted kb-base-meta" data-testid="base-counts">
-              {plural(base.documentCount, "document")} · {plural(base.chunkCount, "chunk")} · created{" "}
+              {t("documents", { count: base.documentCount })} · {t("chunks", { count: base.chunkCount })} · {t("detail.created")}{" "}
               <time dateTime={new Date(base.createdAt).toISOString()} title={fullDate(base.createdAt)}>
                 {shortDate(base.createdAt)}
               </time>
@@ -82,7 +87,7 @@ export function BaseDetail({
               type="button"
               className="btn btn-sm"
               disabled={startChat.isPending}
-              title="A new chat that answers from this base only"
+              title={t("detail.chatTitle")}
               onClick={async () => {
                 try {
                   const s = await startChat.mutateAsync({ knowledgeBaseId: base.id, agentConfig: { knowledgeBases: [] } });
@@ -93,17 +98,17 @@ export function BaseDetail({
               }}
             >
               <ChatIcon size={15} />
-              <span>{startChat.isPending ? "Starting…" : "Chat with it"}</span>
+              <span>{startChat.isPending ? t("detail.starting") : t("detail.chat")}</span>
             </button>
             {base.canManage && (
               <>
-                <button type="button" className="btn btn-sm" onClick={() => setEditing(true)} aria-label={`Edit ${base.name}`}>
+                <button type="button" className="btn btn-sm" onClick={() => setEditing(true)} aria-label={t("detail.editBase", { name: base.name })}>
                   <EditIcon size={15} />
-                  <span>Edit</span>
+                  <span>{t("detail.edit")}</span>
                 </button>
-                <button type="button" className="btn btn-sm btn-danger-outline" onClick={() => setConfirmDelete(true)} aria-label={`Delete ${base.name}`}>
+                <button type="button" className="btn btn-sm btn-danger-outline" onClick={() => setConfirmDelete(true)} aria-label={t("detail.deleteBase", { name: base.name })}>
                   <TrashIcon size={15} />
-                  <span>Delete</span>
+                  <span>{tc("delete")}</span>
                 </button>
               </>
             )}
@@ -115,23 +120,23 @@ export function BaseDetail({
           </p>
         )}
         {provided ? (
-          <p className="kb-note">Parley keeps this base in sync with its own documentation, so it cannot be changed by hand. Chats can still use it or leave it out.</p>
+          <p className="kb-note">{t("detail.providedNote")}</p>
         ) : (
-          !base.canManage && <p className="kb-note">Anyone in your tenant can add documents here. Only its creator or an admin can rename or delete it.</p>
+          !base.canManage && <p className="kb-note">{t("detail.sharedNote")}</p>
         )}
       </section>
 
       {!provided && (
         <section className="card" aria-labelledby="kb-add-title">
           <header className="card-header">
-            <h2 id="kb-add-title">Add documents</h2>
-            <span className="muted">Split into chunks and indexed for keyword and vector search.</span>
+            <h2 id="kb-add-title">{t("detail.addTitle")}</h2>
+            <span className="muted">{t("detail.addIntro")}</span>
           </header>
           <Uploader knowledgeBaseId={base.id} onUploaded={refresh} />
           <div className="kb-paste-toggle">
             <button type="button" className="btn btn-sm" aria-expanded={pasting} aria-controls="kb-paste" onClick={() => setPasting((v) => !v)}>
               <PasteIcon size={15} />
-              <span>{pasting ? "Hide paste text" : "Paste text"}</span>
+              <span>{pasting ? t("detail.hidePaste") : t("detail.paste")}</span>
             </button>
           </div>
           {pasting && (
@@ -147,35 +152,35 @@ export function BaseDetail({
 
       <section className="card" aria-labelledby="kb-docs-title">
         <header className="card-header">
-          <h2 id="kb-docs-title">Documents</h2>
-          <span className="muted">{documents.data ? plural(documents.data.items.length, "document") : ""}</span>
+          <h2 id="kb-docs-title">{t("detail.docsTitle")}</h2>
+          <span className="muted">{documents.data ? t("documents", { count: documents.data.items.length }) : ""}</span>
         </header>
-        {documents.isPending && <p className="panel-empty">Loading documents…</p>}
+        {documents.isPending && <p className="panel-empty">{t("detail.loadingDocs")}</p>}
         {documents.isError && (
           <p className="panel-empty" role="alert">
             {errorMessage(documents.error)}
           </p>
         )}
         {documents.data && documents.data.items.length === 0 && (
-          <p className="panel-empty">{provided ? "No documents." : "No documents yet. Drop files above or paste text."}</p>
+          <p className="panel-empty">{provided ? t("detail.noDocs") : t("detail.noDocsYet")}</p>
         )}
         {documents.data && documents.data.items.length > 0 && (
           <div className="table-wrap">
             <table className="data-table stack kb-docs">
               <thead>
                 <tr>
-                  <th scope="col">Title</th>
+                  <th scope="col">{t("detail.colTitle")}</th>
                   <th scope="col" className="num">
-                    Chunks
+                    {t("detail.colChunks")}
                   </th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Type</th>
+                  <th scope="col">{t("detail.colStatus")}</th>
+                  <th scope="col">{t("detail.colType")}</th>
                   <th scope="col" className="num">
-                    Size
+                    {t("detail.colSize")}
                   </th>
-                  <th scope="col">Added</th>
+                  <th scope="col">{t("detail.colAdded")}</th>
                   <th scope="col">
-                    <span className="visually-hidden">Actions</span>
+                    <span className="visually-hidden">{t("detail.actions")}</span>
                   </th>
                 </tr>
               </thead>
@@ -185,22 +190,22 @@ export function BaseDetail({
                     <td className="col-title">
                       <span className="kb-doc-title">{d.title}</span>
                     </td>
-                    <td className="num" data-label="Chunks" data-testid="chunk-count">
-                      {d.chunkCount.toLocaleString("en-US")}
+                    <td className="num" data-label={t("detail.colChunks")} data-testid="chunk-count">
+                      {format.number(d.chunkCount)}
                     </td>
-                    <td data-label="Status">
-                      <span className="badge badge-ok">{d.status === "ready" ? "Ready" : d.status}</span>
+                    <td data-label={t("detail.colStatus")}>
+                      <span className="badge badge-ok">{d.status === "ready" ? t("detail.ready") : d.status}</span>
                     </td>
-                    <td data-label="Type">{mimeLabel(d.mimeType)}</td>
-                    <td className="num" data-label="Size">
+                    <td data-label={t("detail.colType")}>{mimeLabel(d.mimeType) ?? t("detail.typeText")}</td>
+                    <td className="num" data-label={t("detail.colSize")}>
                       {formatBytes(d.sizeBytes)}
                     </td>
-                    <td data-label="Added" title={fullDate(d.createdAt)}>
+                    <td data-label={t("detail.colAdded")} title={fullDate(d.createdAt)}>
                       {shortDate(d.createdAt)}
                     </td>
                     <td className="col-actions">
                       {canDeleteDoc(d) && (
-                        <button type="button" className="icon-btn icon-btn-sm" aria-label={`Delete ${d.title}`} title="Delete" onClick={() => setDeletingDoc(d)}>
+                        <button type="button" className="icon-btn icon-btn-sm" aria-label={t("detail.deleteDoc", { title: d.title })} title={tc("delete")} onClick={() => setDeletingDoc(d)}>
                           <TrashIcon size={16} />
                         </button>
                       )}
@@ -217,10 +222,10 @@ export function BaseDetail({
 
       <BaseFormDialog
         open={editing}
-        title={`Edit ${base.name}`}
+        title={t("detail.editBase", { name: base.name })}
         initial={{ name: base.name, description: base.description }}
-        submitLabel="Save"
-        busyLabel="Saving…"
+        submitLabel={tc("save")}
+        busyLabel={tc("saving")}
         busy={update.isPending}
         error={update.error ? errorMessage(update.error) : undefined}
         onCancel={() => {
@@ -241,8 +246,8 @@ export function BaseDetail({
 
       <ConfirmDialog
         open={confirmDelete}
-        title="Delete knowledge base?"
-        confirmLabel="Delete base"
+        title={t("detail.deleteBaseTitle")}
+        confirmLabel={t("detail.deleteBaseConfirm")}
         busy={remove.isPending}
         error={remove.error ? errorMessage(remove.error) : undefined}
         onCancel={() => {
@@ -262,15 +267,19 @@ export function BaseDetail({
         }}
       >
         <p>
-          <strong>{base.name}</strong> and its {plural(base.documentCount, "document")} ({plural(base.chunkCount, "chunk")}) will be deleted. Chats that use it
-          will no longer find its sources. This cannot be undone.
+          {t.rich("detail.deleteBaseBody", {
+            name: base.name,
+            documents: t("documents", { count: base.documentCount }),
+            chunks: t("chunks", { count: base.chunkCount }),
+            strong: (chunk) => <strong>{chunk}</strong>,
+          })}
         </p>
       </ConfirmDialog>
 
       <ConfirmDialog
         open={deletingDoc !== null}
-        title="Delete document?"
-        confirmLabel="Delete document"
+        title={t("detail.deleteDocTitle")}
+        confirmLabel={t("detail.deleteDocConfirm")}
         busy={removeDoc.isPending}
         error={removeDoc.error ? errorMessage(removeDoc.error) : undefined}
         onCancel={() => {
@@ -289,7 +298,12 @@ export function BaseDetail({
         }}
       >
         <p>
-          <strong>{deletingDoc?.title}</strong> and its {plural(deletingDoc?.chunkCount ?? 0, "chunk")} will be removed from {base.name}. This cannot be undone.
+          {t.rich("detail.deleteDocBody", {
+            title: deletingDoc?.title ?? "",
+            chunks: t("chunks", { count: deletingDoc?.chunkCount ?? 0 }),
+            base: base.name,
+            strong: (chunk) => <strong>{chunk}</strong>,
+          })}
         </p>
       </ConfirmDialog>
     </div>

@@ -1,4 +1,5 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { useEffect, useState, type FormEvent } from "react";
 import { Modal } from "../Dialog";
 
@@ -24,6 +25,7 @@ export function BaseFormDialog({
   onSubmit: (values: { name: string; description: string }) => void;
   onCancel: () => void;
 }) {
+  const t = useTranslations();
   const [name, setName] = useState(initial?.name ?? "");
   const [description, setDescription] = useState(initial?.description ?? "");
   useEffect(() => {
@@ -49,7 +51,7 @@ export function BaseFormDialog({
       footer={
         <>
           <button type="button" className="btn" onClick={onCancel}>
-            Cancel
+            {t("common.cancel")}
           </button>
           <button type="submit" form="kb-base-form" className="btn btn-primary" disabled={busy || !name.trim()}>
             {busy ? busyLabel : submitLabel}
@@ -59,7 +61,7 @@ export function BaseFormDialog({
     >
       <form id="kb-base-form" className="kb-base-form" onSubmit={submit} noValidate>
         <div className="field">
-          <label htmlFor="kb-base-name">Name</label>
+          <label htmlFor="kb-base-name">{t("knowledge.form.name")}</label>
           <input
             id="kb-base-name"
             value={name}
@@ -67,26 +69,26 @@ export function BaseFormDialog({
             required
             autoFocus
             onChange={(e) => setName(e.target.value)}
-            placeholder="e.g. Support playbooks"
+            placeholder={t("knowledge.form.namePlaceholder")}
             aria-describedby="kb-base-name-hint"
           />
           <p className="field-hint" id="kb-base-name-hint">
-            ≤ 100 characters
+            {t("knowledge.form.nameHint", { max: 100 })}
           </p>
         </div>
         <div className="field">
-          <label htmlFor="kb-base-description">Description</label>
+          <label htmlFor="kb-base-description">{t("knowledge.form.description")}</label>
           <textarea
             id="kb-base-description"
             rows={3}
             value={description}
             maxLength={2000}
             onChange={(e) => setDescription(e.target.value)}
-            placeholder="What is in it, and when chats should use it"
+            placeholder={t("knowledge.form.descriptionPlaceholder")}
             aria-describedby="kb-base-description-hint"
           />
           <p className="field-hint" id="kb-base-description-hint">
-            Optional · ≤ 2,000 characters
+            {t("knowledge.form.descriptionHint", { max: 2000 })}
           </p>
         </div>
         {error && (

@@ -1,4 +1,5 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { PageHeader, useSignedInUser } from "../account";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
@@ -10,7 +11,7 @@ import { useTRPC } from "../trpc";
 import { BaseDetail } from "./BaseDetail";
 import { BaseFormDialog } from "./BaseFormDialog";
 import { LockIcon } from "./icons";
-import { isProvided, plural, type KnowledgeBase } from "./knowledge";
+import { isProvided, type KnowledgeBase } from "./knowledge";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Wide enough for the list and the selected base side by side (matches the CSS breakpoint). */
@@ -24,6 +25,8 @@ const urlFor = (baseId: string | null) => (baseId ? `/knowledge?base=${baseId}` 
  * the base are two screens, the selection kept in the URL so Back returns to the list.
  */
 export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBaseId: string | null }) {
+  const t = useTranslations("knowledge");
+  const tc = useTranslations("common");
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [selectedId, setSelectedId] = useState<string | null>(initialBaseId && UUID.test(initialBaseId) ? initialBaseId : null);
@@ -79,15 +82,15 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
 
   return (
     <div className="admin-shell kb-shell">
-      <PageHeader me={me} badge="Knowledge">
-        <Link href="/" className="btn btn-ghost btn-sm" aria-label="Chats">
+      <PageHeader me={me} badge={t("badge")}>
+        <Link href="/" className="btn btn-ghost btn-sm" aria-label={t("chats")}>
           <ChatIcon size={16} />
-          <span className="kb-hide-narrow">Chats</span>
+          <span className="kb-hide-narrow">{t("chats")}</span>
         </Link>
         {me.isAdmin && (
-          <Link href="/admin" className="btn btn-ghost btn-sm" aria-label="Admin dashboard">
+          <Link href="/admin" className="btn btn-ghost btn-sm" aria-label={t("adminDashboard")}>
             <ShieldIcon size={16} />
-            <span className="kb-hide-narrow">Admin</span>
+            <span className="kb-hide-narrow">{t("admin")}</span>
           </Link>
         )}
       </PageHeader>
@@ -95,25 +98,25 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
       <div className={`kb-layout ${selected ? "has-selection" : ""}`}>
         <aside className="kb-sidebar" aria-labelledby="kb-list-title">
           <div className="kb-sidebar-head">
-            <h1 id="kb-list-title">Knowledge bases</h1>
+            <h1 id="kb-list-title">{t("bases")}</h1>
             <button type="button" className="btn btn-primary btn-sm" onClick={() => setCreating(true)}>
               <PlusIcon size={16} />
-              <span>New base</span>
+              <span>{t("newBase")}</span>
             </button>
           </div>
-          <p className="muted kb-sidebar-intro">Shared with everyone in {me.tenant.name}. Chats answer from the bases chosen in their settings.</p>
-          {bases.isPending && <p className="list-empty">Loading…</p>}
+          <p className="muted kb-sidebar-intro">{t("intro", { tenant: me.tenant.name })}</p>
+          {bases.isPending && <p className="list-empty">{tc("loading")}</p>}
           {bases.isError && (
             <p className="list-empty" role="alert">
               {errorMessage(bases.error)}{" "}
               <button type="button" className="link-btn" onClick={() => bases.refetch()}>
-                Retry
+                {tc("retry")}
               </button>
             </p>
           )}
-          {items && items.length === 0 && <p className="list-empty">No knowledge bases yet. Create one, then add documents to it.</p>}
+          {items && items.length === 0 && <p className="list-empty">{t("noBases")}</p>}
           {items && items.length > 0 && (
-            <ul className="kb-list" aria-label="Knowledge bases">
+            <ul className="kb-list" aria-label={t("bases")}>
               {items.map((b) => (
                 <BaseListItem key={b.id} base={b} current={b.id === selected?.id} onSelect={() => select(b.id)} />
               ))}
@@ -121,7 +124,7 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
           )}
         </aside>
 
-        <main className="kb-main" aria-label={selected ? selected.name : "Knowledge base"}>
+        <main className="kb-main" aria-label={selected ? selected.name : t("base")}>
           {selected ? (
             <BaseDetail
               key={selected.id}
@@ -139,7 +142,7 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
             items &&
             items.length > 0 && (
               <div className="panel-empty kb-placeholder">
-                <p>Select a knowledge base to see its documents and search it.</p>
+                <p>{t("selectBase")}</p>
               </div>
             )
           )}
@@ -148,9 +151,9 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
 
       <BaseFormDialog
         open={creating}
-        title="New knowledge base"
-        submitLabel="Create"
-        busyLabel="Creating…"
+        title={t("newBaseTitle")}
+        submitLabel={t("create")}
+        busyLabel={tc("creating")}
         busy={create.isPending}
         error={create.error ? errorMessage(create.error) : undefined}
         onCancel={() => {
@@ -175,21 +178,22 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
 }
 
 function BaseListItem({ base, current, onSelect }: { base: KnowledgeBase; current: boolean; onSelect: () => void }) {
+  const t = useTranslations("knowledge");
   return (
     <li>
       <button type="button" className={`kb-list-item ${current ? "current" : ""}`} aria-current={current ? "true" : undefined} onClick={onSelect} data-base-id={base.id}>
         <span className="kb-list-name">
           <span className="kb-list-title">{base.name}</span>
           {isProvided(base) && (
-            <span className="badge kb-readonly" title="Provided by Parley: read-only">
+            <span className="badge kb-readonly" title={t("providedTitle")}>
               <LockIcon size={11} />
-              Read-only
+              {t("readOnly")}
             </span>
           )}
         </span>
         {base.description && <span className="kb-list-desc">{base.description}</span>}
         <span className="kb-list-meta">
-          {plural(base.documentCount, "document")} · {plural(base.chunkCount, "chunk")}
+          {t("documents", { count: base.documentCount })} · {t("chunks", { count: base.chunkCount })}
         </span>
       </button>
     </li>

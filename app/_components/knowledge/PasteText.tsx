@@ -1,12 +1,14 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { errorMessage } from "../errors";
 import { useTRPC } from "../trpc";
-import { formatBytes, MAX_DOCUMENT_BYTES, plural } from "./knowledge";
+import { formatBytes, MAX_DOCUMENT_BYTES } from "./knowledge";
 
+/** The formats one may paste in; plain text's name is a message, the others are the same in every language. */
 const FORMATS = [
-  { value: "text/plain", label: "Plain text" },
+  { value: "text/plain", label: null },
   { value: "text/markdown", label: "Markdown" },
   { value: "text/html", label: "HTML" },
 ] as const;
@@ -14,6 +16,7 @@ type Format = (typeof FORMATS)[number]["value"];
 
 /** A document typed or pasted in, added with `knowledge.documents.add`. */
 export function PasteText({ knowledgeBaseId, onAdded }: { knowledgeBaseId: string; onAdded: () => void }) {
+  const t = useTranslations("knowledge");
   const trpc = useTRPC();
   const [title, setTitle] = useState("");
   const [format, setFormat] = useState<Format>("text/markdown");
@@ -26,13 +29,13 @@ export function PasteText({ knowledgeBaseId, onAdded }: { knowledgeBaseId: strin
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setDone(null);
-    if (!title.trim()) return setProblem({ field: "title", message: "Give the document a title." });
-    if (!content.trim()) return setProblem({ field: "content", message: "Paste or type the text to add." });
-    if (bytes > MAX_DOCUMENT_BYTES) return setProblem({ field: "content", message: `Too large: ${formatBytes(bytes)}. The limit is 5 MB.` });
+    if (!title.trim()) return setProblem({ field: "title", message: t("paste.needTitle") });
+    if (!content.trim()) return setProblem({ field: "content", message: t("paste.needText") });
+    if (bytes > MAX_DOCUMENT_BYTES) return setProblem({ field: "content", message: t("paste.tooLarge", { size: formatBytes(bytes) }) });
     setProblem(null);
     try {
       const document = await add.mutateAsync({ knowledgeBaseId, title: title.trim(), content, mimeType: format });
-      setDone(`Added “${document.title}” · ${plural(document.chunkCount, "chunk")}.`);
+      setDone(t("paste.added", { title: document.title, chunks: t("chunks", { count: document.chunkCount }) }));
       setTitle("");
       setContent("");
       onAdded();
@@ -42,32 +45,32 @@ export function PasteText({ knowledgeBaseId, onAdded }: { knowledgeBaseId: strin
   };
 
   return (
-    <form id="kb-paste" className="kb-paste" onSubmit={submit} noValidate aria-label="Paste text">
+    <form id="kb-paste" className="kb-paste" onSubmit={submit} noValidate aria-label={t("paste.label")}>
       <div className="kb-paste-row">
         <div className={`field ${problem?.field === "title" ? "has-error" : ""}`}>
-          <label htmlFor="kb-paste-title">Title</label>
+          <label htmlFor="kb-paste-title">{t("paste.title")}</label>
           <input
             id="kb-paste-title"
             value={title}
             maxLength={255}
             onChange={(e) => setTitle(e.target.value)}
-            placeholder="e.g. Refund policy"
+            placeholder={t("paste.titlePlaceholder")}
             aria-invalid={problem?.field === "title" || undefined}
           />
         </div>
         <div className="field">
-          <label htmlFor="kb-paste-format">Format</label>
+          <label htmlFor="kb-paste-format">{t("paste.format")}</label>
           <select id="kb-paste-format" value={format} onChange={(e) => setFormat(e.target.value as Format)}>
             {FORMATS.map((f) => (
               <option key={f.value} value={f.value}>
-                {f.label}
+                {f.label ?? t("paste.plain")}
               </option>
             ))}
           </select>
         </div>
       </div>
       <div className={`field ${problem?.field === "content" ? "has-error" : ""}`}>
-        <label htmlFor="kb-paste-content">Text</label>
+        <label htmlFor="kb-paste-content">{t("paste.text")}</label>
         <textarea
           id="kb-paste-content"
           rows={6}
@@ -77,7 +80,7 @@ export function PasteText({ knowledgeBaseId, onAdded }: { knowledgeBaseId: strin
           aria-describedby="kb-paste-hint"
         />
         <p className="field-hint" id="kb-paste-hint">
-          {formatBytes(bytes)} of 5 MB
+          {t("paste.size", { size: formatBytes(bytes) })}
         </p>
       </div>
       {problem && (
@@ -97,7 +100,7 @@ export function PasteText({ knowledgeBaseId, onAdded }: { knowledgeBaseId: strin
       )}
       <div className="kb-paste-actions">
         <button type="submit" className="btn btn-primary btn-sm" disabled={add.isPending}>
-          {add.isPending ? "Adding…" : "Add document"}
+          {add.isPending ? t("paste.adding") : t("paste.add")}
         </button>
       </div>
     </form>

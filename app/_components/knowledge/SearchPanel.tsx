@@ -1,4 +1,5 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { keepPreviousData, skipToken, useQuery } from "@tanstack/react-query";
 import { useEffect, useId, useMemo, useState, type FormEvent } from "react";
 import { defaultStrategy } from "@/server/defaults";
@@ -8,7 +9,7 @@ import { SearchIcon } from "../icons";
 import { useTRPC } from "../trpc";
 import { useDebounced } from "../util";
 import { FileIcon } from "./icons";
-import { highlightQuery, plural, snippet, type KnowledgeBase, type SearchItem } from "./knowledge";
+import { highlightQuery, snippet, type KnowledgeBase, type SearchItem } from "./knowledge";
 
 const DEFAULTS = defaultStrategy();
 const fmt = (n: number) => n.toFixed(2);
@@ -19,6 +20,7 @@ const fmt = (n: number) => n.toFixed(2);
  * it matched and its scores against the thresholds, so one sees what retrieval returns and why.
  */
 export function SearchPanel({ base, bases }: { base: KnowledgeBase; bases: KnowledgeBase[] }) {
+  const t = useTranslations("knowledge");
   const trpc = useTRPC();
   const [text, setText] = useState("");
   const [query, setQuery] = useState("");
@@ -47,29 +49,29 @@ export function SearchPanel({ base, bases }: { base: KnowledgeBase; bases: Knowl
   return (
     <section className="card kb-search" aria-labelledby="kb-search-title">
       <header className="card-header">
-        <h2 id="kb-search-title">Search</h2>
-        <span className="muted">What retrieval returns for a question, and why.</span>
+        <h2 id="kb-search-title">{t("search.title")}</h2>
+        <span className="muted">{t("search.intro")}</span>
       </header>
       <form className="kb-search-form" role="search" onSubmit={submit}>
         <div className="input-with-icon">
           <SearchIcon className="search-icon" />
           <input
             type="search"
-            aria-label="Search the knowledge base"
-            placeholder="Ask a question or type a few words"
+            aria-label={t("search.label")}
+            placeholder={t("search.placeholder")}
             value={text}
             maxLength={2000}
             onChange={(e) => setText(e.target.value)}
           />
         </div>
         <button type="submit" className="btn btn-primary" disabled={text.trim().length < 2 || ids.length === 0}>
-          Search
+          {t("search.submit")}
         </button>
       </form>
 
       {others.length > 0 && (
         <fieldset className="kb-scope">
-          <legend>Search in</legend>
+          <legend>{t("search.scope")}</legend>
           <div className="kb-chips">
           {[base, ...others].map((b) => (
             <label key={b.id} className={`kb-chip ${ids.includes(b.id) ? "is-on" : ""}`}>
@@ -86,14 +88,18 @@ export function SearchPanel({ base, bases }: { base: KnowledgeBase; bases: Knowl
       )}
 
       <p className="kb-thresholds">
-        Default retrieval settings: keyword score ≥ {DEFAULTS.keywordThreshold}, vector score ≥ {DEFAULTS.vectorThreshold}, the best{" "}
-        {DEFAULTS.embeddingTopK} of each fused and reranked, then the best {DEFAULTS.rerankTopK} scoring ≥ {DEFAULTS.rerankThreshold} kept. The tick on each bar below marks its
-        threshold; each chat can set its own in its settings.
+        {t("search.thresholds", {
+          keyword: DEFAULTS.keywordThreshold,
+          vector: DEFAULTS.vectorThreshold,
+          topK: DEFAULTS.embeddingTopK,
+          rerankTopK: DEFAULTS.rerankTopK,
+          rerank: DEFAULTS.rerankThreshold,
+        })}
       </p>
 
       <div className="kb-results-wrap" aria-live="polite" aria-busy={search.isFetching || undefined}>
-        {ids.length === 0 && <p className="kb-empty">Tick at least one knowledge base to search.</p>}
-        {ready && search.isPending && <p className="kb-empty">Searching…</p>}
+        {ids.length === 0 && <p className="kb-empty">{t("search.tickOne")}</p>}
+        {ready && search.isPending && <p className="kb-empty">{t("search.searching")}</p>}
         {ready && search.isError && (
           <p className="form-error" role="alert">
             {errorMessage(search.error)}
@@ -102,22 +108,22 @@ export function SearchPanel({ base, bases }: { base: KnowledgeBase; bases: Knowl
         {items && items.length === 0 && !search.isPlaceholderData && (
           <div className="kb-empty kb-no-results" role="status">
             <p>
-              <strong>Nothing came back for “{query}”.</strong>
+              <strong>{t("search.nothing", { query })}</strong>
             </p>
             <p>
-              Retrieval dropped every chunk: none contained enough of the query’s words to reach the keyword threshold ({DEFAULTS.keywordThreshold}), none was
-              close enough in meaning to reach the vector threshold ({DEFAULTS.vectorThreshold}), or what was left scored under the rerank threshold (
-              {DEFAULTS.rerankThreshold}). A chat asking this would get no sources and use its fallback. Try other words, or tick more bases.
+              {t("search.nothingWhy", { keyword: DEFAULTS.keywordThreshold, vector: DEFAULTS.vectorThreshold, rerank: DEFAULTS.rerankThreshold })}
             </p>
           </div>
         )}
         {items && items.length > 0 && (
           <>
             <p className="muted kb-results-count">
-              {plural(items.length, "chunk")} returned{ids.length > 1 ? ` from ${plural(ids.length, "base")}` : ""}, best first
-              {search.isFetching ? " · updating…" : ""}
+              {t("search.returned", { chunks: t("chunks", { count: items.length }) })}
+              {ids.length > 1 ? t("search.fromBases", { count: ids.length }) : ""}
+              {t("search.bestFirst")}
+              {search.isFetching ? t("search.updating") : ""}
             </p>
-            <ol className="kb-results" aria-label="Search results">
+            <ol className="kb-results" aria-label={t("search.results")}>
               {items.map((item, i) => (
                 <Result key={item.id} n={i + 1} item={item} query={query} baseName={ids.length > 1 ? names.get(item.knowledgeBaseId) : undefined} />
               ))}
@@ -130,6 +136,7 @@ export function SearchPanel({ base, bases }: { base: KnowledgeBase; bases: Knowl
 }
 
 function Result({ n, item, query, baseName }: { n: number; item: SearchItem; query: string; baseName?: string }) {
+  const t = useTranslations("knowledge.search");
   const [open, setOpen] = useState(false);
   const terms = highlightQuery(query);
   const short = snippet(item.content, query);
@@ -149,17 +156,17 @@ function Result({ n, item, query, baseName }: { n: number; item: SearchItem; que
             {item.source}
           </span>
           {heading && <span className="kb-result-heading"> › {heading}</span>}
-          {baseName && <span className="kb-result-base"> · in {baseName}</span>}
+          {baseName && <span className="kb-result-base">{t("inBase", { name: baseName })}</span>}
         </p>
-        <span className="kb-match" role="group" aria-label={`Matched by ${item.matchedBy === "both" ? "keyword and vector" : item.matchedBy}`}>
+        <span className="kb-match" role="group" aria-label={t("matchedBy", { how: t(item.matchedBy === "both" ? "keywordAndVector" : item.matchedBy) })}>
           {keywordUsed && (
-            <span className="badge kb-badge-keyword" title="Contains the query's words">
-              keyword
+            <span className="badge kb-badge-keyword" title={t("keywordTitle")}>
+              {t("keyword")}
             </span>
           )}
           {vectorUsed && (
-            <span className="badge kb-badge-vector" title="Close in meaning to the query">
-              vector
+            <span className="badge kb-badge-vector" title={t("vectorTitle")}>
+              {t("vector")}
             </span>
           )}
         </span>
@@ -169,13 +176,13 @@ function Result({ n, item, query, baseName }: { n: number; item: SearchItem; que
       </p>
       {short.cut && (
         <button type="button" className="link-btn kb-more" aria-expanded={open} aria-controls={`${id}-text`} onClick={() => setOpen((v) => !v)}>
-          {open ? "Show less" : "Show the whole chunk"}
+          {open ? t("showLess") : t("showAll")}
         </button>
       )}
       <dl className="kb-scores">
-        <Score label="Keyword" value={item.scores.keyword} threshold={DEFAULTS.keywordThreshold} used={keywordUsed} />
-        <Score label="Vector" value={item.scores.vector} threshold={DEFAULTS.vectorThreshold} used={vectorUsed} />
-        <Score label="Rerank" value={item.scores.rerank} threshold={DEFAULTS.rerankThreshold} used final />
+        <Score label={t("scoreKeyword")} value={item.scores.keyword} threshold={DEFAULTS.keywordThreshold} used={keywordUsed} />
+        <Score label={t("scoreVector")} value={item.scores.vector} threshold={DEFAULTS.vectorThreshold} used={vectorUsed} />
+        <Score label={t("scoreRerank")} value={item.scores.rerank} threshold={DEFAULTS.rerankThreshold} used final />
       </dl>
     </li>
   );
@@ -183,11 +190,12 @@ function Result({ n, item, query, baseName }: { n: number; item: SearchItem; que
 
 /** One score on a 0–1 bar, with a tick where its threshold is; faint when that search did not count it. */
 function Score({ label, value, threshold, used, final }: { label: string; value: number | null; threshold: number; used: boolean; final?: boolean }) {
-  const text = value === null ? "n/a" : fmt(value);
+  const t = useTranslations("knowledge.search");
+  const text = value === null ? t("na") : fmt(value);
   const explain =
     value === null
-      ? `${label}: not available (the question could not be embedded)`
-      : `${label} score ${fmt(value)}, threshold ${threshold}${final ? "" : used ? ": counted" : ": not counted"}`;
+      ? t("notAvailable", { label })
+      : `${t("score", { label, value: fmt(value), threshold })}${final ? "" : used ? t("counted") : t("notCounted")}`;
   return (
     <div className={`kb-score ${used ? "is-used" : "is-unused"} ${final ? "is-final" : ""}`} title={explain}>
       <dt>{label}</dt>

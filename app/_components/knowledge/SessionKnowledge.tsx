@@ -1,8 +1,9 @@
 "use client";
+import { useTranslations } from "next-intl";
 import Link from "next/link";
 import { errorMessage } from "../errors";
 import { LockIcon } from "./icons";
-import { isProvided, plural, type KnowledgeBase } from "./knowledge";
+import { isProvided, type KnowledgeBase } from "./knowledge";
 
 /**
  * Which knowledge bases a chat answers from. The server reads two fields (see
@@ -33,16 +34,18 @@ export function KnowledgeFieldset({
   onChange: (ids: string[]) => void;
   fieldError?: string;
 }) {
+  const t = useTranslations("settings.knowledge");
+  const tk = useTranslations("knowledge");
   const chosen = bases ? selected.filter((id) => bases.some((b) => b.id === id)) : [];
   return (
     <fieldset className="kb-session" aria-describedby="hint-knowledge">
       <legend>
-        Knowledge
+        {t("legend")}
         <Link href="/knowledge" className="link-btn">
-          Manage bases
+          {t("manage")}
         </Link>
       </legend>
-      {!bases && !loadError && <p className="field-hint">Loading knowledge bases…</p>}
+      {!bases && !loadError && <p className="field-hint">{t("loading")}</p>}
       {loadError ? (
         <p className="form-error" role="alert">
           {errorMessage(loadError)}
@@ -50,7 +53,7 @@ export function KnowledgeFieldset({
       ) : null}
       {bases && bases.length === 0 && (
         <p className="field-hint">
-          Your tenant has no knowledge bases yet. <Link href="/knowledge">Create one</Link> to give this chat sources.
+          {t.rich("none", { link: (chunk) => <Link href="/knowledge">{chunk}</Link> })}
         </p>
       )}
       {bases && bases.length > 0 && (
@@ -71,13 +74,13 @@ export function KnowledgeFieldset({
                       {isProvided(b) && (
                         <>
                           <LockIcon size={12} className="kb-session-lock" />
-                          <span className="visually-hidden"> (provided by Parley)</span>
+                          <span className="visually-hidden"> {t("provided")}</span>
                         </>
                       )}
-                      {on && chosen[0] === b.id && chosen.length > 1 && <span className="badge">primary</span>}
+                      {on && chosen[0] === b.id && chosen.length > 1 && <span className="badge">{t("primary")}</span>}
                     </span>
                     <span className="kb-session-meta">
-                      {plural(b.documentCount, "document")} · {plural(b.chunkCount, "chunk")}
+                      {tk("documents", { count: b.documentCount })} · {tk("chunks", { count: b.chunkCount })}
                     </span>
                   </span>
                 </label>
@@ -90,8 +93,8 @@ export function KnowledgeFieldset({
         {fieldError ??
           (bases && bases.length > 0
             ? chosen.length === 0
-              ? "No base ticked: answers come without sources, from the fallback."
-              : `Answers search ${chosen.length === 1 ? "this base" : `these ${chosen.length} bases`} for sources.`
+              ? t("noneTicked")
+              : t("searches", { count: chosen.length })
             : "")}
       </p>
     </fieldset>

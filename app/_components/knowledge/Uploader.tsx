@@ -1,9 +1,10 @@
 "use client";
+import { useTranslations } from "next-intl";
 import { useEffect, useRef, useState, type DragEvent } from "react";
 import { CheckIcon, CloseIcon } from "../icons";
 import { uuid } from "../util";
 import { FileIcon, UploadIcon } from "./icons";
-import { fileProblem, formatBytes, plural, UPLOAD_ACCEPT } from "./knowledge";
+import { fileProblem, formatBytes, UPLOAD_ACCEPT } from "./knowledge";
 
 /** How many files go up at once (each is parsed and embedded on the server as it arrives). */
 const PARALLEL = 2;
@@ -28,6 +29,7 @@ interface Upload {
  * it. Unsupported and too-large files are refused here, before any byte is sent.
  */
 export function Uploader({ knowledgeBaseId, onUploaded }: { knowledgeBaseId: string; onUploaded: () => void }) {
+  const t = useTranslations("knowledge.upload");
   const [uploads, setUploads] = useState<Upload[]>([]);
   const [dragging, setDragging] = useState(false);
   const files = useRef(new Map<string, File>());
@@ -45,7 +47,7 @@ export function Uploader({ knowledgeBaseId, onUploaded }: { knowledgeBaseId: str
       const key = uuid();
       const problem = fileProblem(file);
       if (!problem) files.current.set(key, file);
-      return { key, name: file.name, size: file.size, loaded: 0, state: problem ? "error" : "queued", error: problem ?? undefined };
+      return { key, name: file.name, size: file.size, loaded: 0, state: problem ? "error" : "queued", error: problem ? t(problem.key, problem.values) : undefined };
     });
     setUploads((prev) => [...added, ...prev]);
   };
@@ -75,15 +77,15 @@ export function Uploader({ knowledgeBaseId, onUploaded }: { knowledgeBaseId: str
         finish({ state: "done", loaded: file.size, chunkCount: body?.chunkCount });
         onUploadedRef.current();
       } else if (xhr.status === 401) {
-        finish({ state: "error", error: "Your sign-in has expired. Sign in again, then retry." });
+        finish({ state: "error", error: t("expired") });
       } else if (xhr.status === 413) {
-        finish({ state: "error", error: body?.error?.message ?? "Too large: the limit is 5 MB per file." });
+        finish({ state: "error", error: body?.error?.message ?? t("tooLargeLimit") });
       } else {
-        finish({ state: "error", error: body?.error?.message ?? `The upload failed (HTTP ${xhr.status}).` });
+        finish({ state: "error", error: body?.error?.message ?? t("httpFailed", { status: xhr.status }) });
       }
     };
-    xhr.onerror = () => finish({ state: "error", error: "Could not reach Parley. Check your connection." });
-    xhr.onabort = () => finish({ state: "error", error: "Cancelled." });
+    xhr.onerror = () => finish({ state: "error", error: t("unreachable") });
+    xhr.onabort = () => finish({ state: "error", error: t("cancelled") });
     const form = new FormData();
     form.set("knowledgeBaseId", knowledgeBaseId);
     form.set("file", file);
@@ -141,12 +143,12 @@ export function Uploader({ knowledgeBaseId, onUploaded }: { knowledgeBaseId: str
       >
         <UploadIcon size={26} className="kb-dropzone-icon" />
         <p className="kb-dropzone-text">
-          <strong>Drop files here</strong> <span className="kb-hide-narrow">or</span>
+          <strong>{t("drop")}</strong> <span className="kb-hide-narrow">{t("or")}</span>
         </p>
         <button type="button" className="btn btn-sm" onClick={() => input.current?.click()}>
-          Choose files
+          {t("choose")}
         </button>
-        <p className="field-hint">.txt, .md, .html or .pdf · up to 5 MB each · several at once</p>
+        <p className="field-hint">{t("hint")}</p>
         <input
           ref={input}
           type="file"
@@ -154,7 +156,7 @@ export function Uploader({ knowledgeBaseId, onUploaded }: { knowledgeBaseId: str
           accept={UPLOAD_ACCEPT}
           className="visually-hidden"
           tabIndex={-1}
-          aria-label="Files to upload"
+          aria-label={t("files")}
           onChange={(e) => {
             add(e.target.files);
             e.target.value = "";
@@ -164,7 +166,7 @@ export function Uploader({ knowledgeBaseId, onUploaded }: { knowledgeBaseId: str
 
       {uploads.length > 0 && (
         <>
-          <ul className="kb-uploads" aria-label="Uploads">
+          <ul className="kb-uploads" aria-label={t("uploads")}>
             {uploads.map((u) => (
               <UploadRow
                 key={u.key}
@@ -177,12 +179,12 @@ export function Uploader({ knowledgeBaseId, onUploaded }: { knowledgeBaseId: str
           <div className="kb-uploads-foot">
             <span className="muted" aria-live="polite">
               {busy
-                ? `Uploading ${plural(uploads.length - finished, "file")}…`
-                : [added && `${plural(added, "file")} added`, failed && `${plural(failed, "file")} refused or failed`].filter(Boolean).join(" · ")}
+                ? t("uploading", { count: uploads.length - finished })
+                : [added && t("added", { count: added }), failed && t("failed", { count: failed })].filter(Boolean).join(" · ")}
             </span>
             {finished > 0 && (
               <button type="button" className="link-btn" onClick={() => setUploads((prev) => prev.filter((u) => u.state !== "done" && u.state !== "error"))}>
-                Clear finished
+                {t("clear")}
               </button>
             )}
           </div>
@@ -193,16 +195,17 @@ export function Uploader({ knowledgeBaseId, onUploaded }: { knowledgeBaseId: str
 }
 
 function UploadRow({ upload: u, onCancel, onDismiss }: { upload: Upload; onCancel: () => void; onDismiss: () => void }) {
+  const t = useTranslations("knowledge");
   const percent = u.size ? Math.round((u.loaded / u.size) * 100) : 0;
   const status =
     u.state === "queued"
-      ? "Waiting…"
+      ? t("upload.waiting")
       : u.state === "uploading"
-        ? `${percent}% · ${formatBytes(u.loaded)} of ${formatBytes(u.size)}`
+        ? t("upload.progress", { percent, loaded: formatBytes(u.loaded), size: formatBytes(u.size) })
         : u.state === "indexing"
-          ? "Uploaded · indexing…"
+          ? t("upload.indexing")
           : u.state === "done"
-            ? `Added · ${u.chunkCount !== undefined ? plural(u.chunkCount, "chunk") : "indexed"}`
+            ? t("upload.done", { chunks: u.chunkCount !== undefined ? t("chunks", { count: u.chunkCount }) : t("upload.indexed") })
             : u.error;
   return (
     <li className={`kb-upload is-${u.state}`} data-state={u.state}>
@@ -220,7 +223,7 @@ function UploadRow({ upload: u, onCancel, onDismiss }: { upload: Upload; onCance
           <div
             className={`kb-progress ${u.state === "indexing" ? "is-indeterminate" : ""}`}
             role="progressbar"
-            aria-label={`Uploading ${u.name}`}
+            aria-label={t("upload.uploadingFile", { name: u.name })}
             aria-valuemin={0}
             aria-valuemax={100}
             aria-valuenow={u.state === "indexing" ? undefined : percent}
@@ -234,11 +237,11 @@ function UploadRow({ upload: u, onCancel, onDismiss }: { upload: Upload; onCance
         </p>
       </div>
       {u.state === "uploading" || u.state === "queued" ? (
-        <button type="button" className="icon-btn icon-btn-sm" aria-label={`Cancel ${u.name}`} title="Cancel" onClick={u.state === "queued" ? onDismiss : onCancel}>
+        <button type="button" className="icon-btn icon-btn-sm" aria-label={t("upload.cancelFile", { name: u.name })} title={t("upload.cancel")} onClick={u.state === "queued" ? onDismiss : onCancel}>
           <CloseIcon size={14} />
         </button>
       ) : u.state === "done" || u.state === "error" ? (
-        <button type="button" className="icon-btn icon-btn-sm" aria-label={`Dismiss ${u.name}`} title="Dismiss" onClick={onDismiss}>
+        <button type="button" className="icon-btn icon-btn-sm" aria-label={t("upload.dismissFile", { name: u.name })} title={t("upload.dismiss")} onClick={onDismiss}>
           <CloseIcon size={14} />
         </button>
       ) : (

@@ -20,26 +20,22 @@ export function formatBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
-export const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
-
-/** Why a file cannot be uploaded, before sending it; null when it can. */
-export function fileProblem(file: { name: string; size: number }): string | null {
+/** Why a file cannot be uploaded, before sending it (a `knowledge.upload` message and its values); null when it can. */
+export function fileProblem(file: { name: string; size: number }): { key: "unsupported" | "noExtension" | "tooLarge" | "empty"; values?: Record<string, string> } | null {
   const extension = /\.[^.]+$/.exec(file.name.toLowerCase())?.[0] ?? "";
-  if (!UPLOAD_EXTENSIONS.includes(extension)) {
-    return `${extension ? `“${extension}” files are not supported` : "Files without an extension are not supported"}: upload .txt, .md, .html or .pdf.`;
-  }
-  if (file.size > MAX_DOCUMENT_BYTES) return `Too large: ${formatBytes(file.size)}. The limit is 5 MB per file.`;
-  if (file.size === 0) return "The file is empty.";
+  if (!UPLOAD_EXTENSIONS.includes(extension)) return extension ? { key: "unsupported", values: { extension } } : { key: "noExtension" };
+  if (file.size > MAX_DOCUMENT_BYTES) return { key: "tooLarge", values: { size: formatBytes(file.size) } };
+  if (file.size === 0) return { key: "empty" };
   return null;
 }
 
+/** File types by name; plain text has none (the page says "Text" in its language). */
 const MIME_LABELS: Record<string, string> = {
-  "text/plain": "Text",
   "text/markdown": "Markdown",
   "text/html": "HTML",
   "application/pdf": "PDF",
 };
-export const mimeLabel = (mime: string) => MIME_LABELS[mime] ?? mime;
+export const mimeLabel = (mime: string): string | undefined => (mime === "text/plain" ? undefined : (MIME_LABELS[mime] ?? mime));
 
 const STOP_WORDS = new Set(
   "a an and are as at be but by can do does for from had has have how i if in into is it its me my no not of on or our so than that the their them then there these they this to was we were what when where which who whom why will with you your".split(
