@@ -49,6 +49,18 @@ type SessionListInput = { limit?: number; search?: string };
 
 /** Codes after which retrying cannot help. */
 const FINAL_CODES = new Set(["BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"]);
+/** How many times `ask` sends its question before giving up on an unavailable service. */
+const SEND_ATTEMPTS = 8;
+
+/**
+ * Whether a call failed on its way rather than being answered by Parley: the instance it reached
+ * was draining or lost its stores (SERVICE_UNAVAILABLE), or it died and a proxy answered for it (a
+ * 502 page) or the connection was reset (no tRPC error at all). Such a call may be sent again.
+ */
+function failedInTransit(error: unknown): boolean {
+  const code = (error as { data?: { code?: string } }).data?.code;
+  return code === undefined || code === "SERVICE_UNAVAILABLE";
+}
 
 /**
  * Follows one answer's events until its terminal event. A dropped connection is resumed from the
@@ -103,9 +115,24 @@ export function createParley(options: ParleyClientOptions) {
   const client = createParleyClient(options);
   return {
     client,
-    /** Asks a question and yields the answer's events as they stream; resumes by itself. */
-    async *ask(sessionId: string, query: string, opts: { signal?: AbortSignal; requestId?: string } = {}) {
-      const turn = await client.chat.send.mutate({ sessionId, query, requestId: opts.requestId ?? crypto.randomUUID() }, { signal: opts.signal });
+    /**
+     * Asks a question and yields the answer's events as they stream; resumes by itself. A send that
+     * fails on its way (see failedInTransit) is sent again with the same requestId, so that however
+     * often it is sent, it is one turn. `onRetry` hears of each such failure.
+     */
+    async *ask(sessionId: string, query: string, opts: { signal?: AbortSignal; requestId?: string; onRetry?: (error: unknown) => void } = {}) {
+      const input = { sessionId, query, requestId: opts.requestId ?? crypto.randomUUID() };
+      let turn;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          turn = await client.chat.send.mutate(input, { signal: opts.signal });
+          break;
+        } catch (error) {
+          if (opts.signal?.aborted || !failedInTransit(error) || attempt === SEND_ATTEMPTS) throw error;
+          opts.onRetry?.(error);
+          await new Promise((r) => setTimeout(r, Math.min(200 * attempt, 2000)));
+        }
+      }
       yield* followAnswer(client, { sessionId, messageId: turn.assistantMessage.id }, opts.signal);
     },
     /** Every session of the caller, page after page. */
