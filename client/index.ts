@@ -49,8 +49,11 @@ type SessionListInput = { limit?: number; search?: string };
 
 /** Codes after which retrying cannot help. */
 const FINAL_CODES = new Set(["BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"]);
-/** How many times `ask` sends its question before giving up on an unavailable service. */
-const SEND_ATTEMPTS = 8;
+/**
+ * How many times `ask` sends its question before giving up on an unavailable service: with its
+ * backoff, about 15 s, longer than a load balancer's pause on instances it saw fail (nginx: 10 s).
+ */
+const SEND_ATTEMPTS = 10;
 
 /**
  * Whether a call failed on its way rather than being answered by Parley: the instance it reached
@@ -91,10 +94,12 @@ export async function* followAnswer(
         if (queue.length === 0) await new Promise<void>((r) => (wake = r));
         wake = null;
         const item = queue.shift()!;
-        if ("done" in item) return;
-        if ("error" in item) {
-          const code = (item.error as { data?: { code?: string } }).data?.code;
-          if ((code && FINAL_CODES.has(code)) || ++failures > 10) throw item.error;
+        if ("done" in item && signal?.aborted) return;
+        // An error, or the stream closed before the answer's end (its instance shut down): resume.
+        if ("done" in item || "error" in item) {
+          const error = "error" in item ? item.error : new Error("The answer's stream kept closing before its end");
+          const code = (error as { data?: { code?: string } }).data?.code;
+          if ((code && FINAL_CODES.has(code)) || ++failures > 10) throw error;
           await new Promise((r) => setTimeout(r, Math.min(200 * failures, 2000)));
           break;
         }
@@ -130,7 +135,7 @@ export function createParley(options: ParleyClientOptions) {
         } catch (error) {
           if (opts.signal?.aborted || !failedInTransit(error) || attempt === SEND_ATTEMPTS) throw error;
           opts.onRetry?.(error);
-          await new Promise((r) => setTimeout(r, Math.min(200 * attempt, 2000)));
+          await new Promise((r) => setTimeout(r, Math.min(300 * attempt, 2500)));
         }
       }
       yield* followAnswer(client, { sessionId, messageId: turn.assistantMessage.id }, opts.signal);

@@ -4,7 +4,7 @@
  * scenario 9 (full size). Each instance is its own `node` process, signalled by PID.
  */
 import { randomUUID } from "node:crypto";
-import { createParley } from "../client";
+import { createParley } from "../client/index";
 import type { StreamEvent } from "../server/events";
 import type { ParleyServer } from "./localServers";
 import { startNginx, type Nginx } from "./nginx";

@@ -30,6 +30,8 @@ export interface Nginx {
   port: number;
   /** The access log so far: one line per request, naming the instance(s) that served it. */
   accessLog(): string[];
+  /** nginx's own warnings and errors so far (instances refusing, resetting, none left). */
+  errorLog(): string[];
   stop(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startNginx(upstreams: string[]): Promise<Nginx> {
     url: `http://127.0.0.1:${port}`,
     port,
     accessLog: () => fs.readFileSync(path.join(dir, "logs/access.log"), "utf8").split("\n").filter(Boolean),
+    errorLog: () => fs.readFileSync(path.join(dir, "logs/error.log"), "utf8").split("\n").filter(Boolean),
     stop,
   };
 }

@@ -8,7 +8,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createParley, followAnswer } from "../client";
+import { createParley, followAnswer } from "../client/index";
 import { createFreshDatabase, freePort, hasProductionBuild, startParleyServer, waitFor, type ParleyServer } from "../scripts/localServers";
 import { startRedisCluster, type RedisCluster } from "../scripts/redisCluster";
 import { adminUrl } from "../scripts/test-database";
