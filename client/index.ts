@@ -50,10 +50,11 @@ type SessionListInput = { limit?: number; search?: string };
 /** Codes after which retrying cannot help. */
 const FINAL_CODES = new Set(["BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"]);
 /**
- * How many times `ask` sends its question before giving up on an unavailable service: with its
- * backoff, about 15 s, longer than a load balancer's pause on instances it saw fail (nginx: 10 s).
+ * How long `ask` keeps sending its question while the service is unavailable: longer than a load
+ * balancer's pause on instances it saw fail (nginx: 10 s) and than an answer lease (15 s), which a
+ * send that died half-way may have left holding the session.
  */
-const SEND_ATTEMPTS = 10;
+const SEND_RETRY_MS = 30_000;
 
 /**
  * Whether a call failed on its way rather than being answered by Parley: the instance it reached
@@ -127,13 +128,16 @@ export function createParley(options: ParleyClientOptions) {
      */
     async *ask(sessionId: string, query: string, opts: { signal?: AbortSignal; requestId?: string; onRetry?: (error: unknown) => void } = {}) {
       const input = { sessionId, query, requestId: opts.requestId ?? crypto.randomUUID() };
+      const deadline = Date.now() + SEND_RETRY_MS;
       let turn;
       for (let attempt = 1; ; attempt++) {
         try {
           turn = await client.chat.send.mutate(input, { signal: opts.signal });
           break;
         } catch (error) {
-          if (opts.signal?.aborted || !failedInTransit(error) || attempt === SEND_ATTEMPTS) throw error;
+          // After a failed attempt, CONFLICT may be that attempt's own hold on the session.
+          const retry = failedInTransit(error) || (attempt > 1 && (error as { data?: { code?: string } }).data?.code === "CONFLICT");
+          if (opts.signal?.aborted || !retry || Date.now() > deadline) throw error;
           opts.onRetry?.(error);
           await new Promise((r) => setTimeout(r, Math.min(300 * attempt, 2500)));
         }

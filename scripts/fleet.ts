@@ -133,6 +133,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 
   const sessions = await Promise.all(Array.from({ length: options.sessions }, (_, i) => parley.client.session.create.mutate({ title: `soak ${i}` })));
   let asked = 0;
+  const timeoutMs = options.answerTimeoutMs ?? 150_000;
   const stopOne = async (sessionId: string, messageId: string) => {
     for (let attempt = 1; attempt <= 8; attempt++) {
       try {
@@ -157,7 +158,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         let deltas = 0;
         let stopping: Promise<unknown> | null = null;
         try {
-          const signal = AbortSignal.timeout(options.answerTimeoutMs ?? 90_000);
+          const signal = AbortSignal.timeout(timeoutMs);
           const question = `${QUESTIONS[n % QUESTIONS.length]} (${randomUUID().slice(0, 8)})`;
           for await (const e of parley.ask(session.id, question, { signal, onRetry: (error) => result.retried.push(`chat.send: ${describeError(error)}`) })) {
             const at = performance.now();
@@ -181,7 +182,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
             lastEventAt = at;
           }
           await stopping;
-          if (!result.answers.some((a) => a.messageId === messageId && messageId)) result.failures.push(`question ${n}: the stream ended without a terminal event`);
+          if (!result.answers.some((a) => a.messageId === messageId && messageId))
+            result.failures.push(`question ${n}: ${signal.aborted ? `no terminal event within ${timeoutMs / 1000} s` : "the stream ended without a terminal event"}`);
         } catch (error) {
           result.failures.push(`question ${n} (${messageId || "not sent"}): ${describeError(error)}`);
         }

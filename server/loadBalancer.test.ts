@@ -190,5 +190,5 @@ describe.each(backends)("three instances behind nginx, on $name", ({ cluster: on
     expect(figures.interrupted).toBeGreaterThan(0);
     // (measured from the last kill or restart before each error event)
     expect(figures.interruptedSinceDisruptionMaxMs).toBeLessThan(30_000);
-  }, 240_000);
+  }, 330_000);
 });
