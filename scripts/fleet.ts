@@ -66,6 +66,9 @@ export interface SoakOptions {
 
 export interface SoakAnswer {
   sessionId: string;
+  /** Which of its session's questions (0-based). */
+  index: number;
+  /** From its `start` event; an answer that died before starting is served as `snapshot` + terminal, without one. */
   messageId: string;
   /** The text its subscriber saw (answer deltas; a snapshot replaces what came before). */
   text: string;
@@ -157,6 +160,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         let text = "";
         let deltas = 0;
         let stopping: Promise<unknown> | null = null;
+        let ended = false;
         try {
           const signal = AbortSignal.timeout(timeoutMs);
           const question = `${QUESTIONS[n % QUESTIONS.length]} (${randomUUID().slice(0, 8)})`;
@@ -169,8 +173,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
               if (!firstTokenAt) firstTokenAt = at;
               if (++deltas === 3 && stopThis) stopping = stopOne(session.id, messageId);
             } else if (e.type === "complete" || e.type === "stop" || e.type === "error") {
+              ended = true;
               result.answers.push({
                 sessionId: session.id,
+                index: q,
                 messageId,
                 text,
                 end: e,
@@ -182,7 +188,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
             lastEventAt = at;
           }
           await stopping;
-          if (!result.answers.some((a) => a.messageId === messageId && messageId))
+          if (!ended)
             result.failures.push(`question ${n}: ${signal.aborted ? `no terminal event within ${timeoutMs / 1000} s` : "the stream ended without a terminal event"}`);
         } catch (error) {
           result.failures.push(`question ${n} (${messageId || "not sent"}): ${describeError(error)}`);
@@ -207,17 +213,18 @@ const STATUS_OF_END = { complete: "completed", stop: "stopped", error: "interrup
 export async function checkSoak(url: string, apiKey: string, soak: SoakResult, questionsPerSession: number): Promise<string[]> {
   const parley = createParley({ url, apiKey });
   const problems: string[] = [];
-  const seen = new Map(soak.answers.map((a) => [a.messageId, a]));
+  const seen = new Map(soak.answers.map((a) => [`${a.sessionId}/${a.index}`, a]));
   for (const sessionId of new Set(soak.answers.map((a) => a.sessionId))) {
     const items = (await parley.client.message.list.query({ sessionId, limit: 100 })).items;
     if (items.length !== 2 * questionsPerSession) problems.push(`session ${sessionId}: ${items.length} messages for ${questionsPerSession} questions`);
-    for (const m of items) {
-      if (m.role !== "assistant") continue;
-      const answer = seen.get(m.id);
+    // Oldest first: the n-th answer of the session is its n-th question's.
+    for (const [index, m] of items.filter((item) => item.role === "assistant").entries()) {
+      const answer = seen.get(`${sessionId}/${index}`);
       if (!answer) {
         problems.push(`answer ${m.id} (${m.status}): no subscriber saw it end`);
         continue;
       }
+      if (answer.messageId && answer.messageId !== m.id) problems.push(`answer ${m.id}: its subscriber followed ${answer.messageId}`);
       if (m.status !== STATUS_OF_END[answer.end.type]) problems.push(`answer ${m.id}: stored ${m.status}, its stream ended with ${answer.end.type}`);
       if (m.content !== answer.text) problems.push(`answer ${m.id} (${m.status}): stored ${m.content.length} chars, the subscriber saw ${answer.text.length}`);
       if ((answer.end.type === "complete" || answer.end.type === "stop") && answer.end.content !== m.content) problems.push(`answer ${m.id}: its ${answer.end.type} event carries other content than stored`);
