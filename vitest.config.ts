@@ -10,6 +10,8 @@ const integration = "**/*.db.test.ts";
 process.env.LOG_LEVEL ??= "warn";
 /** Suites that start real server instances from the production build (the SDK's runs its package against one). */
 const instances = ["**/instances.test.ts", "server/boot.test.ts", "client/sdk.test.ts"];
+/** Three instances behind nginx, and the soak with instances dying (production build, nginx, one Redis and a cluster). */
+const loadBalancer = "server/loadBalancer.test.ts";
 /** The shared store suite runs again on a real 3-master Redis Cluster, with the cluster's own cases. */
 const clusterOnly = "server/store/cluster.test.ts";
 export default defineConfig({
@@ -26,7 +28,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: ["{server,client,db,app}/**/*.test.ts"], exclude: [integration, ...instances, clusterOnly, "node_modules/**"] },
+        test: { name: "unit", include: ["{server,client,db,app}/**/*.test.ts"], exclude: [integration, ...instances, loadBalancer, clusterOnly, "node_modules/**"] },
       },
       { extends: true, test: { name: "pglite", include: [integration], env: { PARLEY_TEST_BACKEND: "embedded" } } },
       {
@@ -43,6 +45,7 @@ export default defineConfig({
         test: { name: "cluster", include: ["server/store/store.test.ts", clusterOnly], globalSetup: ["./scripts/test-redis-cluster.ts"] },
       },
       { extends: true, test: { name: "instances", include: instances, globalSetup: ["./scripts/test-database.ts"], testTimeout: 60_000 } },
+      { extends: true, test: { name: "loadbalancer", include: [loadBalancer], testTimeout: 60_000 } },
     ],
   },
 });

@@ -1,7 +1,7 @@
 /**
  * `npm run bench` — Parley measured against the raw Redis and Postgres limits, in one run.
  * `npm run bench -- --quick` for the short mode (under two minutes). Options:
- *   --only s1,s3,…   run only these scenarios (s1…s9, knowledge)
+ *   --only s1,s3,…   run only these scenarios (s1…s10, knowledge)
  *   --profile        start the Parley server with `--cpu-prof` (profiles in bench/profiles/)
  *   --rebuild        run `npm run build` even when a build exists
  *   --app-dir DIR    start Parley from another checkout's production build (default: this tree)
@@ -36,6 +36,7 @@ import * as s6 from "./scenarios/s6-fanout";
 import * as s7 from "./scenarios/s7-embedded";
 import * as s8 from "./scenarios/s8-peer";
 import * as s9 from "./scenarios/s9-capacity";
+import * as s10 from "./scenarios/s10-soak";
 import { summariseProfile } from "./lib/cpuprofile";
 import { runKnowledgeEvaluation } from "./scenarios/knowledge";
 
@@ -146,6 +147,7 @@ async function main() {
     await target.close();
     await instance.stop();
     await runScenario("s7", () => s7.run(ctx, nodeArgs));
+    await runScenario("s10", () => s10.run(ctx));
     await runScenario("knowledge", () => runKnowledgeEvaluation(ctx));
     if (!report.scenarios.some((s) => s.id === "knowledge") && wanted("knowledge")) {
       report.notes.push("Knowledge evaluation hook (`bench/scenarios/knowledge.ts` → `runKnowledgeEvaluation`): `server/knowledge/evaluate.ts` is not there yet, so no table.");

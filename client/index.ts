@@ -49,6 +49,22 @@ type SessionListInput = { limit?: number; search?: string };
 
 /** Codes after which retrying cannot help. */
 const FINAL_CODES = new Set(["BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"]);
+/**
+ * How long `ask` keeps sending its question while the service is unavailable: longer than a load
+ * balancer's pause on instances it saw fail (nginx: 10 s) and than an answer lease (15 s), which a
+ * send that died half-way may have left holding the session.
+ */
+const SEND_RETRY_MS = 30_000;
+
+/**
+ * Whether a call failed on its way rather than being answered by Parley: the instance it reached
+ * was draining or lost its stores (SERVICE_UNAVAILABLE), or it died and a proxy answered for it (a
+ * 502 page) or the connection was reset (no tRPC error at all). Such a call may be sent again.
+ */
+function failedInTransit(error: unknown): boolean {
+  const code = (error as { data?: { code?: string } }).data?.code;
+  return code === undefined || code === "SERVICE_UNAVAILABLE";
+}
 
 /**
  * Follows one answer's events until its terminal event. A dropped connection is resumed from the
@@ -79,10 +95,12 @@ export async function* followAnswer(
         if (queue.length === 0) await new Promise<void>((r) => (wake = r));
         wake = null;
         const item = queue.shift()!;
-        if ("done" in item) return;
-        if ("error" in item) {
-          const code = (item.error as { data?: { code?: string } }).data?.code;
-          if ((code && FINAL_CODES.has(code)) || ++failures > 10) throw item.error;
+        if ("done" in item && signal?.aborted) return;
+        // An error, or the stream closed before the answer's end (its instance shut down): resume.
+        if ("done" in item || "error" in item) {
+          const error = "error" in item ? item.error : new Error("The answer's stream kept closing before its end");
+          const code = (error as { data?: { code?: string } }).data?.code;
+          if ((code && FINAL_CODES.has(code)) || ++failures > 10) throw error;
           await new Promise((r) => setTimeout(r, Math.min(200 * failures, 2000)));
           break;
         }
@@ -103,9 +121,27 @@ export function createParley(options: ParleyClientOptions) {
   const client = createParleyClient(options);
   return {
     client,
-    /** Asks a question and yields the answer's events as they stream; resumes by itself. */
-    async *ask(sessionId: string, query: string, opts: { signal?: AbortSignal; requestId?: string } = {}) {
-      const turn = await client.chat.send.mutate({ sessionId, query, requestId: opts.requestId ?? crypto.randomUUID() }, { signal: opts.signal });
+    /**
+     * Asks a question and yields the answer's events as they stream; resumes by itself. A send that
+     * fails on its way (see failedInTransit) is sent again with the same requestId, so that however
+     * often it is sent, it is one turn. `onRetry` hears of each such failure.
+     */
+    async *ask(sessionId: string, query: string, opts: { signal?: AbortSignal; requestId?: string; onRetry?: (error: unknown) => void } = {}) {
+      const input = { sessionId, query, requestId: opts.requestId ?? crypto.randomUUID() };
+      const deadline = Date.now() + SEND_RETRY_MS;
+      let turn;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          turn = await client.chat.send.mutate(input, { signal: opts.signal });
+          break;
+        } catch (error) {
+          // After a failed attempt, CONFLICT may be that attempt's own hold on the session.
+          const retry = failedInTransit(error) || (attempt > 1 && (error as { data?: { code?: string } }).data?.code === "CONFLICT");
+          if (opts.signal?.aborted || !retry || Date.now() > deadline) throw error;
+          opts.onRetry?.(error);
+          await new Promise((r) => setTimeout(r, Math.min(300 * attempt, 2500)));
+        }
+      }
       yield* followAnswer(client, { sessionId, messageId: turn.assistantMessage.id }, opts.signal);
     },
     /** Every session of the caller, page after page. */

@@ -105,8 +105,10 @@ export async function startParleyServer(options: {
   echo?: string;
   /** What to wait for: `ready` (default: `/api/health` 200) or `live` (`?live=1`: listening, stores or not). */
   until?: "ready" | "live";
+  /** The port to listen on (a restart takes its predecessor's); a free one by default. */
+  port?: number;
 }): Promise<ParleyServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const log: string[] = [];
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), SERVER_ENTRY, "-p", String(port), "-H", "127.0.0.1"], {
     cwd: options.cwd,

@@ -20,6 +20,9 @@ export interface Sizes {
   idleSubscribers: number;
   fanout: number;
   fanoutEvents: number;
+  /** Scenario 9: clients at once, and questions each asks in turn, through nginx. */
+  soakSessions: number;
+  soakQuestions: number;
 }
 
 export const QUICK: Sizes = {
@@ -40,6 +43,8 @@ export const QUICK: Sizes = {
   idleSubscribers: 200,
   fanout: 50,
   fanoutEvents: 20,
+  soakSessions: 20,
+  soakQuestions: 5,
 };
 
 export const FULL: Sizes = {
@@ -60,6 +65,8 @@ export const FULL: Sizes = {
   idleSubscribers: 1000,
   fanout: 100,
   fanoutEvents: 50,
+  soakSessions: 100,
+  soakQuestions: 10,
 };
 
 export interface Ctx {

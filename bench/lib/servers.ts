@@ -83,6 +83,8 @@ export interface StartOptions {
   env: Record<string, string>;
   /** Node flags for the server process (e.g. `--cpu-prof`, `--import <probe>`). */
   nodeArgs?: string[];
+  /** The port (a restarted instance takes its predecessor's); a free one by default. */
+  port?: number;
 }
 
 /** The production build's server in APP_DIR, killed by `cleanupAll` if still running. */
@@ -91,6 +93,7 @@ export async function startParley(options: StartOptions): Promise<Instance> {
     cwd: APP_DIR,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...options.env },
     nodeArgs: options.nodeArgs,
+    port: options.port,
     echo: process.env.BENCH_VERBOSE ? options.kind : undefined,
   });
   children.add(server.process);
