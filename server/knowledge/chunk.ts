@@ -1,3 +1,4 @@
+import { badInput } from "../errors";
 import { countTokens } from "../models/text";
 import { segmentPieces } from "../text/segment";
 import type { Block } from "./parse";
@@ -7,7 +8,16 @@ import type { Block } from "./parse";
  * chunk never mixes two sections), blocks of a section are packed together up to the token budget,
  * and a section spanning several chunks repeats the end of one chunk at the start of the next (the
  * overlap), so a passage cut at a chunk boundary is still found whole in one of them.
+ *
+ * Output stays proportional to the input: every chunk repeats its heading path, so each heading is
+ * cut to MAX_HEADING_CHARS, and a document that would make more than MAX_CHUNKS chunks is refused
+ * (with the `field` given) as soon as it gets there.
  */
+
+/** The longest heading a chunk repeats (Markdown has at most six levels of them). */
+export const MAX_HEADING_CHARS = 100;
+/** The most chunks one document may make: ~2.5M tokens at the default budget, more than 5 MB of text holds. */
+export const MAX_CHUNKS = 10_000;
 
 export interface Chunk {
   /** The headings the chunk sits under, outermost first, joined by " › ". */
@@ -31,7 +41,7 @@ const SEPARATOR_TOKENS = 2;
 /** Longer "words" (base64, hashes) are cut first: tokenising one huge run of letters is very slow. */
 const MAX_WORD_CHARS = 100;
 
-export function chunkBlocks(blocks: Block[], options: ChunkOptions = DEFAULT_CHUNKING): Chunk[] {
+export function chunkBlocks(blocks: Block[], options: ChunkOptions = DEFAULT_CHUNKING, field = "content"): Chunk[] {
   // A document's one top-level heading, first thing in it, is its title rather than a section.
   const topLevel = blocks.filter((b) => b.kind === "heading" && b.depth === 1);
   if (topLevel.length === 1 && blocks[0] === topLevel[0]) blocks = blocks.slice(1);
@@ -42,6 +52,7 @@ export function chunkBlocks(blocks: Block[], options: ChunkOptions = DEFAULT_CHU
   const size = () => pieces.reduce((sum, p) => sum + p.tokens, 0) + SEPARATOR_TOKENS * Math.max(0, pieces.length - 1);
   const emit = () => {
     if (pieces.length === 0) return;
+    if (chunks.length === MAX_CHUNKS) throw badInput(field, `The document would make more than ${MAX_CHUNKS} chunks`);
     const content = pieces.map((p) => p.text).join(SEPARATOR);
     chunks.push({ heading: headings.map((h) => h.text).join(" › "), content, tokenCount: countTokens(content) });
   };
@@ -50,7 +61,8 @@ export function chunkBlocks(blocks: Block[], options: ChunkOptions = DEFAULT_CHU
     if (block.kind === "heading") {
       emit();
       pieces = [];
-      headings = [...headings.filter((h) => h.depth < block.depth), block];
+      const text = block.text.length > MAX_HEADING_CHARS ? `${block.text.slice(0, MAX_HEADING_CHARS - 1).replace(/[\uD800-\uDBFF]$/, "")}…` : block.text;
+      headings = [...headings.filter((h) => h.depth < block.depth), { depth: block.depth, text }];
       continue;
     }
     // Pieces leave room for the overlap that may have to open their chunk.

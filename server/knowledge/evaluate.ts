@@ -7,6 +7,7 @@ import { eq } from "drizzle-orm";
 import { openDb } from "../../db";
 import { knowledgeBases, knowledgeChunks, knowledgeDocuments, tenants } from "../../db/schema";
 import { defaultStrategy } from "../defaults";
+import { chunkBlocks } from "./chunk";
 import { createOfflineEmbedder, type Embedder } from "./embed";
 import { parseText, type TextFormat } from "./parse";
 import { indexDocument, sha256Hex } from "./repository";
@@ -67,7 +68,7 @@ export async function evaluateRetrieval(options: { vectors?: VectorBackend; labe
     const [base] = await handle.db.insert(knowledgeBases).values({ tenantId: tenant.id, name: "Labelled set" }).returning();
     for (const doc of set.documents) {
       const text = readFileSync(path.resolve(doc.path), "utf8");
-      const document = { title: doc.title, mimeType: doc.mimeType, sizeBytes: Buffer.byteLength(text), contentHash: sha256Hex(text), blocks: parseText(text, doc.mimeType) };
+      const document = { title: doc.title, mimeType: doc.mimeType, sizeBytes: Buffer.byteLength(text), contentHash: sha256Hex(text), chunks: chunkBlocks(parseText(text, doc.mimeType)) };
       await indexDocument(deps, { tenantId: tenant.id, knowledgeBaseId: base.id, createdBy: null }, document);
     }
 

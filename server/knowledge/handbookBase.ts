@@ -4,6 +4,7 @@ import { and, eq, notInArray, sql } from "drizzle-orm";
 import type { Db } from "../../db";
 import { knowledgeBases, knowledgeDocuments, tenants } from "../../db/schema";
 import { DEFAULT_TENANT } from "../auth";
+import { chunkBlocks } from "./chunk";
 import { parseText } from "./parse";
 import { indexDocument, sha256Hex } from "./repository";
 import type { KnowledgeDeps } from "./retrieve";
@@ -59,7 +60,7 @@ export async function ensureHandbookBase(deps: KnowledgeDeps): Promise<string | 
         .where(and(eq(knowledgeDocuments.knowledgeBaseId, baseId), eq(knowledgeDocuments.title, doc.title)));
       if (current?.contentHash === hash) continue;
       if (current) await tx.delete(knowledgeDocuments).where(eq(knowledgeDocuments.id, current.id));
-      const document = { title: doc.title, mimeType: "text/markdown", sizeBytes: Buffer.byteLength(text), contentHash: hash, blocks: parseText(text, "text/markdown") };
+      const document = { title: doc.title, mimeType: "text/markdown", sizeBytes: Buffer.byteLength(text), contentHash: hash, chunks: chunkBlocks(parseText(text, "text/markdown")) };
       await indexDocument(txDeps, { tenantId: tenant.id, knowledgeBaseId: baseId, createdBy: null }, document);
     }
     // Documents no longer shipped leave the base.

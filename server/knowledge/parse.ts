@@ -1,13 +1,24 @@
+import { inflateSync, constants as zlib } from "node:zlib";
 import { marked, type Token } from "marked";
 import TurndownService from "turndown";
-import { extractText, getDocumentProxy } from "unpdf";
-import { badInput } from "../errors";
+import { getDocumentProxy } from "unpdf";
+import { AppError, badInput } from "../errors";
 
 /**
  * Turns a document of any supported format into blocks: headings and the bodies between them.
  * Markdown is read with `marked`'s lexer, HTML is converted to Markdown with `turndown` first, PDF
  * text comes from pdf.js (through `unpdf`), page by page; plain text and PDF have no headings.
+ *
+ * The parsers recurse and some are superlinear in nesting, so a document is measured before it is
+ * parsed: nesting deeper than MAX_NESTING_DEPTH, a PDF of more than MAX_PDF_PAGES pages or whose
+ * streams decode to more than MAX_PDF_DECODED_BYTES is refused (errors name the `field` given).
  */
+
+/** Deepest nesting of HTML elements, Markdown block quotes or lists a document may have. */
+export const MAX_NESTING_DEPTH = 64;
+export const MAX_PDF_PAGES = 500;
+/** What a PDF's (non-image) streams may decode to, in all: a few MB of Flate can hide gigabytes. */
+export const MAX_PDF_DECODED_BYTES = 64 * 1024 * 1024;
 
 export const TEXT_FORMATS = ["text/plain", "text/markdown", "text/html"] as const;
 export const FILE_FORMATS = [...TEXT_FORMATS, "application/pdf"] as const;
@@ -31,16 +42,78 @@ export function formatOfFileName(name: string): FileFormat | null {
   return (extension && byExtension[extension]) || null;
 }
 
-export async function parseFile(bytes: Uint8Array, format: FileFormat): Promise<Block[]> {
-  if (format === "application/pdf") return pdfBlocks(bytes);
-  return parseText(new TextDecoder("utf-8").decode(bytes), format);
+export async function parseFile(bytes: Uint8Array, format: FileFormat, field = "file"): Promise<Block[]> {
+  if (format === "application/pdf") return pdfBlocks(bytes, field);
+  return parseText(new TextDecoder("utf-8").decode(bytes), format, field);
 }
 
-export function parseText(text: string, format: TextFormat): Block[] {
+export function parseText(text: string, format: TextFormat, field = "content"): Block[] {
   const clean = text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
-  if (format === "text/markdown") return markdownBlocks(clean);
-  if (format === "text/html") return markdownBlocks(htmlToMarkdown(clean));
-  return plainBlocks(clean);
+  try {
+    if (format === "text/markdown") return markdownBlocks(clean, field);
+    if (format === "text/html") {
+      assertNesting(htmlDepth(clean), field);
+      return markdownBlocks(htmlToMarkdown(clean), field);
+    }
+    return plainBlocks(clean);
+  } catch (error) {
+    // Inline nesting (emphasis in emphasis…) is not measured beforehand; the stack is the bound.
+    if (error instanceof RangeError && /call stack/i.test(error.message)) throw tooDeep(field);
+    throw error;
+  }
+}
+
+const tooDeep = (field: string) => badInput(field, `The document nests deeper than ${MAX_NESTING_DEPTH} levels`);
+
+function assertNesting(depth: number, field: string) {
+  if (depth > MAX_NESTING_DEPTH) throw tooDeep(field);
+}
+
+/** Elements that never have content, or whose end tag HTML lets a document leave out. */
+const UNNESTED = new Set(
+  "area base br col embed hr img input link meta source track wbr p li dt dd tr td th thead tbody tfoot option optgroup colgroup rt rp html head body".split(" "),
+);
+
+/** How deep the HTML's elements nest, by a linear scan of its tags (the parsers recurse on it). */
+export function htmlDepth(html: string): number {
+  const open: string[] = [];
+  let deepest = 0;
+  for (const [tag, closing, name, selfClosing] of html.matchAll(/<(\/?)([a-zA-Z][\w:-]*)[^>]*?(\/?)>/g)) {
+    const element = name.toLowerCase();
+    if (UNNESTED.has(element) || (selfClosing && !closing) || tag.startsWith("<!")) continue;
+    if (!closing) deepest = Math.max(deepest, open.push(element));
+    else {
+      const at = open.lastIndexOf(element);
+      if (at >= 0) open.length = at;
+    }
+  }
+  return deepest;
+}
+
+/**
+ * How deep the Markdown's block quotes and lists nest, line by line (fenced code aside): the
+ * quote markers opening a line plus, on a list item, one level per two columns of indentation.
+ */
+export function markdownDepth(markdown: string): number {
+  let deepest = 0;
+  let fence: string | null = null;
+  for (const line of markdown.split("\n")) {
+    const marker = line.match(/^ {0,3}(`{3,}|~{3,})/)?.[1];
+    if (fence) {
+      if (marker && marker[0] === fence[0] && marker.length >= fence.length) fence = null;
+      continue;
+    }
+    if (marker) {
+      fence = marker;
+      continue;
+    }
+    const [prefix, quotes] = line.replace(/\t/g, "    ").match(/^((?:\s*>)*)/)!;
+    const rest = line.replace(/\t/g, "    ").slice(prefix.length);
+    const item = rest.match(/^(\s*)(?:[-+*]|\d{1,9}[.)])(?:\s|$)/);
+    const depth = (quotes.match(/>/g)?.length ?? 0) + (item ? Math.floor(item[1].length / 2) + 1 : 0);
+    deepest = Math.max(deepest, depth);
+  }
+  return deepest;
 }
 
 /** Paragraphs, split at blank lines. */
@@ -52,7 +125,8 @@ function plainBlocks(text: string): Block[] {
     .map((p) => ({ kind: "body", text: p }));
 }
 
-function markdownBlocks(markdown: string): Block[] {
+function markdownBlocks(markdown: string, field: string): Block[] {
+  assertNesting(markdownDepth(markdown), field);
   const blocks: Block[] = [];
   for (const token of marked.lexer(markdown)) {
     if (token.type === "heading") {
@@ -81,14 +155,49 @@ function htmlToMarkdown(html: string): string {
   return turndown.turndown(html);
 }
 
-async function pdfBlocks(bytes: Uint8Array): Promise<Block[]> {
-  let pages: string[];
+async function pdfBlocks(bytes: Uint8Array, field: string): Promise<Block[]> {
+  assertPdfDecodesWithin(bytes, MAX_PDF_DECODED_BYTES, field);
+  const blocks: Block[] = [];
   try {
     // pdf.js takes ownership of the buffer it is given, so it gets a copy.
     const pdf = await getDocumentProxy(new Uint8Array(bytes));
-    pages = (await extractText(pdf, { mergePages: false })).text;
+    if (pdf.numPages > MAX_PDF_PAGES) throw badInput(field, `The PDF has more than ${MAX_PDF_PAGES} pages`);
+    for (let number = 1; number <= pdf.numPages; number++) {
+      const page = await pdf.getPage(number);
+      const { items } = await page.getTextContent();
+      const text = items.map((item) => ("str" in item ? item.str + (item.hasEOL ? "\n" : "") : "")).join("");
+      blocks.push(...plainBlocks(text));
+      page.cleanup();
+    }
+    await pdf.destroy();
   } catch (error) {
-    throw badInput("file", `This PDF could not be read: ${(error as Error).message}`);
+    if (error instanceof AppError) throw error;
+    throw badInput(field, `This PDF could not be read: ${(error as Error).message}`);
   }
-  return pages.flatMap((page) => plainBlocks(page));
+  return blocks;
+}
+
+/**
+ * Inflates each Flate stream of the PDF but images (which text extraction never decodes) with
+ * zlib's output cap, and refuses the PDF when they come to more than `budget` bytes in all, before
+ * pdf.js decodes any of them whole into memory.
+ */
+export function assertPdfDecodesWithin(bytes: Uint8Array, budget: number, field: string) {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const text = buffer.toString("latin1");
+  let left = budget;
+  for (const match of text.matchAll(/stream\r?\n/g)) {
+    const start = match.index + match[0].length;
+    if (text.startsWith("end", match.index - 3)) continue;
+    const dictionary = text.slice(Math.max(0, text.lastIndexOf("obj", match.index)), match.index);
+    if (!/FlateDecode/.test(dictionary) || /\/Subtype\s*\/Image/.test(dictionary)) continue;
+    const end = text.indexOf("endstream", start);
+    try {
+      left -= inflateSync(buffer.subarray(start, end < 0 ? undefined : end), { maxOutputLength: left + 1, finishFlush: zlib.Z_SYNC_FLUSH }).byteLength;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "ERR_BUFFER_TOO_LARGE") continue; // not Flate after all: pdf.js judges it
+      left = -1;
+    }
+    if (left < 0) throw badInput(field, `The PDF's streams decode to more than ${MAX_PDF_DECODED_BYTES / 1024 / 1024} MB`);
+  }
 }

@@ -4,9 +4,8 @@ import type { Db } from "../../db";
 import { knowledgeBases, knowledgeChunks, knowledgeDocuments } from "../../db/schema";
 import { isAdmin, type Caller } from "../auth";
 import { AppError, notFound } from "../errors";
-import { chunkBlocks } from "./chunk";
+import type { Chunk } from "./chunk";
 import { embeddingText } from "./knowledgeIndex";
-import type { Block } from "./parse";
 import type { KnowledgeDeps } from "./retrieve";
 
 /**
@@ -178,7 +177,9 @@ export interface NewDocument {
   sizeBytes: number;
   /** SHA-256 of the source. */
   contentHash: string;
-  blocks: Block[];
+  chunks: Chunk[];
+  /** The chunks' vectors when they were embedded already (offline, in the document worker); else embedded here. */
+  vectors?: number[][];
 }
 
 export const sha256Hex = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
@@ -192,7 +193,7 @@ export async function assertMayAddDocuments(db: Db, caller: Caller, knowledgeBas
 const INSERT_BATCH = 100;
 
 /**
- * Chunks and embeds a document, then stores it with its chunks and their vectors in one
+ * Embeds a chunked document unless it comes with its vectors, then stores it with its chunks and their vectors in one
  * transaction: a document is either fully searchable or absent.
  */
 export async function indexDocument(
@@ -200,9 +201,9 @@ export async function indexDocument(
   owner: { tenantId: string; knowledgeBaseId: string; createdBy: string | null },
   document: NewDocument,
 ): Promise<KnowledgeDocument> {
-  const chunks = chunkBlocks(document.blocks);
+  const { chunks } = document;
   if (chunks.length === 0) throw new AppError("bad_input", "The document has no text to index", "content");
-  const vectors = await deps.embedder.embed(chunks.map((c) => embeddingText(document.title, c)));
+  const vectors = document.vectors ?? (await deps.embedder.embed(chunks.map((c) => embeddingText(document.title, c))));
   try {
     return await deps.db.transaction(async (tx) => {
       const [row] = await tx

@@ -1,0 +1,36 @@
+import { chunkBlocks, DEFAULT_CHUNKING, type Chunk } from "./chunk";
+import { createOfflineEmbedder } from "./embed";
+import { embeddingText } from "./knowledgeIndex";
+import { parseFile, parseText, type FileFormat, type TextFormat } from "./parse";
+
+/**
+ * Everything CPU-bound about a new document, from its source to what is stored: parse, chunk and,
+ * with the built-in embedder, embed. Runs in the document worker (documentWorker.ts), off the
+ * event loop; each step is bounded (see parse.ts and chunk.ts) and refuses with `field` named.
+ */
+
+export type DocumentSource =
+  | { kind: "text"; text: string; format: TextFormat }
+  | { kind: "file"; bytes: Uint8Array; format: FileFormat };
+
+export interface PreparationRequest {
+  title: string;
+  source: DocumentSource;
+  /** The input field errors name ("content" for text, "file" for an upload). */
+  field: string;
+  /** Whether to embed with the built-in offline embedder here (an API embedder is called later, from the server). */
+  embedOffline: boolean;
+}
+
+export interface PreparedDocument {
+  chunks: Chunk[];
+  /** One per chunk, when embedded here. */
+  vectors?: number[][];
+}
+
+export async function prepareDocument({ title, source, field, embedOffline }: PreparationRequest): Promise<PreparedDocument> {
+  const blocks = source.kind === "text" ? parseText(source.text, source.format, field) : await parseFile(source.bytes, source.format, field);
+  const chunks = chunkBlocks(blocks, DEFAULT_CHUNKING, field);
+  if (!embedOffline || chunks.length === 0) return { chunks };
+  return { chunks, vectors: await createOfflineEmbedder().embed(chunks.map((c) => embeddingText(title, c))) };
+}
