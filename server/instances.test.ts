@@ -125,14 +125,22 @@ describe.each(backends)("two instances, one Postgres, on $name", ({ cluster: onC
     expect(output).toContain('sessions titled "SDK example": 121');
   });
 
-  it("a key revoked on one instance is refused at once on the other, despite its cache", async () => {
+  it("a key revoked on one instance is refused on the other within moments, despite its cache", async () => {
     const onA = sdk(a);
     const { user, apiKey } = await onA.client.admin.users.create.mutate({ name: `rev-${randomUUID().slice(0, 8)}`, role: "member" });
     const memberOnB = createParley({ url: b.url, apiKey });
     expect((await memberOnB.client.auth.me.query()).user.id).toBe(user.id); // now cached on B
     const [key] = (await onA.client.admin.apiKeys.list.query({ userId: user.id })).items;
     await onA.client.admin.apiKeys.revoke.mutate({ id: key.id });
-    await expect(memberOnB.client.auth.me.query()).rejects.toMatchObject({ data: { code: "UNAUTHORIZED" } });
+    // On one Redis the signal reaches B before PUBLISH returns; a cluster relays it between nodes
+    // over its bus, a few milliseconds later (still far inside the key cache's TTL).
+    const revokedAt = performance.now();
+    await waitFor(
+      () => memberOnB.client.auth.me.query().then(() => false, (error: { data?: { code?: string } }) => error.data?.code === "UNAUTHORIZED"),
+      "the revocation to reach B",
+      2000,
+    );
+    expect(performance.now() - revokedAt).toBeLessThan(2000);
   });
 
   it("send on one instance, stream the whole answer on the other", async () => {
