@@ -6,6 +6,7 @@ import type { ChatMessage } from "./models/types";
 import { createKeys } from "./store/keys";
 import { createMemoryStore } from "./store/memory";
 import type { Store } from "./store/types";
+import { rootLogger } from "./log";
 
 const TTL_SECONDS = 86_400;
 const keys = createKeys("parley:");
@@ -159,13 +160,16 @@ describe("context manager", () => {
 
     it("falls back to the sliding window when summarising fails", async () => {
       summarize.mockRejectedValueOnce(new Error("summary model unreachable"));
-      const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+      const warn = vi.spyOn(rootLogger(), "warn").mockImplementation(() => {});
       const config = { maxTokens: wholeTokens() - 1, compressionStrategy: "smart" as const, recentMessageCount: 4, summarizeThreshold: 2 };
       const { messages, compressed } = await manager().build(SESSION, options(config));
 
       expect(compressed).toBe("smart_fallback");
       expect(messages).toEqual([system, ...history.slice(-4), question]);
-      expect(warn).toHaveBeenCalledWith(expect.stringContaining("summarising the context failed"), "summary model unreachable");
+      expect(warn).toHaveBeenCalledWith(
+        { err: expect.objectContaining({ message: "summary model unreachable" }) },
+        expect.stringContaining("summarising the context failed"),
+      );
       warn.mockRestore();
     });
   });
