@@ -1,12 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 import { OFFLINE_MODEL } from "./constants";
-import { lastAnswer, listMessages, newUser, normalise, sentences, signIn, trpc, type Session } from "./helpers";
-
-async function ask(page: Page, question: string) {
-  const box = page.getByRole("textbox", { name: "Message" });
-  await box.fill(question);
-  await box.press("Enter");
-}
+import { ask, lastAnswer, listMessages, newUser, normalise, sentences, signIn, trpc, type Session } from "./helpers";
 
 function sessionIdFromUrl(page: Page): string {
   const id = new URL(page.url()).searchParams.get("c");

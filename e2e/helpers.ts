@@ -114,3 +114,18 @@ export function sentences(text: string): string[] {
     .map((s) => s.trim())
     .filter((s) => s.length > 20);
 }
+
+/** Sends a question from the composer (`label`: its accessible name in the page's language). */
+export async function ask(page: Page, question: string, label = "Message") {
+  const box = page.getByRole("textbox", { name: label });
+  const asked = page.getByTestId("user-message").filter({ hasText: question });
+  const before = await asked.count();
+  // A question typed while the page is still hydrating is wiped by React: type it again until the
+  // conversation shows it (never twice: a retry only happens while it has not appeared).
+  await expect(async () => {
+    if ((await asked.count()) > before) return;
+    if ((await box.inputValue()) !== question) await box.fill(question);
+    await box.press("Enter");
+    await expect(asked).toHaveCount(before + 1, { timeout: 5_000 });
+  }).toPass({ timeout: 20_000 });
+}

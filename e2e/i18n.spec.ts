@@ -1,17 +1,13 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
-import { createSession, lastAnswer, newUser, sendChat, signIn, waitForAnswer } from "./helpers";
+import { ask, createSession, lastAnswer, newUser, sendChat, signIn, waitForAnswer } from "./helpers";
 
 /** Screenshots of the Chinese pages, for a person to look at (kept out of git like the others). */
 const DIR = path.join(process.cwd(), "e2e", "screenshots");
 const CJK = /[\u4e00-\u9fff]/;
 
-async function askInChinese(page: Page, question: string) {
-  const box = page.getByRole("textbox", { name: "消息" });
-  await box.fill(question);
-  await box.press("Enter");
-}
+const askInChinese = (page: Page, question: string) => ask(page, question, "消息");
 
 test.describe("in Chinese (a zh-CN browser)", () => {
   test.use({ locale: "zh-CN" });
