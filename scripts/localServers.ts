@@ -48,6 +48,15 @@ export function isListening(port: number): Promise<boolean> {
   });
 }
 
+/** SIGTERM, then SIGKILL if the process has not exited within `graceMs`. */
+export async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+}
+
 /** A throwaway redis-server on `port` (no persistence), ready once it accepts connections. */
 export async function startRedisServer(port: number): Promise<ChildProcess> {
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
@@ -140,12 +149,6 @@ export async function startParleyServer(options: {
     process: child,
     log,
     exited,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    },
+    stop: () => stopChild(child, 8000),
   };
 }

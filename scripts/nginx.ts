@@ -5,10 +5,9 @@
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { freePort, waitFor } from "./localServers";
+import { freePort, isListening, stopChild, waitFor } from "./localServers";
 
 export const NGINX_CONFIG = path.resolve(new URL("../deploy/nginx.conf", import.meta.url).pathname);
 /** Debian's binary, also when /usr/sbin is not on PATH. */
@@ -45,26 +44,16 @@ export async function startNginx(upstreams: string[]): Promise<Nginx> {
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once("exit", r));
-      // SIGTERM is nginx's fast shutdown: it also ends the worker.
-      child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    }
+    // SIGTERM is nginx's fast shutdown: it also ends the worker.
+    await stopChild(child, 5000);
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
     await waitFor(
-      () =>
-        new Promise((resolve, reject) => {
-          if (child.exitCode !== null) return reject(new Error(`nginx exited with ${child.exitCode}`));
-          const socket = net.connect(port, "127.0.0.1", () => {
-            socket.end();
-            resolve(true);
-          });
-          socket.on("error", () => resolve(false));
-        }),
+      async () => {
+        if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}`);
+        return isListening(port);
+      },
       `nginx on ${port}`,
       15_000,
     );

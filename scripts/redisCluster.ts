@@ -10,7 +10,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
-import { freePort, waitFor } from "./localServers";
+import { freePort, stopChild, waitFor } from "./localServers";
 
 /** Redis Cluster's bus listens on the client port + 10000. */
 const BUS_PORT_OFFSET = 10_000;
@@ -67,15 +67,7 @@ export async function startRedisCluster({ masters = 3 }: { masters?: number } = 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parley-redis-cluster-"));
   const servers: ChildProcess[] = [];
   const stop = async () => {
-    await Promise.all(
-      servers.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      }),
-    );
+    await Promise.all(servers.map((child) => stopChild(child, 5000)));
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {

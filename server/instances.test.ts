@@ -4,12 +4,11 @@
  * 3-master Redis Cluster (REDIS_CLUSTER_NODES) it starts too.
  * Needs `npm run build` first; `npm test` builds before it runs vitest.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createParley, followAnswer } from "../client/index";
-import { createFreshDatabase, freePort, hasProductionBuild, startParleyServer, waitFor, type ParleyServer } from "../scripts/localServers";
+import { createFreshDatabase, freePort, hasProductionBuild, startParleyServer, startRedisServer, waitFor, type ParleyServer } from "../scripts/localServers";
 import { startRedisCluster, type RedisCluster } from "../scripts/redisCluster";
 import { adminUrl } from "../scripts/test-database";
 import type { StreamEvent } from "./events";
@@ -20,19 +19,8 @@ const children: ChildProcess[] = [];
 let redisPort: number;
 let redis: ChildProcess | null = null;
 async function startRedis() {
-  redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  redis = await startRedisServer(redisPort);
   children.push(redis);
-  await waitFor(
-    () =>
-      new Promise((resolve) => {
-        const socket = net.connect(redisPort, "127.0.0.1", () => {
-          socket.end();
-          resolve(true);
-        });
-        socket.on("error", () => resolve(false));
-      }),
-    "redis-server",
-  );
 }
 function stopRedis() {
   redis?.kill("SIGKILL");
