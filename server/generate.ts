@@ -148,6 +148,9 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
         if (content) await deps.context.record(session.id, question, content).catch(() => undefined);
         await releaseLease();
         writer.emit({ type: "stop", reason: String(signal.reason ?? "user"), content });
+      } else {
+        // Its row is gone or final: whoever did that wrote the stream's end (sessionState.ts).
+        writer.discard();
       }
     } else {
       const interrupted = signal.aborted;

@@ -1,30 +1,50 @@
 import type { Db } from "../db";
 import type { Caller } from "./auth";
-import { clearMessages, deleteSessions, getSession } from "./sessions";
+import { clearMessages, deleteSessions, getSession, type DeletedSession } from "./sessions";
 import type { Keys } from "./store/keys";
 import { broadcast, type SignalDeps } from "./signals";
 import { rootLogger } from "./log";
 
 export interface SessionStateDeps extends SignalDeps {
-  keys: Pick<Keys, "signalChannel" | "context" | "sessionStreams">;
+  keys: Pick<Keys, "signalChannel" | "context" | "stream">;
 }
 
 /**
- * For sessions that were deleted or cleared: stops answers still running in them (one signal to
- * every instance), then removes what Redis (or the in-process store) holds for them, their LLM
- * context and answer streams. Postgres is the record; this is only cleanup, so a failure is
- * logged and left for the keys' TTLs.
+ * How long the stream of an answer that was running when its session went keeps its `stop` event:
+ * long enough for every live follower to read it; a new subscriber gets NOT_FOUND anyway.
  */
-export async function forgetSessions(deps: SessionStateDeps, sessionIds: string[]): Promise<void> {
-  if (sessionIds.length === 0) return;
+const TOMBSTONE_SECONDS = 30;
+/** Sessions whose keys are deleted at once (each in its own slot-bound commands). */
+const SESSIONS_AT_ONCE = 50;
+
+/**
+ * For sessions that were deleted or cleared: stops answers still running in them (one signal to
+ * every instance), ends their followers with `stop` (reason `deleted`) written to their streams,
+ * and removes what Redis (or the in-process store) holds for them: their LLM context and the
+ * streams of their answers, named from Postgres (no keyspace scan), each session's keys in its own
+ * bounded multi-key deletes (they share one Cluster slot). Postgres is the record; this is only
+ * cleanup, so a failure is logged and left for the keys' TTLs.
+ */
+export async function forgetSessions(deps: SessionStateDeps, deletedSessions: DeletedSession[]): Promise<void> {
+  if (deletedSessions.length === 0) return;
   try {
-    await broadcast(deps, { sessionIds, reason: "deleted" });
-    await Promise.all(
-      sessionIds.flatMap((id) => [deps.store.del(deps.keys.context(id)), deps.store.delPattern(deps.keys.sessionStreams(id))]),
-    );
+    await broadcast(deps, { sessionIds: deletedSessions.map((s) => s.id), reason: "deleted" });
+    for (let i = 0; i < deletedSessions.length; i += SESSIONS_AT_ONCE) {
+      await Promise.all(deletedSessions.slice(i, i + SESSIONS_AT_ONCE).map((session) => forgetSession(deps, session)));
+    }
   } catch (error) {
     rootLogger().warn({ err: error }, "could not remove stream/context keys, their TTL will");
   }
+}
+
+async function forgetSession(deps: SessionStateDeps, { id, answers }: DeletedSession): Promise<void> {
+  const running = answers.filter((a) => a.streaming);
+  const finished = answers.filter((a) => !a.streaming);
+  await Promise.all([
+    deps.store.delInSlot([deps.keys.context(id), ...finished.map((a) => deps.keys.stream(id, a.id))]),
+    // Its producer stops without a terminal event (its row is gone): this one ends its followers.
+    ...running.map((a) => deps.store.append(deps.keys.stream(id, a.id), [{ type: "stop", reason: "deleted", content: a.content }], TOMBSTONE_SECONDS)),
+  ]);
 }
 
 // Deleting or clearing sessions: the rows go in Postgres, then what the store holds for them.
@@ -36,7 +56,7 @@ export async function removeSession(deps: RemovalDeps, caller: Caller, id: strin
   const [deleted] = await deleteSessions(deps.db, caller, { ids: [id] }, "tenant");
   if (!deleted) await getSession(deps.db, caller, id, "tenant"); // throws NOT_FOUND
   await forgetSessions(deps, [deleted]);
-  return deleted;
+  return deleted.id;
 }
 
 /** Deletes the listed sessions the caller may reach, or all of the caller's own; returns how many. */
@@ -48,7 +68,7 @@ export async function removeSessions(deps: RemovalDeps, caller: Caller, target: 
 
 /** Deletes every message of the caller's own session (CONFLICT while an answer streams). */
 export async function clearSession(deps: RemovalDeps, caller: Caller, id: string): Promise<number> {
-  const deleted = await clearMessages(deps.db, caller, id);
-  await forgetSessions(deps, [id]);
+  const { deleted, session } = await clearMessages(deps.db, caller, id);
+  await forgetSessions(deps, [session]);
   return deleted;
 }

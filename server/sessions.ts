@@ -187,14 +187,46 @@ export async function touchSession(db: Db, sessionId: string, at: Date): Promise
   await db.update(sessions).set({ updatedAt: at }).where(eq(sessions.id, sessionId));
 }
 
-/** Deletes sessions (messages cascade in the same statement) and returns the ids deleted. */
-export async function deleteSessions(db: Db, caller: Caller, target: { ids: string[] } | { all: true }, access: Access): Promise<string[]> {
+/** A deleted session and its answers, which name its keys in the store (see sessionState.ts). */
+export interface DeletedSession {
+  id: string;
+  answers: { id: string; streaming: boolean; content: string }[];
+}
+
+/** The answers of these sessions; the text only of those still streaming (their `stop` carries it). */
+async function answersOf(db: Db, sessionIds: string[]): Promise<Map<string, DeletedSession["answers"]>> {
+  const bySession = new Map(sessionIds.map((id) => [id, [] as DeletedSession["answers"]]));
+  if (sessionIds.length === 0) return bySession;
+  const rows = await db
+    .select({
+      id: messages.id,
+      sessionId: messages.sessionId,
+      streaming: sql<boolean>`${messages.status} = 'streaming'`,
+      content: sql<string>`case when ${messages.status} = 'streaming' then ${messages.content} else '' end`,
+    })
+    .from(messages)
+    .where(and(inArray(messages.sessionId, sessionIds), eq(messages.role, "assistant")));
+  for (const { sessionId, ...answer } of rows) bySession.get(sessionId)!.push(answer);
+  return bySession;
+}
+
+/**
+ * Deletes sessions (messages cascade) and returns them with their answers. The sessions are locked
+ * first, so no answer is added between reading their answers and deleting them.
+ */
+export async function deleteSessions(db: Db, caller: Caller, target: { ids: string[] } | { all: true }, access: Access): Promise<DeletedSession[]> {
   const where =
     "all" in target
       ? visibleWhere(caller, "own")
       : and(inArray(sessions.id, target.ids), visibleWhere(caller, access));
-  const rows = await db.delete(sessions).where(where).returning({ id: sessions.id });
-  return rows.map((r) => r.id);
+  return db.transaction(async (tx) => {
+    const locked = await tx.select({ id: sessions.id }).from(sessions).where(where).for("update");
+    const ids = locked.map((r) => r.id);
+    if (ids.length === 0) return [];
+    const answers = await answersOf(tx, ids);
+    await tx.delete(sessions).where(inArray(sessions.id, ids));
+    return ids.map((id) => ({ id, answers: answers.get(id)! }));
+  });
 }
 
 // --- listing ---
@@ -342,7 +374,8 @@ export async function lockOwnSession(tx: Db, caller: Caller, id: string): Promis
   if (!session) throw notFound("Session");
 }
 
-export async function clearMessages(db: Db, caller: Caller, id: string): Promise<number> {
+/** Deletes every message of the caller's own session (CONFLICT while an answer streams); returns it as deleted. */
+export async function clearMessages(db: Db, caller: Caller, id: string): Promise<{ deleted: number; session: DeletedSession }> {
   return db.transaction(async (tx) => {
     await lockOwnSession(tx, caller, id);
     const [streaming] = await tx
@@ -351,7 +384,8 @@ export async function clearMessages(db: Db, caller: Caller, id: string): Promise
       .where(and(eq(messages.sessionId, id), eq(messages.status, "streaming")))
       .limit(1);
     if (streaming) throw new AppError("conflict", "An answer is streaming in this session; stop it first");
-    const deleted = await tx.delete(messages).where(eq(messages.sessionId, id)).returning({ id: messages.id });
-    return deleted.length;
+    const deleted = await tx.delete(messages).where(eq(messages.sessionId, id)).returning({ id: messages.id, role: messages.role });
+    const answers = deleted.filter((m) => m.role === "assistant").map((m) => ({ id: m.id, streaming: false, content: "" }));
+    return { deleted: deleted.length, session: { id, answers } };
   });
 }

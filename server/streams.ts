@@ -65,6 +65,10 @@ export function createStreamWriter(deps: StreamDeps & { log: Logger }, sessionId
       push(event);
       void flush();
     },
+    /** Drops what is not written yet: the answer was ended by someone else (its session deleted). */
+    discard() {
+      pending = [];
+    },
     /** Resolves once every event emitted so far has been written (or failed to be). */
     async drain() {
       while (inFlight || pending.length) await flush();

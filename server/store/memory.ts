@@ -146,6 +146,11 @@ export function createMemoryStore(): Store {
       return deleteMatching((key) => targets.has(key));
     },
 
+    // One process has no slots: the same as del.
+    async delInSlot(keys) {
+      return this.del(...keys);
+    },
+
     async pttl(key) {
       const value = live(key);
       return value ? value.expiresAt - Date.now() : -2;

@@ -2,7 +2,7 @@ import { Cluster, Redis } from "ioredis";
 import { rootLogger } from "../log";
 import { followStream } from "./follow";
 import { createLiveReader, type ReadResult, type WakeChannels } from "./liveReader";
-import type { Store, StreamEntry } from "./types";
+import { DEL_BATCH, type Store, type StreamEntry } from "./types";
 
 /** How long a new connection may take to become ready before we give up. */
 const CONNECT_TIMEOUT_MS = 3_000;
@@ -286,6 +286,12 @@ export async function createRedisStore(target: RedisTarget, { name = "parley" }:
       // One DEL per key: on a Cluster the keys may sit in different slots.
       const deleted = await Promise.all(keys.map((key) => redis.del(key)));
       return deleted.reduce((sum, n) => sum + n, 0);
+    },
+
+    async delInSlot(keys) {
+      let deleted = 0;
+      for (let i = 0; i < keys.length; i += DEL_BATCH) deleted += await redis.unlink(...keys.slice(i, i + DEL_BATCH));
+      return deleted;
     },
 
     async pttl(key) {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } fro
 import { createKeys, createStore, type Store, type StreamEntry } from "./index";
 import { compareStreamIds } from "./follow";
 import { createRedisStore } from "./redis";
+import { DEL_BATCH } from "./types";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 /** Given in the `cluster` project only: the suite then runs on that Redis Cluster. */
@@ -226,6 +227,20 @@ describe.each(variants)("$label store", ({ label, kind, create }) => {
     expect(await store.get(`${p}x[ab]`)).toBeNull();
     expect(await store.get(`${p}xa`)).toBe("other");
     expect(await store.delPattern(`${p}nothing*`)).toBe(0);
+  });
+
+  it("delInSlot deletes exactly the named keys of one session, past one batch (one slot on a Cluster)", async () => {
+    const keys = createKeys(`${key("slot")}:`);
+    const streams = Array.from({ length: DEL_BATCH + 3 }, (_, i) => keys.stream("s1", `m${i}`));
+    for (const k of streams) await store.set(k, "x", 60);
+    await store.set(keys.context("s1"), "c", 60);
+    await store.set(keys.context("s2"), "other", 60);
+    expect(await store.delInSlot([...streams, keys.context("s1"), keys.stream("s1", "absent")])).toBe(DEL_BATCH + 4);
+    expect(await store.get(streams[0])).toBeNull();
+    expect(await store.get(streams.at(-1)!)).toBeNull();
+    expect(await store.get(keys.context("s1"))).toBeNull();
+    expect(await store.get(keys.context("s2"))).toBe("other");
+    expect(await store.delInSlot([])).toBe(0);
   });
 
   it("locks: only the owner renews or releases; a released lock can be taken", async () => {

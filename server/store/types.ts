@@ -11,6 +11,9 @@ export interface StreamEntry<T = unknown> {
   data: T;
 }
 
+/** The most keys one multi-key delete carries (a bounded command, however many keys a session has). */
+export const DEL_BATCH = 500;
+
 export interface Store {
   readonly kind: "redis" | "memory";
 
@@ -34,7 +37,15 @@ export interface Store {
   del(...keys: string[]): Promise<number>;
   /** Remaining TTL in ms, -2 when the key does not exist, -1 without TTL (as Redis PTTL). */
   pttl(key: string): Promise<number>;
-  /** Deletes every key matching a glob pattern (`*` only), e.g. all streams of one session. */
+  /**
+   * Deletes keys that share one Cluster slot (the keys of one session, see keys.ts) with multi-key
+   * commands of at most `DEL_BATCH` keys each; returns how many existed.
+   */
+  delInSlot(keys: string[]): Promise<number>;
+  /**
+   * Deletes every key matching a glob pattern (`*` only). It scans the whole keyspace: for tests'
+   * and tools' cleanup, never on a request's path.
+   */
   delPattern(pattern: string): Promise<number>;
 
   // --- locks / leases ---
