@@ -61,8 +61,9 @@ describe("deleting a session mid-answer", () => {
         headers: { "X-API-Key": t.owner.apiKey },
       });
       let text = "";
-      for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
-        text += chunk;
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        text += chunk.value;
         first();
       }
       return text;

@@ -1,4 +1,5 @@
 import { and, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { z } from "zod";
 import type { Db } from "../db";
 import { messages, sessions, users } from "../db/schema";
 import { DEFAULT_TENANT, isAdmin, type Caller } from "./auth";
@@ -119,13 +120,36 @@ export async function createSession(db: Db, caller: Caller, given: SessionInput)
     title: input.title ?? "",
     description: input.description ?? "",
     knowledgeBaseId: input.knowledgeBaseId ?? null,
-    strategy: strategySchema.parse(input.strategy ?? {}),
-    summaryParameters: summaryParametersSchema.parse(input.summaryParameters ?? {}),
-    agentConfig: agentConfigSchema.parse(input.agentConfig ?? {}),
-    contextConfig: contextConfigSchema.parse(input.contextConfig ?? {}),
+    ...mergeConfigs({}, input),
   };
   const [row] = await insert.execute(values);
   return row;
+}
+
+const configSchemas = {
+  strategy: strategySchema,
+  summaryParameters: summaryParametersSchema,
+  agentConfig: agentConfigSchema,
+  contextConfig: contextConfigSchema,
+};
+type Configs = Pick<Session, keyof typeof configSchemas>;
+
+/**
+ * The one place a session's configs are built, on create (from nothing) and on update (from the
+ * stored ones): a partial change sets only the fields it gives a value (an explicit `undefined`, as
+ * superjson carries it, changes nothing), and the result is parsed with the full schema, which
+ * fills a field a stored config lacks with its default and refuses a result out of its limits
+ * (BAD_REQUEST on that config). What is stored always has the contract's shape.
+ */
+function mergeConfigs(current: Partial<Configs>, patch: SessionInput): Configs {
+  const merged = {} as Record<keyof Configs, unknown>;
+  for (const [name, schema] of Object.entries(configSchemas) as [keyof Configs, z.ZodType][]) {
+    const given = Object.entries(patch[name] ?? {}).filter(([, value]) => value !== undefined);
+    const result = schema.safeParse({ ...current[name], ...Object.fromEntries(given) });
+    if (!result.success) throw badInput(name, `${name}: ${z.prettifyError(result.error).replaceAll("\n", " ")}`);
+    merged[name] = result.data;
+  }
+  return merged as Configs;
 }
 
 export async function updateSession(
@@ -154,11 +178,7 @@ export async function updateSession(
         ...(input.title !== undefined && { title: input.title }),
         ...(input.description !== undefined && { description: input.description }),
         ...(input.knowledgeBaseId !== undefined && { knowledgeBaseId: input.knowledgeBaseId }),
-        // Deep-merge: a partial config changes only the fields it names.
-        strategy: { ...current.strategy, ...input.strategy },
-        summaryParameters: { ...current.summaryParameters, ...input.summaryParameters },
-        agentConfig: { ...current.agentConfig, ...input.agentConfig },
-        contextConfig: { ...current.contextConfig, ...input.contextConfig },
+        ...mergeConfigs(current, input),
         updatedAt: now,
       })
       .where(eq(sessions.id, id))
