@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { text } from "./inputs";
 
 /** Parley's own fallback sentence; a Chinese question gets it in Chinese (server/text/language.ts). */
 export const DEFAULT_FALLBACK_RESPONSE = "Sorry, I am unable to answer this question.";
@@ -13,14 +14,14 @@ export const strategySchema = z.object({
   maxRounds: z.number().int().min(1).max(100).meta({ title: "Conversation rounds", description: "How many earlier turns the model sees." }).default(5),
   enableRewrite: z.boolean().meta({ title: "Rewrite follow-up questions", description: "Turn “and that?” into a standalone question before searching." }).default(true),
   fallbackStrategy: z.enum(["fixed", "model"]).meta({ title: "When no source matches", description: "fixed: reply with the text below; model: the model answers and says it found no source." }).default("model"),
-  fallbackResponse: z.string().max(2000).meta({ title: "Fallback reply" }).default(DEFAULT_FALLBACK_RESPONSE),
+  fallbackResponse: text().max(2000).meta({ title: "Fallback reply" }).default(DEFAULT_FALLBACK_RESPONSE),
   keywordThreshold: z.number().min(0).max(1).meta({ title: "Keyword threshold" }).default(0.3),
   vectorThreshold: z.number().min(0).max(1).meta({ title: "Vector threshold" }).default(0.5),
   embeddingTopK: z.number().int().min(1).max(100).meta({ title: "Candidates per search (top K)" }).default(10),
-  rerankModelId: z.string().max(200).nullable().meta({ title: "Rerank model", description: "Empty: no rerank model." }).default(null),
+  rerankModelId: text().max(200).nullable().meta({ title: "Rerank model", description: "Empty: no rerank model." }).default(null),
   rerankTopK: z.number().int().min(1).max(100).meta({ title: "Sources kept after rerank" }).default(5),
   rerankThreshold: z.number().min(0).max(1).meta({ title: "Rerank threshold" }).default(0.5),
-  summaryModelId: z.string().max(200).nullable().meta({ title: "Summary model", description: "Empty: the chat model." }).default(null),
+  summaryModelId: text().max(200).nullable().meta({ title: "Summary model", description: "Empty: the chat model." }).default(null),
 });
 
 export const summaryParametersSchema = z.object({
@@ -32,16 +33,16 @@ export const summaryParametersSchema = z.object({
   frequencyPenalty: z.number().min(-2).max(2).meta({ title: "Frequency penalty" }).default(0),
   presencePenalty: z.number().min(-2).max(2).meta({ title: "Presence penalty" }).default(0),
   seed: z.number().int().min(0).meta({ title: "Seed", description: "0: random." }).default(0),
-  prompt: z.string().max(20000).meta({ title: "System prompt" }).default(""),
-  contextTemplate: z.string().max(20000).meta({ title: "Context template", description: "How sources are put before the question." }).default(""),
-  noMatchPrefix: z.string().max(2000).meta({ title: "No-match prefix" }).default(""),
+  prompt: text().max(20000).meta({ title: "System prompt" }).default(""),
+  contextTemplate: text().max(20000).meta({ title: "Context template", description: "How sources are put before the question." }).default(""),
+  noMatchPrefix: text().max(2000).meta({ title: "No-match prefix" }).default(""),
 });
 
 export const agentConfigSchema = z.object({
   agentModeEnabled: z.boolean().default(false),
   webSearchEnabled: z.boolean().default(false),
-  knowledgeBases: z.array(z.string().max(100)).max(50).default([]),
-  knowledgeIds: z.array(z.string().max(100)).max(500).default([]),
+  knowledgeBases: z.array(text().max(100)).max(50).default([]),
+  knowledgeIds: z.array(text().max(100)).max(500).default([]),
 });
 
 export const contextConfigSchema = z.object({
@@ -72,9 +73,9 @@ function partialOf<T extends z.ZodRawShape>(schema: z.ZodObject<T>) {
 }
 
 export const sessionInputSchema = z.strictObject({
-  title: z.string().trim().max(255).meta({ title: "Title" }).optional(),
-  description: z.string().max(2000).meta({ title: "Description" }).optional(),
-  knowledgeBaseId: z.string().max(100).nullable().optional(),
+  title: text().trim().max(255).meta({ title: "Title" }).optional(),
+  description: text().max(2000).meta({ title: "Description" }).optional(),
+  knowledgeBaseId: text().max(100).nullable().optional(),
   strategy: partialOf(strategySchema).optional(),
   summaryParameters: partialOf(summaryParametersSchema).optional(),
   agentConfig: partialOf(agentConfigSchema).optional(),

@@ -15,6 +15,7 @@ import {
   type SummaryParameters,
 } from "./defaults";
 import { AppError, badInput, notFound } from "./errors";
+import { isStorableTime, isUuid } from "./inputs";
 import { handbookBaseId } from "./knowledge/handbookBase";
 import { allBasesOfTenant, basesOfTenant } from "./knowledge/repository";
 import { hasHan, segmentWords, tsQueryOperand } from "./text/segment";
@@ -264,7 +265,8 @@ function encodeCursor(p: CursorPosition): string {
 function decodeCursor(cursor: string): CursorPosition {
   try {
     const [pinned, ms, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
-    if ((pinned === 0 || pinned === 1) && Number.isSafeInteger(ms) && typeof id === "string" && /^[0-9a-f-]{36}$/i.test(id)) {
+    // A cursor is the caller's to forge: its time and id must be ones Postgres can take.
+    if ((pinned === 0 || pinned === 1) && Number.isSafeInteger(ms) && isStorableTime(ms as number) && isUuid(id)) {
       return { pinned: pinned === 1, sortAt: new Date(ms as number), id };
     }
   } catch {

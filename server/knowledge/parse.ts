@@ -43,11 +43,13 @@ export function formatOfFileName(name: string): FileFormat | null {
 }
 
 export async function parseFile(bytes: Uint8Array, format: FileFormat, field = "file"): Promise<Block[]> {
-  if (format === "application/pdf") return pdfBlocks(bytes, field);
+  // A PDF's text may carry NULs (Postgres stores none): they mark nothing a reader sees.
+  if (format === "application/pdf") return (await pdfBlocks(bytes, field)).map((block) => ({ ...block, text: block.text.replaceAll("\0", "") }));
   return parseText(new TextDecoder("utf-8").decode(bytes), format, field);
 }
 
 export function parseText(text: string, format: TextFormat, field = "content"): Block[] {
+  if (text.includes("\0")) throw badInput(field, "The document has NUL characters: it is not a text file");
   const clean = text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
   try {
     if (format === "text/markdown") return markdownBlocks(clean, field);

@@ -111,4 +111,15 @@ describe("POST /api/knowledge/upload", () => {
       await server.close();
     }
   });
+
+  it("refuses NUL characters (which Postgres cannot store) in the title or a text file as 400, storing nothing", async () => {
+    const before = (await api.knowledge.documents.list({ knowledgeBaseId: baseId })).items.length;
+    const titled = await upload({ knowledgeBaseId: baseId, title: "a\0b", file: new File(["fine"], "x.txt") });
+    expect(titled.status).toBe(400);
+    expect(await titled.json()).toMatchObject({ error: { code: "BAD_REQUEST", field: "title" } });
+    const binary = await upload({ knowledgeBaseId: baseId, file: new File(["text\0more"], "x.txt") });
+    expect(binary.status).toBe(400);
+    expect(await binary.json()).toMatchObject({ error: { code: "BAD_REQUEST", field: "file" } });
+    expect((await api.knowledge.documents.list({ knowledgeBaseId: baseId })).items).toHaveLength(before);
+  });
 });

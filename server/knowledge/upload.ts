@@ -3,6 +3,7 @@ import { callerFromHeaders, type CallerCache } from "../auth";
 import { AppError, badInput, toTRPCError } from "../errors";
 import { addFileDocument, MAX_DOCUMENT_BYTES } from "./ingest";
 import { formatOfFileName } from "./parse";
+import { text } from "../inputs";
 import { knowledgeDeps, type KnowledgeSource } from "./sessionKnowledge";
 import { rootLogger } from "../log";
 
@@ -23,6 +24,8 @@ export interface UploadDeps extends KnowledgeSource {
   callers: CallerCache;
 }
 
+const uploadTitle = text().max(255, "The title may be at most 255 characters");
+
 export async function handleUpload(deps: UploadDeps, request: Request): Promise<Response> {
   try {
     const caller = await callerFromHeaders(deps, (name) => request.headers.get(name));
@@ -36,7 +39,8 @@ export async function handleUpload(deps: UploadDeps, request: Request): Promise<
     const format = formatOfFileName(file.name);
     if (!format) throw badInput("file", "Upload a .txt, .md, .html or .pdf file");
     const title = (form.get("title") ?? "").toString().trim() || file.name.replace(/\.[^.]+$/, "") || file.name;
-    if (title.length > 255) throw badInput("title", "The title may be at most 255 characters");
+    const checkedTitle = uploadTitle.safeParse(title);
+    if (!checkedTitle.success) throw badInput("title", checkedTitle.error.issues[0].message);
     const document = await addFileDocument(knowledgeDeps(deps), caller, { knowledgeBaseId, title, bytes: new Uint8Array(await file.arrayBuffer()), format });
     return Response.json(document, { status: 201 });
   } catch (error) {

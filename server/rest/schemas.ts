@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { text, timestamp } from "../inputs";
 import type { Caller } from "../auth";
 import { agentConfigSchema, contextConfigSchema, strategySchema, summaryParametersSchema, type Reference, type SessionInput } from "../defaults";
 import type { Message, TurnHit } from "../messages";
@@ -43,9 +44,9 @@ const emptyAsUnset = (value: unknown) => (value === "" ? undefined : value);
 
 export const sessionBody = z
   .object({
-    title: z.string().trim().max(255).optional(),
-    description: z.string().max(2000).optional(),
-    knowledge_base_id: z.preprocess(emptyAsUnset, z.string().max(100).nullable().optional()),
+    title: text().trim().max(255).optional(),
+    description: text().max(2000).optional(),
+    knowledge_base_id: z.preprocess(emptyAsUnset, text().max(100).nullable().optional()),
     session_strategy: z.preprocess((v) => v ?? undefined, z.intersection(strategyInput, legacyStrategyInput).optional()),
     summary_parameters: z.preprocess((v) => v ?? undefined, summaryInput.optional()),
     agent_config: z.preprocess((v) => v ?? undefined, snakePartial(agentConfigSchema).optional()),
@@ -90,14 +91,14 @@ export const stopBody = z.object({ message_id: uuid });
 
 export const generateTitleBody = z.object({
   messages: z
-    .array(z.object({ role: z.string().max(20), content: z.string().max(chatSendInput.shape.query.maxLength ?? 16000) }))
+    .array(z.object({ role: text().max(20), content: text().max(chatSendInput.shape.query.maxLength ?? 16000) }))
     .max(200)
     .nullish(),
 });
 
 export const knowledgeChatBody = z.object({
   query: chatSendInput.shape.query,
-  knowledge_base_ids: z.array(z.string().max(100)).max(50).nullish(),
+  knowledge_base_ids: z.array(text().max(100)).max(50).nullish(),
   disable_title: z.boolean().nullish(),
 });
 
@@ -105,11 +106,11 @@ export const continueStreamQuery = z.object({ message_id: uuid });
 
 export const loadQuery = z.object({
   limit: z.coerce.number().int().min(1).max(messageListInput.shape.limit.unwrap().maxValue ?? 100).default(20),
-  before_time: z.iso.datetime({ offset: true }).transform((t) => new Date(t)).optional(),
+  before_time: z.iso.datetime({ offset: true }).transform((t) => new Date(t)).pipe(timestamp()).optional(),
 });
 
 export const searchBody = z.object({
-  query: z.string().min(1).max(500),
+  query: text().min(1).max(500),
   limit: z.number().int().min(1).max(100).nullish(),
   session_ids: z.array(uuid).max(1000).nullish(),
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { text } from "../inputs";
 import { tenantStats } from "../admin";
 import { apiKeyHolder, createTenant, createUser, DEFAULT_TENANT, getUser, insertApiKey, listApiKeys, listUsers, revokeApiKey } from "../auth";
 import { AppError } from "../errors";
@@ -7,7 +8,7 @@ import { broadcast } from "../signals";
 import { adminProcedure, router } from "../trpc";
 import { listInput } from "./session";
 
-const name = z.string().trim().min(1).max(100);
+const name = text().trim().min(1).max(100);
 
 /** Only an owner may hand out owner or admin power, or touch an owner's keys. */
 function assertMayManage(callerRole: string, targetRole: string) {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { text } from "../inputs";
 import {
   authenticateKey,
   clearedSessionCookie,
@@ -11,7 +12,7 @@ import { AppError } from "../errors";
 import { authedProcedure, publicProcedure, router } from "../trpc";
 
 export const authRouter = router({
-  signIn: publicProcedure.input(z.object({ apiKey: z.string().trim().min(1).max(200) })).mutation(async ({ ctx, input }) => {
+  signIn: publicProcedure.input(z.object({ apiKey: text().trim().min(1).max(200) })).mutation(async ({ ctx, input }) => {
     const caller = await authenticateKey(ctx.app.db, input.apiKey);
     if (!caller) throw new AppError("unauthorized", "This API key is unknown or revoked");
     const { token, expiresAt } = await createWebSession(ctx.app.db, caller.apiKeyId);

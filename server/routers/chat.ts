@@ -1,5 +1,6 @@
 import { tracked } from "@trpc/server";
 import { z } from "zod";
+import { text } from "../inputs";
 import { getAnswer, sendChat, stopChat } from "../answers";
 import { badInput } from "../errors";
 import { isStreamId, readAnswerStream } from "../streams";
@@ -7,13 +8,13 @@ import { authedProcedure, router } from "../trpc";
 
 const ids = { sessionId: z.uuid(), messageId: z.uuid() };
 
-export const chatSendInput = z.object({ sessionId: z.uuid(), query: z.string().min(1).max(16000), requestId: z.uuid().optional() });
+export const chatSendInput = z.object({ sessionId: z.uuid(), query: text().min(1).max(16000), requestId: z.uuid().optional() });
 
 export const chatRouter = router({
   send: authedProcedure.input(chatSendInput).mutation(({ ctx, input }) => sendChat(ctx.app, ctx.me, input)),
   stream: authedProcedure
     // lastEventId must be declared here, or tRPC strips the resume id the client sends.
-    .input(z.object({ ...ids, lastEventId: z.string().max(40).nullish() }))
+    .input(z.object({ ...ids, lastEventId: text().max(40).nullish() }))
     // Checks run before the first event so their errors keep their codes (NOT_FOUND, BAD_REQUEST).
     .subscription(async ({ ctx, input, signal }) => {
       if (input.lastEventId && !isStreamId(input.lastEventId)) throw badInput("lastEventId", "Not an event id of this stream");

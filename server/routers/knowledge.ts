@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { text } from "../inputs";
 import { addTextDocument, MAX_DOCUMENT_BYTES } from "../knowledge/ingest";
 import { TEXT_FORMATS } from "../knowledge/parse";
 import { createBase, deleteBase, deleteDocument, listBases, listDocuments, updateBase } from "../knowledge/repository";
@@ -6,8 +7,8 @@ import { knowledgeDeps, searchForCaller } from "../knowledge/sessionKnowledge";
 import { authedProcedure, router } from "../trpc";
 
 const id = z.uuid();
-const name = z.string().trim().min(1).max(100);
-const description = z.string().max(2000);
+const name = text().trim().min(1).max(100);
+const description = text().max(2000);
 
 export const knowledgeRouter = router({
   bases: router({
@@ -23,9 +24,8 @@ export const knowledgeRouter = router({
       .input(
         z.object({
           knowledgeBaseId: id,
-          title: z.string().trim().min(1).max(255),
-          content: z
-            .string()
+          title: text().trim().min(1).max(255),
+          content: text()
             .min(1)
             .refine((s) => Buffer.byteLength(s, "utf8") <= MAX_DOCUMENT_BYTES, `At most ${MAX_DOCUMENT_BYTES} bytes (5 MB) of UTF-8`),
           mimeType: z.enum(TEXT_FORMATS),
@@ -38,6 +38,6 @@ export const knowledgeRouter = router({
     delete: authedProcedure.input(z.object({ id })).mutation(({ ctx, input }) => deleteDocument(ctx.app.db, ctx.me, input.id)),
   }),
   search: authedProcedure
-    .input(z.object({ knowledgeBaseIds: z.array(id).min(1).max(50), query: z.string().trim().min(1).max(2000), sessionId: id.optional() }))
+    .input(z.object({ knowledgeBaseIds: z.array(id).min(1).max(50), query: text().trim().min(1).max(2000), sessionId: id.optional() }))
     .query(({ ctx, input }) => searchForCaller(ctx.app, ctx.me, input)),
 });

@@ -1,9 +1,10 @@
 import { z } from "zod";
+import { timestamp } from "../inputs";
 import { listMessages } from "../messages";
 import { getSession } from "../sessions";
 import { authedProcedure, router } from "../trpc";
 
-export const messageListInput = z.object({ sessionId: z.uuid(), before: z.date().optional(), limit: z.number().int().min(1).max(100).default(20) });
+export const messageListInput = z.object({ sessionId: z.uuid(), before: timestamp().optional(), limit: z.number().int().min(1).max(100).default(20) });
 
 export const messageRouter = router({
   list: authedProcedure

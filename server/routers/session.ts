@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { text } from "../inputs";
 import { generateSessionTitle } from "../answers";
 import { sessionInputSchema } from "../defaults";
 import { exportSession } from "../messages";
@@ -9,8 +10,8 @@ import { authedProcedure, router } from "../trpc";
 const id = z.uuid();
 export const listInput = z.object({
   limit: z.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(500).optional(),
-  search: z.string().max(500).optional(),
+  cursor: text().max(500).optional(),
+  search: text().max(500).optional(),
 });
 
 export const sessionRouter = router({
