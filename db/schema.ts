@@ -76,17 +76,24 @@ export const apiKeys = pgTable(
     createdAt: ts("created_at").notNull().defaultNow(),
     lastUsedAt: ts("last_used_at"),
     revokedAt: ts("revoked_at"),
+    /** The key is PARLEY_BOOTSTRAP_KEY's value: a start with another value revokes it. */
+    fromBootstrapEnv: boolean("from_bootstrap_env").notNull().default(false),
   },
   (t) => [index("api_keys_tenant_user_idx").on(t.tenantId, t.userId)],
 );
 
 /** Browser sign-ins: the cookie holds a random token whose hash is stored here. */
-export const webSessions = pgTable("web_sessions", {
-  tokenHash: varchar("token_hash", { length: 64 }).primaryKey(),
-  apiKeyId: ownedBy("api_key_id", () => apiKeys.id),
-  createdAt: ts("created_at").notNull().defaultNow(),
-  expiresAt: ts("expires_at").notNull(),
-});
+export const webSessions = pgTable(
+  "web_sessions",
+  {
+    tokenHash: varchar("token_hash", { length: 64 }).primaryKey(),
+    apiKeyId: ownedBy("api_key_id", () => apiKeys.id),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    expiresAt: ts("expires_at").notNull(),
+  },
+  // The sweeper deletes expired sign-ins by this.
+  (t) => [index("web_sessions_expires_idx").on(t.expiresAt)],
+);
 
 export const sessions = pgTable(
   "sessions",
@@ -103,6 +110,8 @@ export const sessions = pgTable(
     summaryParameters: jsonb("summary_parameters").$type<SummaryParameters>().notNull(),
     agentConfig: jsonb("agent_config").$type<AgentConfig>().notNull(),
     contextConfig: jsonb("context_config").$type<ContextConfig>().notNull(),
+    /** Moves on every clear (or turn deleted): a cached LLM context of an older version is not used. */
+    contextVersion: integer("context_version").notNull().default(0),
     createdAt: ts("created_at").notNull().defaultNow(),
     updatedAt: ts("updated_at").notNull().defaultNow(),
     /** The list's order key: pinned sessions by pin time, the rest by last update. */
@@ -136,6 +145,8 @@ export const messages = pgTable(
     status: messageStatusEnum("status").notNull(),
     references: jsonb("references").$type<Reference[]>().notNull().default([]),
     model: varchar("model", { length: 200 }),
+    /** Tokens of `content`, counted once when it is written (null: not counted, e.g. while streaming). */
+    tokenCount: integer("token_count"),
     durationMs: integer("duration_ms"),
     usage: jsonb("usage").$type<Usage>(),
     error: text("error"),

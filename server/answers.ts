@@ -8,6 +8,7 @@ import { AppError, badInput, notFound } from "./errors";
 import { generateAnswer, type AnswerOptions, type GenerateDeps } from "./generate";
 import { allBasesOfTenant } from "./knowledge/repository";
 import { firstQuestion, messageColumns, type Message } from "./messages";
+import { countTokens } from "./models/text";
 import type { ChatModel } from "./models/types";
 import { interruptDeadAnswers, type RecoveryDeps } from "./recovery";
 import { getSession, setTitle, touchSession, visibleWhere, type Access } from "./sessions";
@@ -97,6 +98,7 @@ export async function sendChat(
     throw new AppError("conflict", "An answer is already streaming in this session: wait for it or stop it");
   }
 
+  const questionTokens = countTokens(input.query);
   let turn: Turn;
   try {
     // Holding the lock means no live answer exists here: a `streaming` row is a dead instance's.
@@ -105,7 +107,7 @@ export async function sendChat(
       const now = new Date();
       const [userMessage] = await tx
         .insert(messages)
-        .values({ sessionId: session.id, tenantId: session.tenantId, userId: session.userId, requestId, role: "user", content: input.query, status: "completed", createdAt: now, updatedAt: now })
+        .values({ sessionId: session.id, tenantId: session.tenantId, userId: session.userId, requestId, role: "user", content: input.query, tokenCount: questionTokens, status: "completed", createdAt: now, updatedAt: now })
         .returning(messageColumns);
       // One millisecond later, so the question always sorts before its answer.
       const later = new Date(now.getTime() + 1);
@@ -132,7 +134,7 @@ export async function sendChat(
     run: (signal, releaseLease) =>
       generateAnswer(
         deps,
-        { session, requestId, messageId, question: input.query, knowledgeBaseIds: options.knowledgeBaseIds, disableTitle: options.disableTitle },
+        { session, requestId, messageId, question: input.query, questionTokens, knowledgeBaseIds: options.knowledgeBaseIds, disableTitle: options.disableTitle },
         signal,
         releaseLease,
       ),

@@ -1,17 +1,17 @@
 import { openDb, type Db, type DbHandle } from "../db";
 import { createAnswerRunner, type AnswerRunner } from "./answerRunner";
-import { bootstrap, createCallerCache, type CallerCache } from "./auth";
+import { bootstrap, createCallerCache, purgeExpiredWebSessions, type CallerCache } from "./auth";
 import { createContextManager, type ContextManager } from "./context";
 import { parseEnv, pgliteDir, type Env } from "./env";
 import { ensureHandbookBase } from "./knowledge/handbookBase";
 import { openKnowledgeIndex, reembedStaleChunks, type KnowledgeIndex } from "./knowledge/knowledgeIndex";
 import { knowledgeDeps } from "./knowledge/sessionKnowledge";
 import { INSTANCE_ID, rootLogger, type Logger } from "./log";
-import { loadHistory } from "./messages";
+import { contextVersion, loadHistory } from "./messages";
 import { createMetrics, type Metrics } from "./metrics";
 import { createModels } from "./models";
 import { startSweeper } from "./recovery";
-import { listenForSignals } from "./signals";
+import { listenForSignals, publishSignal } from "./signals";
 import { createKeys, createStore, type Keys, type Store } from "./store";
 
 /**
@@ -45,6 +45,9 @@ export class StoresUnavailable extends Error {
     this.name = "StoresUnavailable";
   }
 }
+
+/** How often expired browser sign-ins are deleted. */
+const WEB_SESSION_PURGE_MS = 5 * 60_000;
 
 const reason = (error: unknown) => (error as Error)?.message || String(error) || "unreachable";
 
@@ -104,6 +107,7 @@ export async function createApp(
       keys,
       ttlSeconds: env.CONTEXT_TTL_SECONDS,
       loadHistory: (sessionId) => loadHistory(dbHandle.db, sessionId),
+      loadVersion: (sessionId) => contextVersion(dbHandle.db, sessionId),
       summarize: (messages) =>
         models.summary.complete({
           messages: [
@@ -129,6 +133,11 @@ export async function createApp(
 
     const boot = await bootstrap(app.db, env.PARLEY_BOOTSTRAP_KEY);
     if (boot.created && !options.quiet) announceBootstrap(env, boot.apiKey);
+    // Instances still running with the old value may hold the revoked key in their caller caches.
+    for (const revokedApiKeyId of boot.revoked ?? []) {
+      log.warn({ apiKeyId: revokedApiKeyId }, "PARLEY_BOOTSTRAP_KEY changed: revoked the key of its previous value");
+      await publishSignal(app, { revokedApiKeyId }).catch((error: Error) => log.error({ err: error }, "could not announce a revoked key"));
+    }
     // Without it new sessions of `default` just start with no base; the next start tries again.
     await ensureHandbookBase(knowledgeDeps(app)).catch((error: Error) => log.error({ err: error }, "could not index the Parley handbook"));
     // Vectors of a previous embedder (PARLEY_EMBEDDING_MODEL changed) are redone in the background.
@@ -139,6 +148,16 @@ export async function createApp(
 
     // Answers left `streaming` by a dead instance: at start, then every few seconds on every instance.
     stopSweeper = await startSweeper(app);
+    // Expired browser sign-ins: at start, then every few minutes (any instance may; deleting is idempotent).
+    const purge = () => purgeExpiredWebSessions(app.db).catch((error: Error) => log.error({ err: error }, "could not purge expired sign-ins"));
+    await purge();
+    const purging = setInterval(() => void purge(), WEB_SESSION_PURGE_MS);
+    purging.unref();
+    const stopAnswerSweeper = stopSweeper;
+    stopSweeper = () => {
+      stopAnswerSweeper();
+      clearInterval(purging);
+    };
   } catch (error) {
     // Half-started (a store went away during bootstrap): free what was opened, the caller retries.
     await app.close().catch(() => undefined);

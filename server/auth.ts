@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, lte, ne, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import { apiKeys, tenants, users, webSessions } from "../db/schema";
 import { AppError, notFound } from "./errors";
@@ -174,12 +174,12 @@ export async function callerFromHeaders(deps: { db: Db; callers: CallerCache }, 
 /** Inserts a key for a user; returns the key row and the secret, which is never retrievable again. */
 export async function insertApiKey(
   db: Db,
-  input: { tenantId: string; userId: string; name: string; key?: string },
+  input: { tenantId: string; userId: string; name: string; key?: string; fromBootstrapEnv?: boolean },
 ): Promise<{ key: ApiKey; apiKey: string }> {
   const apiKey = input.key ?? generateApiKey();
   const [key] = await db
     .insert(apiKeys)
-    .values({ tenantId: input.tenantId, userId: input.userId, name: input.name, prefix: keyPrefix(apiKey), hash: sha256(apiKey) })
+    .values({ tenantId: input.tenantId, userId: input.userId, name: input.name, prefix: keyPrefix(apiKey), hash: sha256(apiKey), fromBootstrapEnv: input.fromBootstrapEnv ?? false })
     .returning(apiKeyColumns);
   return { key, apiKey };
 }
@@ -245,33 +245,52 @@ export const DEFAULT_TENANT = "default";
 
 /**
  * First start on an empty database: tenant `default`, its owner `admin`, and an owner key (the
- * configured bootstrap key, or a random one). Returns the key only when it was created now and random.
+ * configured bootstrap key, or a random one). Returns the key only when it was created now and
+ * random, and the ids of keys revoked because PARLEY_BOOTSTRAP_KEY changed (see ensureBootstrapKey).
  */
-export async function bootstrap(db: Db, bootstrapKey?: string): Promise<{ created: boolean; apiKey?: string }> {
+export async function bootstrap(db: Db, bootstrapKey?: string): Promise<{ created: boolean; apiKey?: string; revoked?: string[] }> {
   return db.transaction(async (tx) => {
     // Serialise concurrent first starts of several instances.
     await tx.execute(sql`select pg_advisory_xact_lock(7461501)`);
     const [existing] = await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.name, DEFAULT_TENANT));
     if (existing) {
-      if (bootstrapKey) await ensureBootstrapKey(tx as unknown as Db, existing.id, bootstrapKey);
-      return { created: false };
+      const revoked = bootstrapKey ? await ensureBootstrapKey(tx as unknown as Db, existing.id, bootstrapKey) : [];
+      return { created: false, ...(revoked.length > 0 && { revoked }) };
     }
     const [tenant] = await tx.insert(tenants).values({ name: DEFAULT_TENANT }).returning({ id: tenants.id });
     const [owner] = await tx.insert(users).values({ tenantId: tenant.id, name: "admin", role: "owner" }).returning({ id: users.id });
-    const { apiKey } = await insertApiKey(tx as unknown as Db, { tenantId: tenant.id, userId: owner.id, name: "bootstrap", key: bootstrapKey });
+    const { apiKey } = await insertApiKey(tx as unknown as Db, { tenantId: tenant.id, userId: owner.id, name: "bootstrap", key: bootstrapKey, fromBootstrapEnv: !!bootstrapKey });
     return { created: true, apiKey: bootstrapKey ? undefined : apiKey };
   });
 }
 
-/** A configured bootstrap key always signs in as the owner of `default`, even on an existing database. */
-async function ensureBootstrapKey(db: Db, tenantId: string, key: string): Promise<void> {
-  const [found] = await db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.hash, sha256(key)));
-  if (found) return;
-  const [owner] = await db
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.tenantId, tenantId), eq(users.role, "owner")))
-    .orderBy(users.createdAt)
-    .limit(1);
-  if (owner) await insertApiKey(db, { tenantId, userId: owner.id, name: "bootstrap", key });
+/**
+ * A configured bootstrap key always signs in as the owner of `default`, even on an existing
+ * database; the key an earlier value of PARLEY_BOOTSTRAP_KEY made is revoked when the value
+ * changes (only that one: keys created otherwise, the printed random one included, stay).
+ * Returns the ids revoked.
+ */
+async function ensureBootstrapKey(db: Db, tenantId: string, key: string): Promise<string[]> {
+  const [found] = await db.select({ id: apiKeys.id, fromBootstrapEnv: apiKeys.fromBootstrapEnv }).from(apiKeys).where(eq(apiKeys.hash, sha256(key)));
+  const previous = and(eq(apiKeys.tenantId, tenantId), eq(apiKeys.fromBootstrapEnv, true), isNull(apiKeys.revokedAt), found ? ne(apiKeys.id, found.id) : undefined);
+  const revoked = await db.update(apiKeys).set({ revokedAt: new Date() }).where(previous).returning({ id: apiKeys.id });
+  if (found) {
+    // A key configured before keys were marked so: marked now, so that a later change revokes it.
+    if (!found.fromBootstrapEnv) await db.update(apiKeys).set({ fromBootstrapEnv: true }).where(eq(apiKeys.id, found.id));
+  } else {
+    const [owner] = await db
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.tenantId, tenantId), eq(users.role, "owner")))
+      .orderBy(users.createdAt)
+      .limit(1);
+    if (owner) await insertApiKey(db, { tenantId, userId: owner.id, name: "bootstrap", key, fromBootstrapEnv: true });
+  }
+  return revoked.map((r) => r.id);
+}
+
+/** Deletes browser sign-ins past their expiry (they no longer sign anyone in); returns how many. */
+export async function purgeExpiredWebSessions(db: Db): Promise<number> {
+  const rows = await db.delete(webSessions).where(lte(webSessions.expiresAt, new Date())).returning({ tokenHash: webSessions.tokenHash });
+  return rows.length;
 }

@@ -1,5 +1,5 @@
 import type { ContextConfig, Strategy } from "./defaults";
-import { countMessageTokens } from "./models/text";
+import { countMessageTokens, countTokens, MESSAGE_OVERHEAD_TOKENS } from "./models/text";
 import type { ChatMessage } from "./models/types";
 import type { Keys } from "./store/keys";
 import type { Store } from "./store/types";
@@ -16,12 +16,23 @@ import { rootLogger } from "./log";
 
 export type Compression = "none" | "sliding_window" | "smart" | "smart_fallback";
 
+/** A message of the conversation with the tokens of its content, counted once when it was written. */
+export interface HistoryMessage extends ChatMessage {
+  tokens?: number;
+}
+
 export interface ContextManagerOptions {
   store: Pick<Store, "get" | "set" | "del">;
   keys: Pick<Keys, "context">;
   ttlSeconds: number;
   /** The session's completed user and assistant messages, oldest first (read on a cache miss). */
-  loadHistory(sessionId: string): Promise<ChatMessage[]>;
+  loadHistory(sessionId: string): Promise<HistoryMessage[]>;
+  /**
+   * The session's context version in Postgres (null: no such session), moved by every clear: a
+   * cached context of another version is rebuilt, so a clear whose Redis part failed still forgets.
+   * Without it, the cache is trusted as it is.
+   */
+  loadVersion?(sessionId: string): Promise<number | null>;
   /** Summarises older messages with the summary model (the `smart` compression). */
   summarize(messages: ChatMessage[]): Promise<string>;
 }
@@ -43,20 +54,24 @@ export interface BuiltContext {
 /** 100 rounds: the most `strategy.maxRounds` allows. */
 const MAX_STORED_MESSAGES = 200;
 
-export function createContextManager({ store, keys, ttlSeconds, loadHistory, summarize }: ContextManagerOptions) {
-  const write = (sessionId: string, messages: ChatMessage[]) =>
-    store.set(keys.context(sessionId), JSON.stringify({ messages: messages.slice(-MAX_STORED_MESSAGES) }), ttlSeconds);
+/** What a message takes in a prompt, from its stored count when it has one. */
+const sizeOf = (m: HistoryMessage) => (m.tokens ?? countTokens(m.content)) + MESSAGE_OVERHEAD_TOKENS;
+const plain = ({ role, content }: HistoryMessage): ChatMessage => ({ role, content });
 
-  async function read(sessionId: string): Promise<ChatMessage[] | null> {
+export function createContextManager({ store, keys, ttlSeconds, loadHistory, loadVersion, summarize }: ContextManagerOptions) {
+  const write = (sessionId: string, version: number | null, messages: HistoryMessage[]) =>
+    store.set(keys.context(sessionId), JSON.stringify({ version, messages: messages.slice(-MAX_STORED_MESSAGES) }), ttlSeconds);
+
+  async function read(sessionId: string): Promise<Stored | null> {
     const raw = await store.get(keys.context(sessionId));
     return raw === null ? null : parseStored(raw);
   }
 
-  async function history(sessionId: string): Promise<ChatMessage[]> {
-    const cached = await read(sessionId);
-    if (cached) return cached;
+  async function history(sessionId: string): Promise<HistoryMessage[]> {
+    const [cached, version] = await Promise.all([read(sessionId), loadVersion ? loadVersion(sessionId) : null]);
+    if (cached && (!loadVersion || cached.version === version)) return cached.messages;
     const loaded = completeRounds(await loadHistory(sessionId));
-    await write(sessionId, loaded);
+    await write(sessionId, version, loaded);
     return loaded;
   }
 
@@ -66,43 +81,45 @@ export function createContextManager({ store, keys, ttlSeconds, loadHistory, sum
       const recent = lastRounds(await history(sessionId), strategy.maxRounds);
       const system: ChatMessage[] = systemPrompt ? [{ role: "system", content: systemPrompt }] : [];
       const ask: ChatMessage = { role: "user", content: question };
-      const assemble = (kept: ChatMessage[], extra: ChatMessage[] = []) => [...system, ...extra, ...kept, ask];
-      const result = (messages: ChatMessage[], compressed: Compression): BuiltContext => ({
-        messages,
+      // Only what is new this turn is counted; the history's messages carry their counts.
+      const fixedTokens = countMessageTokens([...system, ask]);
+      const result = (kept: HistoryMessage[], compressed: Compression, summary?: ChatMessage): BuiltContext => ({
+        messages: [...system, ...(summary ? [summary] : []), ...kept.map(plain), ask],
         compressed,
-        tokens: countMessageTokens(messages),
+        tokens: fixedTokens + (summary ? countMessageTokens([summary]) : 0) + kept.reduce((sum, m) => sum + sizeOf(m), 0),
       });
 
-      const whole = result(assemble(recent), "none");
+      const whole = result(recent, "none");
       if (whole.tokens <= maxTokens) return whole;
 
-      const window = fitToBudget(recent.slice(-recentMessageCount), countMessageTokens(assemble([])), maxTokens);
+      const window = fitToBudget(recent.slice(-recentMessageCount), fixedTokens, maxTokens);
       const dropped = recent.slice(0, recent.length - window.length);
       if (compressionStrategy === "smart" && dropped.length >= summarizeThreshold) {
         try {
           const summary: ChatMessage = {
             role: "system",
-            content: `Summary of the earlier conversation: ${await summarize(dropped)}`,
+            content: `Summary of the earlier conversation: ${await summarize(dropped.map(plain))}`,
           };
-          const kept = fitToBudget(window, countMessageTokens(assemble([], [summary])), maxTokens);
-          return result(assemble(kept, [summary]), "smart");
+          const kept = fitToBudget(window, fixedTokens + countMessageTokens([summary]), maxTokens);
+          return result(kept, "smart", summary);
         } catch (error) {
           rootLogger().warn({ err: error }, "summarising the context failed, using the sliding window");
-          return result(assemble(window), "smart_fallback");
+          return result(window, "smart_fallback");
         }
       }
-      return result(assemble(window), dropped.length > 0 ? "sliding_window" : "none");
+      return result(window, dropped.length > 0 ? "sliding_window" : "none");
     },
 
     /**
-     * Appends a finished turn. A missing context is left missing: the next `build` rebuilds it from
-     * the messages table, which then holds this turn (and a context cleared mid-answer stays clear).
+     * Appends a finished turn (with the token counts stored with its messages). A missing context
+     * is left missing: the next `build` rebuilds it from the messages table, which then holds this
+     * turn (and a context cleared mid-answer stays clear); one of an older version is rebuilt then.
      */
-    async record(sessionId: string, userText: string, assistantText: string): Promise<void> {
-      const messages = await read(sessionId);
-      if (!messages) return;
-      messages.push({ role: "user", content: userText }, { role: "assistant", content: assistantText });
-      await write(sessionId, messages);
+    async record(sessionId: string, userText: string, assistantText: string, tokens?: { user: number; assistant: number }): Promise<void> {
+      const cached = await read(sessionId);
+      if (!cached) return;
+      cached.messages.push({ role: "user", content: userText, tokens: tokens?.user }, { role: "assistant", content: assistantText, tokens: tokens?.assistant });
+      await write(sessionId, cached.version, cached.messages);
     },
 
     async clear(sessionId: string): Promise<void> {
@@ -113,31 +130,40 @@ export function createContextManager({ store, keys, ttlSeconds, loadHistory, sum
 
 export type ContextManager = ReturnType<typeof createContextManager>;
 
-/** The stored messages, or null when the value is not what `write` stores (then it is rebuilt). */
-function parseStored(raw: string): ChatMessage[] | null {
+interface Stored {
+  version: number | null;
+  messages: HistoryMessage[];
+}
+
+/** The stored context, or null when the value is not what `write` stores (then it is rebuilt). */
+function parseStored(raw: string): Stored | null {
   try {
-    const value = JSON.parse(raw) as { messages?: unknown };
+    const value = JSON.parse(raw) as { version?: unknown; messages?: unknown };
     const messages = value?.messages;
     const valid =
       Array.isArray(messages) &&
       messages.every(
-        (m) => (m?.role === "user" || m?.role === "assistant" || m?.role === "system") && typeof m.content === "string",
+        (m) =>
+          (m?.role === "user" || m?.role === "assistant" || m?.role === "system") &&
+          typeof m.content === "string" &&
+          (m.tokens === undefined || Number.isInteger(m.tokens)),
       );
-    return valid ? (messages as ChatMessage[]) : null;
+    const version = typeof value.version === "number" ? value.version : null;
+    return valid ? { version, messages: messages as HistoryMessage[] } : null;
   } catch {
     return null;
   }
 }
 
 /** Drops a trailing question without an answer: it is the turn being answered, or one that failed. */
-function completeRounds(messages: ChatMessage[]): ChatMessage[] {
+function completeRounds(messages: HistoryMessage[]): HistoryMessage[] {
   let end = messages.length;
   while (end > 0 && messages[end - 1].role === "user") end--;
   return messages.slice(0, end);
 }
 
 /** The last `maxRounds` rounds, a round being a user message and the answer that follows it. */
-function lastRounds(messages: ChatMessage[], maxRounds: number): ChatMessage[] {
+function lastRounds(messages: HistoryMessage[], maxRounds: number): HistoryMessage[] {
   let rounds = 0;
   for (let i = messages.length - 1; i >= 0; i--) {
     if (messages[i].role === "user" && ++rounds === maxRounds) return messages.slice(i);
@@ -146,8 +172,8 @@ function lastRounds(messages: ChatMessage[], maxRounds: number): ChatMessage[] {
 }
 
 /** Drops the oldest messages until they fit in what `maxTokens` leaves after `fixedTokens`. */
-function fitToBudget(messages: ChatMessage[], fixedTokens: number, maxTokens: number): ChatMessage[] {
-  const sizes = messages.map((m) => countMessageTokens([m]));
+function fitToBudget(messages: HistoryMessage[], fixedTokens: number, maxTokens: number): HistoryMessage[] {
+  const sizes = messages.map(sizeOf);
   let total = fixedTokens + sizes.reduce((a, b) => a + b, 0);
   let start = 0;
   while (start < messages.length && total > maxTokens) total -= sizes[start++];

@@ -7,6 +7,7 @@ import { isInfrastructureError } from "./errors";
 import { retrieveForSession, type RetrievalDeps } from "./knowledge/sessionKnowledge";
 import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
+import { countTokens } from "./models/text";
 import type { ChatModel } from "./models/types";
 import { setTitleIfUntitled, type Session } from "./sessions";
 import { createStreamWriter, type StreamDeps, type StreamWriter } from "./streams";
@@ -45,6 +46,8 @@ export interface AnswerInput extends AnswerOptions {
   requestId: string;
   messageId: string;
   question: string;
+  /** Tokens of `question`, as stored with it. */
+  questionTokens: number;
 }
 
 function systemPromptFor(session: Session, references: Reference[]): string {
@@ -136,7 +139,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
     const durationMs = Date.now() - startedAt;
     if (await finish(deps.db, messageId, { status: "completed", content, references, durationMs, usage: usage ?? null })) {
       ended("completed", durationMs);
-      await deps.context.record(session.id, question, content).catch(() => undefined);
+      await deps.context.record(session.id, question, content, tokensOf(input, content)).catch(() => undefined);
       await releaseLease();
       writer.emit({ type: "complete", content, durationMs, model: model.name, ...(usage && { usage }) });
     }
@@ -145,7 +148,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
     if (signal.aborted && signal.reason !== "shutdown") {
       if (await finish(deps.db, messageId, { status: "stopped", content, references, durationMs, usage: null })) {
         ended("stopped", durationMs);
-        if (content) await deps.context.record(session.id, question, content).catch(() => undefined);
+        if (content) await deps.context.record(session.id, question, content, tokensOf(input, content)).catch(() => undefined);
         await releaseLease();
         writer.emit({ type: "stop", reason: String(signal.reason ?? "user"), content });
       } else {
@@ -168,6 +171,9 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
   }
 }
 
+/** The token counts stored with the turn's two messages (the question's was counted when it was stored). */
+const tokensOf = (input: AnswerInput, content: string) => ({ user: input.questionTokens, assistant: countTokens(content) });
+
 function publicMessage(error: unknown): string {
   if (isInfrastructureError(error)) return "A backing service became unavailable while answering";
   const status = (error as { status?: number }).status;
@@ -185,7 +191,7 @@ async function finish(
     try {
       const rows = await db
         .update(messages)
-        .set({ ...values, updatedAt: new Date() })
+        .set({ ...values, tokenCount: countTokens(values.content), updatedAt: new Date() })
         .where(and(eq(messages.id, messageId), eq(messages.status, "streaming")))
         .returning({ id: messages.id });
       return rows.length > 0;

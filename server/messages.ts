@@ -5,8 +5,8 @@ import { messages, sessions } from "../db/schema";
 import type { Caller } from "./auth";
 import type { Reference } from "./defaults";
 import { AppError, notFound } from "./errors";
-import type { ChatMessage } from "./models/types";
-import { lockOwnSession, toTsQuery, visibleWhere, type Session } from "./sessions";
+import type { HistoryMessage } from "./context";
+import { bumpContextVersion, lockOwnSession, toTsQuery, visibleWhere, type Session } from "./sessions";
 import type { Keys } from "./store/keys";
 import type { Store } from "./store/types";
 
@@ -56,13 +56,19 @@ export async function allMessages(db: Db, sessionId: string): Promise<Message[]>
 }
 
 /** The stored conversation the LLM context is rebuilt from on a cache miss. */
-export async function loadHistory(db: Db, sessionId: string): Promise<ChatMessage[]> {
+export async function loadHistory(db: Db, sessionId: string): Promise<HistoryMessage[]> {
   const rows = await db
-    .select({ role: messages.role, content: messages.content })
+    .select({ role: messages.role, content: messages.content, tokens: messages.tokenCount })
     .from(messages)
     .where(and(eq(messages.sessionId, sessionId), inArray(messages.status, ["completed", "stopped"])))
     .orderBy(asc(messages.createdAt), asc(messages.id));
-  return rows.filter((m) => m.content !== "");
+  return rows.filter((m) => m.content !== "").map(({ tokens, ...m }) => (tokens === null ? m : { ...m, tokens }));
+}
+
+/** The session's context version (see context.ts), or null when there is no such session. */
+export async function contextVersion(db: Db, sessionId: string): Promise<number | null> {
+  const [row] = await db.select({ version: sessions.contextVersion }).from(sessions).where(eq(sessions.id, sessionId));
+  return row?.version ?? null;
 }
 
 /** The session's first question, or null before it has one. */
@@ -122,6 +128,7 @@ export async function deleteTurn(
     const pair = await tx.select({ id: messages.id, status: messages.status }).from(messages).where(turn);
     if (pair.some((m) => m.status === "streaming")) throw new AppError("conflict", "This answer is still streaming; stop it first");
     const rows = await tx.delete(messages).where(turn).returning({ id: messages.id });
+    await bumpContextVersion(tx, sessionId);
     return rows.map((r) => r.id);
   });
   try {

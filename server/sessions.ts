@@ -396,6 +396,11 @@ export async function lockOwnSession(tx: Db, caller: Caller, id: string): Promis
   if (!session) throw notFound("Session");
 }
 
+/** Moves the session's context version, so no cached LLM context from before is used (`db` may be a transaction). */
+export async function bumpContextVersion(db: Db, sessionId: string): Promise<void> {
+  await db.update(sessions).set({ contextVersion: sql`${sessions.contextVersion} + 1` }).where(eq(sessions.id, sessionId));
+}
+
 /** Deletes every message of the caller's own session (CONFLICT while an answer streams); returns it as deleted. */
 export async function clearMessages(db: Db, caller: Caller, id: string): Promise<{ deleted: number; session: DeletedSession }> {
   return db.transaction(async (tx) => {
@@ -407,6 +412,8 @@ export async function clearMessages(db: Db, caller: Caller, id: string): Promise
       .limit(1);
     if (streaming) throw new AppError("conflict", "An answer is streaming in this session; stop it first");
     const deleted = await tx.delete(messages).where(eq(messages.sessionId, id)).returning({ id: messages.id, role: messages.role });
+    // Should the store's part of the clear fail, the cached context is of an old version now.
+    await bumpContextVersion(tx, id);
     const answers = deleted.filter((m) => m.role === "assistant").map((m) => ({ id: m.id, streaming: false, content: "" }));
     return { deleted: deleted.length, session: { id, answers } };
   });

@@ -146,7 +146,7 @@ export function truncateToTokens(text: string, maxTokens: number): string {
 }
 
 /** Rough per-message cost of the chat format (role and separators), as OpenAI counts it. */
-const MESSAGE_OVERHEAD_TOKENS = 4;
+export const MESSAGE_OVERHEAD_TOKENS = 4;
 
 /** Tokens a list of chat messages takes in a prompt. */
 export function countMessageTokens(messages: readonly ChatMessage[]): number {
