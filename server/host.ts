@@ -16,7 +16,7 @@ export interface AppHost {
   readonly app: App | null;
   /** While starting: each store that did not answer the last attempt, with why. */
   readonly waitingFor: Readonly<Record<string, string>>;
-  readonly env: Pick<Env, "DATABASE_URL" | "REDIS_URL" | "METRICS_TOKEN">;
+  readonly env: Pick<Env, "DATABASE_URL" | "REDIS_URL" | "METRICS_TOKEN" | "PARLEY_PUBLIC_URL">;
   readonly log: Logger;
   readonly metrics: Metrics;
 }

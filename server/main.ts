@@ -42,7 +42,7 @@ const host = startHost(env, { log });
 const pages = next({ dev, dir: process.cwd(), hostname: args.hostname ?? "localhost", port });
 await pages.prepare();
 
-const server = createHttpServer({ routes: apiRoutes(host), pages: pages.getRequestHandler(), host });
+const server = createHttpServer({ routes: apiRoutes(host), pages: pages.getRequestHandler(), host, dev });
 // Dev mode's hot reload talks over a WebSocket upgrade.
 server.on("upgrade", pages.getUpgradeHandler());
 server.listen(port, args.hostname, () => log.info({ url: `http://${args.hostname ?? "localhost"}:${port}`, dev }, "listening"));

@@ -7,6 +7,7 @@ import { incomingMessageToRequest } from "@trpc/server/adapters/node-http";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { getErrorShape } from "@trpc/server/unstable-core-do-not-import";
 import type { App } from "../app";
+import { keyFromHeaders } from "../auth";
 import { AppError } from "../errors";
 import { checkHealth } from "../health";
 import type { AppHost } from "../host";
@@ -15,7 +16,7 @@ import { createRestApp } from "../rest";
 import { toRestError } from "../rest/errors";
 import { appRouter } from "../routers/_app";
 import { createContext, nodeExchange } from "../trpc";
-import { MAX_BODY_BYTES, sendJson, type ApiRoute, type NodeHandler, type Refuse } from "./server";
+import { MAX_BODY_BYTES, refuseJson, sendJson, type ApiRoute, type NodeHandler, type Refuse } from "./server";
 
 export { MAX_BODY_BYTES };
 /** … except a call that carries a document (`knowledge.documents.add`: 5 MB of text, JSON-escaped; the upload route). */
@@ -34,7 +35,7 @@ export function apiRoutes(host: AppHost): ApiRoute[] {
   return [
     {
       prefix: "/api/trpc",
-      handler: perApp(host, trpcHandler),
+      handler: ownOriginOnly(host, perApp(host, trpcHandler), refuseTrpc),
       // The procedure names are in the path, so the cap is chosen before the body is read.
       maxBodyBytes: (req) => (procedurePath(req).includes(DOCUMENT_PROCEDURE) ? MAX_DOCUMENT_BODY_BYTES : MAX_BODY_BYTES),
       refuse: refuseTrpc,
@@ -45,10 +46,35 @@ export function apiRoutes(host: AppHost): ApiRoute[] {
     { prefix: "/api/metrics", handler: onlyMethods(["GET"], metricsHandler(host)), always: true },
     {
       prefix: "/api/knowledge/upload",
-      handler: onlyMethods(["POST"], perApp(host, uploadHandler)),
+      handler: onlyMethods(["POST"], ownOriginOnly(host, perApp(host, uploadHandler), refuseJson)),
       maxBodyBytes: () => MAX_DOCUMENT_BODY_BYTES,
     },
   ];
+}
+
+/**
+ * Whether a write that a browser's cookie could authenticate comes from another site: a request
+ * that is not a read, carries no API key (a key is never ambient, so Bearer and X-API-Key calls
+ * pass) and has an `Origin` other than Parley's own: PARLEY_PUBLIC_URL's origin when set, else the
+ * request's Host. Browsers send `Origin` with every cross-site POST; a request without one is not
+ * a browser's and passes.
+ */
+export function isCrossSiteWrite(req: IncomingMessage, publicUrl: string | undefined): boolean {
+  if (req.method === "GET" || req.method === "HEAD") return false;
+  if (keyFromHeaders((name) => req.headers[name] as string | undefined)) return false;
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  if (!URL.canParse(origin)) return true;
+  const from = new URL(origin);
+  return publicUrl && URL.canParse(publicUrl) ? from.origin !== new URL(publicUrl).origin : from.host !== req.headers.host;
+}
+
+/** Refuses cross-site writes (see isCrossSiteWrite) with 403 before `handler` runs. */
+function ownOriginOnly(host: AppHost, handler: NodeHandler, refuse: Refuse): NodeHandler {
+  return (req, res) => {
+    if (!isCrossSiteWrite(req, host.env.PARLEY_PUBLIC_URL)) return handler(req, res);
+    refuse(req, res, 403, "FORBIDDEN", "This request came from another site: sign-in cookies only work from Parley's own pages");
+  };
 }
 
 /** A handler built once per App, from the App the host serves (the server only calls it once one is ready). */

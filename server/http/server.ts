@@ -41,6 +41,28 @@ const SECURITY_HEADERS: Record<string, string> = {
   "X-Frame-Options": "DENY",
   "Referrer-Policy": "same-origin",
 };
+/**
+ * The Content-Security-Policy of pages: nothing remote (no image, script, style, font or
+ * connection to another origin, no <object>, no <base> or form posting elsewhere, no framing).
+ * Next's App Router writes its hydration data as inline scripts with no nonce (a nonce would make
+ * every page dynamic), so inline scripts are allowed; in dev mode Next also evaluates code and
+ * talks to its compiler over a WebSocket.
+ */
+export function pageContentSecurityPolicy(dev = false): string {
+  return [
+    "default-src 'self'",
+    `script-src 'self' 'unsafe-inline'${dev ? " 'unsafe-eval'" : ""}`,
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    `connect-src 'self'${dev ? " ws: wss:" : ""}`,
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
 const API_HEADERS: Record<string, string> = {
   "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
   "Cache-Control": "no-store",
@@ -56,8 +78,9 @@ export const refuseJson: Refuse = (_req, res, status, code, message) => sendJson
  * bodies over the route's cap (413, from Content-Length before anything is read, or counted as a
  * chunked body arrives). Every request is logged once it ends, and counted.
  */
-export function createHttpServer(options: { routes: ApiRoute[]; pages: NodeHandler; host: ServerHost }): http.Server {
+export function createHttpServer(options: { routes: ApiRoute[]; pages: NodeHandler; host: ServerHost; dev?: boolean }): http.Server {
   const { routes, pages, host } = options;
+  const pageCsp = pageContentSecurityPolicy(options.dev);
   return http.createServer((req, res) => {
     const path = pathOf(req.url ?? "/");
     const isApi = path === "/api" || path.startsWith("/api/");
@@ -66,7 +89,10 @@ export function createHttpServer(options: { routes: ApiRoute[]; pages: NodeHandl
     for (const name in SECURITY_HEADERS) res.setHeader(name, SECURITY_HEADERS[name]);
     // A draining instance closes each connection it answers, so clients move to another one.
     if (host.state === "draining") res.setHeader("Connection", "close");
-    if (!isApi) return run(host.log, pages, req, res);
+    if (!isApi) {
+      res.setHeader("Content-Security-Policy", pageCsp);
+      return run(host.log, pages, req, res);
+    }
     for (const name in API_HEADERS) res.setHeader(name, API_HEADERS[name]);
     if (!route) return sendJson(res, 404, { error: { code: "NOT_FOUND", message: `No API at ${path}` } });
     const refuse = route.refuse ?? refuseJson;
