@@ -15,6 +15,8 @@ const loadBalancer = "server/loadBalancer.test.ts";
 /** The shared store suite runs again on a real 3-master Redis Cluster, with the cluster's own cases. */
 const clusterOnly = "server/store/cluster.test.ts";
 export default defineConfig({
+  // tsconfig keeps JSX for Next to compile; the components a test renders are compiled here.
+  oxc: { jsx: { runtime: "automatic" } },
   resolve: {
     alias: [
       { find: "@", replacement: new URL(".", import.meta.url).pathname },

@@ -28,6 +28,24 @@ function rehypeRawAsText() {
   return (tree: HastNode) => walk(tree);
 }
 
+/**
+ * An answer or transcript loads nothing remote: a Markdown image becomes a link to it, named by its
+ * alt text (or its address), which the sanitiser then checks like any link (a `javascript:` one
+ * keeps only its text). Runs before sanitising.
+ */
+function rehypeImagesAsLinks() {
+  const walk = (node: HastNode) => {
+    node.children?.forEach((child, i) => {
+      if (child.type === "element" && child.tagName === "img") {
+        const src = typeof child.properties?.src === "string" ? child.properties.src : "";
+        const alt = typeof child.properties?.alt === "string" ? child.properties.alt : "";
+        node.children![i] = { type: "element", tagName: "a", properties: { href: src }, children: [{ type: "text", value: alt || src }] };
+      } else walk(child);
+    });
+  };
+  return (tree: HastNode) => walk(tree);
+}
+
 /** Turns citation markers like "[2]" in text into small superscript chips pointing at the sources. */
 function rehypeCitations() {
   const walk = (node: HastNode) => {
@@ -72,7 +90,7 @@ export const Markdown = memo(function Markdown({ text }: { text: string }) {
     <div className="markdown">
       <ReactMarkdown
         remarkPlugins={[remarkGfm]}
-        rehypePlugins={[rehypeRawAsText, rehypeSanitize, rehypeCitations]}
+        rehypePlugins={[rehypeRawAsText, rehypeImagesAsLinks, rehypeSanitize, rehypeCitations]}
         components={components}
       >
         {text}

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Logo } from "../_components/icons";
 import { useTRPC } from "../_components/trpc";
 import { errorMessage } from "../_components/errors";
+import { safeNext } from "../_components/safeNext";
 
 /** Reads `#key=<key>` from the URL once, and removes it from the address bar and history. */
 function takeKeyFromFragment(): string | null {
@@ -16,6 +17,26 @@ function takeKeyFromFragment(): string | null {
   return key?.trim() || null;
 }
 
+interface Identity {
+  user: { id: string; name: string };
+  tenant: { name: string };
+}
+
+/** Who `auth.me` names: the browser's cookie, or `apiKey` when given (without signing in with it); null if nobody. */
+async function whoIs(apiKey?: string): Promise<Identity | null> {
+  const res = await fetch("/api/trpc/auth.me", { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {}, credentials: "same-origin" });
+  if (!res.ok) return null;
+  const body = (await res.json()) as { result?: { data?: { json?: Identity } } };
+  return body.result?.data?.json ?? null;
+}
+
+/** A sign-in link would replace someone else already signed in here: who is, and who the link signs in. */
+interface Switch {
+  key: string;
+  current: Identity;
+  next: Identity;
+}
+
 export function SignInForm() {
   const t = useTranslations("signin");
   const trpc = useTRPC();
@@ -23,14 +44,18 @@ export function SignInForm() {
   const queryClient = useQueryClient();
   const [apiKey, setApiKey] = useState("");
   const [fromLink, setFromLink] = useState(false);
+  const [switching, setSwitching] = useState<Switch | null>(null);
+  const [checking, setChecking] = useState(false);
   const started = useRef(false);
+  const goOn = () => {
+    router.replace(safeNext(new URLSearchParams(window.location.search).get("next")));
+    router.refresh();
+  };
   const signIn = useMutation(
     trpc.auth.signIn.mutationOptions({
       onSuccess: () => {
         queryClient.clear();
-        const next = new URLSearchParams(window.location.search).get("next");
-        router.replace(next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
-        router.refresh();
+        goOn();
       },
     }),
   );
@@ -39,10 +64,17 @@ export function SignInForm() {
     if (started.current) return;
     started.current = true;
     const key = takeKeyFromFragment();
-    if (key) {
-      setFromLink(true);
-      signIn.mutate({ apiKey: key });
-    }
+    if (!key) return;
+    setFromLink(true);
+    setChecking(true);
+    // A link never silently replaces someone already signed in here: ask first.
+    void Promise.all([whoIs(), whoIs(key)])
+      .catch(() => [null, null] as const)
+      .then(([current, next]) => {
+        setChecking(false);
+        if (current && next && current.user.id !== next.user.id) setSwitching({ key, current, next });
+        else signIn.mutate({ apiKey: key });
+      });
   }, [signIn]);
 
   const submit = (e: FormEvent) => {
@@ -53,15 +85,50 @@ export function SignInForm() {
   };
 
   const busy = signIn.isPending || signIn.isSuccess;
+  if (switching) {
+    const names = {
+      user: switching.next.user.name,
+      tenant: switching.next.tenant.name,
+      currentUser: switching.current.user.name,
+      currentTenant: switching.current.tenant.name,
+    };
+    return (
+      <div className="signin-card" role="alertdialog" aria-labelledby="switch-question" aria-describedby="switch-detail">
+        <div className="signin-brand">
+          <Logo size={40} />
+          <h1 id="switch-question">{t("switchQuestion", names)}</h1>
+        </div>
+        <p id="switch-detail" className="hint">
+          {t("switchDetail", names)}
+        </p>
+        <div className="signin-form">
+          <button
+            type="button"
+            className="btn btn-primary btn-block"
+            autoFocus
+            onClick={() => {
+              setSwitching(null);
+              signIn.mutate({ apiKey: switching.key });
+            }}
+          >
+            {t("switchConfirm", names)}
+          </button>
+          <button type="button" className="btn btn-block" onClick={goOn}>
+            {t("switchCancel", names)}
+          </button>
+        </div>
+      </div>
+    );
+  }
   return (
     <div className="signin-card">
       <div className="signin-brand">
         <Logo size={40} />
         <h1>{t("title")}</h1>
       </div>
-      {fromLink && busy ? (
+      {fromLink && (busy || checking) ? (
         <p className="signin-status" role="status">
-          {t("signingYouIn")}
+          {t(checking ? "checkingLink" : "signingYouIn")}
         </p>
       ) : (
         <form onSubmit={submit} className="signin-form" aria-label={t("formLabel")}>
