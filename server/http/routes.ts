@@ -69,14 +69,19 @@ function procedurePath(req: IncomingMessage): string {
 
 /** tRPC's own Node adapter (batching: at most MAX_BATCH_CALLS a batch); subscriptions stream from subscriptions.ts. */
 function trpcHandler(app: App): NodeHandler {
-  return withSubscriptions(app, TRPC_BASE, createHTTPHandler({
-    basePath: TRPC_BASE,
-    router: appRouter,
-    maxBatchSize: MAX_BATCH_CALLS,
-    // The server has capped the body already; tRPC's own count stays as a second guard.
-    maxBodySize: MAX_DOCUMENT_BODY_BYTES,
-    createContext: ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => createContext(app, nodeExchange(req, res)),
-  }));
+  const context = (req: IncomingMessage, res: ServerResponse) => createContext(app, nodeExchange(req, res));
+  return withSubscriptions(
+    TRPC_BASE,
+    context,
+    createHTTPHandler({
+      basePath: TRPC_BASE,
+      router: appRouter,
+      maxBatchSize: MAX_BATCH_CALLS,
+      // The server has capped the body already; tRPC's own count stays as a second guard.
+      maxBodySize: MAX_DOCUMENT_BODY_BYTES,
+      createContext: ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => context(req, res),
+    }),
+  );
 }
 const TRPC_BASE = "/api/trpc/";
 

@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { TRPCError } from "@trpc/server";
 import { getErrorShape, getTRPCErrorFromUnknown, isTrackedEnvelope, sseHeaders } from "@trpc/server/unstable-core-do-not-import";
-import type { App } from "../app";
 import { appRouter } from "../routers/_app";
-import { createContext, nodeExchange } from "../trpc";
+import type { Context } from "../trpc";
 import type { NodeHandler } from "./server";
 
 /*
@@ -68,22 +67,20 @@ function plainSubscription(req: IncomingMessage, basePath: string) {
   }
   // As tRPC's adapter: the resume id travels as a header (EventSource) or in the query, into the input.
   const lastEventId = req.headers["last-event-id"] ?? url.searchParams.get("lastEventId") ?? url.searchParams.get("Last-Event-Id");
-  if (typeof lastEventId === "string" && lastEventId !== "") {
-    input = input !== null && typeof input === "object" ? { ...input, lastEventId } : (input ?? { lastEventId });
-  }
-  return { path, procedure, input };
+  const resume = typeof lastEventId === "string" && lastEventId !== "" ? lastEventId : null;
+  if (resume !== null) input = input !== null && typeof input === "object" ? { ...input, lastEventId: resume } : (input ?? { lastEventId: resume });
+  return { path, procedure, input, lastEventId: resume !== null && !/[\0\n\r]/.test(resume) ? resume : null };
 }
 
 /** `handler` for every call, except plain subscriptions, which are streamed here. */
-export function withSubscriptions(app: App, basePath: string, handler: NodeHandler): NodeHandler {
+export function withSubscriptions(basePath: string, context: (req: IncomingMessage, res: ServerResponse) => Context, handler: NodeHandler): NodeHandler {
   return (req, res) => {
     const call = plainSubscription(req, basePath);
-    return call ? stream(app, req, res, call) : handler(req, res);
+    return call ? stream(context(req, res), res, call) : handler(req, res);
   };
 }
 
-async function stream(app: App, req: IncomingMessage, res: ServerResponse, call: NonNullable<ReturnType<typeof plainSubscription>>) {
-  const ctx = createContext(app, nodeExchange(req, res));
+async function stream(ctx: Context, res: ServerResponse, call: NonNullable<ReturnType<typeof plainSubscription>>) {
   const abort = new AbortController();
   res.once("close", () => {
     untrack(res);
@@ -96,7 +93,15 @@ async function stream(app: App, req: IncomingMessage, res: ServerResponse, call:
   /** Writes, waiting while the client is slow to read; false once the connection is gone. */
   const write = async (text: string) => {
     if (abort.signal.aborted) return false;
-    if (!res.write(text)) await new Promise((resolve) => (res.once("drain", resolve), res.once("close", resolve)));
+    if (!res.write(text)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off("drain", done).off("close", done);
+          resolve();
+        };
+        res.on("drain", done).on("close", done);
+      });
+    }
     return !abort.signal.aborted;
   };
   // The headers tRPC sends with a subscription.
@@ -115,9 +120,18 @@ async function stream(app: App, req: IncomingMessage, res: ServerResponse, call:
     if (!iterable || typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== "function") {
       throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: `Subscription ${call.path} did not return an AsyncGenerator` });
     }
+    const data = (v: unknown) => JSON.stringify(config.transformer.output.serialize(v));
+    let lastEventId = call.lastEventId;
     for await (const value of iterable as AsyncIterable<unknown>) {
-      const data = (v: unknown) => JSON.stringify(config.transformer.output.serialize(v));
-      const message = isTrackedEnvelope(value) ? frame({ data: data(value[1]), id: String(value[0]) }) : frame({ data: data(value) });
+      let message: string;
+      if (isTrackedEnvelope(value)) {
+        lastEventId = String(value[0]);
+        message = frame({ data: data(value[1]), id: lastEventId });
+      } else {
+        // As tRPC: an event without an id after one with an id clears the client's resume id, then restores it.
+        message = frame({ data: data(value), ...(lastEventId !== null && { id: "" }) });
+        if (lastEventId !== null) message += frame({ event: "restore-id", data: "", id: lastEventId });
+      }
       if (!(await write(message))) return;
     }
     await write(RETURN);
