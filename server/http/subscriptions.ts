@@ -37,7 +37,8 @@ function track(res: ServerResponse) {
   open.add(res);
   if (PING_MS > 0 && !pinger) {
     pinger = setInterval(() => {
-      for (const r of open) if (r.writableLength === 0) r.write(PING);
+      // Only to idle connections still open: a busy one is not silent, and a destroyed one errors on write.
+      for (const r of open) if (!r.destroyed && r.writableLength === 0) r.write(PING);
     }, PING_MS);
     pinger.unref();
   }
@@ -92,7 +93,7 @@ async function stream(ctx: Context, res: ServerResponse, call: NonNullable<Retur
   };
   /** Writes, waiting while the client is slow to read; false once the connection is gone. */
   const write = async (text: string) => {
-    if (abort.signal.aborted) return false;
+    if (abort.signal.aborted || res.destroyed) return false;
     if (!res.write(text)) {
       await new Promise<void>((resolve) => {
         const done = () => {
