@@ -57,6 +57,12 @@ export function createMetrics() {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
       registers: [registry],
     }),
+    rateLimited: new Counter({
+      name: "parley_rate_limited_total",
+      help: "Calls refused as TOO_MANY_REQUESTS, by limit (calls, sends, sign_in, queue)",
+      labelNames: ["limit"] as const,
+      registers: [registry],
+    }),
     /** Where the answer gauges read their values at scrape time: the runner's own counts. */
     countAnswersFrom(runner: { readonly running: number; readonly queued: number }) {
       sources.running = () => runner.running;

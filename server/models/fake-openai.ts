@@ -13,9 +13,12 @@ export interface FakeReply {
   text?: string;
   /** Pause before each content chunk. */
   chunkDelayMs?: number;
-  /** After this many content chunks, fail: cut the connection, send an error event, or end the reply cleanly but unfinished. */
+  /**
+   * After this many content chunks, fail: cut the connection, send an error event, end the reply
+   * cleanly but unfinished, or stall (send nothing more, keeping the connection open until the client closes it).
+   */
   failAfterChunks?: number;
-  failWith?: "disconnect" | "error-event" | "end";
+  failWith?: "disconnect" | "error-event" | "end" | "stall";
   /** Answer with this HTTP status and an OpenAI-style error body instead. */
   status?: number;
   usage?: { prompt_tokens: number; completion_tokens: number };
@@ -127,6 +130,8 @@ async function streamReply(res: ServerResponse, body: RecordedRequest["body"], r
         res.end();
       } else if (reply.failWith === "end") {
         res.end();
+      } else if (reply.failWith === "stall") {
+        await new Promise((resolve) => res.once("close", resolve));
       } else {
         // Let the chunks already written reach the client first, then cut the connection.
         await new Promise<void>((resolve) => res.write("", () => resolve()));

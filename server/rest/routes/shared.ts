@@ -1,13 +1,14 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AnswerDeps } from "../../answers";
 import type { Caller, CallerCache } from "../../auth";
+import type { RateLimits } from "../../rateLimits";
 import type { SessionStateDeps } from "../../sessionState";
 import { validationHook } from "../errors";
 import type { StreamReadDeps } from "../../streams";
 import { errorJson, okMessage } from "../schemas";
 
-/** What the REST face calls on: the domain modules' own dependencies, and the API-key cache. */
-export type RestDeps = AnswerDeps & SessionStateDeps & StreamReadDeps & { callers: Pick<CallerCache, "resolve"> };
+/** What the REST face calls on: the domain modules' own dependencies, the API-key cache and the call limit. */
+export type RestDeps = AnswerDeps & SessionStateDeps & StreamReadDeps & { callers: Pick<CallerCache, "resolve">; limits: Pick<RateLimits, "call"> };
 
 export interface RestEnv {
   Variables: { caller: Caller; requestUuid?: string };
