@@ -19,6 +19,8 @@ export interface FakeReply {
    */
   failAfterChunks?: number;
   failWith?: "disconnect" | "error-event" | "end" | "stall";
+  /** Wait this long before answering at all (a server that accepted the request and hangs). */
+  responseDelayMs?: number;
   /** Answer with this HTTP status and an OpenAI-style error body instead. */
   status?: number;
   usage?: { prompt_tokens: number; completion_tokens: number };
@@ -64,6 +66,8 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
 
     if (req.method !== "POST" || req.url !== "/v1/chat/completions") return sendError(res, 404, "not found");
     const reply = typeof script === "function" ? script(body) : script;
+    if (reply.responseDelayMs) await new Promise((resolve) => setTimeout(resolve, reply.responseDelayMs));
+    if (res.destroyed) return;
     if (reply.status) return sendError(res, reply.status, `scripted failure ${reply.status}`);
     if (body.stream) await streamReply(res, body, reply, recorded);
     else sendCompletion(res, body, reply);
