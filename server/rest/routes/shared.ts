@@ -23,6 +23,7 @@ export const errors = {
   401: json(errorJson, "No or bad API key (1001)"),
   403: json(errorJson, "X-Tenant-ID is not the key's tenant (1002)"),
   404: json(errorJson, "Not found or not visible (1003)"),
+  429: json(errorJson, "Over a rate limit (1006); `Retry-After` says when to try again"),
 };
 export const done = (description: string) => ({ 200: json(okMessage, description), ...errors });
 export const body = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
