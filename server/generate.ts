@@ -111,16 +111,21 @@ async function* untilAborted<T>(chunks: AsyncIterable<T>, signal: AbortSignal): 
   const aborted = new Promise<never>((_, reject) => (onAbort = () => reject(signal.reason)));
   aborted.catch(() => undefined);
   signal.addEventListener("abort", onAbort, { once: true });
+  let finished = false;
   try {
     signal.throwIfAborted();
     for (;;) {
       const next = await Promise.race([iterator.next(), aborted]);
-      if (next.done) return;
+      if (next.done) {
+        finished = true;
+        return;
+      }
       yield next.value;
     }
   } finally {
     signal.removeEventListener("abort", onAbort);
-    if (signal.aborted) void iterator.return?.()?.catch(() => undefined);
+    // Not awaited: a model stuck in its own next() would hold us here too.
+    if (!finished) void iterator.return?.()?.catch(() => undefined);
   }
 }
 
