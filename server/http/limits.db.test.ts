@@ -36,7 +36,7 @@ const refusedCount = async (limit: string) => {
 };
 
 describe("calls per API key", () => {
-  it("tRPC: the N-th call passes, the N+1-th is TOO_MANY_REQUESTS with Retry-After, another key is unaffected, the window resets", async () => {
+  it("tRPC: the N-th call passes, the N+1-th (and a stream connect) is TOO_MANY_REQUESTS with Retry-After, another key is unaffected, the window resets", async () => {
     const key = (await createTestTenant(app)).owner.apiKey;
     const other = (await createTestTenant(app)).owner.apiKey;
     const refusedBefore = await refusedCount("calls");
@@ -48,6 +48,11 @@ describe("calls per API key", () => {
     expect(retryAfter).toBeLessThanOrEqual(WINDOW_SECONDS);
     expect(await trpcCode(refused)).toBe("TOO_MANY_REQUESTS");
     expect(await refusedCount("calls")).toBe(refusedBefore + 1);
+    // A stream's (re)connect is refused the same way: tRPC's SSE reply carries the error, the response the Retry-After.
+    const input = encodeURIComponent(JSON.stringify({ json: { sessionId: crypto.randomUUID(), messageId: crypto.randomUUID() } }));
+    const stream = await fetch(`${server.url}/api/trpc/chat.stream?input=${input}`, { headers: { authorization: `Bearer ${key}`, accept: "text/event-stream" } });
+    expect(Number(stream.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(await stream.text()).toContain("TOO_MANY_REQUESTS");
     expect((await me(server.url, other)).status).toBe(200);
     await sleep(retryAfter * 1000 + 100);
     expect((await me(server.url, key)).status).toBe(200);
