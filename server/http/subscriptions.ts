@@ -105,12 +105,11 @@ async function stream(ctx: Context, res: ServerResponse, call: NonNullable<Retur
     }
     return !abort.signal.aborted;
   };
-  // The headers tRPC sends with a subscription.
-  res.writeHead(200, { vary: "trpc-accept, accept", ...sseHeaders });
-  track(res);
+  // Called before the head is written, as tRPC does, so headers the call sets (Retry-After) go out with it.
+  let iterable: AsyncIterable<unknown> | null = null;
+  let failure: unknown = null;
   try {
-    await write(CONNECTED);
-    const iterable = await call.procedure({
+    const result = await call.procedure({
       path: call.path,
       getRawInput: async () => call.input,
       ctx,
@@ -118,12 +117,24 @@ async function stream(ctx: Context, res: ServerResponse, call: NonNullable<Retur
       signal: abort.signal,
       batchIndex: 0,
     });
-    if (!iterable || typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== "function") {
+    if (!result || typeof (result as AsyncIterable<unknown>)[Symbol.asyncIterator] !== "function") {
       throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: `Subscription ${call.path} did not return an AsyncGenerator` });
     }
+    iterable = result as AsyncIterable<unknown>;
+  } catch (error) {
+    failure = error;
+  }
+  // Gone while the call ran: nothing to write, and nothing to track (its close has passed).
+  if (abort.signal.aborted) return void res.end();
+  // The headers tRPC sends with a subscription.
+  res.writeHead(200, { vary: "trpc-accept, accept", ...sseHeaders });
+  track(res);
+  try {
+    await write(CONNECTED);
+    if (!iterable) throw failure;
     const data = (v: unknown) => JSON.stringify(config.transformer.output.serialize(v));
     let lastEventId = call.lastEventId;
-    for await (const value of iterable as AsyncIterable<unknown>) {
+    for await (const value of iterable) {
       let message: string;
       if (isTrackedEnvelope(value)) {
         lastEventId = String(value[0]);
