@@ -11,7 +11,7 @@ const ids = { sessionId: z.uuid(), messageId: z.uuid() };
 export const chatSendInput = z.object({ sessionId: z.uuid(), query: text().min(1).max(16000), requestId: z.uuid().optional() });
 
 export const chatRouter = router({
-  send: authedProcedure.input(chatSendInput).mutation(({ ctx, input }) => sendChat(ctx.app, ctx.me, input)),
+  send: authedProcedure.input(chatSendInput).mutation(({ ctx, input }) => sendChat(ctx.app, ctx.me, input, { limitAs: ctx.limitAs })),
   stream: authedProcedure
     // lastEventId must be declared here, or tRPC strips the resume id the client sends.
     .input(z.object({ ...ids, lastEventId: text().max(40).nullish() }))
