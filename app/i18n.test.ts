@@ -36,7 +36,7 @@ describe("messages", () => {
     }
     const fieldKeys = new Set(GROUPS.flatMap((g) => g.fields.map((f) => f.key)));
     const translated = new Set([...zhMessages.keys()].filter((k) => k.startsWith(SCHEMA_TEXTS)).map((k) => k.split(".")[2]));
-    expect([...translated].filter((k) => !fieldKeys.has(k))).toEqual([]);
+    expect([...translated].filter((k) => !fieldKeys.has(k!))).toEqual([]);
   });
 
   it("every message of both languages is valid ICU and takes the same arguments as the English one", () => {

@@ -132,7 +132,7 @@ function parseStored(raw: string): ChatMessage[] | null {
 /** Drops a trailing question without an answer: it is the turn being answered, or one that failed. */
 function completeRounds(messages: ChatMessage[]): ChatMessage[] {
   let end = messages.length;
-  while (end > 0 && messages[end - 1].role === "user") end--;
+  while (end > 0 && messages[end - 1]!.role === "user") end--;
   return messages.slice(0, end);
 }
 
@@ -140,7 +140,7 @@ function completeRounds(messages: ChatMessage[]): ChatMessage[] {
 function lastRounds(messages: ChatMessage[], maxRounds: number): ChatMessage[] {
   let rounds = 0;
   for (let i = messages.length - 1; i >= 0; i--) {
-    if (messages[i].role === "user" && ++rounds === maxRounds) return messages.slice(i);
+    if (messages[i]!.role === "user" && ++rounds === maxRounds) return messages.slice(i);
   }
   return messages;
 }
@@ -150,6 +150,6 @@ function fitToBudget(messages: ChatMessage[], fixedTokens: number, maxTokens: nu
   const sizes = messages.map((m) => countMessageTokens([m]));
   let total = fixedTokens + sizes.reduce((a, b) => a + b, 0);
   let start = 0;
-  while (start < messages.length && total > maxTokens) total -= sizes[start++];
+  while (start < messages.length && total > maxTokens) total -= sizes[start++]!; // sizes has one entry per message
   return messages.slice(start);
 }

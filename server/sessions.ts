@@ -125,7 +125,7 @@ export async function createSession(db: Db, caller: Caller, given: SessionInput)
     contextConfig: contextConfigSchema.parse(input.contextConfig ?? {}),
   };
   const [row] = await insert.execute(values);
-  return row;
+  return row!; // insert … returning gives the one row inserted
 }
 
 export async function updateSession(
@@ -163,7 +163,7 @@ export async function updateSession(
       })
       .where(eq(sessions.id, id))
       .returning(sessionColumns);
-    return row;
+    return row!; // the row is there: this transaction holds its lock
   });
 }
 
@@ -295,7 +295,7 @@ async function listPage(db: Db, scope: ListScope, options: ListOptions) {
   const nextCursor = hasMore && last ? encodeCursor(last) : null;
   let total: number | undefined;
   if (options.withTotal) {
-    const [{ n }] = await db.select({ n: count() }).from(sessions).where(and(...filters));
+    const [{ n } = { n: 0 }] = await db.select({ n: count() }).from(sessions).where(and(...filters));
     total = Number(n);
   }
   return { rows: page.map(({ sortAt: _sortAt, ...session }) => session), nextCursor, total };

@@ -46,7 +46,7 @@ const TEXTAREA_FROM_LENGTH = 1000;
 function fieldOf(group: GroupKey, key: string, p: JsonProperty): FieldDef {
   const base = { group, key, label: p.title ?? key, help: p.description, defaultValue: p.default };
   const nonNull = p.anyOf?.filter((b) => b.type !== "null");
-  if (p.anyOf && nonNull?.length === 1) return { ...base, kind: "nullable", maxLength: nonNull[0].maxLength };
+  if (p.anyOf && nonNull?.length === 1) return { ...base, kind: "nullable", maxLength: nonNull[0]!.maxLength };
   switch (p.type) {
     case "integer":
     case "number": {
@@ -75,7 +75,8 @@ export const GROUPS: { key: GroupKey; fields: FieldDef[] }[] = [
   { key: "contextConfig", fields: fieldsOf("contextConfig", contextConfigSchema) },
 ];
 
-const sessionProperties = propertiesOf(sessionInputSchema);
+// sessionInputSchema declares both (settingsForm.test.ts checks their limits).
+const sessionProperties = propertiesOf(sessionInputSchema) as Record<"title" | "description", JsonProperty>;
 /** The session's own text fields: label and length limit. */
 export const aboutFields = {
   title: { label: sessionProperties.title.title ?? "title", maxLength: sessionProperties.title.maxLength },

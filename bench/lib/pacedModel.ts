@@ -53,7 +53,7 @@ const server = http.createServer(async (req, res) => {
       JSON.stringify({ id: "chatcmpl-paced", object: "chat.completion", created: 0, model, choices: [{ index: 0, message: { role: "assistant", content: "Bench" }, finish_reason: "stop" }] }),
     );
   }
-  const [, run, answer] = match;
+  const [, run = "", answer = ""] = match; // both groups capture when the pattern matches
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
   const first = { id: "chatcmpl-paced", object: "chat.completion.chunk", created: 0, model, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] };
   res.write(`data: ${JSON.stringify(first)}\n\n`);

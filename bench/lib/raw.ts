@@ -20,7 +20,7 @@ export function rawFollow(redis: Redis, key: string, onEntry: (id: string, data:
       for (const [, items] of reply ?? []) {
         for (const [id, fields] of items) {
           cursor = id;
-          onEntry(id, JSON.parse(fields[fields.indexOf("data") + 1]), at);
+          onEntry(id, JSON.parse(fields[fields.indexOf("data") + 1]!), at);
         }
       }
     }

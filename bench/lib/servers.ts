@@ -143,7 +143,7 @@ export async function startScript(script: string, env: Record<string, string>): 
 
 /** CPU time (user + system) a process has used so far, in ms (Linux /proc, 10 ms ticks). */
 export function cpuMsOf(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   const ticks = Number(fields[11]) + Number(fields[12]);
   return ticks * (1000 / 100);
 }
@@ -174,7 +174,7 @@ export async function machineInfo(): Promise<Record<string, string | number>> {
   info.node = process.version;
   try {
     const sql = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
-    const [{ server_version }] = await sql`show server_version`;
+    const { server_version } = (await sql`show server_version`)[0]!;
     info.postgres = server_version;
     await sql.end();
   } catch (error) {

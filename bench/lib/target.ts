@@ -118,7 +118,7 @@ export async function createStreamingAnswers(target: Target, count: number): Pro
       Array.from({ length: Math.min(20, count - i) }, () => client.session.create.mutate({ title: "bench stream" })),
     );
     for (const s of batch) answers.push({ sessionId: s.id, messageId: randomUUID() });
-    owner = `${uuid(batch[0].tenantId)}, ${uuid(batch[0].userId)}`;
+    owner = `${uuid(batch[0]!.tenantId)}, ${uuid(batch[0]!.userId)}`;
   }
   await target.holdLocks(answers);
   for (let i = 0; i < answers.length; i += 200) {

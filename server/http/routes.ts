@@ -63,7 +63,7 @@ export function perApp(host: Pick<AppHost, "app">, build: (app: App) => NodeHand
 }
 
 function procedurePath(req: IncomingMessage): string {
-  return (req.url ?? "").split("?", 1)[0];
+  return (req.url ?? "").split("?", 1)[0] ?? "";
 }
 
 /** tRPC's own Node adapter: batching (at most MAX_BATCH_CALLS a batch) and SSE subscriptions, as on any tRPC server. */
@@ -93,7 +93,7 @@ const refuseTrpc: Refuse = (req, res, status, code, message) => {
     error: config.transformer.output.serialize(getErrorShape({ config, error, type: "unknown", path: path || undefined, input: undefined, ctx: undefined })),
   });
   const batch = new URL(req.url ?? "/", "http://localhost").searchParams.get("batch") === "1";
-  sendJson(res, status || getHTTPStatusCodeFromError(error), batch ? paths.map(bodyOf) : bodyOf(paths[0]));
+  sendJson(res, status || getHTTPStatusCodeFromError(error), batch ? paths.map(bodyOf) : bodyOf(paths[0] ?? ""));
 };
 
 /**

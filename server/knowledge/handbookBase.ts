@@ -47,7 +47,7 @@ export async function ensureHandbookBase(deps: KnowledgeDeps): Promise<string | 
             description: "Parley's own documentation, kept up to date by Parley: how to use, run and scale it.",
           })
           .returning({ id: knowledgeBases.id })
-      )[0].id;
+      )[0]!.id; // insert … returning gives the one row inserted
 
     const txDeps = { ...deps, db: tx as unknown as Db };
     const present = HANDBOOK_DOCUMENTS.filter((d) => existsSync(path.resolve(d.file)));

@@ -78,7 +78,7 @@ const UNNESTED = new Set(
 export function htmlDepth(html: string): number {
   const open: string[] = [];
   let deepest = 0;
-  for (const [tag, closing, name, selfClosing] of html.matchAll(/<(\/?)([a-zA-Z][\w:-]*)[^>]*?(\/?)>/g)) {
+  for (const [tag, closing, name = "", selfClosing] of html.matchAll(/<(\/?)([a-zA-Z][\w:-]*)[^>]*?(\/?)>/g)) {
     const element = name.toLowerCase();
     if (UNNESTED.has(element) || (selfClosing && !closing) || tag.startsWith("<!")) continue;
     if (!closing) deepest = Math.max(deepest, open.push(element));
@@ -107,10 +107,10 @@ export function markdownDepth(markdown: string): number {
       fence = marker;
       continue;
     }
-    const [prefix, quotes] = line.replace(/\t/g, "    ").match(/^((?:\s*>)*)/)!;
+    const [prefix, quotes = ""] = line.replace(/\t/g, "    ").match(/^((?:\s*>)*)/)!;
     const rest = line.replace(/\t/g, "    ").slice(prefix.length);
     const item = rest.match(/^(\s*)(?:[-+*]|\d{1,9}[.)])(?:\s|$)/);
-    const depth = (quotes.match(/>/g)?.length ?? 0) + (item ? Math.floor(item[1].length / 2) + 1 : 0);
+    const depth = (quotes.match(/>/g)?.length ?? 0) + (item ? Math.floor(item[1]!.length / 2) + 1 : 0);
     deepest = Math.max(deepest, depth);
   }
   return deepest;

@@ -163,7 +163,7 @@ export async function searchChunks(deps: KnowledgeDeps, input: { baseIds: string
   const words = searchWords(query);
   if (baseIds.length === 0 || words.length === 0) return { keywordHits: [], vectorHits: [], hits: [] };
   const queryVector = await deps.embedder.embed([query]).then(
-    ([vector]) => vector,
+    ([vector]) => vector ?? null,
     (error: Error) => {
       // Keyword search still answers when the embedding server is down.
       rootLogger().warn({ err: error }, "embedding the question failed, searching by keyword only");

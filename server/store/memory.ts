@@ -73,7 +73,7 @@ export function createMemoryStore(): Store {
       let hi = entries.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (compareStreamIds(entries[mid].id, afterId) <= 0) lo = mid + 1;
+        if (compareStreamIds(entries[mid]!.id, afterId) <= 0) lo = mid + 1;
         else hi = mid;
       }
     }

@@ -57,7 +57,7 @@ function createClient(url: string, connectionName: string) {
  * per master. Credentials and TLS of the first node's URL apply to every node, also those found later.
  */
 function createClusterClient(nodes: string[], connectionName: string) {
-  const first = new URL(nodes[0]);
+  const first = new URL(nodes[0]!); // an empty list fails here, as it always did
   const cluster = new Cluster(nodes, {
     enableOfflineQueue: false,
     shardedSubscribers: true,
@@ -115,7 +115,7 @@ async function open<T extends { client: Redis | Cluster }>(created: T): Promise<
 }
 
 function toEntry([id, fields]: [id: string, fields: string[]]): StreamEntry {
-  return { id, data: JSON.parse(fields[fields.indexOf("data") + 1]) };
+  return { id, data: JSON.parse(fields[fields.indexOf("data") + 1]!) }; // every entry is written with `data`
 }
 
 /** For live followers: an entry that cannot be parsed is logged and skipped, never wedging the reader on itself. */

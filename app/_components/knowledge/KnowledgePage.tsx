@@ -59,7 +59,7 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
       const next = window.matchMedia(SIDE_BY_SIDE).matches ? (items[0]?.id ?? null) : null;
       setSelectedId(next);
       window.history.replaceState(null, "", urlFor(next));
-    } else if (!selectedId && items.length && window.matchMedia(SIDE_BY_SIDE).matches) {
+    } else if (!selectedId && items[0] && window.matchMedia(SIDE_BY_SIDE).matches) {
       setSelectedId(items[0].id);
       window.history.replaceState(null, "", urlFor(items[0].id));
     }
