@@ -48,7 +48,7 @@ async function openTarget(): Promise<Target> {
   const client = await PGlite.create({ extensions: { btree_gin } });
   const db = drizzle(client);
   return {
-    execute: async (query) => (await db.execute(query)).rows as Record<string, unknown>[],
+    execute: async (query) => (await db.execute(query)).rows,
     migrate: (folder) => migrate(db, { migrationsFolder: folder }),
     close: () => client.close(),
   };

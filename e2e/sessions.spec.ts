@@ -94,13 +94,13 @@ test.describe("the session sidebar", () => {
 
     const [md] = await Promise.all([page.waitForEvent("download"), openMenu(page, s.id, "Export as Markdown")]);
     expect(md.suggestedFilename()).toBe(`export-me-please-${s.id.slice(0, 8)}.md`);
-    const mdText = await readFile((await md.path())!, "utf8");
+    const mdText = await readFile(await md.path(), "utf8");
     expect(mdText).toContain("# Export me please");
     expect(mdText).toContain("What is Parley for?");
 
     const [json] = await Promise.all([page.waitForEvent("download"), openMenu(page, s.id, "Export as JSON")]);
     expect(json.suggestedFilename()).toBe(`export-me-please-${s.id.slice(0, 8)}.json`);
-    const data = JSON.parse(await readFile((await json.path())!, "utf8"));
+    const data = JSON.parse(await readFile(await json.path(), "utf8"));
     expect(data.session.id).toBe(s.id);
     expect(data.messages.some((m: { content: string }) => m.content === "What is Parley for?")).toBe(true);
   });

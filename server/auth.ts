@@ -189,7 +189,7 @@ export async function createUser(db: Db, tenantId: string, input: { name: string
     const [existing] = await tx.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), eq(users.name, input.name)));
     if (existing) throw new AppError("conflict", `A user named "${input.name}" already exists`, "name");
     const [user] = await tx.insert(users).values({ tenantId, name: input.name, role: input.role }).returning(userColumns);
-    const { apiKey } = await insertApiKey(tx as unknown as Db, { tenantId, userId: user!.id, name: "default" });
+    const { apiKey } = await insertApiKey(tx, { tenantId, userId: user!.id, name: "default" });
     return { user: user!, apiKey };
   });
 }
@@ -237,7 +237,7 @@ export async function createTenant(db: Db, name: string): Promise<{ tenant: Tena
     // insert … returning gives the one row inserted.
     const [tenant] = await tx.insert(tenants).values({ name }).returning(tenantColumns);
     const [owner] = await tx.insert(users).values({ tenantId: tenant!.id, name: "admin", role: "owner" }).returning(userColumns);
-    const { apiKey } = await insertApiKey(tx as unknown as Db, { tenantId: tenant!.id, userId: owner!.id, name: "owner" });
+    const { apiKey } = await insertApiKey(tx, { tenantId: tenant!.id, userId: owner!.id, name: "owner" });
     return { tenant: tenant!, owner: owner!, apiKey };
   });
 }
@@ -254,13 +254,13 @@ export async function bootstrap(db: Db, bootstrapKey?: string): Promise<{ create
     await tx.execute(sql`select pg_advisory_xact_lock(7461501)`);
     const [existing] = await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.name, DEFAULT_TENANT));
     if (existing) {
-      if (bootstrapKey) await ensureBootstrapKey(tx as unknown as Db, existing.id, bootstrapKey);
+      if (bootstrapKey) await ensureBootstrapKey(tx, existing.id, bootstrapKey);
       return { created: false };
     }
     // insert … returning gives the one row inserted.
     const [tenant] = await tx.insert(tenants).values({ name: DEFAULT_TENANT }).returning({ id: tenants.id });
     const [owner] = await tx.insert(users).values({ tenantId: tenant!.id, name: "admin", role: "owner" }).returning({ id: users.id });
-    const { apiKey } = await insertApiKey(tx as unknown as Db, { tenantId: tenant!.id, userId: owner!.id, name: "bootstrap", key: bootstrapKey });
+    const { apiKey } = await insertApiKey(tx, { tenantId: tenant!.id, userId: owner!.id, name: "bootstrap", key: bootstrapKey });
     return { created: true, apiKey: bootstrapKey ? undefined : apiKey };
   });
 }

@@ -21,9 +21,9 @@ export interface ContextManagerOptions {
   keys: Pick<Keys, "context">;
   ttlSeconds: number;
   /** The session's completed user and assistant messages, oldest first (read on a cache miss). */
-  loadHistory(sessionId: string): Promise<ChatMessage[]>;
+  loadHistory: (sessionId: string) => Promise<ChatMessage[]>;
   /** Summarises older messages with the summary model (the `smart` compression). */
-  summarize(messages: ChatMessage[]): Promise<string>;
+  summarize: (messages: ChatMessage[]) => Promise<string>;
 }
 
 export interface BuildOptions {
@@ -121,7 +121,7 @@ function parseStored(raw: string): ChatMessage[] | null {
     const valid =
       Array.isArray(messages) &&
       messages.every(
-        (m) => (m?.role === "user" || m?.role === "assistant" || m?.role === "system") && typeof m.content === "string",
+        (m: { role?: unknown; content?: unknown } | null) => (m?.role === "user" || m?.role === "assistant" || m?.role === "system") && typeof m.content === "string",
       );
     return valid ? (messages as ChatMessage[]) : null;
   } catch {

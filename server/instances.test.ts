@@ -104,6 +104,7 @@ describe.each(backends)("two instances, one Postgres, on $name", ({ cluster: onC
     for (let i = 0; i < 120; i++) await onA.client.session.create.mutate({ title: "SDK example" });
     const output = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, ["--import", "tsx", "client/example.ts"], { env: { ...process.env, PARLEY_URL: a.url, PARLEY_KEY: BOOTSTRAP_KEY }, timeout: 60_000 }, (error, stdout) =>
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an ExecFileException is an Error (typed as an Omit<> of one)
         error ? reject(error) : resolve(stdout),
       ),
     );
@@ -265,7 +266,7 @@ describe.each(backends)("two instances, one Postgres, on $name", ({ cluster: onC
   it("Redis down: a running answer completes in Postgres, chat.send is SERVICE_UNAVAILABLE storing nothing, and works once Redis is back", async () => {
     const onA = sdk(a);
     const s = await onA.client.session.create.mutate({ title: "redis outage" });
-    const turn = await onA.client.chat.send.mutate({ sessionId: s.id, query: "How does the LLM context work?" });
+    await onA.client.chat.send.mutate({ sessionId: s.id, query: "How does the LLM context work?" });
     await new Promise((r) => setTimeout(r, 150));
     stopRedis();
     await waitFor(async () => {

@@ -26,7 +26,7 @@ const events: StreamEvent[] = [
   ...words.slice(0, 25).map(answer),
   title,
   ...words.slice(25).map(answer),
-  { type: "complete", content: words.join(""), durationMs: 5, model: "m" } as StreamEvent,
+  { type: "complete", content: words.join(""), durationMs: 5, model: "m" },
 ];
 
 function message(status: Message["status"]): Message {

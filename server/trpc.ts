@@ -12,7 +12,7 @@ export interface HttpExchange {
   /** @internal A request header by its lower-case name. */
   header: HeaderReader;
   /** @internal Adds a `Set-Cookie` header to the response (the sign-in cookie). */
-  setCookie(cookie: string): void;
+  setCookie: (cookie: string) => void;
   /** @internal The fields of the request's log line (who called, which session and message). */
   logFields: RequestLogFields;
 }

@@ -87,6 +87,7 @@ export type FormValues = Record<string, string | boolean>;
 export const fieldId = (f: FieldDef) => `${f.group}.${f.key}`;
 
 /** A field's value as the form holds it: text for inputs, a boolean for checkboxes. */
+// eslint-disable-next-line @typescript-eslint/no-base-to-string -- settings values are strings, numbers or booleans
 const formValue = (f: FieldDef, v: unknown): string | boolean => (f.kind === "boolean" ? Boolean(v) : v === null || v === undefined ? "" : String(v));
 
 export function toForm(session: { title: string; description: string } & Partial<Record<GroupKey, unknown>>): FormValues {
@@ -153,6 +154,7 @@ export function limitText(f: FieldDef, say: Say = english): string {
   }
   if ((f.kind === "text" || f.kind === "textarea" || f.kind === "nullable") && f.maxLength) parts.push(say("limits.maxChars", { max: f.maxLength }));
   const d = f.defaultValue;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- defaults are strings, numbers or booleans
   const value = d === null ? say("limits.none") : d === "" ? say("limits.empty") : typeof d === "boolean" ? say(d ? "limits.on" : "limits.off") : String(d);
   parts.push(say("limits.default", { value }));
   return parts.join(" · ");

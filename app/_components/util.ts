@@ -31,7 +31,7 @@ export function dateFormats(locale: string) {
   const dayOfYear = new Intl.DateTimeFormat(locale, { dateStyle: "medium" });
   const full = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
   return {
-    shortDate(d: Date | string | null | undefined): string {
+    shortDate: (d: Date | string | null | undefined): string => {
       if (!d) return "—";
       const date = new Date(d);
       const now = new Date();

@@ -52,6 +52,7 @@ export async function serversTarget(instance: Instance, opts: { apiKey: string; 
     apiKey: opts.apiKey,
     keys,
     client: () => createParleyClient({ url: instance.url, apiKey: opts.apiKey }),
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the caller names the row type
     sql: async (query) => (await sql.unsafe(query)) as never,
     async append(sessionId, messageId, events) {
       const t = now();

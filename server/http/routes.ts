@@ -90,7 +90,7 @@ const refuseTrpc: Refuse = (req, res, status, code, message) => {
   const config = appRouter._def._config;
   const paths = procedurePath(req).replace(/^\/api\/trpc\/?/, "").split(",");
   const bodyOf = (path: string) => ({
-    error: config.transformer.output.serialize(getErrorShape({ config, error, type: "unknown", path: path || undefined, input: undefined, ctx: undefined })),
+    error: config.transformer.output.serialize(getErrorShape({ config, error, type: "unknown", path: path || undefined, input: undefined, ctx: undefined })) as unknown,
   });
   const batch = new URL(req.url ?? "/", "http://localhost").searchParams.get("batch") === "1";
   sendJson(res, status || getHTTPStatusCodeFromError(error), batch ? paths.map(bodyOf) : bodyOf(paths[0] ?? ""));

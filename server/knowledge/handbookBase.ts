@@ -87,6 +87,6 @@ export async function handbookBaseId(db: Db, tenantId: string): Promise<string |
     .select({ id: knowledgeBases.id })
     .from(knowledgeBases)
     .where(and(eq(knowledgeBases.tenantId, tenantId), eq(knowledgeBases.builtin, HANDBOOK)));
-  if (base) handbookIds.set(db, (handbookIds.get(db) ?? new Map()).set(tenantId, base.id));
+  if (base) handbookIds.set(db, (handbookIds.get(db) ?? new Map<string, string>()).set(tenantId, base.id));
   return base?.id ?? null;
 }

@@ -1,5 +1,5 @@
 import { inflateSync, constants as zlib } from "node:zlib";
-import { marked, type Token } from "marked";
+import { marked } from "marked";
 import TurndownService from "turndown";
 import { getDocumentProxy } from "unpdf";
 import { AppError, badInput } from "../errors";
@@ -130,10 +130,10 @@ function markdownBlocks(markdown: string, field: string): Block[] {
   const blocks: Block[] = [];
   for (const token of marked.lexer(markdown)) {
     if (token.type === "heading") {
-      const text = plainInline(token.text);
-      if (text) blocks.push({ kind: "heading", depth: token.depth, text });
+      const text = plainInline(token.text as string);
+      if (text) blocks.push({ kind: "heading", depth: token.depth as number, text });
     } else if (token.type !== "space" && token.type !== "hr" && token.type !== "def") {
-      const text = (token as Token).raw.trim();
+      const text = token.raw.trim();
       if (text) blocks.push({ kind: "body", text });
     }
   }

@@ -78,7 +78,7 @@ export function createMemoryStore(): Store {
       }
     }
     const end = count === undefined ? entries.length : lo + count;
-    return entries.slice(lo, end).map(({ id, json }) => ({ id, data: JSON.parse(json) }));
+    return entries.slice(lo, end).map(({ id, json }) => ({ id, data: JSON.parse(json) as unknown }));
   }
 
   return {

@@ -133,7 +133,7 @@ function toLiveEntries(item: [id: string, fields: string[]]): StreamEntry[] {
  * stream is followed and closed when none is. ioredis subscribes again after a reconnection; a
  * PING answered after those subscriptions tells when to read what was appended meanwhile.
  */
-function serverWakeups(url: string, name: string, handlers: { wake(channel: string): void; resync(): void }): WakeChannels {
+function serverWakeups(url: string, name: string, handlers: { wake: (channel: string) => void; resync: () => void }): WakeChannels {
   let client: Redis | null = null;
   let connecting: Promise<Redis> | null = null;
   const connect = () => {
@@ -175,7 +175,7 @@ function serverWakeups(url: string, name: string, handlers: { wake(channel: stri
  * Wake-ups on a Redis Cluster: ioredis' sharded subscribers, one connection per master, kept while
  * the store is open. Once they are back after a reconnection, every followed stream is read again.
  */
-function clusterWakeups(cluster: Cluster, handlers: { wake(channel: string): void; resync(): void }): WakeChannels {
+function clusterWakeups(cluster: Cluster, handlers: { wake: (channel: string) => void; resync: () => void }): WakeChannels {
   cluster.on("smessage", (channel: string) => handlers.wake(channel));
   cluster.on("subscribersReady", () => {
     handlers.resync();
@@ -369,7 +369,9 @@ export async function createRedisStore(target: RedisTarget, { name = "parley" }:
       closed = true;
       reader.close(new Error("Store closed"));
       const sub = await subscriber?.catch(() => null);
-      await Promise.all([...new Set([redis, sub])].map((c) => c?.quit().catch(() => c.disconnect())));
+      await Promise.all([...new Set([redis, sub])].map(async (c) => {
+        await c?.quit().catch(() => c.disconnect());
+      }));
     },
   };
 }

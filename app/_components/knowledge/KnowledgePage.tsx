@@ -109,7 +109,7 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
           {bases.isError && (
             <p className="list-empty" role="alert">
               {errorMessage(bases.error)}{" "}
-              <button type="button" className="link-btn" onClick={() => bases.refetch()}>
+              <button type="button" className="link-btn" onClick={() => void bases.refetch()}>
                 {tc("retry")}
               </button>
             </p>
@@ -160,7 +160,7 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
           setCreating(false);
           create.reset();
         }}
-        onSubmit={async (values) => {
+        onSubmit={(values) => void (async () => {
           try {
             const base = await create.mutateAsync(values);
             queryClient.setQueryData(trpc.knowledge.bases.list.queryKey(), (old) => (old ? { items: [base, ...old.items] } : old));
@@ -171,7 +171,7 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
           } catch {
             /* shown in the dialog */
           }
-        }}
+        })()}
       />
     </div>
   );
