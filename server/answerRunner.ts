@@ -27,11 +27,27 @@ export interface LeaseStore {
   release(key: string, owner: string): Promise<boolean>;
 }
 
-export function createAnswerRunner(options: { maxConcurrent: number; store: LeaseStore; lockKey: (sessionId: string) => string; log: Logger }) {
+/** A place in the pool or its queue, held while an answer is being stored; `enqueue` fills it. */
+export interface Reservation {
+  enqueue(job: AnswerJob): void;
+  /** Gives the place back unless it was filled (safe to call after `enqueue`). */
+  release(): void;
+}
+
+export function createAnswerRunner(options: {
+  maxConcurrent: number;
+  /** Answers that may wait for a slot; `reserve` refuses beyond it. */
+  maxQueued: number;
+  store: LeaseStore;
+  lockKey: (sessionId: string) => string;
+  log: Logger;
+}) {
   const { store, lockKey } = options;
   const jobs = new Map<string, AnswerJob>();
   const queue: AnswerJob[] = [];
   let running = 0;
+  /** Places held by sends still storing their answer, so concurrent sends cannot overfill the queue. */
+  let reserved = 0;
   let closed = false;
 
   const heartbeat = setInterval(() => {
@@ -69,12 +85,33 @@ export function createAnswerRunner(options: { maxConcurrent: number; store: Leas
     while (!closed && running < options.maxConcurrent && queue.length > 0) launch(queue.shift()!);
   };
 
+  /** Queues an answer; it starts when a slot is free, in order of arrival. */
+  const enqueue = (job: AnswerJob) => {
+    jobs.set(job.messageId, job);
+    queue.push(job);
+    startNext();
+  };
+
   return {
-    /** Queues an answer; it starts when a slot is free, in order of arrival. */
-    enqueue(job: AnswerJob) {
-      jobs.set(job.messageId, job);
-      queue.push(job);
-      startNext();
+    /**
+     * Holds a place for an answer about to be stored: null when every slot runs and the queue is
+     * full (PARLEY_MAX_QUEUED_ANSWERS), so the send is refused before it writes anything.
+     */
+    reserve(): Reservation | null {
+      if (running + queue.length + reserved >= options.maxConcurrent + options.maxQueued) return null;
+      reserved++;
+      let held = true;
+      const release = () => {
+        if (held) reserved--;
+        held = false;
+      };
+      return {
+        enqueue(job) {
+          release();
+          enqueue(job);
+        },
+        release,
+      };
     },
     /** Aborts a local answer (queued or running); false when this instance does not have it. */
     abort(messageId: string, reason: string): boolean {

@@ -4,11 +4,13 @@ import type { Db } from "../db";
 import { messages, sessions } from "../db/schema";
 import { LEASE_MS, type AnswerRunner } from "./answerRunner";
 import type { Caller } from "./auth";
-import { AppError, badInput, notFound } from "./errors";
+import { AppError, badInput, notFound, rateLimited } from "./errors";
 import { generateAnswer, type AnswerOptions, type GenerateDeps } from "./generate";
 import { allBasesOfTenant } from "./knowledge/repository";
 import { firstQuestion, messageColumns, type Message } from "./messages";
 import type { ChatModel } from "./models/types";
+import type { Metrics } from "./metrics";
+import { limitSubject, type RateLimits } from "./rateLimits";
 import { interruptDeadAnswers, type RecoveryDeps } from "./recovery";
 import { getSession, setTitle, touchSession, visibleWhere, type Access } from "./sessions";
 import { publishSignal } from "./signals";
@@ -29,8 +31,13 @@ export type AnswerDeps = GenerateDeps &
   RecoveryDeps & {
     instanceId: string;
     keys: Pick<Keys, "answerLock" | "signalChannel">;
-    runner: Pick<AnswerRunner, "enqueue" | "abort" | "has">;
+    runner: Pick<AnswerRunner, "reserve" | "abort" | "has">;
+    limits: Pick<RateLimits, "answerStarted" | "answerNotStarted">;
+    metrics: Pick<Metrics, "rateLimited">;
   };
+
+/** How long a send refused for a full queue is asked to wait. */
+const QUEUE_FULL_RETRY_AFTER_SECONDS = 5;
 
 export interface Turn {
   requestId: string;
@@ -66,13 +73,15 @@ const unavailable = () => new AppError("unavailable", "The stream store is unrea
 /**
  * Stores the question and an empty `streaming` answer, starts the answer on this instance and
  * returns at once. One answer per session (the session's answer lock); the same requestId again
- * returns the first turn.
+ * returns the first turn. Refused as `rate_limited`, before anything is written, when the caller
+ * has used up its answers (`limitAs`: whom it counts against, its key by default) or this
+ * instance's queue is full.
  */
 export async function sendChat(
   deps: AnswerDeps,
   caller: Caller,
   input: { sessionId: string; query: string; requestId?: string },
-  options: AnswerOptions = {},
+  options: AnswerOptions & { limitAs?: string } = {},
 ): Promise<Turn> {
   if (input.query.trim() === "") throw badInput("query", "The question is empty");
   const session = await getSession(deps.db, caller, input.sessionId, "own");
@@ -83,62 +92,77 @@ export async function sendChat(
   const earlier = await findTurn(deps.db, session.id, requestId);
   if (earlier) return earlier;
 
-  const messageId = randomUUID();
-  const leaseOwner = `${messageId}:${deps.instanceId}`;
-  const lockKey = deps.keys.answerLock(session.id);
-  const acquired = await deps.store.acquire(lockKey, leaseOwner, LEASE_MS).catch(() => {
-    throw unavailable();
-  });
-  if (!acquired) {
-    // A retry of a send still being stored elsewhere is the same turn, not a conflict.
-    await new Promise((r) => setTimeout(r, 150));
-    const raced = await findTurn(deps.db, session.id, requestId);
-    if (raced) return raced;
-    throw new AppError("conflict", "An answer is already streaming in this session: wait for it or stop it");
+  const place = deps.runner.reserve();
+  if (!place) {
+    deps.metrics.rateLimited.inc({ limit: "queue" });
+    throw rateLimited("Too many answers are waiting on this server; try again shortly", QUEUE_FULL_RETRY_AFTER_SECONDS);
   }
-
-  let turn: Turn;
   try {
-    // Holding the lock means no live answer exists here: a `streaming` row is a dead instance's.
-    await interruptDeadAnswers(deps, eq(messages.sessionId, session.id), { ignoreRecency: true });
-    turn = await deps.db.transaction(async (tx) => {
-      const now = new Date();
-      const [userMessage] = await tx
-        .insert(messages)
-        .values({ sessionId: session.id, tenantId: session.tenantId, userId: session.userId, requestId, role: "user", content: input.query, status: "completed", createdAt: now, updatedAt: now })
-        .returning(messageColumns);
-      // One millisecond later, so the question always sorts before its answer.
-      const later = new Date(now.getTime() + 1);
-      const [assistantMessage] = await tx
-        .insert(messages)
-        .values({ id: messageId, sessionId: session.id, tenantId: session.tenantId, userId: session.userId, requestId, role: "assistant", status: "streaming", model: deps.models.chat.name, createdAt: later, updatedAt: later })
-        .returning(messageColumns);
-      await touchSession(tx, session.id, later);
-      // insert … returning gives the one row inserted.
-      return { requestId, userMessage: userMessage!, assistantMessage: assistantMessage! };
-    });
-  } catch (error) {
-    await deps.store.release(lockKey, leaseOwner).catch(() => undefined);
-    const raced = (error as { code?: string }).code === "23505" ? await findTurn(deps.db, session.id, requestId) : null;
-    if (raced) return raced;
-    throw error;
-  }
+    const limitAs = options.limitAs ?? limitSubject(caller, "key");
+    const messageId = randomUUID();
+    const leaseOwner = `${messageId}:${deps.instanceId}`;
+    const lockKey = deps.keys.answerLock(session.id);
+    // The send limit travels alongside the lock's SET NX, adding no round trip of its own.
+    const [lock, limit] = await Promise.allSettled([deps.store.acquire(lockKey, leaseOwner, LEASE_MS), deps.limits.answerStarted(limitAs)]);
+    if (limit.status === "rejected") {
+      if (lock.status === "fulfilled" && lock.value) await deps.store.release(lockKey, leaseOwner).catch(() => undefined);
+      throw limit.reason;
+    }
+    if (lock.status === "rejected") throw unavailable();
+    if (!lock.value) {
+      await deps.limits.answerNotStarted(limitAs).catch(() => undefined);
+      // A retry of a send still being stored elsewhere is the same turn, not a conflict.
+      await new Promise((r) => setTimeout(r, 150));
+      const raced = await findTurn(deps.db, session.id, requestId);
+      if (raced) return raced;
+      throw new AppError("conflict", "An answer is already streaming in this session: wait for it or stop it");
+    }
 
-  const controller = new AbortController();
-  deps.runner.enqueue({
-    sessionId: session.id,
-    messageId,
-    leaseOwner,
-    controller,
-    run: (signal, releaseLease) =>
-      generateAnswer(
-        deps,
-        { session, requestId, messageId, question: input.query, knowledgeBaseIds: options.knowledgeBaseIds, disableTitle: options.disableTitle },
-        signal,
-        releaseLease,
-      ),
-  });
-  return turn;
+    let turn: Turn;
+    try {
+      // Holding the lock means no live answer exists here: a `streaming` row is a dead instance's.
+      await interruptDeadAnswers(deps, eq(messages.sessionId, session.id), { ignoreRecency: true });
+      turn = await deps.db.transaction(async (tx) => {
+        const now = new Date();
+        const [userMessage] = await tx
+          .insert(messages)
+          .values({ sessionId: session.id, tenantId: session.tenantId, userId: session.userId, requestId, role: "user", content: input.query, status: "completed", createdAt: now, updatedAt: now })
+          .returning(messageColumns);
+        // One millisecond later, so the question always sorts before its answer.
+        const later = new Date(now.getTime() + 1);
+        const [assistantMessage] = await tx
+          .insert(messages)
+          .values({ id: messageId, sessionId: session.id, tenantId: session.tenantId, userId: session.userId, requestId, role: "assistant", status: "streaming", model: deps.models.chat.name, createdAt: later, updatedAt: later })
+          .returning(messageColumns);
+        await touchSession(tx, session.id, later);
+        // insert … returning gives the one row inserted.
+        return { requestId, userMessage: userMessage!, assistantMessage: assistantMessage! };
+      });
+    } catch (error) {
+      await deps.store.release(lockKey, leaseOwner).catch(() => undefined);
+      const raced = (error as { code?: string }).code === "23505" ? await findTurn(deps.db, session.id, requestId) : null;
+      if (raced) return raced;
+      throw error;
+    }
+
+    const controller = new AbortController();
+    place.enqueue({
+      sessionId: session.id,
+      messageId,
+      leaseOwner,
+      controller,
+      run: (signal, releaseLease) =>
+        generateAnswer(
+          deps,
+          { session, requestId, messageId, question: input.query, knowledgeBaseIds: options.knowledgeBaseIds, disableTitle: options.disableTitle },
+          signal,
+          releaseLease,
+        ),
+    });
+    return turn;
+  } finally {
+    place.release();
+  }
 }
 
 /** Asks whichever instance runs the answer to stop it, and waits (briefly) for it to end. */

@@ -10,6 +10,7 @@ import { INSTANCE_ID, rootLogger, type Logger } from "./log";
 import { loadHistory } from "./messages";
 import { createMetrics, type Metrics } from "./metrics";
 import { createModels } from "./models";
+import { createRateLimits, type RateLimits } from "./rateLimits";
 import { startSweeper } from "./recovery";
 import { listenForSignals } from "./signals";
 import { createKeys, createStore, type Keys, type Store } from "./store";
@@ -35,6 +36,8 @@ export interface App {
   /** JSON log lines of this instance (children per request and per answer). */
   log: Logger;
   metrics: Metrics;
+  /** Calls, answers started and wrong-key sign-ins, limited across instances. */
+  limits: RateLimits;
   close(): Promise<void>;
 }
 
@@ -69,7 +72,15 @@ async function openStores(env: Env, options: { pgliteDataDir?: string; pgvector?
  */
 export async function createApp(
   env: Env,
-  options: { pgliteDataDir?: string; quiet?: boolean; pgvector?: boolean; log?: Logger; metrics?: Metrics } = {},
+  options: {
+    pgliteDataDir?: string;
+    quiet?: boolean;
+    pgvector?: boolean;
+    log?: Logger;
+    metrics?: Metrics;
+    /** The rate limits' window (60 s); tests shorten it to see it reset. */
+    rateLimitWindowSeconds?: number;
+  } = {},
 ): Promise<App> {
   const { dbHandle, store } = await openStores(env, options);
   const log = options.log ?? rootLogger();
@@ -80,7 +91,13 @@ export async function createApp(
     await Promise.allSettled([store.close(), dbHandle.close()]);
     throw error;
   });
-  const runner = createAnswerRunner({ maxConcurrent: env.PARLEY_MAX_CONCURRENT_ANSWERS, store, lockKey: keys.answerLock, log });
+  const runner = createAnswerRunner({
+    maxConcurrent: env.PARLEY_MAX_CONCURRENT_ANSWERS,
+    maxQueued: env.PARLEY_MAX_QUEUED_ANSWERS,
+    store,
+    lockKey: keys.answerLock,
+    log,
+  });
   metrics.countAnswersFrom(runner);
   let stopSweeper = () => {};
   let reembedding: Promise<unknown> = Promise.resolve();
@@ -99,6 +116,14 @@ export async function createApp(
     knowledge,
     log,
     metrics,
+    limits: createRateLimits({
+      store,
+      prefix: env.PARLEY_REDIS_PREFIX,
+      callsPerWindow: env.PARLEY_RATE_LIMIT_PER_MINUTE,
+      sendsPerWindow: env.PARLEY_SEND_LIMIT_PER_MINUTE,
+      windowSeconds: options.rateLimitWindowSeconds,
+      onRefused: (limit) => metrics.rateLimited.inc({ limit }),
+    }),
     context: createContextManager({
       store,
       keys,

@@ -27,3 +27,32 @@ describe("REDIS_CLUSTER_NODES", () => {
     expect(refused({ REDIS_CLUSTER_NODES: "redis://127.0.0.1:7000/3" })).toBe("  REDIS_CLUSTER_NODES.0: a Redis Cluster has only database 0");
   });
 });
+
+describe("limits and bounds", () => {
+  it("default to the contract's values; 0 turns a rate limit off; bounds take fractions of a second", () => {
+    expect(parseEnv({})).toMatchObject({
+      PARLEY_RATE_LIMIT_PER_MINUTE: 600,
+      PARLEY_SEND_LIMIT_PER_MINUTE: 30,
+      PARLEY_TRUST_PROXY: false,
+      PARLEY_MODEL_IDLE_SECONDS: 60,
+      PARLEY_ANSWER_MAX_SECONDS: 600,
+      PARLEY_MAX_QUEUED_ANSWERS: 1000,
+    });
+    expect(
+      parseEnv({ PARLEY_RATE_LIMIT_PER_MINUTE: "0", PARLEY_SEND_LIMIT_PER_MINUTE: "0", PARLEY_TRUST_PROXY: "1", PARLEY_MODEL_IDLE_SECONDS: "0.5" }),
+    ).toMatchObject({ PARLEY_RATE_LIMIT_PER_MINUTE: 0, PARLEY_SEND_LIMIT_PER_MINUTE: 0, PARLEY_TRUST_PROXY: true, PARLEY_MODEL_IDLE_SECONDS: 0.5 });
+  });
+
+  it("refuses negative or fractional limits, a zero bound and an unclear flag", () => {
+    for (const bad of [
+      { PARLEY_RATE_LIMIT_PER_MINUTE: "-1" },
+      { PARLEY_SEND_LIMIT_PER_MINUTE: "2.5" },
+      { PARLEY_MODEL_IDLE_SECONDS: "0" },
+      { PARLEY_ANSWER_MAX_SECONDS: "soon" },
+      { PARLEY_MAX_QUEUED_ANSWERS: "0" },
+      { PARLEY_TRUST_PROXY: "yes" },
+    ]) {
+      expect(() => parseEnv(bad), JSON.stringify(bad)).toThrow(Object.keys(bad)[0]);
+    }
+  });
+});

@@ -3,6 +3,9 @@ import { z } from "zod";
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+/** Seconds, fractions allowed (tests bound answers in fractions of a second). */
+const positiveSeconds = (fallback: number) => z.coerce.number().positive().default(fallback);
+const flag = z.enum(["0", "1", "true", "false"]).default("0").transform((v) => v === "1" || v === "true");
 const optionalUrl = z
   .string()
   .trim()
@@ -58,6 +61,18 @@ const envSchema = z.object({
   METRICS_TOKEN: z.string().min(1).optional().or(z.literal("").transform(() => undefined)),
   /** On SIGTERM, how long running answers may take to finish before they are marked interrupted. */
   PARLEY_DRAIN_SECONDS: nonNegativeInt(20),
+  /** Calls per API key (or signed-in user) a minute, shared by every instance; 0: no limit. */
+  PARLEY_RATE_LIMIT_PER_MINUTE: nonNegativeInt(600),
+  /** Answers started per API key (or signed-in user) a minute; 0: no limit. */
+  PARLEY_SEND_LIMIT_PER_MINUTE: nonNegativeInt(30),
+  /** Behind a proxy: a client's address is the first `X-Forwarded-For` hop, not the socket's. */
+  PARLEY_TRUST_PROXY: flag,
+  /** A model stream that sends nothing for this long ends its answer as failed. */
+  PARLEY_MODEL_IDLE_SECONDS: positiveSeconds(60),
+  /** No answer generates for longer than this (it ends as failed). */
+  PARLEY_ANSWER_MAX_SECONDS: positiveSeconds(600),
+  /** Answers that may wait for a slot per instance; beyond it `chat.send` is TOO_MANY_REQUESTS. */
+  PARLEY_MAX_QUEUED_ANSWERS: positiveInt(1000),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
 }).refine((env) => !(env.REDIS_URL && env.REDIS_CLUSTER_NODES), {
   path: ["REDIS_CLUSTER_NODES"],

@@ -30,6 +30,8 @@ export class AppError extends Error {
     message: string,
     /** For bad input: which field, so clients can show the error beside it. */
     readonly field?: string,
+    /** For `rate_limited`: when to try again, sent as `Retry-After`. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = "AppError";
@@ -38,6 +40,16 @@ export class AppError extends Error {
 
 export const notFound = (what: string) => new AppError("not_found", `${what} not found`);
 export const badInput = (field: string, message: string) => new AppError("bad_input", message, field);
+export const rateLimited = (message: string, retryAfterSeconds: number) =>
+  new AppError("rate_limited", message, undefined, Math.max(1, Math.ceil(retryAfterSeconds)));
+
+/** The `Retry-After` an error asks for (seconds), found on it or on its cause. */
+export function retryAfterOf(error: unknown): number | undefined {
+  for (let e = error as { cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e instanceof AppError && e.retryAfterSeconds !== undefined) return e.retryAfterSeconds;
+  }
+  return undefined;
+}
 
 /** Errors from a database or Redis that is down or unreachable. */
 export function isInfrastructureError(error: unknown): boolean {

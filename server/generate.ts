@@ -3,6 +3,7 @@ import type { Db } from "../db";
 import { messages } from "../db/schema";
 import type { ContextManager } from "./context";
 import type { Reference, Usage } from "./defaults";
+import type { Env } from "./env";
 import { isInfrastructureError } from "./errors";
 import { retrieveForSession, type RetrievalDeps } from "./knowledge/sessionKnowledge";
 import type { Logger } from "./log";
@@ -29,6 +30,8 @@ export type GenerateDeps = StreamDeps &
     context: Pick<ContextManager, "build" | "record">;
     log: Logger;
     metrics: Pick<Metrics, "answersTotal" | "firstToken">;
+    /** How long a model stream may stay silent, and an answer may take at most. */
+    env: Pick<Env, "PARLEY_MODEL_IDLE_SECONDS" | "PARLEY_ANSWER_MAX_SECONDS">;
   };
 
 /**
@@ -75,6 +78,58 @@ function createProgressWriter(db: Db, messageId: string, log: Logger) {
   };
 }
 
+/**
+ * The limits of one answer: an overall deadline from its start, and an idle timeout while its model
+ * streams (`touch` on every chunk). Either aborts `signal` with the reason the answer fails with.
+ */
+function answerBounds(env: GenerateDeps["env"]) {
+  const controller = new AbortController();
+  const fail = (message: string) => controller.abort(new Error(message));
+  const deadline = setTimeout(() => fail(`The answer took longer than ${env.PARLEY_ANSWER_MAX_SECONDS} s`), env.PARLEY_ANSWER_MAX_SECONDS * 1000);
+  let idle: NodeJS.Timeout | undefined;
+  return {
+    signal: controller.signal,
+    touch() {
+      clearTimeout(idle);
+      idle = setTimeout(() => fail(`The model sent nothing for ${env.PARLEY_MODEL_IDLE_SECONDS} s`), env.PARLEY_MODEL_IDLE_SECONDS * 1000);
+    },
+    idleOff: () => clearTimeout(idle),
+    clear() {
+      clearTimeout(deadline);
+      clearTimeout(idle);
+    },
+  };
+}
+
+/**
+ * A model's chunks until `signal` aborts: each wait for the next chunk also ends on abort, so a
+ * model that ignores its signal cannot hold the answer (its iterator is then told to return).
+ */
+async function* untilAborted<T>(chunks: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  let onAbort = () => {};
+  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- as signal.throwIfAborted() does: with the abort reason, whatever it is
+  const aborted = new Promise<never>((_, reject) => (onAbort = () => reject(signal.reason)));
+  aborted.catch(() => undefined);
+  signal.addEventListener("abort", onAbort, { once: true });
+  let finished = false;
+  try {
+    signal.throwIfAborted();
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) {
+        finished = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    // Not awaited: a model stuck in its own next() would hold us here too.
+    if (!finished) void iterator.return?.()?.catch(() => undefined);
+  }
+}
+
 /** The answer's life on its instance: start → references → answer deltas (→ title) → terminal. */
 export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, signal: AbortSignal, releaseLease: () => Promise<void>): Promise<void> {
   const { session, messageId, question } = input;
@@ -92,12 +147,15 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
   let references: Reference[] = [];
   let usage: Usage | undefined;
   let titleTask: Promise<void> | null = null;
+  const bounds = answerBounds(deps.env);
+  /** Stopped (the job's signal) or over a bound: what every step of the answer listens to. */
+  const answerSignal = AbortSignal.any([signal, bounds.signal]);
 
   try {
     signal.throwIfAborted();
     writer.emit({ type: "start", requestId: input.requestId, sessionId: session.id, messageId, model: model.name });
     if (session.title === "" && !input.disableTitle) titleTask = titleFirstAnswer(deps, session.id, question, writer, log);
-    references = await retrieveForSession(deps, session, question, { requestId: input.requestId, signal, knowledgeBaseIds: input.knowledgeBaseIds });
+    references = await retrieveForSession(deps, session, question, { requestId: input.requestId, signal: answerSignal, knowledgeBaseIds: input.knowledgeBaseIds });
     if (references.length > 0) writer.emit({ type: "references", references });
 
     const emitDelta = (text: string) => {
@@ -116,7 +174,8 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
         contextConfig: session.contextConfig,
       });
       const p = session.summaryParameters;
-      for await (const chunk of model.stream({
+      bounds.touch();
+      const chunks = model.stream({
         messages: context.messages,
         references,
         temperature: p.temperature,
@@ -125,11 +184,14 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
         frequencyPenalty: p.frequencyPenalty,
         presencePenalty: p.presencePenalty,
         seed: p.seed,
-        signal,
-      })) {
+        signal: answerSignal,
+      });
+      for await (const chunk of untilAborted(chunks, answerSignal)) {
+        bounds.touch();
         if (chunk.type === "delta") emitDelta(chunk.text);
         else usage = chunk.usage;
       }
+      bounds.idleOff();
     }
     signal.throwIfAborted();
     if (titleTask) await withTimeout(titleTask, TITLE_WAIT_MS);
@@ -151,8 +213,14 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
       }
     } else {
       const interrupted = signal.aborted;
-      const message = interrupted ? "The server answering stopped before the answer was complete" : publicMessage(error);
-      if (!interrupted) log.error({ err: error }, "answer failed");
+      const overBound = !interrupted && bounds.signal.aborted;
+      const message = interrupted
+        ? "The server answering stopped before the answer was complete"
+        : overBound
+          ? (bounds.signal.reason as Error).message
+          : publicMessage(error);
+      if (overBound) log.warn({ reason: message }, "answer over its time bound");
+      else if (!interrupted) log.error({ err: error }, "answer failed");
       const status = interrupted ? "interrupted" : "failed";
       if (await finish(deps.db, messageId, { status, content, references, durationMs, usage: null, error: message })) {
         ended(status, durationMs);
@@ -161,6 +229,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
       }
     }
   } finally {
+    bounds.clear();
     await writer.drain();
   }
 }

@@ -57,6 +57,15 @@ export function createMetrics() {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
       registers: [registry],
     }),
+    rateLimited: zeroed(
+      new Counter({
+        name: "parley_rate_limited_total",
+        help: "Calls refused as TOO_MANY_REQUESTS, by limit (calls, sends, sign_in, queue)",
+        labelNames: ["limit"] as const,
+        registers: [registry],
+      }),
+      ["calls", "sends", "sign_in", "queue"],
+    ),
     /** Where the answer gauges read their values at scrape time: the runner's own counts. */
     countAnswersFrom(runner: { readonly running: number; readonly queued: number }) {
       sources.running = () => runner.running;
@@ -65,3 +74,9 @@ export function createMetrics() {
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** A counter with each limit's series at 0 from the start, so a scrape shows that nothing was refused. */
+function zeroed(counter: Counter<"limit">, limits: string[]) {
+  for (const limit of limits) counter.inc({ limit }, 0);
+  return counter;
+}

@@ -16,7 +16,10 @@ import { createContext, fetchExchange } from "./trpc";
  * (`embedded`: in-memory PGlite + in-process store; `servers`: this run's Postgres database and
  * Redis under a key prefix of its own), and typed callers authenticated by API key.
  */
-export async function createTestApp(overrides: Record<string, string> = {}, options: { log?: Logger } = {}): Promise<App> {
+export async function createTestApp(
+  overrides: Record<string, string> = {},
+  options: { log?: Logger; rateLimitWindowSeconds?: number } = {},
+): Promise<App> {
   const servers = process.env.PARLEY_TEST_BACKEND === "servers";
   const env = parseEnv({
     PARLEY_OFFLINE_TOKEN_DELAY_MS: "0",
@@ -27,7 +30,7 @@ export async function createTestApp(overrides: Record<string, string> = {}, opti
     }),
     ...overrides,
   });
-  const app = await createApp(env, { pgliteDataDir: "memory://", quiet: true, log: options.log });
+  const app = await createApp(env, { pgliteDataDir: "memory://", quiet: true, ...options });
   const close = app.close.bind(app);
   // Leave no keys behind in the shared Redis.
   app.close = async () => {

@@ -3,8 +3,9 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { z, ZodError } from "zod";
 import type { App } from "./app";
-import { callerFromHeaders, isAdmin, type Caller, type HeaderReader } from "./auth";
-import { AppError, toTRPCError } from "./errors";
+import { callerFromHeaders, isAdmin, keyFromHeaders, type Caller, type HeaderReader } from "./auth";
+import { AppError, retryAfterOf, toTRPCError } from "./errors";
+import { clientAddress, limitSubject } from "./rateLimits";
 import { requestLogFields, type RequestLogFields } from "./log";
 
 /** What a request's context needs of its HTTP exchange, whichever server carries it. */
@@ -13,6 +14,10 @@ export interface HttpExchange {
   header: HeaderReader;
   /** @internal Adds a `Set-Cookie` header to the response (the sign-in cookie). */
   setCookie: (cookie: string) => void;
+  /** @internal Sets a response header (`Retry-After` on a refusal). */
+  setHeader: (name: string, value: string) => void;
+  /** @internal The socket's peer address (the client, or the proxy in front). */
+  remoteAddress?: string;
   /** @internal The fields of the request's log line (who called, which session and message). */
   logFields: RequestLogFields;
 }
@@ -27,6 +32,8 @@ export interface Context extends HttpExchange {
   app: App;
   /** @internal Resolves the caller from the key header or the sign-in cookie, once per request. */
   caller: () => Promise<Caller | null>;
+  /** @internal The client's address, for limits per address (PARLEY_TRUST_PROXY: the first X-Forwarded-For hop). */
+  clientAddress: () => string;
 }
 
 export function createContext(app: App, http: HttpExchange): Context {
@@ -35,7 +42,10 @@ export function createContext(app: App, http: HttpExchange): Context {
     app,
     header: http.header,
     setCookie: http.setCookie,
+    setHeader: http.setHeader,
+    remoteAddress: http.remoteAddress,
     logFields: http.logFields,
+    clientAddress: () => clientAddress(http.remoteAddress, http.header("x-forwarded-for"), app.env.PARLEY_TRUST_PROXY),
     caller: () =>
       (resolved ??= callerFromHeaders(app, http.header).then((caller) => {
         if (caller) Object.assign(http.logFields, { tenantId: caller.tenant.id, userId: caller.user.id });
@@ -52,13 +62,20 @@ export function nodeExchange(req: IncomingMessage, res: ServerResponse): HttpExc
       return Array.isArray(value) ? value.join(", ") : value;
     },
     setCookie: (cookie) => void res.appendHeader("set-cookie", cookie),
+    setHeader: (name, value) => void (res.headersSent || res.setHeader(name, value)),
+    remoteAddress: req.socket.remoteAddress,
     logFields: requestLogFields(req),
   };
 }
 
 /** A fetch-style exchange (in-process callers and tests; `resHeaders` collects the cookies set). */
 export function fetchExchange(headers: Headers, resHeaders: Headers): HttpExchange {
-  return { header: (name) => headers.get(name), setCookie: (cookie) => resHeaders.append("set-cookie", cookie), logFields: {} };
+  return {
+    header: (name) => headers.get(name),
+    setCookie: (cookie) => resHeaders.append("set-cookie", cookie),
+    setHeader: (name, value) => resHeaders.set(name, value),
+    logFields: {},
+  };
 }
 
 const t = initTRPC.context<Context>().create({
@@ -92,13 +109,22 @@ function noteIds(fields: RequestLogFields, value: unknown) {
   if (typeof assistantMessage?.id === "string") fields.messageId = assistantMessage.id;
 }
 
-/** Maps domain and infrastructure errors to their tRPC codes (see errors.ts), and notes the call for the log. */
+/**
+ * Maps domain and infrastructure errors to their tRPC codes (see errors.ts), with the `Retry-After`
+ * header a refusal asks for (on the HTTP response, so batches and streams carry it too), and notes
+ * the call for the log.
+ */
 const mapErrors = t.middleware(async ({ ctx, path, getRawInput, next }) => {
   ctx.logFields.procedure = ctx.logFields.procedure ? `${ctx.logFields.procedure},${path}` : path;
   noteIds(ctx.logFields, await getRawInput().catch(() => undefined));
   const result = await next();
-  if (result.ok) noteIds(ctx.logFields, result.data);
-  if (!result.ok && result.error.code === "INTERNAL_SERVER_ERROR" && result.error.cause) {
+  if (result.ok) {
+    noteIds(ctx.logFields, result.data);
+    return result;
+  }
+  const retryAfter = retryAfterOf(result.error);
+  if (retryAfter !== undefined) ctx.setHeader("Retry-After", String(retryAfter));
+  if (result.error.code === "INTERNAL_SERVER_ERROR" && result.error.cause) {
     const mapped = toTRPCError(result.error.cause);
     if (mapped.code === "INTERNAL_SERVER_ERROR") ctx.app.log.error({ err: result.error.cause, procedure: path }, "internal error");
     throw mapped;
@@ -111,7 +137,10 @@ export const publicProcedure = t.procedure.use(mapErrors);
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const caller = await ctx.caller();
   if (!caller) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in, or send an API key as 'Authorization: Bearer <key>' or 'X-API-Key'" });
-  return next({ ctx: { ...ctx, me: caller } });
+  const limitAs = limitSubject(caller, keyFromHeaders(ctx.header) ? "key" : "cookie");
+  // Every call counts, a stream's (re)connect included; refused before the procedure does anything.
+  await ctx.app.limits.call(limitAs);
+  return next({ ctx: { ...ctx, me: caller, limitAs } });
 });
 
 export const adminProcedure = authedProcedure.use(({ ctx, next }) => {

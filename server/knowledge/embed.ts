@@ -30,9 +30,11 @@ export function createEmbedder(env: EmbedderEnv): Embedder {
 
 /** Inputs per request: OpenAI takes up to 2048, local servers often far fewer. */
 const OPENAI_BATCH = 64;
+/** One embedding request (a batch) may take this long; a stalled server fails the call instead of hanging it. */
+export const EMBEDDING_TIMEOUT_MS = 30_000;
 
 export function createOpenAIEmbedder({ baseURL, apiKey, model }: { baseURL?: string; apiKey?: string; model: string }): Embedder {
-  const client = new OpenAI({ baseURL, apiKey: apiKey || "none", maxRetries: 2 });
+  const client = new OpenAI({ baseURL, apiKey: apiKey || "none", maxRetries: 2, timeout: EMBEDDING_TIMEOUT_MS });
   return {
     id: `openai:${model}`,
     fullMatchCosine: 1,
@@ -40,7 +42,12 @@ export function createOpenAIEmbedder({ baseURL, apiKey, model }: { baseURL?: str
       const vectors: number[][] = [];
       for (let i = 0; i < texts.length; i += OPENAI_BATCH) {
         const batch = texts.slice(i, i + OPENAI_BATCH);
-        const response = await client.embeddings.create({ model, input: batch, encoding_format: "float" }, { signal });
+        // The client's timeout bounds each attempt; this bounds the batch, its retries included.
+        const bound = AbortSignal.timeout(EMBEDDING_TIMEOUT_MS * 3);
+        const response = await client.embeddings.create(
+          { model, input: batch, encoding_format: "float" },
+          { signal: signal ? AbortSignal.any([signal, bound]) : bound },
+        );
         const ordered = [...response.data].sort((a, b) => a.index - b.index);
         if (ordered.length !== batch.length) throw new Error(`The embedding server returned ${ordered.length} vectors for ${batch.length} texts`);
         vectors.push(...ordered.map((d) => normalise(d.embedding)));

@@ -158,13 +158,17 @@ export interface SearchResult {
 }
 
 /** Hybrid search of `baseIds`, which the caller has already confined to one tenant. */
-export async function searchChunks(deps: KnowledgeDeps, input: { baseIds: string[]; query: string; settings: RetrievalSettings }): Promise<SearchResult> {
+export async function searchChunks(
+  deps: KnowledgeDeps,
+  input: { baseIds: string[]; query: string; settings: RetrievalSettings; signal?: AbortSignal },
+): Promise<SearchResult> {
   const { baseIds, query, settings } = input;
   const words = searchWords(query);
   if (baseIds.length === 0 || words.length === 0) return { keywordHits: [], vectorHits: [], hits: [] };
-  const queryVector = await deps.embedder.embed([query]).then(
+  const queryVector = await deps.embedder.embed([query], input.signal).then(
     ([vector]) => vector ?? null,
     (error: Error) => {
+      input.signal?.throwIfAborted();
       // Keyword search still answers when the embedding server is down.
       rootLogger().warn({ err: error }, "embedding the question failed, searching by keyword only");
       return null;

@@ -43,7 +43,7 @@ export async function retrieveForSession(
   const query = session.strategy.enableRewrite
     ? await standaloneQuestion(deps.models.summary, question, await previousTurn(deps.db, session.id, turn.requestId), turn.signal)
     : question;
-  const { hits } = await searchChunks(knowledgeDeps(deps), { baseIds, query, settings: session.strategy });
+  const { hits } = await searchChunks(knowledgeDeps(deps), { baseIds, query, settings: session.strategy, signal: turn.signal });
   return hits.map(toReference);
 }
 

@@ -13,9 +13,14 @@ export interface FakeReply {
   text?: string;
   /** Pause before each content chunk. */
   chunkDelayMs?: number;
-  /** After this many content chunks, fail: cut the connection, send an error event, or end the reply cleanly but unfinished. */
+  /**
+   * After this many content chunks, fail: cut the connection, send an error event, end the reply
+   * cleanly but unfinished, or stall (send nothing more, keeping the connection open until the client closes it).
+   */
   failAfterChunks?: number;
-  failWith?: "disconnect" | "error-event" | "end";
+  failWith?: "disconnect" | "error-event" | "end" | "stall";
+  /** Wait this long before answering at all (a server that accepted the request and hangs). */
+  responseDelayMs?: number;
   /** Answer with this HTTP status and an OpenAI-style error body instead. */
   status?: number;
   usage?: { prompt_tokens: number; completion_tokens: number };
@@ -62,6 +67,8 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
 
     if (req.method !== "POST" || req.url !== "/v1/chat/completions") return sendError(res, 404, "not found");
     const reply = typeof script === "function" ? script(body) : script;
+    if (reply.responseDelayMs) await new Promise((resolve) => setTimeout(resolve, reply.responseDelayMs));
+    if (res.destroyed) return;
     if (reply.status) return sendError(res, reply.status, `scripted failure ${reply.status}`);
     if (body.stream) await streamReply(res, body, reply, recorded);
     else sendCompletion(res, body, reply);
@@ -128,6 +135,8 @@ async function streamReply(res: ServerResponse, body: RecordedRequest["body"], r
         res.end();
       } else if (reply.failWith === "end") {
         res.end();
+      } else if (reply.failWith === "stall") {
+        await new Promise((resolve) => res.once("close", resolve));
       } else {
         // Let the chunks already written reach the client first, then cut the connection.
         await new Promise<void>((resolve) => res.write("", () => resolve()));

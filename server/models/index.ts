@@ -8,6 +8,8 @@ export interface ModelEnv {
   PARLEY_CHAT_MODEL?: string;
   PARLEY_SUMMARY_MODEL?: string;
   PARLEY_OFFLINE_TOKEN_DELAY_MS: number;
+  /** Also how long one request to the model server may wait for its response. */
+  PARLEY_MODEL_IDLE_SECONDS: number;
 }
 
 /**
@@ -17,9 +19,10 @@ export interface ModelEnv {
 export function createModels(env: ModelEnv): { chat: ChatModel; summary: ChatModel } {
   const { OPENAI_BASE_URL: baseURL, OPENAI_API_KEY: apiKey, PARLEY_CHAT_MODEL: chatModel } = env;
   if ((baseURL || apiKey) && chatModel) {
-    const chat = createOpenAIModel({ baseURL, apiKey, model: chatModel });
+    const timeoutMs = env.PARLEY_MODEL_IDLE_SECONDS * 1000;
+    const chat = createOpenAIModel({ baseURL, apiKey, model: chatModel, timeoutMs });
     const summaryModel = env.PARLEY_SUMMARY_MODEL;
-    const summary = summaryModel && summaryModel !== chatModel ? createOpenAIModel({ baseURL, apiKey, model: summaryModel }) : chat;
+    const summary = summaryModel && summaryModel !== chatModel ? createOpenAIModel({ baseURL, apiKey, model: summaryModel, timeoutMs }) : chat;
     return { chat, summary };
   }
   const offline = createOfflineModel({ tokenDelayMs: env.PARLEY_OFFLINE_TOKEN_DELAY_MS });

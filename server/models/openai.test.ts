@@ -23,6 +23,20 @@ async function collect(chunks: AsyncIterable<GenerationChunk>) {
 const text = (chunks: GenerationChunk[]) => chunks.map((c) => (c.type === "delta" ? c.text : "")).join("");
 
 describe("createOpenAIModel", () => {
+  it("gives up on a server that does not answer within timeoutMs: streams and whole completions alike, closing the request", async () => {
+    const impatient = createOpenAIModel({ baseURL: server.baseURL, apiKey: "test-key", model: "fake-chat", timeoutMs: 300 });
+    server.reply({ text: "too late", responseDelayMs: 5_000 });
+    for (const call of [
+      () => collect(impatient.stream({ messages: question, references: [], signal: new AbortController().signal })),
+      () => impatient.complete({ messages: question, signal: new AbortController().signal }),
+    ]) {
+      const started = Date.now();
+      await expect(call()).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(await server.requests.at(-1)!.closed).toBe("closed_early");
+    }
+  });
+
   it("streams deltas that concatenate to the reply, then the usage chunk", async () => {
     const reply = "Answers stream as events, a few words at a time.";
     server.reply({ text: reply, usage: { prompt_tokens: 17, completion_tokens: 11 } });

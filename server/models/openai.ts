@@ -2,14 +2,23 @@ import OpenAI from "openai";
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
 import type { ChatModel, GenerateOptions } from "./types";
 
-/** A model on any OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp). */
-export function createOpenAIModel({ baseURL, apiKey, model }: { baseURL?: string; apiKey?: string; model: string }): ChatModel {
+/** How long the model server may keep a request waiting by default (PARLEY_MODEL_IDLE_SECONDS in the App). */
+export const MODEL_TIMEOUT_MS = 60_000;
+
+/**
+ * A model on any OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp). Every request has a
+ * timeout and the caller's abort signal: a stream's response must begin within `timeoutMs` (its
+ * tokens are then paced by the answer's own idle timeout, see generate.ts), and a whole completion
+ * must arrive within it.
+ */
+export function createOpenAIModel({ baseURL, apiKey, model, timeoutMs = MODEL_TIMEOUT_MS }: { baseURL?: string; apiKey?: string; model: string; timeoutMs?: number }): ChatModel {
   const client = new OpenAI({
     baseURL,
     // Local servers need no key, but the SDK refuses to start without one.
     apiKey: apiKey || "none",
     // One quick retry for whole completions (titles, summaries); streams never retry (below).
     maxRetries: 1,
+    timeout: timeoutMs,
   });
 
   return {
@@ -45,7 +54,8 @@ export function createOpenAIModel({ baseURL, apiKey, model }: { baseURL?: string
     },
 
     async complete(options) {
-      const completion = await client.chat.completions.create(requestBody(model, options), { signal: options.signal });
+      const signal = AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]);
+      const completion = await client.chat.completions.create(requestBody(model, options), { signal });
       return completion.choices[0]?.message?.content ?? "";
     },
   };

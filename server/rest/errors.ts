@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ZodError } from "zod";
-import { AppError, isInfrastructureError, type ErrorKind } from "../errors";
+import { AppError, isInfrastructureError, retryAfterOf, type ErrorKind } from "../errors";
 import { snakeCase } from "./schemas";
 
 /**
@@ -67,6 +67,8 @@ export function toRestError(error: unknown): RestError {
 
 export function respondWithError(c: Context, error: unknown): Response {
   const { status, body } = toRestError(error);
+  const retryAfter = retryAfterOf(error);
+  if (retryAfter !== undefined) c.header("Retry-After", String(retryAfter));
   return c.json(body, status);
 }
 

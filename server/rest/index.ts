@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../errors";
 import { keyFromHeaders } from "../auth";
+import { limitSubject } from "../rateLimits";
 import { respondWithError, unauthorized, validationHook } from "./errors";
 import { chatRoutes } from "./routes/chat";
 import { messageRoutes } from "./routes/messages";
@@ -57,6 +58,8 @@ export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
     if (tenantHeader !== undefined && tenantHeader.trim() !== String(caller.tenant.number)) {
       throw new AppError("forbidden", "X-Tenant-ID is not the tenant of this API key");
     }
+    // Every request counts (a continue-stream too), refused before the route does anything.
+    await deps.limits.call(limitSubject(caller, "key"));
     c.set("caller", caller);
     await next();
   });

@@ -12,8 +12,14 @@ import { authedProcedure, publicProcedure, router } from "../trpc";
 
 export const authRouter = router({
   signIn: publicProcedure.input(z.object({ apiKey: z.string().trim().min(1).max(200) })).mutation(async ({ ctx, input }) => {
+    // Guessing keys: wrong attempts are limited per client address, refused before the key is checked.
+    const address = ctx.clientAddress();
+    await ctx.app.limits.signInAllowed(address);
     const caller = await authenticateKey(ctx.app.db, input.apiKey);
-    if (!caller) throw new AppError("unauthorized", "This API key is unknown or revoked");
+    if (!caller) {
+      await ctx.app.limits.signInFailed(address);
+      throw new AppError("unauthorized", "This API key is unknown or revoked");
+    }
     const { token, expiresAt } = await createWebSession(ctx.app.db, caller.apiKeyId);
     const secure = (ctx.header("x-forwarded-proto") ?? "").includes("https");
     ctx.setCookie(sessionCookie(token, expiresAt, secure));

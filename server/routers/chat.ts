@@ -10,7 +10,7 @@ const ids = { sessionId: z.uuid(), messageId: z.uuid() };
 export const chatSendInput = z.object({ sessionId: z.uuid(), query: z.string().min(1).max(16000), requestId: z.uuid().optional() });
 
 export const chatRouter = router({
-  send: authedProcedure.input(chatSendInput).mutation(({ ctx, input }) => sendChat(ctx.app, ctx.me, input)),
+  send: authedProcedure.input(chatSendInput).mutation(({ ctx, input }) => sendChat(ctx.app, ctx.me, input, { limitAs: ctx.limitAs })),
   stream: authedProcedure
     // lastEventId must be declared here, or tRPC strips the resume id the client sends.
     .input(z.object({ ...ids, lastEventId: z.string().max(40).nullish() }))

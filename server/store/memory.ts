@@ -1,3 +1,4 @@
+import { RateLimiterMemory } from "rate-limiter-flexible";
 import { compareStreamIds, followStream, type FollowerQueue, type LiveFeed } from "./follow";
 import type { Store, StreamEntry } from "./types";
 import { rootLogger } from "../log";
@@ -208,6 +209,8 @@ export function createMemoryStore(): Store {
         if (subscribed.size === 0 && channels.get(channel) === subscribed) channels.delete(channel);
       };
     },
+
+    rateLimiter: ({ keyPrefix, points, durationSeconds }) => new RateLimiterMemory({ keyPrefix, points, duration: durationSeconds }),
 
     async ping() {},
 

@@ -1,4 +1,5 @@
 import { Cluster, Redis } from "ioredis";
+import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 import { rootLogger } from "../log";
 import { followStream } from "./follow";
 import { createLiveReader, type ReadResult, type WakeChannels } from "./liveReader";
@@ -358,6 +359,18 @@ export async function createRedisStore(target: RedisTarget, { name = "parley" }:
         // A failed UNSUBSCRIBE only leaves a channel whose messages no handler receives.
         await client.unsubscribe(channel).catch(() => {});
       };
+    },
+
+    rateLimiter({ keyPrefix, points, durationSeconds }) {
+      const options = { keyPrefix, points, duration: durationSeconds };
+      return new RateLimiterRedis({
+        ...options,
+        storeClient: redis,
+        // Fail over at once while Redis is away (no offline queue): each instance then limits in
+        // its own memory rather than refusing every call or letting every call through.
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: new RateLimiterMemory(options),
+      });
     },
 
     async ping() {

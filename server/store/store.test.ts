@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
+import { RateLimiterRes } from "rate-limiter-flexible";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { createKeys, createStore, type Store, type StreamEntry } from "./index";
 import { compareStreamIds } from "./follow";
@@ -77,6 +78,25 @@ describe.each(variants)("$label store", ({ label, kind, create }) => {
   it("is the requested kind and answers ping", async () => {
     expect(store.kind).toBe(kind);
     await expect(store.ping()).resolves.toBeUndefined();
+  });
+
+  it("rate-limits: the N-th check passes, the N+1-th is refused until the window resets, another subject is not; one key under the prefix", async () => {
+    const keyPrefix = key("ratelimit");
+    const limiter = store.rateLimiter({ keyPrefix, points: 3, durationSeconds: 1 });
+    for (let n = 1; n <= 3; n++) await expect(limiter.consume("a")).resolves.toMatchObject({ consumedPoints: n, remainingPoints: 3 - n });
+    const refused = await limiter.consume("a").catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(RateLimiterRes);
+    const wait = (refused as RateLimiterRes).msBeforeNext;
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(1000);
+    await expect(limiter.consume("b")).resolves.toMatchObject({ consumedPoints: 1 });
+    // On Redis each subject is one plain counter key (one slot on a Cluster), under the store's prefix.
+    if (kind === "redis") {
+      expect(await store.get(`${keyPrefix}:a`)).toBe("4");
+      expect(await store.pttl(`${keyPrefix}:a`)).toBeGreaterThan(0);
+    }
+    await sleep(wait + 50);
+    await expect(limiter.consume("a")).resolves.toMatchObject({ consumedPoints: 1, remainingPoints: 2 });
   });
 
   it("append returns strictly increasing ids; range after any id returns exactly the rest", async () => {

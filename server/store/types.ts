@@ -5,6 +5,8 @@
  * instance without Redis.
  * Keys passed in are full keys (already prefixed, see `keys.ts`).
  */
+import type { RateLimiterAbstract } from "rate-limiter-flexible";
+
 export interface StreamEntry<T = unknown> {
   /** The entry's stream id ("<ms>-<seq>"), strictly increasing within a stream. */
   id: string;
@@ -49,6 +51,14 @@ export interface Store {
   publish(channel: string, message: string): Promise<void>;
   /** Calls `onMessage` for every message on `channel` until the returned function is called. */
   subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
+
+  // --- rate limits ---
+  /**
+   * A fixed-window limiter (rate-limiter-flexible) over this store: one key per check
+   * (`<keyPrefix>:<subject>`), one round trip (the library's Lua script) on Redis, shared by every
+   * instance; in process memory on the memory store.
+   */
+  rateLimiter(options: { keyPrefix: string; points: number; durationSeconds: number }): RateLimiterAbstract;
 
   /** Throws when the backing server is unreachable. */
   ping(): Promise<void>;

@@ -1,13 +1,14 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AnswerDeps } from "../../answers";
 import type { Caller, CallerCache } from "../../auth";
+import type { RateLimits } from "../../rateLimits";
 import type { SessionStateDeps } from "../../sessionState";
 import { validationHook } from "../errors";
 import type { StreamReadDeps } from "../../streams";
 import { errorJson, okMessage } from "../schemas";
 
-/** What the REST face calls on: the domain modules' own dependencies, and the API-key cache. */
-export type RestDeps = AnswerDeps & SessionStateDeps & StreamReadDeps & { callers: Pick<CallerCache, "resolve"> };
+/** What the REST face calls on: the domain modules' own dependencies, the API-key cache and the call limit. */
+export type RestDeps = AnswerDeps & SessionStateDeps & StreamReadDeps & { callers: Pick<CallerCache, "resolve">; limits: Pick<RateLimits, "call"> };
 
 export interface RestEnv {
   Variables: { caller: Caller; requestUuid?: string };
@@ -22,6 +23,7 @@ export const errors = {
   401: json(errorJson, "No or bad API key (1001)"),
   403: json(errorJson, "X-Tenant-ID is not the key's tenant (1002)"),
   404: json(errorJson, "Not found or not visible (1003)"),
+  429: json(errorJson, "Over a rate limit (1006); `Retry-After` says when to try again"),
 };
 export const done = (description: string) => ({ 200: json(okMessage, description), ...errors });
 export const body = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });

@@ -1,0 +1,170 @@
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { messages } from "../../db/schema";
+import type { App } from "../app";
+import { createTestApp, createTestTenant, serveApp } from "../testing";
+
+/**
+ * Rate limits at their edge, over HTTP (tRPC and REST), on the embedded default (in process) and on
+ * real Postgres + Redis (shared counters). A 2 s window stands in for the minute.
+ */
+const WINDOW_SECONDS = 2;
+const CALLS = 6;
+const SENDS = 2;
+
+let app: App;
+let server: Awaited<ReturnType<typeof serveApp>>;
+beforeAll(async () => {
+  app = await createTestApp(
+    { PARLEY_RATE_LIMIT_PER_MINUTE: String(CALLS), PARLEY_SEND_LIMIT_PER_MINUTE: String(SENDS) },
+    { rateLimitWindowSeconds: WINDOW_SECONDS },
+  );
+  server = await serveApp(app);
+});
+afterAll(async () => {
+  await server.close();
+  await app.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const me = (url: string, key: string, headers: Record<string, string> = {}) =>
+  fetch(`${url}/api/trpc/auth.me`, { headers: { authorization: `Bearer ${key}`, ...headers } });
+const trpcCode = async (response: Response) => ((await response.json()) as { error?: { json: { data: { code: string } } } }).error?.json.data.code;
+const refusedCount = async (limit: string) => {
+  const text = await app.metrics.registry.getSingleMetricAsString("parley_rate_limited_total");
+  return Number(new RegExp(`limit="${limit}"} (\\d+)`).exec(text)?.[1] ?? 0);
+};
+
+describe("calls per API key", () => {
+  it("tRPC: the N-th call passes, the N+1-th (and a stream connect) is TOO_MANY_REQUESTS with Retry-After, another key is unaffected, the window resets", async () => {
+    const key = (await createTestTenant(app)).owner.apiKey;
+    const other = (await createTestTenant(app)).owner.apiKey;
+    const refusedBefore = await refusedCount("calls");
+    for (let n = 1; n <= CALLS; n++) expect((await me(server.url, key)).status).toBe(200);
+    const refused = await me(server.url, key);
+    expect(refused.status).toBe(429);
+    const retryAfter = Number(refused.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(WINDOW_SECONDS);
+    expect(await trpcCode(refused)).toBe("TOO_MANY_REQUESTS");
+    expect(await refusedCount("calls")).toBe(refusedBefore + 1);
+    // A stream's (re)connect is refused the same way: tRPC's SSE reply carries the error, the response the Retry-After.
+    const input = encodeURIComponent(JSON.stringify({ json: { sessionId: crypto.randomUUID(), messageId: crypto.randomUUID() } }));
+    const stream = await fetch(`${server.url}/api/trpc/chat.stream?input=${input}`, { headers: { authorization: `Bearer ${key}`, accept: "text/event-stream" } });
+    expect(Number(stream.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(await stream.text()).toContain("TOO_MANY_REQUESTS");
+    expect((await me(server.url, other)).status).toBe(200);
+    await sleep(retryAfter * 1000 + 100);
+    expect((await me(server.url, key)).status).toBe(200);
+  });
+
+  it("REST: the N+1-th request is 429 with code 1006 and Retry-After; a stream (re)connect counts like any call", async () => {
+    const t = await createTestTenant(app);
+    const session = await t.owner.api.session.create({ title: "limits" });
+    const turn = await t.owner.api.chat.send({ sessionId: session.id, query: "What is Parley?" });
+    const headers = { "X-API-Key": t.owner.apiKey };
+    // Three calls so far (create, send, and this continue-stream), then the REST requests up to the limit.
+    const stream = await fetch(`${server.url}/api/v1/sessions/continue-stream/${session.id}?message_id=${turn.assistantMessage.id}`, { headers });
+    expect(stream.status).toBe(200);
+    await stream.text();
+    for (let n = 4; n <= CALLS; n++) expect((await fetch(`${server.url}/api/v1/sessions`, { headers })).status).toBe(200);
+    const refused = await fetch(`${server.url}/api/v1/sessions`, { headers });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(await refused.json()).toMatchObject({ success: false, error: { code: 1006, message: expect.stringMatching(/Too many calls/) } });
+    // A refused stream reconnect is refused before it follows anything.
+    const again = await fetch(`${server.url}/api/v1/sessions/continue-stream/${session.id}?message_id=${turn.assistantMessage.id}`, { headers });
+    expect(again.status).toBe(429);
+    expect(again.headers.get("content-type")).toMatch(/json/);
+  });
+});
+
+describe("answers started per API key", () => {
+  it("the N+1-th chat.send is TOO_MANY_REQUESTS and stores nothing; a retried send counts nothing; the window resets", async () => {
+    const t = await createTestTenant(app);
+    const sessions = [];
+    for (let i = 0; i < SENDS + 1; i++) sessions.push(await t.owner.api.session.create({ title: `s${i}` }));
+    await sleep(WINDOW_SECONDS * 1000 + 100); // a fresh window for the sends and calls below
+    const first = await t.owner.api.chat.send({ sessionId: sessions[0]!.id, query: "What is Parley?" });
+    // The same requestId again is the same turn, not a new answer.
+    expect((await t.owner.api.chat.send({ sessionId: sessions[0]!.id, query: "What is Parley?", requestId: first.requestId })).assistantMessage.id).toBe(
+      first.assistantMessage.id,
+    );
+    await t.owner.api.chat.send({ sessionId: sessions[1]!.id, query: "How are answers streamed?" });
+    const sends = await fetch(`${server.url}/api/trpc/chat.send`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${t.owner.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ json: { sessionId: sessions[2]!.id, query: "One too many?" } }),
+    });
+    expect(sends.status).toBe(429);
+    expect(Number(sends.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(await trpcCode(sends)).toBe("TOO_MANY_REQUESTS");
+    expect(await app.db.select().from(messages).where(eq(messages.sessionId, sessions[2]!.id))).toEqual([]);
+    // The session is not locked by the refused send: once the window resets it answers.
+    await sleep(Number(sends.headers.get("retry-after")) * 1000 + 100);
+    const later = await t.owner.api.chat.send({ sessionId: sessions[2]!.id, query: "Now?" });
+    expect(later.assistantMessage.status).toBe("streaming");
+  });
+
+  it("REST knowledge-chat over the limit: 429 code 1006 before any frame, nothing stored", async () => {
+    const t = await createTestTenant(app);
+    const sessions = [];
+    for (let i = 0; i < SENDS + 1; i++) sessions.push(await t.owner.api.session.create({ title: `r${i}` }));
+    await sleep(WINDOW_SECONDS * 1000 + 100);
+    const chat = (sessionId: string) =>
+      fetch(`${server.url}/api/v1/knowledge-chat/${sessionId}`, {
+        method: "POST",
+        headers: { "X-API-Key": t.owner.apiKey, "content-type": "application/json" },
+        body: JSON.stringify({ query: "What is Parley?" }),
+      });
+    for (let i = 0; i < SENDS; i++) {
+      const ok = await chat(sessions[i]!.id);
+      expect(ok.status).toBe(200);
+      await ok.text();
+    }
+    const refused = await chat(sessions[SENDS]!.id);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(await refused.json()).toMatchObject({ success: false, error: { code: 1006, message: expect.stringMatching(/Too many questions/) } });
+    expect(await app.db.select().from(messages).where(eq(messages.sessionId, sessions[SENDS]!.id))).toEqual([]);
+  });
+});
+
+describe("wrong-key sign-ins per client address", () => {
+  const signIn = (url: string, apiKey: string, headers: Record<string, string> = {}) =>
+    fetch(`${url}/api/trpc/auth.signIn`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: url, ...headers },
+      body: JSON.stringify({ json: { apiKey } }),
+    });
+
+  it("10 wrong attempts are UNAUTHORIZED, then every attempt from that address (the right key too) is refused; X-Forwarded-For is ignored without PARLEY_TRUST_PROXY", async () => {
+    const key = (await createTestTenant(app)).owner.apiKey;
+    for (let n = 1; n <= 10; n++) expect((await signIn(server.url, `pk_wrong_${n}`, { "x-forwarded-for": `10.0.0.${n}` })).status).toBe(401);
+    const refused = await signIn(server.url, key, { "x-forwarded-for": "10.9.9.9" });
+    expect(refused.status).toBe(429);
+    expect(await trpcCode(refused)).toBe("TOO_MANY_REQUESTS");
+    const retryAfter = Number(refused.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    await sleep(retryAfter * 1000 + 100);
+    const ok = await signIn(server.url, key);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.getSetCookie()[0]).toMatch(/^parley_session=/);
+  });
+
+  it("with PARLEY_TRUST_PROXY=1 the address is the first X-Forwarded-For hop", async () => {
+    const proxied = await createTestApp({ PARLEY_TRUST_PROXY: "1" }, { rateLimitWindowSeconds: WINDOW_SECONDS });
+    const proxiedServer = await serveApp(proxied);
+    try {
+      const key = (await createTestTenant(proxied)).owner.apiKey;
+      const from = (client: string) => ({ "x-forwarded-for": `${client}, 127.0.0.1` });
+      for (let n = 1; n <= 10; n++) expect((await signIn(proxiedServer.url, `pk_wrong_${n}`, from("203.0.113.7"))).status).toBe(401);
+      expect((await signIn(proxiedServer.url, key, from("203.0.113.7"))).status).toBe(429);
+      // Another client behind the same proxy is unaffected.
+      expect((await signIn(proxiedServer.url, key, from("198.51.100.2"))).status).toBe(200);
+    } finally {
+      await proxiedServer.close();
+      await proxied.close();
+    }
+  });
+});
