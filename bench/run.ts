@@ -85,7 +85,7 @@ async function main() {
   report.notes.push(
     "Server settings: rate limits off (`PARLEY_RATE_LIMIT_PER_MINUTE=0`, `PARLEY_SEND_LIMIT_PER_MINUTE=0`); `PARLEY_MAX_CONCURRENT_ANSWERS` at its default (16, FIFO queue behind it) except in scenario 9, which raises it to its largest N.",
   );
-  const startServers = async (extraEnv: Record<string, string> = {}) => {
+  const startServers = async (extraEnv: Record<string, string> = {}, extraNodeArgs: string[] = []) => {
     const instance = await startParley({
       kind: "servers",
       env: {
@@ -97,7 +97,7 @@ async function main() {
         ...BENCH_LIMITS,
         ...extraEnv,
       },
-      nodeArgs,
+      nodeArgs: [...nodeArgs, ...extraNodeArgs],
     });
     return serversTarget(instance, { apiKey, prefix, databaseUrl: db.url, redisUrl: REDIS_URL });
   };

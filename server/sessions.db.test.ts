@@ -164,6 +164,42 @@ describe("session.list", () => {
     expect((await u.session.list({ search: "budget", withTotal: true })).total).toBe(1);
     expect(await fieldErrorsOf(u.session.list({ search: "x".repeat(501) }))).toEqual(["search"]);
   });
+
+  /** Every id a search returns, page by page (`limit` a page), following nextCursor. */
+  async function searchAll(u: TestCaller, search: string, limit: number) {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await u.session.list({ search, limit, cursor });
+      seen.push(...page.items.map((s) => s.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return seen;
+  }
+
+  it("pages a search in list order, whether it walks the list or sorts its hits", async () => {
+    const { api: u } = await t.addUser("member");
+    const created: string[] = [];
+    for (let i = 0; i < 30; i++) created.push((await u.session.create({ title: i === 15 ? "walrus notes" : `n${i}` })).id);
+    for (const i of [29, 27, 26, 20, 3]) await addTurn(created[i]!, "Any walrus news?", "None.");
+    await addTurn(created[26]!, "More walruses?", "Still none.");
+    const listed = (await u.session.list({ limit: 100 })).items.map((s) => s.id);
+    const expected = listed.filter((id) => [29, 27, 26, 20, 15, 3].some((i) => created[i] === id));
+    // limit 1 finds its page by walking the list until the last page; 50 sorts all six hits.
+    for (const limit of [1, 2, 5, 50]) expect(await searchAll(u, "walrus", limit)).toEqual(expected);
+  });
+
+  it("finds a search's hits beyond the walk's reach (8 sessions per hit)", async () => {
+    for (const newer of [14, 15]) {
+      const { api: u } = await t.addUser("member");
+      const oldest = await u.session.create({ title: "narwhal" });
+      for (let i = 0; i < newer; i++) await u.session.create({ title: `n${i}` });
+      const newest = await u.session.create({ title: "narwhal again" });
+      // Two hits, so the walk reads 16 sessions: with 14 between them it reaches the oldest, with 15 not.
+      expect(await searchAll(u, "narwhal", 1)).toEqual([newest.id, oldest.id]);
+      expect((await u.session.list({ search: "narwhal", limit: 1 })).items.map((s) => s.id)).toEqual([newest.id]);
+    }
+  });
 });
 
 describe("delete, deleteMany, clearMessages, export", () => {

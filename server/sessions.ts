@@ -251,51 +251,78 @@ interface ListScope {
   userId?: string;
 }
 
+type OwnerFilter = (table: typeof sessions | typeof messages) => SQL;
+
+/**
+ * The sessions whose title or messages match `query`: each side comes from its GIN index, which
+ * leads with tenant and owner, so the lookup itself is scoped and a broad word never reads another
+ * tenant's entries. A session may appear more than once.
+ */
+function searchHits(query: string, owner: OwnerFilter): SQL {
+  return sql`(select ${sessions.id} as id from ${sessions} where ${owner(sessions)} and ${sessions.titleTsv} @@ to_tsquery('simple', ${query})
+    union all
+    select ${messages.sessionId} from ${messages} where ${owner(messages)} and ${messages.contentTsv} @@ to_tsquery('simple', ${query}))`;
+}
+
+/** Sessions walked in list order per matching message before a search sorts its hits instead (see searchPageIds). */
+const WALK_PER_HIT = 8;
+
+/**
+ * The ids of a search's first `want` sessions in list order (`where`: the owner and cursor). A broad
+ * word matches thousands of sessions, and sorting them all costs an index probe each; so the list
+ * index is walked in order first, each session checked against the hits (hashed once), stopping
+ * at the page. A rare word would send that walk through the whole list: it stops after
+ * WALK_PER_HIT sessions per hit (reading an index entry costs a small fraction of a probe), and
+ * then the hits are sorted after all. Either way the ids are the same.
+ */
+function searchPageIds(query: string, owner: OwnerFilter, where: SQL, want: number): SQL {
+  const order = sql`${sessions.pinned} desc, ${sessions.sortAt} desc, ${sessions.id} desc`;
+  // `is true` keeps the check a filter of the walk: as a join its output would lose the walk's
+  // order, and the walk could not stop at the page.
+  return sql`(with hits as materialized ${searchHits(query, owner)},
+    walked as materialized (
+      select w.id from (
+        select ${sessions.id}, ${sessions.pinned}, ${sessions.sortAt} from ${sessions} where ${where}
+        order by ${order} limit (select count(*) * ${WALK_PER_HIT} from hits)) w
+      where (w.id in (select id from hits)) is true
+      order by w.pinned desc, w.sort_at desc, w.id desc limit ${want})
+    select id from walked where (select count(*) from walked) = ${want}
+    union all
+    (select ${sessions.id} from ${sessions} where ${where} and ${sessions.id} in (select id from hits) and (select count(*) from walked) < ${want}
+      order by ${order} limit ${want}))`;
+}
+
 async function listPage(db: Db, scope: ListScope, options: ListOptions) {
-  const owner = (table: typeof sessions | typeof messages) =>
-    and(eq(table.tenantId, scope.tenantId), scope.userId ? eq(table.userId, scope.userId) : undefined)!;
-  const filters: SQL[] = [owner(sessions)];
+  const owner: OwnerFilter = (table) => and(eq(table.tenantId, scope.tenantId), scope.userId ? eq(table.userId, scope.userId) : undefined)!;
   const query = options.search ? toTsQuery(options.search) : null;
   if (options.search !== undefined && options.search.trim() !== "" && query === null) {
     return { rows: [], nextCursor: null, total: options.withTotal ? 0 : undefined };
   }
-  if (query) {
-    // Title hits and message hits each come from their GIN index, which leads with tenant and
-    // owner: the lookup itself is scoped, so a broad word never reads another tenant's entries.
-    filters.push(sql`${sessions.id} in (
-      select ${sessions.id} from ${sessions} where ${owner(sessions)} and ${sessions.titleTsv} @@ to_tsquery('simple', ${query})
-      union
-      select ${messages.sessionId} from ${messages} where ${owner(messages)} and ${messages.contentTsv} @@ to_tsquery('simple', ${query}))`);
-  }
-  const pageFilters = [...filters];
+  const pageFilters: SQL[] = [owner(sessions)];
   if (options.cursor) {
     const c = decodeCursor(options.cursor);
     pageFilters.push(sql`(${sessions.pinned}, ${sessions.sortAt}, ${sessions.id}) < (${c.pinned}, ${c.sortAt.toISOString()}::timestamptz, ${c.id}::uuid)`);
   }
   const order = [desc(sessions.pinned), desc(sessions.sortAt), desc(sessions.id)];
   const offset = options.offset ?? 0;
-  // A search may match thousands of sessions: pick the page's ids from the covering index first,
-  // so only the rows returned are read in full.
-  const pageWhere = query
-    ? inArray(
-        sessions.id,
-        db.select({ id: sessions.id }).from(sessions).where(and(...pageFilters)).orderBy(...order).limit(options.limit + 1).offset(offset),
-      )
-    : and(...pageFilters);
   const rows = await db
     .select({ ...sessionColumns, sortAt: sessions.sortAt })
     .from(sessions)
-    .where(pageWhere)
+    // A search's page is among its first offset + limit + 1 sessions in list order.
+    .where(query ? and(owner(sessions), sql`${sessions.id} in ${searchPageIds(query, owner, and(...pageFilters)!, offset + options.limit + 1)}`) : and(...pageFilters))
     .orderBy(...order)
     .limit(options.limit + 1)
-    .offset(query ? 0 : offset);
+    .offset(offset);
   const hasMore = rows.length > options.limit;
   const page = rows.slice(0, options.limit);
   const last = page.at(-1);
   const nextCursor = hasMore && last ? encodeCursor(last) : null;
   let total: number | undefined;
   if (options.withTotal) {
-    const [{ n } = { n: 0 }] = await db.select({ n: count() }).from(sessions).where(and(...filters));
+    const [{ n } = { n: 0 }] = await db
+      .select({ n: count() })
+      .from(sessions)
+      .where(and(owner(sessions), query ? sql`${sessions.id} in (select id from ${searchHits(query, owner)} hits)` : undefined));
     total = Number(n);
   }
   return { rows: page.map(({ sortAt: _sortAt, ...session }) => session), nextCursor, total };

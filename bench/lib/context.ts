@@ -80,6 +80,6 @@ export interface Ctx {
   /** Figures kept for later scenarios (the embedded and peer tables show Parley's beside theirs). */
   figures: Map<string, Summary>;
   log(message: string): void;
-  /** Starts another Parley on Postgres + Redis (same database and prefix, more env if given), for scenarios that need a fresh process. */
-  freshTarget?: (extraEnv?: Record<string, string>) => Promise<Target>;
+  /** Starts another Parley on Postgres + Redis (same database and prefix, more env and Node flags if given), for scenarios that need a fresh process. */
+  freshTarget?: (extraEnv?: Record<string, string>, nodeArgs?: string[]) => Promise<Target>;
 }

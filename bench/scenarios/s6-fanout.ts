@@ -14,21 +14,28 @@ import type { Redis } from "ioredis";
 
 const MiB = 2 ** 20;
 
-async function sampleRss(pid: number): Promise<number> {
+/** Median of 5 RSS samples, each after a full GC when the server takes one on SIGUSR2 (`collect`). */
+async function sampleRss(pid: number, collect: boolean): Promise<number> {
   const samples: number[] = [];
   for (let i = 0; i < 5; i++) {
+    if (collect) {
+      process.kill(pid, "SIGUSR2");
+      await sleep(300);
+    }
     samples.push(rssOf(pid));
     await sleep(200);
   }
   return median(samples);
 }
 
+const GC_ON_SIGNAL = new URL("../lib/gcOnSignal.mjs", import.meta.url).pathname;
+
 async function redisClients(redis: Redis): Promise<number> {
   return Number(/connected_clients:(\d+)/.exec(await redis.info("clients"))?.[1] ?? NaN);
 }
 
 export async function run(ctx: Ctx): Promise<ScenarioResult> {
-  const fresh = ctx.freshTarget ? await ctx.freshTarget() : null;
+  const fresh = ctx.freshTarget ? await ctx.freshTarget({}, ["--expose-gc", "--import", GC_ON_SIGNAL]) : null;
   try {
     return await measure(ctx, fresh ?? ctx.target, fresh !== null);
   } finally {
@@ -60,7 +67,7 @@ async function measure(ctx: Ctx, target: Target, fresh: boolean): Promise<Scenar
   for (const a of idleAnswers) await target.append(a.sessionId, a.messageId, [startEvent(a)]);
 
   await sleep(1000);
-  const rssBefore = await sampleRss(pid);
+  const rssBefore = await sampleRss(pid, fresh);
   const clientsBefore = await redisClients(admin);
 
   const subs: Subscription[] = [];
@@ -94,7 +101,7 @@ async function measure(ctx: Ctx, target: Target, fresh: boolean): Promise<Scenar
   });
   const subscribeSeconds = (now() - t0) / 1000;
   await sleep(2000);
-  const rssAfter = await sampleRss(pid);
+  const rssAfter = await sampleRss(pid, fresh);
   const clientsAfter = await redisClients(admin);
   ctx.log(`  s6 ${idleSubscribers} subscribers in ${subscribeSeconds.toFixed(1)} s; RSS ${(rssBefore / MiB).toFixed(0)} → ${(rssAfter / MiB).toFixed(0)} MiB; redis clients ${clientsBefore} → ${clientsAfter}`);
 
@@ -213,7 +220,7 @@ async function measure(ctx: Ctx, target: Target, fresh: boolean): Promise<Scenar
     method: `
 ${idleSubscribers - fanout} answers each followed by one \`chat.stream\` subscriber, plus one answer followed by ${fanout} subscribers: ${idleSubscribers} SSE
 subscriptions on one instance${fresh ? " (a Parley process started for this scenario, warmed up with 60 subscriptions opened and closed, so its heap holds no other scenario's garbage)" : ""}, all from the bench process (tRPC client over \`eventsource\`), opened 50 at a time and each
-confirmed live by its answer's \`start\` event (${subscribeSeconds.toFixed(1)} s to open all). Server RSS (\`/proc/<pid>/status\` VmRSS, median of 5)
+confirmed live by its answer's \`start\` event (${subscribeSeconds.toFixed(1)} s to open all). Server RSS (\`/proc/<pid>/status\` VmRSS, median of 5${fresh ? ", each after a full GC" : ""})
 before and 2 s after; Redis \`connected_clients\` likewise. Then 10 warm-up + ${fanoutEvents} measured events are appended one at a time to the shared
 answer (each waits until every subscriber has it, 5 s at most, then 10 ms): latency per (subscriber, event); lost = not
 received. Baseline: the same events to ${fanout} raw \`XREAD BLOCK\` readers (one ioredis connection each) of one key.

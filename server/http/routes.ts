@@ -16,6 +16,7 @@ import { toRestError } from "../rest/errors";
 import { appRouter } from "../routers/_app";
 import { createContext, nodeExchange } from "../trpc";
 import { MAX_BODY_BYTES, sendJson, type ApiRoute, type NodeHandler, type Refuse } from "./server";
+import { withSubscriptions } from "./subscriptions";
 
 export { MAX_BODY_BYTES };
 /** … except a call that carries a document (`knowledge.documents.add`: 5 MB of text, JSON-escaped; the upload route). */
@@ -66,17 +67,23 @@ function procedurePath(req: IncomingMessage): string {
   return (req.url ?? "").split("?", 1)[0] ?? "";
 }
 
-/** tRPC's own Node adapter: batching (at most MAX_BATCH_CALLS a batch) and SSE subscriptions, as on any tRPC server. */
+/** tRPC's own Node adapter (batching: at most MAX_BATCH_CALLS a batch); subscriptions stream from subscriptions.ts. */
 function trpcHandler(app: App): NodeHandler {
-  return createHTTPHandler({
-    basePath: "/api/trpc/",
-    router: appRouter,
-    maxBatchSize: MAX_BATCH_CALLS,
-    // The server has capped the body already; tRPC's own count stays as a second guard.
-    maxBodySize: MAX_DOCUMENT_BODY_BYTES,
-    createContext: ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => createContext(app, nodeExchange(req, res)),
-  });
+  const context = (req: IncomingMessage, res: ServerResponse) => createContext(app, nodeExchange(req, res));
+  return withSubscriptions(
+    TRPC_BASE,
+    context,
+    createHTTPHandler({
+      basePath: TRPC_BASE,
+      router: appRouter,
+      maxBatchSize: MAX_BATCH_CALLS,
+      // The server has capped the body already; tRPC's own count stays as a second guard.
+      maxBodySize: MAX_DOCUMENT_BODY_BYTES,
+      createContext: ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => context(req, res),
+    }),
+  );
 }
+const TRPC_BASE = "/api/trpc/";
 
 /** A refusal in tRPC's own error shape (one per call of a batch), so clients see its code (e.g. SERVICE_UNAVAILABLE). */
 /** The REST face's refusals in its own envelope (WeKnora's codes), from the one REST mapping. */

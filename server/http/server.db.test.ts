@@ -1,6 +1,11 @@
+import { randomUUID } from "node:crypto";
+import { tracked } from "@trpc/server";
+import { sseStreamProducer } from "@trpc/server/unstable-core-do-not-import";
+import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createParleyClient, followAnswer } from "../../client/index";
 import type { App } from "../app";
+import { appRouter } from "../routers/_app";
 import { createTestApp, createTestTenant, serveApp } from "../testing";
 import { MAX_BODY_BYTES, MAX_DOCUMENT_BODY_BYTES } from "./routes";
 
@@ -36,6 +41,32 @@ describe("the fast-path server", () => {
     for await (const event of followAnswer(client, { sessionId: session.id, messageId: sent.assistantMessage.id })) events.push(event.type);
     expect(events.at(-1)).toBe("complete");
     expect(events).toContain("answer");
+  });
+
+  it("streams a subscription in the very bytes tRPC's own SSE producer writes, errors included", async () => {
+    const client = createParleyClient({ url: server.url, apiKey: key });
+    const session = await client.session.create.mutate({});
+    const sent = await client.chat.send.mutate({ sessionId: session.id, query: "What is Parley?" });
+    const ids = { sessionId: session.id, messageId: sent.assistantMessage.id };
+    for await (const event of followAnswer(client, ids)) if (event.type === "complete") break;
+    const url = (input: object) => `${server.url}/api/trpc/chat.stream?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+    const res = await fetch(url(ids), { headers: auth() });
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    expect(res.headers.get("vary")).toBe("trpc-accept, accept");
+    const text = await res.text();
+    const events = [...text.matchAll(/^data: (.*)\nid: (.*)\n/gm)].map(([, data, id]) => tracked(id!, superjson.deserialize(JSON.parse(data!))));
+    expect(events.length).toBeGreaterThan(1);
+    const config = appRouter._def._config;
+    const producer = sseStreamProducer({
+      ...config.sse,
+      data: (async function* () {
+        yield* events;
+      })(),
+      serialize: (v) => config.transformer.output.serialize(v),
+    });
+    expect(text).toBe(await new Response(producer).text());
+    const missing = await (await fetch(url({ ...ids, messageId: randomUUID() }), { headers: auth() })).text();
+    expect(missing).toMatch(/^event: connected\ndata: \{"reconnectAfterInactivityMs":25000\}\n\n\nevent: serialized-error\ndata: .*"NOT_FOUND".*\n\n\n$/s);
   });
 
   it("sets the sign-in cookie on the response, and takes it back on later calls", async () => {
