@@ -1,3 +1,4 @@
+import { v7 as uuidv7 } from "uuid";
 import { and, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db";
 import { messages, sessions, users } from "../db/schema";
@@ -99,7 +100,7 @@ async function withSessionKnowledge(db: Db, caller: Caller, input: SessionInput,
 }
 
 /** Every column session.create sets, as a placeholder of the same name. */
-const insertedColumns = ["tenantId", "userId", "title", "description", "knowledgeBaseId", "strategy", "summaryParameters", "agentConfig", "contextConfig"] as const;
+const insertedColumns = ["id", "tenantId", "userId", "title", "description", "knowledgeBaseId", "strategy", "summaryParameters", "agentConfig", "contextConfig"] as const;
 type InsertedSession = Pick<typeof sessions.$inferInsert, (typeof insertedColumns)[number]>;
 
 function prepareSessionInsert(db: Db) {
@@ -114,6 +115,9 @@ export async function createSession(db: Db, caller: Caller, given: SessionInput)
   let insert = sessionInserts.get(db);
   if (!insert) sessionInserts.set(db, (insert = prepareSessionInsert(db)));
   const values: InsertedSession = {
+    // Time-ordered (and monotonic within the instance): sessions updated in the same millisecond
+    // list newest first by their id, the list's tie-break, not at random.
+    id: uuidv7(),
     tenantId: caller.tenant.id,
     userId: caller.user.id,
     title: input.title ?? "",
