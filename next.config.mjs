@@ -9,5 +9,7 @@ const nextConfig = {
   serverExternalPackages: ["@electric-sql/pglite", "@electric-sql/pglite-pgvector", "ioredis", "postgres", "gpt-tokenizer", "unpdf", "turndown"],
   poweredByHeader: false,
   reactStrictMode: true,
+  // `npm run lint` (eslint.config.mjs) lints every file before the build; Next need not lint again.
+  eslint: { ignoreDuringBuilds: true },
 };
 export default withNextIntl(nextConfig);

@@ -20,7 +20,7 @@ function flatten(tree: Tree, prefix = ""): Map<string, string> {
 // The settings form's field texts exist only in translations: English comes from the schema's `.meta`.
 const SCHEMA_TEXTS = "settings.fields.";
 const enKeys = [...flatten(en).keys()];
-const zhMessages = flatten(zh as Tree);
+const zhMessages = flatten(zh);
 
 describe("messages", () => {
   it("en.json and zh.json have the same keys", () => {
@@ -36,7 +36,7 @@ describe("messages", () => {
     }
     const fieldKeys = new Set(GROUPS.flatMap((g) => g.fields.map((f) => f.key)));
     const translated = new Set([...zhMessages.keys()].filter((k) => k.startsWith(SCHEMA_TEXTS)).map((k) => k.split(".")[2]));
-    expect([...translated].filter((k) => !fieldKeys.has(k))).toEqual([]);
+    expect([...translated].filter((k) => !fieldKeys.has(k!))).toEqual([]);
   });
 
   it("every message of both languages is valid ICU and takes the same arguments as the English one", () => {
@@ -45,13 +45,13 @@ describe("messages", () => {
     const enMessages = flatten(en);
     for (const [locale, messages] of [["en", en], ["zh", zh]] as const) {
       const errors: string[] = [];
-      const t = createTranslator({ locale, messages: messages as typeof en, onError: (e) => errors.push(e.message) });
-      for (const [key, text] of flatten(messages as Tree)) {
+      const t = createTranslator({ locale, messages, onError: (e) => errors.push(e.message) });
+      for (const [key, text] of flatten(messages)) {
         if (key.startsWith(SCHEMA_TEXTS)) continue;
         const names = argumentsOf(enMessages.get(key)!);
         expect(argumentsOf(text), `${locale} ${key}`).toEqual(names);
         const values = Object.fromEntries([...names].map((n) => [n, 2]));
-        if (/<\w+>/.test(text)) t.rich(key as never, { ...values, strong: (c: unknown) => c, link: (c: unknown) => c } as never);
+        if (/<\w+>/.test(text)) void t.rich(key as never, { ...values, strong: (c: unknown) => c, link: (c: unknown) => c } as never);
         else t(key as never, values as never);
       }
       expect(errors).toEqual([]);
@@ -60,7 +60,7 @@ describe("messages", () => {
 
   it("plurals and numbers follow the language", () => {
     const tEn = createTranslator({ locale: "en", messages: en });
-    const tZh = createTranslator({ locale: "zh", messages: zh as typeof en });
+    const tZh = createTranslator({ locale: "zh", messages: zh });
     expect(tEn("knowledge.documents", { count: 1 })).toBe("1 document");
     expect(tEn("knowledge.chunks", { count: 1234 })).toBe("1,234 chunks");
     expect(tZh("knowledge.chunks", { count: 1234 })).toBe("1,234 个分块");

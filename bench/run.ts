@@ -44,9 +44,9 @@ const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const profile = args.includes("--profile");
 const onlyArg = args.find((a) => a.startsWith("--only"));
-const only = onlyArg ? (onlyArg.includes("=") ? onlyArg.split("=")[1] : args[args.indexOf(onlyArg) + 1]).split(",") : null;
+const only = onlyArg ? (onlyArg.includes("=") ? onlyArg.split("=")[1] : args[args.indexOf(onlyArg) + 1])!.split(",") : null;
 const appDirArg = args.find((a) => a.startsWith("--app-dir"));
-if (appDirArg) setAppDir(appDirArg.includes("=") ? appDirArg.split("=")[1] : args[args.indexOf(appDirArg) + 1]);
+if (appDirArg) setAppDir((appDirArg.includes("=") ? appDirArg.split("=")[1] : args[args.indexOf(appDirArg) + 1])!);
 const wanted = (id: string) => !only || only.includes(id);
 /** The bench measures Parley, not its guards: rate limits off; concurrency at the default unless a scenario says otherwise. */
 const BENCH_LIMITS = { PARLEY_RATE_LIMIT_PER_MINUTE: "0", PARLEY_SEND_LIMIT_PER_MINUTE: "0" };

@@ -86,7 +86,7 @@ export async function* followAnswer(
     };
     const sub = client.chat.stream.subscribe(
       { sessionId: input.sessionId, messageId: input.messageId, lastEventId },
-      { onData: (d) => push(d as { id: string; data: StreamEvent }), onError: (error) => push({ error }), onComplete: () => push({ done: true }) },
+      { onData: (d) => push(d), onError: (error) => push({ error }), onComplete: () => push({ done: true }) },
     );
     const onAbort = () => push({ done: true });
     signal?.addEventListener("abort", onAbort, { once: true });

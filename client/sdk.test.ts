@@ -139,7 +139,7 @@ describe("@parley/sdk from its tarball", () => {
       const specifiers = [...fs.readFileSync(path.join(installed, file), "utf8").matchAll(/\bfrom ['"]([^'"]+)['"]|\bimport\(['"]([^'"]+)['"]\)/g)].map((m) => m[1] ?? m[2]);
       expect(specifiers.length).toBeGreaterThan(0);
       for (const specifier of specifiers) {
-        const name = specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0];
+        const name = specifier!.startsWith("@") ? specifier!.split("/").slice(0, 2).join("/") : specifier!.split("/")[0];
         expect(Object.keys(manifest.dependencies), `${file} imports ${specifier}`).toContain(name);
       }
     }
@@ -174,7 +174,7 @@ describe("@parley/sdk from its tarball", () => {
         });
         const lines = stdout.trim().split("\n");
         expect(lines[0]).toMatch(/^answer: \S/);
-        const [, seen] = lines[1].match(/^sessions seen: (\d+), titled so: 1$/) ?? [];
+        const [, seen] = lines[1]!.match(/^sessions seen: (\d+), titled so: 1$/) ?? [];
         expect(Number(seen), lines[1]).toBeGreaterThanOrEqual(2);
         expect(lines.slice(2)).toEqual(["messages: user completed, assistant completed", "complete"]);
       });

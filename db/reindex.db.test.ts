@@ -48,7 +48,7 @@ async function openTarget(): Promise<Target> {
   const client = await PGlite.create({ extensions: { btree_gin } });
   const db = drizzle(client);
   return {
-    execute: async (query) => (await db.execute(query)).rows as Record<string, unknown>[],
+    execute: async (query) => (await db.execute(query)).rows,
     migrate: (folder) => migrate(db, { migrationsFolder: folder }),
     close: () => client.close(),
   };
@@ -84,13 +84,13 @@ describe("migration 0004", () => {
   it("reindexes rows written before it, so their Chinese words and embedded ASCII words are found", async () => {
     await target.migrate(oldFolder);
     const [tenant] = await target.execute(sql`insert into tenants (name) values ('zh') returning id`);
-    const [user] = await target.execute(sql`insert into users (tenant_id, name, role) values (${tenant.id}, 'u', 'owner') returning id`);
+    const [user] = await target.execute(sql`insert into users (tenant_id, name, role) values (${tenant!.id}, 'u', 'owner') returning id`);
     const [session] = await target.execute(sql`
       insert into sessions (tenant_id, user_id, title, strategy, summary_parameters, agent_config, context_config)
-      values (${tenant.id}, ${user.id}, '会话上下文在Redis中的默认过期时间', '{}', '{}', '{}', '{}') returning id`);
+      values (${tenant!.id}, ${user!.id}, '会话上下文在Redis中的默认过期时间', '{}', '{}', '{}', '{}') returning id`);
     await target.execute(sql`
       insert into messages (session_id, request_id, role, content, status)
-      values (${session.id}, gen_random_uuid(), 'assistant', 'TTL过期：默认24小时，过期后上下文自动失效。', 'completed')`);
+      values (${session!.id}, gen_random_uuid(), 'assistant', 'TTL过期：默认24小时，过期后上下文自动失效。', 'completed')`);
     const titleHits = (query: string) => target.execute(sql`select id from sessions where title_tsv @@ to_tsquery('simple', ${query})`);
     const contentHits = (query: string) => target.execute(sql`select id from messages where content_tsv @@ to_tsquery('simple', ${query})`);
     // Before: a run of Chinese characters is one token.

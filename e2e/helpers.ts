@@ -17,7 +17,7 @@ export async function trpc<T = unknown>(
     kind === "query"
       ? await request.get(`${url}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`, { headers })
       : await request.post(url, { headers, data: { json: input } });
-  const body = await res.json();
+  const body = (await res.json()) as { error?: { json?: unknown }; result: { data: { json: unknown } } };
   if (!res.ok()) throw new Error(`${path} failed (${res.status()}): ${JSON.stringify(body.error?.json ?? body)}`);
   return body.result.data.json as T;
 }

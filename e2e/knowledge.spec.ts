@@ -128,7 +128,7 @@ test.describe("knowledge", () => {
       user.key,
     );
     await expect(results.getByRole("listitem")).toHaveCount(api.items.length);
-    await expect(first).toContainText(api.items[0].scores.rerank.toFixed(2));
+    await expect(first).toContainText(api.items[0]!.scores.rerank.toFixed(2));
 
     // Nothing above the thresholds: said so, and why.
     await page.getByRole("searchbox", { name: "Search the knowledge base" }).fill("quantum zebra marmalade");

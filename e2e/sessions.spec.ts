@@ -94,13 +94,13 @@ test.describe("the session sidebar", () => {
 
     const [md] = await Promise.all([page.waitForEvent("download"), openMenu(page, s.id, "Export as Markdown")]);
     expect(md.suggestedFilename()).toBe(`export-me-please-${s.id.slice(0, 8)}.md`);
-    const mdText = await readFile((await md.path())!, "utf8");
+    const mdText = await readFile(await md.path(), "utf8");
     expect(mdText).toContain("# Export me please");
     expect(mdText).toContain("What is Parley for?");
 
     const [json] = await Promise.all([page.waitForEvent("download"), openMenu(page, s.id, "Export as JSON")]);
     expect(json.suggestedFilename()).toBe(`export-me-please-${s.id.slice(0, 8)}.json`);
-    const data = JSON.parse(await readFile((await json.path())!, "utf8"));
+    const data = JSON.parse(await readFile(await json.path(), "utf8"));
     expect(data.session.id).toBe(s.id);
     expect(data.messages.some((m: { content: string }) => m.content === "What is Parley for?")).toBe(true);
   });
@@ -134,7 +134,7 @@ test.describe("the session sidebar", () => {
     for (const t of ["One", "Two", "Three", "Four"]) sessions.push(await createSession(page.request, user.key, { title: `Bulk ${t}` }));
     await signIn(page, user.key);
     await page.goto("/");
-    await expect(item(page, sessions[3].id)).toBeVisible();
+    await expect(item(page, sessions[3]!.id)).toBeVisible();
 
     await page.getByRole("button", { name: "Select chats" }).click();
     // Select all, then clear it, then pick three.
@@ -148,10 +148,10 @@ test.describe("the session sidebar", () => {
     await dialog.getByRole("button", { name: "Delete 3 sessions" }).click();
     await expect(dialog).toBeHidden();
     for (const s of sessions.slice(0, 3)) await expect(item(page, s.id)).toHaveCount(0);
-    await expect(item(page, sessions[3].id)).toBeVisible();
+    await expect(item(page, sessions[3]!.id)).toBeVisible();
     const list = await trpc<{ items: Session[]; total: number }>(page.request, "query", "session.list", { withTotal: true }, user.key);
     expect(list.total).toBe(1);
-    expect(list.items[0].id).toBe(sessions[3].id);
+    expect(list.items[0]!.id).toBe(sessions[3]!.id);
   });
 
   test("the list scrolls in further pages, and Ctrl+Shift+O starts a new chat", async ({ page }) => {
@@ -159,12 +159,12 @@ test.describe("the session sidebar", () => {
     const created: Session[] = [];
     for (let i = 0; i < 34; i++) created.push(await createSession(page.request, user.key, { title: `Paged chat ${String(i).padStart(2, "0")}` }));
     await signIn(page, user.key);
-    await page.goto(`/?c=${created[33].id}`);
+    await page.goto(`/?c=${created[33]!.id}`);
     const rows = sidebar(page).locator("[data-session-id]");
     await expect(rows).toHaveCount(30);
     await rows.nth(29).scrollIntoViewIfNeeded();
     await expect(rows).toHaveCount(34);
-    await expect(item(page, created[0].id)).toContainText("Paged chat 00");
+    await expect(item(page, created[0]!.id)).toContainText("Paged chat 00");
 
     await expect(page.getByRole("heading", { level: 1 })).toHaveText("Paged chat 33");
     await page.keyboard.press("Control+Shift+O");

@@ -18,7 +18,7 @@ export function pickLocale(cookie: string | undefined, acceptLanguage: string | 
   const ranked = (acceptLanguage ?? "")
     .split(",")
     .map((part, i) => {
-      const [tag, ...params] = part.trim().split(";");
+      const [tag = "", ...params] = part.trim().split(";");
       const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find(Boolean);
       return { language: tag.trim().toLowerCase().split("-")[0], q: q === undefined ? 1 : Number(q), i };
     })

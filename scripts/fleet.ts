@@ -33,10 +33,10 @@ export async function startFleet(count: number, start: (port?: number) => Promis
     nginx,
     instances,
     kill(i) {
-      instances[i].process.kill("SIGKILL");
+      instances[i]!.process.kill("SIGKILL");
     },
     async restart(i) {
-      const old = instances[i];
+      const old = instances[i]!;
       const exited = old.process.exitCode !== null || old.process.signalCode !== null ? Promise.resolve() : new Promise((r) => old.process.once("exit", r));
       old.process.kill("SIGTERM");
       await exited;
@@ -120,7 +120,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   let lastDisruptionAt = 0;
   const onEnded = () => {
     ended++;
-    while (pending.length && pending[0].afterAnswers <= ended) {
+    while (pending.length && pending[0]!.afterAnswers <= ended) {
       const d = pending.shift()!;
       const atMs = performance.now() - started;
       lastDisruptionAt = performance.now();
@@ -235,7 +235,7 @@ export async function checkSoak(url: string, apiKey: string, soak: SoakResult, q
 
 const percentile = (samples: number[], q: number) => {
   const sorted = [...samples].sort((a, b) => a - b);
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] : NaN;
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]! : NaN;
 };
 
 /** The soak's figures: rate, time to first token, how the answers ended, how long the dead instances' took to be marked. */

@@ -127,10 +127,10 @@ export async function startParleyServer(options: {
   const keep = (d: Buffer) => {
     log.push(String(d));
     if (log.length > 500) log.splice(0, log.length - 500);
-    if (options.echo) process.stderr.write(`[${options.echo}] ${d}`);
+    if (options.echo) process.stderr.write(`[${options.echo}] ${String(d)}`);
   };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
   try {

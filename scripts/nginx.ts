@@ -41,8 +41,8 @@ export async function startNginx(upstreams: string[]): Promise<Nginx> {
   fs.writeFileSync(path.join(dir, "nginx.conf"), nginxConfig(port, upstreams));
   let output = "";
   const child = spawn(NGINX_BIN, ["-p", dir, "-c", "nginx.conf", "-g", "daemon off;"], { stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
   const stop = async () => {
     // SIGTERM is nginx's fast shutdown: it also ends the worker.
     await stopChild(child, 5000);

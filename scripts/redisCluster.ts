@@ -98,7 +98,7 @@ export async function startRedisCluster({ masters = 3 }: { masters?: number } = 
     await Promise.all(
       ports.map((port, i) =>
         waitFor(async () => {
-          if (servers[i].exitCode !== null) throw new Error(`redis-server on ${port} exited`);
+          if (servers[i]!.exitCode !== null) throw new Error(`redis-server on ${port} exited`);
           return (await clusterInfo(port)).length > 0;
         }, `redis-server on ${port}`, 15_000),
       ),

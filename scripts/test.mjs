@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// `npm test`: the production build (the multi-instance and browser tests run it), the unit and
-// integration suites (PGlite and real Postgres/Redis), then the browser tests in Chromium.
-// Stops at the first failure. `npm test -- vitest` runs one step.
+// `npm test`: lint and type check first (seconds, so a finding fails fast), the production build
+// (the multi-instance and browser tests run it), the unit and integration suites (PGlite and real
+// Postgres/Redis), then the browser tests in Chromium. Stops at the first failure.
+// `npm test -- vitest` runs one step.
 import { spawnSync } from "node:child_process";
 
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
 const steps = [
+  ["lint", ["npm", "run", "lint"]],
+  ["typecheck", ["npm", "run", "typecheck"]],
   ["build", ["npm", "run", "build"]],
   ["vitest", ["npx", "vitest", "run"]],
   ["e2e", ["npx", "playwright", "test"]],

@@ -10,6 +10,7 @@ export async function tenantStats(db: Db, tenantId: string) {
   since.setUTCHours(0, 0, 0, 0);
   since.setUTCDate(since.getUTCDate() - (DAYS - 1));
   const day = sql<string>`to_char(${sessions.createdAt} at time zone 'UTC', 'YYYY-MM-DD')`;
+  // count() without `group by` always gives one row.
   const [[s], [m], [u], [a], perDay] = await Promise.all([
     db.select({ n: count() }).from(sessions).where(eq(sessions.tenantId, tenantId)),
     db.select({ n: count() }).from(messages).innerJoin(sessions, eq(sessions.id, messages.sessionId)).where(eq(sessions.tenantId, tenantId)),
@@ -30,5 +31,5 @@ export async function tenantStats(db: Db, tenantId: string) {
     const d = new Date(since.getTime() + i * 86_400_000).toISOString().slice(0, 10);
     return { day: d, count: byDay.get(d) ?? 0 };
   });
-  return { sessions: Number(s.n), messages: Number(m.n), users: Number(u.n), activeStreams: Number(a.n), sessionsPerDay };
+  return { sessions: Number(s!.n), messages: Number(m!.n), users: Number(u!.n), activeStreams: Number(a!.n), sessionsPerDay };
 }

@@ -81,9 +81,9 @@ describe("an answer past PARLEY_ANSWER_MAX_SECONDS", () => {
     expect(elapsed).toBeGreaterThanOrEqual(MAX_SECONDS);
     expect(elapsed).toBeLessThan(MAX_SECONDS + 3);
     const row = await rowOf(turn.assistantMessage.id);
-    expect(row.status).toBe("failed");
-    expect(row.content).toBe(textOf(events));
-    expect(row.content.length).toBeGreaterThan(0);
+    expect(row!.status).toBe("failed");
+    expect(row!.content).toBe(textOf(events));
+    expect(row!.content.length).toBeGreaterThan(0);
     expect(await fake.requests.at(-1)!.closed).toBe("closed_early");
     expect(app.runner.running).toBe(0);
   });

@@ -121,7 +121,7 @@ export function createAnswerRunner(options: {
       const queued = queue.indexOf(job);
       // A queued answer runs at once, outside the pool: it sees its aborted signal and
       // finalises as stopped without generating anything.
-      if (queued >= 0) launch(queue.splice(queued, 1)[0]);
+      if (queued >= 0) launch(queue.splice(queued, 1)[0]!); // the job itself, taken out of the queue
       return true;
     },
     /** Aborts every local answer of these sessions (they were deleted). */

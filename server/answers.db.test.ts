@@ -59,7 +59,7 @@ describe("chat.send → chat.stream", () => {
     expect(types).toContain("references");
     expect(types.indexOf("references")).toBeLessThan(types.indexOf("answer"));
     expect(types).toContain("title");
-    const start = live[0].event as Extract<StreamEvent, { type: "start" }>;
+    const start = live[0]!.event as Extract<StreamEvent, { type: "start" }>;
     expect(start).toMatchObject({ requestId: turn.requestId, sessionId: s.id, messageId: turn.assistantMessage.id });
     const complete = live.at(-1)!.event as Extract<StreamEvent, { type: "complete" }>;
     expect(complete.content).toBe(textOf(live));
@@ -74,7 +74,7 @@ describe("chat.send → chat.stream", () => {
     const stored = (await api.message.list({ sessionId: s.id })).items;
     expect(stored.map((m) => m.role)).toEqual(["user", "assistant"]);
     expect(stored[1]).toMatchObject({ status: "completed", content: complete.content });
-    expect(stored[1].references.length).toBeGreaterThan(0);
+    expect(stored[1]!.references.length).toBeGreaterThan(0);
     const title = live.find((e) => e.event.type === "title")!.event as Extract<StreamEvent, { type: "title" }>;
     expect((await api.session.get({ id: s.id })).title).toBe(title.title);
     expect(title.title.split(/\s+/).length).toBeGreaterThanOrEqual(4);
@@ -90,7 +90,7 @@ describe("chat.send → chat.stream", () => {
     const all = (await app.store.range(app.keys.stream(s.id, turn.assistantMessage.id), null)).map(({ id, data }) => ({ id, event: data as StreamEvent }));
     expect(all.length).toBeGreaterThan(3);
     for (let i = 0; i < all.length; i++) {
-      const rest = await readStream(api, { sessionId: s.id, messageId: turn.assistantMessage.id, lastEventId: all[i].id });
+      const rest = await readStream(api, { sessionId: s.id, messageId: turn.assistantMessage.id, lastEventId: all[i]!.id });
       expect(withoutAnswers(rest)).toEqual(withoutAnswers(all.slice(i + 1)));
       expect(textOf(rest)).toBe(textOf(all.slice(i + 1)));
       if (i < all.length - 1) expect(rest.at(-1)!.id).toBe(all.at(-1)!.id);
@@ -105,7 +105,7 @@ describe("chat.send → chat.stream", () => {
     const row = await waitForStatus(turn.assistantMessage.id);
     expect(row.status).toBe("completed");
     expect(row.content.length).toBeGreaterThan(20);
-    expect((await api.session.list()).items[0].id).toBe(older.id);
+    expect((await api.session.list()).items[0]!.id).toBe(older.id);
   });
 
   it("one answer at a time per session: CONFLICT; the same requestId returns the first turn", async () => {
@@ -186,10 +186,10 @@ describe("chat.stop", () => {
       const last = events.at(-1)!.event;
       expect(last.type).toBe("stop");
       const stored = (await tt.owner.api.message.list({ sessionId: s.id })).items[1];
-      expect(stored.status).toBe("stopped");
-      expect(stored.content).toBe(textOf(events));
-      expect((last as Extract<StreamEvent, { type: "stop" }>).content).toBe(stored.content);
-      expect(stored.content.length).toBeGreaterThan(0);
+      expect(stored!.status).toBe("stopped");
+      expect(stored!.content).toBe(textOf(events));
+      expect((last as Extract<StreamEvent, { type: "stop" }>).content).toBe(stored!.content);
+      expect(stored!.content.length).toBeGreaterThan(0);
       expect(await tt.owner.api.chat.stop({ sessionId: s.id, messageId: turn.assistantMessage.id })).toEqual({ status: "already_completed" });
     } finally {
       await slow.close();
@@ -219,8 +219,8 @@ describe("limits and lifecycle", () => {
           }
         }),
       );
-      expect(starts[1]).toBeGreaterThanOrEqual(ends[0]);
-      expect(starts[2]).toBeGreaterThanOrEqual(ends[1]);
+      expect(starts[1]).toBeGreaterThanOrEqual(ends[0]!);
+      expect(starts[2]).toBeGreaterThanOrEqual(ends[1]!);
     } finally {
       await pool.close();
     }
@@ -238,8 +238,8 @@ describe("limits and lifecycle", () => {
       expect(await short.store.pttl(short.keys.stream(s.id, turn.assistantMessage.id))).toBe(-2);
       const after = await readStream(tt.owner.api, { sessionId: s.id, messageId: turn.assistantMessage.id });
       expect(after.map((e) => e.event.type)).toEqual(["snapshot", "complete"]);
-      expect(after[0].event).toMatchObject({ type: "snapshot", content: textOf(live) });
-      expect(await readStream(tt.owner.api, { sessionId: s.id, messageId: turn.assistantMessage.id, lastEventId: after[0].id })).toEqual([after[1]]);
+      expect(after[0]!.event).toMatchObject({ type: "snapshot", content: textOf(live) });
+      expect(await readStream(tt.owner.api, { sessionId: s.id, messageId: turn.assistantMessage.id, lastEventId: after[0]!.id })).toEqual([after[1]]);
     } finally {
       await short.close();
     }
@@ -322,6 +322,6 @@ describe("limits and lifecycle", () => {
     expect(title.split(/\s+/).length).toBeLessThanOrEqual(10);
     expect(title.toLowerCase()).toContain("markdown");
     const [row] = await app.db.select().from(sessions).where(eq(sessions.id, s.id));
-    expect(row.title).toBe(title);
+    expect(row!.title).toBe(title);
   });
 });

@@ -137,7 +137,8 @@ export async function sendChat(
           .values({ id: messageId, sessionId: session.id, tenantId: session.tenantId, userId: session.userId, requestId, role: "assistant", status: "streaming", model: deps.models.chat.name, createdAt: later, updatedAt: later })
           .returning(messageColumns);
         await touchSession(tx, session.id, later);
-        return { requestId, userMessage, assistantMessage };
+        // insert … returning gives the one row inserted.
+        return { requestId, userMessage: userMessage!, assistantMessage: assistantMessage! };
       });
     } catch (error) {
       await deps.store.release(lockKey, leaseOwner).catch(() => undefined);

@@ -22,7 +22,7 @@ describe("authentication", () => {
     const member = await t.addUser("member");
     expect((await member.api.auth.me()).user.id).toBe(member.user.id);
     const [key] = (await t.owner.api.admin.apiKeys.list({ userId: member.user.id })).items;
-    await t.owner.api.admin.apiKeys.revoke({ id: key.id });
+    await t.owner.api.admin.apiKeys.revoke({ id: key!.id });
     expect(await codeOf(member.api.session.list())).toBe("UNAUTHORIZED");
   });
 
@@ -32,15 +32,15 @@ describe("authentication", () => {
     const cache = createCallerCache(100);
     expect((await cache.resolve(app.db, m.apiKey))?.user.id).toBe(m.user.id);
     const [key] = await app.db.select().from(apiKeys).where(eq(apiKeys.hash, sha256(m.apiKey)));
-    await revokeApiKey(app.db, t.tenant.id, key.id); // no broadcast reaches this cache
+    await revokeApiKey(app.db, t.tenant.id, key!.id); // no broadcast reaches this cache
     expect((await cache.resolve(app.db, m.apiKey))?.user.id).toBe(m.user.id);
     await new Promise((r) => setTimeout(r, 120));
     expect(await cache.resolve(app.db, m.apiKey)).toBeNull();
     const other = await t.addUser("member");
     await cache.resolve(app.db, other.apiKey);
     const [otherKey] = await app.db.select().from(apiKeys).where(eq(apiKeys.hash, sha256(other.apiKey)));
-    await revokeApiKey(app.db, t.tenant.id, otherKey.id);
-    cache.forgetKey(otherKey.id); // what the revocation signal does
+    await revokeApiKey(app.db, t.tenant.id, otherKey!.id);
+    cache.forgetKey(otherKey!.id); // what the revocation signal does
     expect(await cache.resolve(app.db, other.apiKey)).toBeNull();
   });
 
@@ -53,12 +53,12 @@ describe("authentication", () => {
   it("stores keys only as SHA-256 hashes and never returns them in listings", async () => {
     const t = await createTestTenant(app);
     const [row] = await app.db.select().from(apiKeys).where(eq(apiKeys.hash, sha256(t.owner.apiKey)));
-    expect(row.hash).toBe(sha256(t.owner.apiKey));
+    expect(row!.hash).toBe(sha256(t.owner.apiKey));
     expect(JSON.stringify(row)).not.toContain(t.owner.apiKey);
     const listed = await t.owner.api.admin.apiKeys.list();
     expect(JSON.stringify(listed)).not.toContain(t.owner.apiKey);
-    expect(JSON.stringify(listed)).not.toContain(row.hash);
-    expect(Object.keys(listed.items[0]).sort()).toEqual(["createdAt", "id", "lastUsedAt", "name", "prefix", "revokedAt", "userId"]);
+    expect(JSON.stringify(listed)).not.toContain(row!.hash);
+    expect(Object.keys(listed.items[0]!).sort()).toEqual(["createdAt", "id", "lastUsedAt", "name", "prefix", "revokedAt", "userId"]);
   });
 
   it("signs a browser in with an httpOnly, SameSite=Lax cookie and out again", async () => {
@@ -70,7 +70,7 @@ describe("authentication", () => {
     expect(signedIn.user.id).toBe(t.owner.user.id);
     const cookie = anonymous.resHeaders.get("set-cookie")!;
     expect(cookie).toMatch(/^parley_session=[\w-]+; Path=\/; HttpOnly; SameSite=Lax/);
-    const browser = browserFor(app, null, { cookie: cookie.split(";")[0] });
+    const browser = browserFor(app, null, { cookie: cookie.split(";")[0]! });
     expect((await browser.api.auth.me()).user.id).toBe(t.owner.user.id);
     expect(await browser.api.auth.signOut()).toEqual({ ok: true });
     expect(browser.resHeaders.get("set-cookie")).toContain("Max-Age=0");
@@ -82,10 +82,10 @@ describe("authentication", () => {
     const m = await t.addUser("member");
     const anonymous = browserFor(app, null);
     await anonymous.api.auth.signIn({ apiKey: m.apiKey });
-    const browser = callerFor(app, null, { cookie: anonymous.resHeaders.get("set-cookie")!.split(";")[0] });
+    const browser = callerFor(app, null, { cookie: anonymous.resHeaders.get("set-cookie")!.split(";")[0]! });
     expect((await browser.auth.me()).user.id).toBe(m.user.id);
     const [key] = (await t.owner.api.admin.apiKeys.list({ userId: m.user.id })).items;
-    await t.owner.api.admin.apiKeys.revoke({ id: key.id });
+    await t.owner.api.admin.apiKeys.revoke({ id: key!.id });
     expect(await codeOf(browser.auth.me())).toBe("UNAUTHORIZED");
   });
 });
@@ -175,13 +175,13 @@ describe("admin", () => {
     await bob.api.session.create({ title: "beta plan" });
     const all = await t.owner.api.admin.sessions();
     expect(all.items.map((s) => s.owner.name).sort()).toEqual(["alice", "bob"]);
-    expect(all.items[0].messageCount).toBe(0);
+    expect(all.items[0]!.messageCount).toBe(0);
     expect((await t.owner.api.admin.sessions({ userId: bob.user.id })).items.map((s) => s.title)).toEqual(["beta plan"]);
     expect((await t.owner.api.admin.sessions({ search: "alpha" })).items.map((s) => s.title)).toEqual(["alpha plan"]);
     expect(await fieldErrorsOf(t.owner.api.admin.sessions({ userId: "bob" }))).toEqual(["userId"]);
     const page = await t.owner.api.admin.sessions({ limit: 1 });
     const next = await t.owner.api.admin.sessions({ limit: 1, cursor: page.nextCursor! });
-    expect(next.items[0].id).not.toBe(page.items[0].id);
+    expect(next.items[0]!.id).not.toBe(page.items[0]!.id);
     expect(next.nextCursor).toBeNull();
   });
 
@@ -225,10 +225,10 @@ describe("admin", () => {
     expect((await admin.api.admin.users.create({ name: "m1", role: "member" })).user.role).toBe("member");
     expect(await codeOf(admin.api.admin.apiKeys.create({ userId: t.owner.user.id, name: "steal" }))).toBe("FORBIDDEN");
     const ownerKey = (await t.owner.api.admin.apiKeys.list({ userId: t.owner.user.id })).items[0];
-    expect(await codeOf(admin.api.admin.apiKeys.revoke({ id: ownerKey.id }))).toBe("FORBIDDEN");
+    expect(await codeOf(admin.api.admin.apiKeys.revoke({ id: ownerKey!.id }))).toBe("FORBIDDEN");
     expect(await codeOf(admin.api.admin.apiKeys.create({ userId: other.owner.user.id, name: "x" }))).toBe("NOT_FOUND");
     const foreignKey = (await other.owner.api.admin.apiKeys.list()).items[0];
-    expect(await codeOf(t.owner.api.admin.apiKeys.revoke({ id: foreignKey.id }))).toBe("NOT_FOUND");
+    expect(await codeOf(t.owner.api.admin.apiKeys.revoke({ id: foreignKey!.id }))).toBe("NOT_FOUND");
     expect((await t.owner.api.admin.users.list()).items.every((u) => u.tenantId === t.tenant.id)).toBe(true);
   });
 

@@ -146,7 +146,7 @@ export function keyFromHeaders(header: HeaderReader): string | null {
   const bearer = header("authorization");
   if (bearer) {
     const match = /^Bearer\s+(\S+)$/i.exec(bearer.trim());
-    if (match) return match[1];
+    if (match) return match[1]!; // (\S+) always captures
   }
   return header("x-api-key")?.trim() || null;
 }
@@ -181,7 +181,7 @@ export async function insertApiKey(
     .insert(apiKeys)
     .values({ tenantId: input.tenantId, userId: input.userId, name: input.name, prefix: keyPrefix(apiKey), hash: sha256(apiKey), fromBootstrapEnv: input.fromBootstrapEnv ?? false })
     .returning(apiKeyColumns);
-  return { key, apiKey };
+  return { key: key!, apiKey }; // insert … returning gives the one row inserted
 }
 
 export async function createUser(db: Db, tenantId: string, input: { name: string; role: Role }): Promise<{ user: User; apiKey: string }> {
@@ -189,8 +189,8 @@ export async function createUser(db: Db, tenantId: string, input: { name: string
     const [existing] = await tx.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), eq(users.name, input.name)));
     if (existing) throw new AppError("conflict", `A user named "${input.name}" already exists`, "name");
     const [user] = await tx.insert(users).values({ tenantId, name: input.name, role: input.role }).returning(userColumns);
-    const { apiKey } = await insertApiKey(tx as unknown as Db, { tenantId, userId: user.id, name: "default" });
-    return { user, apiKey };
+    const { apiKey } = await insertApiKey(tx, { tenantId, userId: user!.id, name: "default" });
+    return { user: user!, apiKey };
   });
 }
 
@@ -234,10 +234,11 @@ export async function createTenant(db: Db, name: string): Promise<{ tenant: Tena
   return db.transaction(async (tx) => {
     const [existing] = await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.name, name));
     if (existing) throw new AppError("conflict", `A tenant named "${name}" already exists`, "name");
+    // insert … returning gives the one row inserted.
     const [tenant] = await tx.insert(tenants).values({ name }).returning(tenantColumns);
-    const [owner] = await tx.insert(users).values({ tenantId: tenant.id, name: "admin", role: "owner" }).returning(userColumns);
-    const { apiKey } = await insertApiKey(tx as unknown as Db, { tenantId: tenant.id, userId: owner.id, name: "owner" });
-    return { tenant, owner, apiKey };
+    const [owner] = await tx.insert(users).values({ tenantId: tenant!.id, name: "admin", role: "owner" }).returning(userColumns);
+    const { apiKey } = await insertApiKey(tx, { tenantId: tenant!.id, userId: owner!.id, name: "owner" });
+    return { tenant: tenant!, owner: owner!, apiKey };
   });
 }
 
@@ -254,12 +255,13 @@ export async function bootstrap(db: Db, bootstrapKey?: string): Promise<{ create
     await tx.execute(sql`select pg_advisory_xact_lock(7461501)`);
     const [existing] = await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.name, DEFAULT_TENANT));
     if (existing) {
-      const revoked = bootstrapKey ? await ensureBootstrapKey(tx as unknown as Db, existing.id, bootstrapKey) : [];
+      const revoked = bootstrapKey ? await ensureBootstrapKey(tx, existing.id, bootstrapKey) : [];
       return { created: false, ...(revoked.length > 0 && { revoked }) };
     }
+    // insert … returning gives the one row inserted.
     const [tenant] = await tx.insert(tenants).values({ name: DEFAULT_TENANT }).returning({ id: tenants.id });
-    const [owner] = await tx.insert(users).values({ tenantId: tenant.id, name: "admin", role: "owner" }).returning({ id: users.id });
-    const { apiKey } = await insertApiKey(tx as unknown as Db, { tenantId: tenant.id, userId: owner.id, name: "bootstrap", key: bootstrapKey, fromBootstrapEnv: !!bootstrapKey });
+    const [owner] = await tx.insert(users).values({ tenantId: tenant!.id, name: "admin", role: "owner" }).returning({ id: users.id });
+    const { apiKey } = await insertApiKey(tx, { tenantId: tenant!.id, userId: owner!.id, name: "bootstrap", key: bootstrapKey, fromBootstrapEnv: !!bootstrapKey });
     return { created: true, apiKey: bootstrapKey ? undefined : apiKey };
   });
 }

@@ -107,8 +107,8 @@ describe("a start before the stores", () => {
     try {
       const handles = await Promise.all([1, 2, 3].map(() => openDb({ url: fresh.url, max: 2 })));
       const journal = JSON.parse(fs.readFileSync(path.join(migrationsFolder, "meta/_journal.json"), "utf8")) as { entries: unknown[] };
-      const applied = await handles[0].db.execute("select count(*)::int as n from drizzle.__drizzle_migrations");
-      expect((applied as unknown as Array<{ n: number }>)[0].n).toBe(journal.entries.length);
+      const applied = await handles[0]!.db.execute("select count(*)::int as n from drizzle.__drizzle_migrations");
+      expect((applied as Array<{ n: number }>)[0]!.n).toBe(journal.entries.length);
       await Promise.all(handles.map((h) => h.close()));
     } finally {
       await fresh.drop();

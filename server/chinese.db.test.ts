@@ -57,8 +57,8 @@ describe("a Chinese question to a Chinese document", () => {
   it("is answered in Chinese from the document, quoting the TTL with its source", () => {
     const references = events.flatMap((e) => (e.type === "references" ? e.references : []));
     expect(references.length).toBeGreaterThan(0);
-    expect(references[0].source).toBe(SEED_TITLE);
-    expect(references[0].content).toContain("默认24小时");
+    expect(references[0]!.source).toBe(SEED_TITLE);
+    expect(references[0]!.content).toContain("默认24小时");
     const answer = textOf(events);
     expect(answer.startsWith(`以下是《${SEED_TITLE}》中关于`)).toBe(true);
     expect(answer).toMatch(/默认24小时[^\n]*\[1\]/);
@@ -69,7 +69,7 @@ describe("a Chinese question to a Chinese document", () => {
   it("titles the session in Chinese, at most 20 characters, with no English wrapper", async () => {
     const title = events.flatMap((e) => (e.type === "title" ? [e.title] : []))[0];
     expect(title).toBe("会话上下文在Redis中的默认过期时间");
-    expect(Array.from(title).length).toBeLessThanOrEqual(20);
+    expect(Array.from(title!).length).toBeLessThanOrEqual(20);
     expect((await member.session.get({ id: sessionId })).title).toBe(title);
   });
 
@@ -97,7 +97,7 @@ describe("Chinese keyword search of knowledge", () => {
     expect(items.some((r) => r.content.includes("默认1小时"))).toBe(true);
     expect(items.find((r) => r.content.includes("默认1小时"))!.matchedBy).not.toBe("vector");
     const gorm = await member.knowledge.search({ knowledgeBaseIds: [baseId], query: "GORM" });
-    expect(gorm.items[0].content).toContain("GORM");
+    expect(gorm.items[0]!.content).toContain("GORM");
   });
 });
 

@@ -93,7 +93,7 @@ describe("context manager", () => {
     history = rounds(8);
     const { messages, compressed } = await manager().build(SESSION, options({}, 3));
     expect(messages).toEqual([system, ...history.slice(-6), question]);
-    expect(messages[1].content).toMatch(/^Question 6:/);
+    expect(messages[1]!.content).toMatch(/^Question 6:/);
     expect(compressed).toBe("none");
   });
 

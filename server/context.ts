@@ -26,15 +26,15 @@ export interface ContextManagerOptions {
   keys: Pick<Keys, "context">;
   ttlSeconds: number;
   /** The session's completed user and assistant messages, oldest first (read on a cache miss). */
-  loadHistory(sessionId: string): Promise<HistoryMessage[]>;
+  loadHistory: (sessionId: string) => Promise<HistoryMessage[]>;
   /**
    * The session's context version in Postgres (null: no such session), moved by every clear: a
    * cached context of another version is rebuilt, so a clear whose Redis part failed still forgets.
    * Without it, the cache is trusted as it is.
    */
-  loadVersion?(sessionId: string): Promise<number | null>;
+  loadVersion?: (sessionId: string) => Promise<number | null>;
   /** Summarises older messages with the summary model (the `smart` compression). */
-  summarize(messages: ChatMessage[]): Promise<string>;
+  summarize: (messages: ChatMessage[]) => Promise<string>;
 }
 
 export interface BuildOptions {
@@ -143,7 +143,7 @@ function parseStored(raw: string): Stored | null {
     const valid =
       Array.isArray(messages) &&
       messages.every(
-        (m) =>
+        (m: { role?: unknown; content?: unknown; tokens?: unknown } | null) =>
           (m?.role === "user" || m?.role === "assistant" || m?.role === "system") &&
           typeof m.content === "string" &&
           (m.tokens === undefined || Number.isInteger(m.tokens)),
@@ -158,7 +158,7 @@ function parseStored(raw: string): Stored | null {
 /** Drops a trailing question without an answer: it is the turn being answered, or one that failed. */
 function completeRounds(messages: HistoryMessage[]): HistoryMessage[] {
   let end = messages.length;
-  while (end > 0 && messages[end - 1].role === "user") end--;
+  while (end > 0 && messages[end - 1]!.role === "user") end--;
   return messages.slice(0, end);
 }
 
@@ -166,7 +166,7 @@ function completeRounds(messages: HistoryMessage[]): HistoryMessage[] {
 function lastRounds(messages: HistoryMessage[], maxRounds: number): HistoryMessage[] {
   let rounds = 0;
   for (let i = messages.length - 1; i >= 0; i--) {
-    if (messages[i].role === "user" && ++rounds === maxRounds) return messages.slice(i);
+    if (messages[i]!.role === "user" && ++rounds === maxRounds) return messages.slice(i);
   }
   return messages;
 }
@@ -176,6 +176,6 @@ function fitToBudget(messages: HistoryMessage[], fixedTokens: number, maxTokens:
   const sizes = messages.map(sizeOf);
   let total = fixedTokens + sizes.reduce((a, b) => a + b, 0);
   let start = 0;
-  while (start < messages.length && total > maxTokens) total -= sizes[start++];
+  while (start < messages.length && total > maxTokens) total -= sizes[start++]!; // sizes has one entry per message
   return messages.slice(start);
 }

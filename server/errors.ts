@@ -68,7 +68,7 @@ export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
   if (error instanceof AppError) return new TRPCError({ code: codeOf[error.kind], message: error.message, cause: error });
   if (isInfrastructureError(error)) {
-    return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "A backing service is unavailable, try again shortly", cause: error as Error });
+    return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "A backing service is unavailable, try again shortly", cause: error });
   }
-  return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "Internal error", cause: error as Error });
+  return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "Internal error", cause: error });
 }

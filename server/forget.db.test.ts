@@ -23,6 +23,7 @@ describe("expired browser sign-ins", () => {
   it("are purged; live ones stay", async () => {
     const t = await createTestTenant(app);
     const [key] = await app.db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.userId, t.owner.user.id));
+    if (!key) throw new Error("the tenant owner has a key");
     const live = await createWebSession(app.db, key.id);
     const expired = await createWebSession(app.db, key.id);
     await app.db.update(webSessions).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(webSessions.expiresAt, expired.expiresAt));
@@ -45,8 +46,8 @@ describe("PARLEY_BOOTSTRAP_KEY changing", () => {
     // A restart with a new value: the new one signs in, the old value's key no longer does.
     const restart = await bootstrap(app.db, KEY_B);
     expect(restart.revoked).toHaveLength(1);
-    const [revokedRow] = await app.db.select().from(apiKeys).where(eq(apiKeys.id, restart.revoked![0]));
-    expect(revokedRow.revokedAt).not.toBeNull();
+    const [revokedRow] = await app.db.select().from(apiKeys).where(eq(apiKeys.id, restart.revoked![0]!));
+    expect(revokedRow?.revokedAt).not.toBeNull();
     expect(await signsIn(KEY_B)).toBe(true);
     expect(await signsIn(KEY_A)).toBe(false);
     expect(await signsIn(other)).toBe(true);

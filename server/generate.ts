@@ -111,6 +111,7 @@ function answerBounds(env: GenerateDeps["env"]) {
 async function* untilAborted<T>(chunks: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
   const iterator = chunks[Symbol.asyncIterator]();
   let onAbort = () => {};
+  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- as signal.throwIfAborted() does: with the abort reason, whatever it is
   const aborted = new Promise<never>((_, reject) => (onAbort = () => reject(signal.reason)));
   aborted.catch(() => undefined);
   signal.addEventListener("abort", onAbort, { once: true });

@@ -104,6 +104,7 @@ describe.each(backends)("two instances, one Postgres, on $name", ({ cluster: onC
     for (let i = 0; i < 120; i++) await onA.client.session.create.mutate({ title: "SDK example" });
     const output = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, ["--import", "tsx", "client/example.ts"], { env: { ...process.env, PARLEY_URL: a.url, PARLEY_KEY: BOOTSTRAP_KEY }, timeout: 60_000 }, (error, stdout) =>
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an ExecFileException is an Error (typed as an Omit<> of one)
         error ? reject(error) : resolve(stdout),
       ),
     );
@@ -119,7 +120,7 @@ describe.each(backends)("two instances, one Postgres, on $name", ({ cluster: onC
     const memberOnB = createParley({ url: b.url, apiKey });
     expect((await memberOnB.client.auth.me.query()).user.id).toBe(user.id); // now cached on B
     const [key] = (await onA.client.admin.apiKeys.list.query({ userId: user.id })).items;
-    await onA.client.admin.apiKeys.revoke.mutate({ id: key.id });
+    await onA.client.admin.apiKeys.revoke.mutate({ id: key!.id });
     // On one Redis the signal reaches B before PUBLISH returns; a cluster relays it between nodes
     // over its bus, a few milliseconds later (still far inside the key cache's TTL).
     const revokedAt = performance.now();
@@ -138,11 +139,11 @@ describe.each(backends)("two instances, one Postgres, on $name", ({ cluster: onC
     const turn = await onA.client.chat.send.mutate({ sessionId: s.id, query: "How do I scale Parley out?" });
     const events: Event[] = [];
     for await (const e of followAnswer(onB.client, { sessionId: s.id, messageId: turn.assistantMessage.id })) events.push(e);
-    expect(events[0].type).toBe("start");
+    expect(events[0]!.type).toBe("start");
     const last = events.at(-1)!;
     expect(last.type).toBe("complete");
     const stored = await onB.client.message.list.query({ sessionId: s.id });
-    expect(stored.items[1].content).toBe(textOf(events));
+    expect(stored.items[1]!.content).toBe(textOf(events));
   });
 
   it("stop on the other instance ends the stream promptly, text kept", async () => {
@@ -163,8 +164,8 @@ describe.each(backends)("two instances, one Postgres, on $name", ({ cluster: onC
     }
     expect(events.at(-1)!.type).toBe("stop");
     const stored = (await onA.client.message.list.query({ sessionId: s.id })).items[1];
-    expect(stored.status).toBe("stopped");
-    expect(stored.content).toBe(textOf(events));
+    expect(stored!.status).toBe("stopped");
+    expect(stored!.content).toBe(textOf(events));
     console.log(`[figure] chat.stop on B → stop event on B's stream (answer produced on A): ${(endAt - stopAt).toFixed(1)} ms`);
     expect(endAt - stopAt).toBeLessThan(2000);
   });
@@ -221,9 +222,9 @@ describe.each(backends)("two instances, one Postgres, on $name", ({ cluster: onC
     expect(endedAt - killedAt).toBeLessThan(30_000);
     console.log(`[figure] SIGKILL → survivor's error event: ${((endedAt - killedAt) / 1000).toFixed(1)} s`);
     const stored = (await onB.client.message.list.query({ sessionId: s.id })).items[1];
-    expect(stored.status).toBe("interrupted");
-    expect(stored.content).toBe(textOf(seen));
-    expect(stored.content.length).toBeGreaterThan(0);
+    expect(stored!.status).toBe("interrupted");
+    expect(stored!.content).toBe(textOf(seen));
+    expect(stored!.content.length).toBeGreaterThan(0);
     // The session is free again.
     const next = await onB.client.chat.send.mutate({ sessionId: s.id, query: "Still there?" });
     expect(next.assistantMessage.status).toBe("streaming");
@@ -255,9 +256,9 @@ describe.each(backends)("two instances, one Postgres, on $name", ({ cluster: onC
     expect(await drainer.exited).toBe(0);
     console.log(`[figure] SIGTERM → drained instance exited 0 after ${((performance.now() - termAt) / 1000).toFixed(2)} s`);
     const stored = (await onB.client.message.list.query({ sessionId: s.id })).items[1];
-    expect(stored.status).toBe("interrupted");
-    expect(stored.content).toBe(textOf(seen));
-    expect(stored.content.length).toBeGreaterThan(0);
+    expect(stored!.status).toBe("interrupted");
+    expect(stored!.content).toBe(textOf(seen));
+    expect(stored!.content.length).toBeGreaterThan(0);
   }, 60_000);
 
   // Restarting the one Redis server; a cluster's outage and failover are out of scope.
@@ -265,15 +266,15 @@ describe.each(backends)("two instances, one Postgres, on $name", ({ cluster: onC
   it("Redis down: a running answer completes in Postgres, chat.send is SERVICE_UNAVAILABLE storing nothing, and works once Redis is back", async () => {
     const onA = sdk(a);
     const s = await onA.client.session.create.mutate({ title: "redis outage" });
-    const turn = await onA.client.chat.send.mutate({ sessionId: s.id, query: "How does the LLM context work?" });
+    await onA.client.chat.send.mutate({ sessionId: s.id, query: "How does the LLM context work?" });
     await new Promise((r) => setTimeout(r, 150));
     stopRedis();
     await waitFor(async () => {
       const items = (await onA.client.message.list.query({ sessionId: s.id })).items;
-      return items[1].status === "completed";
+      return items[1]!.status === "completed";
     }, "the answer to complete in Postgres", 30_000);
     const done = (await onA.client.message.list.query({ sessionId: s.id })).items[1];
-    expect(done.content.length).toBeGreaterThan(20);
+    expect(done!.content.length).toBeGreaterThan(20);
     const health = await fetch(`${a.url}/api/health`);
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({ status: "error", failing: ["redis"] });

@@ -126,12 +126,12 @@ describe.each(backends)("three instances behind nginx, on $name", ({ cluster: on
     expect(after.at(-1)!.type).toBe("complete");
     const resumed = [...before, ...after];
     const stored = (await parley.client.message.list.query({ sessionId: s.id })).items[1];
-    expect(stored.status).toBe("completed");
-    expect(stored.content).toBe(textOf(resumed));
-    expect(after.at(-1)).toMatchObject({ type: "complete", content: stored.content });
+    expect(stored!.status).toBe("completed");
+    expect(stored!.content).toBe(textOf(resumed));
+    expect(after.at(-1)).toMatchObject({ type: "complete", content: stored!.content });
     // The whole stream again, from its start, over plain SSE: the same text, no event twice.
     const whole = await readSse(url, input, 10_000);
-    expect(textOf(whole)).toBe(stored.content);
+    expect(textOf(whole)).toBe(stored!.content);
     expect(new Set(whole.map((e) => e.eventId)).size).toBe(whole.length);
 
     const log = fleet.nginx.accessLog().slice(logBefore);
@@ -151,8 +151,8 @@ describe.each(backends)("three instances behind nginx, on $name", ({ cluster: on
     expect(await stopped).toEqual({ status: "stopped" });
     expect(events.at(-1)!.type).toBe("stop");
     const stoppedRow = (await parley.client.message.list.query({ sessionId: s.id })).items[3];
-    expect(stoppedRow.status).toBe("stopped");
-    expect(stoppedRow.content).toBe(textOf(events));
+    expect(stoppedRow!.status).toBe("stopped");
+    expect(stoppedRow!.content).toBe(textOf(events));
     // Every instance served some of it.
     const all = fleet.nginx.accessLog().slice(logBefore).map((line) => line.split(" ").at(-3)!);
     expect(new Set(all).size).toBe(3);

@@ -44,7 +44,8 @@ await pages.prepare();
 
 const server = createHttpServer({ routes: apiRoutes(host), pages: pages.getRequestHandler(), host, dev });
 // Dev mode's hot reload talks over a WebSocket upgrade.
-server.on("upgrade", pages.getUpgradeHandler());
+const upgrade = pages.getUpgradeHandler();
+server.on("upgrade", (req, socket, head) => void upgrade(req, socket, head));
 server.listen(port, args.hostname, () => log.info({ url: `http://${args.hostname ?? "localhost"}:${port}`, dev }, "listening"));
 
 /** How long answer subscribers here get to receive their answers' last events before connections close. */

@@ -4,6 +4,7 @@ import { clearMessages, deleteSessions, getSession, type DeletedSession } from "
 import type { Keys } from "./store/keys";
 import { broadcast, type SignalDeps } from "./signals";
 import { rootLogger } from "./log";
+import { notFound } from "./errors";
 
 export interface SessionStateDeps extends SignalDeps {
   keys: Pick<Keys, "signalChannel" | "context" | "stream">;
@@ -54,7 +55,10 @@ type RemovalDeps = SessionStateDeps & { db: Db };
 /** Deletes one session the caller may reach (NOT_FOUND otherwise) and forgets its keys. */
 export async function removeSession(deps: RemovalDeps, caller: Caller, id: string): Promise<string> {
   const [deleted] = await deleteSessions(deps.db, caller, { ids: [id] }, "tenant");
-  if (!deleted) await getSession(deps.db, caller, id, "tenant"); // throws NOT_FOUND
+  if (!deleted) {
+    await getSession(deps.db, caller, id, "tenant"); // throws NOT_FOUND
+    throw notFound("Session"); // it was there but went before it was deleted here
+  }
   await forgetSessions(deps, [deleted]);
   return deleted.id;
 }

@@ -21,8 +21,8 @@ async function addTurn(sessionId: string, question: string, answer: string, at =
   const requestId = randomUUID();
   const [owner] = await app.db.select({ tenantId: sessions.tenantId, userId: sessions.userId }).from(sessions).where(eq(sessions.id, sessionId));
   await app.db.insert(messages).values([
-    { sessionId, ...owner, requestId, role: "user", content: question, status: "completed", createdAt: at },
-    { sessionId, ...owner, requestId, role: "assistant", content: answer, status: "completed", createdAt: new Date(at.getTime() + 1) },
+    { sessionId, ...owner!, requestId, role: "user", content: question, status: "completed", createdAt: at },
+    { sessionId, ...owner!, requestId, role: "assistant", content: answer, status: "completed", createdAt: new Date(at.getTime() + 1) },
   ]);
 }
 
@@ -181,8 +181,8 @@ describe("session.list", () => {
     const { api: u } = await t.addUser("member");
     const created: string[] = [];
     for (let i = 0; i < 30; i++) created.push((await u.session.create({ title: i === 15 ? "walrus notes" : `n${i}` })).id);
-    for (const i of [29, 27, 26, 20, 3]) await addTurn(created[i], "Any walrus news?", "None.");
-    await addTurn(created[26], "More walruses?", "Still none.");
+    for (const i of [29, 27, 26, 20, 3]) await addTurn(created[i]!, "Any walrus news?", "None.");
+    await addTurn(created[26]!, "More walruses?", "Still none.");
     const listed = (await u.session.list({ limit: 100 })).items.map((s) => s.id);
     const expected = listed.filter((id) => [29, 27, 26, 20, 15, 3].some((i) => created[i] === id));
     // limit 1 finds its page by walking the list until the last page; 50 sorts all six hits.
@@ -269,7 +269,7 @@ describe("message.list", () => {
     const newest = await api.message.list({ sessionId: s.id, limit: 4 });
     expect(newest.items.map((m) => m.content)).toEqual(["q3", "a3", "q4", "a4"]);
     expect(newest.hasMore).toBe(true);
-    const older = await api.message.list({ sessionId: s.id, before: newest.items[0].createdAt, limit: 100 });
+    const older = await api.message.list({ sessionId: s.id, before: newest.items[0]!.createdAt, limit: 100 });
     expect(older.items.map((m) => m.content)).toEqual(["q0", "a0", "q1", "a1", "q2", "a2"]);
     expect(older.hasMore).toBe(false);
     expect((await api.message.list({ sessionId: s.id })).items).toHaveLength(10);

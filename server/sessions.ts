@@ -1,3 +1,4 @@
+import { v7 as uuidv7 } from "uuid";
 import { and, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db";
@@ -101,7 +102,7 @@ async function withSessionKnowledge(db: Db, caller: Caller, input: SessionInput,
 }
 
 /** Every column session.create sets, as a placeholder of the same name. */
-const insertedColumns = ["tenantId", "userId", "title", "description", "knowledgeBaseId", "strategy", "summaryParameters", "agentConfig", "contextConfig"] as const;
+const insertedColumns = ["id", "tenantId", "userId", "title", "description", "knowledgeBaseId", "strategy", "summaryParameters", "agentConfig", "contextConfig"] as const;
 type InsertedSession = Pick<typeof sessions.$inferInsert, (typeof insertedColumns)[number]>;
 
 function prepareSessionInsert(db: Db) {
@@ -116,6 +117,9 @@ export async function createSession(db: Db, caller: Caller, given: SessionInput)
   let insert = sessionInserts.get(db);
   if (!insert) sessionInserts.set(db, (insert = prepareSessionInsert(db)));
   const values: InsertedSession = {
+    // Time-ordered (and monotonic within the instance): sessions updated in the same millisecond
+    // list newest first by their id, the list's tie-break, not at random.
+    id: uuidv7(),
     tenantId: caller.tenant.id,
     userId: caller.user.id,
     title: input.title ?? "",
@@ -124,7 +128,7 @@ export async function createSession(db: Db, caller: Caller, given: SessionInput)
     ...mergeConfigs({}, input),
   };
   const [row] = await insert.execute(values);
-  return row;
+  return row!; // insert … returning gives the one row inserted
 }
 
 const configSchemas = {
@@ -184,7 +188,7 @@ export async function updateSession(
       })
       .where(eq(sessions.id, id))
       .returning(sessionColumns);
-    return row;
+    return row!; // the row is there: this transaction holds its lock
   });
 }
 
@@ -373,7 +377,7 @@ async function listPage(db: Db, scope: ListScope, options: ListOptions) {
   const nextCursor = hasMore && last ? encodeCursor(last) : null;
   let total: number | undefined;
   if (options.withTotal) {
-    const [{ n }] = await db
+    const [{ n } = { n: 0 }] = await db
       .select({ n: count() })
       .from(sessions)
       .where(and(owner(sessions), query ? sql`${sessions.id} in (select id from ${searchHits(query, owner)} hits)` : undefined));

@@ -21,6 +21,7 @@ afterAll(async () => {
 
 async function storedConfig(id: string) {
   const [row] = await app.db.select().from(sessions).where(eq(sessions.id, id));
+  if (!row) throw new Error(`no session ${id}`);
   return row;
 }
 

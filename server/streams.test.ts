@@ -26,7 +26,7 @@ const events: StreamEvent[] = [
   ...words.slice(0, 25).map(answer),
   title,
   ...words.slice(25).map(answer),
-  { type: "complete", content: words.join(""), durationMs: 5, model: "m" } as StreamEvent,
+  { type: "complete", content: words.join(""), durationMs: 5, model: "m" },
 ];
 
 function message(status: Message["status"]): Message {
@@ -55,7 +55,7 @@ describe("delivery merges consecutive answer events", () => {
       { id: "1-43", event: events.at(-1) },
     ]);
     expect(mergeAnswers([])).toEqual([]);
-    expect(mergeAnswers(entries.slice(3, 4))).toEqual([{ id: "1-3", event: answer(words[1]) }]);
+    expect(mergeAnswers(entries.slice(3, 4))).toEqual([{ id: "1-3", event: answer(words[1]!) }]);
   });
 
   let store: Store;
@@ -74,7 +74,7 @@ describe("delivery merges consecutive answer events", () => {
       // After any id, merged or not, the rest of the text exactly and every later event as written
       // (a streaming answer resumed after its terminal event would wait for more).
       for (let i = 0; i < (status === "streaming" ? ids.length - 1 : ids.length); i++) {
-        const rest = await read(store, status, ids[i]);
+        const rest = await read(store, status, ids[i]!);
         const remaining = events.slice(i + 1);
         expect(text(rest)).toBe(remaining.map((e) => (e.type === "answer" ? e.delta : "")).join(""));
         expect(others(rest)).toEqual(remaining.filter((e) => e.type !== "answer"));

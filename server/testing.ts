@@ -31,7 +31,7 @@ export async function createTestApp(
     ...overrides,
   });
   const app = await createApp(env, { pgliteDataDir: "memory://", quiet: true, ...options });
-  const close = app.close;
+  const close = app.close.bind(app);
   // Leave no keys behind in the shared Redis.
   app.close = async () => {
     // Answers still running write their last events as they stop: stop them before cleaning up.

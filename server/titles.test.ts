@@ -71,7 +71,7 @@ describe("heuristicTitle", () => {
   });
 
   it("cuts long messages at a word boundary, not ending on a stop word", () => {
-    const title = heuristicTitle(inputs[8]);
+    const title = heuristicTitle(inputs[8]!);
     expect(title).toBe("The difference between sliding_window and smart compression in Parley's LLM");
     expect(heuristicTitle("word ".repeat(3200))).toBe(`Word${" word".repeat(9)}`);
   });
@@ -117,7 +117,7 @@ describe("Chinese titles", () => {
       const question = "会话上下文在Redis中的默认过期时间是多久？";
       server.reply({ text: "标题：Redis会话上下文过期时间" });
       expect(await generateTitle(online, question)).toBe("Redis会话上下文过期时间");
-      expect(server.requests.at(-1)!.body.messages![0].content).toMatch(/in Chinese, of at most 20 characters/);
+      expect(server.requests.at(-1)!.body.messages![0]!.content).toMatch(/in Chinese, of at most 20 characters/);
       for (const reply of ["Session context expiry in Redis", "会话上下文在Redis中的默认过期时间以及清理机制的详细说明", "默认是24小时"]) {
         server.reply({ text: reply });
         expect(await generateTitle(online, question), reply).toBe(heuristicTitle(question));
@@ -159,8 +159,8 @@ describe("generateTitle", () => {
     const { body } = server.requests.at(-1)!;
     expect(body.stream).toBeFalsy();
     expect(body.messages!.map((m) => m.role)).toEqual(["system", "user"]);
-    expect(body.messages![1].content).toBe(question);
-    expect(body.messages![0].content).toMatch(/Do not answer the question/);
+    expect(body.messages![1]!.content).toBe(question);
+    expect(body.messages![0]!.content).toMatch(/Do not answer the question/);
   });
 
   it("cleans up labels, quotes, reasoning and trailing punctuation", async () => {
@@ -215,6 +215,6 @@ describe("generateTitle", () => {
     for (const input of inputs) expectWellFormed(await generateTitle(online, input));
     // The prompt is bounded even for a 16000-character message.
     const long = server.requests.find((r) => r.body.messages?.[1]?.content.startsWith("aaaa"));
-    expect(long!.body.messages![1].content.length).toBeLessThan(16000);
+    expect(long!.body.messages![1]!.content.length).toBeLessThan(16000);
   });
 });

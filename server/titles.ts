@@ -140,7 +140,7 @@ export function heuristicTitle(message: string): string {
   if (words.length > MAX_WORDS) {
     words = words.slice(0, MAX_WORDS);
     // End on a word that means something, not on "the" or "for".
-    while (words.length > MIN_WORDS && isStopWord(words[words.length - 1])) words.pop();
+    while (words.length > MIN_WORDS && isStopWord(words[words.length - 1]!)) words.pop();
   }
   if (words.length < MIN_WORDS) words = padded(words, focus);
   while (words.join(" ").length > MAX_CHARS && words.length > MIN_WORDS) words.pop();
@@ -152,11 +152,11 @@ export function heuristicTitle(message: string): string {
 /** Short requests read as a question about their words: "redis" → "A question about redis". */
 function padded(words: string[], focus: string): string[] {
   if (words.length === 0) {
-    const greeted = LEADING_FILLER[0].test(focus.trim());
+    const greeted = LEADING_FILLER[0]!.test(focus.trim());
     return (greeted ? "Greeting to start a conversation" : "General question for the assistant").split(" ");
   }
   // "How pinning works" reads "Question about how pinning works"; "Redis" keeps its capital.
-  const [first, ...rest] = words;
+  const [first = "", ...rest] = words;
   const lead = isStopWord(first) ? first.toLowerCase() : first;
   return words.length === 1 ? ["A", "question", "about", lead] : ["Question", "about", lead, ...rest];
 }

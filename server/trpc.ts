@@ -13,9 +13,9 @@ export interface HttpExchange {
   /** @internal A request header by its lower-case name. */
   header: HeaderReader;
   /** @internal Adds a `Set-Cookie` header to the response (the sign-in cookie). */
-  setCookie(cookie: string): void;
+  setCookie: (cookie: string) => void;
   /** @internal Sets a response header (`Retry-After` on a refusal). */
-  setHeader(name: string, value: string): void;
+  setHeader: (name: string, value: string) => void;
   /** @internal The socket's peer address (the client, or the proxy in front). */
   remoteAddress?: string;
   /** @internal The fields of the request's log line (who called, which session and message). */

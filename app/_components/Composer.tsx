@@ -67,7 +67,7 @@ export function Composer({
 
   const tooLong = text.length > MAX_QUERY;
   return (
-    <form className={`composer ${disabled ? "is-disabled" : ""}`} onSubmit={submit} aria-label={t("label")}>
+    <form className={`composer ${disabled ? "is-disabled" : ""}`} onSubmit={(e) => void submit(e)} aria-label={t("label")}>
       <textarea
         ref={ref}
         rows={1}

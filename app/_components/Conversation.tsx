@@ -87,7 +87,7 @@ export function Conversation({
           <div ref={pages.topSentinel} className="sentinel" aria-hidden="true" />
           {state.loadingOlder && <p className="older-status">{t("loadingOlder")}</p>}
           {ready && state.hasMore && !state.loadingOlder && (
-            <button type="button" className="link-btn older-status" onClick={pages.loadOlder}>
+            <button type="button" className="link-btn older-status" onClick={() => void pages.loadOlder()}>
               {t("loadOlder")}
             </button>
           )}
@@ -122,7 +122,7 @@ export function Conversation({
               restoring={m.id === streamingMessageId && answer.restoring}
               connectionError={m.id === streamingMessageId ? answer.connectionError : undefined}
               onReconnect={answer.reconnect}
-              onRetrySend={() => turns.retrySend(m)}
+              onRetrySend={() => void turns.retrySend(m)}
               onRetryAnswer={() => turns.retryAnswer(m)}
             />
           ))}

@@ -140,7 +140,7 @@ function CopyButton({ text }: { text: string }) {
       className="icon-btn icon-btn-sm"
       aria-label={copied ? t("common.copied") : t("message.copyAnswer")}
       title={copied ? t("common.copied") : t("common.copy")}
-      onClick={async () => {
+      onClick={() => void (async () => {
         try {
           await navigator.clipboard.writeText(text);
           setCopied(true);
@@ -148,7 +148,7 @@ function CopyButton({ text }: { text: string }) {
         } catch {
           /* clipboard not allowed here */
         }
-      }}
+      })()}
     >
       {copied ? <CheckIcon size={15} /> : <CopyIcon size={15} />}
     </button>

@@ -101,7 +101,7 @@ export function SettingsPanel({ sessionId, onClose }: { sessionId: string; onClo
                 </button>
               </legend>
               {g.fields.map((f) => (
-                <Field key={f.key} field={f} value={values[fieldId(f)]} error={errors[fieldId(f)]} onChange={(v) => form.set(fieldId(f), v)} />
+                <Field key={f.key} field={f} value={values[fieldId(f)]! /* toForm fills every field of GROUPS */} error={errors[fieldId(f)]} onChange={(v) => form.set(fieldId(f), v)} />
               ))}
             </fieldset>
           ))}

@@ -163,7 +163,7 @@ export function Sidebar({
           {list.isError && (
             <p className="list-empty" role="alert">
               {errorMessage(list.error)}{" "}
-              <button type="button" className="link-btn" onClick={() => list.refetch()}>
+              <button type="button" className="link-btn" onClick={() => void list.refetch()}>
                 {tc("common.retry")}
               </button>
             </p>
@@ -244,7 +244,7 @@ export function Sidebar({
         busy={actions.deleting}
         error={actions.deleteError}
         onCancel={actions.cancelDelete}
-        onConfirm={actions.confirmDelete}
+        onConfirm={() => void actions.confirmDelete()}
       >
         {pendingDelete && pendingDelete.ids.length > 1 ? (
           <p>{t("deleteManyBody", { count: pendingDelete.ids.length })}</p>

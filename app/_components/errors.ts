@@ -20,5 +20,6 @@ export function errorMessage(error: unknown): string {
     if (error.message && !/^(fetch failed|Failed to fetch)$/i.test(error.message)) return error.message;
   }
   if (error instanceof Error && /fetch|network/i.test(error.message)) return "Could not reach Parley. Check your connection.";
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- whatever was thrown, as text
   return error instanceof Error ? error.message : String(error);
 }

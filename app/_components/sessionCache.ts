@@ -32,6 +32,7 @@ export function useSessionCache() {
           if (!data?.pages || input?.search) continue;
           const without = data.pages.map((p) => ({ ...p, items: p.items.filter((s) => s.id !== session.id) }));
           const first = without[0];
+          if (!first) continue;
           const pinnedCount = first.items.findIndex((s) => !s.pinned);
           const at = session.pinned ? 0 : pinnedCount === -1 ? first.items.length : pinnedCount;
           const items = [...first.items.slice(0, at), session, ...first.items.slice(at)];

@@ -46,7 +46,7 @@ const TEXTAREA_FROM_LENGTH = 1000;
 function fieldOf(group: GroupKey, key: string, p: JsonProperty): FieldDef {
   const base = { group, key, label: p.title ?? key, help: p.description, defaultValue: p.default };
   const nonNull = p.anyOf?.filter((b) => b.type !== "null");
-  if (p.anyOf && nonNull?.length === 1) return { ...base, kind: "nullable", maxLength: nonNull[0].maxLength };
+  if (p.anyOf && nonNull?.length === 1) return { ...base, kind: "nullable", maxLength: nonNull[0]!.maxLength };
   switch (p.type) {
     case "integer":
     case "number": {
@@ -75,7 +75,8 @@ export const GROUPS: { key: GroupKey; fields: FieldDef[] }[] = [
   { key: "contextConfig", fields: fieldsOf("contextConfig", contextConfigSchema) },
 ];
 
-const sessionProperties = propertiesOf(sessionInputSchema);
+// sessionInputSchema declares both (settingsForm.test.ts checks their limits).
+const sessionProperties = propertiesOf(sessionInputSchema) as Record<"title" | "description", JsonProperty>;
 /** The session's own text fields: label and length limit. */
 export const aboutFields = {
   title: { label: sessionProperties.title.title ?? "title", maxLength: sessionProperties.title.maxLength },
@@ -86,6 +87,7 @@ export type FormValues = Record<string, string | boolean>;
 export const fieldId = (f: FieldDef) => `${f.group}.${f.key}`;
 
 /** A field's value as the form holds it: text for inputs, a boolean for checkboxes. */
+// eslint-disable-next-line @typescript-eslint/no-base-to-string -- settings values are strings, numbers or booleans
 const formValue = (f: FieldDef, v: unknown): string | boolean => (f.kind === "boolean" ? Boolean(v) : v === null || v === undefined ? "" : String(v));
 
 export function toForm(session: { title: string; description: string } & Partial<Record<GroupKey, unknown>>): FormValues {
@@ -152,6 +154,7 @@ export function limitText(f: FieldDef, say: Say = english): string {
   }
   if ((f.kind === "text" || f.kind === "textarea" || f.kind === "nullable") && f.maxLength) parts.push(say("limits.maxChars", { max: f.maxLength }));
   const d = f.defaultValue;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- defaults are strings, numbers or booleans
   const value = d === null ? say("limits.none") : d === "" ? say("limits.empty") : typeof d === "boolean" ? say(d ? "limits.on" : "limits.off") : String(d);
   parts.push(say("limits.default", { value }));
   return parts.join(" · ");

@@ -32,7 +32,7 @@ export function useAnswerStream(sessionId: string | null, stream: StreamState | 
       onData: (tracked) => {
         const messageId = stream?.messageId;
         if (!messageId) return;
-        const event = ("data" in tracked && "id" in tracked ? tracked.data : tracked) as StreamEvent;
+        const event = "data" in tracked && "id" in tracked ? tracked.data : tracked;
         onEvent(messageId, event);
       },
       onError: (error) => {

@@ -64,7 +64,7 @@ export function useSessionActions(onDeleted: (ids: string[]) => void) {
     if (!pendingDelete) return;
     const { ids, bulk } = pendingDelete;
     try {
-      if (ids.length === 1 && !bulk) await deleteOne.mutateAsync({ id: ids[0] });
+      if (ids[0] !== undefined && ids.length === 1 && !bulk) await deleteOne.mutateAsync({ id: ids[0] });
       else await deleteMany.mutateAsync({ ids });
       cache.remove(ids);
       onDeleted(ids);

@@ -6,8 +6,8 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 export function uuid(): string {
   if (typeof crypto !== "undefined" && typeof crypto.randomUUID === "function") return crypto.randomUUID();
   const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
+  b[6] = (b[6]! & 0x0f) | 0x40; // b has 16 bytes
+  b[8] = (b[8]! & 0x3f) | 0x80;
   const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
@@ -31,7 +31,7 @@ export function dateFormats(locale: string) {
   const dayOfYear = new Intl.DateTimeFormat(locale, { dateStyle: "medium" });
   const full = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
   return {
-    shortDate(d: Date | string | null | undefined): string {
+    shortDate: (d: Date | string | null | undefined): string => {
       if (!d) return "—";
       const date = new Date(d);
       const now = new Date();

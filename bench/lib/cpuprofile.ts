@@ -23,7 +23,7 @@ function moduleOf(url: string): string {
   const nm = url.lastIndexOf("node_modules/");
   if (nm >= 0) {
     const rest = url.slice(nm + 13).split("/");
-    const pkg = rest[0].startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0];
+    const pkg = rest[0]!.startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]!; // split gives at least one part
     if (pkg === "next") return `next/${rest.slice(1, 4).join("/")}`;
     return pkg;
   }
@@ -39,7 +39,7 @@ export function summariseProfile(file: string, top = 25, inclusive?: RegExp): st
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const fnSelf = new Map<string, number>();
   const modSelf = new Map<string, number>();
@@ -78,5 +78,5 @@ export function summariseProfile(file: string, top = 25, inclusive?: RegExp): st
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   const [file, top, re] = process.argv.slice(2);
-  console.log(summariseProfile(file, Number(top ?? 25), re ? new RegExp(re) : undefined));
+  console.log(summariseProfile(file!, Number(top ?? 25), re ? new RegExp(re) : undefined));
 }

@@ -27,6 +27,7 @@ function finish(reply: Reply) {
   reply.res.end(`data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`);
 }
 
+// eslint-disable-next-line @typescript-eslint/no-misused-promises -- Node ignores the promise: a failing handler is an unhandled rejection that stops the bench, as it should
 const server = http.createServer(async (req, res) => {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -53,7 +54,7 @@ const server = http.createServer(async (req, res) => {
       JSON.stringify({ id: "chatcmpl-paced", object: "chat.completion", created: 0, model, choices: [{ index: 0, message: { role: "assistant", content: "Bench" }, finish_reason: "stop" }] }),
     );
   }
-  const [, run, answer] = match;
+  const [, run = "", answer = ""] = match; // both groups capture when the pattern matches
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
   const first = { id: "chatcmpl-paced", object: "chat.completion.chunk", created: 0, model, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] };
   res.write(`data: ${JSON.stringify(first)}\n\n`);

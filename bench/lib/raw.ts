@@ -12,7 +12,8 @@ export function rawFollow(redis: Redis, key: string, onEntry: (id: string, data:
   let cursor = after;
   void (async () => {
     while (!stopped) {
-      const reply = (await redis.xread("COUNT", 500, "BLOCK", 0, "STREAMS", key, cursor).catch((e) => {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- ioredis types XREAD's reply loosely
+      const reply = (await redis.xread("COUNT", 500, "BLOCK", 0, "STREAMS", key, cursor).catch((e: Error) => {
         if (!stopped) console.error("[bench] raw xread:", e.message);
         return null;
       })) as Array<[string, Array<[string, string[]]>]> | null;
@@ -20,7 +21,7 @@ export function rawFollow(redis: Redis, key: string, onEntry: (id: string, data:
       for (const [, items] of reply ?? []) {
         for (const [id, fields] of items) {
           cursor = id;
-          onEntry(id, JSON.parse(fields[fields.indexOf("data") + 1]), at);
+          onEntry(id, JSON.parse(fields[fields.indexOf("data") + 1]!), at);
         }
       }
     }

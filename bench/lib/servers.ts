@@ -58,7 +58,7 @@ export function ensureBuild(force = false) {
 /** A fresh database `parley_bench_<ts>`, dropped by `cleanupAll`. */
 export async function createDatabase(): Promise<{ name: string; url: string }> {
   const database = await createFreshDatabase(POSTGRES_ADMIN_URL, "parley_bench");
-  onCleanup(database.drop);
+  onCleanup(() => database.drop());
   return database;
 }
 
@@ -118,14 +118,14 @@ export async function startScript(script: string, env: Record<string, string>): 
   let out = "";
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not start: ${out}`)), 30_000);
-    child.stdout!.on("data", (d) => {
+    child.stdout.on("data", (d) => {
       out += String(d);
       if (out.includes("ready")) {
         clearTimeout(timer);
         resolve();
       }
     });
-    child.stderr!.on("data", (d) => (out += String(d)));
+    child.stderr.on("data", (d) => (out += String(d)));
     child.once("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(`${script} exited with ${code}: ${out}`));
@@ -143,7 +143,7 @@ export async function startScript(script: string, env: Record<string, string>): 
 
 /** CPU time (user + system) a process has used so far, in ms (Linux /proc, 10 ms ticks). */
 export function cpuMsOf(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   const ticks = Number(fields[11]) + Number(fields[12]);
   return ticks * (1000 / 100);
 }
@@ -174,7 +174,7 @@ export async function machineInfo(): Promise<Record<string, string | number>> {
   info.node = process.version;
   try {
     const sql = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
-    const [{ server_version }] = await sql`show server_version`;
+    const { server_version } = (await sql<{ server_version: string }[]>`show server_version`)[0]!;
     info.postgres = server_version;
     await sql.end();
   } catch (error) {

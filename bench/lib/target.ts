@@ -52,6 +52,7 @@ export async function serversTarget(instance: Instance, opts: { apiKey: string; 
     apiKey: opts.apiKey,
     keys,
     client: () => createParleyClient({ url: instance.url, apiKey: opts.apiKey }),
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the caller names the row type
     sql: async (query) => (await sql.unsafe(query)) as never,
     async append(sessionId, messageId, events) {
       const t = now();
@@ -118,7 +119,7 @@ export async function createStreamingAnswers(target: Target, count: number): Pro
       Array.from({ length: Math.min(20, count - i) }, () => client.session.create.mutate({ title: "bench stream" })),
     );
     for (const s of batch) answers.push({ sessionId: s.id, messageId: randomUUID() });
-    owner = `${uuid(batch[0].tenantId)}, ${uuid(batch[0].userId)}`;
+    owner = `${uuid(batch[0]!.tenantId)}, ${uuid(batch[0]!.userId)}`;
   }
   await target.holdLocks(answers);
   for (let i = 0; i < answers.length; i += 200) {

@@ -65,12 +65,13 @@ async function startAnswer(id: string, question: string) {
   })();
 }
 
+// eslint-disable-next-line @typescript-eslint/no-misused-promises -- Node ignores the promise: a failing handler is an unhandled rejection that stops the bench, as it should
 const server = http.createServer(async (req, res) => {
   const u = new URL(req.url ?? "/", "http://x");
   const answer = /^\/answer\/([\w-]+)$/.exec(u.pathname);
   if (req.method === "POST" && answer) {
     try {
-      await startAnswer(answer[1], u.searchParams.get("q") ?? "");
+      await startAnswer(answer[1]!, u.searchParams.get("q") ?? "");
       return res.writeHead(202).end();
     } catch (error) {
       return res.writeHead(500).end(String(error));
@@ -80,7 +81,7 @@ const server = http.createServer(async (req, res) => {
   if (!match) return res.writeHead(404).end();
   const skip = u.searchParams.get("skip");
   try {
-    const stream = await context.resumeExistingStream(match[1], skip ? Number(skip) : undefined);
+    const stream = await context.resumeExistingStream(match[1]!, skip ? Number(skip) : undefined);
     if (!stream) return res.writeHead(stream === null ? 422 : 404).end();
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
     res.flushHeaders();

@@ -24,6 +24,7 @@ function render(result: unknown): string {
   const rows = Array.isArray(result) ? result : Array.isArray(r?.rows) ? r.rows : Array.isArray(r?.table) ? r.table : null;
   if (rows && rows.length && typeof rows[0] === "object") {
     const cols = [...new Set(rows.flatMap((x) => Object.keys(x as object)))];
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- table cells are strings, numbers or booleans
     const fmt = (v: unknown) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : String(v ?? "–"));
     return [`| ${cols.join(" | ")} |`, `|${cols.map(() => "---").join("|")}|`, ...rows.map((x) => `| ${cols.map((c) => fmt((x as Record<string, unknown>)[c])).join(" | ")} |`)].join("\n");
   }
@@ -45,7 +46,7 @@ export async function runKnowledgeEvaluation(ctx: Ctx): Promise<ScenarioResult |
   } else {
     const fn = (mod.evaluate ?? mod.evaluateKnowledge ?? mod.default ?? Object.values(mod).find((v) => typeof v === "function")) as EvaluateFn | undefined;
     if (typeof fn !== "function") throw new Error("server/knowledge/evaluate.ts exports no evaluation function");
-    const labelled = labelledFile ? JSON.parse(fs.readFileSync(labelledFile, "utf8")) : undefined;
+    const labelled = labelledFile ? (JSON.parse(fs.readFileSync(labelledFile, "utf8")) as unknown) : undefined;
     table = render(await fn({ labelled, labelledFile, quick: ctx.quick }));
   }
   const labelled = labelledFile;

@@ -14,7 +14,7 @@ const TIMEOUT_MS = 5000;
 
 /** One round against Parley: one subscription, events appended one at a time, each waited for. */
 export async function parleyLatencyRound(target: Target, warmup: number, samples: number): Promise<{ latencies: number[]; lost: number }> {
-  const [answer] = await createStreamingAnswers(target, 1);
+  const answer = (await createStreamingAnswers(target, 1))[0]!;
   const latencies: number[] = [];
   let lost = 0;
   let arrived: ((sent: number, at: number) => void) | null = null;

@@ -46,7 +46,7 @@ async function soakOn(ctx: Ctx, redis: { REDIS_URL: string } | { REDIS_CLUSTER_N
         { afterAnswers: Math.round(total / 4), what: "SIGKILL instance 1", run: async () => fleet.kill(0) },
         { afterAnswers: Math.round(total / 2), what: "SIGTERM + restart instance 2", run: () => fleet.restart(1) },
       ],
-      log: ctx.log,
+      log: (message) => ctx.log(message),
     });
     return { soak, figures: soakFigures(soak), problems: await checkSoak(fleet.nginx.url, apiKey, soak, questionsPerSession) };
   } finally {
@@ -65,7 +65,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   ctx.log(formatSoakFigures("s9 one Redis", one.figures));
   ctx.log("s10: soak on a 3-master Redis Cluster");
   const cluster = await startRedisCluster();
-  onCleanup(cluster.stop);
+  onCleanup(() => cluster.stop());
   const many = await soakOn(ctx, { REDIS_CLUSTER_NODES: cluster.urls.join(",") }, newPrefix("soak"));
   ctx.log(formatSoakFigures("s9 cluster", many.figures));
   await cluster.stop();

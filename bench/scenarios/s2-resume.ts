@@ -14,7 +14,7 @@ const BACKLOG = 40;
 
 /** Reconnects `warmup + samples` times to one answer whose stream holds BACKLOG events, each from a random point. */
 export async function parleyResume(target: Target, warmup: number, samples: number): Promise<number[]> {
-  const [answer] = await createStreamingAnswers(target, 1);
+  const answer = (await createStreamingAnswers(target, 1))[0]!;
   const { ids: [startId] } = await target.append(answer.sessionId, answer.messageId, [startEvent(answer)]);
   const { ids } = await target.append(
     answer.sessionId,
@@ -27,7 +27,7 @@ export async function parleyResume(target: Target, warmup: number, samples: numb
   try {
     for (let i = 0; i < warmup + samples; i++) {
       const k = 1 + Math.floor(Math.random() * (all.length - 2));
-      const lastEventId = all[k - 1];
+      const lastEventId = all[k - 1]!;
       let firstId = "";
       let firstAt = 0;
       const t0 = now();
@@ -60,9 +60,9 @@ export async function rawResume(redisUrl: string, prefix: string, warmup: number
       const k = 1 + Math.floor(Math.random() * (ids.length - 2));
       const t0 = now();
       const reply = await redis.xrange(key, `(${ids[k - 1]}`, "+", "COUNT", 500);
-      JSON.parse(reply[0][1][1]);
+      JSON.parse(reply[0]![1][1]!);
       const t1 = now();
-      if (reply[0][0] !== ids[k]) throw new Error("raw resume read the wrong entry");
+      if (reply[0]![0] !== ids[k]) throw new Error("raw resume read the wrong entry");
       if (i >= warmup) times.push(t1 - t0);
     }
   } finally {

@@ -18,7 +18,7 @@ export const BATCH = 100;
 const DELTA = "token ";
 
 export async function parleyThroughput(target: Target, events: number): Promise<number> {
-  const [answer] = await createStreamingAnswers(target, 1);
+  const answer = (await createStreamingAnswers(target, 1))[0]!;
   let count = 0;
   let lastAt = 0;
   let done!: () => void;

@@ -71,8 +71,8 @@ export async function rawPgliteInsert(): Promise<RawInsert & { ids: { tenantId: 
   await migrated.close();
   const { PGlite } = await import("@electric-sql/pglite");
   const pg = await PGlite.create(path.join(dir, "db"));
-  const [{ id: tenantId }] = (await pg.query<{ id: string }>(`insert into tenants (name) values ('bench') returning id`)).rows;
-  const [{ id: userId }] = (await pg.query<{ id: string }>(`insert into users (tenant_id, name, role) values ($1, 'bench', 'owner') returning id`, [tenantId])).rows;
+  const { id: tenantId } = (await pg.query<{ id: string }>(`insert into tenants (name) values ('bench') returning id`)).rows[0]!;
+  const { id: userId } = (await pg.query<{ id: string }>(`insert into users (tenant_id, name, role) values ($1, 'bench', 'owner') returning id`, [tenantId])).rows[0]!;
   const params = [tenantId, userId, ...[defaultStrategy(), defaultSummaryParameters(), defaultAgentConfig(), defaultContextConfig()].map((v) => JSON.stringify(v))];
   return {
     label: "raw PGlite INSERT (own embedded db in the bench process)",
@@ -95,7 +95,7 @@ export async function measureCreate(
   let rawLabel = "";
   for (const c of concurrency) {
     const clients = Array.from({ length: c }, () => createParleyClient({ url: target.instance.url, apiKey: target.apiKey }));
-    const parleyOp = (w: number) => () => clients[w].session.create.mutate({});
+    const parleyOp = (w: number) => () => clients[w]!.session.create.mutate({});
     const raw = await makeRaw(c);
     rawLabel = raw.label;
     // Warm-up: connections, JIT, plan caches.

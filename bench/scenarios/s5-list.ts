@@ -77,23 +77,23 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     await seed(sql, tenantId, userId, listSessions, listMessages);
     const seedSeconds = (now() - t0) / 1000;
     ctx.log(`  s5 seeded ${listSessions} sessions + ${listMessages} messages in ${seedSeconds.toFixed(0)} s`);
-    const [{ n: total }] = await sql`select count(*)::int as n from sessions where tenant_id = ${tenantId} and user_id = ${userId}`;
+    const { n: total } = (await sql<{ n: number }[]>`select count(*)::int as n from sessions where tenant_id = ${tenantId} and user_id = ${userId}`)[0]!;
     const depth = Math.floor(listSessions / 2);
-    const [deepRow] = await sql`
+    const deepRow = (await sql<{ pinned: boolean; sort_at: Date; id: string }[]>`
       select pinned, sort_at, id from sessions where tenant_id = ${tenantId} and user_id = ${userId}
-      order by pinned desc, sort_at desc, id desc offset ${depth - 1} limit 1`;
+      order by pinned desc, sort_at desc, id desc offset ${depth - 1} limit 1`)[0]!;
     // The cursor a client holds after paging `depth` rows (Parley's nextCursor format: [pinned, sortAt ms, id], base64url JSON).
-    const cursor = Buffer.from(JSON.stringify([deepRow.pinned ? 1 : 0, (deepRow.sort_at as Date).getTime(), deepRow.id])).toString("base64url");
-    const [expectedDeep] = await sql`
+    const cursor = Buffer.from(JSON.stringify([deepRow.pinned ? 1 : 0, deepRow.sort_at.getTime(), deepRow.id])).toString("base64url");
+    const expectedDeep = (await sql`
       select id from sessions where tenant_id = ${tenantId} and user_id = ${userId}
-      order by pinned desc, sort_at desc, id desc offset ${depth} limit 1`;
+      order by pinned desc, sort_at desc, id desc offset ${depth} limit 1`)[0]!;
 
     const scope = sql`tenant_id = ${tenantId} and user_id = ${userId}`;
     const raw = {
       first: () => sql`select ${sql.unsafe(COLUMNS)} from sessions where ${scope} ${sql.unsafe(ORDER)}`,
       deep: () =>
         sql`select ${sql.unsafe(COLUMNS)} from sessions where ${scope}
-            and (pinned, sort_at, id) < (${deepRow.pinned}::boolean, ${(deepRow.sort_at as Date).toISOString()}::timestamptz, ${deepRow.id}::uuid) ${sql.unsafe(ORDER)}`,
+            and (pinned, sort_at, id) < (${deepRow.pinned}::boolean, ${deepRow.sort_at.toISOString()}::timestamptz, ${deepRow.id}::uuid) ${sql.unsafe(ORDER)}`,
       // Parley's toTsQuery: the (last) word as a prefix.
       search: (word: string) => sql.unsafe(searchSql(`tenant_id = $1 and user_id = $2`, "$3"), [tenantId, userId, `${word}:*`]),
     };
@@ -101,7 +101,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     // Correctness first: the deep page starts right after the cursor row.
     const deepPage = await client.session.list.query({ limit: 20, cursor });
     if (deepPage.items[0]?.id !== expectedDeep.id) throw new Error(`deep page starts at ${deepPage.items[0]?.id}, expected ${expectedDeep.id}`);
-    const searchCheck = await client.session.list.query({ limit: 20, search: WORDS[0].word });
+    const searchCheck = await client.session.list.query({ limit: 20, search: WORDS[0]!.word });
     if (searchCheck.items.length === 0) throw new Error("search found nothing");
 
     const measure = async (parleyCall: () => Promise<unknown>, rawCall: () => Promise<unknown>) => {
@@ -126,7 +126,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     const searches: Array<{ word: string; label: string; p: Summary; b: Summary; hits: number }> = [];
     for (const w of WORDS) {
       const r = await measure(() => client.session.list.query({ limit: 20, search: w.word }), () => raw.search(w.word));
-      const [{ n }] = await sql`select count(distinct session_id)::int as n from messages where content_tsv @@ to_tsquery('simple', ${w.word + ":*"})`;
+      const { n } = (await sql<{ n: number }[]>`select count(distinct session_id)::int as n from messages where content_tsv @@ to_tsquery('simple', ${w.word + ":*"})`)[0]!;
       searches.push({ ...w, ...r, hits: n });
     }
 
@@ -140,7 +140,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     await planOf("first page", `select ${COLUMNS} from sessions where ${scopeText} ${ORDER}`);
     await planOf(
       `page ${depth.toLocaleString("en-US")} rows deep`,
-      `select ${COLUMNS} from sessions where ${scopeText} and (pinned, sort_at, id) < (${deepRow.pinned}, ${lit((deepRow.sort_at as Date).toISOString())}::timestamptz, ${lit(deepRow.id)}::uuid) ${ORDER}`,
+      `select ${COLUMNS} from sessions where ${scopeText} and (pinned, sort_at, id) < (${deepRow.pinned}, ${lit(deepRow.sort_at.toISOString())}::timestamptz, ${lit(deepRow.id)}::uuid) ${ORDER}`,
     );
     for (const w of WORDS) {
       const q = lit(`${w.word}:*`);

@@ -62,7 +62,7 @@ async function measure(ctx: Ctx, target: Target, fresh: boolean): Promise<Scenar
   await finishAnswers(target, warm);
 
   const idleAnswers = await createStreamingAnswers(target, idleSubscribers - fanout);
-  const [hot] = await createStreamingAnswers(target, 1);
+  const hot = (await createStreamingAnswers(target, 1))[0]!;
   await target.append(hot.sessionId, hot.messageId, [startEvent(hot)]);
   for (const a of idleAnswers) await target.append(a.sessionId, a.messageId, [startEvent(a)]);
 

@@ -34,7 +34,7 @@ export async function run(ctx: Ctx, nodeArgs: string[] = []): Promise<ScenarioRe
   });
   const target = embeddedTarget(instance, { apiKey, prefix: ctx.prefix, probePort });
   try {
-    const health = await (await fetch(`${instance.url}/api/health`)).json();
+    const health = (await (await fetch(`${instance.url}/api/health`)).json()) as { db: string; redis: string };
     if (health.db !== "pglite" || health.redis !== "memory") throw new Error(`embedded instance reports ${JSON.stringify(health)}`);
     const s = ctx.sizes;
     // 1

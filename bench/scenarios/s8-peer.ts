@@ -45,7 +45,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   };
   const listen = (id: string, onData: (data: string, at: number) => void, skip?: number) => {
     const es = new EventSource(`${base}/stream/${id}${skip !== undefined ? `?skip=${skip}` : ""}`);
-    es.onmessage = (e) => onData(e.data, now());
+    es.onmessage = (e: MessageEvent<string>) => onData(e.data, now());
     es.onerror = () => {};
     return es;
   };

@@ -119,7 +119,7 @@ function peerSystem(base: string, pid: number): System {
             let closed = false;
             const open = () => {
               es = new EventSource(`${base}/stream/${id}`);
-              es.onmessage = (m) => {
+              es.onmessage = (m: MessageEvent<string>) => {
                 const at = now();
                 const e = JSON.parse(m.data) as { type: string; delta?: string };
                 if (e.type !== "answer") return;

@@ -24,7 +24,7 @@ const EVIL = "https://evil.example";
 async function cookieFor(base: string, apiKey: string): Promise<string> {
   const res = await fetch(`${base}/api/trpc/auth.signIn`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ json: { apiKey } }) });
   expect(res.status).toBe(200);
-  return res.headers.get("set-cookie")!.split(";")[0];
+  return res.headers.get("set-cookie")!.split(";")[0]!;
 }
 
 const createSession = (base: string, headers: Record<string, string>) =>

@@ -85,24 +85,24 @@ describe("answers started per API key", () => {
     const sessions = [];
     for (let i = 0; i < SENDS + 1; i++) sessions.push(await t.owner.api.session.create({ title: `s${i}` }));
     await sleep(WINDOW_SECONDS * 1000 + 100); // a fresh window for the sends and calls below
-    const first = await t.owner.api.chat.send({ sessionId: sessions[0].id, query: "What is Parley?" });
+    const first = await t.owner.api.chat.send({ sessionId: sessions[0]!.id, query: "What is Parley?" });
     // The same requestId again is the same turn, not a new answer.
-    expect((await t.owner.api.chat.send({ sessionId: sessions[0].id, query: "What is Parley?", requestId: first.requestId })).assistantMessage.id).toBe(
+    expect((await t.owner.api.chat.send({ sessionId: sessions[0]!.id, query: "What is Parley?", requestId: first.requestId })).assistantMessage.id).toBe(
       first.assistantMessage.id,
     );
-    await t.owner.api.chat.send({ sessionId: sessions[1].id, query: "How are answers streamed?" });
+    await t.owner.api.chat.send({ sessionId: sessions[1]!.id, query: "How are answers streamed?" });
     const sends = await fetch(`${server.url}/api/trpc/chat.send`, {
       method: "POST",
       headers: { authorization: `Bearer ${t.owner.apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ json: { sessionId: sessions[2].id, query: "One too many?" } }),
+      body: JSON.stringify({ json: { sessionId: sessions[2]!.id, query: "One too many?" } }),
     });
     expect(sends.status).toBe(429);
     expect(Number(sends.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(await trpcCode(sends)).toBe("TOO_MANY_REQUESTS");
-    expect(await app.db.select().from(messages).where(eq(messages.sessionId, sessions[2].id))).toEqual([]);
+    expect(await app.db.select().from(messages).where(eq(messages.sessionId, sessions[2]!.id))).toEqual([]);
     // The session is not locked by the refused send: once the window resets it answers.
     await sleep(Number(sends.headers.get("retry-after")) * 1000 + 100);
-    const later = await t.owner.api.chat.send({ sessionId: sessions[2].id, query: "Now?" });
+    const later = await t.owner.api.chat.send({ sessionId: sessions[2]!.id, query: "Now?" });
     expect(later.assistantMessage.status).toBe("streaming");
   });
 
@@ -118,15 +118,15 @@ describe("answers started per API key", () => {
         body: JSON.stringify({ query: "What is Parley?" }),
       });
     for (let i = 0; i < SENDS; i++) {
-      const ok = await chat(sessions[i].id);
+      const ok = await chat(sessions[i]!.id);
       expect(ok.status).toBe(200);
       await ok.text();
     }
-    const refused = await chat(sessions[SENDS].id);
+    const refused = await chat(sessions[SENDS]!.id);
     expect(refused.status).toBe(429);
     expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
     expect(await refused.json()).toMatchObject({ success: false, error: { code: 1006, message: expect.stringMatching(/Too many questions/) } });
-    expect(await app.db.select().from(messages).where(eq(messages.sessionId, sessions[SENDS].id))).toEqual([]);
+    expect(await app.db.select().from(messages).where(eq(messages.sessionId, sessions[SENDS]!.id))).toEqual([]);
   });
 });
 

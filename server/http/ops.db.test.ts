@@ -66,8 +66,8 @@ describe("logs", () => {
       headers: { "content-type": "application/json", origin: server.url },
       body: JSON.stringify({ json: { apiKey: key } }),
     });
-    const cookie = signIn.headers.getSetCookie()[0].split(";")[0];
-    const browser = browserClient(cookie);
+    const cookie = signIn.headers.getSetCookie()[0]!.split(";")[0];
+    const browser = browserClient(cookie!);
     const me = await browser.auth.me.query();
     const session = await browser.session.create.mutate({});
     const turn = await browser.chat.send.mutate({ sessionId: session.id, query: `Tell me about ${word} please` });
@@ -78,7 +78,7 @@ describe("logs", () => {
 
     const all = logText.join("");
     expect(all).not.toContain(key);
-    expect(all).not.toContain(cookie.split("=")[1]);
+    expect(all).not.toContain(cookie!.split("=")[1]);
     expect(all).not.toContain(word);
 
     const lines = logLines();

@@ -90,7 +90,7 @@ export function perApp(host: Pick<AppHost, "app">, build: (app: App) => NodeHand
 }
 
 function procedurePath(req: IncomingMessage): string {
-  return (req.url ?? "").split("?", 1)[0];
+  return (req.url ?? "").split("?", 1)[0] ?? "";
 }
 
 /** tRPC's own Node adapter (batching: at most MAX_BATCH_CALLS a batch); subscriptions stream from subscriptions.ts. */
@@ -123,10 +123,10 @@ const refuseTrpc: Refuse = (req, res, status, code, message) => {
   const config = appRouter._def._config;
   const paths = procedurePath(req).replace(/^\/api\/trpc\/?/, "").split(",");
   const bodyOf = (path: string) => ({
-    error: config.transformer.output.serialize(getErrorShape({ config, error, type: "unknown", path: path || undefined, input: undefined, ctx: undefined })),
+    error: config.transformer.output.serialize(getErrorShape({ config, error, type: "unknown", path: path || undefined, input: undefined, ctx: undefined })) as unknown,
   });
   const batch = new URL(req.url ?? "/", "http://localhost").searchParams.get("batch") === "1";
-  sendJson(res, status || getHTTPStatusCodeFromError(error), batch ? paths.map(bodyOf) : bodyOf(paths[0]));
+  sendJson(res, status || getHTTPStatusCodeFromError(error), batch ? paths.map(bodyOf) : bodyOf(paths[0] ?? ""));
 };
 
 /**

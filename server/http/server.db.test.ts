@@ -54,7 +54,7 @@ describe("the fast-path server", () => {
     expect(res.headers.get("content-type")).toBe("text/event-stream");
     expect(res.headers.get("vary")).toBe("trpc-accept, accept");
     const text = await res.text();
-    const events = [...text.matchAll(/^data: (.*)\nid: (.*)\n/gm)].map(([, data, id]) => tracked(id, superjson.deserialize(JSON.parse(data))));
+    const events = [...text.matchAll(/^data: (.*)\nid: (.*)\n/gm)].map(([, data, id]) => tracked(id!, superjson.deserialize(JSON.parse(data!))));
     expect(events.length).toBeGreaterThan(1);
     const config = appRouter._def._config;
     const producer = sseStreamProducer({
@@ -78,7 +78,7 @@ describe("the fast-path server", () => {
     expect(signIn.status).toBe(200);
     const cookie = signIn.headers.getSetCookie()[0];
     expect(cookie).toMatch(/HttpOnly; SameSite=Lax/);
-    const me = await fetch(`${server.url}/api/trpc/auth.me`, { headers: { cookie: cookie.split(";")[0] } });
+    const me = await fetch(`${server.url}/api/trpc/auth.me`, { headers: { cookie: cookie!.split(";")[0]! } });
     expect(me.status).toBe(200);
     expect((await fetch(`${server.url}/api/trpc/auth.me`)).status).toBe(401);
   });
@@ -120,7 +120,7 @@ describe("the fast-path server", () => {
     expect(chat.status).toBe(200);
     expect(chat.headers.get("content-type")).toBe("text/event-stream");
     expect(chat.headers.get("x-content-type-options")).toBe("nosniff");
-    const types = [...(await chat.text()).matchAll(/^data:(.*)$/gm)].map((m) => (JSON.parse(m[1]) as { response_type: string }).response_type);
+    const types = [...(await chat.text()).matchAll(/^data:(.*)$/gm)].map((m) => (JSON.parse(m[1]!) as { response_type: string }).response_type);
     expect(types[0]).toBe("agent_query");
     expect(types).toContain("answer");
     expect(types.at(-1)).toBe("complete");

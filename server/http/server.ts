@@ -86,14 +86,14 @@ export function createHttpServer(options: { routes: ApiRoute[]; pages: NodeHandl
     const isApi = path === "/api" || path.startsWith("/api/");
     const route = isApi ? routes.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`)) : undefined;
     observe(host, req, res, path, isApi ? (route?.prefix ?? "unknown") : "page");
-    for (const name in SECURITY_HEADERS) res.setHeader(name, SECURITY_HEADERS[name]);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     // A draining instance closes each connection it answers, so clients move to another one.
     if (host.state === "draining") res.setHeader("Connection", "close");
     if (!isApi) {
       res.setHeader("Content-Security-Policy", pageCsp);
       return run(host.log, pages, req, res);
     }
-    for (const name in API_HEADERS) res.setHeader(name, API_HEADERS[name]);
+    for (const [name, value] of Object.entries(API_HEADERS)) res.setHeader(name, value);
     if (!route) return sendJson(res, 404, { error: { code: "NOT_FOUND", message: `No API at ${path}` } });
     const refuse = route.refuse ?? refuseJson;
     if (!route.always && host.state !== "ready") {

@@ -37,7 +37,7 @@ describe("the heading path each chunk repeats", () => {
     // 1000 chunks under four 10 KB headings: 40 MB of output from 60 KB before the cut.
     expect(output).toBeLessThan(10 * text.length);
     for (const c of chunks) for (const heading of c.heading.split(" › ")) expect(heading.length).toBeLessThanOrEqual(100);
-    expect(chunks[0].heading).toMatch(/^A x+… › B x+… › C x+… › D x+… › s0$/);
+    expect(chunks[0]!.heading).toMatch(/^A x+… › B x+… › C x+… › D x+… › s0$/);
   });
 });
 

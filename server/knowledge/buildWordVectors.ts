@@ -26,12 +26,13 @@ function build(source: string) {
   const words = glove.words.filter((w) => /^[a-z]+$/.test(w)).slice(0, VOCABULARY);
   // Centring removes the direction every vector shares, which otherwise makes all texts look alike.
   const mean = new Float64Array(dims);
-  for (const w of words) glove.vectors[w].slice(0, dims).forEach((v, d) => (mean[d] += v / words.length));
+  // Every word of the file has a vector; d < dims, the length of mean.
+  for (const w of words) glove.vectors[w]!.slice(0, dims).forEach((v, d) => (mean[d]! += v / words.length));
 
   const scales = Buffer.alloc(words.length * 4);
   const values = Buffer.alloc(words.length * dims);
   words.forEach((w, i) => {
-    const centred = glove.vectors[w].slice(0, dims).map((v, d) => v - mean[d]);
+    const centred = glove.vectors[w]!.slice(0, dims).map((v, d) => v - mean[d]!);
     const scale = Math.max(...centred.map(Math.abs)) / 127 || 1;
     scales.writeFloatLE(scale, i * 4);
     centred.forEach((v, d) => values.writeInt8(Math.round(v / scale), i * dims + d));

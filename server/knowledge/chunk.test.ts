@@ -36,8 +36,8 @@ describe("chunkBlocks", () => {
     const one = chunks.filter((c) => c.heading === "One");
     expect(one.length).toBeGreaterThan(2);
     for (let i = 1; i < one.length; i++) {
-      const previousLastSentence = one[i - 1].content.split(/(?<=\.)\s+/).at(-1)!;
-      expect(one[i].content.startsWith(previousLastSentence)).toBe(true);
+      const previousLastSentence = one[i - 1]!.content.split(/(?<=\.)\s+/).at(-1)!;
+      expect(one[i]!.content.startsWith(previousLastSentence)).toBe(true);
     }
     const two = chunks.find((c) => c.heading === "Two")!;
     expect(two.content.startsWith(sentence(100))).toBe(true);
@@ -88,7 +88,7 @@ describe("Chinese documents", () => {
     expect(chunks.length).toBeGreaterThan(1);
     for (const c of chunks) expect(c.tokenCount).toBeLessThanOrEqual(120);
     // The overlap repeats whole Chinese sentences.
-    expect(chunks[1].content.startsWith("第")).toBe(true);
+    expect(chunks[1]!.content.startsWith("第")).toBe(true);
   });
 
   it("counts a short Chinese text's tokens rather than guessing from its length", () => {

@@ -91,9 +91,9 @@ function tailOf(text: string, maxTokens: number): string {
   const kept: string[] = [];
   let tokens = 0;
   for (let i = sentences.length - 1; i >= 0; i--) {
-    const t = countTokens(sentences[i]) + 1;
+    const t = countTokens(sentences[i]!) + 1;
     if (tokens + t > maxTokens) break;
-    kept.unshift(sentences[i]);
+    kept.unshift(sentences[i]!);
     tokens += t;
   }
   if (kept.length > 0) return kept.join(" ").trim();
@@ -127,8 +127,9 @@ function splitAt(text: string, maxTokens: number, level: number): string[] {
   // Cheap bound first: a text of this few bytes cannot be over budget (a token is at least one
   // byte; a Chinese character is three, and often more than one token).
   if (Buffer.byteLength(text) <= maxTokens || countTokens(text) <= maxTokens) return [text];
-  if (level >= LEVELS.length) return [text];
-  const { split, join } = LEVELS[level];
+  const step = LEVELS[level];
+  if (!step) return [text];
+  const { split, join } = step;
   const units = split(text)
     .map((u) => u.trim())
     .filter(Boolean)

@@ -80,6 +80,7 @@ function runWorker(request: PreparationRequest, { deadlineMs, memoryMb }: Worker
 }
 
 if (!isMainThread && workerData === ROLE) {
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the handler catches every error and replies with it
   parentPort!.once("message", async (request: PreparationRequest) => {
     let reply: Reply;
     try {

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEmbedder, createOfflineEmbedder, createOpenAIEmbedder, OFFLINE_EMBEDDER_ID } from "./embed";
 
-const dot = (a: number[], b: number[]) => a.reduce((sum, x, i) => sum + x * b[i], 0);
+const dot = (a: number[], b: number[]) => a.reduce((sum, x, i) => sum + x * b[i]!, 0);
 
 describe("the offline embedder", () => {
   const embedder = createOfflineEmbedder();
@@ -11,7 +11,7 @@ describe("the offline embedder", () => {
   it("gives deterministic unit vectors of 256 dimensions", async () => {
     const [a, b] = await embedder.embed(["How do I scale Parley out?", "How do I scale Parley out?"]);
     expect(a).toHaveLength(256);
-    expect(Math.hypot(...a)).toBeCloseTo(1, 6);
+    expect(Math.hypot(...a!)).toBeCloseTo(1, 6);
     expect(a).toEqual(b);
     expect(embedder).toMatchObject({ id: OFFLINE_EMBEDDER_ID, fullMatchCosine: 0.6 });
   });
@@ -22,12 +22,12 @@ describe("the offline embedder", () => {
       "The worker's salary and wages are paid monthly.",
       "The river flooded the valley after heavy rain.",
     ]);
-    expect(dot(question, related)).toBeGreaterThan(dot(question, unrelated) + 0.1);
+    expect(dot(question!, related!)).toBeGreaterThan(dot(question!, unrelated!) + 0.1);
   });
 
   it("matches words its vocabulary lacks through their stems", async () => {
     const [question, match, other] = await embedder.embed(["pgvector setup", "Installing pgvector on the server", "Installing the server"]);
-    expect(dot(question, match)).toBeGreaterThan(dot(question, other));
+    expect(dot(question!, match!)).toBeGreaterThan(dot(question!, other!));
   });
 
   it("gives Chinese text meaningful vectors: a question is nearest the passage that answers it", async () => {
@@ -37,15 +37,15 @@ describe("the offline embedder", () => {
       "客户端SDK提供会话批量查询与标题生成的方法。",
       "How long is the session context kept?",
     ]);
-    expect(question.some((x) => x !== 0)).toBe(true);
+    expect(question!.some((x) => x !== 0)).toBe(true);
     expect(question).toHaveLength(256);
-    expect(dot(question, answer)).toBeGreaterThan(dot(question, other) + 0.1);
-    expect(dot(question, english)).toBeLessThan(dot(question, answer));
+    expect(dot(question!, answer!)).toBeGreaterThan(dot(question!, other!) + 0.1);
+    expect(dot(question!, english!)).toBeLessThan(dot(question!, answer!));
   });
 
   it("embeds an empty or all-stop-word text as a zero vector instead of failing", async () => {
     const [empty] = await embedder.embed(["the of and"]);
-    expect(empty.every((x) => x === 0)).toBe(true);
+    expect(empty!.every((x) => x === 0)).toBe(true);
   });
 });
 
@@ -55,6 +55,7 @@ describe("an OpenAI-compatible embedder", () => {
   const requests: { model: string; input: string[] }[] = [];
 
   beforeAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- Node ignores the promise: a failing handler is an unhandled rejection that fails the test, as it should
     server = createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -81,10 +82,10 @@ describe("an OpenAI-compatible embedder", () => {
     const texts = Array.from({ length: 70 }, (_, i) => "x".repeat(i + 1));
     const vectors = await embedder.embed(texts);
     expect(requests.map((r) => r.input.length)).toEqual([64, 6]);
-    expect(requests[0].model).toBe("m");
+    expect(requests[0]!.model).toBe("m");
     expect(vectors).toHaveLength(70);
     expect(vectors[0]).toEqual([1 / Math.hypot(1, 2), 2 / Math.hypot(1, 2), 0]);
-    expect(vectors[69][0]).toBeCloseTo(70 / Math.hypot(70, 2), 10);
+    expect(vectors[69]![0]).toBeCloseTo(70 / Math.hypot(70, 2), 10);
     expect(embedder.fullMatchCosine).toBe(1);
   });
 });

@@ -118,14 +118,15 @@ export function createOfflineEmbedder(vectors: WordVectors = (shared ??= loadWor
     const lexical = new Float64Array(HASHED_DIMENSIONS);
     for (const [stem, { count, weight }] of stems) {
       const hash = fnv1a(stem);
-      lexical[hash % HASHED_DIMENSIONS] += (hash & 0x80000000 ? -1 : 1) * weight * (1 + Math.log(count));
+      lexical[hash % HASHED_DIMENSIONS]! += (hash & 0x80000000 ? -1 : 1) * weight * (1 + Math.log(count));
     }
     for (const [gram, weight] of hanGrams(text)) {
       const hash = fnv1a(gram);
-      lexical[hash % HASHED_DIMENSIONS] += (hash & 0x80000000 ? -1 : 1) * weight;
+      lexical[hash % HASHED_DIMENSIONS]! += (hash & 0x80000000 ? -1 : 1) * weight;
     }
-    const along = commonDirection.reduce((sum, u, d) => sum + u * semantic[d], 0);
-    commonDirection.forEach((u, d) => (semantic[d] -= along * u));
+    // semantic has the word vectors' dimensions, as commonDirection does.
+    const along = commonDirection.reduce((sum, u, d) => sum + u * semantic[d]!, 0);
+    commonDirection.forEach((u, d) => (semantic[d]! -= along * u));
     return normalise([...scaleToUnit(semantic, Math.sqrt(SEMANTIC_WEIGHT)), ...scaleToUnit(lexical, Math.sqrt(1 - SEMANTIC_WEIGHT))]);
   };
   return {
@@ -152,7 +153,7 @@ function hanGrams(text: string): Map<string, number> {
   };
   for (const run of hanRuns(text)) {
     const chars = Array.from(run);
-    for (let i = 0; i + 1 < chars.length; i++) add(chars[i] + chars[i + 1], 1);
+    for (let i = 0; i + 1 < chars.length; i++) add(chars[i]! + chars[i + 1]!, 1);
   }
   for (const word of contentWords(text)) {
     if (hasHan(word)) for (const char of word) add(char, UNIGRAM_WEIGHT);

@@ -64,12 +64,13 @@ export async function evaluateRetrieval(options: { vectors?: VectorBackend; labe
   const handle = await openDb({ dataDir: "memory://", pgvector: options.vectors !== "array" });
   try {
     const deps = { db: handle.db, vectors: await openVectorStore(handle.db), embedder };
+    // insert … returning gives the one row inserted.
     const [tenant] = await handle.db.insert(tenants).values({ name: "evaluation" }).returning();
-    const [base] = await handle.db.insert(knowledgeBases).values({ tenantId: tenant.id, name: "Labelled set" }).returning();
+    const [base] = await handle.db.insert(knowledgeBases).values({ tenantId: tenant!.id, name: "Labelled set" }).returning();
     for (const doc of set.documents) {
       const text = readFileSync(path.resolve(doc.path), "utf8");
       const document = { title: doc.title, mimeType: doc.mimeType, sizeBytes: Buffer.byteLength(text), contentHash: sha256Hex(text), chunks: chunkBlocks(parseText(text, doc.mimeType)) };
-      await indexDocument(deps, { tenantId: tenant.id, knowledgeBaseId: base.id, createdBy: null }, document);
+      await indexDocument(deps, { tenantId: tenant!.id, knowledgeBaseId: base!.id, createdBy: null }, document);
     }
 
     // A question's answer: the chunks of its document holding its anchor (overlap may make two).
@@ -87,8 +88,8 @@ export async function evaluateRetrieval(options: { vectors?: VectorBackend; labe
     const methods = ["keyword", "vector", "hybrid", "hybrid, session defaults"] as const;
     const rankings: Record<string, string[]>[] = [];
     for (const q of set.questions) {
-      const ranked = await searchChunks(deps, { baseIds: [base.id], query: q.question, settings: RANK_ONLY });
-      const withDefaults = await searchChunks(deps, { baseIds: [base.id], query: q.question, settings: defaults });
+      const ranked = await searchChunks(deps, { baseIds: [base!.id], query: q.question, settings: RANK_ONLY });
+      const withDefaults = await searchChunks(deps, { baseIds: [base!.id], query: q.question, settings: defaults });
       const ids = (list: ScoredChunk[]) => list.map((c) => placeOf(c.source, c.position));
       rankings.push({
         keyword: ids(ranked.keywordHits),
@@ -97,12 +98,13 @@ export async function evaluateRetrieval(options: { vectors?: VectorBackend; labe
         "hybrid, session defaults": ids(withDefaults.hits),
       });
     }
+    // asked holds indices of questions, each with its answers and a ranking by every method.
     const score = (method: string, asked: number[]): MethodResult => {
-      const hits = (k: number) => asked.filter((i) => rankings[i][method].slice(0, k).some((id) => answers[i].has(id))).length;
-      return { method, hitAt1: hits(1) / asked.length, hitAt5: hits(5) / asked.length, empty: asked.filter((i) => rankings[i][method].length === 0).length };
+      const hits = (k: number) => asked.filter((i) => rankings[i]![method]!.slice(0, k).some((id) => answers[i]!.has(id))).length;
+      return { method, hitAt1: hits(1) / asked.length, hitAt5: hits(5) / asked.length, empty: asked.filter((i) => rankings[i]![method]!.length === 0).length };
     };
     const all = set.questions.map((_, i) => i);
-    const languageOf = (i: number) => set.questions[i].language ?? "en";
+    const languageOf = (i: number) => set.questions[i]!.language ?? "en";
     return {
       questions: set.questions.length,
       chunks: chunks.length,
@@ -145,7 +147,8 @@ export function formatEvaluation(e: Evaluation): string {
     `| retrieval | ${e.languages.map((l) => `${l.language} hit@1 | ${l.language} hit@5`).join(" | ")} |`,
     `|---|${e.languages.map(() => "---|---").join("|")}|`,
     ...e.methods.map(
-      ({ method }, m) => `| ${method} | ${e.languages.map((l) => `${pct(l.methods[m].hitAt1)} | ${pct(l.methods[m].hitAt5)}`).join(" | ")} |`,
+      // Every language is scored by the same methods, in the same order.
+      ({ method }, m) => `| ${method} | ${e.languages.map((l) => `${pct(l.methods[m]!.hitAt1)} | ${pct(l.methods[m]!.hitAt5)}`).join(" | ")} |`,
     ),
     "",
     e.languages.map((l) => `${l.language}: ${l.questions} questions`).join(", ") + ".",

@@ -47,7 +47,7 @@ export async function ensureHandbookBase(deps: KnowledgeDeps): Promise<string | 
             description: "Parley's own documentation, kept up to date by Parley: how to use, run and scale it.",
           })
           .returning({ id: knowledgeBases.id })
-      )[0].id;
+      )[0]!.id; // insert … returning gives the one row inserted
 
     const txDeps = { ...deps, db: tx as unknown as Db };
     const present = HANDBOOK_DOCUMENTS.filter((d) => existsSync(path.resolve(d.file)));
@@ -87,6 +87,6 @@ export async function handbookBaseId(db: Db, tenantId: string): Promise<string |
     .select({ id: knowledgeBases.id })
     .from(knowledgeBases)
     .where(and(eq(knowledgeBases.tenantId, tenantId), eq(knowledgeBases.builtin, HANDBOOK)));
-  if (base) handbookIds.set(db, (handbookIds.get(db) ?? new Map()).set(tenantId, base.id));
+  if (base) handbookIds.set(db, (handbookIds.get(db) ?? new Map<string, string>()).set(tenantId, base.id));
   return base?.id ?? null;
 }

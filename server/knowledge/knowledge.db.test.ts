@@ -52,13 +52,13 @@ async function ask(api: TestCaller, sessionId: string, query: string): Promise<S
 const referencesOf = (events: StreamEvent[]) => events.flatMap((e) => (e.type === "references" ? e.references : []));
 const textOf = (events: StreamEvent[]) => events.flatMap((e) => (e.type === "answer" ? [e.delta] : [])).join("");
 const chunksOfBase = async (baseId: string) =>
-  Number((await app.db.select({ n: count() }).from(knowledgeChunks).where(eq(knowledgeChunks.knowledgeBaseId, baseId)))[0].n);
+  Number((await app.db.select({ n: count() }).from(knowledgeChunks).where(eq(knowledgeChunks.knowledgeBaseId, baseId)))[0]!.n);
 
 /** The next double above x: the smallest threshold a score of x falls under. */
 function nextUp(x: number): number {
   const bits = new BigInt64Array(new Float64Array([x]).buffer);
-  bits[0] += 1n;
-  return new Float64Array(bits.buffer)[0];
+  bits[0]! += 1n;
+  return new Float64Array(bits.buffer)[0]!;
 }
 
 describe("knowledge.bases", () => {
@@ -98,7 +98,7 @@ describe("knowledge.documents", () => {
     const { items } = await bob.knowledge.documents.list({ knowledgeBaseId: base.id });
     expect(items.map((d) => d.title)).toEqual(["Notes", "Page", "Guide"]);
     expect(await alice.knowledge.bases.list().then((l) => l.items.find((b) => b.id === base.id))).toMatchObject({ documentCount: 3, chunkCount: 1 + 2 + 1 });
-    const [{ heading }] = await app.db.select({ heading: knowledgeChunks.heading }).from(knowledgeChunks).where(eq(knowledgeChunks.documentId, md.id));
+    const { heading } = (await app.db.select({ heading: knowledgeChunks.heading }).from(knowledgeChunks).where(eq(knowledgeChunks.documentId, md.id)))[0]!;
     expect(heading).toBe("Install");
   });
 
@@ -269,8 +269,8 @@ describe("knowledge.search", () => {
     const ranked = open[2];
     const rerankIds = async (rerankThreshold: number) =>
       (await search({ keywordThreshold: 0, vectorThreshold: 0, rerankThreshold, rerankTopK: 20, embeddingTopK: 20 })).map((i) => i.id);
-    expect(await rerankIds(ranked.score)).toContain(ranked.id);
-    expect(await rerankIds(nextUp(ranked.score))).not.toContain(ranked.id);
+    expect(await rerankIds(ranked!.score)).toContain(ranked!.id);
+    expect(await rerankIds(nextUp(ranked!.score))).not.toContain(ranked!.id);
 
     expect(await search({ keywordThreshold: 0, vectorThreshold: 0, rerankThreshold: 0, rerankTopK: 2 })).toHaveLength(2);
     // embeddingTopK 1: at most one keyword and one vector hit reach the fusion.
@@ -281,7 +281,7 @@ describe("knowledge.search", () => {
 describe("answers from knowledge", () => {
   async function defaultTenantUser(role: "member" | "admin") {
     const [tenant] = await app.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.name, DEFAULT_TENANT));
-    const { apiKey } = await createUser(app.db, tenant.id, { name: `${role}-${randomUUID()}`, role });
+    const { apiKey } = await createUser(app.db, tenant!.id, { name: `${role}-${randomUUID()}`, role });
     return callerFor(app, apiKey);
   }
 
@@ -299,8 +299,8 @@ describe("answers from knowledge", () => {
     expect(types.indexOf("references")).toBeLessThan(types.indexOf("answer"));
     const references = referencesOf(events);
     expect(references[0]).toMatchObject({ title: "Scaling out" });
-    expect(["Parley handbook", "Parley README"]).toContain(references[0].source);
-    expect(references[0].matchedBy).toBeDefined();
+    expect(["Parley handbook", "Parley README"]).toContain(references[0]!.source);
+    expect(references[0]!.matchedBy).toBeDefined();
     expect(textOf(events)).toMatch(/several instances behind a load balancer[^\n]* \[\d\]\./);
     expect(events.at(-1)!.type).toBe("complete");
   });
@@ -314,12 +314,12 @@ describe("answers from knowledge", () => {
       "FORBIDDEN",
     );
     const [doc] = (await tenantAdmin.knowledge.documents.list({ knowledgeBaseId: handbookBase.id })).items;
-    expect(await codeOf(tenantAdmin.knowledge.documents.delete({ id: doc.id }))).toBe("FORBIDDEN");
+    expect(await codeOf(tenantAdmin.knowledge.documents.delete({ id: doc!.id }))).toBe("FORBIDDEN");
     const chunks = await chunksOfBase(handbookBase.id);
     const ids = await Promise.all([ensureHandbookBase(knowledgeDeps(app)), ensureHandbookBase(knowledgeDeps(app))]);
     expect(ids).toEqual([handbookBase.id, handbookBase.id]);
     expect(await chunksOfBase(handbookBase.id)).toBe(chunks);
-    expect((await tenantAdmin.knowledge.documents.list({ knowledgeBaseId: handbookBase.id })).items.map((d) => d.id)).toContain(doc.id);
+    expect((await tenantAdmin.knowledge.documents.list({ knowledgeBaseId: handbookBase.id })).items.map((d) => d.id)).toContain(doc!.id);
   });
 
   it("with nothing retrieved, fallbackStrategy fixed answers fallbackResponse verbatim", async () => {
@@ -374,8 +374,8 @@ describe("answers from knowledge", () => {
         }
         expect(events.at(-1)!.type).toBe("complete");
         const [stored] = (await api.message.list({ sessionId: s.id })).items.filter((m) => m.role === "assistant");
-        expect(stored.status).toBe("completed");
-        expect(stored.content).toBe(textOf(events));
+        expect(stored!.status).toBe("completed");
+        expect(stored!.content).toBe(textOf(events));
       }
     } finally {
       await slow.close();

@@ -32,10 +32,11 @@ export async function reembedStaleChunks(db: Db, index: KnowledgeIndex): Promise
       .orderBy(asc(knowledgeChunks.id))
       .limit(REEMBED_BATCH);
     if (stale.length === 0) return done;
+    // One vector per text embedded.
     const vectors = await index.embedder.embed(stale.map((c) => embeddingText(c.title, c)));
     for (const [i, chunk] of stale.entries()) {
       await db.execute(
-        sql`update ${knowledgeChunks} set embedding = ${index.vectors.value(vectors[i])}, embedding_model = ${index.embedder.id} where id = ${chunk.id}::uuid`,
+        sql`update ${knowledgeChunks} set embedding = ${index.vectors.value(vectors[i]!)}, embedding_model = ${index.embedder.id} where id = ${chunk.id}::uuid`,
       );
     }
     done += stale.length;

@@ -1,5 +1,5 @@
 import { inflateSync, constants as zlib } from "node:zlib";
-import { marked, type Token } from "marked";
+import { marked } from "marked";
 import TurndownService from "turndown";
 import { getDocumentProxy } from "unpdf";
 import { AppError, badInput } from "../errors";
@@ -80,7 +80,7 @@ const UNNESTED = new Set(
 export function htmlDepth(html: string): number {
   const open: string[] = [];
   let deepest = 0;
-  for (const [tag, closing, name, selfClosing] of html.matchAll(/<(\/?)([a-zA-Z][\w:-]*)[^>]*?(\/?)>/g)) {
+  for (const [tag, closing, name = "", selfClosing] of html.matchAll(/<(\/?)([a-zA-Z][\w:-]*)[^>]*?(\/?)>/g)) {
     const element = name.toLowerCase();
     if (UNNESTED.has(element) || (selfClosing && !closing) || tag.startsWith("<!")) continue;
     if (!closing) deepest = Math.max(deepest, open.push(element));
@@ -109,10 +109,10 @@ export function markdownDepth(markdown: string): number {
       fence = marker;
       continue;
     }
-    const [prefix, quotes] = line.replace(/\t/g, "    ").match(/^((?:\s*>)*)/)!;
+    const [prefix, quotes = ""] = line.replace(/\t/g, "    ").match(/^((?:\s*>)*)/)!;
     const rest = line.replace(/\t/g, "    ").slice(prefix.length);
     const item = rest.match(/^(\s*)(?:[-+*]|\d{1,9}[.)])(?:\s|$)/);
-    const depth = (quotes.match(/>/g)?.length ?? 0) + (item ? Math.floor(item[1].length / 2) + 1 : 0);
+    const depth = (quotes.match(/>/g)?.length ?? 0) + (item ? Math.floor(item[1]!.length / 2) + 1 : 0);
     deepest = Math.max(deepest, depth);
   }
   return deepest;
@@ -132,10 +132,10 @@ function markdownBlocks(markdown: string, field: string): Block[] {
   const blocks: Block[] = [];
   for (const token of marked.lexer(markdown)) {
     if (token.type === "heading") {
-      const text = plainInline(token.text);
-      if (text) blocks.push({ kind: "heading", depth: token.depth, text });
+      const text = plainInline(token.text as string);
+      if (text) blocks.push({ kind: "heading", depth: token.depth as number, text });
     } else if (token.type !== "space" && token.type !== "hr" && token.type !== "def") {
-      const text = (token as Token).raw.trim();
+      const text = token.raw.trim();
       if (text) blocks.push({ kind: "body", text });
     }
   }

@@ -97,7 +97,7 @@ export async function listBases(db: Db, caller: Caller): Promise<KnowledgeBase[]
 
 export async function getBase(db: Db, caller: Caller, id: string): Promise<KnowledgeBase> {
   const [base] = await withCounts(db, caller, [await findBase(db, caller, id)]);
-  return base;
+  return base!; // one base in, one out
 }
 
 export async function createBase(db: Db, caller: Caller, input: { name: string; description?: string }): Promise<KnowledgeBase> {
@@ -105,8 +105,9 @@ export async function createBase(db: Db, caller: Caller, input: { name: string; 
     .insert(knowledgeBases)
     .values({ tenantId: caller.tenant.id, createdBy: caller.user.id, name: input.name, description: input.description ?? "" })
     .returning();
-  const [base] = await withCounts(db, caller, [row]);
-  return base;
+  // insert … returning gives the one row inserted; one base in, one out.
+  const [base] = await withCounts(db, caller, [row!]);
+  return base!;
 }
 
 function assertMayManage(caller: Caller, base: BaseRow) {
@@ -210,16 +211,17 @@ export async function indexDocument(
         .insert(knowledgeDocuments)
         .values({ ...owner, title: document.title, mimeType: document.mimeType, sizeBytes: document.sizeBytes, contentHash: document.contentHash, chunkCount: chunks.length })
         .returning(documentColumns);
+      // row: insert … returning gives the one row inserted; vectors: one per chunk.
       for (let start = 0; start < chunks.length; start += INSERT_BATCH) {
         const values = chunks.slice(start, start + INSERT_BATCH).map(
           (c, i) =>
-            sql`(${owner.tenantId}::uuid, ${owner.knowledgeBaseId}::uuid, ${row.id}::uuid, ${start + i}, ${c.heading}, ${c.content}, ${c.tokenCount}, ${deps.embedder.id}, ${deps.vectors.value(vectors[start + i])})`,
+            sql`(${owner.tenantId}::uuid, ${owner.knowledgeBaseId}::uuid, ${row!.id}::uuid, ${start + i}, ${c.heading}, ${c.content}, ${c.tokenCount}, ${deps.embedder.id}, ${deps.vectors.value(vectors[start + i]!)})`,
         );
         await tx.execute(sql`insert into ${knowledgeChunks}
           (tenant_id, knowledge_base_id, document_id, position, heading, content, token_count, embedding_model, embedding)
           values ${sql.join(values, sql`, `)}`);
       }
-      return asDocument(row);
+      return asDocument(row!);
     });
   } catch (error) {
     // The base was deleted while the document was being embedded.

@@ -37,7 +37,7 @@ describe("fuseAndRerank", () => {
 
   it("agreeing evidence outranks either kind alone", () => {
     const [first] = fuseAndRerank("q", [chunk("kw", 0.7, 0), chunk("both", 0.7, 0.7)], [chunk("v", 0, 0.7)]);
-    expect(first.id).toBe("both");
+    expect(first!.id).toBe("both");
   });
 });
 

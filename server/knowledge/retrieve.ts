@@ -166,7 +166,7 @@ export async function searchChunks(
   const words = searchWords(query);
   if (baseIds.length === 0 || words.length === 0) return { keywordHits: [], vectorHits: [], hits: [] };
   const queryVector = await deps.embedder.embed([query], input.signal).then(
-    ([vector]) => vector,
+    ([vector]) => vector ?? null,
     (error: Error) => {
       input.signal?.throwIfAborted();
       // Keyword search still answers when the embedding server is down.

@@ -52,13 +52,13 @@ describe("POST /api/knowledge/upload", () => {
     expect(res.status).toBe(201);
     expect(await res.json()).toMatchObject({ mimeType: "application/pdf", title: "report" });
     const { items } = await api.knowledge.search({ knowledgeBaseIds: [baseId], query: "widget output" });
-    expect(items[0].content).toContain("Quarterly widget output rose by nine percent.");
+    expect(items[0]!.content).toContain("Quarterly widget output rose by nine percent.");
   });
 
   it("accepts the sign-in cookie like tRPC does, and nothing without a key", async () => {
     const browser = browserFor(app, null);
     await browser.api.auth.signIn({ apiKey: key });
-    const cookie = browser.resHeaders.get("set-cookie")!.split(";")[0];
+    const cookie = browser.resHeaders.get("set-cookie")!.split(";")[0]!;
     expect((await upload({ knowledgeBaseId: baseId, file: new File(["Cookie text."], "c.txt") }, { cookie })).status).toBe(201);
     const res = await upload({ knowledgeBaseId: baseId, file: new File(["x"], "x.txt") }, {});
     expect(res.status).toBe(401);

@@ -38,9 +38,10 @@ export async function handleUpload(deps: UploadDeps, request: Request): Promise<
     if (file.size > MAX_DOCUMENT_BYTES) throw new TooLarge();
     const format = formatOfFileName(file.name);
     if (!format) throw badInput("file", "Upload a .txt, .md, .html or .pdf file");
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a title sent as a file is its "[object File]" text, as it always was
     const title = (form.get("title") ?? "").toString().trim() || file.name.replace(/\.[^.]+$/, "") || file.name;
     const checkedTitle = uploadTitle.safeParse(title);
-    if (!checkedTitle.success) throw badInput("title", checkedTitle.error.issues[0].message);
+    if (!checkedTitle.success) throw badInput("title", checkedTitle.error.issues[0]?.message ?? "Invalid title");
     const document = await addFileDocument(knowledgeDeps(deps), caller, { knowledgeBaseId, title, bytes: new Uint8Array(await file.arrayBuffer()), format });
     return Response.json(document, { status: 201 });
   } catch (error) {

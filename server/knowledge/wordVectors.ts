@@ -41,9 +41,10 @@ export function loadWordVectors(file = WORD_VECTORS_FILE): WordVectors {
     size: count,
     rank: (word) => ranks.get(word),
     addTo(into, rank, weight) {
-      const scaled = weight * scales[rank];
+      // rank < size (from rank()), and into has the vectors' dimensions.
+      const scaled = weight * scales[rank]!;
       const base = rank * dimensions;
-      for (let d = 0; d < dimensions; d++) into[d] += scaled * values[base + d];
+      for (let d = 0; d < dimensions; d++) into[d]! += scaled * values[base + d]!;
     },
   };
 }

@@ -79,7 +79,7 @@ describe("the offline model", () => {
     for (const { sentence, n } of cited) {
       expect(n).toBeGreaterThanOrEqual(1);
       expect(n).toBeLessThanOrEqual(references.length);
-      expect(splitSentences(references[n - 1].content)).toContain(sentence);
+      expect(splitSentences(references[n - 1]!.content)).toContain(sentence);
     }
     expect(cited.map((c) => c.sentence)).toContain("A client that loses its connection resumes from the last event id it saw.");
     expect(text).not.toContain("coffee");
@@ -94,7 +94,7 @@ describe("the offline model", () => {
     const { text } = await run(fast, ask(question), refs);
     expect(text).toMatch(/^Here is what the Parley handbook says about “pin session”:/);
     expect(text).toContain("Pin a session to keep it at the top of the list [1].");
-    for (const { sentence, n } of citedSentences(text)) expect(splitSentences(refs[n - 1].content)).toContain(sentence);
+    for (const { sentence, n } of citedSentences(text)) expect(splitSentences(refs[n - 1]!.content)).toContain(sentence);
   });
 
   it("says plainly that it found no source when there are no references", async () => {
@@ -118,7 +118,7 @@ describe("the offline model", () => {
     for (const delta of deltas) expect(delta).toMatch(/^\S+\s*$/);
     expect(last?.type).toBe("usage");
     expect(usage!.completionTokens).toBe(countTokens(text));
-    expect(usage!.promptTokens).toBeGreaterThan(countTokens(references[0].content));
+    expect(usage!.promptTokens).toBeGreaterThan(countTokens(references[0]!.content));
     expect(usage!.totalTokens).toBe(usage!.promptTokens + usage!.completionTokens);
   });
 

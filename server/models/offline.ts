@@ -101,7 +101,7 @@ function composeAnswer(question: string, references: Reference[]): string {
   const paragraphs: string[] = [];
   for (const [i, c] of chosen.entries()) {
     const cited = cite(c.text, c.ref + 1);
-    if (i > 0 && chosen[i - 1].ref === c.ref) paragraphs[paragraphs.length - 1] += hasHan(cited) ? cited : ` ${cited}`;
+    if (i > 0 && chosen[i - 1]!.ref === c.ref) paragraphs[paragraphs.length - 1] += hasHan(cited) ? cited : ` ${cited}`;
     else paragraphs.push(cited);
   }
   const sources = [...new Set(references.map((r) => r.source))];
@@ -111,7 +111,7 @@ function composeAnswer(question: string, references: Reference[]): string {
 /** "Here is what the Parley handbook says about …:", "以下是《…》中关于…的内容：". */
 function leadIn(sources: string[], topic: string, language: Language): string {
   if (language === "zh") return `以下是${sources.length === 1 ? `《${sources[0]}》中` : "各来源中"}关于${topic}的内容：`;
-  const who = sources.length === 1 ? `${nameSource(sources[0])} says` : "the sources say";
+  const who = sources.length === 1 ? `${nameSource(sources[0]!)} says` : "the sources say";
   return `Here is what ${who} about ${topic}:`;
 }
 
@@ -147,7 +147,7 @@ function chooseSentences(question: string, references: Reference[]): Candidate[]
 
   const ranked = candidates.filter((c) => c.score > 0).sort((a, b) => b.score - a.score);
   // Weak matches share little more than one common word with the question.
-  const strong = ranked.filter((c) => c.score >= RELATIVE_CUTOFF * ranked[0].score);
+  const strong = ranked.filter((c) => c.score >= RELATIVE_CUTOFF * ranked[0]!.score); // c is in ranked, so ranked[0] exists
   const chosen = new Set<Candidate>();
   let wordCount = 0;
   for (const c of strong) {

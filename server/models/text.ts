@@ -111,7 +111,7 @@ export function splitSentences(text: string): string[] {
     const item = line.match(/^(?:[-*+]|\d+[.)])\s+(.*)$/);
     if (item) {
       flush();
-      paragraph.push(item[1]);
+      paragraph.push(item[1]!); // (.*) always captures
       continue;
     }
     paragraph.push(line.replace(/^>\s?/, ""));

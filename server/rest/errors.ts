@@ -58,7 +58,7 @@ export function toRestError(error: unknown): RestError {
   if (error instanceof HTTPException) {
     // Hono's own refusals: malformed JSON (400), a body over the limit (413).
     if (error.status === 400) return validationError({ body: [error.message] });
-    return envelope(error.status as ContentfulStatusCode, 1000, error.message);
+    return envelope(error.status, 1000, error.message);
   }
   if (isInfrastructureError(error)) return envelope(503, envelopeOf.unavailable.code, "A backing service is unavailable, try again shortly");
   console.error("[parley] internal error (REST):", error);

@@ -95,7 +95,7 @@ function parseFrames(text: string): { frames: Frame[]; comments: number } {
     }
     const match = /^id:(\d+-\d+)\nevent:message\ndata:(\{.*\})$/.exec(block);
     expect(match, `frame bytes: ${JSON.stringify(block)}`).not.toBeNull();
-    frames.push({ id: match![1], payload: JSON.parse(match![2]) });
+    frames.push({ id: match![1]!, payload: JSON.parse(match![2]!) });
   }
   return { frames, comments };
 }
@@ -178,7 +178,7 @@ describe("auth, envelope and errors", () => {
 
   it("answers unknown /api/v1 paths with a JSON 404 envelope", async () => {
     for (const [method, path] of [["GET", "/nope"], ["POST", "/sessions/x/y/z"], ["PATCH", "/sessions"]]) {
-      const res = await call(method, path);
+      const res = await call(method!, path!);
       expect(res.status).toBe(404);
       expect(res.body).toMatchObject({ success: false, error: { code: 1003 } });
     }
@@ -382,7 +382,7 @@ describe("knowledge-chat and continue-stream", () => {
     // session_title comes after every answer delta, just before the terminal frame.
     expect(types.at(-2)).toBe("session_title");
     expect(types.filter((x) => x === "agent_query" || x === "complete" || x === "session_title" || x === "references")).toHaveLength(4);
-    const first = frames[0].payload;
+    const first = frames[0]!.payload;
     expect(first).toMatchObject({ id: requestId, done: true, session_id: s.id });
     const messageId = first.assistant_message_id as string;
     for (const f of frames) expect(f.payload.id).toBe(requestId);
@@ -392,7 +392,7 @@ describe("knowledge-chat and continue-stream", () => {
     expect((last.data as { total_duration_ms: number }).total_duration_ms).toBeGreaterThanOrEqual(0);
     const refs = frames.find((f) => f.payload.response_type === "references")!.payload.knowledge_references as Record<string, unknown>[];
     expect(refs[0]).toMatchObject({ id: expect.any(String), content: expect.any(String), knowledge_id: expect.any(String), knowledge_base_id: s.knowledge_base_id });
-    expect([0, 1]).toContain(refs[0].match_type);
+    expect([0, 1]).toContain(refs[0]!.match_type);
     // Event ids rise (the title frame repeats the id before the terminal one).
     const ids = frames.map((f) => f.id);
     expect([...ids].sort((a, b) => Number(a.split("-")[0]) - Number(b.split("-")[0]) || Number(a.split("-")[1]) - Number(b.split("-")[1]))).toEqual(ids);
@@ -410,7 +410,7 @@ describe("knowledge-chat and continue-stream", () => {
 
     // The same X-Request-ID again is the same turn: nothing new starts, the answer is replayed.
     const again = await readAll(await request("POST", `/knowledge-chat/${s.id}`, { body: { query: "How do I scale Parley out?" }, headers: { "X-Request-ID": requestId } }));
-    expect(again.frames[0].payload.assistant_message_id).toBe(messageId);
+    expect(again.frames[0]!.payload.assistant_message_id).toBe(messageId);
     expect(answerText(again.frames)).toBe(answer.content);
     expect((await call("GET", `/messages/${s.id}/load`)).body.data).toHaveLength(2);
   });
@@ -420,7 +420,7 @@ describe("knowledge-chat and continue-stream", () => {
     const controller = new AbortController();
     const res = await request("POST", `/knowledge-chat/${s.id}`, { body: { query: "Explain how answers survive a reload" }, signal: controller.signal });
     const seen = await readUntil(res, (f) => f.filter((x) => x.payload.response_type === "answer").length >= 3, controller);
-    const messageId = seen[0].payload.assistant_message_id as string;
+    const messageId = seen[0]!.payload.assistant_message_id as string;
 
     const busy = await call("POST", `/knowledge-chat/${s.id}`, { body: { query: "second" } });
     expect(busy.status).toBe(409);
@@ -436,12 +436,12 @@ describe("knowledge-chat and continue-stream", () => {
 
     // From the start (WeKnora's behaviour), after it finished.
     const all = await readAll(await request("GET", `/sessions/continue-stream/${s.id}?message_id=${messageId}`));
-    expect(all.frames[0].payload.response_type).toBe("agent_query");
+    expect(all.frames[0]!.payload.response_type).toBe("agent_query");
     expect(answerText(all.frames)).toBe(stored);
     // After it finished, from an id the client saw live in the middle (a replay merges the deltas).
     const mid = seen.filter((f) => f.payload.response_type === "answer")[1];
-    const tail = await readAll(await request("GET", `/sessions/continue-stream/${s.id}?message_id=${messageId}`, { headers: { "Last-Event-ID": mid.id } }));
-    const upToMid = seen.slice(0, seen.indexOf(mid) + 1);
+    const tail = await readAll(await request("GET", `/sessions/continue-stream/${s.id}?message_id=${messageId}`, { headers: { "Last-Event-ID": mid!.id } }));
+    const upToMid = seen.slice(0, seen.indexOf(mid!) + 1);
     expect(answerText(upToMid) + answerText(tail.frames)).toBe(stored);
     expect(tail.frames.at(-1)!.payload.response_type).toBe("complete");
     // After the terminal frame: nothing more, the connection closes.
@@ -468,7 +468,7 @@ describe("knowledge-chat and continue-stream", () => {
     const controller = new AbortController();
     const res = await request("POST", `/knowledge-chat/${s.id}`, { body: { query: "Describe Parley's architecture in detail" }, signal: controller.signal });
     const seen = await readUntil(res, (f) => f.some((x) => x.payload.response_type === "answer"), controller);
-    const messageId = seen[0].payload.assistant_message_id as string;
+    const messageId = seen[0]!.payload.assistant_message_id as string;
     const follower = request("GET", `/sessions/continue-stream/${s.id}?message_id=${messageId}`);
     const stopped = await call("POST", `/sessions/${s.id}/stop`, { body: { message_id: messageId } });
     expect(stopped.body).toEqual({ success: true, message: "Generation stopped" });
@@ -512,14 +512,14 @@ describe("messages", () => {
     await chat(s.id, "Second question about exports", { body: { disable_title: true } });
     const all = (await call("GET", `/messages/${s.id}/load?limit=20`)).body.data as { id: string; created_at: string; role: string }[];
     expect(all.map((m) => m.role)).toEqual(["user", "assistant", "user", "assistant"]);
-    expect((await call("GET", `/messages/${s.id}/load?limit=2`)).body.data.map((m: { id: string }) => m.id)).toEqual([all[2].id, all[3].id]);
+    expect((await call("GET", `/messages/${s.id}/load?limit=2`)).body.data.map((m: { id: string }) => m.id)).toEqual([all[2]!.id, all[3]!.id]);
     // The third message's time as a Go client sends it: RFC3339Nano in a +08:00 zone.
-    const at = new Date(all[2].created_at);
+    const at = new Date(all[2]!.created_at);
     const local = new Date(at.getTime() + 8 * 3600_000).toISOString().replace("Z", "").replace(/\.(\d{3})$/, ".$1000000") + "+08:00";
     const before = await call("GET", `/messages/${s.id}/load?limit=20&before_time=${encodeURIComponent(local)}`);
-    expect(before.body.data.map((m: { id: string }) => m.id)).toEqual([all[0].id, all[1].id]);
-    const utc = await call("GET", `/messages/${s.id}/load?before_time=${encodeURIComponent(all[1].created_at)}`);
-    expect(utc.body.data.map((m: { id: string }) => m.id)).toEqual([all[0].id]);
+    expect(before.body.data.map((m: { id: string }) => m.id)).toEqual([all[0]!.id, all[1]!.id]);
+    const utc = await call("GET", `/messages/${s.id}/load?before_time=${encodeURIComponent(all[1]!.created_at)}`);
+    expect(utc.body.data.map((m: { id: string }) => m.id)).toEqual([all[0]!.id]);
   });
 
   it("deletes a message with its pair, 409 while that answer streams, and drops the LLM context", async () => {
@@ -528,17 +528,17 @@ describe("messages", () => {
     await chat(s.id, "Drop this question", { body: { disable_title: true } });
     const loaded = (await call("GET", `/messages/${s.id}/load`)).body.data as { id: string; content: string }[];
     expect(await app.store.get(app.keys.context(s.id))).not.toBeNull();
-    const res = await call("DELETE", `/messages/${s.id}/${loaded[3].id}`);
+    const res = await call("DELETE", `/messages/${s.id}/${loaded[3]!.id}`);
     expect(res.body).toMatchObject({ success: true, message: expect.any(String) });
     const left = (await call("GET", `/messages/${s.id}/load`)).body.data as { id: string }[];
-    expect(left.map((m) => m.id)).toEqual([loaded[0].id, loaded[1].id]);
+    expect(left.map((m) => m.id)).toEqual([loaded[0]!.id, loaded[1]!.id]);
     expect(await app.store.get(app.keys.context(s.id))).toBeNull();
-    expect((await call("DELETE", `/messages/${s.id}/${loaded[3].id}`)).status).toBe(404);
+    expect((await call("DELETE", `/messages/${s.id}/${loaded[3]!.id}`)).status).toBe(404);
 
     const controller = new AbortController();
     const live = await request("POST", `/knowledge-chat/${s.id}`, { body: { query: "A long answer please", disable_title: true }, signal: controller.signal });
     const seen = await readUntil(live, (f) => f.some((x) => x.payload.response_type === "answer"), controller);
-    const streaming = seen[0].payload.assistant_message_id as string;
+    const streaming = seen[0]!.payload.assistant_message_id as string;
     const busy = await call("DELETE", `/messages/${s.id}/${streaming}`);
     expect(busy.status).toBe(409);
     expect(busy.body.error.code).toBe(1005);
@@ -577,7 +577,7 @@ describe("isolation", () => {
   it("another tenant's session is a 404 envelope on every route; a member cannot reach another member's session", async () => {
     const s = await newSession();
     const { frames } = await chat(s.id, "Isolated question", { body: { disable_title: true } });
-    const messageId = frames[0].payload.assistant_message_id as string;
+    const messageId = frames[0]!.payload.assistant_message_id as string;
     const routes: [string, string, unknown?][] = [
       ["GET", `/sessions/${s.id}`],
       ["PUT", `/sessions/${s.id}`, { title: "x" }],

@@ -65,7 +65,7 @@ describe("redis cluster store", () => {
     const streams = Array.from({ length: 30 }, (_, i) => keys.stream(`session-${i}`, "m"));
     const controller = new AbortController();
     const got = streams.map(() => [] as StreamEntry[]);
-    const readers = streams.map((k, i) => follow(store, k, controller.signal, got[i]));
+    const readers = streams.map((k, i) => follow(store, k, controller.signal, got[i]!));
     await waitFor(async () => (await subscriptions(streams)).every((n) => n === 1));
     await Promise.all(streams.map((k, i) => store.append(k, [{ i }, "end"], 60)));
     await waitFor(() => got.every((g) => g.length === 2));
@@ -97,7 +97,7 @@ describe("redis cluster store", () => {
 
       // Every wake-up connection of the store, the one for this stream's master among them.
       const before = await wakeConnections();
-      await Promise.all(before.map((c) => masters[Number(c.split(":")[0])].call("CLIENT", "KILL", "ID", c.split(":")[1])));
+      await Promise.all(before.map((c) => masters[Number(c.split(":")[0])]!.call("CLIENT", "KILL", "ID", c.split(":")[1]!)));
       await store.append(k, [1, 2], 60);
       await waitFor(async () => (await subscriptions([k]))[0] === 1 && (await wakeConnections()).some((c) => !before.includes(c)), 10_000);
       await store.append(k, [3], 60);
@@ -115,7 +115,7 @@ describe("redis cluster store", () => {
     try {
       const channel = keys.signalChannel();
       const heard: string[][] = [[], []];
-      const offs = await Promise.all([store, other].map((s, i) => s.subscribe(channel, (m) => heard[i].push(m))));
+      const offs = await Promise.all([store, other].map((s, i) => s.subscribe(channel, (m) => heard[i]!.push(m))));
       for (let i = 0; i < 10; i++) await (i % 2 ? store : other).publish(channel, String(i));
       await waitFor(() => heard.every((h) => h.length === 10));
       const sent = Array.from({ length: 10 }, (_, i) => String(i));

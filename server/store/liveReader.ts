@@ -84,7 +84,7 @@ export function createLiveReader(options: {
         try {
           let result: ReadResult;
           do {
-            result = await options.read(feed.key, feed.cursor!, READ_COUNT);
+            result = await options.read(feed.key, feed.cursor, READ_COUNT);
             if (feed.closed) return;
             if (result.lastId !== null) feed.cursor = result.lastId;
             for (const queue of feed.followers) queue.push(result.entries);

@@ -74,12 +74,12 @@ export function createMemoryStore(): Store {
       let hi = entries.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (compareStreamIds(entries[mid].id, afterId) <= 0) lo = mid + 1;
+        if (compareStreamIds(entries[mid]!.id, afterId) <= 0) lo = mid + 1;
         else hi = mid;
       }
     }
     const end = count === undefined ? entries.length : lo + count;
-    return entries.slice(lo, end).map(({ id, json }) => ({ id, data: JSON.parse(json) }));
+    return entries.slice(lo, end).map(({ id, json }) => ({ id, data: JSON.parse(json) as unknown }));
   }
 
   return {

@@ -58,7 +58,7 @@ function createClient(url: string, connectionName: string) {
  * per master. Credentials and TLS of the first node's URL apply to every node, also those found later.
  */
 function createClusterClient(nodes: string[], connectionName: string) {
-  const first = new URL(nodes[0]);
+  const first = new URL(nodes[0]!); // an empty list fails here, as it always did
   const cluster = new Cluster(nodes, {
     enableOfflineQueue: false,
     shardedSubscribers: true,
@@ -116,7 +116,7 @@ async function open<T extends { client: Redis | Cluster }>(created: T): Promise<
 }
 
 function toEntry([id, fields]: [id: string, fields: string[]]): StreamEntry {
-  return { id, data: JSON.parse(fields[fields.indexOf("data") + 1]) };
+  return { id, data: JSON.parse(fields[fields.indexOf("data") + 1]!) }; // every entry is written with `data`
 }
 
 /** For live followers: an entry that cannot be parsed is logged and skipped, never wedging the reader on itself. */
@@ -134,7 +134,7 @@ function toLiveEntries(item: [id: string, fields: string[]]): StreamEntry[] {
  * stream is followed and closed when none is. ioredis subscribes again after a reconnection; a
  * PING answered after those subscriptions tells when to read what was appended meanwhile.
  */
-function serverWakeups(url: string, name: string, handlers: { wake(channel: string): void; resync(): void }): WakeChannels {
+function serverWakeups(url: string, name: string, handlers: { wake: (channel: string) => void; resync: () => void }): WakeChannels {
   let client: Redis | null = null;
   let connecting: Promise<Redis> | null = null;
   const connect = () => {
@@ -176,7 +176,7 @@ function serverWakeups(url: string, name: string, handlers: { wake(channel: stri
  * Wake-ups on a Redis Cluster: ioredis' sharded subscribers, one connection per master, kept while
  * the store is open. Once they are back after a reconnection, every followed stream is read again.
  */
-function clusterWakeups(cluster: Cluster, handlers: { wake(channel: string): void; resync(): void }): WakeChannels {
+function clusterWakeups(cluster: Cluster, handlers: { wake: (channel: string) => void; resync: () => void }): WakeChannels {
   cluster.on("smessage", (channel: string) => handlers.wake(channel));
   cluster.on("subscribersReady", () => {
     handlers.resync();
@@ -388,7 +388,9 @@ export async function createRedisStore(target: RedisTarget, { name = "parley" }:
       closed = true;
       reader.close(new Error("Store closed"));
       const sub = await subscriber?.catch(() => null);
-      await Promise.all([...new Set([redis, sub])].map((c) => c?.quit().catch(() => c.disconnect())));
+      await Promise.all([...new Set([redis, sub])].map(async (c) => {
+        await c?.quit().catch(() => c.disconnect());
+      }));
     },
   };
 }

@@ -109,20 +109,20 @@ describe.each(variants)("$label store", ({ label, kind, create }) => {
     ];
     expect(ids).toHaveLength(6);
     for (const id of ids) expect(id).toMatch(/^\d+-\d+$/);
-    for (let i = 1; i < ids.length; i++) expect(compareStreamIds(ids[i - 1], ids[i])).toBe(-1);
+    for (let i = 1; i < ids.length; i++) expect(compareStreamIds(ids[i - 1]!, ids[i]!)).toBe(-1);
 
     const all = await store.range(k, null);
     expect(all).toEqual(ids.map((id, i) => ({ id, data: { i } })));
-    for (let i = 0; i < ids.length; i++) expect(await store.range(k, ids[i])).toEqual(all.slice(i + 1));
+    for (let i = 0; i < ids.length; i++) expect(await store.range(k, ids[i]!)).toEqual(all.slice(i + 1));
     expect(await store.range(k, null, 2)).toEqual(all.slice(0, 2));
-    expect(await store.range(k, ids[1], 3)).toEqual(all.slice(2, 5));
+    expect(await store.range(k, ids[1]!, 3)).toEqual(all.slice(2, 5));
     expect(await store.range(key("missing"), null)).toEqual([]);
   });
 
   it("ids stay increasing for many appends within the same millisecond", async () => {
     const k = key("burst");
     const ids = (await Promise.all(Array.from({ length: 50 }, (_, i) => store.append(k, [i], 60)))).flat();
-    for (let i = 1; i < ids.length; i++) expect(compareStreamIds(ids[i - 1], ids[i])).toBe(-1);
+    for (let i = 1; i < ids.length; i++) expect(compareStreamIds(ids[i - 1]!, ids[i]!)).toBe(-1);
     expect((await store.range(k, null)).map((e) => e.data)).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
 
@@ -131,7 +131,7 @@ describe.each(variants)("$label store", ({ label, kind, create }) => {
     const [firstId] = await store.append(k, ["a", "b"], 60);
     const signal = new AbortController().signal;
     const fromStart = readUntil(entries(store.follow(k, null, signal)), (e) => e.data === "e");
-    const resumed = readUntil(entries(store.follow(k, firstId, signal)), (e) => e.data === "e");
+    const resumed = readUntil(entries(store.follow(k, firstId!, signal)), (e) => e.data === "e");
     await sleep(50);
     await store.append(k, ["c"], 60);
     await store.append(k, ["d", "e"], 60);
@@ -151,7 +151,7 @@ describe.each(variants)("$label store", ({ label, kind, create }) => {
     for (let n = 0; n < 60; n++) {
       // Alternate single and batched appends; start followers in between without waiting for them.
       await store.append(k, n % 3 === 0 ? [{ n }, { n: n + 0.5 }] : [{ n }], 60);
-      if (n % 2 === 0) startReader(n % 4 === 0 ? null : resumeId);
+      if (n % 2 === 0) startReader(n % 4 === 0 ? null : resumeId!);
     }
     await store.append(k, ["end"], 60);
     const all = await store.range(k, null);
@@ -256,7 +256,7 @@ describe.each(variants)("$label store", ({ label, kind, create }) => {
     await store.set(keys.context("s1"), "c", 60);
     await store.set(keys.context("s2"), "other", 60);
     expect(await store.delInSlot([...streams, keys.context("s1"), keys.stream("s1", "absent")])).toBe(DEL_BATCH + 4);
-    expect(await store.get(streams[0])).toBeNull();
+    expect(await store.get(streams[0]!)).toBeNull();
     expect(await store.get(streams.at(-1)!)).toBeNull();
     expect(await store.get(keys.context("s1"))).toBeNull();
     expect(await store.get(keys.context("s2"))).toBe("other");
@@ -350,7 +350,7 @@ if (!clusterNodes) describe("redis store connections", () => {
     return list
       .split("\n")
       .filter((line) => line.includes(` name=${name}-follow `))
-      .map((line) => /(?:^| )id=(\d+)/.exec(line)![1]);
+      .map((line) => /(?:^| )id=(\d+)/.exec(line)![1]!);
   }
 
   beforeAll(() => {
@@ -383,7 +383,7 @@ if (!clusterNodes) describe("redis store connections", () => {
     const controllers = Array.from({ length: 200 }, () => new AbortController());
     const received = controllers.map(() => [] as unknown[]);
     const readers = controllers.map(async ({ signal }, i) => {
-      for await (const entry of entries(store.follow(k, null, signal))) received[i].push(entry.data);
+      for await (const entry of entries(store.follow(k, null, signal))) received[i]!.push(entry.data);
     });
     await waitFor(() => received.every((got) => got.length === 1));
     await store.append(k, ["live"], 60);
@@ -395,7 +395,7 @@ if (!clusterNodes) describe("redis store connections", () => {
     for (const controller of controllers.slice(1)) controller.abort();
     await Promise.all(readers.slice(1));
     expect(await followConnections()).toHaveLength(1);
-    controllers[0].abort();
+    controllers[0]!.abort();
     await readers[0];
     await waitFor(async () => (await followConnections()).length === 0);
   });
@@ -414,7 +414,7 @@ if (!clusterNodes) describe("redis store connections", () => {
       (async () => {
         for await (const entry of entries(store.follow(k, null, signal))) into.push(entry.data);
       })();
-    const readers = keys.map((k, i) => follow(k, controllers[i].signal, got[i]));
+    const readers = keys.map((k, i) => follow(k, controllers[i]!.signal, got[i]!));
     await waitFor(async () => (await subscriptions(keys)).every((n) => n === 1));
     expect(await followConnections()).toHaveLength(1);
     await Promise.all(keys.map((k, i) => store.append(k, [i], 60)));
@@ -503,7 +503,7 @@ if (!clusterNodes) describe("redis store connections", () => {
       await store.append(k, [1], 60);
       await waitFor(() => got.length === 2);
 
-      await admin.call("CLIENT", "KILL", "ID", killed);
+      await admin.call("CLIENT", "KILL", "ID", killed!);
       // Appended while the reader is down or reconnecting.
       await store.append(k, [2, 3], 60);
       await waitFor(async () => (await followConnections()).some((id) => id !== killed));

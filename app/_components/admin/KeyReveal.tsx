@@ -25,13 +25,13 @@ export function KeyReveal({ title, apiKey, onDone }: { title: string; apiKey: st
         <code className="key-value" data-testid="new-api-key" tabIndex={0}>
           {apiKey}
         </code>
-        <button type="button" className="btn btn-sm" onClick={() => copy("key")} aria-label={t("admin.reveal.copyKey")}>
+        <button type="button" className="btn btn-sm" onClick={() => void copy("key")} aria-label={t("admin.reveal.copyKey")}>
           {copied === "key" ? <CheckIcon size={15} /> : <CopyIcon size={15} />}
           <span>{copied === "key" ? t("common.copied") : t("common.copy")}</span>
         </button>
       </div>
       <div className="key-actions">
-        <button type="button" className="link-btn" onClick={() => copy("link")}>
+        <button type="button" className="link-btn" onClick={() => void copy("link")}>
           {copied === "link" ? t("admin.reveal.linkCopied") : t("admin.reveal.copyLink")}
         </button>
         <button type="button" className="btn btn-sm" onClick={onDone}>

@@ -184,7 +184,7 @@ export function SessionsTable() {
       </div>
       {list.hasNextPage && (
         <div className="table-more">
-          <button type="button" className="btn" onClick={() => list.fetchNextPage()} disabled={list.isFetchingNextPage}>
+          <button type="button" className="btn" onClick={() => void list.fetchNextPage()} disabled={list.isFetchingNextPage}>
             {list.isFetchingNextPage ? tc("loading") : tc("loadMore")}
           </button>
         </div>
@@ -200,7 +200,7 @@ export function SessionsTable() {
           setConfirming(false);
           deleteMany.reset();
         }}
-        onConfirm={runDelete}
+        onConfirm={() => void runDelete()}
       >
         <p>{t("deleteBody")}</p>
       </ConfirmDialog>

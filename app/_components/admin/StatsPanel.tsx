@@ -88,9 +88,9 @@ function BarChart({ data }: { data: { day: string; count: number }[] }) {
       </div>
       {data.length > 0 && (
         <div className="chart-xaxis" aria-hidden="true">
-          <span>{dayLabel(data[0].day)}</span>
-          <span>{dayLabel(data[Math.floor(data.length / 2)].day)}</span>
-          <span>{dayLabel(data[data.length - 1].day)}</span>
+          <span>{dayLabel(data[0]!.day)}</span>
+          <span>{dayLabel(data[Math.floor(data.length / 2)]!.day)}</span>
+          <span>{dayLabel(data[data.length - 1]!.day)}</span>
         </div>
       )}
       <figcaption className="muted">

@@ -40,7 +40,7 @@ export function TenantsPanel() {
           <h2 id="tenants-title">{t("title")}</h2>
           <span className="muted">{t("intro")}</span>
         </header>
-        <form className="inline-form" onSubmit={submit} aria-label={t("createTenant")}>
+        <form className="inline-form" onSubmit={(e) => void submit(e)} aria-label={t("createTenant")}>
           <div className="field">
             <label htmlFor="new-tenant-name">{t("name")}</label>
             <input id="new-tenant-name" value={name} maxLength={100} onChange={(e) => setName(e.target.value)} placeholder={t("namePlaceholder")} />

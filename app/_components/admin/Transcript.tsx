@@ -52,7 +52,7 @@ export function Transcript({ session, onClose }: { session: Row; onClose: () => 
         })}
       </p>
       {hasMore && (
-        <button type="button" className="link-btn" disabled={loading} onClick={() => messages[0] && load(new Date(messages[0].createdAt))}>
+        <button type="button" className="link-btn" disabled={loading} onClick={() => messages[0] && void load(new Date(messages[0].createdAt))}>
           {loading ? t("common.loading") : t("chat.loadOlder")}
         </button>
       )}

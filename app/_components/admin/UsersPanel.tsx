@@ -87,7 +87,7 @@ export function UsersPanel({ me }: { me: PublicMe }) {
           <h2 id="users-title">{t("users.title")}</h2>
           <span className="muted">{users.data ? t("users.count", { count: users.data.items.length, tenant: me.tenant.name }) : ""}</span>
         </header>
-        <form className="inline-form" onSubmit={submitUser} aria-label={t("users.createUser")}>
+        <form className="inline-form" onSubmit={(e) => void submitUser(e)} aria-label={t("users.createUser")}>
           <div className="field">
             <label htmlFor="new-user-name">{t("users.name")}</label>
             <input id="new-user-name" value={name} maxLength={100} onChange={(e) => setName(e.target.value)} placeholder={t("users.namePlaceholder")} />
@@ -151,7 +151,7 @@ export function UsersPanel({ me }: { me: PublicMe }) {
           <h2 id="keys-title">{t("keys.title")}</h2>
           <span className="muted">{t("keys.intro")}</span>
         </header>
-        <form className="inline-form" onSubmit={submitKey} aria-label={t("keys.createKey")}>
+        <form className="inline-form" onSubmit={(e) => void submitKey(e)} aria-label={t("keys.createKey")}>
           <div className="field">
             <label htmlFor="new-key-user">{t("keys.forUser")}</label>
             <select id="new-key-user" value={keyUser} onChange={(e) => setKeyUser(e.target.value)}>
@@ -232,7 +232,7 @@ export function UsersPanel({ me }: { me: PublicMe }) {
           setRevoking(null);
           revoke.reset();
         }}
-        onConfirm={runRevoke}
+        onConfirm={() => void runRevoke()}
       >
         <p>
           {t.rich("keys.revokeBody", {

@@ -88,14 +88,14 @@ export function BaseDetail({
               className="btn btn-sm"
               disabled={startChat.isPending}
               title={t("detail.chatTitle")}
-              onClick={async () => {
+              onClick={() => void (async () => {
                 try {
                   const s = await startChat.mutateAsync({ knowledgeBaseId: base.id, agentConfig: { knowledgeBases: [] } });
                   window.location.assign(`/?c=${s.id}`);
                 } catch {
                   /* shown below */
                 }
-              }}
+              })()}
             >
               <ChatIcon size={15} />
               <span>{startChat.isPending ? t("detail.starting") : t("detail.chat")}</span>
@@ -132,7 +132,7 @@ export function BaseDetail({
             <h2 id="kb-add-title">{t("detail.addTitle")}</h2>
             <span className="muted">{t("detail.addIntro")}</span>
           </header>
-          <Uploader knowledgeBaseId={base.id} onUploaded={refresh} />
+          <Uploader knowledgeBaseId={base.id} onUploaded={() => void refresh()} />
           <div className="kb-paste-toggle">
             <button type="button" className="btn btn-sm" aria-expanded={pasting} aria-controls="kb-paste" onClick={() => setPasting((v) => !v)}>
               <PasteIcon size={15} />
@@ -232,7 +232,7 @@ export function BaseDetail({
           setEditing(false);
           update.reset();
         }}
-        onSubmit={async (values) => {
+        onSubmit={(values) => void (async () => {
           try {
             await update.mutateAsync({ id: base.id, ...values });
             await queryClient.invalidateQueries({ queryKey: trpc.knowledge.bases.list.queryKey() });
@@ -241,7 +241,7 @@ export function BaseDetail({
           } catch {
             /* shown in the dialog */
           }
-        }}
+        })()}
       />
 
       <ConfirmDialog
@@ -254,7 +254,7 @@ export function BaseDetail({
           setConfirmDelete(false);
           remove.reset();
         }}
-        onConfirm={async () => {
+        onConfirm={() => void (async () => {
           try {
             await remove.mutateAsync({ id: base.id });
             setConfirmDelete(false);
@@ -264,7 +264,7 @@ export function BaseDetail({
           } catch {
             /* shown in the dialog */
           }
-        }}
+        })()}
       >
         <p>
           {t.rich("detail.deleteBaseBody", {
@@ -286,7 +286,7 @@ export function BaseDetail({
           setDeletingDoc(null);
           removeDoc.reset();
         }}
-        onConfirm={async () => {
+        onConfirm={() => void (async () => {
           if (!deletingDoc) return;
           try {
             await removeDoc.mutateAsync({ id: deletingDoc.id });
@@ -295,7 +295,7 @@ export function BaseDetail({
           } catch {
             /* shown in the dialog */
           }
-        }}
+        })()}
       >
         <p>
           {t.rich("detail.deleteDocBody", {

@@ -59,7 +59,7 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
       const next = window.matchMedia(SIDE_BY_SIDE).matches ? (items[0]?.id ?? null) : null;
       setSelectedId(next);
       window.history.replaceState(null, "", urlFor(next));
-    } else if (!selectedId && items.length && window.matchMedia(SIDE_BY_SIDE).matches) {
+    } else if (!selectedId && items[0] && window.matchMedia(SIDE_BY_SIDE).matches) {
       setSelectedId(items[0].id);
       window.history.replaceState(null, "", urlFor(items[0].id));
     }
@@ -109,7 +109,7 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
           {bases.isError && (
             <p className="list-empty" role="alert">
               {errorMessage(bases.error)}{" "}
-              <button type="button" className="link-btn" onClick={() => bases.refetch()}>
+              <button type="button" className="link-btn" onClick={() => void bases.refetch()}>
                 {tc("retry")}
               </button>
             </p>
@@ -160,7 +160,7 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
           setCreating(false);
           create.reset();
         }}
-        onSubmit={async (values) => {
+        onSubmit={(values) => void (async () => {
           try {
             const base = await create.mutateAsync(values);
             queryClient.setQueryData(trpc.knowledge.bases.list.queryKey(), (old) => (old ? { items: [base, ...old.items] } : old));
@@ -171,7 +171,7 @@ export function KnowledgePage({ me, initialBaseId }: { me: PublicMe; initialBase
           } catch {
             /* shown in the dialog */
           }
-        }}
+        })()}
       />
     </div>
   );

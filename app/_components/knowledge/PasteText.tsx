@@ -45,7 +45,7 @@ export function PasteText({ knowledgeBaseId, onAdded }: { knowledgeBaseId: strin
   };
 
   return (
-    <form id="kb-paste" className="kb-paste" onSubmit={submit} noValidate aria-label={t("paste.label")}>
+    <form id="kb-paste" className="kb-paste" onSubmit={(e) => void submit(e)} noValidate aria-label={t("paste.label")}>
       <div className="kb-paste-row">
         <div className={`field ${problem?.field === "title" ? "has-error" : ""}`}>
           <label htmlFor="kb-paste-title">{t("paste.title")}</label>

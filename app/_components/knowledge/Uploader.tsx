@@ -69,7 +69,7 @@ export function Uploader({ knowledgeBaseId, onUploaded }: { knowledgeBaseId: str
     xhr.onload = () => {
       let body: { chunkCount?: number; error?: { message?: string } } | null = null;
       try {
-        body = JSON.parse(xhr.responseText);
+        body = JSON.parse(xhr.responseText) as { chunkCount?: number; error?: { message?: string } };
       } catch {
         /* not JSON: a proxy's error page */
       }
