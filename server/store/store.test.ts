@@ -311,9 +311,10 @@ describe.each(variants)("$label store", ({ label, kind, create }) => {
 
     await offA();
     await store.publish(a, "3");
-    // Messages arrive in publish order, so once b's message is in, a's earlier one has been dispatched.
     await store.publish(b, "4");
-    await waitFor(() => gotB.length === 2);
+    // Wait for both: a cluster relays each PUBLISH over its bus, so messages of different channels
+    // may arrive out of publish order. Once a2 has "3", a (unsubscribed) would have had it too.
+    await waitFor(() => gotB.length === 2 && gotA2.length === 2);
     expect(gotA).toEqual(["1"]);
     expect(gotA2).toEqual(["1", "3"]);
     expect(gotB).toEqual(["2", "4"]);
