@@ -26,8 +26,8 @@ function within<T>(ms: number, read: Promise<T>): Promise<T> {
   return Promise.race([read, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms))]);
 }
 
-describe("deleting a session mid-answer", () => {
-  it("ends the tRPC, SDK and REST subscribers with stop/deleted, and the producer stops", async () => {
+describe("deleting or clearing a session mid-answer", () => {
+  it.each(["delete", "clear"] as const)("%s: ends the tRPC, SDK and REST subscribers with stop/deleted, and the producer stops", async (removal) => {
     const t = await createTestTenant(app);
     const s = await t.owner.api.session.create({ title: "doomed" });
     const turn = await t.owner.api.chat.send({ sessionId: s.id, query: "Explain how answers survive a crashed instance" });
@@ -69,7 +69,8 @@ describe("deleting a session mid-answer", () => {
       return text;
     });
     await within(10_000, Promise.all(started));
-    await t.owner.api.session.delete({ id: s.id });
+    if (removal === "delete") await t.owner.api.session.delete({ id: s.id });
+    else expect(await t.owner.api.session.clearMessages({ id: s.id })).toEqual({ deleted: 2 });
 
     const [viaTrpc, viaSdk, viaRest] = await within(5000, Promise.all([trpc, sdk, rest]));
     expect(viaTrpc.at(-1)).toMatchObject({ type: "stop", reason: "deleted" });
@@ -79,6 +80,12 @@ describe("deleting a session mid-answer", () => {
     const deadline = Date.now() + 2000;
     while (app.runner.running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(app.runner.running).toBe(0);
+    if (removal === "clear") {
+      // The session stays, empty, and takes a new question once the stopped answer has let it go.
+      expect(await t.owner.api.message.list({ sessionId: s.id })).toMatchObject({ items: [] });
+      const again = await t.owner.api.chat.send({ sessionId: s.id, query: "Hello again" });
+      await t.owner.api.chat.stop({ sessionId: s.id, messageId: again.assistantMessage.id });
+    }
   });
 
   it("removes exactly the deleted sessions' keys, found in Postgres, without scanning the keyspace", async () => {

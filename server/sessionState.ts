@@ -70,7 +70,7 @@ export async function removeSessions(deps: RemovalDeps, caller: Caller, target: 
   return deleted.length;
 }
 
-/** Deletes every message of the caller's own session (CONFLICT while an answer streams). */
+/** Deletes every message of the caller's own session, stopping an answer still streaming in it. */
 export async function clearSession(deps: RemovalDeps, caller: Caller, id: string): Promise<number> {
   const { deleted, session } = await clearMessages(deps.db, caller, id);
   await forgetSessions(deps, [session]);

@@ -15,7 +15,7 @@ import {
   type Strategy,
   type SummaryParameters,
 } from "./defaults";
-import { AppError, badInput, notFound } from "./errors";
+import { badInput, notFound } from "./errors";
 import { isStorableTime, isUuid } from "./inputs";
 import { handbookBaseId } from "./knowledge/handbookBase";
 import { allBasesOfTenant, basesOfTenant } from "./knowledge/repository";
@@ -432,20 +432,17 @@ export async function bumpContextVersion(db: Db, sessionId: string): Promise<voi
   await db.update(sessions).set({ contextVersion: sql`${sessions.contextVersion} + 1` }).where(eq(sessions.id, sessionId));
 }
 
-/** Deletes every message of the caller's own session (CONFLICT while an answer streams); returns it as deleted. */
+/**
+ * Deletes every message of the caller's own session and returns it as deleted: an answer still
+ * streaming goes too, and forgetSessions stops it (contract: clearing mid-answer stops the answer).
+ */
 export async function clearMessages(db: Db, caller: Caller, id: string): Promise<{ deleted: number; session: DeletedSession }> {
   return db.transaction(async (tx) => {
     await lockOwnSession(tx, caller, id);
-    const [streaming] = await tx
-      .select({ id: messages.id })
-      .from(messages)
-      .where(and(eq(messages.sessionId, id), eq(messages.status, "streaming")))
-      .limit(1);
-    if (streaming) throw new AppError("conflict", "An answer is streaming in this session; stop it first");
-    const deleted = await tx.delete(messages).where(eq(messages.sessionId, id)).returning({ id: messages.id, role: messages.role });
+    const answers = (await answersOf(tx, [id])).get(id)!; // answersOf has an entry for every id it is given
+    const deleted = await tx.delete(messages).where(eq(messages.sessionId, id)).returning({ id: messages.id });
     // Should the store's part of the clear fail, the cached context is of an old version now.
     await bumpContextVersion(tx, id);
-    const answers = deleted.filter((m) => m.role === "assistant").map((m) => ({ id: m.id, streaming: false, content: "" }));
     return { deleted: deleted.length, session: { id, answers } };
   });
 }
