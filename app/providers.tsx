@@ -5,6 +5,7 @@ import { useState, type ReactNode } from "react";
 import superjson from "superjson";
 import { z } from "zod";
 import type { AppRouter } from "@/server/routers/_app";
+import { MAX_BATCH_CALLS } from "@/client/limits";
 import { TRPCProvider } from "./_components/trpc";
 
 // Zod probes `new Function` once to compile faster parsers; the page's CSP allows no eval, so the
@@ -44,7 +45,7 @@ export function Providers({ children }: { children: ReactNode }) {
         splitLink({
           condition: (op) => op.type === "subscription",
           true: httpSubscriptionLink({ url: apiUrl(), transformer: superjson }),
-          false: httpBatchLink({ url: apiUrl(), transformer: superjson }),
+          false: httpBatchLink({ url: apiUrl(), transformer: superjson, maxItems: MAX_BATCH_CALLS }),
         }),
       ],
     }),

@@ -1,4 +1,5 @@
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
+import { MAX_BATCH_CALLS } from "./limits";
 import { EventSource } from "eventsource";
 import superjson from "superjson";
 // Types only: the package's bundled declarations inline them, and its JavaScript holds no server code.
@@ -38,7 +39,7 @@ export function createParleyClient({ url, apiKey }: ParleyClientOptions) {
               fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...auth } }),
           }),
         }),
-        false: httpBatchLink({ url: endpoint, transformer: superjson, headers: auth }),
+        false: httpBatchLink({ url: endpoint, transformer: superjson, headers: auth, maxItems: MAX_BATCH_CALLS }),
       }),
     ],
   });

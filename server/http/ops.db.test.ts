@@ -259,4 +259,11 @@ describe("request bodies and batches", () => {
     expect(over.status).toBe(400);
     expect(JSON.stringify(await over.json())).toContain("BAD_REQUEST");
   });
+
+  it(`the SDK splits more than ${MAX_BATCH_CALLS} calls made at once into batches the server takes`, async () => {
+    const client = createParleyClient({ url: server.url, apiKey: key });
+    const results = await Promise.all(Array.from({ length: MAX_BATCH_CALLS * 2 + 1 }, () => client.auth.me.query()));
+    expect(results).toHaveLength(MAX_BATCH_CALLS * 2 + 1);
+    expect(new Set(results.map((r) => r.user.id)).size).toBe(1);
+  });
 });

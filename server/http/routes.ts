@@ -18,12 +18,12 @@ import { appRouter } from "../routers/_app";
 import { createContext, nodeExchange } from "../trpc";
 import { MAX_BODY_BYTES, refuseJson, sendJson, type ApiRoute, type NodeHandler, type Refuse } from "./server";
 import { withSubscriptions } from "./subscriptions";
+import { MAX_BATCH_CALLS } from "../../client/limits";
 
 export { MAX_BODY_BYTES };
 /** … except a call that carries a document (`knowledge.documents.add`: 5 MB of text, JSON-escaped; the upload route). */
 export const MAX_DOCUMENT_BODY_BYTES = 6 * 1024 * 1024;
-/** The most calls one tRPC batch may carry (BAD_REQUEST beyond); the client's batch link stays under it. */
-export const MAX_BATCH_CALLS = 20;
+export { MAX_BATCH_CALLS };
 const DOCUMENT_PROCEDURE = "knowledge.documents.add";
 
 /**
