@@ -44,11 +44,14 @@ function searchSql(scope: string, q: string) {
   ) ${ORDER}`;
 }
 
+/** A deterministic RFC 9562 uuid (version 4, variant 8) from a seed: Parley's inputs take no other shape. */
+const seededUuid = (seedText: string) => `overlay(overlay(md5(${seedText}) placing '4' from 13) placing '8' from 17)::uuid`;
+
 export async function seed(sql: postgres.Sql, tenantId: string, userId: string, sessions: number, messages: number) {
   const json = (v: unknown) => sql.json(v as never);
   await sql`
     insert into sessions (id, tenant_id, user_id, title, description, strategy, summary_parameters, agent_config, context_config, created_at, updated_at)
-    select md5('bench-session-' || i)::uuid, ${tenantId}, ${userId}, 'Seeded session ' || i, '',
+    select ${sql.unsafe(seededUuid("'bench-session-' || i"))}, ${tenantId}, ${userId}, 'Seeded session ' || i, '',
            ${json(defaultStrategy())}, ${json(defaultSummaryParameters())}, ${json(defaultAgentConfig())}, ${json(defaultContextConfig())},
            now() - interval '1 day' - i * interval '1 second', now() - interval '1 day' - i * interval '1 second'
     from generate_series(1, ${sessions}::int) i`;
@@ -57,7 +60,7 @@ export async function seed(sql: postgres.Sql, tenantId: string, userId: string, 
   const extra = WORDS.map((w) => `case when j % ${w.every} = 0 then ' ${w.word}' else '' end`).join(" || ");
   await sql.unsafe(`
     insert into messages (session_id, tenant_id, user_id, request_id, role, content, status, created_at, updated_at)
-    select md5('bench-session-' || (j * ${step}))::uuid, '${tenantId}', '${userId}', md5('bench-request-' || j)::uuid, 'user',
+    select ${seededUuid(`'bench-session-' || (j * ${step})`)}, '${tenantId}', '${userId}', ${seededUuid("'bench-request-' || j")}, 'user',
            'How do I ' || (select string_agg((${vocab})[1 + ((j * 31 + k * 17 + k * k) % ${VOCAB.length})], ' ') from generate_series(1, 14) k) || ${extra} || '?',
            'completed', now() - interval '1 day', now() - interval '1 day'
     from generate_series(1, ${messages}) j`);
