@@ -70,7 +70,10 @@ export async function rawPgliteInsert(): Promise<RawInsert & { ids: { tenantId: 
   const migrated = await openDb({ dataDir: path.join(dir, "db") });
   await migrated.close();
   const { PGlite } = await import("@electric-sql/pglite");
-  const pg = await PGlite.create(path.join(dir, "db"));
+  // The extensions the migrations created (db/index.ts): PGlite must load them to open the database.
+  const { btree_gin } = await import("@electric-sql/pglite/contrib/btree_gin");
+  const { vector } = await import("@electric-sql/pglite-pgvector");
+  const pg = await PGlite.create(path.join(dir, "db"), { extensions: { btree_gin, vector } });
   const { id: tenantId } = (await pg.query<{ id: string }>(`insert into tenants (name) values ('bench') returning id`)).rows[0]!;
   const { id: userId } = (await pg.query<{ id: string }>(`insert into users (tenant_id, name, role) values ($1, 'bench', 'owner') returning id`, [tenantId])).rows[0]!;
   const params = [tenantId, userId, ...[defaultStrategy(), defaultSummaryParameters(), defaultAgentConfig(), defaultContextConfig()].map((v) => JSON.stringify(v))];

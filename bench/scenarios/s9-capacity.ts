@@ -210,7 +210,7 @@ async function ramp(ctx: Ctx, system: System, modelUrl: string, steps: number[],
 }
 
 export async function run(ctx: Ctx): Promise<ScenarioResult> {
-  const steps = ctx.quick ? [25, 50, 100, 200, 400] : [100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 4000, 5000];
+  const steps = ctx.quick ? [25, 50, 100, 200, 400] : [25, 50, 75, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 4000, 5000];
   const holdMs = ctx.quick ? 5_000 : 20_000;
   const budgetMs = ctx.quick ? 90_000 : 300_000;
   const maxConcurrent = steps.at(-1)!;
