@@ -13,6 +13,7 @@ import path from "node:path";
 import { FULL, QUICK, type Ctx } from "./lib/context";
 import { writeReport, type Report, type ScenarioResult } from "./lib/report";
 import {
+  BENCH_LIMITS,
   bootstrapKey,
   cleanupAll,
   cleanupRedisPrefix,
@@ -48,8 +49,6 @@ const only = onlyArg ? (onlyArg.includes("=") ? onlyArg.split("=")[1] : args[arg
 const appDirArg = args.find((a) => a.startsWith("--app-dir"));
 if (appDirArg) setAppDir((appDirArg.includes("=") ? appDirArg.split("=")[1] : args[args.indexOf(appDirArg) + 1])!);
 const wanted = (id: string) => !only || only.includes(id);
-/** The bench measures Parley, not its guards: rate limits off; concurrency at the default unless a scenario says otherwise. */
-const BENCH_LIMITS = { PARLEY_RATE_LIMIT_PER_MINUTE: "0", PARLEY_SEND_LIMIT_PER_MINUTE: "0" };
 
 const BENCH_DIR = path.join(ROOT, "bench");
 const PROFILE_DIR = path.join(BENCH_DIR, "profiles");

@@ -9,7 +9,7 @@ import { checkSoak, formatSoakFigures, runSoak, soakFigures, startFleet, type So
 import { startRedisCluster } from "../../scripts/redisCluster";
 import type { Ctx } from "../lib/context";
 import type { Row, ScenarioResult } from "../lib/report";
-import { bootstrapKey, cleanupRedisPrefix, createDatabase, newPrefix, onCleanup, REDIS_URL, startParley } from "../lib/servers";
+import { BENCH_LIMITS, bootstrapKey, cleanupRedisPrefix, createDatabase, newPrefix, onCleanup, REDIS_URL, startParley } from "../lib/servers";
 import { summarize, type Summary } from "../lib/stats";
 
 interface Run {
@@ -29,8 +29,7 @@ async function soakOn(ctx: Ctx, redis: { REDIS_URL: string } | { REDIS_CLUSTER_N
     PARLEY_BOOTSTRAP_KEY: apiKey,
     // Answers that take a while, so that the kills find some under way.
     PARLEY_OFFLINE_TOKEN_DELAY_MS: "25",
-    PARLEY_RATE_LIMIT_PER_MINUTE: "0",
-    PARLEY_SEND_LIMIT_PER_MINUTE: "0",
+    ...BENCH_LIMITS,
     PARLEY_DRAIN_SECONDS: "5",
   };
   const fleet = await startFleet(3, (port) => startParley({ kind: "servers", env, port }));

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Ctx } from "../lib/context";
 import { latencyRow, rateRow, type Row, type ScenarioResult } from "../lib/report";
-import { bootstrapKey, freePort, ROOT, startParley } from "../lib/servers";
+import { BENCH_LIMITS, bootstrapKey, freePort, ROOT, startParley } from "../lib/servers";
 import { rateSummary, summarize } from "../lib/stats";
 import { embeddedTarget } from "../lib/target";
 import { parleyLatencyRound, rawLatencyRound } from "./s1-latency";
@@ -29,6 +29,7 @@ export async function run(ctx: Ctx, nodeArgs: string[] = []): Promise<ScenarioRe
       PARLEY_REDIS_PREFIX: ctx.prefix,
       PARLEY_OFFLINE_TOKEN_DELAY_MS: "0",
       BENCH_PROBE_PORT: String(probePort),
+      ...BENCH_LIMITS,
     },
     nodeArgs: ["--import", `file://${path.join(ROOT, "bench/lib/probe.mjs")}`, ...nodeArgs],
   });
