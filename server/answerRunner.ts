@@ -53,10 +53,12 @@ export function createAnswerRunner(options: {
   const heartbeat = setInterval(() => {
     for (const job of jobs.values()) {
       const key = lockKey(job.sessionId);
-      // A lease lost while Redis was away is taken back, so no sweeper mistakes us for dead.
+      // A lease lost while Redis was away is taken back, so no sweeper mistakes us for dead; but not
+      // one released on purpose while this renewal was in flight (the answer ended: its session is
+      // free for the next question). releaseLease drops the job before it sends its release.
       store
         .renew(key, job.leaseOwner, LEASE_MS)
-        .then((held) => (held ? true : store.acquire(key, job.leaseOwner, LEASE_MS)))
+        .then((held) => (held || jobs.get(job.messageId) !== job ? held : store.acquire(key, job.leaseOwner, LEASE_MS)))
         .catch(() => undefined);
     }
   }, HEARTBEAT_MS);
