@@ -89,9 +89,6 @@ async function acceptedWithin(ms: number, connect: () => Promise<EventStream>): 
     await sleep(50);
   }
 }
-async function stopAnswer(api: TestCaller, answer: Answer) {
-  await api.chat.stop(answer);
-}
 
 describe("a follower resuming from an id beyond its answer's end", () => {
   it("tRPC and REST: attached mid-answer it ends with the answer's terminal event; attached after the end it ends at once with it", async () => {
@@ -103,7 +100,7 @@ describe("a follower resuming from an id beyond its answer's end", () => {
     const rest = await followRest(streaming.url, key, answer, BEYOND_THE_END);
     expect([trpc.status, rest.status]).toEqual([200, 200]);
     await sleep(300);
-    await stopAnswer(t.owner.api, answer);
+    await t.owner.api.chat.stop(answer);
     expect(await endsWithin(watcher, 5000)).toBe(true);
     const [trpcEnded, restEnded] = await Promise.all([endsWithin(trpc, 5000), endsWithin(rest, 5000)]);
     expect({ trpcEnded, restEnded }).toEqual({ trpcEnded: true, restEnded: true });
@@ -165,7 +162,7 @@ describe("open streams per key", () => {
       open.push(await acceptedWithin(2000, () => followRest(streaming.url, key, answer)));
     } finally {
       for (const stream of open) stream.close();
-      await stopAnswer(t.owner.api, answer);
+      await t.owner.api.chat.stop(answer);
     }
   });
 });
@@ -219,6 +216,6 @@ describe("revoking a key, signing out", () => {
     expect(await Promise.all(staying.map((s) => endsWithin(s, 0)))).toEqual([false, false]);
     staying.forEach((s, i) => expect(frames(s).length).toBeGreaterThan(before[i]!));
     for (const stream of staying) stream.close();
-    await stopAnswer(member.api, answer);
+    await member.api.chat.stop(answer);
   });
 });
