@@ -1,14 +1,17 @@
 import type { Logger } from "./log";
 
 /**
- * Runs answers on this instance: a FIFO pool of at most PARLEY_MAX_CONCURRENT_ANSWERS at once,
- * and a lease per answer (the session's answer lock, renewed by a heartbeat) so other instances
- * can tell a live answer from a dead one (recovery.ts sweeps up the dead ones).
+ * Runs answers on this instance: a pool of at most PARLEY_MAX_CONCURRENT_ANSWERS at once, whose
+ * queue takes tenants in turn (each tenant's answers in their order), and a lease per answer (the
+ * session's answer lock, renewed by a heartbeat) so other instances can tell a live answer from a
+ * dead one (recovery.ts sweeps up the dead ones).
  */
 export const LEASE_MS = 15_000;
 const HEARTBEAT_MS = 5_000;
 
 export interface AnswerJob {
+  /** Whose turn in the queue it waits for. */
+  tenantId: string;
   sessionId: string;
   messageId: string;
   /** The lock value: which answer holds the session, and on which instance. */
@@ -44,7 +47,15 @@ export function createAnswerRunner(options: {
 }) {
   const { store, lockKey } = options;
   const jobs = new Map<string, AnswerJob>();
-  const queue: AnswerJob[] = [];
+  /**
+   * The queue, per tenant: its waiting answers in order of arrival, its running ones, and when it
+   * was last served. A tenant stays while it has either, so one whose answers fill the pool keeps
+   * its place in the turn behind tenants that have none running.
+   */
+  const tenants = new Map<string, { waiting: AnswerJob[]; running: number; lastServed: number }>();
+  let queued = 0;
+  /** Answers started from the queue so far: the clock of `lastServed`. */
+  let served = 0;
   let running = 0;
   /** Places held by sends still storing their answer, so concurrent sends cannot overfill the queue. */
   let reserved = 0;
@@ -71,26 +82,63 @@ export function createAnswerRunner(options: {
     await store.release(lockKey(job.sessionId), job.leaseOwner).catch(() => undefined);
   };
 
+  const tenantOf = (job: AnswerJob) => {
+    let tenant = tenants.get(job.tenantId);
+    if (!tenant) tenants.set(job.tenantId, (tenant = { waiting: [], running: 0, lastServed: 0 }));
+    return tenant;
+  };
+  const forgetIdle = (job: AnswerJob) => {
+    const tenant = tenants.get(job.tenantId);
+    if (tenant && tenant.waiting.length === 0 && tenant.running === 0) tenants.delete(job.tenantId);
+  };
+
   const launch = (job: AnswerJob) => {
     running++;
+    tenantOf(job).running++;
     void job
       .run(job.controller.signal, () => releaseLease(job))
       .catch((error) => options.log.error({ err: error, sessionId: job.sessionId, messageId: job.messageId }, "answer crashed"))
       .finally(async () => {
         await releaseLease(job);
         running--;
+        tenantOf(job).running--;
+        forgetIdle(job);
         startNext();
       });
   };
 
-  const startNext = () => {
-    while (!closed && running < options.maxConcurrent && queue.length > 0) launch(queue.shift()!);
+  /**
+   * Takes the next answer from the queue: the first waiting answer of the tenant served longest
+   * ago (never served first; ties in the order tenants arrived), so tenants take turns.
+   */
+  const dequeue = (): AnswerJob | undefined => {
+    let next: { waiting: AnswerJob[]; lastServed: number } | undefined;
+    for (const tenant of tenants.values()) if (tenant.waiting.length > 0 && (!next || tenant.lastServed < next.lastServed)) next = tenant;
+    if (!next) return undefined;
+    next.lastServed = ++served;
+    queued--;
+    return next.waiting.shift();
   };
 
-  /** Queues an answer; it starts when a slot is free, in order of arrival. */
+  const startNext = () => {
+    while (!closed && running < options.maxConcurrent && queued > 0) launch(dequeue()!);
+  };
+
+  /** Takes a waiting answer out of the queue; false when it is not waiting. */
+  const unqueue = (job: AnswerJob) => {
+    const waiting = tenants.get(job.tenantId)?.waiting ?? [];
+    const at = waiting.indexOf(job);
+    if (at < 0) return false;
+    waiting.splice(at, 1);
+    queued--;
+    return true;
+  };
+
+  /** Queues an answer; it starts when a slot is free and its tenant's turn comes, after the tenant's earlier ones. */
   const enqueue = (job: AnswerJob) => {
     jobs.set(job.messageId, job);
-    queue.push(job);
+    tenantOf(job).waiting.push(job);
+    queued++;
     startNext();
   };
 
@@ -100,7 +148,7 @@ export function createAnswerRunner(options: {
      * full (PARLEY_MAX_QUEUED_ANSWERS), so the send is refused before it writes anything.
      */
     reserve(): Reservation | null {
-      if (running + queue.length + reserved >= options.maxConcurrent + options.maxQueued) return null;
+      if (running + queued + reserved >= options.maxConcurrent + options.maxQueued) return null;
       reserved++;
       let held = true;
       const release = () => {
@@ -120,10 +168,9 @@ export function createAnswerRunner(options: {
       const job = jobs.get(messageId);
       if (!job) return false;
       job.controller.abort(reason);
-      const queued = queue.indexOf(job);
       // A queued answer runs at once, outside the pool: it sees its aborted signal and
       // finalises as stopped without generating anything.
-      if (queued >= 0) launch(queue.splice(queued, 1)[0]!); // the job itself, taken out of the queue
+      if (unqueue(job)) launch(job);
       return true;
     },
     /** Aborts every local answer of these sessions (they were deleted). */
@@ -136,7 +183,7 @@ export function createAnswerRunner(options: {
       return running;
     },
     get queued() {
-      return queue.length;
+      return queued;
     },
     /** Stops taking work and aborts what runs; resolves when every local answer has ended. */
     async close() {
@@ -144,7 +191,7 @@ export function createAnswerRunner(options: {
       clearInterval(heartbeat);
       for (const job of jobs.values()) job.controller.abort("shutdown");
       // Queued answers run at once too: they see the aborted signal and end as interrupted.
-      for (const job of queue.splice(0)) launch(job);
+      for (let job = dequeue(); job; job = dequeue()) launch(job);
       const deadline = Date.now() + 5000;
       while (running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     },

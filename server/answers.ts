@@ -149,6 +149,7 @@ export async function sendChat(
 
     const controller = new AbortController();
     place.enqueue({
+      tenantId: session.tenantId,
       sessionId: session.id,
       messageId,
       leaseOwner,

@@ -3,6 +3,7 @@ import { createAnswerRunner, type AnswerRunner } from "./answerRunner";
 import { bootstrap, createCallerCache, purgeExpiredWebSessions, type CallerCache } from "./auth";
 import { createContextManager, type ContextManager } from "./context";
 import { parseEnv, pgliteDir, type Env } from "./env";
+import { createOpenStreams, type OpenStreams } from "./http/openStreams";
 import { ensureHandbookBase } from "./knowledge/handbookBase";
 import { openKnowledgeIndex, reembedStaleChunks, type KnowledgeIndex } from "./knowledge/knowledgeIndex";
 import { knowledgeDeps } from "./knowledge/sessionKnowledge";
@@ -38,6 +39,8 @@ export interface App {
   metrics: Metrics;
   /** Calls, answers started and wrong-key sign-ins, limited across instances. */
   limits: RateLimits;
+  /** The answer streams this instance serves, counted per key and ended on revocation or sign-out. */
+  openStreams: OpenStreams;
   close(): Promise<void>;
 }
 
@@ -127,6 +130,7 @@ export async function createApp(
       windowSeconds: options.rateLimitWindowSeconds,
       onRefused: (limit) => metrics.rateLimited.inc({ limit }),
     }),
+    openStreams: createOpenStreams({ perKey: env.PARLEY_STREAMS_PER_KEY, onRefused: () => metrics.rateLimited.inc({ limit: "streams" }) }),
     context: createContextManager({
       store,
       keys,

@@ -32,7 +32,10 @@ export interface ApiKey {
 export interface Caller {
   user: User;
   tenant: Tenant;
+  /** The key called with, or the one the browser signed in with. */
   apiKeyId: string;
+  /** When the caller came with the sign-in cookie: that sign-in (its token's hash, the row's key). */
+  webSessionId?: string;
 }
 
 export const SESSION_COOKIE = "parley_session";
@@ -108,15 +111,16 @@ export type CallerCache = ReturnType<typeof createCallerCache>;
 /** Resolves the browser's sign-in cookie token; revoking the key signs the browser out too. */
 export async function authenticateWebSession(db: Db, token: string): Promise<Caller | null> {
   if (!token || token.length > 200) return null;
+  const tokenHash = sha256(token);
   const [row] = await db
     .select({ user: userColumns, tenant: tenantColumns, apiKeyId: apiKeys.id })
     .from(webSessions)
     .innerJoin(apiKeys, eq(apiKeys.id, webSessions.apiKeyId))
     .innerJoin(users, eq(users.id, apiKeys.userId))
     .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
-    .where(and(eq(webSessions.tokenHash, sha256(token)), isNull(apiKeys.revokedAt), gt(webSessions.expiresAt, new Date())))
+    .where(and(eq(webSessions.tokenHash, tokenHash), isNull(apiKeys.revokedAt), gt(webSessions.expiresAt, new Date())))
     .limit(1);
-  return row ?? null;
+  return row ? { ...row, webSessionId: tokenHash } : null;
 }
 
 /** Starts a browser sign-in for a key; returns the cookie token (stored only as a hash). */
@@ -127,8 +131,10 @@ export async function createWebSession(db: Db, apiKeyId: string): Promise<{ toke
   return { token, expiresAt };
 }
 
-export async function deleteWebSession(db: Db, token: string): Promise<void> {
-  await db.delete(webSessions).where(eq(webSessions.tokenHash, sha256(token)));
+/** Ends a browser sign-in; returns its id (`Caller.webSessionId`) when there was one. */
+export async function deleteWebSession(db: Db, token: string): Promise<string | null> {
+  const [deleted] = await db.delete(webSessions).where(eq(webSessions.tokenHash, sha256(token))).returning({ id: webSessions.tokenHash });
+  return deleted?.id ?? null;
 }
 
 export function sessionCookie(token: string, expiresAt: Date, secure: boolean): string {

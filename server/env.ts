@@ -73,6 +73,8 @@ const envSchema = z.object({
   PARLEY_ANSWER_MAX_SECONDS: positiveSeconds(600),
   /** Answers that may wait for a slot per instance; beyond it `chat.send` is TOO_MANY_REQUESTS. */
   PARLEY_MAX_QUEUED_ANSWERS: positiveInt(1000),
+  /** Answer streams one API key (or signed-in user) may hold open per instance, tRPC and REST together. */
+  PARLEY_STREAMS_PER_KEY: positiveInt(64),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
 }).refine((env) => !(env.REDIS_URL && env.REDIS_CLUSTER_NODES), {
   path: ["REDIS_CLUSTER_NODES"],

@@ -1,14 +1,20 @@
 import type { AnswerRunner } from "./answerRunner";
 import type { CallerCache } from "./auth";
+import type { OpenStreams } from "./http/openStreams";
 import type { Keys } from "./store/keys";
 import type { Store } from "./store/types";
 import { rootLogger } from "./log";
 
 /**
  * What one instance tells all: stop one answer (chat.stop), stop a session's answers (deleted),
- * or forget a revoked API key. Every instance listens on one channel and acts on what it holds.
+ * forget a revoked API key and end its streams, or end the streams of a browser that signed out.
+ * Every instance listens on one channel and acts on what it holds.
  */
-export type InstanceSignal = { messageId: string } | { sessionIds: string[]; reason: string } | { revokedApiKeyId: string };
+export type InstanceSignal =
+  | { messageId: string }
+  | { sessionIds: string[]; reason: string }
+  | { revokedApiKeyId: string }
+  | { signedOutWebSessionId: string };
 
 /** Where signals travel. */
 export interface SignalChannelDeps {
@@ -20,6 +26,7 @@ export interface SignalChannelDeps {
 export interface SignalDeps extends SignalChannelDeps {
   runner: Pick<AnswerRunner, "abort" | "abortSessions">;
   callers: Pick<CallerCache, "forgetKey">;
+  openStreams: Pick<OpenStreams, "endKey" | "endWebSession">;
 }
 
 function applySignal(deps: SignalDeps, raw: string) {
@@ -27,7 +34,10 @@ function applySignal(deps: SignalDeps, raw: string) {
     const signal = JSON.parse(raw) as InstanceSignal;
     if ("messageId" in signal) deps.runner.abort(signal.messageId, "user");
     else if ("sessionIds" in signal) deps.runner.abortSessions(signal.sessionIds, signal.reason);
-    else deps.callers.forgetKey(signal.revokedApiKeyId);
+    else if ("revokedApiKeyId" in signal) {
+      deps.callers.forgetKey(signal.revokedApiKeyId);
+      deps.openStreams.endKey(signal.revokedApiKeyId);
+    } else deps.openStreams.endWebSession(signal.signedOutWebSessionId);
   } catch {
     rootLogger().warn({ signal: raw.slice(0, 100) }, "ignored a malformed signal");
   }

@@ -2,7 +2,7 @@ import type { Env } from "./env";
 import { isTerminal, type StreamEvent } from "./events";
 import type { Logger } from "./log";
 import type { Message } from "./messages";
-import { compareStreamIds } from "./store/follow";
+import { compareStreamIds, resumeAfter } from "./store/follow";
 import type { Metrics } from "./metrics";
 import type { Keys } from "./store/keys";
 import type { Store, StreamEntry } from "./store/types";
@@ -177,8 +177,9 @@ async function* eventsOf(
   }
   // Its terminal event is written just after the row: replay what is there, wait a moment for the
   // rest, and fall back to the row's own terminal event if it never comes (the store was
-  // unreachable when the answer ended).
-  const after = lastEventId;
+  // unreachable when the answer ended). A resume id beyond the stream's end resumes at its last
+  // entry, as a live follower does (`resumeAfter`).
+  const after = resumeAfter(lastEventId, entries.at(-1)!.id);
   yield* mergeAnswers(after ? entries.filter((entry) => compareStreamIds(entry.id, after) > 0) : entries);
   if (entries.some((e) => isTerminal(e.data as StreamEvent))) return;
   let last = entries.at(-1)!.id;

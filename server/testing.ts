@@ -125,3 +125,64 @@ export async function serveApp(appOrHost: App | AppHost): Promise<{ url: string;
       }),
   };
 }
+
+/** An SSE response read as it arrives: tRPC's subscriptions and the REST face's answer streams alike. */
+export interface EventStream {
+  status: number;
+  headers: Headers;
+  /** Every message received so far: the text of each block between blank lines (pings and `:` comments too). */
+  messages: string[];
+  /** When each of `messages` arrived (ms since the epoch). */
+  arrivals: number[];
+  /** Settles when the response has ended: the server closed it, or `close` dropped it. */
+  ended: Promise<void>;
+  /** Drops the connection, as a client that goes away. */
+  close(): void;
+}
+
+/** Opens an SSE request (GET, or POST with a JSON `body`) and collects its messages as they arrive. */
+export async function openEventStream(url: string, headers: Record<string, string>, body?: unknown): Promise<EventStream> {
+  const controller = new AbortController();
+  const res = await fetch(url, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { accept: "text/event-stream", ...(body !== undefined && { "content-type": "application/json" }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: controller.signal,
+  });
+  const messages: string[] = [];
+  const arrivals: number[] = [];
+  const ended = (async () => {
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+          const block = buffer.slice(0, end).trim();
+          buffer = buffer.slice(end + 2);
+          if (block) {
+            messages.push(block);
+            arrivals.push(Date.now());
+          }
+        }
+      }
+    } catch {
+      // Dropped by `close`, or reset: the stream has ended either way.
+    }
+  })();
+  return { status: res.status, headers: res.headers, messages, arrivals, ended, close: () => controller.abort() };
+}
+
+/** The URL a tRPC SSE client asks for to call a subscription (`chat.stream`) with `input`. */
+export const subscriptionUrl = (base: string, path: string, input: object) =>
+  `${base}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+
+/** Signs a browser in over HTTP with `apiKey`; returns its cookie (`name=value`) for the `Cookie` header. */
+export async function signInCookie(base: string, apiKey: string): Promise<string> {
+  const res = await fetch(`${base}/api/trpc/auth.signIn`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ json: { apiKey } }) });
+  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
+  return res.headers.getSetCookie()[0]!.split(";")[0]!;
+}

@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { TRPCError } from "@trpc/server";
 import { getErrorShape, getTRPCErrorFromUnknown, isTrackedEnvelope, sseHeaders } from "@trpc/server/unstable-core-do-not-import";
+import { retryAfterOf, toTRPCError } from "../errors";
 import { appRouter } from "../routers/_app";
 import type { Context } from "../trpc";
+import type { OpenStream } from "./openStreams";
 import type { NodeHandler } from "./server";
 
 /*
@@ -91,16 +93,18 @@ async function stream(ctx: Context, res: ServerResponse, call: NonNullable<Retur
     const error = getTRPCErrorFromUnknown(cause);
     return getErrorShape({ config, ctx, error, input: call.input, path: call.path, type: "subscription" });
   };
-  /** Writes, waiting while the client is slow to read; false once the connection is gone. */
+  /** Writes, waiting while the client is slow to read; false once the connection is gone or the stream was ended. */
   const write = async (text: string) => {
     if (abort.signal.aborted || res.destroyed) return false;
     if (!res.write(text)) {
       await new Promise<void>((resolve) => {
         const done = () => {
           res.off("drain", done).off("close", done);
+          abort.signal.removeEventListener("abort", done);
           resolve();
         };
         res.on("drain", done).on("close", done);
+        abort.signal.addEventListener("abort", done, { once: true });
       });
     }
     return !abort.signal.aborted;
@@ -126,6 +130,22 @@ async function stream(ctx: Context, res: ServerResponse, call: NonNullable<Retur
   }
   // Gone while the call ran: nothing to write, and nothing to track (its close has passed).
   if (abort.signal.aborted) return void res.end();
+  // Counted against its caller once the call is accepted (so its own refusals keep their codes)
+  // and before anything is written: over the cap, refused as the call limit refuses, with Retry-After.
+  let opened: OpenStream | null = null;
+  if (iterable) {
+    try {
+      const caller = await ctx.caller();
+      if (caller) opened = ctx.app.openStreams.open(caller);
+    } catch (error) {
+      iterable = null;
+      failure = toTRPCError(error);
+      const retryAfter = retryAfterOf(error);
+      if (retryAfter !== undefined) ctx.setHeader("Retry-After", String(retryAfter));
+    }
+  }
+  // Its key revoked or its browser signed out: the stream ends now, writing nothing more.
+  opened?.ended.addEventListener("abort", () => abort.abort(), { once: true });
   // The headers tRPC sends with a subscription.
   res.writeHead(200, { vary: "trpc-accept, accept", ...sseHeaders });
   track(res);
@@ -150,6 +170,8 @@ async function stream(ctx: Context, res: ServerResponse, call: NonNullable<Retur
   } catch (error) {
     if (!abort.signal.aborted) await write(frame({ event: "serialized-error", data: JSON.stringify(config.transformer.output.serialize(shape(error))) }));
   } finally {
+    untrack(res);
+    opened?.close();
     res.end();
   }
 }

@@ -1,5 +1,6 @@
 import type { AnswerRow } from "../answers";
 import { isTerminal, type StreamEvent } from "../events";
+import type { OpenStream } from "../http/openStreams";
 import { compareStreamIds } from "../store/follow";
 import { readAnswerStream, type StreamReadDeps } from "../streams";
 import { toReferenceJson } from "./schemas";
@@ -102,38 +103,58 @@ async function titleUpTo(deps: StreamReadDeps, answer: AnswerRow, lastEventId: s
 
 /**
  * An SSE response body from frames: a `:` comment after every quiet `keepAliveMs`, closed after
- * the last frame. A client that goes away stops the reading (never the answer).
+ * the last frame. A client that goes away stops the reading (never the answer). `opened` is the
+ * stream's place among the caller's open streams (http/openStreams.ts): given back when the body
+ * ends, and when it is ended (its key revoked, its browser signed out) the body closes at once,
+ * writing nothing more.
  */
-export function sseBody(frames: (signal: AbortSignal) => AsyncGenerator<string>, keepAliveMs: number): ReadableStream<Uint8Array> {
+export function sseBody(frames: (signal: AbortSignal) => AsyncGenerator<string>, keepAliveMs: number, opened: OpenStream): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   const reader = new AbortController();
   let keepAlive: NodeJS.Timeout | undefined;
+  let finished = false;
+  /** Stops the keep-alives and gives the place back; true the first time only. */
+  const finish = () => {
+    if (finished) return false;
+    finished = true;
+    clearInterval(keepAlive);
+    opened.close();
+    return true;
+  };
   return new ReadableStream<Uint8Array>({
     start(controller) {
       let lastWrite = Date.now();
       const write = (text: string) => {
+        if (finished) return;
         lastWrite = Date.now();
         controller.enqueue(encoder.encode(text));
       };
       keepAlive = setInterval(() => {
         if (Date.now() - lastWrite >= keepAliveMs) write(":keep-alive\n\n");
       }, Math.max(10, Math.floor(keepAliveMs / 3)));
+      opened.ended.addEventListener(
+        "abort",
+        () => {
+          if (!finish()) return;
+          reader.abort();
+          controller.close();
+        },
+        { once: true },
+      );
       void (async () => {
         try {
           for await (const text of frames(reader.signal)) write(text);
-          controller.close();
+          if (finish()) controller.close();
         } catch (error) {
-          if (!reader.signal.aborted) {
+          if (finish()) {
             console.error("[parley] SSE stream failed:", (error as Error).message);
             controller.error(error);
           }
-        } finally {
-          clearInterval(keepAlive);
         }
       })();
     },
     cancel() {
-      clearInterval(keepAlive);
+      finish();
       reader.abort();
     },
   });

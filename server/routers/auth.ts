@@ -9,6 +9,7 @@ import {
   sessionCookie,
 } from "../auth";
 import { AppError } from "../errors";
+import { broadcast } from "../signals";
 import { authedProcedure, publicProcedure, router } from "../trpc";
 
 export const authRouter = router({
@@ -28,7 +29,9 @@ export const authRouter = router({
   }),
   signOut: publicProcedure.mutation(async ({ ctx }) => {
     const token = cookieFromHeaders(ctx.header);
-    if (token) await deleteWebSession(ctx.app.db, token);
+    const signedOut = token ? await deleteWebSession(ctx.app.db, token) : null;
+    // Streams opened with this cookie end on every instance (if Redis is down, on this one).
+    if (signedOut) await broadcast(ctx.app, { signedOutWebSessionId: signedOut }).catch(() => undefined);
     ctx.setCookie(clearedSessionCookie());
     return { ok: true as const };
   }),

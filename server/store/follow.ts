@@ -15,6 +15,25 @@ function parseId(id: string): [number, number] {
   return dash < 0 ? [Number(id), 0] : [Number(id.slice(0, dash)), Number(id.slice(dash + 1))];
 }
 
+/** The largest sequence number of a stream id (Redis' is an unsigned 64-bit integer). */
+const MAX_SEQ = "18446744073709551615";
+
+/**
+ * Where a follower resumes: after `afterId`, unless that lies beyond the stream's last entry
+ * (`lastId`, "0-0" when it has none): a client cannot have seen an id the stream never reached (a
+ * forged one, one of another stream), and following after it would skip every entry still to come,
+ * the stream's end among them. Such a follower resumes at the last entry instead (it gets that
+ * entry again, so a finished stream still delivers its terminal entry), or from the start of an
+ * empty stream.
+ */
+export function resumeAfter(afterId: string | null, lastId: string): string | null {
+  if (afterId === null || compareStreamIds(afterId, lastId) <= 0) return afterId;
+  if (lastId === "0-0") return null;
+  const [ms, seq] = parseId(lastId);
+  // The id just before the last entry's: nothing lies between them.
+  return seq > 0 ? `${ms}-${seq - 1}` : `${ms - 1}-${MAX_SEQ}`;
+}
+
 /**
  * Live entries handed from a stream's reader to one follower. The reader pushes without waiting;
  * the follower takes whatever has accumulated. `end()` stops it (with an error: the follower throws).
@@ -76,13 +95,19 @@ export interface LiveFeed {
  * `Store.follow` for both stores. The follower joins the live feed BEFORE replaying and replays
  * again once the feed is live, so an entry appended meanwhile is in a replay or in the queue (or
  * both: the id check drops anything not newer than the last entry yielded). Yields batches: a
- * replay page, or every live entry that arrived since the consumer last took one.
+ * replay page, or every live entry that arrived since the consumer last took one. An `afterId`
+ * beyond the stream's end resumes at its last entry (`resumeAfter`), checked once nothing was
+ * replayed and the feed is live, so whatever is appended after that check reaches the queue.
  */
 export async function* followStream(
   afterId: string | null,
   signal: AbortSignal,
   join: (queue: FollowerQueue) => LiveFeed,
-  range: (afterId: string | null, count: number) => Promise<StreamEntry[]>,
+  stream: {
+    range(afterId: string | null, count: number): Promise<StreamEntry[]>;
+    /** The id of the stream's last entry ("0-0" when it has none). */
+    lastId(): Promise<string>;
+  },
 ): AsyncGenerator<StreamEntry[]> {
   if (signal.aborted) return;
   const queue = new FollowerQueue();
@@ -108,7 +133,7 @@ export async function* followStream(
   /** Yields every stored entry after `last`, page by page. */
   async function* replay() {
     while (!signal.aborted) {
-      const page = await range(last, REPLAY_PAGE);
+      const page = await stream.range(last, REPLAY_PAGE);
       if (signal.aborted) return;
       if (page.length > 0) {
         last = page.at(-1)!.id;
@@ -123,6 +148,10 @@ export async function* followStream(
     yield* replay();
     await Promise.race([feed.ready, aborted]);
     yield* replay();
+    if (afterId !== null && last === afterId && !signal.aborted) {
+      last = resumeAfter(afterId, await stream.lastId());
+      if (last !== afterId) yield* replay();
+    }
     for (;;) {
       const batch = await queue.take();
       if (batch === null || signal.aborted) return;

@@ -131,7 +131,13 @@ export function createMemoryStore(): Store {
           },
         };
       };
-      return followStream(afterId, signal, join, (after, count) => range(key, after, count));
+      return followStream(afterId, signal, join, {
+        range: (after, count) => range(key, after, count),
+        lastId: async () => {
+          const stream = live(key);
+          return stream?.kind === "stream" ? (stream.entries.at(-1)?.id ?? "0-0") : "0-0";
+        },
+      });
     },
 
     async get(key) {

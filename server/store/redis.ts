@@ -216,10 +216,7 @@ export async function createRedisStore(target: RedisTarget, { name = "parley" }:
       const items = await redis.xrange(key, `(${afterId}`, "+", "COUNT", count);
       return { entries: items.flatMap(toLiveEntries), lastId: items.at(-1)?.[0] ?? null, full: items.length === count };
     },
-    async lastId(key) {
-      const [last] = await redis.xrevrange(key, "+", "-", "COUNT", 1);
-      return last?.[0] ?? "0-0";
-    },
+    lastId,
     openWakeups: (handlers) =>
       redis instanceof Cluster ? clusterWakeups(redis, handlers) : serverWakeups(target as string, name, handlers),
     logError,
@@ -248,6 +245,12 @@ export async function createRedisStore(target: RedisTarget, { name = "parley" }:
     return (subscriber = opening);
   }
 
+  /** The id of a stream's last entry ("0-0" when it has none). */
+  async function lastId(key: string): Promise<string> {
+    const [last] = await redis.xrevrange(key, "+", "-", "COUNT", 1);
+    return last?.[0] ?? "0-0";
+  }
+
   async function range(key: string, afterId: string | null, count?: number): Promise<StreamEntry[]> {
     const start = afterId === null ? "-" : `(${afterId}`;
     const reply =
@@ -272,7 +275,7 @@ export async function createRedisStore(target: RedisTarget, { name = "parley" }:
     range,
 
     follow(key, afterId, signal) {
-      return followStream(afterId, signal, (queue) => reader.join(key, queue), (after, count) => range(key, after, count));
+      return followStream(afterId, signal, (queue) => reader.join(key, queue), { range: (after, count) => range(key, after, count), lastId: () => lastId(key) });
     },
 
     async get(key) {

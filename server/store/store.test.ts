@@ -161,6 +161,24 @@ describe.each(variants)("$label store", ({ label, kind, create }) => {
     }
   });
 
+  it("a follower resuming after an id beyond the stream's end resumes at its last entry, then gets what is appended", async () => {
+    const beyond = "99999999999999-0";
+    const signal = new AbortController().signal;
+    const k = key("beyond");
+    await store.append(k, ["a", "b"], 60);
+    const resumed = readUntil(entries(store.follow(k, beyond, signal)), (e) => e.data === "d");
+    await sleep(50);
+    await store.append(k, ["c", "d"], 60);
+    expect((await resumed).map((e) => e.data)).toEqual(["b", "c", "d"]);
+    // A stream that has ended gives its last entry at once; an empty one everything appended later.
+    expect((await readUntil(entries(store.follow(k, beyond, signal)), () => true)).map((e) => e.data)).toEqual(["d"]);
+    const empty = key("beyond-empty");
+    const fromEmpty = readUntil(entries(store.follow(empty, beyond, signal)), (e) => e.data === "y");
+    await sleep(50);
+    await store.append(empty, ["x", "y"], 60);
+    expect((await fromEmpty).map((e) => e.data)).toEqual(["x", "y"]);
+  });
+
   it("several followers of one key all get everything", async () => {
     const k = key("fanout");
     await store.append(k, [0], 60);

@@ -28,6 +28,7 @@ export interface Store {
    * Replays entries after `afterId`, then follows new ones live until the consumer stops iterating
    * or `signal` aborts. Never yields an entry twice or out of order. Yields batches: a replay page,
    * or every live entry that arrived since the consumer last took one, so a consumer may merge them.
+   * An `afterId` beyond the stream's last entry resumes at that entry (`follow.ts`, `resumeAfter`).
    * Redis: one shared reader per instance for every followed key (see `liveReader.ts`).
    */
   follow(key: string, afterId: string | null, signal: AbortSignal): AsyncIterable<StreamEntry[]>;

@@ -19,9 +19,21 @@ const sse = (description: string) => ({
 export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
   const r = router();
 
-  /** The answer's frames as an SSE response, from the start or after `lastEventId`. */
-  const stream = (c: Context<RestEnv>, answer: AnswerRow, lastEventId: string | null) =>
-    c.body(sseBody((signal) => answerFrames(deps, answer, lastEventId, signal), keepAliveMs), 200, sseHeaders);
+  /**
+   * An answer's frames as an SSE response, from the start or after `lastEventId`. The stream is
+   * counted against the caller first (http/openStreams.ts): over the cap it is refused (429)
+   * before `find` looks anything up or starts an answer.
+   */
+  const stream = async (c: Context<RestEnv>, find: () => Promise<AnswerRow>, lastEventId: string | null) => {
+    const opened = deps.openStreams.open(c.get("caller"));
+    try {
+      const answer = await find();
+      return c.body(sseBody((signal) => answerFrames(deps, answer, lastEventId, signal), keepAliveMs, opened), 200, sseHeaders);
+    } catch (error) {
+      opened.close();
+      throw error;
+    }
+  };
 
   const answerOf = (c: Context<RestEnv>, sessionId: string, messageId: string, access: Access) => getAnswer(deps, c.get("caller"), sessionId, messageId, access);
 
@@ -39,13 +51,16 @@ export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
       const { session_id } = c.req.valid("param");
       const input = c.req.valid("json");
       // Every check (lock, scope, bases) happens here, so a refusal is a JSON error before any frame.
-      const turn = await sendChat(
-        deps,
-        c.get("caller"),
-        { sessionId: session_id, query: input.query, requestId: c.get("requestUuid") },
-        { knowledgeBaseIds: input.knowledge_base_ids ?? undefined, disableTitle: input.disable_title ?? undefined },
-      );
-      return stream(c, await answerOf(c, session_id, turn.assistantMessage.id, "own"), null);
+      const started = async () => {
+        const turn = await sendChat(
+          deps,
+          c.get("caller"),
+          { sessionId: session_id, query: input.query, requestId: c.get("requestUuid") },
+          { knowledgeBaseIds: input.knowledge_base_ids ?? undefined, disableTitle: input.disable_title ?? undefined },
+        );
+        return answerOf(c, session_id, turn.assistantMessage.id, "own");
+      };
+      return stream(c, started, null);
     },
   );
 
@@ -61,8 +76,7 @@ export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
     async (c) => {
       const lastEventId = c.req.header("last-event-id")?.trim() || null;
       if (lastEventId && !isStreamId(lastEventId)) throw badInput("Last-Event-ID", "Not an event id of this stream");
-      const answer = await answerOf(c, c.req.valid("param").session_id, c.req.valid("query").message_id, "tenant");
-      return stream(c, answer, lastEventId);
+      return stream(c, () => answerOf(c, c.req.valid("param").session_id, c.req.valid("query").message_id, "tenant"), lastEventId);
     },
   );
 
