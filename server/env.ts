@@ -73,6 +73,8 @@ const envSchema = z.object({
   PARLEY_ANSWER_MAX_SECONDS: positiveSeconds(600),
   /** Answers that may wait for a slot per instance; beyond it `chat.send` is TOO_MANY_REQUESTS. */
   PARLEY_MAX_QUEUED_ANSWERS: positiveInt(1000),
+  /** Documents that may wait for a document process per instance; beyond it an upload is TOO_MANY_REQUESTS. */
+  PARLEY_MAX_QUEUED_DOCUMENTS: positiveInt(8),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
 }).refine((env) => !(env.REDIS_URL && env.REDIS_CLUSTER_NODES), {
   path: ["REDIS_CLUSTER_NODES"],
