@@ -38,6 +38,9 @@ export interface DocumentPool {
   prepare(request: PreparationRequest): Promise<PreparedDocument>;
   /** The ids of its processes now alive (busy, idle or starting). */
   readonly pids: number[];
+  /** Documents being prepared now, and waiting for a process. */
+  readonly running: number;
+  readonly queued: number;
   close(): Promise<void>;
 }
 
@@ -65,6 +68,7 @@ export function createDocumentPool(options: Partial<DocumentPoolOptions> = {}): 
   const idle: Worker[] = [];
   const waiting: { resolve: (worker: Worker) => void; reject: (error: Error) => void }[] = [];
   let closed = false;
+  let running = 0;
 
   const shuttingDown = () => new AppError("unavailable", "The server is shutting down; try again shortly");
   const outOfMemory = (field: string) => badInput(field, `The document needs more than ${memoryMb} MB of memory to read`);
@@ -190,11 +194,19 @@ export function createDocumentPool(options: Partial<DocumentPoolOptions> = {}): 
     async prepare(request) {
       if (closed) throw shuttingDown();
       const worker = await acquire();
+      running++;
       try {
         return await run(worker, request);
       } finally {
+        running--;
         release(worker);
       }
+    },
+    get running() {
+      return running;
+    },
+    get queued() {
+      return waiting.length;
     },
     get pids() {
       return [...workers].map((w) => w.process.pid).filter((pid): pid is number => pid !== undefined);
