@@ -90,10 +90,9 @@ async function watched<T>({ url }: Served, work: Promise<T>) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   })();
-  const started = performance.now();
   try {
     const result = await work;
-    return { result, ms: performance.now() - started, slowestHealthMs, healthChecks, peakRssMb };
+    return { result, slowestHealthMs, healthChecks, peakRssMb };
   } finally {
     done = true;
     clearInterval(sampler);
@@ -119,10 +118,11 @@ describe("a PDF bomb at the upload route", () => {
   it.each(PDF_BOMBS)("$name: a 400 naming the limit, nothing stored; health within 2 s and under 1 GB throughout", async ({ build, refusal }) => {
     const file = new File([await build()], "bomb.pdf");
     const before = await stored(served);
-    const { result: res, slowestHealthMs, healthChecks, peakRssMb, ms } = await watched(served, upload(served, file));
+    const { result: res, slowestHealthMs, healthChecks, peakRssMb } = await watched(served, upload(served, file));
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: { code: "BAD_REQUEST", message: refusal, field: "file" } });
     expect(await stored(served)).toEqual(before);
+    expect(healthChecks).toBeGreaterThan(0);
     expect(slowestHealthMs).toBeLessThan(2_000);
     expect(peakRssMb).toBeLessThan(1024);
     // The server is still whole: the next document is read as usual.

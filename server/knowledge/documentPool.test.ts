@@ -1,6 +1,8 @@
+import { brotliCompressSync, deflateSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { AppError } from "../errors";
 import { createDocumentPool, type DocumentPool, type DocumentPoolOptions } from "./documentPool";
+import { onePagePdf, showText } from "./pdfFixtures";
 import type { PreparationRequest } from "./prepare";
 
 /** Prose that takes the worker seconds to chunk and embed: what a slow upload looks like. */
@@ -133,5 +135,18 @@ describe("the queue of documents", () => {
     expect(await queued).toMatchObject({ kind: "unavailable" });
     expect(alive(pid!)).toBe(false);
     await expect(pool.prepare(request("After close."))).rejects.toMatchObject({ kind: "unavailable" });
+  }, 60_000);
+});
+
+describe("a parse that stalls", () => {
+  it("is ended once its process stops using the CPU, long before the deadline; the next document is read", async () => {
+    const pool = poolOf({ processes: 1 });
+    // pdf.js 5.6 waits forever on a Brotli layer followed by a Flate one (a promise that never settles).
+    const bytes = onePagePdf({ dictionary: "/Filter[/BrotliDecode/FlateDecode]", data: brotliCompressSync(deflateSync(showText("Never read."))) });
+    const started = Date.now();
+    const error = await pool.prepare({ title: "Stalls", source: { kind: "file", bytes, format: "application/pdf" }, field: "file", embedOffline: true }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: "bad_input", field: "file", message: "The document could not be read: its reader stopped making progress" });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect((await pool.prepare(request("Read next."))).chunks).toHaveLength(1);
   }, 60_000);
 });

@@ -11,8 +11,10 @@ import type { PreparationRequest, PreparedDocument } from "./prepare";
  * Prepares documents (parse, chunk, offline embedding) in a few child processes, off the event
  * loop and out of the server's memory: each process has its own memory cap (V8's heap limit, and
  * its resident size watched from here), so a document that exhausts it ends that process, not the
- * server, and its parse ends with a 400 naming the cap. A parse past its deadline is killed. A
- * process that dies is replaced; documents wait for a free process in a bounded queue, and beyond
+ * server, and its parse ends with a 400 naming the cap. A parse past its deadline is killed, and so
+ * is one whose process stops using the CPU (a parser waiting on a promise that never settles:
+ * pdf.js does, on some filter chains), so neither holds a process for long. A process that dies is
+ * replaced; documents wait for a free process in a bounded queue, and beyond
  * it are refused like a rate limit (TOO_MANY_REQUESTS with Retry-After).
  *
  * The process runs the prebuilt `documentWorker.mjs` beside the bundle when there is one (build/,
@@ -46,8 +48,10 @@ export interface DocumentPool {
 
 /** How long a document refused for a full queue is asked to wait. */
 const QUEUE_FULL_RETRY_AFTER_SECONDS = 5;
-/** How often a busy process's resident size is read. */
-const MEMORY_WATCH_MS = 100;
+/** How often a busy process's resident size and CPU time are read. */
+const WATCH_MS = 100;
+/** How long a parse may go without its process using any CPU before it counts as stalled. */
+const STALL_MS = 5_000;
 
 interface Worker {
   process: ChildProcess;
@@ -160,9 +164,19 @@ export function createDocumentPool(options: Partial<DocumentPoolOptions> = {}): 
         worker.process.kill("SIGKILL");
       };
       const deadline = setTimeout(() => kill(badInput(field, `The document took longer than ${deadlineMs / 1000} seconds to read`)), deadlineMs);
+      let sent = false;
+      let cpu = -1;
+      let progressed = Date.now();
       const watch = setInterval(() => {
-        void residentMb(worker.process.pid).then((mb) => !settled && mb > memoryMb && kill(outOfMemory(field)));
-      }, MEMORY_WATCH_MS);
+        void usageOf(worker.process.pid).then((usage) => {
+          if (settled || !usage) return;
+          if (usage.residentMb > memoryMb) return kill(outOfMemory(field));
+          if (usage.cpuTicks !== cpu || !sent) {
+            cpu = usage.cpuTicks;
+            progressed = Date.now();
+          } else if (Date.now() - progressed > STALL_MS) kill(badInput(field, "The document could not be read: its reader stopped making progress"));
+        });
+      }, WATCH_MS);
       watch.unref();
       const onReply = (reply: WorkerMessage) => {
         if (reply === "ready") return;
@@ -184,6 +198,7 @@ export function createDocumentPool(options: Partial<DocumentPoolOptions> = {}): 
           worker.process.on("message", onReply);
           // A send that fails means the process is gone: its 'exit' ends the parse.
           worker.process.send(request, () => undefined);
+          sent = true;
         },
         (error: Error) => settle(() => reject(closed ? shuttingDown() : error)),
       );
@@ -236,9 +251,13 @@ function workerEntry(): { entry: string; execArgv: string[] } {
   return { entry: beside("documentWorker.ts"), execArgv: ["--import", "tsx"] };
 }
 
-/** A process's resident size in MB, from /proc (0 where there is none). */
-async function residentMb(pid: number | undefined): Promise<number> {
-  if (pid === undefined || process.platform !== "linux") return 0;
-  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
+/** A process's resident size (MB) and the CPU time it has used (clock ticks), from /proc; null where there is none. */
+async function usageOf(pid: number | undefined): Promise<{ residentMb: number; cpuTicks: number } | null> {
+  if (pid === undefined || process.platform !== "linux") return null;
+  const [status, stat] = await Promise.all([readFile(`/proc/${pid}/status`, "utf8"), readFile(`/proc/${pid}/stat`, "utf8")]).catch(() => ["", ""]);
+  const resident = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+  // After the command name (in parentheses): state, then utime and stime as the 12th and 13th fields.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  if (resident === undefined || fields.length < 13) return null;
+  return { residentMb: Number(resident) / 1024, cpuTicks: Number(fields[11]) + Number(fields[12]) };
 }

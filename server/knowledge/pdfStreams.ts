@@ -734,7 +734,7 @@ export function shownTextBytes(buffer: Buffer): number {
     } else if (c === 0x3c && buffer[i + 1] !== 0x3c) {
       const close = buffer.indexOf(0x3e, i + 1);
       const stop = close < 0 ? end : close + 1;
-      operands += (stop - i) >> 1;
+      operands += (stop - i - 1) >> 1; // two digits a byte
       i = stop;
     } else if ((c === 0x3c || c === 0x3e) && buffer[i + 1] === c) {
       operands = 0; // a dictionary: marked-content properties, not text
