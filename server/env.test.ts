@@ -37,6 +37,7 @@ describe("limits and bounds", () => {
       PARLEY_MODEL_IDLE_SECONDS: 60,
       PARLEY_ANSWER_MAX_SECONDS: 600,
       PARLEY_MAX_QUEUED_ANSWERS: 1000,
+      PARLEY_MAX_QUEUED_DOCUMENTS: 8,
     });
     expect(
       parseEnv({ PARLEY_RATE_LIMIT_PER_MINUTE: "0", PARLEY_SEND_LIMIT_PER_MINUTE: "0", PARLEY_TRUST_PROXY: "1", PARLEY_MODEL_IDLE_SECONDS: "0.5" }),
@@ -50,6 +51,7 @@ describe("limits and bounds", () => {
       { PARLEY_MODEL_IDLE_SECONDS: "0" },
       { PARLEY_ANSWER_MAX_SECONDS: "soon" },
       { PARLEY_MAX_QUEUED_ANSWERS: "0" },
+      { PARLEY_MAX_QUEUED_DOCUMENTS: "0" },
       { PARLEY_TRUST_PROXY: "yes" },
     ]) {
       expect(() => parseEnv(bad), JSON.stringify(bad)).toThrow(Object.keys(bad)[0]);
