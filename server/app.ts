@@ -4,6 +4,7 @@ import { bootstrap, createCallerCache, purgeExpiredWebSessions, type CallerCache
 import { createContextManager, type ContextManager } from "./context";
 import { parseEnv, pgliteDir, type Env } from "./env";
 import { createOpenStreams, type OpenStreams } from "./http/openStreams";
+import { createDocumentPool, type DocumentPool, type DocumentPoolOptions } from "./knowledge/documentPool";
 import { ensureHandbookBase } from "./knowledge/handbookBase";
 import { openKnowledgeIndex, reembedStaleChunks, type KnowledgeIndex } from "./knowledge/knowledgeIndex";
 import { knowledgeDeps } from "./knowledge/sessionKnowledge";
@@ -34,6 +35,8 @@ export interface App {
   callers: CallerCache;
   /** Where knowledge-base vectors live and which embedder makes them. */
   knowledge: KnowledgeIndex;
+  /** The processes that prepare new documents (parse, chunk, embed offline), with their queue. */
+  documents: DocumentPool;
   /** JSON log lines of this instance (children per request and per answer). */
   log: Logger;
   metrics: Metrics;
@@ -86,6 +89,8 @@ export async function createApp(
     metrics?: Metrics;
     /** The rate limits' window (60 s); tests shorten it to see it reset. */
     rateLimitWindowSeconds?: number;
+    /** The document processes' limits (DOCUMENT_POOL_DEFAULTS); tests make them small to reach them. */
+    documents?: Partial<DocumentPoolOptions>;
   } = {},
 ): Promise<App> {
   const { dbHandle, store } = await openStores(env, options);
@@ -105,6 +110,12 @@ export async function createApp(
     log,
   });
   metrics.countAnswersFrom(runner);
+  const documents = createDocumentPool({
+    maxQueued: env.PARLEY_MAX_QUEUED_DOCUMENTS,
+    log,
+    onQueueFull: () => metrics.rateLimited.inc({ limit: "documents" }),
+    ...options.documents,
+  });
   let stopSweeper = () => {};
   let reembedding: Promise<unknown> = Promise.resolve();
   let unsubscribeSignals: () => Promise<void> = async () => {};
@@ -120,6 +131,7 @@ export async function createApp(
     runner,
     callers: createCallerCache(),
     knowledge,
+    documents,
     log,
     metrics,
     limits: createRateLimits({
@@ -150,6 +162,7 @@ export async function createApp(
       stopSweeper();
       await reembedding;
       await runner.close();
+      await documents.close();
       await unsubscribeSignals().catch(() => undefined);
       await store.close();
       await dbHandle.close();

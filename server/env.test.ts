@@ -38,6 +38,7 @@ describe("limits and bounds", () => {
       PARLEY_ANSWER_MAX_SECONDS: 600,
       PARLEY_MAX_QUEUED_ANSWERS: 1000,
       PARLEY_STREAMS_PER_KEY: 64,
+      PARLEY_MAX_QUEUED_DOCUMENTS: 8,
     });
     expect(
       parseEnv({ PARLEY_RATE_LIMIT_PER_MINUTE: "0", PARLEY_SEND_LIMIT_PER_MINUTE: "0", PARLEY_TRUST_PROXY: "1", PARLEY_MODEL_IDLE_SECONDS: "0.5" }),
@@ -52,6 +53,7 @@ describe("limits and bounds", () => {
       { PARLEY_ANSWER_MAX_SECONDS: "soon" },
       { PARLEY_MAX_QUEUED_ANSWERS: "0" },
       { PARLEY_STREAMS_PER_KEY: "0" },
+      { PARLEY_MAX_QUEUED_DOCUMENTS: "0" },
       { PARLEY_TRUST_PROXY: "yes" },
     ]) {
       expect(() => parseEnv(bad), JSON.stringify(bad)).toThrow(Object.keys(bad)[0]);

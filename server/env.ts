@@ -75,6 +75,8 @@ const envSchema = z.object({
   PARLEY_MAX_QUEUED_ANSWERS: positiveInt(1000),
   /** Answer streams one API key (or signed-in user) may hold open per instance, tRPC and REST together. */
   PARLEY_STREAMS_PER_KEY: positiveInt(64),
+  /** Documents that may wait for a document process per instance; beyond it an upload is TOO_MANY_REQUESTS. */
+  PARLEY_MAX_QUEUED_DOCUMENTS: positiveInt(8),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
 }).refine((env) => !(env.REDIS_URL && env.REDIS_CLUSTER_NODES), {
   path: ["REDIS_CLUSTER_NODES"],

@@ -1,10 +1,12 @@
+import { brotliCompressSync, deflateSync } from "node:zlib";
 import fc from "fast-check";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "./app";
+import { ascii85Encode, deflatedSpaces, lzwEncode, onePagePdf, runLengthEncode, showText } from "./knowledge/pdfFixtures";
 import { createRestApp } from "./rest";
 import { appRouter } from "./routers/_app";
-import { codeOf, createTestApp, createTestTenant, type TestCaller } from "./testing";
+import { codeOf, createTestApp, createTestTenant, serveApp, type TestCaller } from "./testing";
 
 /**
  * Whatever a caller sends, Parley answers with a client error or a result: never a 500 /
@@ -12,9 +14,12 @@ import { codeOf, createTestApp, createTestTenant, type TestCaller } from "./test
  * near-valid ones built from each procedure's own input schema (real ids mixed with forged ones,
  * NUL bytes, extreme numbers and dates, forged cursors). Every procedure of the router and every
  * route of the REST face's OpenAPI document is covered, so a new one is fuzzed without a change here.
+ * Documents are fuzzed through the real upload route: generated PDFs (filters, their layers and
+ * names, sizes, dictionaries, damage) and Markdown and HTML shapes.
  */
 const RUNS_PER_PROCEDURE = 25;
 const RUNS_PER_ROUTE = 20;
+const RUNS_PER_DOCUMENT_FORMAT = 30;
 
 let app: App;
 let api: TestCaller;
@@ -213,4 +218,129 @@ describe("fuzzing every REST route", () => {
       );
     }
   });
+});
+
+// --- documents ---
+
+const MB = 1024 * 1024;
+/** Filter names as a PDF may give them, known to pdf.js or not. */
+const FILTERS = ["FlateDecode", "Fl", "Fl#61teDecode", "ASCIIHexDecode", "AHx", "ASCII85Decode", "LZWDecode", "RunLengthDecode", "BrotliDecode", "DCTDecode", "Crypt", "Bogus"];
+/** How a stream's data is made for each filter, innermost first; a name pdf.js does not decode leaves it as it is. */
+function encodeFor(filter: string, data: Buffer): Buffer {
+  if (["FlateDecode", "Fl", "Fl#61teDecode"].includes(filter)) return deflateSync(data);
+  if (["ASCIIHexDecode", "AHx"].includes(filter)) return Buffer.from(`${data.toString("hex")}>`);
+  if (filter === "ASCII85Decode") return ascii85Encode(data);
+  if (filter === "LZWDecode") return lzwEncode(data);
+  if (filter === "RunLengthDecode") return runLengthEncode(data);
+  if (filter === "BrotliDecode") return brotliCompressSync(data);
+  return data;
+}
+const escapePdfString = (text: string) => text.replace(/[\\()]/g, (c) => `\\${c}`);
+
+/**
+ * A PDF whose page's contents show some text (up to 8 MB of it in one string), padded (up to 100 MB
+ * when the innermost filter is Flate), through up to three filters, with a dictionary that may lie
+ * or carry parameters, possibly copied into an object stream, possibly damaged.
+ */
+const pdfDocument = fc
+  .record({
+    text: fc.string({ maxLength: 60 }),
+    shown: fc.oneof({ arbitrary: fc.constant(0), weight: 3 }, { arbitrary: fc.integer({ min: 0, max: 8 * MB }), weight: 1 }),
+    padding: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 64 * 1024 }), weight: 3 }, { arbitrary: fc.integer({ min: 0, max: 100 * MB }), weight: 1 }),
+    filters: fc.array(fc.constantFrom(...FILTERS), { maxLength: 3 }),
+    asArray: fc.boolean(),
+    dictionary: fc.constantFrom(
+      "",
+      "/Type/XObject/Subtype/Image/Width 1/Height 1/BitsPerComponent 8/ColorSpace/DeviceGray",
+      "/DecodeParms<</Predictor 12/Columns 7>>",
+      "/DecodeParms<</Predictor 15/Colors 4/Columns 200000000>>",
+      "/DecodeParms<</Predictor 2/BitsPerComponent 16/Colors 3/Columns 5>>",
+      "/Length 1",
+    ),
+    inObjectStream: fc.boolean(),
+    damage: fc.option(fc.record({ at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) })),
+    trailer: fc.constantFrom("", "", "/Encrypt 9 0 R"),
+  })
+  .map(async ({ text, shown, padding, filters, asArray, dictionary, inObjectStream, damage, trailer }) => {
+    const head = Buffer.concat([showText(escapePdfString(text)), showText(Buffer.alloc(shown, "A"))]);
+    const innermost = filters.at(-1);
+    const streamed = innermost !== undefined && ["FlateDecode", "Fl", "Fl#61teDecode"].includes(innermost);
+    let data = streamed ? await deflatedSpaces(head, padding) : Buffer.concat([head, Buffer.alloc(Math.min(padding, MB), " ")]);
+    for (const filter of filters.slice(0, streamed ? -1 : undefined).reverse()) data = encodeFor(filter, data);
+    const names = filters.map((f) => `/${f}`).join("");
+    const filterEntry = filters.length === 0 ? "" : asArray || filters.length > 1 ? `/Filter[${names}]` : `/Filter${names}`;
+    const stream = { dictionary: `${filterEntry}${dictionary}`, data };
+    const objectStream = { dictionary: "/Type/ObjStm/N 1/First 4/Filter/FlateDecode", data: deflateSync(Buffer.concat([Buffer.from(`6 0 <<${stream.dictionary}>>\nstream\n`), data, Buffer.from("\nendstream")])) };
+    const bytes = Buffer.from(onePagePdf(stream, { extraObjects: inObjectStream ? [objectStream] : [], trailerEntries: trailer }));
+    if (damage) Buffer.from(damage.bytes).copy(bytes, damage.at % bytes.length);
+    return { bytes, label: `filters ${names || "none"} (${asArray ? "array" : "name"}) ${dictionary} shown ${shown} padding ${padding}${inObjectStream ? " in an object stream" : ""}${damage ? " damaged" : ""} ${trailer}` };
+  });
+/** Bytes that are hardly a PDF: random, or a real header and then anything. */
+const notQuiteAPdf = fc.uint8Array({ maxLength: 4096 }).chain((bytes) =>
+  fc.constantFrom(bytes, Buffer.concat([Buffer.from("%PDF-1.7\n"), bytes])).map((b) => ({ bytes: Buffer.from(b), label: `${b.length} random bytes` })),
+);
+
+const nest = (depth: number, open: string, close: string, inner: string) => `${open.repeat(depth)}${inner}${close.repeat(depth)}`;
+const markdownShape = fc.oneof(
+  fc.tuple(fc.integer({ min: 0, max: 150 }), fc.string()).map(([depth, s]) => `${"> ".repeat(depth)}${s}`),
+  fc.tuple(fc.integer({ min: 0, max: 150 }), fc.string()).map(([depth, s]) => Array.from({ length: depth }, (_, i) => `${"  ".repeat(i)}- ${s}`).join("\n")),
+  fc.tuple(fc.integer({ min: 1, max: 8 }), fc.string({ maxLength: 5000 })).map(([level, s]) => `${"#".repeat(level)} ${s}\n\nbody`),
+  fc.integer({ min: 0, max: 2000 }).map((n) => nest(n, "*_", "_*", "x")),
+  fc.integer({ min: 0, max: 2000 }).map((n) => nest(n, "[", "](y)", "x")),
+  fc.string().map((s) => `\`\`\`\n${s}`),
+  fc.string({ unit: "binary", maxLength: 2000 }),
+);
+const htmlShape = fc.oneof(
+  fc.tuple(fc.integer({ min: 0, max: 150 }), fc.constantFrom("div", "span", "blockquote", "ul", "li", "p", "table", "td", "b", "a"), fc.string()).map(([depth, tag, s]) =>
+    nest(depth, `<${tag}>`, `</${tag}>`, s.replace(/</g, "&lt;")),
+  ),
+  fc.tuple(fc.integer({ min: 0, max: 500 }), fc.constantFrom("div", "em", "h1")).map(([depth, tag]) => `<${tag}>`.repeat(depth)),
+  fc.string().map((s) => `<a href="${s}" title='${s}'>${s}</a><script>${s}</script><style>${s}</style><!-- ${s}`),
+  fc.string({ unit: "binary", maxLength: 2000 }),
+);
+const textDocument = fc.oneof(
+  fc.array(markdownShape, { minLength: 1, maxLength: 4 }).map((parts) => ({ name: "fuzz.md", text: parts.join("\n\n") })),
+  fc.array(htmlShape, { minLength: 1, maxLength: 4 }).map((parts) => ({ name: "fuzz.html", text: `<html><body>${parts.join("")}</body></html>` })),
+);
+
+describe("fuzzing document uploads", () => {
+  let server: Awaited<ReturnType<typeof serveApp>>;
+  let baseId: string;
+  beforeAll(async () => {
+    server = await serveApp(app);
+    baseId = (await api.knowledge.bases.create({ name: "fuzzed documents" })).id;
+  });
+  afterAll(() => server?.close());
+
+  /** Uploads through the served route: no 5xx, the server still answering, nothing stored on refusal. */
+  async function expectHandled(file: File, label: string) {
+    const before = await digest();
+    const form = new FormData();
+    form.set("knowledgeBaseId", baseId);
+    form.set("file", file);
+    const res = await fetch(`${server.url}/api/knowledge/upload`, { method: "POST", body: form, headers: { authorization: `Bearer ${ownerKey}` } });
+    const body = await res.text();
+    expect(res.status, `${label}: ${body}`).toBeLessThan(500);
+    if (res.status >= 400) expect(await digest(), `${label} was refused (${res.status}) but changed stored data`).toBe(before);
+    expect((await fetch(`${server.url}/api/health?live=1`)).status, `${label}: the server stopped answering`).toBe(200);
+  }
+
+  it("PDFs of any filters, layers, sizes and dictionaries: no 5xx, the server answering, nothing stored when refused", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof({ arbitrary: pdfDocument, weight: 4 }, { arbitrary: notQuiteAPdf.map(async (b) => b), weight: 1 }), async (making) => {
+        const { bytes, label } = await making;
+        await expectHandled(new File([new Uint8Array(bytes)], "fuzz.pdf"), label);
+      }),
+      { numRuns: RUNS_PER_DOCUMENT_FORMAT, endOnFailure: true },
+    );
+  }, 120_000);
+
+  it("Markdown and HTML of any shape: no 5xx, the server answering, nothing stored when refused", async () => {
+    await fc.assert(
+      fc.asyncProperty(textDocument, async ({ name, text }) => {
+        await expectHandled(new File([text], name), `${name} ${fc.stringify(text.slice(0, 200))}`);
+      }),
+      { numRuns: RUNS_PER_DOCUMENT_FORMAT, endOnFailure: true },
+    );
+  }, 120_000);
 });

@@ -60,11 +60,11 @@ export function createMetrics() {
     rateLimited: zeroed(
       new Counter({
         name: "parley_rate_limited_total",
-        help: "Calls refused as TOO_MANY_REQUESTS, by limit (calls, sends, sign_in, queue, streams)",
+        help: "Calls refused as TOO_MANY_REQUESTS, by limit (calls, sends, sign_in, queue, streams, documents)",
         labelNames: ["limit"] as const,
         registers: [registry],
       }),
-      ["calls", "sends", "sign_in", "queue", "streams"],
+      ["calls", "sends", "sign_in", "queue", "streams", "documents"],
     ),
     /** Where the answer gauges read their values at scrape time: the runner's own counts. */
     countAnswersFrom(runner: { readonly running: number; readonly queued: number }) {

@@ -5,6 +5,7 @@ import { createApp, type App } from "./app";
 import { createTenant, createUser, type Role } from "./auth";
 import { parseEnv } from "./env";
 import { readyHost, type AppHost } from "./host";
+import type { DocumentPoolOptions } from "./knowledge/documentPool";
 import type { Logger } from "./log";
 import { apiRoutes } from "./http/routes";
 import { createHttpServer } from "./http/server";
@@ -18,7 +19,7 @@ import { createContext, fetchExchange } from "./trpc";
  */
 export async function createTestApp(
   overrides: Record<string, string> = {},
-  options: { log?: Logger; rateLimitWindowSeconds?: number } = {},
+  options: { log?: Logger; rateLimitWindowSeconds?: number; documents?: Partial<DocumentPoolOptions> } = {},
 ): Promise<App> {
   const servers = process.env.PARLEY_TEST_BACKEND === "servers";
   const env = parseEnv({

@@ -1,94 +1,38 @@
-import { existsSync } from "node:fs";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import { AppError, badInput } from "../errors";
-import { prepareDocument, type PreparationRequest, type PreparedDocument } from "./prepare";
+import { AppError } from "../errors";
+import type { PreparationRequest, PreparedDocument } from "./prepare";
 
 /**
- * Runs prepareDocument (parse, chunk, offline embedding) in a worker thread with a memory limit
- * and a deadline, so a slow or hostile document never stalls the server's event loop. This one
- * module is both sides: the server calls `prepareInWorker`; as a worker it serves one request.
- *
- * The worker script is the prebuilt `documentWorker.mjs` beside the bundle when there is one
- * (build/, made by `npm run build:server`), else this TypeScript file run through tsx (tests, dev).
+ * The document process: a child of the server (documentPool.ts) that prepares one document at a
+ * time (prepare.ts: parse, chunk, offline embedding) and answers over IPC. It runs under its own
+ * memory cap, so a document that exhausts it ends this process and that parse, never the server.
+ * Built as `build/documentWorker.mjs` beside the server bundle; run from source through tsx in dev
+ * and tests. It says it is ready at once and loads the parsers with its first document.
  */
 
-export interface WorkerLimits {
-  deadlineMs: number;
-  /** The worker's V8 heap; large buffers are bounded by the parsers' own limits (parse.ts). */
-  memoryMb: number;
-}
+/** What the process sends: "ready" once, then one reply per request. */
+export type WorkerMessage =
+  | "ready"
+  | { ok: true; prepared: PreparedDocument }
+  | { ok: false; refused: true; field?: string; message: string }
+  | { ok: false; refused: false; message: string };
 
-export const DOCUMENT_LIMITS: WorkerLimits = { deadlineMs: 60_000, memoryMb: 512 };
-/** Documents prepared at once; more wait their turn (each worker may use DOCUMENT_LIMITS.memoryMb). */
-const CONCURRENT_WORKERS = 2;
-const ROLE = "parley-document-worker";
+/** The argument the pool starts it with, so importing this module anywhere else does nothing. */
+export const WORKER_ROLE = "--parley-document-worker";
 
-type Reply = { ok: true; prepared: PreparedDocument } | { ok: false; field?: string; message: string; refused: boolean };
-
-function startWorker(memoryMb: number): Worker {
-  const options = { workerData: ROLE, resourceLimits: { maxOldGenerationSizeMb: memoryMb } };
-  const built = new URL("./documentWorker.mjs", import.meta.url);
-  if (existsSync(built)) return new Worker(built, options);
-  // Node 20 does not apply `--import tsx` to a worker's entry, so the worker registers tsx first.
-  const source = `import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(import.meta.url)}); })`;
-  return new Worker(source, { ...options, eval: true });
-}
-
-let running = 0;
-const waiting: (() => void)[] = [];
-
-export async function prepareInWorker(request: PreparationRequest, limits: WorkerLimits = DOCUMENT_LIMITS): Promise<PreparedDocument> {
-  if (running >= CONCURRENT_WORKERS) await new Promise<void>((resolve) => waiting.push(resolve));
-  running++;
+async function serve(request: PreparationRequest): Promise<WorkerMessage> {
   try {
-    return await runWorker(request, limits);
-  } finally {
-    running--;
-    waiting.shift()?.();
+    const { prepareDocument } = await import("./prepare");
+    return { ok: true, prepared: await prepareDocument(request) };
+  } catch (error) {
+    if (error instanceof AppError && error.kind === "bad_input") return { ok: false, refused: true, field: error.field, message: error.message };
+    return { ok: false, refused: false, message: String((error as Error)?.stack ?? error) };
   }
 }
 
-function runWorker(request: PreparationRequest, { deadlineMs, memoryMb }: WorkerLimits): Promise<PreparedDocument> {
-  const worker = startWorker(memoryMb);
-  return new Promise<PreparedDocument>((resolve, reject) => {
-    let settled = false;
-    const settle = (finish: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(deadline);
-      void worker.terminate();
-      finish();
-    };
-    const deadline = setTimeout(
-      () => settle(() => reject(badInput(request.field, `The document took longer than ${deadlineMs / 1000} seconds to read`))),
-      deadlineMs,
-    );
-    worker.once("message", (reply: Reply) =>
-      settle(() => {
-        if (reply.ok) resolve(reply.prepared);
-        else reject(reply.refused ? badInput(reply.field ?? request.field, reply.message) : new Error(`Preparing the document failed: ${reply.message}`));
-      }),
-    );
-    worker.once("error", (error: Error & { code?: string }) =>
-      settle(() =>
-        reject(error.code === "ERR_WORKER_OUT_OF_MEMORY" ? badInput(request.field, `The document needs more than ${memoryMb} MB of memory to read`) : error),
-      ),
-    );
-    worker.once("exit", (code) => settle(() => reject(new Error(`The document worker stopped early (exit code ${code})`))));
-    worker.postMessage(request);
-  });
-}
-
-if (!isMainThread && workerData === ROLE) {
-  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the handler catches every error and replies with it
-  parentPort!.once("message", async (request: PreparationRequest) => {
-    let reply: Reply;
-    try {
-      reply = { ok: true, prepared: await prepareDocument(request) };
-    } catch (error) {
-      const refused = error instanceof AppError && error.kind === "bad_input";
-      reply = { ok: false, refused, field: refused ? error.field : undefined, message: refused ? error.message : String((error as Error)?.stack ?? error) };
-    }
-    parentPort!.postMessage(reply);
-  });
+if (process.send && process.argv.includes(WORKER_ROLE)) {
+  const send = (message: WorkerMessage) => process.send!(message);
+  // The server went away: nothing is left to answer.
+  process.on("disconnect", () => process.exit(0));
+  process.on("message", (request: PreparationRequest) => void serve(request).then(send));
+  send("ready");
 }

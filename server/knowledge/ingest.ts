@@ -1,17 +1,19 @@
 import type { Caller } from "../auth";
-import { prepareInWorker } from "./documentWorker";
+import type { DocumentPool } from "./documentPool";
 import { OFFLINE_EMBEDDER_ID } from "./embed";
 import type { FileFormat, TextFormat } from "./parse";
 import type { DocumentSource } from "./prepare";
 import { assertMayAddDocuments, indexDocument, sha256Hex, type KnowledgeDocument } from "./repository";
 import type { KnowledgeDeps } from "./retrieve";
 
-/** The largest document Parley indexes: 5 MiB of source (UTF-8 bytes for text). */
-export const MAX_DOCUMENT_BYTES = 5 * 1024 * 1024;
+export { MAX_DOCUMENT_BYTES } from "./parse";
+
+/** What adding a document needs: the knowledge index and the processes that prepare documents. */
+export type IngestDeps = KnowledgeDeps & { documents: Pick<DocumentPool, "prepare"> };
 
 /** `knowledge.documents.add`: text, Markdown or HTML given as a string (its size checked by the router). */
 export async function addTextDocument(
-  deps: KnowledgeDeps,
+  deps: IngestDeps,
   caller: Caller,
   input: { knowledgeBaseId: string; title: string; content: string; mimeType: TextFormat },
 ): Promise<KnowledgeDocument> {
@@ -23,7 +25,7 @@ export async function addTextDocument(
 
 /** An uploaded file of any supported format (the size limit is enforced by the caller, at the edge). */
 export async function addFileDocument(
-  deps: KnowledgeDeps,
+  deps: IngestDeps,
   caller: Caller,
   input: { knowledgeBaseId: string; title: string; bytes: Uint8Array; format: FileFormat },
 ): Promise<KnowledgeDocument> {
@@ -33,9 +35,9 @@ export async function addFileDocument(
   });
 }
 
-/** Checks access, prepares the document off the event loop (bounded), then stores it whole. */
+/** Checks access, prepares the document in a document process (bounded), then stores it whole. */
 async function addDocument(
-  deps: KnowledgeDeps,
+  deps: IngestDeps,
   caller: Caller,
   input: { knowledgeBaseId: string; title: string },
   source: DocumentSource,
@@ -43,7 +45,7 @@ async function addDocument(
   meta: { sizeBytes: number; contentHash: string },
 ): Promise<KnowledgeDocument> {
   await assertMayAddDocuments(deps.db, caller, input.knowledgeBaseId);
-  const prepared = await prepareInWorker({ title: input.title, source, field, embedOffline: deps.embedder.id === OFFLINE_EMBEDDER_ID });
+  const prepared = await deps.documents.prepare({ title: input.title, source, field, embedOffline: deps.embedder.id === OFFLINE_EMBEDDER_ID });
   return indexDocument(
     deps,
     { tenantId: caller.tenant.id, knowledgeBaseId: input.knowledgeBaseId, createdBy: caller.user.id },

@@ -1,8 +1,8 @@
-import { inflateSync, constants as zlib } from "node:zlib";
 import { marked } from "marked";
 import TurndownService from "turndown";
 import { getDocumentProxy } from "unpdf";
 import { AppError, badInput } from "../errors";
+import { measurePdf, pdfTextTooLong } from "./pdfStreams";
 
 /**
  * Turns a document of any supported format into blocks: headings and the bodies between them.
@@ -10,15 +10,26 @@ import { AppError, badInput } from "../errors";
  * text comes from pdf.js (through `unpdf`), page by page; plain text and PDF have no headings.
  *
  * The parsers recurse and some are superlinear in nesting, so a document is measured before it is
- * parsed: nesting deeper than MAX_NESTING_DEPTH, a PDF of more than MAX_PDF_PAGES pages or whose
- * streams decode to more than MAX_PDF_DECODED_BYTES is refused (errors name the `field` given).
+ * parsed: nesting deeper than MAX_NESTING_DEPTH, a PDF of more than MAX_PDF_PAGES pages, whose
+ * streams decode to more than MAX_PDF_DECODED_BYTES (every filter layer of every stream, counted
+ * while decoding: pdfStreams.ts) or whose text comes to more than MAX_PDF_TEXT_BYTES (counted in
+ * the content before pdf.js reads it, and again as pdf.js extracts it) is refused (errors name
+ * the `field` given). What is left to pdf.js runs in the document process, whose memory is capped.
  */
 
 /** Deepest nesting of HTML elements, Markdown block quotes or lists a document may have. */
 export const MAX_NESTING_DEPTH = 64;
 export const MAX_PDF_PAGES = 500;
-/** What a PDF's (non-image) streams may decode to, in all: a few MB of Flate can hide gigabytes. */
+/** What a PDF's streams may decode to, in all, every filter layer counted: a few KB of Flate can hide gigabytes. */
 export const MAX_PDF_DECODED_BYTES = 64 * 1024 * 1024;
+/** The largest document Parley indexes: 5 MiB of source (UTF-8 bytes for text). */
+export const MAX_DOCUMENT_BYTES = 5 * 1024 * 1024;
+/** A PDF's text (UTF-8) may be as large as a text document: pdf.js holds ~25 bytes of memory per character it extracts. */
+export const MAX_PDF_TEXT_BYTES = MAX_DOCUMENT_BYTES;
+type PdfPage = Awaited<ReturnType<Awaited<ReturnType<typeof getDocumentProxy>>["getPage"]>>;
+type TextContent = Awaited<ReturnType<PdfPage["getTextContent"]>>;
+/** pdf.js without `eval` (its font compiler) and without warnings on stdout. */
+const PDFJS_OPTIONS = { isEvalSupported: false, verbosity: 0 };
 
 export const TEXT_FORMATS = ["text/plain", "text/markdown", "text/html"] as const;
 export const FILE_FORMATS = [...TEXT_FORMATS, "application/pdf"] as const;
@@ -158,16 +169,29 @@ function htmlToMarkdown(html: string): string {
 }
 
 async function pdfBlocks(bytes: Uint8Array, field: string): Promise<Block[]> {
-  assertPdfDecodesWithin(bytes, MAX_PDF_DECODED_BYTES, field);
+  await measurePdf(bytes, { decodedBytes: MAX_PDF_DECODED_BYTES, textBytes: MAX_PDF_TEXT_BYTES }, field);
   const blocks: Block[] = [];
+  let textLeft = MAX_PDF_TEXT_BYTES;
   try {
     // pdf.js takes ownership of the buffer it is given, so it gets a copy.
-    const pdf = await getDocumentProxy(new Uint8Array(bytes));
+    const pdf = await getDocumentProxy(new Uint8Array(bytes), PDFJS_OPTIONS);
     if (pdf.numPages > MAX_PDF_PAGES) throw badInput(field, `The PDF has more than ${MAX_PDF_PAGES} pages`);
     for (let number = 1; number <= pdf.numPages; number++) {
       const page = await pdf.getPage(number);
-      const { items } = await page.getTextContent();
-      const text = items.map((item) => ("str" in item ? item.str + (item.hasEOL ? "\n" : "") : "")).join("");
+      let text = "";
+      // Counted batch by batch as pdf.js extracts them, so a page's text stops at the limit.
+      const reader = (page.streamTextContent() as ReadableStream<TextContent>).getReader();
+      for (let batch = await reader.read(); !batch.done; batch = await reader.read()) {
+        for (const item of batch.value.items) {
+          if (!("str" in item)) continue;
+          textLeft -= Buffer.byteLength(item.str);
+          if (textLeft < 0) {
+            await reader.cancel();
+            throw pdfTextTooLong(field, MAX_PDF_TEXT_BYTES);
+          }
+          text += item.str + (item.hasEOL ? "\n" : "");
+        }
+      }
       blocks.push(...plainBlocks(text));
       page.cleanup();
     }
@@ -177,29 +201,4 @@ async function pdfBlocks(bytes: Uint8Array, field: string): Promise<Block[]> {
     throw badInput(field, `This PDF could not be read: ${(error as Error).message}`);
   }
   return blocks;
-}
-
-/**
- * Inflates each Flate stream of the PDF but images (which text extraction never decodes) with
- * zlib's output cap, and refuses the PDF when they come to more than `budget` bytes in all, before
- * pdf.js decodes any of them whole into memory.
- */
-export function assertPdfDecodesWithin(bytes: Uint8Array, budget: number, field: string) {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const text = buffer.toString("latin1");
-  let left = budget;
-  for (const match of text.matchAll(/stream\r?\n/g)) {
-    const start = match.index + match[0].length;
-    if (text.startsWith("end", match.index - 3)) continue;
-    const dictionary = text.slice(Math.max(0, text.lastIndexOf("obj", match.index)), match.index);
-    if (!/FlateDecode/.test(dictionary) || /\/Subtype\s*\/Image/.test(dictionary)) continue;
-    const end = text.indexOf("endstream", start);
-    try {
-      left -= inflateSync(buffer.subarray(start, end < 0 ? undefined : end), { maxOutputLength: left + 1, finishFlush: zlib.Z_SYNC_FLUSH }).byteLength;
-    } catch (error) {
-      if ((error as { code?: string }).code !== "ERR_BUFFER_TOO_LARGE") continue; // not Flate after all: pdf.js judges it
-      left = -1;
-    }
-    if (left < 0) throw badInput(field, `The PDF's streams decode to more than ${MAX_PDF_DECODED_BYTES / 1024 / 1024} MB`);
-  }
 }

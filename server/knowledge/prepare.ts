@@ -5,8 +5,9 @@ import { parseFile, parseText, type FileFormat, type TextFormat } from "./parse"
 
 /**
  * Everything CPU-bound about a new document, from its source to what is stored: parse, chunk and,
- * with the built-in embedder, embed. Runs in the document worker (documentWorker.ts), off the
- * event loop; each step is bounded (see parse.ts and chunk.ts) and refuses with `field` named.
+ * with the built-in embedder, embed. Runs in a document process (documentPool.ts), off the
+ * server's event loop and memory; each step is bounded (see parse.ts and chunk.ts) and refuses
+ * with `field` named.
  */
 
 export type DocumentSource =

@@ -3,16 +3,18 @@ import type { Caller } from "../auth";
 import { defaultStrategy, type Reference } from "../defaults";
 import { notFound } from "../errors";
 import type { ChatModel } from "../models/types";
+import type { DocumentPool } from "./documentPool";
 import { getSession, type Session } from "../sessions";
 import type { KnowledgeIndex } from "./knowledgeIndex";
 import { basesOfTenant } from "./repository";
 import { searchChunks, toReference, type KnowledgeDeps } from "./retrieve";
 import { previousTurn, standaloneQuestion } from "./rewrite";
 
-/** The database and the knowledge index: what searching and indexing need. */
+/** The database, the knowledge index and the document processes: what searching and indexing need. */
 export interface KnowledgeSource {
   db: Db;
   knowledge: KnowledgeIndex;
+  documents: DocumentPool;
 }
 
 /** What a session's retrieval needs: the knowledge, and the model that makes questions standalone. */
@@ -20,8 +22,12 @@ export interface RetrievalDeps extends KnowledgeSource {
   models: { summary: ChatModel };
 }
 
-/** Search and index dependencies, from the database and the knowledge index. */
-export const knowledgeDeps = (source: KnowledgeSource): KnowledgeDeps => ({ db: source.db, ...source.knowledge });
+/** Search and index dependencies, from the database, the knowledge index and the document processes. */
+export const knowledgeDeps = (source: KnowledgeSource): KnowledgeDeps & Pick<KnowledgeSource, "documents"> => ({
+  db: source.db,
+  ...source.knowledge,
+  documents: source.documents,
+});
 
 /**
  * The references an answer rests on: the session's bases (`knowledgeBaseId` and
