@@ -50,8 +50,11 @@ export function onePagePdf(
 /** A content stream that shows `text` (bytes of a literal string) in the page's font, on one line. */
 export const showText = (text: Uint8Array | string) => Buffer.concat([Buffer.from("BT /F1 12 Tf 20 700 Td ("), Buffer.from(text), Buffer.from(") Tj ET\n")]);
 
-/** `head` then `count` spaces, deflated as it is written (a gigabyte never sits in memory). */
-export async function deflatedSpaces(head: Uint8Array, count: number): Promise<Buffer> {
+/** A run of `count` copies of one character, as a part of `deflated`'s input. */
+export const repeated = (character: string, count: number) => ({ character, count });
+
+/** The parts, one after another, deflated as they are written (a gigabyte of repeats never sits in memory). */
+export async function deflated(parts: (Uint8Array | ReturnType<typeof repeated>)[]): Promise<Buffer> {
   const deflate = createDeflate({ level: 9 });
   const out: Buffer[] = [];
   deflate.on("data", (chunk: Buffer) => out.push(chunk));
@@ -59,9 +62,13 @@ export async function deflatedSpaces(head: Uint8Array, count: number): Promise<B
   const write = async (chunk: Uint8Array) => {
     if (!deflate.write(chunk)) await new Promise((resolve) => deflate.once("drain", resolve));
   };
-  await write(head);
-  const spaces = Buffer.alloc(1024 * 1024, " ");
-  for (let left = count; left > 0; left -= spaces.length) await write(spaces.subarray(0, Math.min(left, spaces.length)));
+  for (const part of parts) {
+    if (part instanceof Uint8Array) await write(part);
+    else {
+      const block = Buffer.alloc(1024 * 1024, part.character);
+      for (let left = part.count; left > 0; left -= block.length) await write(block.subarray(0, Math.min(left, block.length)));
+    }
+  }
   deflate.end();
   await ended;
   return Buffer.concat(out);
@@ -164,13 +171,13 @@ export const PDF_BOMBS: { name: string; build: () => Promise<Uint8Array<ArrayBuf
     build: async () =>
       onePagePdf({
         dictionary: "/Type/XObject/Subtype/Image/Width 1/Height 1/ColorSpace/DeviceGray/BitsPerComponent 8/Filter/FlateDecode",
-        data: await deflatedSpaces(showText(BOMB_TEXT), 200 * MB),
+        data: await deflated([showText(BOMB_TEXT), repeated(" ", 200 * MB)]),
       }),
     refusal: "The PDF's streams decode to more than 64 MB",
   },
   {
     name: "a gigabyte: a few KB inflating to 1 GB through two Flate layers",
-    build: async () => onePagePdf({ dictionary: "/Filter[/FlateDecode/FlateDecode]", data: deflateSync(await deflatedSpaces(showText(BOMB_TEXT), 1024 * MB), { level: 9 }) }),
+    build: async () => onePagePdf({ dictionary: "/Filter[/FlateDecode/FlateDecode]", data: deflateSync(await deflated([showText(BOMB_TEXT), repeated(" ", 1024 * MB)]), { level: 9 }) }),
     refusal: "The PDF's streams decode to more than 64 MB",
   },
 ];
