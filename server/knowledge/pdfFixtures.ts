@@ -8,7 +8,7 @@ import { createDeflate, deflateSync } from "node:zlib";
 
 /**
  * A one-page PDF whose page's /Contents is one stream with the given dictionary entries (its
- * /Length is added) and data; `extraObjects` (streams or other objects) are numbered from 6 on;
+ * /Length is added unless they give one) and data; `extraObjects` (streams or other objects) are numbered from 6 on;
  * `pageEntries` and `trailerEntries` are added to the page's and the trailer's dictionaries.
  */
 export function onePagePdf(
@@ -35,7 +35,8 @@ export function onePagePdf(
     const offset = size;
     if (typeof body === "string") write(`${i + 1} 0 obj\n${body}\nendobj\n`);
     else {
-      write(`${i + 1} 0 obj\n<<${body.dictionary}/Length ${body.data.byteLength}>>\nstream\n`);
+      const length = /\/Length\b/.test(body.dictionary) ? "" : `/Length ${body.data.byteLength}`;
+      write(`${i + 1} 0 obj\n<<${body.dictionary}${length}>>\nstream\n`);
       write(body.data);
       write("\nendstream\nendobj\n");
     }

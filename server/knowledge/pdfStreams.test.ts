@@ -1,4 +1,4 @@
-import { brotliCompressSync, deflateSync } from "node:zlib";
+import { brotliCompressSync, deflateRawSync, deflateSync } from "node:zlib";
 import { PDFDocument, StandardFonts } from "pdf-lib";
 import { describe, expect, it } from "vitest";
 import { parseFile } from "./parse";
@@ -86,6 +86,16 @@ describe("a PDF whose streams decode past the limit", () => {
       const bytes = onePagePdf({ dictionary, data: bomb }, { extraObjects: ["/FlateDecode"] });
       expect(await refusal(bytes), dictionary).toBe(DECODED);
     }
+  });
+
+  it("is refused when its data holds a decoy `endstream` before the real end, whatever its /Length says", async () => {
+    // zlib data whose first (stored) block is the decoy, then the bomb; the checksum is left out.
+    const decoy = Buffer.from("\nendstream\nendobj\n");
+    const storedBlock = Buffer.concat([Buffer.from([0x00, decoy.length, 0x00, ~decoy.length & 0xff, 0xff]), decoy]);
+    const data = Buffer.concat([Buffer.from([0x78, 0x01]), storedBlock, deflateRawSync(spaces(5 * MB))]);
+    expect(await refusal(contents("/Filter/FlateDecode", data))).toBe(DECODED);
+    // A /Length with no `endstream` after it is not believed (pdf.js looks for one): measured to the end.
+    expect(await refusal(onePagePdf({ dictionary: "/Filter/FlateDecode/Length 3", data }))).toBe(DECODED);
   });
 
   it("is refused when the stream sits inside another decoded stream (an object stream)", async () => {
