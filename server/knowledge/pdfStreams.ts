@@ -21,7 +21,7 @@ export interface PdfLimits {
   textBytes: number;
 }
 
-/** How far back from a `stream` keyword its dictionary is looked for, and how many tries. */
+/** How far back from a `stream` keyword its dictionary is looked for, and how many `<<` are tried. */
 const DICTIONARY_WINDOW = 64 * 1024;
 const DICTIONARY_TRIES = 16;
 /** Object streams may hold streams; deeper than this, a PDF is not one any writer makes. */
@@ -89,10 +89,9 @@ const encrypted = (meter: Meter) => meter.unreadable("it is encrypted; save it w
 async function measureBuffer(buffer: Buffer, scan: Scan, nesting: number): Promise<void> {
   scan.meter.text(shownTextBytes(buffer));
   for (const { keyword, dataStart } of streamStarts(buffer)) {
-    for (const { chain, end } of readingsOf(buffer, keyword, dataStart, scan)) {
-      const output = await decode(buffer.subarray(dataStart, end), chain, scan.meter);
-      if (output && nesting < MAX_STREAM_NESTING) await measureBuffer(output, scan, nesting + 1);
-    }
+    const { chain, end } = readingOf(buffer, keyword, dataStart, scan);
+    const output = await decode(buffer.subarray(dataStart, end), chain, scan.meter);
+    if (output && nesting < MAX_STREAM_NESTING) await measureBuffer(output, scan, nesting + 1);
   }
 }
 
@@ -313,24 +312,23 @@ class ObjectIndex {
 const lexerAt = (buffer: Buffer, at: number) => new Lexer(buffer, at, Math.min(buffer.length, at + DICTIONARY_WINDOW));
 
 /**
- * The dictionaries that may be the one of the stream whose keyword is at `keyword`: each `<<`
- * shortly before its keyword whose dictionary ends right before it (an outer one when dictionaries
- * nest, possibly a decoy inside a string: all are measured).
+ * The dictionary of the stream whose keyword is at `keyword`: the nearest `<<` before it whose
+ * dictionary ends right before the keyword (a nested dictionary ends at its own `>>`, and one
+ * that starts inside a string meets a token the strict parse refuses), or undefined.
  */
-function dictionariesOf(buffer: Buffer, keyword: number, meter: Meter): PdfDict[] {
-  const found: PdfDict[] = [];
+function dictionaryOf(buffer: Buffer, keyword: number, meter: Meter): PdfDict | undefined {
   let from = keyword;
   for (let tries = 0; tries < DICTIONARY_TRIES; tries++) {
     const open = from > 0 ? buffer.lastIndexOf("<<", from - 1) : -1;
-    if (open < 0 || keyword - open > DICTIONARY_WINDOW) break;
+    if (open < 0 || keyword - open > DICTIONARY_WINDOW) return undefined;
     const lexer = new Lexer(buffer, open, keyword);
     const value = parseValue(lexer);
     meter.searchLeft -= lexer.at - open;
     if (meter.searchLeft < 0) throw meter.unreadable("it has too many streams to measure");
-    if (value instanceof Map && skipSpace(buffer, lexer.at, keyword) === keyword) found.push(value);
+    if (value instanceof Map && skipSpace(buffer, lexer.at, keyword) === keyword) return value;
     from = open;
   }
-  return found;
+  return undefined;
 }
 
 /** A trailer (or cross-reference stream) naming an encryption dictionary: pdf.js would decrypt what is measured here. */
@@ -355,24 +353,19 @@ type Layer =
   | { kind: "image" };
 
 /**
- * How pdf.js may read the stream: for each of its possible dictionaries, the filter layers it names
- * (pdf.js reads `F` before `Filter`, `DP` before `DecodeParms`, and takes parameters for a filter
- * array only from an array) and where its data ends: at its /Length when that is a number and
- * `endstream` follows there (as pdf.js checks), else wherever pdf.js finds an `endstream`, so here
- * the buffer's end (each decoder stops at its own end). An indirect /Length is not followed: which
- * of several objects of that number pdf.js takes is its cross-reference table's choice. A stream with no dictionary found is read as pdf.js would
- * never see it, except that zlib data is inflated whatever names it.
+ * How pdf.js reads the stream: the filter layers its dictionary names (pdf.js reads `F` before
+ * `Filter`, `DP` before `DecodeParms`, and takes parameters for a filter array only from an array)
+ * and where its data ends: at its /Length when that is a number and `endstream` follows there (as
+ * pdf.js checks), else wherever pdf.js finds an `endstream`, so here the buffer's end (each decoder
+ * stops at its own end). An indirect /Length is not followed: which of several objects of that
+ * number pdf.js takes is its cross-reference table's choice. A stream with no dictionary found is
+ * one pdf.js would not see, but zlib data in it is inflated all the same.
  */
-function readingsOf(buffer: Buffer, keyword: number, dataStart: number, scan: Scan): { chain: Layer[]; end: number }[] {
-  const dictionaries = dictionariesOf(buffer, keyword, scan.meter);
-  if (dictionaries.length === 0) return [{ chain: Array.from({ length: MAX_STREAM_NESTING }, () => ({ kind: "zlib?" }) as const), end: buffer.length }];
-  const readings = new Map<string, { chain: Layer[]; end: number }>();
-  for (const dict of dictionaries) {
-    if (dict.has("Encrypt")) throw encrypted(scan.meter);
-    const reading = { chain: chainOf(dict, scan), end: dataEnd(buffer, dataStart, dict.get("Length")) };
-    readings.set(JSON.stringify(reading), reading);
-  }
-  return [...readings.values()];
+function readingOf(buffer: Buffer, keyword: number, dataStart: number, scan: Scan): { chain: Layer[]; end: number } {
+  const dict = dictionaryOf(buffer, keyword, scan.meter);
+  if (!dict) return { chain: Array.from({ length: MAX_STREAM_NESTING }, () => ({ kind: "zlib?" }) as const), end: buffer.length };
+  if (dict.has("Encrypt")) throw encrypted(scan.meter);
+  return { chain: chainOf(dict, scan), end: dataEnd(buffer, dataStart, dict.get("Length")) };
 }
 
 function dataEnd(buffer: Buffer, dataStart: number, length: PdfValue | undefined): number {
