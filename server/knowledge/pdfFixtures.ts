@@ -8,7 +8,7 @@ import { createDeflate, deflateSync } from "node:zlib";
 
 /**
  * A one-page PDF whose page's /Contents is one stream with the given dictionary entries (its
- * /Length is added) and data; `extraObjects` (streams or other objects) are numbered from 6 on;
+ * /Length is added unless they give one) and data; `extraObjects` (streams or other objects) are numbered from 6 on;
  * `pageEntries` and `trailerEntries` are added to the page's and the trailer's dictionaries.
  */
 export function onePagePdf(
@@ -35,7 +35,8 @@ export function onePagePdf(
     const offset = size;
     if (typeof body === "string") write(`${i + 1} 0 obj\n${body}\nendobj\n`);
     else {
-      write(`${i + 1} 0 obj\n<<${body.dictionary}/Length ${body.data.byteLength}>>\nstream\n`);
+      const length = /\/Length\b/.test(body.dictionary) ? "" : `/Length ${body.data.byteLength}`;
+      write(`${i + 1} 0 obj\n<<${body.dictionary}${length}>>\nstream\n`);
       write(body.data);
       write("\nendstream\nendobj\n");
     }
@@ -50,8 +51,11 @@ export function onePagePdf(
 /** A content stream that shows `text` (bytes of a literal string) in the page's font, on one line. */
 export const showText = (text: Uint8Array | string) => Buffer.concat([Buffer.from("BT /F1 12 Tf 20 700 Td ("), Buffer.from(text), Buffer.from(") Tj ET\n")]);
 
-/** `head` then `count` spaces, deflated as it is written (a gigabyte never sits in memory). */
-export async function deflatedSpaces(head: Uint8Array, count: number): Promise<Buffer> {
+/** A run of `count` copies of one character, as a part of `deflated`'s input. */
+export const repeated = (character: string, count: number) => ({ character, count });
+
+/** The parts, one after another, deflated as they are written (a gigabyte of repeats never sits in memory). */
+export async function deflated(parts: (Uint8Array | ReturnType<typeof repeated>)[]): Promise<Buffer> {
   const deflate = createDeflate({ level: 9 });
   const out: Buffer[] = [];
   deflate.on("data", (chunk: Buffer) => out.push(chunk));
@@ -59,9 +63,13 @@ export async function deflatedSpaces(head: Uint8Array, count: number): Promise<B
   const write = async (chunk: Uint8Array) => {
     if (!deflate.write(chunk)) await new Promise((resolve) => deflate.once("drain", resolve));
   };
-  await write(head);
-  const spaces = Buffer.alloc(1024 * 1024, " ");
-  for (let left = count; left > 0; left -= spaces.length) await write(spaces.subarray(0, Math.min(left, spaces.length)));
+  for (const part of parts) {
+    if (part instanceof Uint8Array) await write(part);
+    else {
+      const block = Buffer.alloc(1024 * 1024, part.character);
+      for (let left = part.count; left > 0; left -= block.length) await write(block.subarray(0, Math.min(left, block.length)));
+    }
+  }
   deflate.end();
   await ended;
   return Buffer.concat(out);
@@ -164,13 +172,13 @@ export const PDF_BOMBS: { name: string; build: () => Promise<Uint8Array<ArrayBuf
     build: async () =>
       onePagePdf({
         dictionary: "/Type/XObject/Subtype/Image/Width 1/Height 1/ColorSpace/DeviceGray/BitsPerComponent 8/Filter/FlateDecode",
-        data: await deflatedSpaces(showText(BOMB_TEXT), 200 * MB),
+        data: await deflated([showText(BOMB_TEXT), repeated(" ", 200 * MB)]),
       }),
     refusal: "The PDF's streams decode to more than 64 MB",
   },
   {
     name: "a gigabyte: a few KB inflating to 1 GB through two Flate layers",
-    build: async () => onePagePdf({ dictionary: "/Filter[/FlateDecode/FlateDecode]", data: deflateSync(await deflatedSpaces(showText(BOMB_TEXT), 1024 * MB), { level: 9 }) }),
+    build: async () => onePagePdf({ dictionary: "/Filter[/FlateDecode/FlateDecode]", data: deflateSync(await deflated([showText(BOMB_TEXT), repeated(" ", 1024 * MB)]), { level: 9 }) }),
     refusal: "The PDF's streams decode to more than 64 MB",
   },
 ];

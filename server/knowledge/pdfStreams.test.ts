@@ -1,8 +1,8 @@
-import { brotliCompressSync, deflateSync } from "node:zlib";
+import { brotliCompressSync, deflateRawSync, deflateSync } from "node:zlib";
 import { PDFDocument, StandardFonts } from "pdf-lib";
 import { describe, expect, it } from "vitest";
 import { parseFile } from "./parse";
-import { ascii85Encode, deflatedSpaces, lzwEncode, onePagePdf, runLengthEncode, showText } from "./pdfFixtures";
+import { ascii85Encode, deflated, lzwEncode, onePagePdf, repeated, runLengthEncode, showText } from "./pdfFixtures";
 import { measurePdf, shownTextBytes } from "./pdfStreams";
 
 /**
@@ -88,6 +88,16 @@ describe("a PDF whose streams decode past the limit", () => {
     }
   });
 
+  it("is refused when its data holds a decoy `endstream` before the real end, whatever its /Length says", async () => {
+    // zlib data whose first (stored) block is the decoy, then the bomb; the checksum is left out.
+    const decoy = Buffer.from("\nendstream\nendobj\n");
+    const storedBlock = Buffer.concat([Buffer.from([0x00, decoy.length, 0x00, ~decoy.length & 0xff, 0xff]), decoy]);
+    const data = Buffer.concat([Buffer.from([0x78, 0x01]), storedBlock, deflateRawSync(spaces(5 * MB))]);
+    expect(await refusal(contents("/Filter/FlateDecode", data))).toBe(DECODED);
+    // A /Length with no `endstream` after it is not believed (pdf.js looks for one): measured to the end.
+    expect(await refusal(onePagePdf({ dictionary: "/Filter/FlateDecode/Length 3", data }))).toBe(DECODED);
+  });
+
   it("is refused when the stream sits inside another decoded stream (an object stream)", async () => {
     const inner = Buffer.concat([Buffer.from("6 0 <</Filter/FlateDecode>>\nstream\n"), deflateSync(spaces(5 * MB)), Buffer.from("\nendstream")]);
     const bytes = onePagePdf({ dictionary: "", data: showText("Hi.") }, { extraObjects: [{ dictionary: "/Type/ObjStm/N 1/First 4/Filter/FlateDecode", data: deflateSync(inner) }] });
@@ -104,7 +114,7 @@ describe("a PDF whose streams decode past the limit", () => {
   });
 
   it("stops decoding at the limit: 256 MB's worth is refused in a moment", async () => {
-    const quarterGigabyte = deflateSync(await deflatedSpaces(showText("x"), 256 * MB), { level: 9 });
+    const quarterGigabyte = deflateSync(await deflated([showText("x"), repeated(" ", 256 * MB)]), { level: 9 });
     const started = performance.now();
     expect(await refusal(contents("/Filter[/FlateDecode/FlateDecode]", quarterGigabyte))).toBe(DECODED);
     expect(performance.now() - started).toBeLessThan(2_000);

@@ -21,7 +21,7 @@ export interface PdfLimits {
   textBytes: number;
 }
 
-/** How far back from a `stream` keyword its dictionary is looked for, and how many tries. */
+/** How far back from a `stream` keyword its dictionary is looked for, and how many `<<` are tried. */
 const DICTIONARY_WINDOW = 64 * 1024;
 const DICTIONARY_TRIES = 16;
 /** Object streams may hold streams; deeper than this, a PDF is not one any writer makes. */
@@ -89,13 +89,9 @@ const encrypted = (meter: Meter) => meter.unreadable("it is encrypted; save it w
 async function measureBuffer(buffer: Buffer, scan: Scan, nesting: number): Promise<void> {
   scan.meter.text(shownTextBytes(buffer));
   for (const { keyword, dataStart } of streamStarts(buffer)) {
-    // A stream's data runs to its `endstream`, wherever pdf.js finds that: the rest of the buffer
-    // is the longest it can be, and each decoder stops at its own end.
-    const data = buffer.subarray(dataStart);
-    for (const chain of filterChains(buffer, keyword, scan)) {
-      const output = await decode(data, chain, scan.meter);
-      if (output && nesting < MAX_STREAM_NESTING) await measureBuffer(output, scan, nesting + 1);
-    }
+    const { chain, end } = readingOf(buffer, keyword, dataStart, scan);
+    const output = await decode(buffer.subarray(dataStart, end), chain, scan.meter);
+    if (output && nesting < MAX_STREAM_NESTING) await measureBuffer(output, scan, nesting + 1);
   }
 }
 
@@ -281,23 +277,34 @@ function parseValue(lexer: Lexer, depth = 0): PdfValue | undefined {
 
 /** Objects of the file by number, found by their `num gen obj` headers (the last one counts, as after an update). */
 class ObjectIndex {
-  private readonly found = new Map<string, PdfValue | undefined>();
-  private text: string | undefined;
+  private offsets: Map<string, number> | undefined;
+  private readonly parsed = new Map<string, PdfValue | undefined>();
   constructor(private readonly file: Buffer) {}
 
+  private lookup(ref: PdfRef): PdfValue | undefined {
+    const key = `${ref.num} ${ref.gen}`;
+    if (!this.parsed.has(key)) {
+      this.offsets ??= this.index();
+      const at = this.offsets.get(key);
+      const value = at === undefined ? undefined : parseValue(lexerAt(this.file, at));
+      this.parsed.set(key, value instanceof PdfRef ? undefined : value);
+    }
+    return this.parsed.get(key);
+  }
+
+  /** A value with a reference followed; a reference to nothing refuses the PDF, as what pdf.js would decode is then unknown. */
   resolve(value: PdfValue | undefined, meter: Meter): PdfValue | undefined {
     if (!(value instanceof PdfRef)) return value;
-    const key = `${value.num} ${value.gen}`;
-    if (!this.found.has(key)) {
-      const header = new RegExp(`(?<![0-9])${value.num}[\\0\\t\\n\\f\\r ]+${value.gen}[\\0\\t\\n\\f\\r ]+obj(?![^\\0\\t\\n\\f\\r ()<>\\[\\]{}/%])`, "g");
-      let last: number | undefined;
-      for (const match of (this.text ??= this.file.toString("latin1")).matchAll(header)) last = match.index + match[0].length;
-      const parsed = last === undefined ? undefined : parseValue(lexerAt(this.file, last));
-      this.found.set(key, parsed instanceof PdfRef ? undefined : parsed);
-    }
-    const resolved = this.found.get(key);
+    const resolved = this.lookup(value);
     if (resolved === undefined) throw meter.unreadable("a stream's filters refer to an object that is not in the file");
     return resolved;
+  }
+
+  private index(): Map<string, number> {
+    const offsets = new Map<string, number>();
+    const header = /(?<![0-9])(\d+)[\0\t\n\f\r ]+(\d+)[\0\t\n\f\r ]+obj(?![^\0\t\n\f\r ()<>[\]{}/%])/g;
+    for (const match of this.file.toString("latin1").matchAll(header)) offsets.set(`${match[1]} ${match[2]}`, match.index + match[0].length);
+    return offsets;
   }
 }
 
@@ -305,24 +312,23 @@ class ObjectIndex {
 const lexerAt = (buffer: Buffer, at: number) => new Lexer(buffer, at, Math.min(buffer.length, at + DICTIONARY_WINDOW));
 
 /**
- * The dictionaries that may be the one of the stream whose keyword is at `keyword`: each `<<`
- * shortly before its keyword whose dictionary ends right before it (an outer one when dictionaries
- * nest, possibly a decoy inside a string: all are measured).
+ * The dictionary of the stream whose keyword is at `keyword`: the nearest `<<` before it whose
+ * dictionary ends right before the keyword (a nested dictionary ends at its own `>>`, and one
+ * that starts inside a string meets a token the strict parse refuses), or undefined.
  */
-function dictionariesOf(buffer: Buffer, keyword: number, meter: Meter): PdfDict[] {
-  const found: PdfDict[] = [];
+function dictionaryOf(buffer: Buffer, keyword: number, meter: Meter): PdfDict | undefined {
   let from = keyword;
   for (let tries = 0; tries < DICTIONARY_TRIES; tries++) {
     const open = from > 0 ? buffer.lastIndexOf("<<", from - 1) : -1;
-    if (open < 0 || keyword - open > DICTIONARY_WINDOW) break;
+    if (open < 0 || keyword - open > DICTIONARY_WINDOW) return undefined;
     const lexer = new Lexer(buffer, open, keyword);
     const value = parseValue(lexer);
     meter.searchLeft -= lexer.at - open;
     if (meter.searchLeft < 0) throw meter.unreadable("it has too many streams to measure");
-    if (value instanceof Map && skipSpace(buffer, lexer.at, keyword) === keyword) found.push(value);
+    if (value instanceof Map && skipSpace(buffer, lexer.at, keyword) === keyword) return value;
     from = open;
   }
-  return found;
+  return undefined;
 }
 
 /** A trailer (or cross-reference stream) naming an encryption dictionary: pdf.js would decrypt what is measured here. */
@@ -347,21 +353,26 @@ type Layer =
   | { kind: "image" };
 
 /**
- * The filter layers each of the stream's possible dictionaries names (pdf.js reads `F` before
- * `Filter`, `DP` before `DecodeParms`, and takes parameters for a filter array only from an
- * array). A stream with no dictionary found is read as pdf.js would never see it, except that
- * zlib data is inflated whatever names it.
+ * How pdf.js reads the stream: the filter layers its dictionary names (pdf.js reads `F` before
+ * `Filter`, `DP` before `DecodeParms`, and takes parameters for a filter array only from an array)
+ * and where its data ends: at its /Length when that is a number and `endstream` follows there (as
+ * pdf.js checks), else wherever pdf.js finds an `endstream`, so here the buffer's end (each decoder
+ * stops at its own end). An indirect /Length is not followed: which of several objects of that
+ * number pdf.js takes is its cross-reference table's choice. A stream with no dictionary found is
+ * one pdf.js would not see, but zlib data in it is inflated all the same.
  */
-function filterChains(buffer: Buffer, keyword: number, scan: Scan): Layer[][] {
-  const dictionaries = dictionariesOf(buffer, keyword, scan.meter);
-  if (dictionaries.length === 0) return [Array.from({ length: MAX_STREAM_NESTING }, () => ({ kind: "zlib?" }) as const)];
-  const chains = new Map<string, Layer[]>();
-  for (const dict of dictionaries) {
-    if (dict.has("Encrypt")) throw encrypted(scan.meter);
-    const chain = chainOf(dict, scan);
-    chains.set(JSON.stringify(chain), chain);
-  }
-  return [...chains.values()];
+function readingOf(buffer: Buffer, keyword: number, dataStart: number, scan: Scan): { chain: Layer[]; end: number } {
+  const dict = dictionaryOf(buffer, keyword, scan.meter);
+  if (!dict) return { chain: Array.from({ length: MAX_STREAM_NESTING }, () => ({ kind: "zlib?" }) as const), end: buffer.length };
+  if (dict.has("Encrypt")) throw encrypted(scan.meter);
+  return { chain: chainOf(dict, scan), end: dataEnd(buffer, dataStart, dict.get("Length")) };
+}
+
+function dataEnd(buffer: Buffer, dataStart: number, length: PdfValue | undefined): number {
+  if (typeof length !== "number" || !Number.isInteger(length) || length < 0 || dataStart + length > buffer.length) return buffer.length;
+  const after = skipSpace(buffer, dataStart + length);
+  const endsThere = buffer.toString("latin1", after, after + 9) === "endstream" && !isRegular(buffer[after + 9]);
+  return endsThere ? dataStart + length : buffer.length;
 }
 
 function chainOf(dict: PdfDict, { objects, meter }: Scan): Layer[] {
