@@ -85,12 +85,19 @@ const CALLER_CACHE_MAX = 10_000;
  */
 export function createCallerCache(ttlMs = CALLER_CACHE_MS) {
   const entries = new Map<string, { caller: Caller; expires: number }>();
+  const fresh = (hash: string) => {
+    const hit = entries.get(hash);
+    if (hit && hit.expires > Date.now()) return hit.caller;
+    entries.delete(hash);
+    return undefined;
+  };
   return {
+    /** The key's caller when resolved recently, without asking the database. */
+    peek: (key: string): Caller | undefined => fresh(sha256(key)),
     async resolve(db: Db, key: string): Promise<Caller | null> {
       const hash = sha256(key);
-      const hit = entries.get(hash);
-      if (hit && hit.expires > Date.now()) return hit.caller;
-      entries.delete(hash);
+      const hit = fresh(hash);
+      if (hit) return hit;
       const caller = await authenticateKey(db, key);
       if (caller) {
         if (entries.size >= CALLER_CACHE_MAX) entries.delete(entries.keys().next().value!);
@@ -159,14 +166,6 @@ export function cookieFromHeaders(header: HeaderReader, name = SESSION_COOKIE): 
     if (k === name) return v.join("=");
   }
   return null;
-}
-
-/** The caller a request's headers name: its API key (through the cache), else its sign-in cookie. */
-export async function callerFromHeaders(deps: { db: Db; callers: CallerCache }, header: HeaderReader): Promise<Caller | null> {
-  const key = keyFromHeaders(header);
-  if (key) return deps.callers.resolve(deps.db, key);
-  const token = cookieFromHeaders(header);
-  return token ? authenticateWebSession(deps.db, token) : null;
 }
 
 // --- users, keys, tenants ---
