@@ -85,19 +85,12 @@ const CALLER_CACHE_MAX = 10_000;
  */
 export function createCallerCache(ttlMs = CALLER_CACHE_MS) {
   const entries = new Map<string, { caller: Caller; expires: number }>();
-  const fresh = (hash: string) => {
-    const hit = entries.get(hash);
-    if (hit && hit.expires > Date.now()) return hit.caller;
-    entries.delete(hash);
-    return undefined;
-  };
   return {
-    /** The key's caller when resolved recently, without asking the database. */
-    peek: (key: string): Caller | undefined => fresh(sha256(key)),
     async resolve(db: Db, key: string): Promise<Caller | null> {
       const hash = sha256(key);
-      const hit = fresh(hash);
-      if (hit) return hit;
+      const hit = entries.get(hash);
+      if (hit && hit.expires > Date.now()) return hit.caller;
+      entries.delete(hash);
       const caller = await authenticateKey(db, key);
       if (caller) {
         if (entries.size >= CALLER_CACHE_MAX) entries.delete(entries.keys().next().value!);

@@ -43,6 +43,7 @@ export function createRateLimits(options: RateLimitOptions) {
   const sends = limiter("sends", options.sendsPerWindow);
   const wrongKeys = limiter("sign_in", options.wrongKeysPerWindow ?? WRONG_KEYS_PER_WINDOW);
 
+  const wrongKeysMessage = () => `Too many wrong keys from this address: at most ${wrongKeys?.points} ${per}`;
   const refuse = (name: LimitName, msBeforeNext: number, message: string) => {
     options.onRefused?.(name);
     const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
@@ -69,17 +70,17 @@ export function createRateLimits(options: RateLimitOptions) {
     async answerNotStarted(subject: string) {
       await sends?.limiter.reward(subject);
     },
-    /** Before a key or cookie is looked up: refused once the address has used up its wrong attempts. */
-    async wrongKeysAllowed(address: string) {
+    /** Before a sign-in's key is checked: refused once the address has used up its wrong attempts. */
+    async signInAllowed(address: string) {
       if (!wrongKeys) return;
       const used = await wrongKeys.limiter.get(address);
-      if (used && used.consumedPoints >= wrongKeys.points) {
-        throw refuse("sign_in", used.msBeforeNext, `Too many wrong keys from this address: at most ${wrongKeys.points} ${per}`);
-      }
+      if (used && used.consumedPoints >= wrongKeys.points) throw refuse("sign_in", used.msBeforeNext, wrongKeysMessage());
     },
-    /** A key or cookie that named nobody. */
+    /** A key or cookie (in a header or the sign-in form) that named nobody: counted; past the limit, refused as such. */
     async wrongKey(address: string) {
-      await wrongKeys?.limiter.penalty(address);
+      if (!wrongKeys) return;
+      const used = await wrongKeys.limiter.penalty(address);
+      if (used.consumedPoints > wrongKeys.points) throw refuse("sign_in", used.msBeforeNext, wrongKeysMessage());
     },
   };
 }

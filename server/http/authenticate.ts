@@ -26,8 +26,8 @@ export interface RequestCaller extends Caller {
 
 export interface AuthDeps {
   db: Db;
-  callers: Pick<CallerCache, "peek" | "resolve">;
-  limits: Pick<RateLimits, "call" | "wrongKeysAllowed" | "wrongKey">;
+  callers: Pick<CallerCache, "resolve">;
+  limits: Pick<RateLimits, "call" | "signInAllowed" | "wrongKey">;
   env: Pick<Env, "PARLEY_TRUST_PROXY">;
 }
 
@@ -49,10 +49,10 @@ export interface AuthOptions {
 }
 
 /**
- * The caller a request's headers name: its API key (`Authorization: Bearer` or `X-API-Key`), else
- * its sign-in cookie; null when they name nobody (no credential, or a wrong one). Counts the
- * request's calls against the caller's limit, and a wrong key or cookie against its address's
- * wrong-key limit; throws `rate_limited` past either.
+ * The caller a request's headers name: its API key (`Authorization: Bearer` or `X-API-Key`, through
+ * the cache of recently resolved keys), else its sign-in cookie; null when they name nobody (no
+ * credential, or a wrong one). Counts the request's calls against the caller's limit, and a wrong
+ * key or cookie against its address's wrong-key limit; throws `rate_limited` past either.
  */
 export async function authenticate(deps: AuthDeps, request: ClientRequest, options: AuthOptions): Promise<RequestCaller | null> {
   const presented = await presentedCaller(deps, request, options.cookie ?? true);
@@ -65,30 +65,27 @@ export async function authenticate(deps: AuthDeps, request: ClientRequest, optio
 async function presentedCaller(deps: AuthDeps, request: ClientRequest, cookie: boolean): Promise<{ caller: Caller; credential: Credential } | null> {
   const key = keyFromHeaders(request.header);
   if (key) {
-    // A key resolved moments ago asks nothing of the database, so it needs no wrong-key check either.
-    const caller = deps.callers.peek(key) ?? (await checkedLookup(deps, request, () => deps.callers.resolve(deps.db, key)));
+    const caller = await deps.callers.resolve(deps.db, key);
+    if (!caller) await deps.limits.wrongKey(clientAddress(request, deps.env.PARLEY_TRUST_PROXY));
     return caller && { caller, credential: { kind: "key" } };
   }
   const token = cookie ? cookieFromHeaders(request.header) : null;
   if (!token) return null;
-  const caller = await checkedLookup(deps, request, () => authenticateWebSession(deps.db, token));
+  const caller = await authenticateWebSession(deps.db, token);
+  if (!caller) await deps.limits.wrongKey(clientAddress(request, deps.env.PARLEY_TRUST_PROXY));
   return caller && { caller, credential: { kind: "cookie", webSessionId: sha256(token) } };
 }
 
-/** The sign-in form's key (`auth.signIn`), under the same wrong-key limit as a key in a header. */
-export function signInCaller(deps: AuthDeps, request: ClientRequest, apiKey: string): Promise<Caller | null> {
-  return checkedLookup(deps, request, () => authenticateKey(deps.db, apiKey));
-}
-
 /**
- * A credential looked up in the database: refused before the lookup once the client's address has
- * used up its wrong attempts (each is a query, and guessing is what the limit stops), counted
- * against it when it names nobody.
+ * The sign-in form's key (`auth.signIn`), counted toward the same wrong-key limit as a key in a
+ * header. Past the limit a wrong key or cookie in a header is refused, while a right one still
+ * passes (so one misconfigured client cannot lock out everyone behind its address); the sign-in
+ * form, where keys are tried by hand, refuses every attempt from that address before checking it.
  */
-async function checkedLookup(deps: AuthDeps, request: ClientRequest, lookup: () => Promise<Caller | null>): Promise<Caller | null> {
+export async function signInCaller(deps: AuthDeps, request: ClientRequest, apiKey: string): Promise<Caller | null> {
   const address = clientAddress(request, deps.env.PARLEY_TRUST_PROXY);
-  await deps.limits.wrongKeysAllowed(address);
-  const caller = await lookup();
+  await deps.limits.signInAllowed(address);
+  const caller = await authenticateKey(deps.db, apiKey);
   if (!caller) await deps.limits.wrongKey(address);
   return caller;
 }
