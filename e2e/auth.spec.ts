@@ -31,9 +31,20 @@ test.describe("signing in", () => {
     await expect(page).toHaveURL(/\/signin$/);
   });
 
-  test("with the one-click #key= link, which is cleared from the address bar", async ({ page }) => {
+  test("with a #key= link, which asks first even when nobody is signed in, and is cleared from the address bar", async ({ page }) => {
     const member = await newUser(page.request, "member", "linkuser");
     await page.goto(`/signin#key=${member.key}`);
+    // Nobody is signed in, yet the link asks (another site may have sent it): declining signs nobody in.
+    await expect(page.getByRole("heading", { name: `Sign in as ${member.name} of default?` })).toBeVisible();
+    expect(page.url()).not.toContain(member.key);
+    await page.getByRole("button", { name: "Not now" }).click();
+    await expect(page.getByLabel("API key")).toBeVisible();
+    await page.goto("/");
+    await expect(page).toHaveURL(/\/signin$/);
+
+    // (A query of its own, so the browser loads the page again rather than only changing the fragment.)
+    await page.goto(`/signin?next=%2F#key=${member.key}`);
+    await page.getByRole("button", { name: `Sign in as ${member.name}` }).click();
     await expect(page).toHaveURL(/\/$/);
     expect(page.url()).not.toContain(member.key);
     await expect(page.getByRole("complementary", { name: "Chats sidebar" })).toContainText(member.name);

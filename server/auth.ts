@@ -167,14 +167,6 @@ export function cookieFromHeaders(header: HeaderReader, name = SESSION_COOKIE): 
   return null;
 }
 
-/** The caller a request's headers name: its API key (through the cache), else its sign-in cookie. */
-export async function callerFromHeaders(deps: { db: Db; callers: CallerCache }, header: HeaderReader): Promise<Caller | null> {
-  const key = keyFromHeaders(header);
-  if (key) return deps.callers.resolve(deps.db, key);
-  const token = cookieFromHeaders(header);
-  return token ? authenticateWebSession(deps.db, token) : null;
-}
-
 // --- users, keys, tenants ---
 
 /** Inserts a key for a user; returns the key row and the secret, which is never retrievable again. */

@@ -24,6 +24,9 @@ const codeOf: Record<ErrorKind, TRPC_ERROR_CODE_KEY> = {
   unavailable: "SERVICE_UNAVAILABLE",
 };
 
+/** The kind a tRPC code stands for (a refusal the server words as a code, shown on another face). */
+export const kindOfCode = (code: string): ErrorKind | undefined => (Object.keys(codeOf) as ErrorKind[]).find((kind) => codeOf[kind] === code);
+
 export class AppError extends Error {
   constructor(
     readonly kind: ErrorKind,

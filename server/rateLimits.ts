@@ -4,14 +4,16 @@ import type { Store } from "./store/types";
 
 /**
  * Rate limits, shared by every instance through the store (Redis; in process on the embedded
- * default): calls and answers started per API key or signed-in user, and wrong-key sign-ins per
- * client address. Each check is one key and one round trip. A refusal is an AppError
- * `rate_limited` carrying its `Retry-After`, thrown before the call writes anything.
+ * default): calls and answers started per API key or signed-in user, and wrong keys per client
+ * address (server/http/authenticate.ts presents every key and cookie). Each check is one key and
+ * one round trip. A refusal is an AppError `rate_limited` carrying its `Retry-After`, thrown
+ * before the call writes anything.
  */
+/** `sign_in` (its metric label since sign-in was the only way a wrong key counted) is the wrong-key limit. */
 export type LimitName = "calls" | "sends" | "sign_in";
 
-/** Wrong-key sign-in attempts per client address and window (the contract's 10 a minute). */
-export const SIGN_IN_FAILURES_PER_WINDOW = 10;
+/** Wrong keys (sign-in, header or cookie) per client address and window (the contract's 10 a minute). */
+export const WRONG_KEYS_PER_WINDOW = 10;
 
 export interface RateLimitOptions {
   store: Pick<Store, "rateLimiter">;
@@ -20,7 +22,7 @@ export interface RateLimitOptions {
   /** 0: no limit. */
   callsPerWindow: number;
   sendsPerWindow: number;
-  signInFailuresPerWindow?: number;
+  wrongKeysPerWindow?: number;
   /** 60 in production; tests shorten it to see a window reset. */
   windowSeconds?: number;
   /** Counts each refusal (the metrics). */
@@ -32,12 +34,6 @@ export function limitSubject(caller: { apiKeyId: string; user: { id: string } },
   return via === "key" ? `key:${caller.apiKeyId}` : `user:${caller.user.id}`;
 }
 
-/** The client's address: the socket's, or with a trusted proxy in front the first `X-Forwarded-For` hop. */
-export function clientAddress(socketAddress: string | undefined, forwardedFor: string | null | undefined, trustProxy: boolean): string {
-  const hop = trustProxy ? forwardedFor?.split(",")[0]?.trim() : undefined;
-  return hop || socketAddress || "unknown";
-}
-
 export function createRateLimits(options: RateLimitOptions) {
   const windowSeconds = options.windowSeconds ?? 60;
   const per = windowSeconds === 60 ? "a minute" : `in ${windowSeconds} s`;
@@ -45,19 +41,20 @@ export function createRateLimits(options: RateLimitOptions) {
     points > 0 ? { limiter: options.store.rateLimiter({ keyPrefix: `${options.prefix}ratelimit:${name}`, points, durationSeconds: windowSeconds }), points } : null;
   const calls = limiter("calls", options.callsPerWindow);
   const sends = limiter("sends", options.sendsPerWindow);
-  const signIns = limiter("sign_in", options.signInFailuresPerWindow ?? SIGN_IN_FAILURES_PER_WINDOW);
+  const wrongKeys = limiter("sign_in", options.wrongKeysPerWindow ?? WRONG_KEYS_PER_WINDOW);
 
+  const wrongKeysMessage = () => `Too many wrong keys from this address: at most ${wrongKeys?.points} ${per}`;
   const refuse = (name: LimitName, msBeforeNext: number, message: string) => {
     options.onRefused?.(name);
     const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
     return rateLimited(`${message}; retry in ${retryAfter} s`, retryAfter);
   };
 
-  /** Counts one against `subject`; over the limit, throws `rate_limited`. */
-  async function consume(name: LimitName, limit: typeof calls, subject: string, message: string) {
+  /** Counts `points` against `subject`; over the limit, throws `rate_limited`. */
+  async function consume(name: LimitName, limit: typeof calls, subject: string, message: string, points = 1) {
     if (!limit) return;
     try {
-      await limit.limiter.consume(subject);
+      await limit.limiter.consume(subject, points);
     } catch (error) {
       if (error instanceof RateLimiterRes) throw refuse(name, error.msBeforeNext, message);
       throw error;
@@ -65,8 +62,8 @@ export function createRateLimits(options: RateLimitOptions) {
   }
 
   return {
-    /** Every tRPC procedure call, REST request and stream (re)connect. */
-    call: (subject: string) => consume("calls", calls, subject, `Too many calls: at most ${calls?.points} ${per}`),
+    /** Every tRPC procedure call, REST request, upload and stream (re)connect: `count` of them at once (a tRPC batch). */
+    call: (subject: string, count = 1) => consume("calls", calls, subject, `Too many calls: at most ${calls?.points} ${per}`, count),
     /** An answer about to start (after the idempotency check: a retried send counts nothing). */
     answerStarted: (subject: string) => consume("sends", sends, subject, `Too many questions: at most ${sends?.points} answers ${per}`),
     /** Gives back an answer counted by `answerStarted` that did not start after all (its session was busy). */
@@ -75,15 +72,15 @@ export function createRateLimits(options: RateLimitOptions) {
     },
     /** Before a sign-in's key is checked: refused once the address has used up its wrong attempts. */
     async signInAllowed(address: string) {
-      if (!signIns) return;
-      const used = await signIns.limiter.get(address);
-      if (used && used.consumedPoints >= signIns.points) {
-        throw refuse("sign_in", used.msBeforeNext, `Too many sign-ins with a wrong key from this address: at most ${signIns.points} ${per}`);
-      }
+      if (!wrongKeys) return;
+      const used = await wrongKeys.limiter.get(address);
+      if (used && used.consumedPoints >= wrongKeys.points) throw refuse("sign_in", used.msBeforeNext, wrongKeysMessage());
     },
-    /** A sign-in whose key was wrong. */
-    async signInFailed(address: string) {
-      await signIns?.limiter.penalty(address);
+    /** A key or cookie (in a header or the sign-in form) that named nobody: counted; past the limit, refused as such. */
+    async wrongKey(address: string) {
+      if (!wrongKeys) return;
+      const used = await wrongKeys.limiter.penalty(address);
+      if (used.consumedPoints > wrongKeys.points) throw refuse("sign_in", used.msBeforeNext, wrongKeysMessage());
     },
   };
 }

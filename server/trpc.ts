@@ -3,23 +3,21 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { z, ZodError } from "zod";
 import type { App } from "./app";
-import { callerFromHeaders, isAdmin, keyFromHeaders, type Caller, type HeaderReader } from "./auth";
+import { isAdmin } from "./auth";
 import { AppError, retryAfterOf, toTRPCError } from "./errors";
-import { clientAddress, limitSubject } from "./rateLimits";
+import { attachedCaller, callerOf, clientRequestOf, isHttps, type ClientRequest, type RequestCaller } from "./http/authenticate";
 import { requestLogFields, type RequestLogFields } from "./log";
 
 /** What a request's context needs of its HTTP exchange, whichever server carries it. */
-export interface HttpExchange {
-  /** @internal A request header by its lower-case name. */
-  header: HeaderReader;
+export interface HttpExchange extends ClientRequest {
   /** @internal Adds a `Set-Cookie` header to the response (the sign-in cookie). */
   setCookie: (cookie: string) => void;
   /** @internal Sets a response header (`Retry-After` on a refusal). */
   setHeader: (name: string, value: string) => void;
-  /** @internal The socket's peer address (the client, or the proxy in front). */
-  remoteAddress?: string;
   /** @internal The fields of the request's log line (who called, which session and message). */
   logFields: RequestLogFields;
+  /** @internal The caller the server resolved before reading the body (null: anonymous); undefined when it resolved none. */
+  resolvedCaller?: RequestCaller | null;
 }
 
 /**
@@ -30,41 +28,33 @@ export interface HttpExchange {
 export interface Context extends HttpExchange {
   /** @internal */
   app: App;
-  /** @internal Resolves the caller from the key header or the sign-in cookie, once per request. */
-  caller: () => Promise<Caller | null>;
-  /** @internal The client's address, for limits per address (PARLEY_TRUST_PROXY: the first X-Forwarded-For hop). */
-  clientAddress: () => string;
+  /**
+   * @internal The caller, as the server resolved it (see http/authenticate.ts); a context made in
+   * process (no server) resolves it on first use, counting one call.
+   */
+  caller: () => Promise<RequestCaller | null>;
+  /** @internal Whether the client came over HTTPS (PARLEY_TRUST_PROXY: as X-Forwarded-Proto says). */
+  isHttps: () => boolean;
 }
 
 export function createContext(app: App, http: HttpExchange): Context {
-  let resolved: Promise<Caller | null> | undefined;
+  let resolved: Promise<RequestCaller | null> | undefined;
   return {
+    ...http,
     app,
-    header: http.header,
-    setCookie: http.setCookie,
-    setHeader: http.setHeader,
-    remoteAddress: http.remoteAddress,
-    logFields: http.logFields,
-    clientAddress: () => clientAddress(http.remoteAddress, http.header("x-forwarded-for"), app.env.PARLEY_TRUST_PROXY),
-    caller: () =>
-      (resolved ??= callerFromHeaders(app, http.header).then((caller) => {
-        if (caller) Object.assign(http.logFields, { tenantId: caller.tenant.id, userId: caller.user.id });
-        return caller;
-      })),
+    isHttps: () => isHttps(http, app.env.PARLEY_TRUST_PROXY),
+    caller: () => (resolved ??= callerOf(app, http.resolvedCaller, http, { calls: 1 })),
   };
 }
 
-/** A Node request's exchange: headers read in place, cookies appended to the Node response. */
+/** A Node request's exchange: headers read in place, cookies appended to the Node response, the caller the server resolved. */
 export function nodeExchange(req: IncomingMessage, res: ServerResponse): HttpExchange {
   return {
-    header: (name) => {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value.join(", ") : value;
-    },
+    ...clientRequestOf(req),
     setCookie: (cookie) => void res.appendHeader("set-cookie", cookie),
     setHeader: (name, value) => void (res.headersSent || res.setHeader(name, value)),
-    remoteAddress: req.socket.remoteAddress,
     logFields: requestLogFields(req),
+    resolvedCaller: attachedCaller(req),
   };
 }
 
@@ -134,14 +124,19 @@ const mapErrors = t.middleware(async ({ ctx, path, getRawInput, next }) => {
 
 export const publicProcedure = t.procedure.use(mapErrors);
 
-export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+export const NEEDS_CALLER_MESSAGE = "Sign in, or send an API key as 'Authorization: Bearer <key>' or 'X-API-Key'";
+
+/**
+ * The caller every authed procedure needs. Resolving it counted the call (a stream's (re)connect
+ * included), so a call over the limit is refused before the procedure does anything.
+ */
+export const requireCaller = t.middleware(async ({ ctx, next }) => {
   const caller = await ctx.caller();
-  if (!caller) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in, or send an API key as 'Authorization: Bearer <key>' or 'X-API-Key'" });
-  const limitAs = limitSubject(caller, keyFromHeaders(ctx.header) ? "key" : "cookie");
-  // Every call counts, a stream's (re)connect included; refused before the procedure does anything.
-  await ctx.app.limits.call(limitAs);
-  return next({ ctx: { ...ctx, me: caller, limitAs } });
+  if (!caller) throw new TRPCError({ code: "UNAUTHORIZED", message: NEEDS_CALLER_MESSAGE });
+  return next({ ctx: { ...ctx, me: caller, limitAs: caller.limitAs } });
 });
+
+export const authedProcedure = publicProcedure.use(requireCaller);
 
 export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
   if (!isAdmin(ctx.me.user)) throw new TRPCError({ code: "FORBIDDEN", message: "This needs the admin or owner role" });

@@ -30,10 +30,10 @@ async function whoIs(apiKey?: string): Promise<Identity | null> {
   return body.result?.data?.json ?? null;
 }
 
-/** A sign-in link would replace someone else already signed in here: who is, and who the link signs in. */
-interface Switch {
+/** A sign-in link to confirm: who the link signs in, and who is signed in here now (null: nobody). */
+interface LinkSignIn {
   key: string;
-  current: Identity;
+  current: Identity | null;
   next: Identity;
 }
 
@@ -44,7 +44,7 @@ export function SignInForm() {
   const queryClient = useQueryClient();
   const [apiKey, setApiKey] = useState("");
   const [fromLink, setFromLink] = useState(false);
-  const [switching, setSwitching] = useState<Switch | null>(null);
+  const [confirming, setConfirming] = useState<LinkSignIn | null>(null);
   const [checking, setChecking] = useState(false);
   const started = useRef(false);
   const goOn = () => {
@@ -67,12 +67,13 @@ export function SignInForm() {
     if (!key) return;
     setFromLink(true);
     setChecking(true);
-    // A link never silently replaces someone already signed in here: ask first.
+    // A link never signs anyone in silently, whoever is signed in here (another site may have sent
+    // it: login CSRF), so ask first; unless it names who is signed in already. A wrong key: its error.
     void Promise.all([whoIs(), whoIs(key)])
       .catch(() => [null, null] as const)
       .then(([current, next]) => {
         setChecking(false);
-        if (current && next && current.user.id !== next.user.id) setSwitching({ key, current, next });
+        if (next && current?.user.id !== next.user.id) setConfirming({ key, current, next });
         else signIn.mutate({ apiKey: key });
       });
   }, [signIn]);
@@ -85,13 +86,9 @@ export function SignInForm() {
   };
 
   const busy = signIn.isPending || signIn.isSuccess;
-  if (switching) {
-    const names = {
-      user: switching.next.user.name,
-      tenant: switching.next.tenant.name,
-      currentUser: switching.current.user.name,
-      currentTenant: switching.current.tenant.name,
-    };
+  if (confirming) {
+    const { current, next } = confirming;
+    const names = { user: next.user.name, tenant: next.tenant.name, currentUser: current?.user.name ?? "", currentTenant: current?.tenant.name ?? "" };
     return (
       <div className="signin-card" role="alertdialog" aria-labelledby="switch-question" aria-describedby="switch-detail">
         <div className="signin-brand">
@@ -99,7 +96,7 @@ export function SignInForm() {
           <h1 id="switch-question">{t("switchQuestion", names)}</h1>
         </div>
         <p id="switch-detail" className="hint">
-          {t("switchDetail", names)}
+          {t(current ? "switchDetail" : "linkDetail", names)}
         </p>
         <div className="signin-form">
           <button
@@ -107,15 +104,28 @@ export function SignInForm() {
             className="btn btn-primary btn-block"
             autoFocus
             onClick={() => {
-              setSwitching(null);
-              signIn.mutate({ apiKey: switching.key });
+              setConfirming(null);
+              signIn.mutate({ apiKey: confirming.key });
             }}
           >
             {t("switchConfirm", names)}
           </button>
-          <button type="button" className="btn btn-block" onClick={goOn}>
-            {t("switchCancel", names)}
-          </button>
+          {current ? (
+            <button type="button" className="btn btn-block" onClick={goOn}>
+              {t("switchCancel", names)}
+            </button>
+          ) : (
+            <button
+              type="button"
+              className="btn btn-block"
+              onClick={() => {
+                setConfirming(null);
+                setFromLink(false);
+              }}
+            >
+              {t("linkCancel")}
+            </button>
+          )}
         </div>
       </div>
     );

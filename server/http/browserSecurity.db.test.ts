@@ -95,3 +95,31 @@ describe("cross-site writes", () => {
     }
   });
 });
+
+describe("the sign-in cookie's Secure flag", () => {
+  const signInCookie = async (base: string, apiKey: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${base}/api/trpc/auth.signIn`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ json: { apiKey } }) });
+    expect(res.status).toBe(200);
+    return res.headers.get("set-cookie")!;
+  };
+  const secure = /;\s*Secure(;|$)/i;
+
+  it("ignores X-Forwarded-Proto without PARLEY_TRUST_PROXY: the socket's scheme (here http) decides", async () => {
+    expect(await signInCookie(server.url, key, { "x-forwarded-proto": "https" })).not.toMatch(secure);
+    expect(await signInCookie(server.url, key)).not.toMatch(secure);
+  });
+
+  it("with PARLEY_TRUST_PROXY=1 follows the proxy's X-Forwarded-Proto", async () => {
+    const proxied = await createTestApp({ PARLEY_TRUST_PROXY: "1" });
+    const served = await serveApp(proxied);
+    try {
+      const ownerKey = (await createTestTenant(proxied)).owner.apiKey;
+      expect(await signInCookie(served.url, ownerKey, { "x-forwarded-proto": "https" })).toMatch(secure);
+      expect(await signInCookie(served.url, ownerKey, { "x-forwarded-proto": "http" })).not.toMatch(secure);
+      expect(await signInCookie(served.url, ownerKey)).not.toMatch(secure);
+    } finally {
+      await served.close();
+      await proxied.close();
+    }
+  });
+});

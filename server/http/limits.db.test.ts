@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { messages } from "../../db/schema";
+import { knowledgeDocuments, messages } from "../../db/schema";
 import type { App } from "../app";
 import { createTestApp, createTestTenant, serveApp } from "../testing";
 
@@ -48,7 +48,7 @@ describe("calls per API key", () => {
     expect(retryAfter).toBeLessThanOrEqual(WINDOW_SECONDS);
     expect(await trpcCode(refused)).toBe("TOO_MANY_REQUESTS");
     expect(await refusedCount("calls")).toBe(refusedBefore + 1);
-    // A stream's (re)connect is refused the same way: tRPC's SSE reply carries the error, the response the Retry-After.
+    // A stream's (re)connect is refused the same way, with its Retry-After, before it streams anything.
     const input = encodeURIComponent(JSON.stringify({ json: { sessionId: crypto.randomUUID(), messageId: crypto.randomUUID() } }));
     const stream = await fetch(`${server.url}/api/trpc/chat.stream?input=${input}`, { headers: { authorization: `Bearer ${key}`, accept: "text/event-stream" } });
     expect(Number(stream.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
@@ -76,6 +76,34 @@ describe("calls per API key", () => {
     const again = await fetch(`${server.url}/api/v1/sessions/continue-stream/${session.id}?message_id=${turn.assistantMessage.id}`, { headers });
     expect(again.status).toBe(429);
     expect(again.headers.get("content-type")).toMatch(/json/);
+  });
+});
+
+describe("uploads count as calls", () => {
+  it("an upload past the call limit is 429 with Retry-After and stores nothing", async () => {
+    // A window of a minute, so the count cannot reset while the uploads are parsed.
+    const limited = await createTestApp({ PARLEY_RATE_LIMIT_PER_MINUTE: "3" });
+    const limitedServer = await serveApp(limited);
+    try {
+      const t = await createTestTenant(limited);
+      const base = await t.owner.api.knowledge.bases.create({ name: "uploads" }); // the first call
+      const upload = (n: number) => {
+        const form = new FormData();
+        form.set("knowledgeBaseId", base.id);
+        form.set("file", new File([`Upload number ${n} says hello.`], `upload-${n}.txt`));
+        return fetch(`${limitedServer.url}/api/knowledge/upload`, { method: "POST", headers: { authorization: `Bearer ${t.owner.apiKey}` }, body: form });
+      };
+      expect((await upload(1)).status).toBe(201);
+      expect((await upload(2)).status).toBe(201);
+      const refused = await upload(3);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect(await refused.json()).toMatchObject({ error: { code: "TOO_MANY_REQUESTS", message: expect.stringMatching(/Too many calls/) } });
+      expect(await limited.db.select().from(knowledgeDocuments).where(eq(knowledgeDocuments.knowledgeBaseId, base.id))).toHaveLength(2);
+    } finally {
+      await limitedServer.close();
+      await limited.close();
+    }
   });
 });
 
@@ -150,6 +178,46 @@ describe("wrong-key sign-ins per client address", () => {
     const ok = await signIn(server.url, key);
     expect(ok.status).toBe(200);
     expect(ok.headers.getSetCookie()[0]).toMatch(/^parley_session=/);
+  });
+
+  describe("a wrong key in a header or an unknown cookie counts toward the same limit", () => {
+    let proxied: App;
+    let proxiedServer: Awaited<ReturnType<typeof serveApp>>;
+    beforeAll(async () => {
+      // Behind a trusted proxy, so that each case below comes from an address of its own.
+      proxied = await createTestApp({ PARLEY_TRUST_PROXY: "1" });
+      proxiedServer = await serveApp(proxied);
+    });
+    afterAll(async () => {
+      await proxiedServer.close();
+      await proxied.close();
+    });
+
+    const cases: Array<[string, string, (wrong: string) => Promise<Response>]> = [
+      ["Authorization: Bearer (tRPC)", "203.0.113.21", (wrong) => me(proxiedServer.url, wrong, { "x-forwarded-for": "203.0.113.21" })],
+      [
+        "X-API-Key (REST)",
+        "203.0.113.22",
+        (wrong) => fetch(`${proxiedServer.url}/api/v1/sessions`, { headers: { "x-api-key": wrong, "x-forwarded-for": "203.0.113.22" } }),
+      ],
+      [
+        "an unknown sign-in cookie (tRPC)",
+        "203.0.113.23",
+        (wrong) => fetch(`${proxiedServer.url}/api/trpc/auth.me`, { headers: { cookie: `parley_session=${wrong}`, "x-forwarded-for": "203.0.113.23" } }),
+      ],
+    ];
+    it.each(cases)("%s: 10 wrong are 401, the 11th is 429 with Retry-After, and so is a sign-in from that address", async (_how, address, call) => {
+      const key = (await createTestTenant(proxied)).owner.apiKey;
+      for (let n = 1; n <= 10; n++) expect((await call(`pk_wrong_${address}_${n}`)).status).toBe(401);
+      const refused = await call(`pk_wrong_${address}_11`);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect(JSON.stringify(await refused.json())).toMatch(/TOO_MANY_REQUESTS|"code":1006/);
+      expect((await signIn(proxiedServer.url, key, { "x-forwarded-for": address })).status).toBe(429);
+      // A right key from that address still passes (one client's wrong keys lock nobody else out), and so does another client.
+      expect((await me(proxiedServer.url, key, { "x-forwarded-for": address })).status).toBe(200);
+      expect((await me(proxiedServer.url, key, { "x-forwarded-for": "198.51.100.9" })).status).toBe(200);
+    });
   });
 
   it("with PARLEY_TRUST_PROXY=1 the address is the first X-Forwarded-For hop", async () => {

@@ -1,4 +1,5 @@
 import { Writable } from "node:stream";
+import { Worker } from "node:worker_threads";
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { EventSource } from "eventsource";
 import superjson from "superjson";
@@ -242,12 +243,83 @@ describe("request bodies and batches", () => {
     expect((await post("/api/trpc/knowledge.documents.add", chunked(MAX_DOCUMENT_BODY_BYTES + 1), { authorization: `Bearer ${key}` })).status).toBe(413);
   });
 
-  it("lets the upload route carry 6 MB, and no more", async () => {
+  /** Just under 6 MB of JSON that takes seconds to parse (two million empty arrays), naming no caller. */
+  const arrayBomb = () => `{"json":[${"[],".repeat(Math.floor((MAX_DOCUMENT_BODY_BYTES - 64) / 3))}[]]}`;
+
+  it("refuses an anonymous body over 1 MB that names the document procedure, alone or in a batch, at once", async () => {
+    const bomb = arrayBomb();
+    for (const path of ["knowledge.documents.add", "knowledge.documents.add,auth.me?batch=1", "auth.signIn,knowledge.documents.add?batch=1"]) {
+      const started = performance.now();
+      const refused = await post(`/api/trpc/${path}`, bomb);
+      expect(refused.status, path).toBe(413);
+      expect(JSON.stringify(await refused.json())).toContain("PAYLOAD_TOO_LARGE");
+      expect(performance.now() - started, path).toBeLessThan(1000);
+    }
+    // A known caller may send 6 MB only to the document procedure itself, never to a batch that names it.
+    const batch = await post("/api/trpc/knowledge.documents.add,auth.me?batch=1", "x".repeat(MAX_BODY_BYTES + 1), { authorization: `Bearer ${key}` });
+    expect(batch.status).toBe(413);
+  });
+
+  it("answers an anonymous call to a procedure that needs a caller with 401 before reading its body", async () => {
+    // 1 KB every 20 ms for 4 s: the answer must come while the body is still on its way.
+    let sentAll = false;
+    let chunks = 0;
+    const slow = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await new Promise((r) => setTimeout(r, 20));
+        if (++chunks === 200) {
+          sentAll = true;
+          return controller.close();
+        }
+        controller.enqueue(new Uint8Array(1024).fill(32));
+      },
+    });
+    const refused = await post("/api/trpc/session.create,session.delete?batch=1", slow);
+    expect(refused.status).toBe(401);
+    expect(sentAll).toBe(false);
+    expect(JSON.stringify(await refused.json())).toContain("UNAUTHORIZED");
+  });
+
+  it("keeps /api/health under 2 s while two clients send 6 MB anonymous bodies naming the document procedure for 5 s", async () => {
+    // The clients run on a thread of their own: on the server's thread they would stall with it and time nothing.
+    const clients = new Worker(
+      `const { parentPort, workerData: { url, seconds, bytes } } = require("node:worker_threads");
+      const bomb = '{"json":[' + "[],".repeat(Math.floor((bytes - 64) / 3)) + '[]]}';
+      const until = Date.now() + seconds * 1000;
+      const flood = async () => {
+        while (Date.now() < until) {
+          await fetch(url + "/api/trpc/knowledge.documents.add", { method: "POST", headers: { "content-type": "application/json" }, body: bomb }).then((r) => r.arrayBuffer(), () => undefined);
+        }
+      };
+      const watch = async () => {
+        let worst = 0;
+        while (Date.now() < until) {
+          const started = performance.now();
+          const status = (await fetch(url + "/api/health")).status;
+          if (status !== 200) throw new Error("health answered " + status);
+          worst = Math.max(worst, performance.now() - started);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return worst;
+      };
+      Promise.all([watch(), flood(), flood()]).then(([worst]) => parentPort.postMessage(worst));`,
+      { eval: true, workerData: { url: server.url, seconds: 5, bytes: MAX_DOCUMENT_BODY_BYTES } },
+    );
+    const worst = await new Promise<number>((resolve, reject) => clients.once("message", resolve).once("error", reject));
+    await clients.terminate();
+    expect(worst).toBeLessThan(2000);
+  }, 60_000);
+
+  it("lets the upload route carry 6 MB, and no more, for a known caller only", async () => {
     const over = await post("/api/knowledge/upload", "x".repeat(MAX_DOCUMENT_BODY_BYTES + 1), { "content-type": "multipart/form-data; boundary=b" });
     expect(over.status).toBe(413);
     expect(await over.json()).toMatchObject({ error: { code: "PAYLOAD_TOO_LARGE" } });
-    // At 6 MB the body reaches the route, which asks who is calling.
-    expect((await post("/api/knowledge/upload", "x".repeat(MAX_DOCUMENT_BODY_BYTES), { "content-type": "multipart/form-data; boundary=b" })).status).toBe(401);
+    // The contract: an anonymous request never gets past 1 MB.
+    expect((await post("/api/knowledge/upload", "x".repeat(MAX_BODY_BYTES + 1), { "content-type": "multipart/form-data; boundary=b" })).status).toBe(413);
+    const multipart = { "content-type": "multipart/form-data; boundary=b", authorization: `Bearer ${key}` };
+    // Past 1 MB a known caller's body reaches the route, which finds no form in it.
+    expect((await post("/api/knowledge/upload", "x".repeat(2 * MAX_BODY_BYTES), multipart)).status).toBe(400);
+    expect((await post("/api/knowledge/upload", "x".repeat(MAX_DOCUMENT_BODY_BYTES + 1), multipart)).status).toBe(413);
   });
 
   it(`takes a batch of ${MAX_BATCH_CALLS} calls and refuses one more with BAD_REQUEST`, async () => {

@@ -8,49 +8,103 @@ import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { getErrorShape } from "@trpc/server/unstable-core-do-not-import";
 import type { App } from "../app";
 import { keyFromHeaders } from "../auth";
-import { AppError } from "../errors";
+import { AppError, kindOfCode, retryAfterOf, toTRPCError } from "../errors";
 import { checkHealth } from "../health";
 import type { AppHost } from "../host";
 import { handleUpload } from "../knowledge/upload";
-import { createRestApp } from "../rest";
+import { createRestApp, OPENAPI_PATH, REST_AUTH } from "../rest";
 import { toRestError } from "../rest/errors";
 import { appRouter } from "../routers/_app";
-import { createContext, nodeExchange } from "../trpc";
+import { createContext, NEEDS_CALLER_MESSAGE, nodeExchange, requireCaller } from "../trpc";
+import { attachCaller, attachedCaller, authenticate, clientRequestOf, type AuthOptions } from "./authenticate";
 import { MAX_BODY_BYTES, refuseJson, sendJson, type ApiRoute, type NodeHandler, type Refuse } from "./server";
 import { withSubscriptions } from "./subscriptions";
 import { MAX_BATCH_CALLS } from "../../client/limits";
 
 export { MAX_BODY_BYTES };
-/** … except a call that carries a document (`knowledge.documents.add`: 5 MB of text, JSON-escaped; the upload route). */
+/** … except a call that carries a document (`knowledge.documents.add`: 5 MB of text, JSON-escaped; the upload route), from a known caller. */
 export const MAX_DOCUMENT_BODY_BYTES = 6 * 1024 * 1024;
 export { MAX_BATCH_CALLS };
 const DOCUMENT_PROCEDURE = "knowledge.documents.add";
 
 /**
  * The `/api/*` route table, one entry per prefix. The server (server.ts) refuses, before any
- * handler runs, calls while the App is not ready or the instance drains (503, `Retry-After`) and
- * bodies over each route's cap (1 MB unless the route says more). Further faces mount here, each
+ * handler runs, calls while the App is not ready or the instance drains (503, `Retry-After`), then
+ * admits the request from its headers (cross-site writes refused, the caller resolved and its
+ * calls counted: `admitCaller`), then refuses a body over the route's cap for that caller (1 MB
+ * unless the route says more, and never more for an anonymous one). Further faces mount here, each
  * as a Node handler built from the ready App with `perApp`.
  */
 export function apiRoutes(host: AppHost): ApiRoute[] {
+  const known = (req: IncomingMessage) => !!attachedCaller(req);
   return [
     {
       prefix: "/api/trpc",
-      handler: ownOriginOnly(host, perApp(host, trpcHandler), refuseTrpc),
-      // The procedure names are in the path, so the cap is chosen before the body is read.
-      maxBodyBytes: (req) => (procedurePath(req).includes(DOCUMENT_PROCEDURE) ? MAX_DOCUMENT_BODY_BYTES : MAX_BODY_BYTES),
+      admit: admitCaller(host, refuseTrpc, { ownOriginOnly: true, auth: trpcAuth }),
+      handler: anonymousNeedsNoCaller(perApp(host, trpcHandler)),
+      // Only the document procedure called alone takes a document's size; a batch naming it does not.
+      maxBodyBytes: (req) => (known(req) && procedureNames(req).join() === DOCUMENT_PROCEDURE && !isBatch(req) ? MAX_DOCUMENT_BODY_BYTES : MAX_BODY_BYTES),
       refuse: refuseTrpc,
     },
     // The WeKnora REST face: a Hono app whose routes carry the `/api/v1` prefix themselves.
-    { prefix: "/api/v1", handler: perApp(host, (app) => getRequestListener(createRestApp(app).fetch)), refuse: refuseRest },
+    {
+      prefix: "/api/v1",
+      admit: admitCaller(host, refuseRest, { auth: (req) => (pathOf(req) === OPENAPI_PATH ? null : REST_AUTH) }),
+      handler: perApp(host, (app) => getRequestListener(createRestApp(app).fetch)),
+      refuse: refuseRest,
+    },
     { prefix: "/api/health", handler: onlyMethods(["GET", "HEAD"], healthHandler(host)), always: true },
     { prefix: "/api/metrics", handler: onlyMethods(["GET"], metricsHandler(host)), always: true },
     {
       prefix: "/api/knowledge/upload",
-      handler: onlyMethods(["POST"], ownOriginOnly(host, perApp(host, uploadHandler), refuseJson)),
-      maxBodyBytes: () => MAX_DOCUMENT_BODY_BYTES,
+      admit: admitCaller(host, refuseJson, { ownOriginOnly: true, auth: () => ({ calls: 1 }) }),
+      handler: onlyMethods(["POST"], perApp(host, uploadHandler)),
+      maxBodyBytes: (req) => (known(req) ? MAX_DOCUMENT_BODY_BYTES : MAX_BODY_BYTES),
     },
   ];
+}
+
+/**
+ * A route's admission, from the headers alone: a cookie-authenticated write from another site is
+ * refused first (nothing counted), then the caller is resolved and its calls counted (`auth`: how,
+ * or null when nothing the request calls needs a caller) and attached to the request for the
+ * route's face. A refusal (the call limit, the wrong-key limit, a store down) is the route's own
+ * error, with `Retry-After` when it asks for one.
+ */
+function admitCaller(
+  host: AppHost,
+  refuse: Refuse,
+  options: { ownOriginOnly?: boolean; auth: (req: IncomingMessage) => AuthOptions | null },
+): NonNullable<ApiRoute["admit"]> {
+  return async (req, res) => {
+    if (options.ownOriginOnly && isCrossSiteWrite(req, host.env.PARLEY_PUBLIC_URL)) {
+      refuseBeforeBody(req, res, refuse, 403, "FORBIDDEN", "This request came from another site: sign-in cookies only work from Parley's own pages");
+      return false;
+    }
+    const app = host.app;
+    if (!app) throw new Error("No App to serve yet");
+    const auth = options.auth(req);
+    try {
+      attachCaller(req, auth ? await authenticate(app, clientRequestOf(req), auth) : null);
+      return true;
+    } catch (error) {
+      const refusal = toTRPCError(error);
+      if (refusal.code === "INTERNAL_SERVER_ERROR") throw error;
+      const retryAfter = retryAfterOf(error);
+      if (retryAfter !== undefined) res.setHeader("Retry-After", String(retryAfter));
+      refuseBeforeBody(req, res, refuse, getHTTPStatusCodeFromError(refusal), refusal.code, refusal.message);
+      return false;
+    }
+  };
+}
+
+/**
+ * A refusal sent while the body is unread: the connection closes after it, so the body is never
+ * read (Node would otherwise read and drop it to keep the connection).
+ */
+function refuseBeforeBody(req: IncomingMessage, res: ServerResponse, refuse: Refuse, status: number, code: string, message: string) {
+  if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) res.setHeader("Connection", "close");
+  refuse(req, res, status, code, message);
 }
 
 /**
@@ -70,14 +124,6 @@ export function isCrossSiteWrite(req: IncomingMessage, publicUrl: string | undef
   return publicUrl && URL.canParse(publicUrl) ? from.origin !== new URL(publicUrl).origin : from.host !== req.headers.host;
 }
 
-/** Refuses cross-site writes (see isCrossSiteWrite) with 403 before `handler` runs. */
-function ownOriginOnly(host: AppHost, handler: NodeHandler, refuse: Refuse): NodeHandler {
-  return (req, res) => {
-    if (!isCrossSiteWrite(req, host.env.PARLEY_PUBLIC_URL)) return handler(req, res);
-    refuse(req, res, 403, "FORBIDDEN", "This request came from another site: sign-in cookies only work from Parley's own pages");
-  };
-}
-
 /** A handler built once per App, from the App the host serves (the server only calls it once one is ready). */
 export function perApp(host: Pick<AppHost, "app">, build: (app: App) => NodeHandler): NodeHandler {
   let built: { app: App; handler: NodeHandler } | undefined;
@@ -89,8 +135,43 @@ export function perApp(host: Pick<AppHost, "app">, build: (app: App) => NodeHand
   };
 }
 
-function procedurePath(req: IncomingMessage): string {
+function pathOf(req: IncomingMessage): string {
   return (req.url ?? "").split("?", 1)[0] ?? "";
+}
+
+/** The procedures a tRPC request calls, named in its path (`a.b,c.d` for a batch). */
+function procedureNames(req: IncomingMessage): string[] {
+  return pathOf(req).replace(/^\/api\/trpc\/?/, "").split(",");
+}
+const isBatch = (req: IncomingMessage) => new URL(req.url ?? "/", "http://localhost").searchParams.get("batch") === "1";
+
+/** The router's procedures by path (flat), and whether each needs a caller (built on authedProcedure). */
+const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { middlewares: unknown[] } }>;
+const needsCaller = (name: string): boolean | undefined =>
+  Object.hasOwn(procedures, name) ? procedures[name]!._def.middlewares.some((m) => requireCaller._middlewares.includes(m as never)) : undefined;
+
+/**
+ * How a tRPC request authenticates: each procedure it calls that needs a caller counts one call
+ * (a batch of n such calls, n); null when every one is public (auth.signIn, auth.signOut), so that
+ * a sign-in never looks at the cookie it may replace. A name the router lacks is resolved for
+ * (tRPC answers it NOT_FOUND) but not counted.
+ */
+function trpcAuth(req: IncomingMessage): AuthOptions | null {
+  const needs = procedureNames(req).map(needsCaller);
+  return needs.every((n) => n === false) ? null : { calls: needs.filter((n) => n === true).length };
+}
+
+/**
+ * Refuses an anonymous tRPC request that calls anything but a public procedure with UNAUTHORIZED
+ * before its body is read: nothing an anonymous request sends is parsed beyond what signing in
+ * needs. A GET carries no body (its input is in the URL): tRPC answers it in its own shape, a
+ * subscription's refusal as SSE, which its clients read.
+ */
+function anonymousNeedsNoCaller(handler: NodeHandler): NodeHandler {
+  return (req, res) => {
+    if (req.method === "GET" || attachedCaller(req) || procedureNames(req).every((name) => needsCaller(name) === false)) return handler(req, res);
+    refuseBeforeBody(req, res, refuseTrpc, 401, "UNAUTHORIZED", NEEDS_CALLER_MESSAGE);
+  };
 }
 
 /** tRPC's own Node adapter (batching: at most MAX_BATCH_CALLS a batch); subscriptions stream from subscriptions.ts. */
@@ -111,22 +192,21 @@ function trpcHandler(app: App): NodeHandler {
 }
 const TRPC_BASE = "/api/trpc/";
 
-/** A refusal in tRPC's own error shape (one per call of a batch), so clients see its code (e.g. SERVICE_UNAVAILABLE). */
-/** The REST face's refusals in its own envelope (WeKnora's codes), from the one REST mapping. */
+/** The REST face's refusals in its own envelope (WeKnora's codes), from the one REST mapping; a body too large is bad input (1000). */
 const refuseRest: Refuse = (_req, res, status, code, message) => {
-  const { body } = toRestError(new AppError(code === "SERVICE_UNAVAILABLE" ? "unavailable" : "bad_input", message));
+  const { body } = toRestError(new AppError(kindOfCode(code) ?? "bad_input", message));
   sendJson(res, status, body);
 };
 
+/** A refusal in tRPC's own error shape (one per call of a batch), so clients see its code (e.g. SERVICE_UNAVAILABLE). */
 const refuseTrpc: Refuse = (req, res, status, code, message) => {
   const error = new TRPCError({ code: code as TRPCError["code"], message });
   const config = appRouter._def._config;
-  const paths = procedurePath(req).replace(/^\/api\/trpc\/?/, "").split(",");
+  const paths = procedureNames(req);
   const bodyOf = (path: string) => ({
     error: config.transformer.output.serialize(getErrorShape({ config, error, type: "unknown", path: path || undefined, input: undefined, ctx: undefined })) as unknown,
   });
-  const batch = new URL(req.url ?? "/", "http://localhost").searchParams.get("batch") === "1";
-  sendJson(res, status || getHTTPStatusCodeFromError(error), batch ? paths.map(bodyOf) : bodyOf(paths[0] ?? ""));
+  sendJson(res, status || getHTTPStatusCodeFromError(error), isBatch(req) ? paths.map(bodyOf) : bodyOf(paths[0] ?? ""));
 };
 
 /**
@@ -174,7 +254,7 @@ function metricsHandler(host: AppHost): NodeHandler {
 /** `POST /api/knowledge/upload` (multipart; see knowledge/upload.ts, which caps the file itself). */
 function uploadHandler(app: App): NodeHandler {
   return async (req, res) => {
-    const response = await handleUpload(app, incomingMessageToRequest(req, res, { maxBodySize: null }));
+    const response = await handleUpload(app, incomingMessageToRequest(req, res, { maxBodySize: null }), attachedCaller(req));
     res.writeHead(response.status, Object.fromEntries(response.headers));
     res.end(Buffer.from(await response.arrayBuffer()));
   };

@@ -12,7 +12,12 @@ export type Refuse = (req: IncomingMessage, res: ServerResponse, status: number,
 export interface ApiRoute {
   prefix: string;
   handler: NodeHandler;
-  /** The largest body this request may send (default MAX_BODY_BYTES), enforced by the server. */
+  /**
+   * Runs first, from the request's headers alone (its body unread): works out who calls and may
+   * answer the request itself (a refusal), returning false when it did.
+   */
+  admit?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** The largest body this request may send (default MAX_BODY_BYTES), given what `admit` found; enforced by the server. */
   maxBodyBytes?: (req: IncomingMessage) => number;
   /** The route's error shape (default `{ error: { code, message } }`). */
   refuse?: Refuse;
@@ -74,9 +79,10 @@ export const refuseJson: Refuse = (_req, res, status, code, message) => sendJson
  * Parley's HTTP server: `/api/*` goes straight to the handler of its prefix in `routes` (no
  * framework in between); an `/api/*` path no route claims is a JSON 404; every other path is a
  * page, served by Next (`pages`). Before a route's handler runs, the server refuses what it must
- * not take: calls while the App is not ready or the instance drains (503 with `Retry-After`), and
- * bodies over the route's cap (413, from Content-Length before anything is read, or counted as a
- * chunked body arrives). Every request is logged once it ends, and counted.
+ * not take: calls while the App is not ready or the instance drains (503 with `Retry-After`), what
+ * the route's `admit` refuses (who calls, from the headers), and bodies over the route's cap for
+ * that caller (413, from Content-Length before anything is read, or counted as a chunked body
+ * arrives). Every request is logged once it ends, and counted.
  */
 export function createHttpServer(options: { routes: ApiRoute[]; pages: NodeHandler; host: ServerHost; dev?: boolean }): http.Server {
   const { routes, pages, host } = options;
@@ -101,9 +107,17 @@ export function createHttpServer(options: { routes: ApiRoute[]; pages: NodeHandl
       const message = host.state === "draining" ? "This instance is shutting down; retry on another" : "Parley is starting: waiting for Postgres or Redis";
       return refuse(req, res, 503, "SERVICE_UNAVAILABLE", message);
     }
-    if (!capBody(req, res, route.maxBodyBytes?.(req) ?? MAX_BODY_BYTES, refuse)) return;
-    return run(host.log, route.handler, req, res);
+    return run(host.log, admitted(route, refuse), req, res);
   });
+}
+
+/** The route's handler, behind its admission and its body cap. */
+function admitted(route: ApiRoute, refuse: Refuse): NodeHandler {
+  return async (req, res) => {
+    if (route.admit && !(await route.admit(req, res))) return;
+    if (!capBody(req, res, route.maxBodyBytes?.(req) ?? MAX_BODY_BYTES, refuse)) return;
+    return route.handler(req, res);
+  };
 }
 
 /** Logs the request when its response ends (streams: when they close) and counts it. */
@@ -138,8 +152,9 @@ function capBody(req: IncomingMessage, res: ServerResponse, limit: number, refus
   }
   if (req.headers["transfer-encoding"] === undefined) return true;
   // Node's HTTP parser hands the body to the request stream through push(): counting there sees
-  // every chunk before any reader does, whichever library reads it.
-  let received = 0;
+  // every chunk before any reader does, whichever library reads it (and what arrived while the
+  // route admitted the request waits in the stream's buffer).
+  let received = req.readableLength;
   let refused = false;
   const push = req.push.bind(req);
   req.push = (chunk, encoding) => {

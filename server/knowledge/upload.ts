@@ -1,6 +1,6 @@
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
-import { callerFromHeaders, type CallerCache } from "../auth";
-import { AppError, badInput, toTRPCError } from "../errors";
+import { AppError, badInput, retryAfterOf, toTRPCError } from "../errors";
+import { callerOf, type AuthDeps, type RequestCaller } from "../http/authenticate";
 import { addFileDocument, MAX_DOCUMENT_BYTES } from "./ingest";
 import { formatOfFileName } from "./parse";
 import { text } from "../inputs";
@@ -10,8 +10,8 @@ import { rootLogger } from "../log";
 /**
  * `POST /api/knowledge/upload`: a browser upload (multipart: `knowledgeBaseId`, `file`, optional
  * `title`) of a .txt, .md, .html or .pdf file up to 5 MB, with the same authentication as tRPC
- * (Bearer key, X-API-Key or the sign-in cookie). Answers the stored Document as JSON, or
- * `{ error: { code, message, field? } }` with the status tRPC would use (413 when too large).
+ * (Bearer key, X-API-Key or the sign-in cookie), counted as a call. Answers the stored Document as
+ * JSON, or `{ error: { code, message, field? } }` with the status tRPC would use (413 when too large).
  */
 
 /** Room for the multipart framing and the other fields around the file. */
@@ -20,15 +20,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 class TooLarge extends Error {}
 
-export interface UploadDeps extends KnowledgeSource {
-  callers: CallerCache;
-}
+export type UploadDeps = KnowledgeSource & AuthDeps;
 
 const uploadTitle = text().max(255, "The title may be at most 255 characters");
 
-export async function handleUpload(deps: UploadDeps, request: Request): Promise<Response> {
+/** `resolvedCaller`: the caller the server resolved before the body (see http/authenticate.ts); undefined when called in process. */
+export async function handleUpload(deps: UploadDeps, request: Request, resolvedCaller?: RequestCaller | null): Promise<Response> {
   try {
-    const caller = await callerFromHeaders(deps, (name) => request.headers.get(name));
+    const caller = await callerOf(deps, resolvedCaller, { header: (name) => request.headers.get(name) }, { calls: 1 });
     if (!caller) throw new AppError("unauthorized", "Sign in, or send an API key as 'Authorization: Bearer <key>' or 'X-API-Key'");
     const form = await readForm(request);
     const knowledgeBaseId = form.get("knowledgeBaseId");
@@ -51,12 +50,13 @@ export async function handleUpload(deps: UploadDeps, request: Request): Promise<
     const trpcError = toTRPCError(error);
     if (trpcError.code === "INTERNAL_SERVER_ERROR") rootLogger().error({ err: error }, "upload failed");
     const field = error instanceof AppError ? error.field : undefined;
-    return errorResponse(getHTTPStatusCodeFromError(trpcError), trpcError.code, trpcError.message, field);
+    const retryAfter = retryAfterOf(error);
+    return errorResponse(getHTTPStatusCodeFromError(trpcError), trpcError.code, trpcError.message, field, retryAfter === undefined ? undefined : { "Retry-After": String(retryAfter) });
   }
 }
 
-function errorResponse(status: number, code: string, message: string, field?: string): Response {
-  return Response.json({ error: { code, message, ...(field && { field }) } }, { status });
+function errorResponse(status: number, code: string, message: string, field?: string, headers?: Record<string, string>): Response {
+  return Response.json({ error: { code, message, ...(field && { field }) } }, { status, headers });
 }
 
 /** The multipart form, read with a byte cap so an oversized body is refused without being buffered whole. */

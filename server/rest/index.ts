@@ -1,8 +1,8 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { HttpBindings } from "@hono/node-server";
 import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../errors";
-import { keyFromHeaders } from "../auth";
-import { limitSubject } from "../rateLimits";
+import { attachedCaller, callerOf } from "../http/authenticate";
 import { respondWithError, unauthorized, validationHook } from "./errors";
 import { chatRoutes } from "./routes/chat";
 import { messageRoutes } from "./routes/messages";
@@ -11,6 +11,10 @@ import type { RestDeps, RestEnv } from "./routes/shared";
 import { KEEP_ALIVE_MS } from "./sse";
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** The one route open to anyone (the `doc31` below). */
+export const OPENAPI_PATH = "/api/v1/openapi.json";
+/** How the face authenticates: API keys only, each request one call. */
+export const REST_AUTH = { calls: 1, cookie: false } as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface RestOptions {
@@ -50,16 +54,17 @@ export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
   rest.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
 
   rest.use(async (c, next) => {
-    if (c.req.path === "/api/v1/openapi.json") return next();
-    const key = keyFromHeaders((name) => c.req.header(name));
-    const caller = key ? await deps.callers.resolve(deps.db, key) : null;
+    if (c.req.path === OPENAPI_PATH) return next();
+    // Keys only (no cookie: nothing here guards against cross-site writes). Resolving counted the
+    // request (a continue-stream too), refused before the route does anything.
+    const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+    const request = { header: (name: string) => c.req.header(name), remoteAddress: incoming?.socket.remoteAddress };
+    const caller = await callerOf(deps, attachedCaller(incoming), request, REST_AUTH);
     if (!caller) throw unauthorized();
     const tenantHeader = c.req.header("x-tenant-id");
     if (tenantHeader !== undefined && tenantHeader.trim() !== String(caller.tenant.number)) {
       throw new AppError("forbidden", "X-Tenant-ID is not the tenant of this API key");
     }
-    // Every request counts (a continue-stream too), refused before the route does anything.
-    await deps.limits.call(limitSubject(caller, "key"));
     c.set("caller", caller);
     await next();
   });

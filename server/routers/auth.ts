@@ -1,30 +1,18 @@
 import { z } from "zod";
 import { text } from "../inputs";
-import {
-  authenticateKey,
-  clearedSessionCookie,
-  cookieFromHeaders,
-  createWebSession,
-  deleteWebSession,
-  sessionCookie,
-} from "../auth";
+import { clearedSessionCookie, cookieFromHeaders, createWebSession, deleteWebSession, sessionCookie } from "../auth";
 import { AppError } from "../errors";
 import { broadcast } from "../signals";
+import { signInCaller } from "../http/authenticate";
 import { authedProcedure, publicProcedure, router } from "../trpc";
 
 export const authRouter = router({
   signIn: publicProcedure.input(z.object({ apiKey: text().trim().min(1).max(200) })).mutation(async ({ ctx, input }) => {
     // Guessing keys: wrong attempts are limited per client address, refused before the key is checked.
-    const address = ctx.clientAddress();
-    await ctx.app.limits.signInAllowed(address);
-    const caller = await authenticateKey(ctx.app.db, input.apiKey);
-    if (!caller) {
-      await ctx.app.limits.signInFailed(address);
-      throw new AppError("unauthorized", "This API key is unknown or revoked");
-    }
+    const caller = await signInCaller(ctx.app, ctx, input.apiKey);
+    if (!caller) throw new AppError("unauthorized", "This API key is unknown or revoked");
     const { token, expiresAt } = await createWebSession(ctx.app.db, caller.apiKeyId);
-    const secure = (ctx.header("x-forwarded-proto") ?? "").includes("https");
-    ctx.setCookie(sessionCookie(token, expiresAt, secure));
+    ctx.setCookie(sessionCookie(token, expiresAt, ctx.isHttps()));
     return { user: caller.user, tenant: caller.tenant };
   }),
   signOut: publicProcedure.mutation(async ({ ctx }) => {

@@ -1,20 +1,18 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AnswerDeps } from "../../answers";
-import type { Caller, CallerCache } from "../../auth";
+import type { AuthDeps, RequestCaller } from "../../http/authenticate";
 import type { OpenStreams } from "../../http/openStreams";
-import type { RateLimits } from "../../rateLimits";
 import type { SessionStateDeps } from "../../sessionState";
 import { validationHook } from "../errors";
 import type { StreamReadDeps } from "../../streams";
 import { errorJson, okMessage } from "../schemas";
 
-/** What the REST face calls on: the domain modules' own dependencies, the API-key cache, the call limit and the open streams. */
-export type RestDeps = AnswerDeps &
-  SessionStateDeps &
-  StreamReadDeps & { callers: Pick<CallerCache, "resolve">; limits: Pick<RateLimits, "call">; openStreams: Pick<OpenStreams, "open"> };
+/** What the REST face calls on: the domain modules' own dependencies, what authenticating a request needs, and the open streams. */
+export type RestDeps = AnswerDeps & SessionStateDeps & StreamReadDeps & AuthDeps & { openStreams: Pick<OpenStreams, "open"> };
 
 export interface RestEnv {
-  Variables: { caller: Caller; requestUuid?: string };
+  /** `caller`: who the request's key names (its `apiKeyId`, e.g. to end its streams when it is revoked). */
+  Variables: { caller: RequestCaller; requestUuid?: string };
 }
 
 export const router = () => new OpenAPIHono<RestEnv>({ defaultHook: validationHook });
