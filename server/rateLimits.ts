@@ -9,7 +9,7 @@ import type { Store } from "./store/types";
  * one round trip. A refusal is an AppError `rate_limited` carrying its `Retry-After`, thrown
  * before the call writes anything.
  */
-/** `sign_in` (its metric label since sign-in was the only way a wrong key counted) is the wrong-key limit. */
+// `sign_in` is the wrong-key limit (its metric label and Redis key from when only sign-ins counted).
 export type LimitName = "calls" | "sends" | "sign_in";
 
 /** Wrong keys (sign-in, header or cookie) per client address and window (the contract's 10 a minute). */
