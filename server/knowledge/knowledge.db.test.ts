@@ -87,7 +87,7 @@ describe("knowledge.documents", () => {
     await alice.knowledge.documents.add({ knowledgeBaseId: base.id, title: "Notes", content: "One.\n\nTwo.", mimeType: "text/plain" });
     const { items } = await bob.knowledge.documents.list({ knowledgeBaseId: base.id });
     expect(items.map((d) => d.title)).toEqual(["Notes", "Page", "Guide"]);
-    expect(await alice.knowledge.bases.list().then((l) => l.items.find((b) => b.id === base.id))).toMatchObject({ documentCount: 2, chunkCount: 1 + 2 + 1 });
+    expect(await alice.knowledge.bases.list().then((l) => l.items.find((b) => b.id === base.id))).toMatchObject({ documentCount: 3, chunkCount: 1 + 2 + 1 });
     const { heading } = (await app.db.select({ heading: knowledgeChunks.heading }).from(knowledgeChunks).where(eq(knowledgeChunks.documentId, md.id)))[0]!;
     expect(heading).toBe("Install");
   });
@@ -272,7 +272,7 @@ describe("answers from knowledge", () => {
   it("a newcomer in tenant default asks with no set-up and gets a cited answer from the Parley handbook", async () => {
     const newcomer = await defaultTenantUser(app, "member");
     const handbookBase = (await newcomer.knowledge.bases.list()).items.find((b) => b.name === HANDBOOK_BASE_NAME)!;
-    expect(handbookBase).toMatchObject({ documentCount: 2, canManage: false, createdBy: null });
+    expect(handbookBase).toMatchObject({ documentCount: 3, canManage: false, createdBy: null });
     const s = await newcomer.session.create();
     expect(s.knowledgeBaseId).toBe(handbookBase.id);
     expect((await newcomer.session.create({ knowledgeBaseId: null })).knowledgeBaseId).toBeNull();
