@@ -53,7 +53,7 @@ describe("a Chinese question to a Chinese document", () => {
     expect(references[0]!.source).toBe(SEED_TITLE);
     expect(references[0]!.content).toContain("默认24小时");
     const answer = textOf(events);
-    expect(answer.startsWith(`以下是《${SEED_TITLE}》中关于`)).toBe(true);
+    expect(answer.startsWith(`关于“${QUESTION}”这个问题，《${SEED_TITLE}》中是这样说的：`)).toBe(true);
     expect(answer).toMatch(/默认24小时[^\n]*\[1\]/);
     expect(answer).not.toMatch(/Here is what|I could not find/);
     expect(events.at(-1)).toMatchObject({ type: "complete" });
