@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "./app";
 import type { StreamEvent } from "./events";
 import { handleUpload } from "./knowledge/upload";
-import { createTestApp, createTestTenant, type TestCaller } from "./testing";
+import { askAndRead, createTestApp, createTestTenant, textOf, type TestCaller } from "./testing";
 
 /**
  * The contract's "Language" section, end to end on the embedded default and on Postgres + Redis:
@@ -36,14 +36,7 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-async function ask(sessionId: string, query: string): Promise<StreamEvent[]> {
-  const turn = await member.chat.send({ sessionId, query });
-  const events: StreamEvent[] = [];
-  const stream = (await member.chat.stream({ sessionId, messageId: turn.assistantMessage.id })) as AsyncIterable<[string, StreamEvent]>;
-  for await (const [, event] of stream) events.push(event);
-  return events;
-}
-const textOf = (events: StreamEvent[]) => events.flatMap((e) => (e.type === "answer" ? [e.delta] : [])).join("");
+const ask = (sessionId: string, query: string): Promise<StreamEvent[]> => askAndRead(member, sessionId, query);
 const ids = (items: { id: string }[]) => items.map((s) => s.id);
 
 describe("a Chinese question to a Chinese document", () => {
@@ -60,7 +53,7 @@ describe("a Chinese question to a Chinese document", () => {
     expect(references[0]!.source).toBe(SEED_TITLE);
     expect(references[0]!.content).toContain("默认24小时");
     const answer = textOf(events);
-    expect(answer.startsWith(`以下是《${SEED_TITLE}》中关于`)).toBe(true);
+    expect(answer.startsWith(`关于“${QUESTION}”这个问题，《${SEED_TITLE}》中是这样说的：`)).toBe(true);
     expect(answer).toMatch(/默认24小时[^\n]*\[1\]/);
     expect(answer).not.toMatch(/Here is what|I could not find/);
     expect(events.at(-1)).toMatchObject({ type: "complete" });

@@ -2,7 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { inject } from "vitest";
 import { createApp, type App } from "./app";
-import { createTenant, createUser, type Role } from "./auth";
+import { eq } from "drizzle-orm";
+import { tenants } from "../db/schema";
+import { createTenant, createUser, DEFAULT_TENANT, type Role } from "./auth";
+import type { StreamEvent } from "./events";
 import { parseEnv } from "./env";
 import { readyHost, type AppHost } from "./host";
 import type { DocumentPoolOptions } from "./knowledge/documentPool";
@@ -69,6 +72,26 @@ export async function createTestTenant(app: App) {
     },
   };
 }
+
+/** A new user of tenant `default` (the one that has the Parley handbook base), as a caller. */
+export async function defaultTenantUser(app: App, role: Role) {
+  const [tenant] = await app.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.name, DEFAULT_TENANT));
+  const { apiKey } = await createUser(app.db, tenant!.id, { name: `${role}-${randomUUID()}`, role }); // bootstrap creates tenant default
+  return callerFor(app, apiKey);
+}
+
+/** Sends a question and reads its answer's events to the end. */
+export async function askAndRead(api: TestCaller, sessionId: string, query: string): Promise<StreamEvent[]> {
+  const turn = await api.chat.send({ sessionId, query });
+  const events: StreamEvent[] = [];
+  const stream = (await api.chat.stream({ sessionId, messageId: turn.assistantMessage.id })) as AsyncIterable<[string, StreamEvent]>;
+  for await (const [, event] of stream) events.push(event);
+  return events;
+}
+/** An answer's text, from its events. */
+export const textOf = (events: StreamEvent[]) => events.flatMap((e) => (e.type === "answer" ? [e.delta] : [])).join("");
+/** An answer's sources, from its events. */
+export const referencesOf = (events: StreamEvent[]) => events.flatMap((e) => (e.type === "references" ? e.references : []));
 
 /** The tRPC error code a call fails with (or "OK"), for asserting error paths. */
 export async function codeOf(call: Promise<unknown>): Promise<string> {

@@ -1,7 +1,8 @@
 /**
  * Hook for the knowledge evaluation: when `server/knowledge/evaluate.ts` exists, the bench calls
  * its evaluation function (with `bench/knowledge/labelled.json` when present) and includes its
- * table. Until then this scenario reports that the hook is waiting.
+ * table, then the answer set's (`bench/knowledge/answers.json`). Until then this scenario reports
+ * that the hook is waiting.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -31,7 +32,7 @@ function render(result: unknown): string {
   return "```json\n" + JSON.stringify(result, null, 2) + "\n```";
 }
 
-export async function runKnowledgeEvaluation(ctx: Ctx): Promise<ScenarioResult | null> {
+export async function runKnowledgeEvaluation(ctx: Pick<Ctx, "log" | "quick">): Promise<ScenarioResult | null> {
   if (!fs.existsSync(EVALUATE_MODULE)) {
     ctx.log("  knowledge: server/knowledge/evaluate.ts not present, hook skipped");
     return null;
@@ -43,6 +44,11 @@ export async function runKnowledgeEvaluation(ctx: Ctx): Promise<ScenarioResult |
     // server/knowledge/evaluate.ts: evaluateRetrieval({ labelledFile }) → Evaluation, formatEvaluation(e) → its table.
     const evaluation = await (mod.evaluateRetrieval as EvaluateFn)({ labelledFile });
     table = typeof mod.formatEvaluation === "function" ? String((mod.formatEvaluation as (e: unknown) => unknown)(evaluation)) : render(evaluation);
+    // …and evaluateAnswers() → the answer set's fact-contained rate per language, formatAnswerEvaluation(e) → its table.
+    if (typeof mod.evaluateAnswers === "function" && typeof mod.formatAnswerEvaluation === "function") {
+      ctx.log("  knowledge: answer set");
+      table += `\n\n${String((mod.formatAnswerEvaluation as (e: unknown) => unknown)(await (mod.evaluateAnswers as EvaluateFn)({})))}`;
+    }
   } else {
     const fn = (mod.evaluate ?? mod.evaluateKnowledge ?? mod.default ?? Object.values(mod).find((v) => typeof v === "function")) as EvaluateFn | undefined;
     if (typeof fn !== "function") throw new Error("server/knowledge/evaluate.ts exports no evaluation function");
@@ -52,8 +58,8 @@ export async function runKnowledgeEvaluation(ctx: Ctx): Promise<ScenarioResult |
   const labelled = labelledFile;
   return {
     id: "knowledge",
-    title: "Knowledge retrieval evaluation (server/knowledge/evaluate.ts)",
-    method: `The evaluation function of \`server/knowledge/evaluate.ts\`${labelled ? ", on `bench/knowledge/labelled.json`" : ""}, called in the bench process; its table as it returned it.`,
+    title: "Knowledge retrieval and answer evaluation (server/knowledge/evaluate.ts)",
+    method: `The evaluation functions of \`server/knowledge/evaluate.ts\`${labelled ? ", on `bench/knowledge/labelled.json`" : ""} (retrieval) and \`bench/knowledge/answers.json\` (answers of the built-in model: fact-contained rate), called in the bench process; their tables as they returned them.`,
     rows: [],
     appendix: table,
   };

@@ -10,15 +10,17 @@ import { indexDocument, sha256Hex } from "./repository";
 import type { KnowledgeDeps } from "./retrieve";
 
 /**
- * The first-run knowledge base: Parley's own docs, in tenant `default`, attached to its new
- * sessions, so a newcomer's first question gets a cited answer with no set-up. Kept in sync with
- * the docs at every start (a changed file is re-indexed, an unchanged one left alone).
+ * The first-run knowledge base: Parley's own docs (the handbook in English and in Chinese, and the
+ * README), in tenant `default`, attached to its new sessions, so a newcomer's first question, in
+ * either language, gets a cited answer with no set-up. Kept in sync with the docs at every start
+ * (a changed file is re-indexed, a new one indexed, an unchanged one left alone).
  */
 
 const HANDBOOK = "handbook";
 export const HANDBOOK_BASE_NAME = "Parley handbook";
 export const HANDBOOK_DOCUMENTS = [
   { title: "Parley handbook", file: "docs/handbook.md" },
+  { title: "Parley 使用手册", file: "docs/handbook.zh.md" },
   { title: "Parley README", file: "README.md" },
 ] as const;
 

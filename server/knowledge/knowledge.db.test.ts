@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { count, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { knowledgeChunks, sessions, tenants } from "../../db/schema";
+import { knowledgeChunks, sessions } from "../../db/schema";
 import type { App } from "../app";
-import { authenticateKey, createUser, DEFAULT_TENANT } from "../auth";
+import { authenticateKey } from "../auth";
 import type { StreamEvent } from "../events";
 import { checkHealth } from "../health";
-import { callerFor, codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing";
+import { askAndRead, codeOf, createTestApp, createTestTenant, defaultTenantUser, fieldErrorsOf, referencesOf, textOf, type TestCaller } from "../testing";
 import { ensureHandbookBase, HANDBOOK_BASE_NAME } from "./handbookBase";
 import { defaultStrategy } from "../defaults";
 import { addTextDocument, MAX_DOCUMENT_BYTES } from "./ingest";
@@ -41,16 +41,6 @@ async function baseWithHandbook(api: TestCaller, name = "Handbook") {
   return { base, document };
 }
 
-/** Sends a question and reads its answer's events to the end. */
-async function ask(api: TestCaller, sessionId: string, query: string): Promise<StreamEvent[]> {
-  const turn = await api.chat.send({ sessionId, query });
-  const events: StreamEvent[] = [];
-  const stream = (await api.chat.stream({ sessionId, messageId: turn.assistantMessage.id })) as AsyncIterable<[string, StreamEvent]>;
-  for await (const [, event] of stream) events.push(event);
-  return events;
-}
-const referencesOf = (events: StreamEvent[]) => events.flatMap((e) => (e.type === "references" ? e.references : []));
-const textOf = (events: StreamEvent[]) => events.flatMap((e) => (e.type === "answer" ? [e.delta] : [])).join("");
 const chunksOfBase = async (baseId: string) =>
   Number((await app.db.select({ n: count() }).from(knowledgeChunks).where(eq(knowledgeChunks.knowledgeBaseId, baseId)))[0]!.n);
 
@@ -211,7 +201,7 @@ describe("tenant isolation", () => {
       .update(sessions)
       .set({ knowledgeBaseId: foreign.id, agentConfig: { agentModeEnabled: false, webSearchEnabled: false, knowledgeBases: [foreign.id], knowledgeIds: [] } })
       .where(eq(sessions.id, s.id));
-    const events = await ask(alice, s.id, "What does the zanzibar protocol need?");
+    const events = await askAndRead(alice, s.id, "What does the zanzibar protocol need?");
     expect(events.map((e) => e.type)).not.toContain("references");
     expect(textOf(events)).not.toContain("quokkas");
     expect(events.at(-1)!.type).toBe("complete");
@@ -279,21 +269,15 @@ describe("knowledge.search", () => {
 });
 
 describe("answers from knowledge", () => {
-  async function defaultTenantUser(role: "member" | "admin") {
-    const [tenant] = await app.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.name, DEFAULT_TENANT));
-    const { apiKey } = await createUser(app.db, tenant!.id, { name: `${role}-${randomUUID()}`, role });
-    return callerFor(app, apiKey);
-  }
-
   it("a newcomer in tenant default asks with no set-up and gets a cited answer from the Parley handbook", async () => {
-    const newcomer = await defaultTenantUser("member");
+    const newcomer = await defaultTenantUser(app, "member");
     const handbookBase = (await newcomer.knowledge.bases.list()).items.find((b) => b.name === HANDBOOK_BASE_NAME)!;
-    expect(handbookBase).toMatchObject({ documentCount: 2, canManage: false, createdBy: null });
+    expect(handbookBase).toMatchObject({ documentCount: 3, canManage: false, createdBy: null });
     const s = await newcomer.session.create();
     expect(s.knowledgeBaseId).toBe(handbookBase.id);
     expect((await newcomer.session.create({ knowledgeBaseId: null })).knowledgeBaseId).toBeNull();
 
-    const events = await ask(newcomer, s.id, "How do I scale Parley out?");
+    const events = await askAndRead(newcomer, s.id, "How do I scale Parley out?");
     const types = events.map((e) => e.type);
     expect(types.indexOf("references")).toBeGreaterThan(-1);
     expect(types.indexOf("references")).toBeLessThan(types.indexOf("answer"));
@@ -306,7 +290,7 @@ describe("answers from knowledge", () => {
   });
 
   it("the handbook base is Parley's: nobody edits it by hand, and start-up refreshes it idempotently", async () => {
-    const tenantAdmin = await defaultTenantUser("admin");
+    const tenantAdmin = await defaultTenantUser(app, "admin");
     const handbookBase = (await tenantAdmin.knowledge.bases.list()).items.find((b) => b.name === HANDBOOK_BASE_NAME)!;
     expect(await codeOf(tenantAdmin.knowledge.bases.delete({ id: handbookBase.id }))).toBe("FORBIDDEN");
     expect(await codeOf(tenantAdmin.knowledge.bases.update({ id: handbookBase.id, name: "Mine" }))).toBe("FORBIDDEN");
@@ -327,7 +311,7 @@ describe("answers from knowledge", () => {
     const fallbackResponse = "I only know about Parley, sorry.";
     for (const knowledgeBaseId of [null, base.id]) {
       const s = await alice.session.create({ knowledgeBaseId, strategy: { fallbackStrategy: "fixed", fallbackResponse } });
-      const events = await ask(alice, s.id, "What is the weather in Paris tomorrow?");
+      const events = await askAndRead(alice, s.id, "What is the weather in Paris tomorrow?");
       expect(events.map((e) => e.type)).not.toContain("references");
       expect(textOf(events)).toBe(fallbackResponse);
       expect(events.at(-1)).toMatchObject({ type: "complete", content: fallbackResponse });
@@ -337,7 +321,7 @@ describe("answers from knowledge", () => {
   it("with nothing retrieved, fallbackStrategy model lets the model answer and say it found no source", async () => {
     const { base } = await baseWithHandbook(alice, "Fallback model");
     const s = await alice.session.create({ knowledgeBaseId: base.id, strategy: { fallbackStrategy: "model" } });
-    const events = await ask(alice, s.id, "What is the weather in Paris tomorrow?");
+    const events = await askAndRead(alice, s.id, "What is the weather in Paris tomorrow?");
     expect(events.map((e) => e.type)).not.toContain("references");
     expect(textOf(events)).toContain("I could not find a source for this question");
     expect(events.at(-1)!.type).toBe("complete");
@@ -347,8 +331,8 @@ describe("answers from knowledge", () => {
     const { base } = await baseWithHandbook(alice, "Rewrite");
     const followUp = async (enableRewrite: boolean) => {
       const s = await alice.session.create({ knowledgeBaseId: base.id, strategy: { enableRewrite } });
-      expect(referencesOf(await ask(alice, s.id, "How does a client resume after a dropped connection?")).length).toBeGreaterThan(0);
-      return referencesOf(await ask(alice, s.id, "Tell me more about it"));
+      expect(referencesOf(await askAndRead(alice, s.id, "How does a client resume after a dropped connection?")).length).toBeGreaterThan(0);
+      return referencesOf(await askAndRead(alice, s.id, "Tell me more about it"));
     };
     const rewritten = await followUp(true);
     expect(rewritten.length).toBeGreaterThan(0);

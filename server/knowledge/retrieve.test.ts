@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { headingOverlap, rerankScore } from "./rerank";
-import { atLeast, fuseAndRerank, type ScoredChunk } from "./retrieve";
+import { atLeast, fuseAndRerank, SAME_LANGUAGE_PREFERENCE, type ScoredChunk } from "./retrieve";
 
-function chunk(id: string, keyword: number, vector: number | null, heading = ""): ScoredChunk {
-  return { id, documentId: "d", knowledgeBaseId: "b", position: Number(id.replace(/\D/g, "")) || 0, heading, source: "Doc", content: id, keyword, vector };
+function chunk(id: string, keyword: number, vector: number | null, heading = "", content = id): ScoredChunk {
+  return { id, documentId: "d", knowledgeBaseId: "b", position: Number(id.replace(/\D/g, "")) || 0, heading, source: "Doc", content, keyword, vector };
 }
 
 describe("thresholds", () => {
@@ -38,6 +38,28 @@ describe("fuseAndRerank", () => {
   it("agreeing evidence outranks either kind alone", () => {
     const [first] = fuseAndRerank("q", [chunk("kw", 0.7, 0), chunk("both", 0.7, 0.7)], [chunk("v", 0, 0.7)]);
     expect(first!.id).toBe("both");
+  });
+});
+
+describe("the question's language", () => {
+  const english = (id: string, keyword: number, vector: number | null) => chunk(id, keyword, vector, "", "Delete a session to remove it with all of its messages.");
+  const chinese = (id: string, keyword: number, vector: number | null) => chunk(id, keyword, vector, "", "删除会话会把它连同全部消息一起移除。");
+  const order = (question: string, hits: ScoredChunk[]) => fuseAndRerank(question, hits, []).map((h) => h.id);
+
+  it("puts a chunk written in it first when both languages match about as well", () => {
+    const hits = [english("en", 0.6, 0.6), chinese("zh", 0.55, 0.6)];
+    expect(order("怎么删除会话？", hits)).toEqual(["zh", "en"]);
+    expect(order("How do I delete a session?", hits)).toEqual(["en", "zh"]);
+    expect(order("How do I delete a session?", [english("en", 0.55, 0.6), chinese("zh", 0.6, 0.6)])).toEqual(["en", "zh"]);
+  });
+
+  it("keeps a clearly better match in the other language first, and every score as the evidence makes it", () => {
+    expect(order("怎么删除会话？", [english("en", 0.9, 0.9), chinese("zh", 0.2, 0.3)])).toEqual(["en", "zh"]);
+    // A match across languages (a multilingual embedder's) keeps its score, so the same thresholds keep it.
+    const [alone] = fuseAndRerank("怎么删除会话？", [], [english("en", 0, 0.7)]);
+    expect(alone!.score).toBe(rerankScore({ keyword: 0, vector: 0.7, heading: 0 }));
+    expect(atLeast([alone!], (h) => h.score, 0.5)).toHaveLength(1);
+    expect(SAME_LANGUAGE_PREFERENCE).toBeLessThanOrEqual(0.1);
   });
 });
 

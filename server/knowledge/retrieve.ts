@@ -7,7 +7,9 @@ import type { KnowledgeIndex } from "./knowledgeIndex";
 import { headingOverlap, rerankScore } from "./rerank";
 import { selectRows } from "./rows";
 import { rootLogger } from "../log";
-import { hasHan, segmentWords, spacedWord } from "../text/segment";
+import { languageOf, passageLanguage } from "../text/language";
+import { hasHan, segmentWords, spacedWord, tsQueryOperand } from "../text/segment";
+import { nearSynonyms } from "../text/synonyms";
 
 /**
  * Hybrid retrieval over a set of knowledge bases, exactly as a session's strategy says: keyword
@@ -72,8 +74,10 @@ async function scoredChunks(
   const { db, vectors, embedder } = deps;
   const inScope = sql`knowledge_chunks.knowledge_base_id in (${sql.join(input.baseIds.map((id) => sql`${id}::uuid`), sql`, `)})`;
   // "a or b or c": any term may match; how many do is the keyword score. A Chinese word is the
-  // quoted phrase of its characters, as chunks index them (server/text/segment.ts).
-  const operands = input.words.map((w) => (hasHan(w) ? `"${spacedWord(w)}"` : w));
+  // quoted phrase of its characters, as chunks index them (server/text/segment.ts), and matches
+  // as any of its near-synonyms (server/text/synonyms.ts) too.
+  const operands = input.words.flatMap((w) => (hasHan(w) ? nearSynonyms(w).map((s) => `"${spacedWord(s)}"`) : [w]));
+  const hanProbes = input.words.filter(hasHan).map((w) => nearSynonyms(w).map((s) => `(${tsQueryOperand(s)})`).join(" | "));
   const anyTerm = sql`websearch_to_tsquery('english', ${operands.join(" or ")})`;
   const similarity = input.queryVector
     ? sql`case when knowledge_chunks.embedding_model = ${embedder.id} then ${vectors.similarity(input.queryVector)} end`
@@ -88,8 +92,8 @@ async function scoredChunks(
       select distinct lexeme::tsquery as probe
       from unnest(tsvector_to_array(to_tsvector('english', ${input.words.filter((w) => !hasHan(w)).join(" ")}))) as lexeme
       union
-      select phraseto_tsquery('english', word) as probe
-      from unnest(${`{${input.words.filter(hasHan).map((w) => `"${spacedWord(w)}"`).join(",")}}`}::text[]) as word
+      select to_tsquery('english', alternatives) as probe
+      from unnest(${`{${hanProbes.map((p) => `"${p}"`).join(",")}}`}::text[]) as alternatives
     ),
     weights as (
       select terms.probe, ln(1 + (scope.n - df.n + 0.5) / (df.n + 0.5)) as weight
@@ -122,9 +126,19 @@ export function atLeast<T>(items: T[], score: (item: T) => number | null, thresh
 }
 
 /**
+ * How much closer a chunk written in the question's language (Chinese or not: `languageOf` the
+ * question, `passageLanguage` the chunk) stands in the order: it comes before a chunk in the
+ * other language unless that one scores this much more. Only the order: what passes the
+ * thresholds is decided by the scores alone, so a match across languages (from a multilingual
+ * embedder) is kept exactly as before.
+ */
+export const SAME_LANGUAGE_PREFERENCE = 0.1;
+
+/**
  * The union of both hit lists, each chunk once and marked with how it matched, reranked against
- * the question: best score first, then the better keyword score, the better vector score, then
- * by document title and place, so equal scores always come out in the same order.
+ * the question: best score first (a chunk in the question's language preferred, see
+ * SAME_LANGUAGE_PREFERENCE), then the better keyword score, the better vector score, then by
+ * document title and place, so equal scores always come out in the same order.
  */
 export function fuseAndRerank(question: string, keywordHits: ScoredChunk[], vectorHits: ScoredChunk[]): SearchHit[] {
   const byId = new Map<string, SearchHit>();
@@ -136,10 +150,15 @@ export function fuseAndRerank(question: string, keywordHits: ScoredChunk[], vect
     }
   }
   const hits = [...byId.values()];
-  for (const hit of hits) hit.score = rerankScore({ keyword: hit.keyword, vector: hit.vector, heading: headingOverlap(question, hit.heading) });
+  const asked = languageOf(question);
+  const standing = new Map<SearchHit, number>();
+  for (const hit of hits) {
+    hit.score = rerankScore({ keyword: hit.keyword, vector: hit.vector, heading: headingOverlap(question, hit.heading) });
+    standing.set(hit, hit.score + (passageLanguage(hit.content) === asked ? SAME_LANGUAGE_PREFERENCE : 0));
+  }
   return hits.sort(
     (a, b) =>
-      b.score - a.score ||
+      standing.get(b)! - standing.get(a)! || // every hit has its standing
       b.keyword - a.keyword ||
       (b.vector ?? -1) - (a.vector ?? -1) ||
       a.source.localeCompare(b.source) ||

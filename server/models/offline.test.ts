@@ -3,7 +3,7 @@ import type { Reference } from "../defaults";
 import { readFileSync } from "node:fs";
 import { chunkBlocks } from "../knowledge/chunk";
 import { parseText } from "../knowledge/parse";
-import { createOfflineModel, OFFLINE_MODEL_NAME } from "./offline";
+import { createOfflineModel, leadIn, OFFLINE_MODEL_NAME } from "./offline";
 import { countTokens, splitSentences } from "./text";
 import type { ChatMessage, GenerateOptions, GenerationChunk } from "./types";
 
@@ -73,7 +73,7 @@ describe("the offline model", () => {
   it("answers with cited sentences taken word for word from the references", async () => {
     const { text } = await run(fast, ask("How does a client resume a stream after losing its connection?"), references);
 
-    expect(text.split("\n\n")[0]).toBe("Here is what the Operations guide says about “client resume stream losing connection”:");
+    expect(text.split("\n\n")[0]).toBe("You asked: “How does a client resume a stream after losing its connection?” Here is what the Operations guide says:");
     const cited = citedSentences(text);
     expect(cited.length).toBeGreaterThanOrEqual(3);
     for (const { sentence, n } of cited) {
@@ -92,7 +92,7 @@ describe("the offline model", () => {
     const refs: Reference[] = [{ id: "handbook:sessions", title: sessions.heading, source: "Parley handbook", content: sessions.content, score: 1 }];
 
     const { text } = await run(fast, ask(question), refs);
-    expect(text).toMatch(/^Here is what the Parley handbook says about “pin session”:/);
+    expect(text).toMatch(/^The Parley handbook explains how to pin a session:\n\n/);
     expect(text).toContain("Pin a session to keep it at the top of the list [1].");
     for (const { sentence, n } of citedSentences(text)) expect(splitSentences(refs[n - 1]!.content)).toContain(sentence);
   });
@@ -239,12 +239,19 @@ describe("the offline model", () => {
     it("answers a Chinese question in Chinese, quoting whole sentences with their citation", async () => {
       const { text, deltas } = await run(fast, ask("会话上下文在Redis中的默认过期时间是多久？"), zhReferences);
       const [lead, ...body] = text.split("\n\n");
-      expect(lead).toBe("以下是《WeKnora 会话管理API》中关于“会话上下文Redis默认过期时间”的内容：");
+      expect(lead).toBe("关于“会话上下文在Redis中的默认过期时间是多久？”这个问题，《WeKnora 会话管理API》中是这样说的：");
       expect(body.join("")).toContain("TTL过期：默认24小时，过期后上下文自动失效 [1]。");
       expect(body.join("")).not.toContain("咖啡机");
       // Streamed word by word, not a whole sentence at once.
       expect(deltas.length).toBeGreaterThan(20);
       expect(deltas.join("")).toBe(text);
+    });
+
+    it("ends a clause it quotes on its own as a sentence", async () => {
+      const refs: Reference[] = [{ id: "doc:list", title: "会话", source: "手册", score: 1, content: "会话列表按页加载，翻页不会遗漏；删除会话会移除它的全部消息。置顶的会话排在最前面。" }];
+      const { text } = await run(fast, ask("删除会话会怎样？"), refs);
+      expect(text).toContain("会话列表按页加载，翻页不会遗漏 [1]。删除会话会移除它的全部消息 [1]。");
+      expect(text).not.toContain("；");
     });
 
     it("says in Chinese that it found no source", async () => {
@@ -255,5 +262,91 @@ describe("the offline model", () => {
       expect(text).not.toMatch(/[A-Za-z]/);
     });
   });
-});
 
+  describe("answering what the question asks", () => {
+    /** A document's chunks (those under `heading`, if given) as references, as the knowledge base holds them. */
+    const referencesOf = (file: string, source: string, heading?: string): Reference[] =>
+      chunkBlocks(parseText(readFileSync(file, "utf8"), "text/markdown"))
+        .filter((c) => heading === undefined || c.heading === heading)
+        .map((c, i) => ({ id: `${source}#${i}`, title: c.heading || source, source, content: c.content, score: 1 }));
+    // The incident note, and what retrieval also finds for its question: the handbook's list of settings.
+    const incident = {
+      en: {
+        refs: [...referencesOf("server/knowledge/evaluation/long-answers-fail.md", "Incident note"), ...referencesOf("docs/handbook.md", "Parley handbook", "Configuration")],
+        question: "Answers from our local model keep failing halfway through. Which settings should I change?",
+        problem: "After we pointed Parley at a local model server, longer answers kept failing halfway through [1].",
+        fix: "The fix is to raise `PARLEY_ANSWER_MAX_SECONDS` and `PARLEY_MODEL_IDLE_SECONDS` in `/etc/parley/parley.env`, then restart Parley [1].",
+      },
+      zh: {
+        refs: [...referencesOf("server/knowledge/evaluation/long-answers-fail.zh.md", "故障记录"), ...referencesOf("docs/handbook.zh.md", "Parley 使用手册", "配置")],
+        question: "本地模型的长回答总是中途失败，应该更改哪些设定？",
+        problem: "我们把 Parley 接到一台本地大模型服务器之后，较长的回答经常在中途失败，生成到一半就停了 [1]。",
+        fix: "解决办法是在 `/etc/parley/parley.env` 中调大 `PARLEY_ANSWER_MAX_SECONDS` 和 `PARLEY_MODEL_IDLE_SECONDS` 这两项配置，然后重启 Parley [1]。",
+      },
+    };
+
+    for (const language of ["en", "zh"] as const) {
+      it(`quotes the sentence naming the settings and the file after the ones describing the problem, in the passage's order (${language})`, async () => {
+        const { refs, question, problem, fix } = incident[language];
+        const { text } = await run(fast, ask(question), refs);
+        expect(text).toContain(problem);
+        expect(text).toContain(fix);
+        expect(text.indexOf(problem)).toBeLessThan(text.indexOf(fix));
+      });
+    }
+
+    it("favours the sentence that states what a question asks for over ones that only share its words", async () => {
+      const refs: Reference[] = [
+        {
+          id: "doc:pace",
+          title: "Pace",
+          source: "Operations guide",
+          score: 1,
+          content:
+            "The offline model streams its answer at a natural pace, word after word. A slow pace of the offline model reads like typing. " +
+            "The pace of the offline model also shapes how long an answer takes. Stream events carry a few words each. " +
+            "`PARLEY_OFFLINE_TOKEN_DELAY_MS` is the pause between two words, in milliseconds.",
+        },
+      ];
+      const { text } = await run(fast, ask("Which setting sets the pace of the offline model?"), refs);
+      expect(text).toContain("`PARLEY_OFFLINE_TOKEN_DELAY_MS` is the pause between two words, in milliseconds [1].");
+    });
+
+    it("matches a question's words to a passage's through Chinese near-synonyms (移除/删除, 对话/会话)", async () => {
+      const refs: Reference[] = [
+        {
+          id: "doc:sessions",
+          title: "会话",
+          source: "Parley 使用手册",
+          score: 1,
+          content:
+            "会话列表按页加载，翻页不会遗漏。置顶的对话排在列表最前面。对话的标题最多 255 个字符。" +
+            "要删除一个会话，在侧边栏中打开它的选项菜单，选择“删除”并确认。导出的文件以标题开头。回答以流式方式逐词输出。",
+        },
+      ];
+      const { text } = await run(fast, ask("怎么移除对话？"), refs);
+      const [lead, body] = text.split("\n\n");
+      expect(lead).toBe("《Parley 使用手册》中介绍了如何移除对话：");
+      expect(body).toContain("要删除一个会话，在侧边栏中打开它的选项菜单，选择“删除”并确认 [1]。");
+    });
+  });
+
+  describe("the lead-in", () => {
+    it("says what the question asks, from the question itself, in its language", () => {
+      const handbook = ["Parley 使用手册"];
+      expect(leadIn("怎么删除会话？", handbook, "zh")).toBe("《Parley 使用手册》中介绍了如何删除会话：");
+      expect(leadIn("我该如何删除我的会话？", handbook, "zh")).toBe("《Parley 使用手册》中介绍了如何删除你的会话：");
+      expect(leadIn("LLM 上下文是什么？", handbook, "zh")).toBe("以下是《Parley 使用手册》中关于LLM 上下文的说明：");
+      expect(leadIn("刷新页面后回答如何保留？", handbook, "zh")).toBe("关于“刷新页面后回答如何保留？”这个问题，《Parley 使用手册》中是这样说的：");
+      expect(leadIn("忘记了 API 密钥怎么办？", ["a", "b"], "zh")).toBe("关于“忘记了 API 密钥怎么办？”这个问题，各来源中是这样说的：");
+      expect(leadIn(`${"很长的问题".repeat(10)}？`, handbook, "zh")).toBe("关于你的问题，《Parley 使用手册》中是这样说的：");
+
+      expect(leadIn("How do I pin my session?", ["Parley handbook"], "en")).toBe("The Parley handbook explains how to pin your session:");
+      expect(leadIn("How can we scale out?", ["guide.md", "Parley README"], "en")).toBe("The sources explain how to scale out:");
+      expect(leadIn("What is the default port?", ["Parley handbook"], "en")).toBe("Here is what the Parley handbook says about the default port:");
+      expect(leadIn("Which settings should I change?", ["notes.md"], "en")).toBe("You asked: “Which settings should I change?” Here is what “notes.md” says:");
+      expect(leadIn("pin session", ["Parley handbook"], "en")).toBe("You asked: “pin session”. Here is what the Parley handbook says:");
+      expect(leadIn(`Why ${"and why ".repeat(20)}?`, ["Parley handbook"], "en")).toBe("Here is what the Parley handbook says about your question:");
+    });
+  });
+});

@@ -2,6 +2,8 @@ import { setImmediate, setTimeout as sleep } from "node:timers/promises";
 import type { Reference } from "../defaults";
 import { joinWords, languageOf, type Language } from "../text/language";
 import { hasHan, segmentPieces, segmentWords } from "../text/segment";
+import { matchTerms } from "../text/synonyms";
+import { askedFor, statesAny } from "./intent";
 import { contentWords, countMessageTokens, countTokens, keywords, splitSentences, truncateToTokens } from "./text";
 import type { ChatMessage, ChatModel } from "./types";
 
@@ -22,6 +24,10 @@ const MIN_SENTENCES = 3;
 const MIN_SENTENCE_WORDS = 4;
 /** A sentence scoring under this share of the best one is a weak match. */
 const RELATIVE_CUTOFF = 0.4;
+/** A sentence stating what the question asks for (a setting, a path, a number…) counts this much more. */
+const ANSWER_BOOST = 1;
+/** A problem's fix is looked for this many sentences after a sentence describing it. */
+const FIX_DISTANCE = 3;
 /** Without a delay, give the event loop a turn every this many words. */
 const WORDS_PER_TURN = 32;
 
@@ -105,22 +111,63 @@ function composeAnswer(question: string, references: Reference[]): string {
     else paragraphs.push(cited);
   }
   const sources = [...new Set(references.map((r) => r.source))];
-  return [leadIn(sources, topicOf(question, language), language), ...paragraphs].join("\n\n");
+  return [leadIn(question, sources, language), ...paragraphs].join("\n\n");
 }
 
-/** "Here is what the Parley handbook says about …:", "以下是《…》中关于…的内容：". */
-function leadIn(sources: string[], topic: string, language: Language): string {
-  if (language === "zh") return `以下是${sources.length === 1 ? `《${sources[0]}》中` : "各来源中"}关于${topic}的内容：`;
-  const who = sources.length === 1 ? `${nameSource(sources[0]!)} says` : "the sources say";
-  return `Here is what ${who} about ${topic}:`;
+/**
+ * The answer's first line, written from the question itself: "The Parley handbook explains how to
+ * pin a session:", "《Parley 使用手册》中介绍了如何删除会话：", or, for a question of another
+ * shape, the question quoted whole.
+ */
+export function leadIn(question: string, sources: string[], language: Language): string {
+  const asked = question.replace(/\s+/g, " ").trim();
+  return language === "zh" ? chineseLeadIn(asked, sources) : englishLeadIn(asked, sources);
 }
+
+/** Longer questions are not repeated in the lead-in. */
+const MAX_QUOTED_CHARS = { en: 100, zh: 40 };
+
+function chineseLeadIn(asked: string, sources: string[]): string {
+  const where = sources.length === 1 ? `《${sources[0]}》中` : "各来源中";
+  const how = asked.match(/^(?:请问)?(?:我们|我|你)?(?:应该|应当|该|要|需要|可以|能)?(?:怎么样|怎么|如何|怎样)(?!办)(?:才能|来|去)?(.+?)[？?。！!]*$/u)?.[1];
+  if (how && hasHan(how)) return `${where}介绍了如何${how.replace(/我们/g, "你们").replace(/我/g, "你")}：`;
+  const what = (asked.match(/^(?:请问)?(.+?)是什么[？?。]*$/u) ?? asked.match(/^(?:请问)?什么是(.+?)[？?。]*$/u))?.[1];
+  if (what && Array.from(what).length <= MAX_QUOTED_CHARS.zh) return `以下是${where}关于${what}的说明：`;
+  if (!asked || Array.from(asked).length > MAX_QUOTED_CHARS.zh) return `关于你的问题，${where}是这样说的：`;
+  return `关于“${asked}”这个问题，${where}是这样说的：`;
+}
+
+function englishLeadIn(asked: string, sources: string[]): string {
+  const one = sources.length === 1;
+  const who = one ? nameSource(sources[0]!) : "the sources";
+  const how = asked.match(/^how (?:(?:do|can|should|could|would|might) (?:i|we|you|one) |to )(.+?)[?.!]*$/i)?.[1];
+  if (how) return `${capitalise(who)} ${one ? "explains" : "explain"} how to ${yours(how)}:`;
+  const what = asked.match(/^what (?:is|are) (.+?)[?.!]*$/i)?.[1];
+  const says = `${who} ${one ? "says" : "say"}`;
+  if (what && what.length <= MAX_QUOTED_CHARS.en) return `Here is what ${says} about ${yours(what)}:`;
+  if (!asked || asked.length > MAX_QUOTED_CHARS.en) return `Here is what ${says} about your question:`;
+  return `You asked: “${asked}”${/[.!?…]$/.test(asked) ? "" : "."} Here is what ${says}:`;
+}
+
+/** The asker's words as Parley says them back: "my sessions" → "your sessions". */
+function yours(phrase: string): string {
+  const swaps: Record<string, string> = { i: "you", me: "you", my: "your", mine: "yours", we: "you", us: "you", our: "your", ours: "yours", myself: "yourself" };
+  return phrase.replace(/\b(i|me|my|mine|we|us|our|ours|myself)\b/gi, (w) => swaps[w.toLowerCase()] ?? w);
+}
+
+const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /** "Parley handbook" → "the Parley handbook"; file names and addresses are quoted as they are. */
 function nameSource(source: string): string {
   return /[./:\\]/.test(source) ? `“${source}”` : `the ${source}`;
 }
 
-/** The best-matching sentences of the references, in reading order (by reference, then position). */
+/**
+ * The sentences that answer the question best, in reading order (by reference, then position).
+ * Words match through their stems and near-synonyms (synonyms.ts). A sentence stating the kind of
+ * fact the question asks for (intent.ts) counts more, and one that follows a chosen sentence
+ * which does not (a problem described, then its fix) joins them.
+ */
 function chooseSentences(question: string, references: Reference[]): Candidate[] {
   const seen = new Set<string>();
   const candidates: Candidate[] = [];
@@ -128,21 +175,23 @@ function chooseSentences(question: string, references: Reference[]): Candidate[]
     for (const [position, text] of splitSentences(reference.content).entries()) {
       if (seen.has(text) || /[:：]$/.test(text) || countWords(text) < MIN_SENTENCE_WORDS) continue;
       seen.add(text);
-      candidates.push({ text, ref, position, terms: new Set(keywords(text)), score: 0 });
+      candidates.push({ text, ref, position, terms: new Set(matchTerms(text)), score: 0 });
     }
   }
   if (candidates.length === 0) return [];
 
   // A question word found in few sentences says more than one found in most ("parley").
   const weights = new Map<string, number>();
-  for (const term of new Set(keywords(question))) {
+  for (const term of new Set(matchTerms(question))) {
     const df = candidates.filter((c) => c.terms.has(term)).length;
     if (df > 0) weights.set(term, Math.log(1 + candidates.length / df));
   }
+  const asked = askedFor(question);
+  const answers = (c: Candidate) => statesAny(c.text, asked);
   for (const c of candidates) {
     const matched = [...c.terms].reduce((sum, t) => sum + (weights.get(t) ?? 0), 0);
     // Denser sentences first (matches per word), then earlier ones, from better-ranked references.
-    c.score = (matched / Math.sqrt(c.terms.size || 1)) * (1 / (1 + 0.05 * c.position)) * (1 / (1 + 0.1 * c.ref));
+    c.score = (matched / Math.sqrt(c.terms.size || 1)) * (1 / (1 + 0.05 * c.position)) * (1 / (1 + 0.1 * c.ref)) * (answers(c) ? 1 + ANSWER_BOOST : 1);
   }
 
   const ranked = candidates.filter((c) => c.score > 0).sort((a, b) => b.score - a.score);
@@ -157,8 +206,21 @@ function chooseSentences(question: string, references: Reference[]): Candidate[]
   }
   // Nothing matched word for word (the references were retrieved some other way): lead with their opening.
   if (chosen.size === 0) candidates.filter((c) => c.ref === 0).slice(0, MIN_SENTENCES).forEach((c) => chosen.add(c));
+  // The sentences within `distance` after c in its reference, in order (candidates are in reading order).
+  const after = (c: Candidate, distance: number) => candidates.filter((n) => n.ref === c.ref && n.position > c.position && n.position <= c.position + distance);
+  // A chosen sentence that does not answer (a problem described) is followed by the one that does
+  // (its fix); with no such pair and no answer chosen at all, the best-matching answer joins.
+  if (asked.size > 0) {
+    const fix = [...chosen].filter((c) => !answers(c)).flatMap((c) => after(c, FIX_DISTANCE)).find(answers);
+    const answer = fix ?? ([...chosen].some(answers) ? undefined : ranked.find(answers));
+    if (answer && !chosen.has(answer)) {
+      // It takes the place of the weakest sentence when the answer is full.
+      if (chosen.size >= MAX_SENTENCES) chosen.delete([...chosen].reduce((a, b) => (b.score < a.score ? b : a)));
+      chosen.add(answer);
+    }
+  }
   // A short answer is topped up first with the sentences that continue its matches, then with weak matches.
-  const followers = [...chosen].flatMap((c) => candidates.filter((n) => n.ref === c.ref && n.position === c.position + 1));
+  const followers = [...chosen].flatMap((c) => after(c, 1));
   for (const c of [...followers, ...ranked]) {
     if (chosen.size >= MIN_SENTENCES) break;
     chosen.add(c);
@@ -166,10 +228,14 @@ function chooseSentences(question: string, references: Reference[]): Candidate[]
   return [...chosen].sort((a, b) => a.ref - b.ref || a.position - b.position);
 }
 
-/** Puts the citation before the sentence's closing punctuation: "… answers [2].", "…失效 [1]。" */
+/**
+ * Puts the citation before the sentence's closing punctuation: "… answers [2].", "…失效 [1]。"; a
+ * clause quoted on its own ("…；") ends as a sentence.
+ */
 function cite(sentence: string, n: number): string {
   const closing = sentence.match(/[.!?。！？；]+$/)?.[0] ?? "";
-  return `${sentence.slice(0, sentence.length - closing.length)} [${n}]${closing || (hasHan(sentence) ? "。" : ".")}`;
+  const end = closing === "；" || !closing ? (hasHan(sentence) ? "。" : ".") : closing;
+  return `${sentence.slice(0, sentence.length - closing.length)} [${n}]${end}`;
 }
 
 function noSourceAnswer(question: string, language: Language): string {

@@ -80,9 +80,10 @@ export function keywords(text: string): string[] {
 
 /**
  * Where one sentence ends and the next begins: after ". ! ?" and a space, before a capital, digit or
- * quote; or right after a Chinese sentence end ("。！？；"), which needs no space.
+ * quote; or right after a Chinese sentence end ("。！？；"), which needs no space, unless a closing
+ * quote or bracket follows (“哪里？”得到… goes on).
  */
-export const SENTENCE_BREAK = /(?<=[.!?])\s+(?=[\p{Lu}\p{N}`"“(])|(?<=[。！？；])\s*(?=\S)/u;
+export const SENTENCE_BREAK = /(?<=[.!?])\s+(?=[\p{Lu}\p{N}`"“(])|(?<=[。！？；])\s*(?=[^\s”’」』）)])/u;
 
 /**
  * Sentences of a plain-text or Markdown document, in order. Code blocks, headings, tables and rules

@@ -8,11 +8,27 @@ import { hanRuns, hasHan } from "./segment";
  */
 export type Language = "en" | "zh";
 
+const hanCount = (text: string) => hanRuns(text).reduce((n, run) => n + Array.from(run).length, 0);
+
 export function languageOf(text: string): Language {
   if (!hasHan(text)) return "en";
-  const han = hanRuns(text).reduce((n, run) => n + Array.from(run).length, 0);
   const latin = text.match(/[A-Za-z]+/g)?.length ?? 0;
-  return han >= latin ? "zh" : "en";
+  return hanCount(text) >= latin ? "zh" : "en";
+}
+
+/** At least this share of a passage's letters are Han characters when it is written in Chinese. */
+const CHINESE_PASSAGE_HAN_SHARE = 0.1;
+
+/**
+ * The language a passage is written in, to match it with a question's. Chinese prose quoting
+ * code, paths and API names may hold more Latin letters than Han characters ("创建会话：POST
+ * /api/v1/sessions …"), while English text holds next to no Han: so a passage is Chinese once a
+ * tenth of its letters are Han.
+ */
+export function passageLanguage(text: string): Language {
+  const han = hanCount(text);
+  const latin = text.match(/[A-Za-z]/g)?.length ?? 0;
+  return han > 0 && han >= CHINESE_PASSAGE_HAN_SHARE * (han + latin) ? "zh" : "en";
 }
 
 const CHINESE_FALLBACK_RESPONSE = "抱歉，我无法回答这个问题。";

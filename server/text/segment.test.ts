@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { toTsQuery } from "../sessions";
-import { fallbackResponseFor, joinWords, languageOf } from "./language";
+import { fallbackResponseFor, joinWords, languageOf, passageLanguage } from "./language";
 import { hanRuns, isHanBoundary, segmentPieces, segmentWords, spacedHanSql, splitWord, tsQueryOperand } from "./segment";
 
 describe("segmentWords", () => {
@@ -66,3 +66,12 @@ describe("language", () => {
 });
 
 const QUESTION = "会话上下文在Redis中的默认过期时间是多久？";
+
+describe("passageLanguage", () => {
+  it("takes Chinese prose quoting code and paths as Chinese, and English with a stray Chinese word as English", () => {
+    expect(passageLanguage("- 创建会话：POST /api/v1/sessions - 获取单个会话：GET /api/v1/sessions/{id} - 获取租户会话列表：GET /api/v1/sessions?page=1&page_size=20")).toBe("zh");
+    expect(passageLanguage("`DATABASE_URL` 让 Parley 使用一个 Postgres 服务器（通过 postgres-js）。")).toBe("zh");
+    expect(passageLanguage("Sessions are called 会话 in the Chinese UI, and chats in the English one, which is what most people use every day.")).toBe("en");
+    expect(passageLanguage("How do I scale Parley out?")).toBe("en");
+  });
+});
