@@ -1,11 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { eq } from "drizzle-orm";
 import { inject } from "vitest";
+import { sessions } from "../db/schema";
 import { createApp, type App } from "./app";
 import { createTenant, createUser, type Role } from "./auth";
+import type { StreamEvent } from "./events";
 import { parseEnv } from "./env";
 import { readyHost, type AppHost } from "./host";
 import type { Logger } from "./log";
+import { appendToPath, lockActiveLeaf } from "./messages";
 import { apiRoutes } from "./http/routes";
 import { createHttpServer } from "./http/server";
 import { appRouter } from "./routers/_app";
@@ -67,6 +71,36 @@ export async function createTestTenant(app: App) {
       return { user, apiKey: key, api: callerFor(app, key) };
     },
   };
+}
+
+/**
+ * Stores a finished question and answer after the session's active leaf, as the answer pipeline
+ * leaves them, without moving the session in its list (rows as an earlier conversation left them).
+ * Returns their ids.
+ */
+export async function addFinishedTurn(app: App, sessionId: string, question: string, answer: string, at = new Date()): Promise<{ questionId: string; answerId: string }> {
+  return app.db.transaction(async (tx) => {
+    const [session] = await tx.select({ id: sessions.id, tenantId: sessions.tenantId, userId: sessions.userId }).from(sessions).where(eq(sessions.id, sessionId));
+    const requestId = randomUUID();
+    const [q, a] = await appendToPath(
+      tx,
+      session!,
+      await lockActiveLeaf(tx, sessionId),
+      [
+        { requestId, role: "user", content: question, status: "completed" },
+        { requestId, role: "assistant", content: answer, status: "completed" },
+      ],
+      { at, touch: false },
+    );
+    return { questionId: q!.id, answerId: a!.id };
+  });
+}
+
+/** Reads an answer's `chat.stream` as a subscriber does, to its terminal event, and returns its events. */
+export async function readAnswer(caller: TestCaller, input: { sessionId: string; messageId: string; lastEventId?: string }): Promise<StreamEvent[]> {
+  const events: StreamEvent[] = [];
+  for await (const [, event] of (await caller.chat.stream(input)) as AsyncIterable<[string, StreamEvent]>) events.push(event);
+  return events;
 }
 
 /** The tRPC error code a call fails with (or "OK"), for asserting error paths. */
