@@ -1,7 +1,7 @@
 /**
  * `npm run bench` — Parley measured against the raw Redis and Postgres limits, in one run.
  * `npm run bench -- --quick` for the short mode (under two minutes). Options:
- *   --only s1,s3,…   run only these scenarios (s1…s10, knowledge; `--only knowledge` needs no build and starts no server)
+ *   --only s1,s3,…   run only these scenarios (s1…s11, knowledge; `--only knowledge` needs no build and starts no server)
  *   --profile        start the Parley server with `--cpu-prof` (profiles in bench/profiles/)
  *   --rebuild        run `npm run build` even when a build exists
  *   --app-dir DIR    start Parley from another checkout's production build (default: this tree)
@@ -38,6 +38,7 @@ import * as s7 from "./scenarios/s7-embedded";
 import * as s8 from "./scenarios/s8-peer";
 import * as s9 from "./scenarios/s9-capacity";
 import * as s10 from "./scenarios/s10-soak";
+import * as s11 from "./scenarios/s11-branches";
 import { summariseProfile } from "./lib/cpuprofile";
 import { runKnowledgeEvaluation } from "./scenarios/knowledge";
 
@@ -174,6 +175,7 @@ async function runServerScenarios(report: Report, runScenario: RunScenario) {
     await runScenario("s4", () => s4.run(ctx));
     await runScenario("s6", () => s6.run(ctx));
     await runScenario("s5", () => s5.run(ctx));
+    await runScenario("s11", () => s11.run(ctx));
     await runScenario("s9", () => s9.run(ctx));
     await target.close();
     await instance.stop();

@@ -117,34 +117,51 @@ export async function* followAnswer(
   }
 }
 
-/** Parley's SDK for other apps: the typed client plus `ask` and `sessions` helpers. */
+interface AnswerOptions {
+  signal?: AbortSignal;
+  requestId?: string;
+  onRetry?: (error: unknown) => void;
+}
+
+/** Parley's SDK for other apps: the typed client plus `ask`, `regenerate`, `edit` and `sessions` helpers. */
 export function createParley(options: ParleyClientOptions) {
   const client = createParleyClient(options);
+
+  /**
+   * Starts an answer and yields its events as they stream; resumes by itself. A start that fails on
+   * its way (see failedInTransit) is sent again with the same requestId, so that however often it
+   * is sent, it is one answer. `onRetry` hears of each such failure.
+   */
+  async function* answer(sessionId: string, start: (requestId: string, signal?: AbortSignal) => Promise<{ assistantMessage: { id: string } }>, opts: AnswerOptions) {
+    const requestId = opts.requestId ?? crypto.randomUUID();
+    const deadline = Date.now() + SEND_RETRY_MS;
+    let started;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        started = await start(requestId, opts.signal);
+        break;
+      } catch (error) {
+        // After a failed attempt, CONFLICT may be that attempt's own hold on the session.
+        const retry = failedInTransit(error) || (attempt > 1 && (error as { data?: { code?: string } }).data?.code === "CONFLICT");
+        if (opts.signal?.aborted || !retry || Date.now() > deadline) throw error;
+        opts.onRetry?.(error);
+        await new Promise((r) => setTimeout(r, Math.min(300 * attempt, 2500)));
+      }
+    }
+    yield* followAnswer(client, { sessionId, messageId: started.assistantMessage.id }, opts.signal);
+  }
+
   return {
     client,
-    /**
-     * Asks a question and yields the answer's events as they stream; resumes by itself. A send that
-     * fails on its way (see failedInTransit) is sent again with the same requestId, so that however
-     * often it is sent, it is one turn. `onRetry` hears of each such failure.
-     */
-    async *ask(sessionId: string, query: string, opts: { signal?: AbortSignal; requestId?: string; onRetry?: (error: unknown) => void } = {}) {
-      const input = { sessionId, query, requestId: opts.requestId ?? crypto.randomUUID() };
-      const deadline = Date.now() + SEND_RETRY_MS;
-      let turn;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          turn = await client.chat.send.mutate(input, { signal: opts.signal });
-          break;
-        } catch (error) {
-          // After a failed attempt, CONFLICT may be that attempt's own hold on the session.
-          const retry = failedInTransit(error) || (attempt > 1 && (error as { data?: { code?: string } }).data?.code === "CONFLICT");
-          if (opts.signal?.aborted || !retry || Date.now() > deadline) throw error;
-          opts.onRetry?.(error);
-          await new Promise((r) => setTimeout(r, Math.min(300 * attempt, 2500)));
-        }
-      }
-      yield* followAnswer(client, { sessionId, messageId: turn.assistantMessage.id }, opts.signal);
-    },
+    /** Asks a question after the session's active leaf and yields the answer's events as they stream. */
+    ask: (sessionId: string, query: string, opts: AnswerOptions = {}) =>
+      answer(sessionId, (requestId, signal) => client.chat.send.mutate({ sessionId, query, requestId }, { signal }), opts),
+    /** A new answer to the question `messageId` (an answer) answers, streamed as `ask`'s: the session continues from it. */
+    regenerate: (sessionId: string, messageId: string, opts: AnswerOptions = {}) =>
+      answer(sessionId, (requestId, signal) => client.chat.regenerate.mutate({ sessionId, messageId, requestId }, { signal }), opts),
+    /** A new version of the question `messageId`, and its answer streamed as `ask`'s; what followed the old one stays in its branch. */
+    edit: (sessionId: string, messageId: string, query: string, opts: AnswerOptions = {}) =>
+      answer(sessionId, (requestId, signal) => client.chat.edit.mutate({ sessionId, messageId, query, requestId }, { signal }), opts),
     /** Every session of the caller, page after page. */
     async *sessions(input: SessionListInput = {}) {
       let cursor: string | undefined;

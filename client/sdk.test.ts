@@ -47,6 +47,15 @@ async function main() {
   const messages: Message[] = page.items;
   console.log("messages: " + messages.map((m) => m.role + " " + m.status).join(", "));
   console.log(last);
+  // Another answer to the question, then another version of the question: each streams as ask's.
+  const [question, first] = messages;
+  for await (const event of parley.regenerate(session.id, first!.id)) last = event.type;
+  console.log("regenerated: " + last);
+  for await (const event of parley.edit(session.id, question!.id, "How do I scale Parley up?")) last = event.type;
+  console.log("edited: " + last);
+  const versions = (await parley.client.message.siblings.query({ messageId: first!.id })).items;
+  const shown = (await parley.client.message.list.query({ sessionId: session.id })).items;
+  console.log("versions of the first answer: " + versions.length + "; shown: " + shown.map((m) => m.role + " " + m.siblings.index + "/" + m.siblings.count).join(", "));
 }
 main().catch((error) => {
   console.error(error);
@@ -62,6 +71,7 @@ export async function wrong() {
   await parley.client.session.create.mutate({ titel: "typo" });
   await parley.client.session.create.mutate({ strategy: { maxRoundz: 3 } });
   const page = await parley.client.message.list.query({ sessionId: "00000000-0000-4000-8000-000000000000" });
+  await parley.client.chat.regenerate.mutate({ sessionId: "00000000-0000-4000-8000-000000000000", mesageId: "x" });
   return page.items[0]?.contnt;
 }
 `;
@@ -158,8 +168,9 @@ describe("@parley/sdk from its tarball", () => {
         expect(wrong.code).not.toBe(0);
         expect(wrong.output).toMatch(/wrong\.ts\(5,\d+\): error TS\d+: .*'titel' does not exist in type '\{ title\?: string/);
         expect(wrong.output).toMatch(/wrong\.ts\(6,\d+\): error TS\d+: .*'maxRoundz' does not exist in type 'Partial<\{ maxRounds: number;/);
-        expect(wrong.output).toMatch(/wrong\.ts\(8,\d+\): error TS\d+: Property 'contnt' does not exist on type/);
-        expect(wrong.output.match(/error TS/g)).toHaveLength(3);
+        expect(wrong.output).toMatch(/wrong\.ts\(8,\d+\): error TS\d+: .*'mesageId' does not exist in type/);
+        expect(wrong.output).toMatch(/wrong\.ts\(9,\d+\): error TS\d+: Property 'contnt' does not exist on type/);
+        expect(wrong.output.match(/error TS/g)).toHaveLength(4);
       });
 
       it("runs against a live Parley: a session, an answer streamed to `complete`, sessions() and message.list", async () => {
@@ -176,7 +187,8 @@ describe("@parley/sdk from its tarball", () => {
         expect(lines[0]).toMatch(/^answer: \S/);
         const [, seen] = lines[1]!.match(/^sessions seen: (\d+), titled so: 1$/) ?? [];
         expect(Number(seen), lines[1]).toBeGreaterThanOrEqual(2);
-        expect(lines.slice(2)).toEqual(["messages: user completed, assistant completed", "complete"]);
+        expect(lines.slice(2, 6)).toEqual(["messages: user completed, assistant completed", "complete", "regenerated: complete", "edited: complete"]);
+        expect(lines[6]).toBe("versions of the first answer: 2; shown: user 2/2, assistant 1/1");
       });
     });
   }

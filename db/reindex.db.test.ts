@@ -1,10 +1,8 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { rmSync } from "node:fs";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFreshDatabase } from "../scripts/localServers";
 import { migrationsFolder } from ".";
+import { migrationsBefore, migrationTag, openMigrationTarget, type MigrationTarget } from "./migrationTesting";
 
 /**
  * Migration 0004 changed what the full-text columns index (Chinese one character at a time):
@@ -13,65 +11,13 @@ import { migrationsFolder } from ".";
  */
 
 const BEFORE = "0004_chinese_search";
-/** Found by name: the lead numbers migrations as branches merge. */
-const OWNER_SEARCH = (JSON.parse(readFileSync(path.join(migrationsFolder, "meta/_journal.json"), "utf8")) as { entries: { tag: string }[] }).entries.find((e) =>
-  e.tag.endsWith("_messages_owner_search"),
-)!.tag;
+const OWNER_SEARCH = migrationTag("_messages_owner_search");
 
-interface Target {
-  execute(query: ReturnType<typeof sql>): Promise<Record<string, unknown>[]>;
-  migrate(folder: string): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function openTarget(): Promise<Target> {
-  if (process.env.PARLEY_TEST_BACKEND === "servers") {
-    const database = await createFreshDatabase(process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres", "parley_reindex");
-    const { default: postgres } = await import("postgres");
-    const { drizzle } = await import("drizzle-orm/postgres-js");
-    const { migrate } = await import("drizzle-orm/postgres-js/migrator");
-    const client = postgres(database.url, { max: 1, onnotice: () => {} });
-    const db = drizzle(client);
-    return {
-      execute: async (query) => [...(await db.execute(query))] as Record<string, unknown>[],
-      migrate: (folder) => migrate(db, { migrationsFolder: folder }),
-      close: async () => {
-        await client.end();
-        await database.drop();
-      },
-    };
-  }
-  const { PGlite } = await import("@electric-sql/pglite");
-  const { drizzle } = await import("drizzle-orm/pglite");
-  const { migrate } = await import("drizzle-orm/pglite/migrator");
-  const { btree_gin } = await import("@electric-sql/pglite/contrib/btree_gin");
-  const client = await PGlite.create({ extensions: { btree_gin } });
-  const db = drizzle(client);
-  return {
-    execute: async (query) => (await db.execute(query)).rows,
-    migrate: (folder) => migrate(db, { migrationsFolder: folder }),
-    close: () => client.close(),
-  };
-}
-
-/** The migrations folder as it was before `BEFORE`. */
-function migrationsBefore(tag: string): string {
-  const folder = mkdtempSync(path.join(os.tmpdir(), "parley-migrations-"));
-  mkdirSync(path.join(folder, "meta"));
-  const journal = JSON.parse(readFileSync(path.join(migrationsFolder, "meta/_journal.json"), "utf8")) as { entries: { idx: number; tag: string }[] };
-  const cut = journal.entries.findIndex((e) => e.tag === tag);
-  expect(cut).toBeGreaterThan(0);
-  journal.entries = journal.entries.slice(0, cut);
-  writeFileSync(path.join(folder, "meta/_journal.json"), JSON.stringify(journal));
-  for (const { tag: earlier } of journal.entries) copyFileSync(path.join(migrationsFolder, `${earlier}.sql`), path.join(folder, `${earlier}.sql`));
-  return folder;
-}
-
-let target: Target;
+let target: MigrationTarget;
 let oldFolder: string;
 let through0004: string;
 beforeAll(async () => {
-  target = await openTarget();
+  target = await openMigrationTarget("parley_reindex");
   oldFolder = migrationsBefore(BEFORE);
   through0004 = migrationsBefore(OWNER_SEARCH);
 });

@@ -1,8 +1,10 @@
 import { sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
+  type PgTableExtraConfigValue,
   boolean,
   customType,
+  foreignKey,
   index,
   integer,
   jsonb,
@@ -41,6 +43,9 @@ export const messageStatusEnum = pgEnum("message_status", [
   "interrupted",
   "failed",
 ]);
+
+/** An answer's rating by the session's owner (contract, "Branches … (and feedback)"). */
+export const ratingEnum = pgEnum("message_rating", ["up", "down"]);
 
 export const tenants = pgTable("tenants", {
   id: uuid("id").primaryKey().defaultRandom(),
@@ -112,6 +117,11 @@ export const sessions = pgTable(
     contextConfig: jsonb("context_config").$type<ContextConfig>().notNull(),
     /** Moves on every clear (or turn deleted): a cached LLM context of an older version is not used. */
     contextVersion: integer("context_version").notNull().default(0),
+    /**
+     * The last message of the conversation shown, sent to the model and continued by the next
+     * question: the active path runs from the root to it (null: no message yet).
+     */
+    activeLeafId: uuid("active_leaf_id"),
     createdAt: ts("created_at").notNull().defaultNow(),
     updatedAt: ts("updated_at").notNull().defaultNow(),
     /** The list's order key: pinned sessions by pin time, the rest by last update. */
@@ -122,12 +132,15 @@ export const sessions = pgTable(
       .notNull()
       .generatedAlwaysAs(sql`to_tsvector('simple', ${searchable("title")})`),
   },
-  (t) => [
+  // Typed, as it names `messages`, whose type depends on this table's.
+  (t): PgTableExtraConfigValue[] => [
     index("sessions_user_order_idx").on(t.tenantId, t.userId, t.pinned, t.sortAt, t.id),
     index("sessions_tenant_order_idx").on(t.tenantId, t.pinned, t.sortAt, t.id),
     index("sessions_tenant_created_idx").on(t.tenantId, t.createdAt),
     // Owner columns first (btree_gin), so a search reads only its own tenant's and owner's entries.
     index("sessions_owner_title_tsv_idx").using("gin", t.tenantId, t.userId, t.titleTsv),
+    // The active leaf is a message of this session (messages are defined below; the callback runs later).
+    foreignKey({ name: "sessions_active_leaf_fk", columns: [t.id, t.activeLeafId], foreignColumns: [messages.sessionId, messages.id] }),
   ],
 );
 
@@ -150,6 +163,28 @@ export const messages = pgTable(
     durationMs: integer("duration_ms"),
     usage: jsonb("usage").$type<Usage>(),
     error: text("error"),
+    /**
+     * The message before this one on its path (null for a first question): a conversation is a
+     * tree. Siblings (same parent) are ordered by creation, (created_at, id); a child is always
+     * created after its parent, so along any path that order is the path's order.
+     */
+    parentId: uuid("parent_id"),
+    /**
+     * On the session's active path (root to `sessions.active_leaf_id`): the path as a set, so a
+     * page of it is one index range, like a linear conversation's. Changed with the leaf, in one
+     * transaction.
+     */
+    onActivePath: boolean("on_active_path").notNull().default(false),
+    /**
+     * When the path last went through this message: at a fork, the child chosen last is the one
+     * with the latest `chosen_at`, so switching back to a branch restores its own continuation.
+     * The database's clock, so choices made on different instances order correctly.
+     */
+    chosenAt: timestamp("chosen_at", { withTimezone: true, precision: 6, mode: "date" }).notNull().default(sql`clock_timestamp()`),
+    /** The owner's rating of an answer (one per message; null: none), its optional reason and when. */
+    rating: ratingEnum("rating"),
+    feedbackReason: varchar("feedback_reason", { length: 500 }),
+    ratedAt: ts("rated_at"),
     createdAt: ts("created_at").notNull().defaultNow(),
     updatedAt: ts("updated_at").notNull().defaultNow(),
     contentTsv: tsvector("content_tsv")
@@ -163,6 +198,16 @@ export const messages = pgTable(
     // As sessions_owner_title_tsv_idx: one tenant's broad search never reads another's messages.
     index("messages_owner_content_tsv_idx").using("gin", t.tenantId, t.userId, t.contentTsv),
     index("messages_streaming_idx").on(t.status).where(sql`status = 'streaming'`),
+    // The target of the in-session references below (a parent, a leaf is a message of the same session).
+    uniqueIndex("messages_session_id_idx").on(t.sessionId, t.id),
+    foreignKey({ name: "messages_parent_fk", columns: [t.sessionId, t.parentId], foreignColumns: [t.sessionId, t.id] }),
+    // A message's siblings in order (and the parent reference's lookups when a message is deleted).
+    index("messages_session_parent_idx").on(t.sessionId, t.parentId, t.createdAt, t.id),
+    // message.list: a page of the active path is one range of this index.
+    index("messages_active_path_idx").on(t.sessionId, t.createdAt, t.id).where(sql`on_active_path`),
+    // admin.sessions { feedback: "down" } and admin.stats' feedback counts.
+    index("messages_down_rated_idx").on(t.sessionId).where(sql`rating = 'down'`),
+    index("messages_rated_idx").on(t.tenantId, t.ratedAt).where(sql`rating is not null`),
   ],
 );
 

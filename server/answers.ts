@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray, or, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import type { Db } from "../db";
 import { messages, sessions } from "../db/schema";
 import { LEASE_MS, type AnswerRunner } from "./answerRunner";
@@ -7,13 +8,27 @@ import type { Caller } from "./auth";
 import { AppError, badInput, notFound, rateLimited } from "./errors";
 import { generateAnswer, type AnswerOptions, type GenerateDeps } from "./generate";
 import { allBasesOfTenant } from "./knowledge/repository";
-import { firstQuestion, messageColumns, type Message } from "./messages";
+import {
+  appendToPath,
+  branchPoint,
+  firstQuestion,
+  lockActiveLeaf,
+  messageColumns,
+  moveActivePath,
+  roomForSibling,
+  switchActivePath,
+  toMessage,
+  type BranchPoint,
+  type Message,
+  type MessageRow,
+  type NewMessage,
+} from "./messages";
 import { countTokens } from "./models/text";
 import type { ChatModel } from "./models/types";
 import type { Metrics } from "./metrics";
 import { limitSubject, type RateLimits } from "./rateLimits";
 import { interruptDeadAnswers, type RecoveryDeps } from "./recovery";
-import { getSession, setTitle, touchSession, visibleWhere, type Access } from "./sessions";
+import { getSession, setTitle, visibleWhere, type Access, type Session } from "./sessions";
 import { publishSignal } from "./signals";
 import type { Keys } from "./store/keys";
 import { generateTitle } from "./titles";
@@ -40,20 +55,74 @@ export type AnswerDeps = GenerateDeps &
 /** How long a send refused for a full queue is asked to wait. */
 const QUEUE_FULL_RETRY_AFTER_SECONDS = 5;
 
+/** A question and the answer being written to it (for a regenerate, the question is the one it answers again). */
 export interface Turn {
   requestId: string;
   userMessage: Message;
   assistantMessage: Message;
 }
 
-async function findTurn(db: Db, sessionId: string, requestId: string): Promise<Turn | null> {
+/**
+ * What starts an answer: a new question after the active leaf (`send`), a new version of a
+ * question (`edit`, a sibling of `messageId`), or a new answer to a question (`regenerate`, a
+ * sibling of the answer `messageId`).
+ */
+export type AnswerRequest = { sessionId: string; requestId?: string } & (
+  | { kind: "send"; query: string }
+  | { kind: "edit"; messageId: string; query: string }
+  | { kind: "regenerate"; messageId: string }
+);
+
+/** The turn a requestId already started in the session: its answer and the question it answers. */
+async function findTurn(db: Db, sessionId: string, requestId: string): Promise<(Turn & { asked: boolean }) | null> {
+  const answered = alias(messages, "answered");
   const rows = await db
     .select(messageColumns)
     .from(messages)
-    .where(and(eq(messages.sessionId, sessionId), eq(messages.requestId, requestId)));
-  const userMessage = rows.find((m) => m.role === "user");
-  const assistantMessage = rows.find((m) => m.role === "assistant");
-  return userMessage && assistantMessage ? { requestId, userMessage, assistantMessage } : null;
+    .where(
+      and(
+        eq(messages.sessionId, sessionId),
+        or(
+          eq(messages.requestId, requestId),
+          // A regenerated answer's question is its parent, of another request.
+          inArray(
+            messages.id,
+            db
+              .select({ id: sql`${answered.parentId}` })
+              .from(answered)
+              .where(and(eq(answered.sessionId, sessionId), eq(answered.requestId, requestId), eq(answered.role, "assistant"))),
+          ),
+        ),
+      ),
+    );
+  const answer = rows.find((m) => m.role === "assistant" && m.requestId === requestId);
+  const question = rows.find((m) => m.role === "user" && m.requestId === requestId) ?? rows.find((m) => m.id === answer?.parentId);
+  if (!answer || !question) return null;
+  return { requestId, userMessage: toMessage(question), assistantMessage: toMessage(answer), asked: question.requestId === requestId };
+}
+
+/** The repeat of a request returns its first turn; another request under the same requestId is CONFLICT. */
+function repeatOf(earlier: Turn & { asked: boolean }, request: AnswerRequest, target: BranchPoint | null): Turn {
+  const same =
+    request.kind === "regenerate"
+      ? !earlier.asked && earlier.userMessage.id === target?.parent?.id
+      : earlier.asked &&
+        earlier.userMessage.content === request.query &&
+        (request.kind === "send" || earlier.userMessage.parentId === (target?.parent?.id ?? null));
+  if (!same) throw new AppError("conflict", "This requestId was used for another request; send a new one");
+  const { asked: _asked, ...turn } = earlier;
+  return turn;
+}
+
+/** The message a regenerate or edit branches from, checked: an answer to a question, or a question. */
+async function checkedBranchPoint(db: Db, sessionId: string, request: AnswerRequest): Promise<BranchPoint | null> {
+  if (request.kind === "send") return null;
+  const target = await branchPoint(db, sessionId, request.messageId);
+  if (request.kind === "regenerate" && (target.role !== "assistant" || target.parent?.role !== "user")) {
+    throw badInput("messageId", "Only an answer to a question can be regenerated");
+  }
+  if (request.kind === "edit" && target.role !== "user") throw badInput("messageId", "Only a question can be edited");
+  return target;
 }
 
 /** An assistant message of a session the caller may reach (as `getSession` decides). */
@@ -64,34 +133,48 @@ export async function getAnswer(deps: { db: Db }, caller: Caller, sessionId: str
     .from(messages)
     .innerJoin(sessions, eq(sessions.id, messages.sessionId))
     .where(and(eq(messages.id, messageId), eq(messages.sessionId, sessionId), eq(messages.role, "assistant"), visibleWhere(caller, access)));
-  if (row) return row;
+  if (row) return { ...toMessage(row), durationMs: row.durationMs, error: row.error };
   await getSession(deps.db, caller, sessionId, access);
   throw notFound("Message");
 }
 
 const unavailable = () => new AppError("unavailable", "The stream store is unreachable; try again shortly");
+const busy = () => new AppError("conflict", "An answer is already streaming in this session: wait for it or stop it");
 
 /**
- * Stores the question and an empty `streaming` answer, starts the answer on this instance and
- * returns at once. One answer per session (the session's answer lock); the same requestId again
- * returns the first turn. Refused as `rate_limited`, before anything is written, when the caller
- * has used up its answers (`limitAs`: whom it counts against, its key by default) or this
- * instance's queue is full.
+ * Takes the session's answer lock for `leaseOwner`; false when it is held (an answer streams).
+ * The send limit travels alongside the lock's SET NX, adding no round trip of its own.
  */
-export async function sendChat(
-  deps: AnswerDeps,
-  caller: Caller,
-  input: { sessionId: string; query: string; requestId?: string },
-  options: AnswerOptions & { limitAs?: string } = {},
-): Promise<Turn> {
-  if (input.query.trim() === "") throw badInput("query", "The question is empty");
-  const session = await getSession(deps.db, caller, input.sessionId, "own");
+async function acquireAnswerLock(deps: AnswerDeps, sessionId: string, leaseOwner: string, limitAs: string | null): Promise<boolean> {
+  const lockKey = deps.keys.answerLock(sessionId);
+  const [lock, limit] = await Promise.allSettled([deps.store.acquire(lockKey, leaseOwner, LEASE_MS), limitAs ? deps.limits.answerStarted(limitAs) : null]);
+  if (limit.status === "rejected") {
+    if (lock.status === "fulfilled" && lock.value) await deps.store.release(lockKey, leaseOwner).catch(() => undefined);
+    throw limit.reason;
+  }
+  if (lock.status === "rejected") throw unavailable();
+  if (!lock.value && limitAs) await deps.limits.answerNotStarted(limitAs).catch(() => undefined);
+  return lock.value;
+}
+
+/**
+ * Starts an answer (`chat.send`, `chat.edit`, `chat.regenerate`): stores the new messages (the
+ * question, or none for a regenerate, and an empty `streaming` answer) on the active path, which
+ * now ends at the answer, starts the answer on this instance and returns at once. One answer per
+ * session (the session's answer lock); the same requestId again returns the first turn. Refused as
+ * `rate_limited`, before anything is written, when the caller has used up its answers (`limitAs`:
+ * whom it counts against, its key by default) or this instance's queue is full.
+ */
+export async function startAnswer(deps: AnswerDeps, caller: Caller, request: AnswerRequest, options: AnswerOptions & { limitAs?: string } = {}): Promise<Turn> {
+  if (request.kind !== "regenerate" && request.query.trim() === "") throw badInput("query", "The question is empty");
+  const session = await getSession(deps.db, caller, request.sessionId, "own");
   if (!(await allBasesOfTenant(deps.db, caller.tenant.id, options.knowledgeBaseIds ?? []))) {
     throw badInput("knowledgeBaseIds", "There is no knowledge base with this id in your tenant");
   }
-  const requestId = input.requestId ?? randomUUID();
+  const target = await checkedBranchPoint(deps.db, session.id, request);
+  const requestId = request.requestId ?? randomUUID();
   const earlier = await findTurn(deps.db, session.id, requestId);
-  if (earlier) return earlier;
+  if (earlier) return repeatOf(earlier, request, target);
 
   const place = deps.runner.reserve();
   if (!place) {
@@ -102,51 +185,28 @@ export async function sendChat(
     const limitAs = options.limitAs ?? limitSubject(caller, "key");
     const messageId = randomUUID();
     const leaseOwner = `${messageId}:${deps.instanceId}`;
-    const lockKey = deps.keys.answerLock(session.id);
-    // The send limit travels alongside the lock's SET NX, adding no round trip of its own.
-    const [lock, limit] = await Promise.allSettled([deps.store.acquire(lockKey, leaseOwner, LEASE_MS), deps.limits.answerStarted(limitAs)]);
-    if (limit.status === "rejected") {
-      if (lock.status === "fulfilled" && lock.value) await deps.store.release(lockKey, leaseOwner).catch(() => undefined);
-      throw limit.reason;
-    }
-    if (lock.status === "rejected") throw unavailable();
-    if (!lock.value) {
-      await deps.limits.answerNotStarted(limitAs).catch(() => undefined);
-      // A retry of a send still being stored elsewhere is the same turn, not a conflict.
+    if (!(await acquireAnswerLock(deps, session.id, leaseOwner, limitAs))) {
+      // A retry of a request still being stored elsewhere is the same turn, not a conflict.
       await new Promise((r) => setTimeout(r, 150));
       const raced = await findTurn(deps.db, session.id, requestId);
-      if (raced) return raced;
-      throw new AppError("conflict", "An answer is already streaming in this session: wait for it or stop it");
+      if (raced) return repeatOf(raced, request, target);
+      throw busy();
     }
 
-    const questionTokens = countTokens(input.query);
     let turn: Turn;
     try {
       // Holding the lock means no live answer exists here: a `streaming` row is a dead instance's.
       await interruptDeadAnswers(deps, eq(messages.sessionId, session.id), { ignoreRecency: true });
-      turn = await deps.db.transaction(async (tx) => {
-        const now = new Date();
-        const [userMessage] = await tx
-          .insert(messages)
-          .values({ sessionId: session.id, tenantId: session.tenantId, userId: session.userId, requestId, role: "user", content: input.query, tokenCount: questionTokens, status: "completed", createdAt: now, updatedAt: now })
-          .returning(messageColumns);
-        // One millisecond later, so the question always sorts before its answer.
-        const later = new Date(now.getTime() + 1);
-        const [assistantMessage] = await tx
-          .insert(messages)
-          .values({ id: messageId, sessionId: session.id, tenantId: session.tenantId, userId: session.userId, requestId, role: "assistant", status: "streaming", model: deps.models.chat.name, createdAt: later, updatedAt: later })
-          .returning(messageColumns);
-        await touchSession(tx, session.id, later);
-        // insert … returning gives the one row inserted.
-        return { requestId, userMessage: userMessage!, assistantMessage: assistantMessage! };
-      });
+      turn = await deps.db.transaction((tx) => storeTurn(tx, session, request, target, { requestId, messageId, model: deps.models.chat.name }));
     } catch (error) {
-      await deps.store.release(lockKey, leaseOwner).catch(() => undefined);
+      await deps.store.release(deps.keys.answerLock(session.id), leaseOwner).catch(() => undefined);
       const raced = (error as { code?: string }).code === "23505" ? await findTurn(deps.db, session.id, requestId) : null;
-      if (raced) return raced;
+      if (raced) return repeatOf(raced, request, target);
       throw error;
     }
 
+    const question = turn.userMessage.content;
+    const questionTokens = countTokens(question);
     const controller = new AbortController();
     place.enqueue({
       tenantId: session.tenantId,
@@ -157,7 +217,7 @@ export async function sendChat(
       run: (signal, releaseLease) =>
         generateAnswer(
           deps,
-          { session, requestId, messageId, question: input.query, questionTokens, knowledgeBaseIds: options.knowledgeBaseIds, disableTitle: options.disableTitle },
+          { session, requestId, messageId, question, questionTokens, knowledgeBaseIds: options.knowledgeBaseIds, disableTitle: options.disableTitle },
           signal,
           releaseLease,
         ),
@@ -165,6 +225,65 @@ export async function sendChat(
     return turn;
   } finally {
     place.release();
+  }
+}
+
+/** `chat.send`: a new question after the session's active leaf. */
+export const sendChat = (deps: AnswerDeps, caller: Caller, input: { sessionId: string; query: string; requestId?: string }, options: AnswerOptions & { limitAs?: string } = {}) =>
+  startAnswer(deps, caller, { ...input, kind: "send" }, options);
+
+/**
+ * Stores a turn's new messages in `tx`: the question (unless regenerating) and the `streaming`
+ * answer, on the active path, which first ends where they branch off (for a send, at the leaf);
+ * then the session's leaf is the answer. All of it or nothing.
+ */
+async function storeTurn(
+  tx: Db,
+  session: Session,
+  request: AnswerRequest,
+  target: BranchPoint | null,
+  ids: { requestId: string; messageId: string; model: string },
+): Promise<Turn> {
+  const leaf = await lockActiveLeaf(tx, session.id);
+  const answer = { id: ids.messageId, requestId: ids.requestId, role: "assistant" as const, status: "streaming" as const, model: ids.model };
+  if (request.kind === "send") {
+    const [question, answerRow] = await appendToPath(tx, session, leaf, [questionOf(ids.requestId, request.query), answer]);
+    return turnOf(ids.requestId, toMessage({ ...question!, siblings: [leaf.children + 1, leaf.children + 1] }), answerRow!, [1, 1]);
+  }
+  // A new sibling: the path first ends where it branches off (for an edit, above the question; for a regenerate, at the question).
+  const parent = target!.parent; // checkedBranchPoint gives a branch point for edit and regenerate
+  const before = await roomForSibling(tx, session.id, parent?.id ?? null);
+  await moveActivePath(tx, session.id, parent?.id ?? null);
+  const above = { id: parent?.id ?? null, createdAt: parent?.createdAt ?? null };
+  if (request.kind === "edit") {
+    const [question, answerRow] = await appendToPath(tx, session, above, [questionOf(ids.requestId, request.query), answer]);
+    return turnOf(ids.requestId, toMessage({ ...question!, siblings: [before + 1, before + 1] }), answerRow!, [1, 1]);
+  }
+  const [answerRow] = await appendToPath(tx, session, above, [answer]);
+  const [question] = await tx.select(messageColumns).from(messages).where(eq(messages.id, parent!.id)); // regenerate: the parent is a question
+  return turnOf(ids.requestId, toMessage(question!), answerRow!, [before + 1, before + 1]);
+}
+
+const questionOf = (requestId: string, query: string): NewMessage => ({ requestId, role: "user", content: query, tokenCount: countTokens(query), status: "completed" });
+const turnOf = (requestId: string, userMessage: Message, answer: MessageRow, siblings: [number, number]): Turn => ({
+  requestId,
+  userMessage,
+  assistantMessage: toMessage({ ...answer, siblings }),
+});
+
+/**
+ * `message.switchBranch`: the active path goes through `messageId` and on down each fork's latest
+ * choice. Refused (CONFLICT) while an answer streams in the session: it holds the answer lock
+ * for the switch, as an answer would.
+ */
+export async function switchBranch(deps: AnswerDeps, caller: Caller, input: { sessionId: string; messageId: string }): Promise<Session> {
+  const session = await getSession(deps.db, caller, input.sessionId, "own");
+  const leaseOwner = `switch-${randomUUID()}:${deps.instanceId}`;
+  if (!(await acquireAnswerLock(deps, session.id, leaseOwner, null))) throw busy();
+  try {
+    return await deps.db.transaction((tx) => switchActivePath(tx, session.id, input.messageId));
+  } finally {
+    await deps.store.release(deps.keys.answerLock(session.id), leaseOwner).catch(() => undefined);
   }
 }
 

@@ -230,6 +230,38 @@ describe.each(backends)("two instances, one Postgres, on $name", ({ cluster: onC
     expect(next.assistantMessage.status).toBe("streaming");
   }, 60_000);
 
+  it("a regenerated answer whose producer is SIGKILLed is followed to its end on the survivor, kept as an interrupted version", async () => {
+    const victim = await startInstance(databaseUrl, prefix);
+    const onVictim = sdk(victim);
+    const onB = sdk(b);
+    const s = await onB.client.session.create.mutate({ title: "regenerate crash" });
+    const turn = await onB.client.chat.send.mutate({ sessionId: s.id, query: "How do answers survive a crashed instance?" });
+    for await (const e of followAnswer(onB.client, { sessionId: s.id, messageId: turn.assistantMessage.id })) if (e.type === "error") throw new Error(e.message);
+    const regenerated = await onVictim.client.chat.regenerate.mutate({ sessionId: s.id, messageId: turn.assistantMessage.id });
+    const seen: Event[] = [];
+    let killedAt = 0;
+    for await (const e of followAnswer(onB.client, { sessionId: s.id, messageId: regenerated.assistantMessage.id })) {
+      seen.push(e);
+      if (seen.filter((x) => x.type === "answer").length === 5 && killedAt === 0) {
+        victim.process.kill("SIGKILL");
+        killedAt = performance.now();
+      }
+    }
+    expect(seen[0]).toMatchObject({ type: "start", messageId: regenerated.assistantMessage.id });
+    expect(seen.at(-1)).toMatchObject({ type: "error", stage: "instance" });
+    expect(performance.now() - killedAt).toBeLessThan(30_000);
+    const versions = (await onB.client.message.siblings.query({ messageId: turn.assistantMessage.id })).items;
+    expect(versions.map((m) => [m.id, m.status])).toEqual([
+      [turn.assistantMessage.id, "completed"],
+      [regenerated.assistantMessage.id, "interrupted"],
+    ]);
+    expect(versions[1]!.content).toBe(textOf(seen));
+    expect((await onB.client.session.get.query({ id: s.id })).activeLeafId).toBe(regenerated.assistantMessage.id);
+    // The session is free again: another version starts on the survivor.
+    const again = await onB.client.chat.regenerate.mutate({ sessionId: s.id, messageId: turn.assistantMessage.id });
+    expect(again.assistantMessage.siblings).toEqual({ index: 3, count: 3 });
+  }, 60_000);
+
   it("SIGTERM drains: new work is refused, a subscriber on B sees A's unfinished answer end within the drain time, A exits 0", async () => {
     const drainer = await startInstance(databaseUrl, prefix, { PARLEY_DRAIN_SECONDS: "1", PARLEY_OFFLINE_TOKEN_DELAY_MS: "100" });
     const onDrainer = sdk(drainer);

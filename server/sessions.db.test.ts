@@ -1,10 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { messages, sessions } from "../db/schema";
+import { messages } from "../db/schema";
 import type { App } from "./app";
 import { defaultContextConfig, defaultStrategy, defaultSummaryParameters } from "./defaults";
-import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "./testing";
+import { addFinishedTurn, codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "./testing";
 
 let app: App;
 let t: Awaited<ReturnType<typeof createTestTenant>>;
@@ -16,15 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-/** Stores a finished turn directly, as the answer pipeline would. */
-async function addTurn(sessionId: string, question: string, answer: string, at = new Date()) {
-  const requestId = randomUUID();
-  const [owner] = await app.db.select({ tenantId: sessions.tenantId, userId: sessions.userId }).from(sessions).where(eq(sessions.id, sessionId));
-  await app.db.insert(messages).values([
-    { sessionId, ...owner!, requestId, role: "user", content: question, status: "completed", createdAt: at },
-    { sessionId, ...owner!, requestId, role: "assistant", content: answer, status: "completed", createdAt: new Date(at.getTime() + 1) },
-  ]);
-}
+const addTurn = (sessionId: string, question: string, answer: string, at?: Date) => addFinishedTurn(app, sessionId, question, answer, at);
 
 describe("session.create / get", () => {
   it("creates a session with the contract's defaults", async () => {

@@ -34,6 +34,7 @@ export const sessionColumns = {
   summaryParameters: sessions.summaryParameters,
   agentConfig: sessions.agentConfig,
   contextConfig: sessions.contextConfig,
+  activeLeafId: sessions.activeLeafId,
   createdAt: sessions.createdAt,
   updatedAt: sessions.updatedAt,
 };
@@ -55,6 +56,8 @@ export interface Session {
   summaryParameters: SummaryParameters;
   agentConfig: AgentConfig;
   contextConfig: ContextConfig;
+  /** The last message of the conversation shown and continued: its path from the root is the active path. */
+  activeLeafId: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -301,6 +304,8 @@ export interface ListOptions {
   offset?: number;
   /** Admin listing: narrow the tenant to one owner. */
   userId?: string;
+  /** Admin listing: only sessions with an answer rated down. */
+  feedback?: "down";
 }
 
 /** Whose sessions a listing reads: a tenant, and one owner in it unless an admin lists them all. */
@@ -356,7 +361,9 @@ async function listPage(db: Db, scope: ListScope, options: ListOptions) {
   if (options.search !== undefined && options.search.trim() !== "" && query === null) {
     return { rows: [], nextCursor: null, total: options.withTotal ? 0 : undefined };
   }
-  const pageFilters: SQL[] = [owner(sessions)];
+  const downRated =
+    options.feedback === "down" ? sql`exists (select 1 from ${messages} where ${messages.sessionId} = ${sessions.id} and ${messages.rating} = 'down')` : undefined;
+  const pageFilters: SQL[] = downRated ? [owner(sessions), downRated] : [owner(sessions)];
   if (options.cursor) {
     const c = decodeCursor(options.cursor);
     pageFilters.push(sql`(${sessions.pinned}, ${sessions.sortAt}, ${sessions.id}) < (${c.pinned}, ${c.sortAt.toISOString()}::timestamptz, ${c.id}::uuid)`);
@@ -380,7 +387,7 @@ async function listPage(db: Db, scope: ListScope, options: ListOptions) {
     const [{ n } = { n: 0 }] = await db
       .select({ n: count() })
       .from(sessions)
-      .where(and(owner(sessions), query ? sql`${sessions.id} in (select id from ${searchHits(query, owner)} hits)` : undefined));
+      .where(and(owner(sessions), downRated, query ? sql`${sessions.id} in (select id from ${searchHits(query, owner)} hits)` : undefined));
     total = Number(n);
   }
   return { rows: page.map(({ sortAt: _sortAt, ...session }) => session), nextCursor, total };
@@ -440,9 +447,10 @@ export async function clearMessages(db: Db, caller: Caller, id: string): Promise
   return db.transaction(async (tx) => {
     await lockOwnSession(tx, caller, id);
     const answers = (await answersOf(tx, [id])).get(id)!; // answersOf has an entry for every id it is given
+    // The leaf first: it refers to a message. Should the store's part of the clear fail, the
+    // cached context is of an old version now.
+    await tx.update(sessions).set({ activeLeafId: null, contextVersion: sql`${sessions.contextVersion} + 1` }).where(eq(sessions.id, id));
     const deleted = await tx.delete(messages).where(eq(messages.sessionId, id)).returning({ id: messages.id });
-    // Should the store's part of the clear fail, the cached context is of an old version now.
-    await bumpContextVersion(tx, id);
     return { deleted: deleted.length, session: { id, answers } };
   });
 }

@@ -1,15 +1,16 @@
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { eq } from "drizzle-orm";
 import { inject } from "vitest";
 import { createApp, type App } from "./app";
-import { eq } from "drizzle-orm";
-import { tenants } from "../db/schema";
+import { sessions, tenants } from "../db/schema";
 import { createTenant, createUser, DEFAULT_TENANT, type Role } from "./auth";
 import type { StreamEvent } from "./events";
 import { parseEnv } from "./env";
 import { readyHost, type AppHost } from "./host";
 import type { DocumentPoolOptions } from "./knowledge/documentPool";
 import type { Logger } from "./log";
+import { appendToPath, lockActiveLeaf } from "./messages";
 import { apiRoutes } from "./http/routes";
 import { createHttpServer } from "./http/server";
 import { appRouter } from "./routers/_app";
@@ -83,15 +84,42 @@ export async function defaultTenantUser(app: App, role: Role) {
 /** Sends a question and reads its answer's events to the end. */
 export async function askAndRead(api: TestCaller, sessionId: string, query: string): Promise<StreamEvent[]> {
   const turn = await api.chat.send({ sessionId, query });
-  const events: StreamEvent[] = [];
-  const stream = (await api.chat.stream({ sessionId, messageId: turn.assistantMessage.id })) as AsyncIterable<[string, StreamEvent]>;
-  for await (const [, event] of stream) events.push(event);
-  return events;
+  return readAnswer(api, { sessionId, messageId: turn.assistantMessage.id });
 }
 /** An answer's text, from its events. */
 export const textOf = (events: StreamEvent[]) => events.flatMap((e) => (e.type === "answer" ? [e.delta] : [])).join("");
 /** An answer's sources, from its events. */
 export const referencesOf = (events: StreamEvent[]) => events.flatMap((e) => (e.type === "references" ? e.references : []));
+
+/**
+ * Stores a finished question and answer after the session's active leaf, as the answer pipeline
+ * leaves them, without moving the session in its list (rows as an earlier conversation left them).
+ * Returns their ids.
+ */
+export async function addFinishedTurn(app: App, sessionId: string, question: string, answer: string, at = new Date()): Promise<{ questionId: string; answerId: string }> {
+  return app.db.transaction(async (tx) => {
+    const [session] = await tx.select({ id: sessions.id, tenantId: sessions.tenantId, userId: sessions.userId }).from(sessions).where(eq(sessions.id, sessionId));
+    const requestId = randomUUID();
+    const [q, a] = await appendToPath(
+      tx,
+      session!,
+      await lockActiveLeaf(tx, sessionId),
+      [
+        { requestId, role: "user", content: question, status: "completed" },
+        { requestId, role: "assistant", content: answer, status: "completed" },
+      ],
+      { at, touch: false },
+    );
+    return { questionId: q!.id, answerId: a!.id };
+  });
+}
+
+/** Reads an answer's `chat.stream` as a subscriber does, to its terminal event, and returns its events. */
+export async function readAnswer(caller: TestCaller, input: { sessionId: string; messageId: string; lastEventId?: string }): Promise<StreamEvent[]> {
+  const events: StreamEvent[] = [];
+  for await (const [, event] of (await caller.chat.stream(input)) as AsyncIterable<[string, StreamEvent]>) events.push(event);
+  return events;
+}
 
 /** The tRPC error code a call fails with (or "OK"), for asserting error paths. */
 export async function codeOf(call: Promise<unknown>): Promise<string> {

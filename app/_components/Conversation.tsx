@@ -4,10 +4,11 @@ import { skipToken, useQuery } from "@tanstack/react-query";
 import { useReducer, useRef, useState } from "react";
 import { Composer } from "./Composer";
 import { ArrowDownIcon, Logo, MenuIcon, NewChatIcon, SettingsIcon } from "./icons";
-import { MessageView } from "./MessageView";
+import { MessageView, type BranchActions } from "./MessageView";
 import { conversationReducer, initialState } from "./streamReducer";
 import { useTRPC, type Session } from "./trpc";
 import { useAnswerStream } from "./useAnswerStream";
+import { useBranches } from "./useBranches";
 import { useChatTurns } from "./useChatTurns";
 import { useMessagePages } from "./useMessagePages";
 import { useSearchHighlight } from "./useSearchHighlight";
@@ -47,7 +48,6 @@ export function Conversation({
   const answer = useAnswerStream(sessionId, state.stream, dispatch);
   const turns = useChatTurns({
     sessionId,
-    messages: state.messages,
     streamingMessageId: answer.streamingMessageId,
     dispatch,
     onSessionCreated: (created) => {
@@ -58,6 +58,22 @@ export function Conversation({
     beforeSend: scroll.follow,
     onError: setNotice,
   });
+
+  const branches = useBranches({
+    sessionId,
+    busy: turns.busy,
+    dispatch,
+    reload: pages.reload,
+    beforeSend: scroll.follow,
+    onError: setNotice,
+  });
+  const branch: BranchActions = {
+    disabled: turns.busy || branches.branching || !ready,
+    onRegenerate: (m) => void branches.regenerate(m),
+    onEdit: branches.edit,
+    onSwitch: (m, step) => void branches.switchVersion(m, step),
+    onRate: branches.rate,
+  };
 
   const { streamingMessageId } = answer;
   const title = sessionId ? sessionTitle(session.data) : t("newChat");
@@ -123,7 +139,9 @@ export function Conversation({
               connectionError={m.id === streamingMessageId ? answer.connectionError : undefined}
               onReconnect={answer.reconnect}
               onRetrySend={() => void turns.retrySend(m)}
-              onRetryAnswer={() => turns.retryAnswer(m)}
+              // A failed answer is answered again: a new version of it.
+              onRetryAnswer={() => void branches.regenerate(m)}
+              branch={branch}
             />
           ))}
         </div>
@@ -143,7 +161,7 @@ export function Conversation({
         )}
         <Composer
           draftKey={sessionId}
-          disabled={turns.busy || state.status === "error"}
+          disabled={turns.busy || branches.branching || state.status === "error"}
           streaming={streamingMessageId !== null}
           stopping={turns.stopping}
           onSend={turns.send}

@@ -156,3 +156,23 @@ export const GlobeIcon = (p: IconProps) => (
     <path d="M3 12h18M12 3a14 14 0 0 1 0 18M12 3a14 14 0 0 0 0 18" />
   </Icon>
 );
+export const ChevronLeftIcon = (p: IconProps) => (
+  <Icon {...p}>
+    <path d="M15 18l-6-6 6-6" />
+  </Icon>
+);
+export const ChevronRightIcon = (p: IconProps) => (
+  <Icon {...p}>
+    <path d="M9 18l6-6-6-6" />
+  </Icon>
+);
+export const ThumbUpIcon = (p: IconProps) => (
+  <Icon {...p}>
+    <path d="M7 10v11M7 10l4-7a2.5 2.5 0 0 1 2.5 2.9L13 9.5h5.3a2 2 0 0 1 2 2.4l-1.4 7A2 2 0 0 1 16.9 21H7M7 10H4.5a1 1 0 0 0-1 1v9a1 1 0 0 0 1 1H7" />
+  </Icon>
+);
+export const ThumbDownIcon = (p: IconProps) => (
+  <Icon {...p}>
+    <path d="M17 14V3M17 14l-4 7a2.5 2.5 0 0 1-2.5-2.9L11 14.5H5.7a2 2 0 0 1-2-2.4l1.4-7A2 2 0 0 1 7.1 3H17M17 14h2.5a1 1 0 0 0 1-1V4a1 1 0 0 0-1-1H17" />
+  </Icon>
+);

@@ -14,6 +14,9 @@ function message(fields: Partial<Message> & Pick<Message, "role">): Message {
     status: "completed",
     references: [],
     model: null,
+    parentId: null,
+    siblings: { index: 1, count: 1 },
+    feedback: null,
     createdAt: new Date(t0.getTime() + counter * 1000),
     updatedAt: new Date(t0.getTime() + counter * 1000),
     ...fields,
@@ -150,6 +153,42 @@ describe("sending", () => {
     expect(state.messages[0]).toMatchObject({ pending: false, sendError: "busy" });
     state = run(state, { type: "retrySend", tempId: pending.id });
     expect(state.messages[0]).toMatchObject({ pending: true, sendError: undefined });
+  });
+});
+
+describe("branches", () => {
+  const q1 = message({ role: "user", content: "q1" });
+  const a1 = message({ role: "assistant", content: "a1", parentId: q1.id });
+  const q2 = message({ role: "user", content: "q2", parentId: a1.id });
+  const a2 = message({ role: "assistant", content: "a2", parentId: q2.id });
+  const loaded = run(initialState, { type: "loaded", items: [q1, a1, q2, a2], hasMore: true });
+
+  it("a regenerated answer replaces what followed its question, and is followed", () => {
+    const again = message({ role: "assistant", status: "streaming", parentId: q2.id, siblings: { index: 2, count: 2 } });
+    const state = run(loaded, { type: "branched", after: q2.id, messages: [again] });
+    expect(state.messages.map((m) => m.id)).toEqual([q1.id, a1.id, q2.id, again.id]);
+    expect(state.stream).toMatchObject({ messageId: again.id, restoring: false });
+    expect(state.hasMore).toBe(true);
+  });
+
+  it("an edited first question starts the path again: nothing older is left to load", () => {
+    const q = message({ role: "user", content: "q1, better", siblings: { index: 2, count: 2 } });
+    const a = message({ role: "assistant", status: "streaming", parentId: q.id });
+    const state = run(loaded, { type: "branched", after: null, messages: [q, a] });
+    expect(state.messages.map((m) => m.id)).toEqual([q.id, a.id]);
+    expect(state).toMatchObject({ hasMore: false, stream: { messageId: a.id } });
+  });
+
+  it("a branch point above the loaded pages keeps nothing shown, and older pages still load", () => {
+    const q = message({ role: "user", parentId: "older-answer" });
+    const state = run(loaded, { type: "branched", after: "older-answer", messages: [q] });
+    expect(state.messages.map((m) => m.id)).toEqual([q.id]);
+    expect(state.hasMore).toBe(true);
+  });
+
+  it("a rating changes the message's feedback only", () => {
+    const state = run(loaded, { type: "patched", message: { ...a2, content: "ignored", feedback: { rating: "down", reason: "vague" } } });
+    expect(shown(state, a2.id)).toEqual({ ...a2, feedback: { rating: "down", reason: "vague" } });
   });
 });
 

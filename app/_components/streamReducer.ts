@@ -48,6 +48,10 @@ export type Action =
   | { type: "olderFailed" }
   | { type: "optimistic"; message: UiMessage }
   | { type: "sent"; tempId: string; userMessage: Message; assistantMessage: Message }
+  /** A regenerate or edit: the path now runs to `after` (null: from the start), then `messages`. */
+  | { type: "branched"; after: string | null; messages: Message[] }
+  /** A message changed on the server (its rating). */
+  | { type: "patched"; message: Message }
   | { type: "sendFailed"; tempId: string; error: string }
   | { type: "retrySend"; tempId: string }
   | { type: "event"; messageId: string; event: StreamEvent }
@@ -60,6 +64,13 @@ export const initialState: ConversationState = { status: "loading", messages: []
 function restoreFor(messages: Message[]): StreamState | null {
   const live = messages.findLast((m) => m.role === "assistant" && m.status === "streaming");
   return live ? { messageId: live.id, restoring: true, shownLength: live.content.length, buffer: "", sawContent: false } : null;
+}
+
+/** Following a new answer (or keeping `current` when it is already final). */
+function streamFor(answer: Message, current: StreamState | null): StreamState | null {
+  if (answer.status !== "streaming") return current;
+  // The same requestId sent again returns the first turn, possibly mid-answer.
+  return { messageId: answer.id, restoring: answer.content.length > 0, shownLength: answer.content.length, buffer: "", sawContent: false };
 }
 
 function patchMessage(messages: UiMessage[], id: string, patch: Partial<UiMessage>): UiMessage[] {
@@ -92,22 +103,23 @@ export function conversationReducer(state: ConversationState, action: Action): C
     case "sent": {
       const { userMessage, assistantMessage } = action;
       const rest = state.messages.filter((m) => m.id !== action.tempId && m.id !== userMessage.id && m.id !== assistantMessage.id);
-      const streaming = assistantMessage.status === "streaming";
+      return { ...state, messages: [...rest, userMessage, assistantMessage], stream: streamFor(assistantMessage, state.stream) };
+    }
+    case "branched": {
+      // Not shown (above the loaded pages): what is shown all follows it, and older pages still load.
+      const at = action.after === null ? -1 : state.messages.findIndex((m) => m.id === action.after);
+      const added = new Set(action.messages.map((m) => m.id));
+      const kept = state.messages.slice(0, at + 1).filter((m) => !added.has(m.id));
+      const answer = action.messages.at(-1);
       return {
         ...state,
-        messages: [...rest, userMessage, assistantMessage],
-        stream: streaming
-          ? {
-              messageId: assistantMessage.id,
-              // The same requestId sent again returns the first turn, possibly mid-answer.
-              restoring: assistantMessage.content.length > 0,
-              shownLength: assistantMessage.content.length,
-              buffer: "",
-              sawContent: false,
-            }
-          : state.stream,
+        messages: [...kept, ...action.messages],
+        hasMore: action.after === null ? false : state.hasMore,
+        stream: answer ? streamFor(answer, state.stream) : state.stream,
       };
     }
+    case "patched":
+      return { ...state, messages: patchMessage(state.messages, action.message.id, { feedback: action.message.feedback }) };
     case "sendFailed":
       return { ...state, messages: patchMessage(state.messages, action.tempId, { pending: false, sendError: action.error }) };
     case "retrySend":

@@ -14,7 +14,6 @@ import { uuid } from "./util";
  */
 export function useChatTurns({
   sessionId,
-  messages,
   streamingMessageId,
   dispatch,
   onSessionCreated,
@@ -23,7 +22,6 @@ export function useChatTurns({
   onError,
 }: {
   sessionId: string | null;
-  messages: UiMessage[];
   streamingMessageId: string | null;
   dispatch: Dispatch<Action>;
   /** The session this view just created (for the first message or the settings). */
@@ -90,6 +88,9 @@ export function useChatTurns({
         status: "completed",
         references: [],
         model: null,
+        parentId: null,
+        siblings: { index: 1, count: 1 },
+        feedback: null,
         createdAt: now,
         updatedAt: now,
         pending: true,
@@ -114,16 +115,9 @@ export function useChatTurns({
     setSending(false);
   };
 
-  /** A failed answer: ask the same question again (a new turn). */
-  const retryAnswer = (assistant: UiMessage) => {
-    const index = messages.findIndex((m) => m.id === assistant.id);
-    const question = messages.slice(0, index).findLast((m) => m.role === "user");
-    if (question) void send(question.content);
-  };
-
   const stop = () => {
     if (sessionId && streamingMessageId) stopMutation.mutate({ sessionId, messageId: streamingMessageId });
   };
 
-  return { send, retrySend, retryAnswer, openSettings, stop, stopping: stopMutation.isPending, busy: sending || streamingMessageId !== null };
+  return { send, retrySend, openSettings, stop, stopping: stopMutation.isPending, busy: sending || streamingMessageId !== null };
 }

@@ -63,11 +63,19 @@ export function useMessagePages({
     }
   }, [client, sessionId, state.hasMore, state.loadingOlder, state.messages, dispatch, holdPlace, onError]);
 
+  /** The newest page again, as when the session opened (after the active path changed). */
+  const reload = useCallback(async () => {
+    if (!sessionId) return;
+    const page = await client.message.list.query({ sessionId, limit: PAGE });
+    dispatch({ type: "loaded", items: page.items, hasMore: page.hasMore });
+  }, [client, sessionId, dispatch]);
+
   const loadOlderInView = useCallback(() => settled() && void loadOlder(), [settled, loadOlder]);
   const topSentinel = useInView<HTMLDivElement>(scroller, "150px 0px 0px 0px", state.hasMore && state.status === "ready" ? loadOlderInView : null);
 
   return {
     loadOlder,
+    reload,
     topSentinel,
     /** This view made the session itself: it has no stored messages to load. */
     createdHere: (id: string) => {

@@ -45,7 +45,7 @@ function searchSql(scope: string, q: string) {
 }
 
 /** A deterministic RFC 9562 uuid (version 4, variant 8) from a seed: Parley's inputs take no other shape. */
-const seededUuid = (seedText: string) => `overlay(overlay(md5(${seedText}) placing '4' from 13) placing '8' from 17)::uuid`;
+export const seededUuid = (seedText: string) => `overlay(overlay(md5(${seedText}) placing '4' from 13) placing '8' from 17)::uuid`;
 
 export async function seed(sql: postgres.Sql, tenantId: string, userId: string, sessions: number, messages: number) {
   const json = (v: unknown) => sql.json(v as never);

@@ -161,6 +161,7 @@ export const messageJson = z
     status: z.enum(["streaming", "completed", "stopped", "interrupted", "failed"]),
     created_at: z.string(),
     updated_at: z.string(),
+    parent_id: z.string().nullable().openapi({ description: "The message before it on its path (null for a first question)" }),
   })
   .openapi("Message");
 
@@ -222,6 +223,7 @@ export function toMessageJson(m: Message): z.output<typeof messageJson> {
     status: m.status,
     created_at: m.createdAt.toISOString(),
     updated_at: m.updatedAt.toISOString(),
+    parent_id: m.parentId,
   };
 }
 

@@ -19,7 +19,7 @@ function assertMayManage(callerRole: string, targetRole: string) {
 
 export const adminRouter = router({
   sessions: adminProcedure
-    .input(listInput.extend({ userId: z.uuid().optional() }).default({ limit: 20 }))
+    .input(listInput.extend({ userId: z.uuid().optional(), feedback: z.literal("down").optional() }).default({ limit: 20 }))
     .query(({ ctx, input }) => listTenantSessions(ctx.app.db, ctx.me, input)),
   stats: adminProcedure.query(({ ctx }) => tenantStats(ctx.app.db, ctx.me.tenant.id)),
   users: router({

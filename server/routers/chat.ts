@@ -1,7 +1,7 @@
 import { tracked } from "@trpc/server";
 import { z } from "zod";
 import { text } from "../inputs";
-import { getAnswer, sendChat, stopChat } from "../answers";
+import { getAnswer, sendChat, startAnswer, stopChat } from "../answers";
 import { badInput } from "../errors";
 import { isStreamId, readAnswerStream } from "../streams";
 import { authedProcedure, router } from "../trpc";
@@ -12,6 +12,15 @@ export const chatSendInput = z.object({ sessionId: z.uuid(), query: text().min(1
 
 export const chatRouter = router({
   send: authedProcedure.input(chatSendInput).mutation(({ ctx, input }) => sendChat(ctx.app, ctx.me, input, { limitAs: ctx.limitAs })),
+  // A new version of a question (and its answer) beside `messageId`, with send's limits.
+  edit: authedProcedure
+    .input(chatSendInput.extend({ messageId: z.uuid() }))
+    .mutation(({ ctx, input }) => startAnswer(ctx.app, ctx.me, { ...input, kind: "edit" }, { limitAs: ctx.limitAs })),
+  // A new answer to the question `messageId` answers, beside it.
+  regenerate: authedProcedure.input(z.object({ ...ids, requestId: z.uuid().optional() })).mutation(async ({ ctx, input }) => {
+    const { requestId, assistantMessage } = await startAnswer(ctx.app, ctx.me, { ...input, kind: "regenerate" }, { limitAs: ctx.limitAs });
+    return { requestId, assistantMessage };
+  }),
   stream: authedProcedure
     // lastEventId must be declared here, or tRPC strips the resume id the client sends.
     .input(z.object({ ...ids, lastEventId: text().max(40).nullish() }))

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { timestamp } from "../inputs";
-import { listMessages } from "../messages";
+import { switchBranch } from "../answers";
+import { text, timestamp } from "../inputs";
+import { listMessages, listSiblings, rateMessage } from "../messages";
 import { getSession } from "../sessions";
 import { authedProcedure, router } from "../trpc";
 
@@ -13,4 +14,11 @@ export const messageRouter = router({
       await getSession(ctx.app.db, ctx.me, input.sessionId, "tenant");
       return listMessages(ctx.app.db, input.sessionId, input);
     }),
+  siblings: authedProcedure.input(z.object({ messageId: z.uuid() })).query(({ ctx, input }) => listSiblings(ctx.app.db, ctx.me, input.messageId)),
+  switchBranch: authedProcedure
+    .input(z.object({ sessionId: z.uuid(), messageId: z.uuid() }))
+    .mutation(({ ctx, input }) => switchBranch(ctx.app, ctx.me, input)),
+  rate: authedProcedure
+    .input(z.object({ messageId: z.uuid(), rating: z.enum(["up", "down"]).nullable(), reason: text().max(500).nullish() }))
+    .mutation(({ ctx, input }) => rateMessage(ctx.app.db, ctx.me, input)),
 });

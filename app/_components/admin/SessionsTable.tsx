@@ -27,6 +27,7 @@ export function SessionsTable() {
   const [query, setQuery] = useState("");
   const search = useDebounced(query.trim(), 250);
   const [userId, setUserId] = useState("");
+  const [ratedDown, setRatedDown] = useState(false);
   const [sort, setSort] = useState<{ key: SortKey; dir: "asc" | "desc" }>({ key: "updated", dir: "desc" });
   const [confirming, setConfirming] = useState(false);
   const [open, setOpen] = useState<Row | null>(null);
@@ -34,7 +35,7 @@ export function SessionsTable() {
   const users = useQuery(trpc.admin.users.list.queryOptions());
   const list = useInfiniteQuery(
     trpc.admin.sessions.infiniteQueryOptions(
-      { limit: PAGE, ...(search && { search }), ...(userId && { userId }) },
+      { limit: PAGE, ...(search && { search }), ...(userId && { userId }), ...(ratedDown && { feedback: "down" as const }) },
       { getNextPageParam: (last) => last.nextCursor ?? undefined, placeholderData: keepPreviousData },
     ),
   );
@@ -105,6 +106,10 @@ export function SessionsTable() {
             </option>
           ))}
         </select>
+        <label className="check-label">
+          <input type="checkbox" checked={ratedDown} onChange={(e) => setRatedDown(e.target.checked)} />
+          {t("ratedDownOnly")}
+        </label>
         <select
           className="mobile-sort"
           aria-label={t("sort")}
@@ -175,7 +180,7 @@ export function SessionsTable() {
             {list.isSuccess && rows.length === 0 && (
               <tr>
                 <td colSpan={5} className="panel-empty">
-                  {search || userId ? t("noMatch") : t("none")}
+                  {search || userId || ratedDown ? t("noMatch") : t("none")}
                 </td>
               </tr>
             )}

@@ -23,6 +23,8 @@ export function StatsPanel({ onOpenSessions }: { onOpenSessions: () => void }) {
     { id: "messages", label: t("messages"), value: s.messages },
     { id: "users", label: t("users"), value: s.users },
     { id: "streaming-now", label: t("streaming"), value: s.activeStreams, live: s.activeStreams > 0 },
+    { id: "rated-up", label: `${t("feedback")}: ${t("ratedUp")}`, value: s.feedback.up, hint: t("feedbackLast30") },
+    { id: "rated-down", label: `${t("feedback")}: ${t("ratedDown")}`, value: s.feedback.down, hint: t("feedbackLast30") },
   ];
   return (
     <div className="admin-overview">
@@ -36,6 +38,7 @@ export function StatsPanel({ onOpenSessions }: { onOpenSessions: () => void }) {
             <span className="stat-value" data-testid={`stat-${c.id}`}>
               {format.number(c.value)}
             </span>
+            {"hint" in c && <span className="muted stat-hint">{c.hint}</span>}
           </div>
         ))}
       </section>

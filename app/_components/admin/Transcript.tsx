@@ -3,6 +3,7 @@ import { useTranslations } from "next-intl";
 import { useEffect, useState } from "react";
 import { Modal } from "../Dialog";
 import { errorMessage } from "../errors";
+import { ThumbDownIcon, ThumbUpIcon } from "../icons";
 import { Markdown } from "../Markdown";
 import { useTRPCClient, type Message, type RouterOutputs } from "../trpc";
 import { useDates, useSessionTitle } from "../util";
@@ -61,6 +62,7 @@ export function Transcript({ session, onClose }: { session: Row; onClose: () => 
           {error}
         </p>
       )}
+      {messages.some((m) => m.siblings.count > 1) && <p className="transcript-note muted">{t("admin.transcript.branchNote")}</p>}
       <ol className="transcript" aria-label={t("admin.transcript.label")}>
         {messages.map((m) => (
           <li key={m.id} className={`transcript-msg transcript-${m.role}`}>
@@ -69,7 +71,15 @@ export function Transcript({ session, onClose }: { session: Row; onClose: () => 
               <span className="muted">{fullDate(m.createdAt)}</span>
               {m.role === "assistant" && m.model && <span className="muted">· {m.model}</span>}
               {m.status !== "completed" && <span className={`badge badge-${m.status}`}>{t(`admin.transcript.status.${m.status}`)}</span>}
+              {m.siblings.count > 1 && <span className="badge">{t("admin.transcript.version", m.siblings)}</span>}
+              {m.feedback && (
+                <span className={`badge ${m.feedback.rating === "up" ? "badge-ok" : "badge-failed"}`}>
+                  {m.feedback.rating === "up" ? <ThumbUpIcon size={12} /> : <ThumbDownIcon size={12} />}{" "}
+                  {t(m.feedback.rating === "up" ? "admin.transcript.ratedUp" : "admin.transcript.ratedDown")}
+                </span>
+              )}
             </div>
+            {m.feedback?.reason && <p className="transcript-reason">“{m.feedback.reason}”</p>}
             {m.role === "user" ? <p className="transcript-text">{m.content}</p> : <Markdown text={m.content || t("admin.transcript.noContent")} />}
           </li>
         ))}

@@ -16,7 +16,7 @@ export function messageRoutes(deps: RestDeps) {
       method: "get",
       path: "/messages/{session_id}/load",
       tags,
-      description: "The page of messages before `before_time` (or the newest), oldest first.",
+      description: "The page of the active path's messages before `before_time` (or the newest), oldest first.",
       request: { params: chatSessionParam, query: loadQuery },
       responses: { 200: json(ok(z.array(messageJson)), "Messages, oldest first"), ...errors },
     }),
