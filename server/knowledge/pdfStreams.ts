@@ -186,8 +186,8 @@ class Lexer {
     }
     if (c === 0x3c) {
       if (buffer[i + 1] === 0x3c) return (this.at = i + 2), { kind: "<<" };
-      const close = buffer.indexOf(0x3e, i + 1);
-      const stop = close < 0 || close >= end ? end : close + 1;
+      const close = buffer.subarray(i + 1, end).indexOf(0x3e);
+      const stop = close < 0 ? end : i + 2 + close;
       let digits = 0;
       for (let h = i + 1; h < stop; h++) if (hexDigit(buffer[h]) >= 0) digits++;
       this.at = stop;
