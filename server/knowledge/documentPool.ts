@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { AppError, badInput, rateLimited } from "../errors";
 import type { Logger } from "../log";
@@ -104,6 +105,7 @@ export function createDocumentPool(options: Partial<DocumentPoolOptions> = {}): 
     // Idle processes do not keep the server alive; a running parse does, through its deadline timer.
     child.unref();
     child.channel?.unref();
+    (child.stderr as Socket).unref();
     workers.add(worker);
     return worker;
   }

@@ -131,6 +131,16 @@ describe("a PDF that cannot be measured", () => {
   });
 });
 
+describe("a file of decoys", () => {
+  it("is measured or refused in moments: stream keywords, dictionary openings and trailers by the hundred thousand", async () => {
+    for (const decoys of [" stream".repeat(700_000), "<<(((((".repeat(100_000) + " stream\n".repeat(100_000), "trailer<<(".repeat(500_000), "<</F/AHx>>stream\nzzzz\n".repeat(200_000)]) {
+      const started = performance.now();
+      await refusal(Buffer.from(decoys));
+      expect(performance.now() - started, decoys.slice(0, 20)).toBeLessThan(3_000);
+    }
+  });
+});
+
 describe("the text a PDF shows", () => {
   it("counts the strings text operators take, in any stream, and refuses past the limit", async () => {
     expect(await refusal(contents("", showText(Buffer.alloc(1 * MB + 1, "A"))))).toBe(TEXT);

@@ -24,8 +24,10 @@ export interface PdfLimits {
 /** How far back from a `stream` keyword its dictionary is looked for, and how many `<<` are tried. */
 const DICTIONARY_WINDOW = 64 * 1024;
 const DICTIONARY_TRIES = 16;
-/** Object streams may hold streams; deeper than this, a PDF is not one any writer makes. */
+/** Object streams may hold streams; nested deeper than this, a PDF is not one any writer makes. */
 const MAX_STREAM_NESTING = 4;
+/** Layers of zlib data inflated in a stream whose dictionary is not found. */
+const SNIFFED_LAYERS = 4;
 const MAX_VALUE_NESTING = 32;
 
 const MB = 1024 * 1024;
@@ -35,6 +37,11 @@ class Meter {
   private textLeft: number;
   /** Bytes the dictionary search may read, so a file of decoys cannot make it quadratic. */
   searchLeft: number;
+  /**
+   * Bytes the decoders written here may read: a stream measured to the end of what holds it is
+   * read until its decoder finds its end, and ASCIIHex finds none in data made of other characters.
+   */
+  workLeft: number;
 
   constructor(
     readonly limits: PdfLimits,
@@ -44,6 +51,7 @@ class Meter {
     this.decodedLeft = limits.decodedBytes;
     this.textLeft = limits.textBytes;
     this.searchLeft = 32 * fileBytes + MB;
+    this.workLeft = 4 * (fileBytes + limits.decodedBytes);
   }
 
   /** What a decoder may still produce before the PDF is refused. */
@@ -74,7 +82,7 @@ export async function measurePdf(bytes: Uint8Array, limits: PdfLimits, field: st
   const file = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const meter = new Meter(limits, field, file.byteLength);
   const objects = new ObjectIndex(file);
-  if (hasEncryptedTrailer(file)) throw encrypted(meter);
+  if (hasEncryptedTrailer(file, meter)) throw encrypted(meter);
   await measureBuffer(file, { meter, objects }, 0);
 }
 
@@ -89,9 +97,10 @@ const encrypted = (meter: Meter) => meter.unreadable("it is encrypted; save it w
 async function measureBuffer(buffer: Buffer, scan: Scan, nesting: number): Promise<void> {
   scan.meter.text(shownTextBytes(buffer));
   for (const { keyword, dataStart } of streamStarts(buffer)) {
+    if (nesting > MAX_STREAM_NESTING) throw scan.meter.unreadable("its streams are nested too deeply");
     const { chain, end } = readingOf(buffer, keyword, dataStart, scan);
     const output = await decode(buffer.subarray(dataStart, end), chain, scan.meter);
-    if (output && nesting < MAX_STREAM_NESTING) await measureBuffer(output, scan, nesting + 1);
+    if (output) await measureBuffer(output, scan, nesting + 1);
   }
 }
 
@@ -109,12 +118,13 @@ const KEYWORD_STREAM = Buffer.from("stream");
 
 /** Each `stream` keyword of the buffer, and where its data starts (after its end of line, as pdf.js skips it). */
 function* streamStarts(buffer: Buffer): Generator<{ keyword: number; dataStart: number }> {
+  let lineEnd = -1;
   for (let at = buffer.indexOf(KEYWORD_STREAM); at >= 0; at = buffer.indexOf(KEYWORD_STREAM, at + 1)) {
     if (isRegular(buffer[at - 1]) || isRegular(buffer[at + 6])) continue; // part of a longer word, e.g. `endstream`
-    let i = at + 6;
-    while (i < buffer.length && buffer[i] !== 0x0a && buffer[i] !== 0x0d) i++;
-    if (buffer[i] === 0x0d && buffer[i + 1] === 0x0a) i++;
-    if (i + 1 < buffer.length) yield { keyword: at, dataStart: i + 1 };
+    // The first end of line after the keyword (found once for all the keywords on one line).
+    if (lineEnd < at + 6) for (lineEnd = at + 6; lineEnd < buffer.length && buffer[lineEnd] !== 0x0a && buffer[lineEnd] !== 0x0d; lineEnd++);
+    const dataStart = buffer[lineEnd] === 0x0d && buffer[lineEnd + 1] === 0x0a ? lineEnd + 2 : lineEnd + 1;
+    if (dataStart < buffer.length) yield { keyword: at, dataStart };
   }
 }
 
@@ -176,8 +186,8 @@ class Lexer {
     }
     if (c === 0x3c) {
       if (buffer[i + 1] === 0x3c) return (this.at = i + 2), { kind: "<<" };
-      const close = buffer.indexOf(0x3e, i + 1);
-      const stop = close < 0 || close >= end ? end : close + 1;
+      const close = buffer.subarray(i + 1, end).indexOf(0x3e);
+      const stop = close < 0 ? end : i + 2 + close;
       let digits = 0;
       for (let h = i + 1; h < stop; h++) if (hexDigit(buffer[h]) >= 0) digits++;
       this.at = stop;
@@ -332,9 +342,12 @@ function dictionaryOf(buffer: Buffer, keyword: number, meter: Meter): PdfDict | 
 }
 
 /** A trailer (or cross-reference stream) naming an encryption dictionary: pdf.js would decrypt what is measured here. */
-function hasEncryptedTrailer(file: Buffer): boolean {
+function hasEncryptedTrailer(file: Buffer, meter: Meter): boolean {
   for (let at = file.indexOf("trailer"); at >= 0; at = file.indexOf("trailer", at + 1)) {
-    const value = parseValue(lexerAt(file, at + 7));
+    const lexer = lexerAt(file, at + 7);
+    const value = parseValue(lexer);
+    meter.searchLeft -= lexer.at - at;
+    if (meter.searchLeft < 0) throw meter.unreadable("it has too many trailers to read");
     if (value instanceof Map && value.has("Encrypt")) return true;
   }
   // A cross-reference stream carries the trailer's keys in its own dictionary.
@@ -363,7 +376,7 @@ type Layer =
  */
 function readingOf(buffer: Buffer, keyword: number, dataStart: number, scan: Scan): { chain: Layer[]; end: number } {
   const dict = dictionaryOf(buffer, keyword, scan.meter);
-  if (!dict) return { chain: Array.from({ length: MAX_STREAM_NESTING }, () => ({ kind: "zlib?" }) as const), end: buffer.length };
+  if (!dict) return { chain: Array.from({ length: SNIFFED_LAYERS }, () => ({ kind: "zlib?" }) as const), end: buffer.length };
   if (dict.has("Encrypt")) throw encrypted(scan.meter);
   return { chain: chainOf(dict, scan), end: dataEnd(buffer, dataStart, dict.get("Length")) };
 }
@@ -469,16 +482,26 @@ function decodeLayer(input: Buffer, layer: Exclude<Layer, { kind: "image" }>, me
     case "brotli":
       return inflateCounted(input, meter, "brotli");
     case "lzw":
-      return lzwDecode(input, layer.earlyChange, new Output(meter));
+      return decodeHere(input, meter, (data, output) => lzwDecode(data, layer.earlyChange, output));
     case "runLength":
-      return runLengthDecode(input, new Output(meter));
+      return decodeHere(input, meter, runLengthDecode);
     case "ascii85":
-      return ascii85Decode(input, new Output(meter));
+      return decodeHere(input, meter, ascii85Decode);
     case "asciiHex":
-      return asciiHexDecode(input, new Output(meter));
+      return decodeHere(input, meter, asciiHexDecode);
     case "predictor":
-      return predict(input, layer, new Output(meter));
+      return decodeHere(input, meter, (data, output) => predict(data, layer, output));
   }
+}
+
+/** Runs one of the decoders written here on at most what the work budget has left, charging what it read. */
+function decodeHere(input: Buffer, meter: Meter, decoder: (input: Buffer, output: Output) => number): Buffer {
+  const output = new Output(meter);
+  const cut = input.length > meter.workLeft;
+  const read = decoder(cut ? input.subarray(0, meter.workLeft) : input, output);
+  meter.workLeft -= read;
+  if (cut && meter.workLeft <= 0) throw meter.unreadable("its streams take too much work to decode");
+  return output.done();
 }
 
 /**
@@ -543,8 +566,10 @@ class Output {
   }
 }
 
+// Each decoder writes to `output` and says how many bytes of `input` it read.
+
 /** LZW as pdf.js decodes it, including its reading of codes past the table's end as "repeat and extend". */
-function lzwDecode(input: Buffer, earlyChange: number, output: Output): Buffer {
+function lzwDecode(input: Buffer, earlyChange: number, output: Output): number {
   const TABLE = 4096;
   const values = new Uint8Array(TABLE);
   const lengths = new Uint16Array(TABLE);
@@ -606,11 +631,12 @@ function lzwDecode(input: Buffer, earlyChange: number, output: Output): Buffer {
     if (sequenceLength > TABLE) target.fill(0, output.length + TABLE, output.length + sequenceLength);
     output.length += sequenceLength;
   }
-  return output.done();
+  return at;
 }
 
-function runLengthDecode(input: Buffer, output: Output): Buffer {
-  for (let at = 0; at + 1 < input.length; ) {
+function runLengthDecode(input: Buffer, output: Output): number {
+  let at = 0;
+  while (at + 1 < input.length) {
     const n = input[at]!;
     if (n === 128) break;
     if (n < 128) {
@@ -625,10 +651,10 @@ function runLengthDecode(input: Buffer, output: Output): Buffer {
       at += 2;
     }
   }
-  return output.done();
+  return Math.min(at + 1, input.length);
 }
 
-function ascii85Decode(input: Buffer, output: Output): Buffer {
+function ascii85Decode(input: Buffer, output: Output): number {
   const isSpace = (c: number | undefined) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
   let at = 0;
   const group = new Uint8Array(5);
@@ -655,12 +681,14 @@ function ascii85Decode(input: Buffer, output: Output): Buffer {
     for (let i = 0; i < n - 1; i++) output.push((value >>> (24 - 8 * i)) & 0xff);
     if (!complete) break;
   }
-  return output.done();
+  return Math.min(at, input.length);
 }
 
-function asciiHexDecode(input: Buffer, output: Output): Buffer {
+function asciiHexDecode(input: Buffer, output: Output): number {
   let high = -1;
-  for (const c of input) {
+  let at = 0;
+  for (; at < input.length; at++) {
+    const c = input[at]!;
     if (c === 0x3e) break;
     const digit = hexDigit(c);
     if (digit < 0) continue;
@@ -671,7 +699,7 @@ function asciiHexDecode(input: Buffer, output: Output): Buffer {
     }
   }
   if (high >= 0) output.push(high << 4);
-  return output.done();
+  return at;
 }
 
 const predictorDecodes = (p: { predictor: number; bits: number }) => p.predictor >= 10 || p.bits === 8;
@@ -681,12 +709,12 @@ const predictorDecodes = (p: { predictor: number; bits: number }) => p.predictor
  * (pdf.js makes room for a whole row however little data there is), so huge `Columns` count as
  * what they would cost. TIFF rows of other than 8-bit samples are counted, not transformed.
  */
-function predict(input: Buffer, p: { predictor: number; colors: number; bits: number; columns: number }, output: Output): Buffer {
+function predict(input: Buffer, p: { predictor: number; colors: number; bits: number; columns: number }, output: Output): number {
   const rowBytes = Math.ceil((p.columns * p.colors * p.bits) / 8);
   const pixelBytes = Math.max(1, Math.ceil((p.colors * p.bits) / 8));
   const png = p.predictor >= 10;
   const inRow = rowBytes + (png ? 1 : 0);
-  if (!Number.isFinite(rowBytes) || rowBytes <= 0) return output.done();
+  if (!Number.isFinite(rowBytes) || rowBytes <= 0) return 0;
   let previous = new Uint8Array(rowBytes);
   for (let at = 0; at < input.length; at += inRow) {
     const target = output.reserve(rowBytes);
@@ -713,7 +741,7 @@ function predict(input: Buffer, p: { predictor: number; colors: number; bits: nu
     output.length += rowBytes;
     previous = target.subarray(start, start + rowBytes);
   }
-  return output.done();
+  return input.length;
 }
 
 // --- text ---
