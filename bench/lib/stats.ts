@@ -47,3 +47,25 @@ export function rateSummary(rates: number[]): Summary {
   const s = summarize(rates);
   return { ...s, p99: s.min };
 }
+
+/**
+ * Times Parley's call and the raw baseline alternately (5 warm-up rounds, then `samples` of each),
+ * so both see the same machine state.
+ */
+export async function measurePaired(samples: number, parleyCall: () => Promise<unknown>, rawCall: () => Promise<unknown>): Promise<{ p: Summary; b: Summary }> {
+  for (let i = 0; i < 5; i++) {
+    await parleyCall();
+    await rawCall();
+  }
+  const p: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    let t = now();
+    await parleyCall();
+    p.push(now() - t);
+    t = now();
+    await rawCall();
+    b.push(now() - t);
+  }
+  return { p: summarize(p), b: summarize(b) };
+}

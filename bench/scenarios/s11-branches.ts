@@ -7,7 +7,7 @@ import postgres from "postgres";
 import { defaultAgentConfig, defaultContextConfig, defaultStrategy, defaultSummaryParameters } from "../../server/defaults";
 import type { Ctx } from "../lib/context";
 import { latencyRow, type ScenarioResult } from "../lib/report";
-import { now, summarize, type Summary } from "../lib/stats";
+import { measurePaired, type Summary } from "../lib/stats";
 import { seededUuid } from "./s5-list";
 
 const MESSAGES = 1000;
@@ -94,23 +94,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     const versions = (await client.message.list.query({ sessionId: forked.id, limit: 100, before: forked.at(forkedPath - 300) })).items.filter((m) => m.siblings.count > 1);
     if (versions.length === 0) throw new Error("no fork on the pages checked");
 
-    const measure = async (parleyCall: () => Promise<unknown>, rawCall: () => Promise<unknown>) => {
-      for (let i = 0; i < 5; i++) {
-        await parleyCall();
-        await rawCall();
-      }
-      const p: number[] = [];
-      const b: number[] = [];
-      for (let i = 0; i < samples; i++) {
-        let t = now();
-        await parleyCall();
-        p.push(now() - t);
-        t = now();
-        await rawCall();
-        b.push(now() - t);
-      }
-      return { p: summarize(p), b: summarize(b) };
-    };
+    const measure = (parleyCall: () => Promise<unknown>, rawCall: () => Promise<unknown>) => measurePaired(samples, parleyCall, rawCall);
     const list = (sessionId: string, before?: Date) => () => client.message.list.query({ sessionId, limit: PAGE, ...(before && { before }) });
     const raw = (text: string, params: (string | Date)[]) => () => sql.unsafe(text, params as never[]);
 

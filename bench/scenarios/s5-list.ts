@@ -7,7 +7,7 @@ import postgres from "postgres";
 import { defaultAgentConfig, defaultContextConfig, defaultStrategy, defaultSummaryParameters } from "../../server/defaults";
 import type { Ctx } from "../lib/context";
 import { latencyRow, type ScenarioResult } from "../lib/report";
-import { now, summarize, type Summary } from "../lib/stats";
+import { measurePaired, now, type Summary } from "../lib/stats";
 
 const COLUMNS = `id, tenant_id, user_id, title, description, knowledge_base_id, pinned, pinned_at, strategy, summary_parameters, agent_config, context_config, created_at, updated_at, sort_at`;
 const ORDER = `order by pinned desc, sort_at desc, id desc limit 21`;
@@ -107,23 +107,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     const searchCheck = await client.session.list.query({ limit: 20, search: WORDS[0]!.word });
     if (searchCheck.items.length === 0) throw new Error("search found nothing");
 
-    const measure = async (parleyCall: () => Promise<unknown>, rawCall: () => Promise<unknown>) => {
-      for (let i = 0; i < 5; i++) {
-        await parleyCall();
-        await rawCall();
-      }
-      const p: number[] = [];
-      const b: number[] = [];
-      for (let i = 0; i < listSamples; i++) {
-        let t = now();
-        await parleyCall();
-        p.push(now() - t);
-        t = now();
-        await rawCall();
-        b.push(now() - t);
-      }
-      return { p: summarize(p), b: summarize(b) };
-    };
+    const measure = (parleyCall: () => Promise<unknown>, rawCall: () => Promise<unknown>) => measurePaired(listSamples, parleyCall, rawCall);
     const first = await measure(() => client.session.list.query({ limit: 20 }), raw.first);
     const deep = await measure(() => client.session.list.query({ limit: 20, cursor }), raw.deep);
     const searches: Array<{ word: string; label: string; p: Summary; b: Summary; hits: number }> = [];
