@@ -10,19 +10,19 @@ const drizzleObjectName = ["db", "tx"];
 
 /** Modules that may import the composition root: the same list as server/architecture.test.ts, plus tests. */
 const compositionRootImporters = [
-  "server/main.ts",
-  "server/host.ts",
+  "server/boot/main.ts",
+  "server/boot/host.ts",
   "server/http/routes.ts",
-  "server/testing.ts",
-  "server/trpc.ts",
+  "server/testing/testApp.ts",
+  "server/http/trpc/trpc.ts",
   // The Next server components' sign-in check: it runs on the server, in the App's process.
   "app/_components/serverAuth.ts",
   "**/*.test.ts",
 ];
 
 const compositionRoot = {
-  regex: "(^@/server/app$|(^|/)server/app$|^(\\.{1,2}/)+app$)",
-  message: "server/app.ts is the composition root: only entry points import it (see server/architecture.test.ts).",
+  regex: "(^@/server/boot/app$|(^|/)boot/app$|^\\./app$)",
+  message: "server/boot/app.ts is the composition root: only entry points import it (see server/architecture.test.ts).",
 };
 
 export default defineConfig(
@@ -70,7 +70,7 @@ export default defineConfig(
   },
   {
     // Code that ships to the browser or in the SDK package takes only types from server/ and db/
-    // (server/defaults is the one shared value module: the zod schemas the settings form is built from).
+    // (values all three share, like the settings schemas the form is built from, live in common/).
     files: ["app/**/*.ts", "app/**/*.tsx", "client/index.ts"],
     ignores: compositionRootImporters,
     rules: {
@@ -80,7 +80,7 @@ export default defineConfig(
           patterns: [
             compositionRoot,
             {
-              regex: "^(@/|(\\.\\./)+)(server|db)/(?!defaults$)",
+              regex: "^(@/|(\\.\\./)+)(server|db)/",
               allowTypeImports: true,
               message: "Browser and SDK code imports only types from server/ and db/ (they would bundle the server).",
             },

@@ -9,11 +9,11 @@ const integration = "**/*.db.test.ts";
 // Request lines at `info` would drown the test output; suites that check logs capture their own.
 process.env.LOG_LEVEL ??= "warn";
 /** Suites that start real server instances from the production build (the SDK's runs its package against one). */
-const instances = ["**/instances.test.ts", "server/boot.test.ts", "client/sdk.test.ts"];
+const instances = ["**/instances.test.ts", "server/boot/boot.test.ts", "client/sdk.test.ts"];
 /** Three instances behind nginx, and the soak with instances dying (production build, nginx, one Redis and a cluster). */
-const loadBalancer = "server/loadBalancer.test.ts";
+const loadBalancer = "server/boot/loadBalancer.test.ts";
 /** The shared store suite runs again on a real 3-master Redis Cluster, with the cluster's own cases. */
-const clusterOnly = "server/store/cluster.test.ts";
+const clusterOnly = "server/platform/store/cluster.test.ts";
 export default defineConfig({
   // tsconfig keeps JSX for Next to compile; the components a test renders are compiled here.
   oxc: { jsx: { runtime: "automatic" } },
@@ -44,7 +44,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: "cluster", include: ["server/store/store.test.ts", clusterOnly], globalSetup: ["./scripts/test-redis-cluster.ts"] },
+        test: { name: "cluster", include: ["server/platform/store/store.test.ts", clusterOnly], globalSetup: ["./scripts/test-redis-cluster.ts"] },
       },
       { extends: true, test: { name: "instances", include: instances, globalSetup: ["./scripts/test-database.ts"], testTimeout: 60_000 } },
       { extends: true, test: { name: "loadbalancer", include: [loadBalancer], testTimeout: 60_000 } },

@@ -4,8 +4,8 @@ import { createTRPCClient, httpBatchLink, httpSubscriptionLink, isTRPCClientErro
 import { useState, type ReactNode } from "react";
 import superjson from "superjson";
 import { z } from "zod";
-import type { AppRouter } from "@/server/routers/_app";
-import { MAX_BATCH_CALLS } from "@/client/limits";
+import type { AppRouter } from "@/server/http/trpc/routers/_app";
+import { MAX_BATCH_CALLS } from "@/common/limits";
 import { TRPCProvider } from "./_components/trpc";
 
 // Zod probes `new Function` once to compile faster parsers; the page's CSP allows no eval, so the

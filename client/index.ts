@@ -1,12 +1,12 @@
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
-import { MAX_BATCH_CALLS } from "./limits";
+import { MAX_BATCH_CALLS } from "../common/limits";
 import { EventSource } from "eventsource";
 import superjson from "superjson";
 // Types only: the package's bundled declarations inline them, and its JavaScript holds no server code.
-import type { StreamEvent as ServerStreamEvent } from "../server/events";
-import type { Message as ServerMessage } from "../server/messages";
-import type { AppRouter as ServerAppRouter } from "../server/routers/_app";
-import type { Session as ServerSession } from "../server/sessions";
+import type { StreamEvent as ServerStreamEvent } from "../server/chat/events";
+import type { Message as ServerMessage } from "../server/sessions/messages";
+import type { AppRouter as ServerAppRouter } from "../server/http/trpc/routers/_app";
+import type { Session as ServerSession } from "../server/sessions/sessions";
 
 // Aliases rather than re-exports, so the declaration emitter keeps naming the server's modules (which
 // the bundle inlines) instead of routing the router's types through this entry.

@@ -23,11 +23,11 @@ import type {
   Strategy,
   SummaryParameters,
   Usage,
-} from "../server/defaults";
-import { spacedHanSql } from "../server/text/segment";
+} from "../common/settings";
+import { spacedHanSql } from "../common/segment";
 
 const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
-/** A column's text as full-text columns index it: Chinese one character at a time (server/text/segment.ts). */
+/** A column's text as full-text columns index it: Chinese one character at a time (common/segment.ts). */
 const searchable = (column: string) => sql.raw(spacedHanSql(column));
 /** A required reference to the row that owns this one: deleting the owner deletes it too. */
 const ownedBy = (name: string, target: () => AnyPgColumn) => uuid(name).notNull().references(target, { onDelete: "cascade" });

@@ -1,11 +1,11 @@
 /**
  * Several Parley instances behind nginx (deploy/nginx.conf), and the soak that drives answers
- * through it while instances die: shared by server/loadBalancer.test.ts (CI size) and the bench's
+ * through it while instances die: shared by server/boot/loadBalancer.test.ts (CI size) and the bench's
  * scenario 9 (full size). Each instance is its own `node` process, signalled by PID.
  */
 import { randomUUID } from "node:crypto";
-import { createParley } from "../client/index";
-import type { StreamEvent } from "../server/events";
+import { createParley } from "../client";
+import type { StreamEvent } from "../server/chat/events";
 import type { ParleyServer } from "./localServers";
 import { startNginx, type Nginx } from "./nginx";
 

@@ -8,7 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import postgres from "postgres";
 
-/** The server entry `npm run build` bundles (server/main.ts), beside Next's build in `.next/`. */
+/** The server entry `npm run build` bundles (server/boot/main.ts), beside Next's build in `.next/`. */
 export const SERVER_ENTRY = "build/server.mjs";
 
 /** Whether `dir` holds a complete production build (`npm run build`): Next's pages and the server bundle. */

@@ -25,7 +25,7 @@ await build({
   external: Object.keys(manifest.dependencies),
   dts: {
     // The router's type is inlined from the server's sources; `stripInternal` leaves out the
-    // request context (see server/trpc.ts), so no database, Redis or Drizzle type is reachable.
+    // request context (see server/http/trpc/trpc.ts), so no database, Redis or Drizzle type is reachable.
     // Without the app's `@/` alias, the declarations name the server's own modules, which get inlined.
     compilerOptions: { stripInternal: true, incremental: false, paths: {} },
   },

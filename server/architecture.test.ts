@@ -11,10 +11,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 /**
- * Modules that may import `server/app.ts`: the server entry, the host that builds its App, its
+ * Modules that may import `server/boot/app.ts`: the server entry, the host that builds its App, its
  * route table, test setup, and the tRPC request context they fill.
  */
-const entryPoints = new Set(["server/main.ts", "server/host.ts", "server/http/routes.ts", "server/testing.ts", "server/trpc.ts"]);
+const entryPoints = new Set(["server/boot/main.ts", "server/boot/host.ts", "server/http/routes.ts", "server/testing/testApp.ts", "server/http/trpc/trpc.ts"]);
 const isTest = (file: string) => file.endsWith(".test.ts");
 
 let graph: Record<string, string[]>;
@@ -36,10 +36,10 @@ describe("the module graph", () => {
     expect(cycles.map((cycle) => cycle.join(" > "))).toEqual([]);
   });
 
-  it("lets only entry points import the composition root (server/app.ts)", () => {
-    expect(graph["server/app.ts"]).toBeDefined();
+  it("lets only entry points import the composition root (server/boot/app.ts)", () => {
+    expect(graph["server/boot/app.ts"]).toBeDefined();
     const importers = Object.entries(graph)
-      .filter(([file, deps]) => file.startsWith("server/") && deps.includes("server/app.ts"))
+      .filter(([file, deps]) => file.startsWith("server/") && deps.includes("server/boot/app.ts"))
       .map(([file]) => file)
       .filter((file) => !entryPoints.has(file) && !isTest(file));
     expect(importers).toEqual([]);

@@ -1,6 +1,6 @@
 import { cookies } from "next/headers";
-import { getApp } from "@/server/app";
-import { authenticateWebSession, isAdmin, SESSION_COOKIE, type Caller } from "@/server/auth";
+import { getApp } from "@/server/boot/app";
+import { authenticateWebSession, isAdmin, SESSION_COOKIE, type Caller } from "@/server/auth/accounts";
 
 /** Who the browser is signed in as (from the httpOnly cookie), or null. Server components only. */
 export async function currentCaller(): Promise<Caller | null> {

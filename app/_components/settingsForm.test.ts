@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultContextConfig, defaultStrategy, defaultSummaryParameters, sessionInputSchema } from "@/server/defaults";
+import { defaultContextConfig, defaultStrategy, defaultSummaryParameters, sessionInputSchema } from "@/common/settings";
 import { aboutFields, fieldId, friendlyIssue, fromForm, groupDefaults, GROUPS, limitText, toForm } from "./settingsForm";
 
 const field = (id: string) => GROUPS.flatMap((g) => g.fields).find((f) => fieldId(f) === id)!;

@@ -1,7 +1,7 @@
 import { createTranslator } from "next-intl";
 import { z } from "zod";
 import en from "@/messages/en.json";
-import { contextConfigSchema, sessionInputSchema, strategySchema, summaryParametersSchema } from "@/server/defaults";
+import { contextConfigSchema, sessionInputSchema, strategySchema, summaryParametersSchema } from "@/common/settings";
 
 /**
  * The chat settings form, read from the public JSON Schema of the zod schemas the server validates

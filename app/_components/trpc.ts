@@ -1,7 +1,7 @@
 "use client";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import type { inferRouterOutputs } from "@trpc/server";
-import type { AppRouter } from "@/server/routers/_app";
+import type { AppRouter } from "@/server/http/trpc/routers/_app";
 
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 
@@ -10,4 +10,4 @@ export type Session = RouterOutputs["session"]["get"];
 export type Message = RouterOutputs["message"]["list"]["items"][number];
 export type Me = RouterOutputs["auth"]["me"];
 export type Reference = Message["references"][number];
-export type { StreamEvent } from "@/server/events";
+export type { StreamEvent } from "@/server/chat/events";

@@ -2,7 +2,7 @@
 import { useTranslations } from "next-intl";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
-import { sessionInputSchema } from "@/server/defaults";
+import { sessionInputSchema } from "@/common/settings";
 import { errorMessage } from "./errors";
 import { sessionBaseIds, sessionKnowledgeInput } from "./knowledge/SessionKnowledge";
 import { useSessionCache } from "./sessionCache";

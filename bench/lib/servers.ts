@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import postgres from "postgres";
-import { createRedisStore } from "../../server/store/redis";
+import { createRedisStore } from "../../server/platform/store/redis";
 import { createFreshDatabase, freePort, hasProductionBuild, startParleyServer, waitFor, type ParleyServer } from "../../scripts/localServers";
 
 export const ROOT = path.resolve(new URL("../..", import.meta.url).pathname);

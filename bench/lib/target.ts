@@ -8,10 +8,10 @@
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { createParleyClient, type ParleyClient } from "../../client";
-import type { StreamEvent } from "../../server/events";
-import { createKeys, type Keys } from "../../server/store/keys";
-import { createRedisStore } from "../../server/store/redis";
-import type { Store } from "../../server/store/types";
+import type { StreamEvent } from "../../server/chat/events";
+import { createKeys, type Keys } from "../../server/platform/store/keys";
+import { createRedisStore } from "../../server/platform/store/redis";
+import type { Store } from "../../server/platform/store/types";
 import type { Instance } from "./servers";
 import { now } from "./stats";
 

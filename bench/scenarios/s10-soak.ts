@@ -3,7 +3,7 @@
  * nginx (deploy/nginx.conf), clients asking questions through it with the SDK's `ask`, one instance
  * SIGKILLed at a quarter of the answers and another restarted with SIGTERM at half. Once on the
  * bench's Redis server, once on a 3-master Redis Cluster started for it, side by side.
- * server/loadBalancer.test.ts runs the same soak at CI size and asserts what this one reports.
+ * server/boot/loadBalancer.test.ts runs the same soak at CI size and asserts what this one reports.
  */
 import { checkSoak, formatSoakFigures, runSoak, soakFigures, startFleet, type SoakResult } from "../../scripts/fleet";
 import { startRedisCluster } from "../../scripts/redisCluster";

@@ -4,7 +4,7 @@
  * first page and a page 450 messages back. Seeded straight into Postgres in the shape Parley writes.
  */
 import postgres from "postgres";
-import { defaultAgentConfig, defaultContextConfig, defaultStrategy, defaultSummaryParameters } from "../../server/defaults";
+import { defaultAgentConfig, defaultContextConfig, defaultStrategy, defaultSummaryParameters } from "../../common/settings";
 import type { Ctx } from "../lib/context";
 import { latencyRow, type ScenarioResult } from "../lib/report";
 import { measurePaired, type Summary } from "../lib/stats";
@@ -19,10 +19,10 @@ const PAGE = 20;
 const DEEP = 450;
 
 const COLUMNS = `id, session_id, request_id, role, content, status, "references", model, created_at, updated_at`;
-/** message.list before branches (server/messages.ts at ab06272): the session's newest messages by time. */
+/** message.list before branches (server/sessions/messages.ts at ab06272): the session's newest messages by time. */
 const todaySql = (before: boolean) =>
   `select ${COLUMNS} from messages where session_id = $1 ${before ? "and created_at < $2" : ""} order by created_at desc, id desc limit ${PAGE + 1}`;
-/** message.list now (server/messages.ts listMessages with siblingsColumn), written out. */
+/** message.list now (server/sessions/messages.ts listMessages with siblingsColumn), written out. */
 const activePathSql = (before: boolean) => `select ${COLUMNS}, parent_id, rating, feedback_reason,
     (select json_build_array(count(*) filter (where (s.created_at, s.id) <= (messages.created_at, messages.id)), count(*)) from (
       select s.created_at, s.id from messages s where messages.parent_id is not null and s.session_id = messages.session_id and s.parent_id = messages.parent_id
@@ -126,7 +126,7 @@ Two sessions seeded straight into Postgres in the shape Parley writes (parent ch
 ${MESSAGES.toLocaleString("en-US")} messages (question and ~80-word answer in turn: what \`message.list\` listed before branches) and one of
 ${MESSAGES.toLocaleString("en-US")} messages with ${forks} forks (an active path of ${forkedPath}, and ${FORKS} other versions of answers spread along it, each
 with a branch of ${BRANCH} messages). \`message.list\` (limit ${PAGE}) through the real tRPC client: the first page, and the page ${DEEP} messages
-before the leaf (\`before\`). Each row's baseline is the query \`message.list\` ran before branches (server/messages.ts at ab06272), raw through
+before the leaf (\`before\`). Each row's baseline is the query \`message.list\` ran before branches (server/sessions/messages.ts at ab06272), raw through
 postgres-js on the linear session; the target compares the forked session's call with the same call on the linear session. The last two rows
 compare the SQL alone: the active-path page (with each message's version count) against the query before branches. ${samples} samples each
 after 5 warm-up calls, alternating. Query plans below.`,

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { createParleyClient } from "../../client";
-import { defaultAgentConfig, defaultContextConfig, defaultStrategy, defaultSummaryParameters } from "../../server/defaults";
+import { defaultAgentConfig, defaultContextConfig, defaultStrategy, defaultSummaryParameters } from "../../common/settings";
 import type { Ctx } from "../lib/context";
 import { latencyRow, rateRow, type Row, type ScenarioResult } from "../lib/report";
 import { now, rateSummary, summarize, type Summary } from "../lib/stats";

@@ -4,7 +4,7 @@
  * `search` on words of message content over 100,000 messages. Baseline: the same SQL, raw.
  */
 import postgres from "postgres";
-import { defaultAgentConfig, defaultContextConfig, defaultStrategy, defaultSummaryParameters } from "../../server/defaults";
+import { defaultAgentConfig, defaultContextConfig, defaultStrategy, defaultSummaryParameters } from "../../common/settings";
 import type { Ctx } from "../lib/context";
 import { latencyRow, type ScenarioResult } from "../lib/report";
 import { measurePaired, now, type Summary } from "../lib/stats";
@@ -26,7 +26,7 @@ const WORDS = [
 ];
 
 /**
- * Parley's search page (server/sessions.ts, searchPageIds), written out: the hits from both GIN
+ * Parley's search page (server/sessions/sessions.ts, searchPageIds), written out: the hits from both GIN
  * indexes; the list index walked in order against them (8 sessions per hit at most); the hits
  * sorted instead when that walk did not fill the page.
  */

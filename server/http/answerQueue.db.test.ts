@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { App } from "../app";
-import { createTestApp, createTestTenant, openEventStream, serveApp, subscriptionUrl, type EventStream } from "../testing";
+import type { App } from "../boot/app";
+import { createTestApp, createTestTenant, openEventStream, serveApp, subscriptionUrl, type EventStream } from "../testing/testApp";
 
 /**
  * The answer queue is fair between tenants, at the HTTP edge: one tenant's burst fills the pool and

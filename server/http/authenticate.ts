@@ -1,10 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { Db } from "../../db";
-import { authenticateKey, authenticateWebSession, cookieFromHeaders, keyFromHeaders, sha256, type Caller, type CallerCache, type HeaderReader } from "../auth";
-import type { Env } from "../env";
-import { requestLogFields } from "../log";
-import { limitSubject, type RateLimits } from "../rateLimits";
+import { authenticateKey, authenticateWebSession, cookieFromHeaders, keyFromHeaders, sha256, type Caller, type CallerCache, type HeaderReader } from "../auth/accounts";
+import type { Env } from "../platform/env";
+import { requestLogFields } from "../platform/log";
+import { limitSubject, type RateLimits } from "../auth/rateLimits";
 
 /*
  * Who is calling, worked out in one place for every face: tRPC's context, the REST face's

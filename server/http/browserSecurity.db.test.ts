@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { App } from "../app";
-import { createTestApp, createTestTenant, serveApp } from "../testing";
+import type { App } from "../boot/app";
+import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
 
 /**
  * What the server does for the browser: a Content-Security-Policy with nothing remote, nosniff and

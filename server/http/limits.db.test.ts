@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knowledgeDocuments, messages } from "../../db/schema";
-import type { App } from "../app";
-import { createTestApp, createTestTenant, serveApp } from "../testing";
+import type { App } from "../boot/app";
+import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
 
 /**
  * Rate limits at their edge, over HTTP (tRPC and REST), on the embedded default (in process) and on

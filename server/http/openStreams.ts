@@ -1,6 +1,6 @@
-import type { Caller } from "../auth";
-import { rateLimited } from "../errors";
-import { limitSubject } from "../rateLimits";
+import type { Caller } from "../auth/accounts";
+import { rateLimited } from "../platform/errors";
+import { limitSubject } from "../auth/rateLimits";
 
 /**
  * The answer streams this instance serves, by who opened them. One API key (or signed-in user)

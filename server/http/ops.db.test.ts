@@ -5,11 +5,11 @@ import { EventSource } from "eventsource";
 import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { createParleyClient, followAnswer, type AppRouter } from "../../client";
-import type { App } from "../app";
-import type { AppHost } from "../host";
-import { createLogger } from "../log";
-import { createOfflineModel } from "../models/offline";
-import { createTestApp, createTestTenant, serveApp } from "../testing";
+import type { App } from "../boot/app";
+import type { AppHost } from "../boot/host";
+import { createLogger } from "../platform/log";
+import { createOfflineModel } from "../platform/models/offline";
+import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
 import { MAX_BATCH_CALLS, MAX_BODY_BYTES, MAX_DOCUMENT_BODY_BYTES } from "./routes";
 
 /** Everything the App logs, line by line, as parsed JSON and as raw text. */

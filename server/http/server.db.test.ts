@@ -3,10 +3,10 @@ import { tracked } from "@trpc/server";
 import { sseStreamProducer } from "@trpc/server/unstable-core-do-not-import";
 import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createParleyClient, followAnswer } from "../../client/index";
-import type { App } from "../app";
-import { appRouter } from "../routers/_app";
-import { createTestApp, createTestTenant, serveApp } from "../testing";
+import { createParleyClient, followAnswer } from "../../client";
+import type { App } from "../boot/app";
+import { appRouter } from "./trpc/routers/_app";
+import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
 import { MAX_BODY_BYTES, MAX_DOCUMENT_BODY_BYTES } from "./routes";
 
 let app: App;

@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import { requestLogFields, type Logger } from "../log";
-import type { Metrics } from "../metrics";
+import { requestLogFields, type Logger } from "../platform/log";
+import type { Metrics } from "../platform/metrics";
 
 /** A Node request handler; it answers the request (or throws before answering: a JSON 500). */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;

@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "../../db/schema";
-import type { App } from "../app";
-import { createTestApp, createTestTenant, openEventStream, serveApp, signInCookie, subscriptionUrl, type EventStream, type TestCaller } from "../testing";
+import type { App } from "../boot/app";
+import { createTestApp, createTestTenant, openEventStream, serveApp, signInCookie, subscriptionUrl, type EventStream, type TestCaller } from "../testing/testApp";
 
 /**
  * Answer streams at the HTTP edge, tRPC and REST alike: a follower that resumes from an id beyond

@@ -2,9 +2,9 @@ import { count, eq, sql } from "drizzle-orm";
 import { PDFDocument } from "pdf-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knowledgeChunks, knowledgeDocuments } from "../../db/schema";
-import type { App } from "../app";
-import { createTestApp, createTestTenant, fieldErrorsOf, serveApp, type TestCaller } from "../testing";
-import { handleUpload } from "./upload";
+import type { App } from "../boot/app";
+import { createTestApp, createTestTenant, fieldErrorsOf, serveApp, type TestCaller } from "../testing/testApp";
+import { handleUpload } from "../http/upload";
 
 /**
  * What a hostile document costs, through the app: past a bound it is refused as BAD_REQUEST

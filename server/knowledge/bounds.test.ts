@@ -1,7 +1,7 @@
 import { deflateSync } from "node:zlib";
 import { PDFDocument, PDFName } from "pdf-lib";
 import { describe, expect, it } from "vitest";
-import { AppError } from "../errors";
+import { AppError } from "../platform/errors";
 import { chunkBlocks } from "./chunk";
 import { parseFile, parseText } from "./parse";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countTokens } from "../models/text";
+import { countTokens } from "../platform/models/text";
 import { chunkBlocks, splitToBudget } from "./chunk";
 import { parseText } from "./parse";
 

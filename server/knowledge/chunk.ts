@@ -1,6 +1,6 @@
-import { badInput } from "../errors";
-import { countTokens } from "../models/text";
-import { segmentPieces } from "../text/segment";
+import { badInput } from "../platform/errors";
+import { countTokens } from "../platform/models/text";
+import { segmentPieces } from "../../common/segment";
 import type { Block } from "./parse";
 
 /**

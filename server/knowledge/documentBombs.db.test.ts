@@ -2,8 +2,8 @@ import { count, eq } from "drizzle-orm";
 import { PDFDocument, StandardFonts } from "pdf-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knowledgeChunks, knowledgeDocuments } from "../../db/schema";
-import type { App } from "../app";
-import { createTestApp, createTestTenant, serveApp } from "../testing";
+import type { App } from "../boot/app";
+import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
 import { PDF_BOMBS } from "./pdfFixtures";
 
 /**

@@ -1,6 +1,6 @@
 import { brotliCompressSync, deflateSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
-import { AppError } from "../errors";
+import { AppError } from "../platform/errors";
 import { createDocumentPool, type DocumentPool, type DocumentPoolOptions } from "./documentPool";
 import { onePagePdf, showText } from "./pdfFixtures";
 import type { PreparationRequest } from "./prepare";

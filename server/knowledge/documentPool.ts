@@ -3,8 +3,8 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { AppError, badInput, rateLimited } from "../errors";
-import type { Logger } from "../log";
+import { AppError, badInput, rateLimited } from "../platform/errors";
+import type { Logger } from "../platform/log";
 import { WORKER_ROLE, type WorkerMessage } from "./documentWorker";
 import type { PreparationRequest, PreparedDocument } from "./prepare";
 

@@ -1,6 +1,6 @@
 import OpenAI from "openai";
-import { contentWords, keywords } from "../models/text";
-import { hanRuns, hasHan } from "../text/segment";
+import { contentWords, keywords } from "../platform/models/text";
+import { hanRuns, hasHan } from "../../common/segment";
 import { loadWordVectors, type WordVectors } from "./wordVectors";
 
 /** Turns texts into unit-length vectors whose dot product says how alike the texts are. */

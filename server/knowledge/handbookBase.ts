@@ -3,7 +3,7 @@ import path from "node:path";
 import { and, eq, notInArray, sql } from "drizzle-orm";
 import type { Db } from "../../db";
 import { knowledgeBases, knowledgeDocuments, tenants } from "../../db/schema";
-import { DEFAULT_TENANT } from "../auth";
+import { DEFAULT_TENANT } from "../auth/accounts";
 import { chunkBlocks } from "./chunk";
 import { parseText } from "./parse";
 import { indexDocument, sha256Hex } from "./repository";

@@ -1,4 +1,4 @@
-import type { Caller } from "../auth";
+import type { Caller } from "../auth/accounts";
 import type { DocumentPool } from "./documentPool";
 import { OFFLINE_EMBEDDER_ID } from "./embed";
 import type { FileFormat, TextFormat } from "./parse";

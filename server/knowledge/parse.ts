@@ -1,7 +1,7 @@
 import { marked } from "marked";
 import TurndownService from "turndown";
 import { getDocumentProxy } from "unpdf";
-import { AppError, badInput } from "../errors";
+import { AppError, badInput } from "../platform/errors";
 import { measurePdf, pdfTextTooLong } from "./pdfStreams";
 
 /**

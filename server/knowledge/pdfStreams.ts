@@ -1,6 +1,6 @@
 import { brotliDecompressSync, createBrotliDecompress, createInflate, inflateSync, constants as zlib } from "node:zlib";
 import type { Transform } from "node:stream";
-import { badInput } from "../errors";
+import { badInput } from "../platform/errors";
 
 /**
  * What reading a PDF may cost, measured before pdf.js reads it. pdf.js decodes a stream with the

@@ -1,4 +1,4 @@
-import { keywords } from "../models/text";
+import { keywords } from "../platform/models/text";
 
 /**
  * Parley's built-in reranker: a deterministic cross-feature scorer, used whatever

@@ -1,15 +1,15 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db";
-import type { Reference, Strategy } from "../defaults";
-import { isStopWord } from "../models/text";
+import type { Reference, Strategy } from "../../common/settings";
+import { isStopWord } from "../platform/models/text";
 import type { Embedder } from "./embed";
 import type { KnowledgeIndex } from "./knowledgeIndex";
 import { headingOverlap, rerankScore } from "./rerank";
 import { selectRows } from "./rows";
-import { rootLogger } from "../log";
-import { languageOf, passageLanguage } from "../text/language";
-import { hasHan, segmentWords, spacedWord, tsQueryOperand } from "../text/segment";
-import { nearSynonyms } from "../text/synonyms";
+import { rootLogger } from "../platform/log";
+import { languageOf, passageLanguage } from "../platform/text/language";
+import { hasHan, segmentWords, spacedWord, tsQueryOperand } from "../../common/segment";
+import { nearSynonyms } from "../platform/text/synonyms";
 
 /**
  * Hybrid retrieval over a set of knowledge bases, exactly as a session's strategy says: keyword
@@ -74,8 +74,8 @@ async function scoredChunks(
   const { db, vectors, embedder } = deps;
   const inScope = sql`knowledge_chunks.knowledge_base_id in (${sql.join(input.baseIds.map((id) => sql`${id}::uuid`), sql`, `)})`;
   // "a or b or c": any term may match; how many do is the keyword score. A Chinese word is the
-  // quoted phrase of its characters, as chunks index them (server/text/segment.ts), and matches
-  // as any of its near-synonyms (server/text/synonyms.ts) too.
+  // quoted phrase of its characters, as chunks index them (common/segment.ts), and matches
+  // as any of its near-synonyms (server/platform/text/synonyms.ts) too.
   const operands = input.words.flatMap((w) => (hasHan(w) ? nearSynonyms(w).map((s) => `"${spacedWord(s)}"`) : [w]));
   const hanProbes = input.words.filter(hasHan).map((w) => nearSynonyms(w).map((s) => `(${tsQueryOperand(s)})`).join(" | "));
   const anyTerm = sql`websearch_to_tsquery('english', ${operands.join(" or ")})`;

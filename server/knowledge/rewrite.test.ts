@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { rewriteFollowUp, standaloneQuestion } from "./rewrite";
-import type { ChatModel } from "../models/types";
+import type { ChatModel } from "../platform/models/types";
 
 describe("rewriteFollowUp (offline)", () => {
   const previous = "How do I resume a dropped stream?";

@@ -1,9 +1,9 @@
 import { and, desc, eq, ne } from "drizzle-orm";
 import type { Db } from "../../db";
 import { messages } from "../../db/schema";
-import { contentWords } from "../models/text";
-import type { ChatModel } from "../models/types";
-import { rootLogger } from "../log";
+import { contentWords } from "../platform/models/text";
+import type { ChatModel } from "../platform/models/types";
+import { rootLogger } from "../platform/log";
 
 /**
  * `strategy.enableRewrite`: a follow-up question ("and how do I stop it?") is searched as a

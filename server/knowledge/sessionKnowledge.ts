@@ -1,10 +1,10 @@
 import type { Db } from "../../db";
-import type { Caller } from "../auth";
-import { defaultStrategy, type Reference } from "../defaults";
-import { notFound } from "../errors";
-import type { ChatModel } from "../models/types";
+import type { Caller } from "../auth/accounts";
+import { defaultStrategy, type Reference } from "../../common/settings";
+import { notFound } from "../platform/errors";
+import type { ChatModel } from "../platform/models/types";
 import type { DocumentPool } from "./documentPool";
-import { getSession, type Session } from "../sessions";
+import { getSession, type Session } from "../sessions/sessions";
 import type { KnowledgeIndex } from "./knowledgeIndex";
 import { basesOfTenant } from "./repository";
 import { searchChunks, toReference, type KnowledgeDeps } from "./retrieve";

@@ -2,7 +2,7 @@
 import { useTranslations } from "next-intl";
 import { keepPreviousData, skipToken, useQuery } from "@tanstack/react-query";
 import { useEffect, useId, useMemo, useState, type FormEvent } from "react";
-import { defaultStrategy } from "@/server/defaults";
+import { defaultStrategy } from "@/common/settings";
 import { errorMessage } from "../errors";
 import { Highlight } from "../Highlight";
 import { SearchIcon } from "../icons";

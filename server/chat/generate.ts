@@ -1,0 +1,287 @@
+import { and, eq } from "drizzle-orm";
+import type { Db } from "../../db";
+import { messages } from "../../db/schema";
+import type { ContextManager } from "./llmContext";
+import type { Reference, Usage } from "../../common/settings";
+import type { Env } from "../platform/env";
+import { isInfrastructureError } from "../platform/errors";
+import { retrieveForSession, type RetrievalDeps } from "../knowledge/sessionKnowledge";
+import type { Logger } from "../platform/log";
+import type { Metrics } from "../platform/metrics";
+import { countTokens } from "../platform/models/text";
+import type { ChatModel } from "../platform/models/types";
+import { setTitleIfUntitled, type Session } from "../sessions/sessions";
+import { createStreamWriter, type StreamDeps, type StreamWriter } from "./streams";
+import { generateTitle } from "./titles";
+import { fallbackResponseFor } from "../platform/text/language";
+
+/**
+ * The generation pipeline: one answer's life on the instance that runs it, from retrieval to its
+ * final row and terminal event.
+ */
+
+/** How often a growing answer is written to its row: bounded, whatever the model's pace. */
+const PROGRESS_WRITE_MS = 500;
+const TITLE_WAIT_MS = 10_000;
+
+export type GenerateDeps = StreamDeps &
+  RetrievalDeps & {
+    db: Db;
+    models: { chat: ChatModel; summary: ChatModel };
+    context: Pick<ContextManager, "build" | "record">;
+    log: Logger;
+    metrics: Pick<Metrics, "answersTotal" | "firstToken">;
+    /** How long a model stream may stay silent, and an answer may take at most. */
+    env: Pick<Env, "PARLEY_MODEL_IDLE_SECONDS" | "PARLEY_ANSWER_MAX_SECONDS">;
+  };
+
+/**
+ * Per-answer options (WeKnora's knowledge-chat): `knowledgeBaseIds` (bases of the session's
+ * tenant) replace the session's bases for this answer only; `disableTitle` makes no title.
+ */
+export interface AnswerOptions {
+  knowledgeBaseIds?: string[];
+  disableTitle?: boolean;
+}
+
+export interface AnswerInput extends AnswerOptions {
+  session: Session;
+  requestId: string;
+  messageId: string;
+  question: string;
+  /** Tokens of `question`, as stored with it. */
+  questionTokens: number;
+}
+
+function systemPromptFor(session: Session, references: Reference[]): string {
+  const custom = session.summaryParameters.prompt.trim();
+  const base = custom || "You are Parley's knowledge assistant. Answer the user's question clearly and concisely.";
+  if (references.length === 0) {
+    return `${base}\nNo source in the knowledge base matched this question: say so plainly, then answer as well as you can.`;
+  }
+  const sources = references.map((r, i) => `[${i + 1}] ${r.title}\n${r.content}`).join("\n\n");
+  const template = session.summaryParameters.contextTemplate.trim();
+  const context = template ? template.replaceAll("{{contexts}}", sources).replaceAll("{{query}}", "the user's question") : `Sources:\n${sources}`;
+  return `${base}\nAnswer from the sources below and cite them inline as [1], [2].\n\n${context}`;
+}
+
+/** Writes the growing answer to its row at a bounded rate, one write in flight at a time. */
+function createProgressWriter(db: Db, messageId: string, log: Logger) {
+  let lastWrite = 0;
+  let inFlight: Promise<unknown> | null = null;
+  return (content: string) => {
+    if (inFlight || Date.now() - lastWrite < PROGRESS_WRITE_MS) return;
+    lastWrite = Date.now();
+    inFlight = db
+      .update(messages)
+      .set({ content, updatedAt: new Date() })
+      .where(and(eq(messages.id, messageId), eq(messages.status, "streaming")))
+      .catch((error: Error) => log.warn({ err: error }, "progress write failed"))
+      .finally(() => (inFlight = null));
+  };
+}
+
+/**
+ * The limits of one answer: an overall deadline from its start, and an idle timeout while its model
+ * streams (`touch` on every chunk). Either aborts `signal` with the reason the answer fails with.
+ */
+function answerBounds(env: GenerateDeps["env"]) {
+  const controller = new AbortController();
+  const fail = (message: string) => controller.abort(new Error(message));
+  const deadline = setTimeout(() => fail(`The answer took longer than ${env.PARLEY_ANSWER_MAX_SECONDS} s`), env.PARLEY_ANSWER_MAX_SECONDS * 1000);
+  let idle: NodeJS.Timeout | undefined;
+  return {
+    signal: controller.signal,
+    touch() {
+      clearTimeout(idle);
+      idle = setTimeout(() => fail(`The model sent nothing for ${env.PARLEY_MODEL_IDLE_SECONDS} s`), env.PARLEY_MODEL_IDLE_SECONDS * 1000);
+    },
+    idleOff: () => clearTimeout(idle),
+    clear() {
+      clearTimeout(deadline);
+      clearTimeout(idle);
+    },
+  };
+}
+
+/**
+ * A model's chunks until `signal` aborts: each wait for the next chunk also ends on abort, so a
+ * model that ignores its signal cannot hold the answer (its iterator is then told to return).
+ */
+async function* untilAborted<T>(chunks: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  let onAbort = () => {};
+  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- as signal.throwIfAborted() does: with the abort reason, whatever it is
+  const aborted = new Promise<never>((_, reject) => (onAbort = () => reject(signal.reason)));
+  aborted.catch(() => undefined);
+  signal.addEventListener("abort", onAbort, { once: true });
+  let finished = false;
+  try {
+    signal.throwIfAborted();
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) {
+        finished = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    // Not awaited: a model stuck in its own next() would hold us here too.
+    if (!finished) void iterator.return?.()?.catch(() => undefined);
+  }
+}
+
+/** The answer's life on its instance: start → references → answer deltas (→ title) → terminal. */
+export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, signal: AbortSignal, releaseLease: () => Promise<void>): Promise<void> {
+  const { session, messageId, question } = input;
+  const log = deps.log.child({ tenantId: session.tenantId, userId: session.userId, sessionId: session.id, messageId });
+  const writer = createStreamWriter({ ...deps, log }, session.id, messageId);
+  const model = deps.models.chat;
+  const startedAt = Date.now();
+  const writeProgress = createProgressWriter(deps.db, messageId, log);
+  /** Counts and logs the answer's end, once its row says so (never its text). */
+  const ended = (status: "completed" | "stopped" | "failed" | "interrupted", durationMs: number) => {
+    deps.metrics.answersTotal.inc({ status });
+    log.info({ status, ms: durationMs, chars: content.length, references: references.length }, "answer ended");
+  };
+  let content = "";
+  let references: Reference[] = [];
+  let usage: Usage | undefined;
+  let titleTask: Promise<void> | null = null;
+  const bounds = answerBounds(deps.env);
+  /** Stopped (the job's signal) or over a bound: what every step of the answer listens to. */
+  const answerSignal = AbortSignal.any([signal, bounds.signal]);
+
+  try {
+    signal.throwIfAborted();
+    writer.emit({ type: "start", requestId: input.requestId, sessionId: session.id, messageId, model: model.name });
+    if (session.title === "" && !input.disableTitle) titleTask = titleFirstAnswer(deps, session.id, question, writer, log);
+    references = await retrieveForSession(deps, session, question, { requestId: input.requestId, signal: answerSignal, knowledgeBaseIds: input.knowledgeBaseIds });
+    if (references.length > 0) writer.emit({ type: "references", references });
+
+    const emitDelta = (text: string) => {
+      if (content === "") deps.metrics.firstToken.observe((Date.now() - startedAt) / 1000);
+      content += text;
+      writer.emit({ type: "answer", delta: text });
+      writeProgress(content);
+    };
+    if (references.length === 0 && session.strategy.fallbackStrategy === "fixed") {
+      emitDelta(fallbackResponseFor(session.strategy.fallbackResponse, question));
+    } else {
+      const context = await deps.context.build(session.id, {
+        systemPrompt: systemPromptFor(session, references),
+        question,
+        strategy: session.strategy,
+        contextConfig: session.contextConfig,
+      });
+      const p = session.summaryParameters;
+      bounds.touch();
+      const chunks = model.stream({
+        messages: context.messages,
+        references,
+        temperature: p.temperature,
+        maxTokens: p.maxCompletionTokens,
+        topP: p.topP,
+        frequencyPenalty: p.frequencyPenalty,
+        presencePenalty: p.presencePenalty,
+        seed: p.seed,
+        signal: answerSignal,
+      });
+      for await (const chunk of untilAborted(chunks, answerSignal)) {
+        bounds.touch();
+        if (chunk.type === "delta") emitDelta(chunk.text);
+        else usage = chunk.usage;
+      }
+      bounds.idleOff();
+    }
+    signal.throwIfAborted();
+    if (titleTask) await withTimeout(titleTask, TITLE_WAIT_MS);
+    const durationMs = Date.now() - startedAt;
+    if (await finish(deps.db, messageId, { status: "completed", content, references, durationMs, usage: usage ?? null })) {
+      ended("completed", durationMs);
+      await deps.context.record(session.id, question, content, tokensOf(input, content)).catch(() => undefined);
+      await releaseLease();
+      writer.emit({ type: "complete", content, durationMs, model: model.name, ...(usage && { usage }) });
+    }
+  } catch (error) {
+    const durationMs = Date.now() - startedAt;
+    if (signal.aborted && signal.reason !== "shutdown") {
+      if (await finish(deps.db, messageId, { status: "stopped", content, references, durationMs, usage: null })) {
+        ended("stopped", durationMs);
+        if (content) await deps.context.record(session.id, question, content, tokensOf(input, content)).catch(() => undefined);
+        await releaseLease();
+        writer.emit({ type: "stop", reason: String(signal.reason ?? "user"), content });
+      } else {
+        // Its row is gone or final: whoever did that wrote the stream's end (sessionState.ts).
+        writer.discard();
+      }
+    } else {
+      const interrupted = signal.aborted;
+      const overBound = !interrupted && bounds.signal.aborted;
+      const message = interrupted
+        ? "The server answering stopped before the answer was complete"
+        : overBound
+          ? (bounds.signal.reason as Error).message
+          : publicMessage(error);
+      if (overBound) log.warn({ reason: message }, "answer over its time bound");
+      else if (!interrupted) log.error({ err: error }, "answer failed");
+      const status = interrupted ? "interrupted" : "failed";
+      if (await finish(deps.db, messageId, { status, content, references, durationMs, usage: null, error: message })) {
+        ended(status, durationMs);
+        await releaseLease();
+        writer.emit({ type: "error", stage: interrupted ? "instance" : "generation", message });
+      }
+    }
+  } finally {
+    bounds.clear();
+    await writer.drain();
+  }
+}
+
+/** The token counts stored with the turn's two messages (the question's was counted when it was stored). */
+const tokensOf = (input: AnswerInput, content: string) => ({ user: input.questionTokens, assistant: countTokens(content) });
+
+function publicMessage(error: unknown): string {
+  if (isInfrastructureError(error)) return "A backing service became unavailable while answering";
+  const status = (error as { status?: number }).status;
+  if (status) return `The model server answered with HTTP ${status}`;
+  return `The model failed: ${(error as Error).message ?? "unknown error"}`.slice(0, 500);
+}
+
+/** Finalises an answer's row unless something else (a sweeper, a delete) already did. */
+async function finish(
+  db: Db,
+  messageId: string,
+  values: { status: "completed" | "stopped" | "failed" | "interrupted"; content: string; references: Reference[]; durationMs: number; usage: Usage | null; error?: string },
+): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const rows = await db
+        .update(messages)
+        .set({ ...values, tokenCount: countTokens(values.content), updatedAt: new Date() })
+        .where(and(eq(messages.id, messageId), eq(messages.status, "streaming")))
+        .returning({ id: messages.id });
+      return rows.length > 0;
+    } catch (error) {
+      // Postgres blipped: the answer is done, so keep trying to record it for a while.
+      if (attempt >= 20) throw error;
+      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+    }
+  }
+}
+
+async function titleFirstAnswer(deps: GenerateDeps, sessionId: string, question: string, writer: StreamWriter, log: Logger) {
+  try {
+    const title = await generateTitle(deps.models.summary, question);
+    if (await setTitleIfUntitled(deps.db, sessionId, title)) writer.emit({ type: "title", title });
+  } catch (error) {
+    log.warn({ err: error }, "titling the session failed");
+  }
+}
+
+function withTimeout(task: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([task, new Promise((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
+}

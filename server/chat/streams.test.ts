@@ -1,0 +1,106 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { StreamEvent } from "./events";
+import type { Message } from "../sessions/messages";
+import { createMetrics } from "../platform/metrics";
+import { createKeys } from "../platform/store/keys";
+import { createMemoryStore } from "../platform/store/memory";
+import type { Store } from "../platform/store/types";
+import { mergeAnswers, readAnswerStream, type DeliveredEvent } from "./streams";
+
+const keys = createKeys("parley:");
+const metrics = createMetrics();
+const SESSION = randomUUID();
+const MESSAGE = randomUUID();
+
+const start: StreamEvent = { type: "start", requestId: randomUUID(), sessionId: SESSION, messageId: MESSAGE, model: "m" };
+const references: StreamEvent = { type: "references", references: [] };
+const title: StreamEvent = { type: "title", title: "Words" };
+const answer = (delta: string): StreamEvent => ({ type: "answer", delta });
+const words = Array.from({ length: 40 }, (_, i) => `w${i} `);
+/** An answer's events: start, references, 25 deltas, a title, 15 more deltas, complete. */
+const events: StreamEvent[] = [
+  start,
+  references,
+  ...words.slice(0, 25).map(answer),
+  title,
+  ...words.slice(25).map(answer),
+  { type: "complete", content: words.join(""), durationMs: 5, model: "m" },
+];
+
+function message(status: Message["status"]): Message {
+  return { id: MESSAGE, sessionId: SESSION, status, content: status === "streaming" ? "" : words.join(""), references: [] } as unknown as Message;
+}
+
+async function read(store: Store, status: Message["status"], lastEventId: string | null, signal = new AbortController().signal) {
+  const got: DeliveredEvent[] = [];
+  for await (const delivered of readAnswerStream({ store, keys, metrics }, message(status), lastEventId, signal)) got.push(delivered);
+  return got;
+}
+
+const text = (delivered: DeliveredEvent[]) => delivered.map(({ event }) => (event.type === "answer" ? event.delta : "")).join("");
+const others = (delivered: DeliveredEvent[]) => delivered.filter(({ event }) => event.type !== "answer").map(({ event }) => event);
+
+describe("delivery merges consecutive answer events", () => {
+  it("joins each run of deltas into one event carrying the last one's id; other events pass as written", () => {
+    const entries = events.map((data, i) => ({ id: `1-${i}`, data }));
+    const merged = mergeAnswers(entries);
+    expect(merged).toEqual([
+      { id: "1-0", event: start },
+      { id: "1-1", event: references },
+      { id: "1-26", event: answer(words.slice(0, 25).join("")) },
+      { id: "1-27", event: title },
+      { id: "1-42", event: answer(words.slice(25).join("")) },
+      { id: "1-43", event: events.at(-1) },
+    ]);
+    expect(mergeAnswers([])).toEqual([]);
+    expect(mergeAnswers(entries.slice(3, 4))).toEqual([{ id: "1-3", event: answer(words[1]!) }]);
+  });
+
+  let store: Store;
+  beforeEach(() => {
+    store = createMemoryStore();
+  });
+  afterEach(() => store.close());
+
+  it("a replay is a few messages; resuming after any delivered id continues exactly", async () => {
+    const ids = await store.append(keys.stream(SESSION, MESSAGE), events, 60);
+    for (const status of ["completed", "streaming"] as const) {
+      const all = await read(store, status, null);
+      expect(all.map(({ event }) => event.type)).toEqual(["start", "references", "answer", "title", "answer", "complete"]);
+      expect(text(all)).toBe(words.join(""));
+      expect(all.map(({ id }) => id)).toEqual([ids[0], ids[1], ids[26], ids[27], ids[42], ids[43]]);
+      // After any id, merged or not, the rest of the text exactly and every later event as written
+      // (a streaming answer resumed after its terminal event would wait for more).
+      for (let i = 0; i < (status === "streaming" ? ids.length - 1 : ids.length); i++) {
+        const rest = await read(store, status, ids[i]!);
+        const remaining = events.slice(i + 1);
+        expect(text(rest)).toBe(remaining.map((e) => (e.type === "answer" ? e.delta : "")).join(""));
+        expect(others(rest)).toEqual(remaining.filter((e) => e.type !== "answer"));
+      }
+    }
+  });
+
+  it("live deltas that arrive while the subscriber is busy reach it merged, nothing lost or repeated", async () => {
+    const key = keys.stream(SESSION, MESSAGE);
+    await store.append(key, [start], 60);
+    const got: DeliveredEvent[] = [];
+    const reading = (async () => {
+      for await (const delivered of readAnswerStream({ store, keys, metrics }, message("streaming"), null, new AbortController().signal)) {
+        got.push(delivered);
+        // A slow subscriber: whatever arrives meanwhile comes merged in its next message.
+        await sleep(20);
+      }
+    })();
+    for (const word of words) {
+      await store.append(key, [answer(word)], 60);
+      await sleep(1);
+    }
+    await store.append(key, [events.at(-1)], 60);
+    await reading;
+    expect(text(got)).toBe(words.join(""));
+    expect(got.length).toBeLessThan(words.length);
+    expect(got.at(-1)!.event.type).toBe("complete");
+  });
+});

@@ -1,0 +1,205 @@
+import type { Env } from "../platform/env";
+import { isTerminal, type StreamEvent } from "./events";
+import type { Logger } from "../platform/log";
+import type { Message } from "../sessions/messages";
+import { compareStreamIds, resumeAfter } from "../platform/store/follow";
+import type { Metrics } from "../platform/metrics";
+import type { Keys } from "../platform/store/keys";
+import type { Store, StreamEntry } from "../platform/store/types";
+
+/** What a reader of answer streams needs: the store, its keys, and the subscriber gauge it moves. */
+export type StreamReadDeps = Pick<StreamDeps, "store" | "keys"> & { metrics: Pick<Metrics, "streamSubscribers"> };
+
+/** Where answer streams live and how long they are kept. */
+export interface StreamDeps {
+  store: Store;
+  keys: Pick<Keys, "stream">;
+  env: Pick<Env, "STREAM_TTL_SECONDS">;
+}
+
+/**
+ * Writes one answer's events to its stream. Appends are batched naturally: the first event goes
+ * out at once, and whatever arrives while a write is in flight goes out together in the next one
+ * (consecutive answer deltas merged), so a fast model costs a round trip per batch, not per token.
+ * The stream is a delivery channel; Postgres is the record. When the store is unreachable the
+ * answer carries on (the writer logs once and keeps trying with later batches).
+ */
+export function createStreamWriter(deps: StreamDeps & { log: Logger }, sessionId: string, messageId: string) {
+  const key = deps.keys.stream(sessionId, messageId);
+  let pending: StreamEvent[] = [];
+  let inFlight: Promise<void> | null = null;
+  let failing = false;
+
+  const push = (event: StreamEvent) => {
+    const last = pending.at(-1);
+    if (event.type === "answer" && last?.type === "answer") pending[pending.length - 1] = { type: "answer", delta: last.delta + event.delta };
+    else pending.push(event);
+  };
+
+  const flush = (): Promise<void> => {
+    if (inFlight || pending.length === 0) return inFlight ?? Promise.resolve();
+    const batch = pending;
+    pending = [];
+    inFlight = deps.store
+      .append(key, batch, deps.env.STREAM_TTL_SECONDS)
+      .then(
+        () => {
+          if (failing) deps.log.warn("stream store reachable again");
+          failing = false;
+        },
+        (error: Error) => {
+          if (!failing) deps.log.error({ err: error }, "stream store unreachable, the answer continues in Postgres");
+          failing = true;
+        },
+      )
+      .finally(() => {
+        inFlight = null;
+        if (pending.length) void flush();
+      });
+    return inFlight;
+  };
+
+  return {
+    /** Queues an event and starts a write if none is in flight. */
+    emit(event: StreamEvent) {
+      push(event);
+      void flush();
+    },
+    /** Drops what is not written yet: the answer was ended by someone else (its session deleted). */
+    discard() {
+      pending = [];
+    },
+    /** Resolves once every event emitted so far has been written (or failed to be). */
+    async drain() {
+      while (inFlight || pending.length) await flush();
+    },
+  };
+}
+export type StreamWriter = ReturnType<typeof createStreamWriter>;
+
+const STREAM_ID = /^\d{1,16}-\d{1,16}$/;
+/** How long a finished answer's reader waits for the terminal event written after the row. */
+const TERMINAL_WAIT_MS = 3000;
+export const isStreamId = (id: string) => STREAM_ID.test(id);
+
+/** The terminal event a finished message's stream ended with, rebuilt from its row. */
+function terminalFromRow(message: Message & { durationMs?: number | null; error?: string | null }): StreamEvent {
+  switch (message.status) {
+    case "stopped":
+      return { type: "stop", reason: "stopped", content: message.content };
+    case "failed":
+    case "interrupted":
+      return { type: "error", stage: message.status === "failed" ? "generation" : "instance", message: message.error ?? `The answer was ${message.status}` };
+    default:
+      return { type: "complete", content: message.content, durationMs: message.durationMs ?? 0, model: message.model ?? "" };
+  }
+}
+
+/** An event as delivered to a subscriber, with the stream id it resumes after. */
+export interface DeliveredEvent {
+  id: string;
+  event: StreamEvent;
+}
+
+/**
+ * Joins each run of consecutive `answer` events into one: their deltas joined, carrying the id of
+ * the last (contract, "Answers"), so a burst or a replay costs a few messages, not one per token.
+ * Every other event passes as it was written. `entries` are events a subscriber has not received.
+ */
+export function mergeAnswers(entries: readonly StreamEntry[]): DeliveredEvent[] {
+  const delivered: DeliveredEvent[] = [];
+  let run: { id: string; deltas: string[] } | null = null;
+  const endRun = () => {
+    if (run) delivered.push({ id: run.id, event: { type: "answer", delta: run.deltas.join("") } });
+    run = null;
+  };
+  for (const { id, data } of entries) {
+    const event = data as StreamEvent;
+    if (event.type !== "answer") {
+      endRun();
+      delivered.push({ id, event });
+    } else if (run) {
+      run.id = id;
+      run.deltas.push(event.delta);
+    } else {
+      run = { id, deltas: [event.delta] };
+    }
+  }
+  endRun();
+  return delivered;
+}
+
+/**
+ * Every event of an answer after `lastEventId`, then the live ones, ending after the terminal
+ * event; answer deltas that arrive together are merged (`mergeAnswers`). A finished answer whose
+ * stream has expired is served from its row as `snapshot` + its terminal event (ids "0-1" and
+ * "0-2", so a resume after either still works).
+ */
+export async function* readAnswerStream(
+  deps: StreamReadDeps,
+  message: Message & { durationMs?: number | null; error?: string | null },
+  lastEventId: string | null,
+  signal: AbortSignal,
+): AsyncGenerator<{ id: string; event: StreamEvent }> {
+  deps.metrics.streamSubscribers.inc();
+  try {
+    yield* eventsOf(deps, message, lastEventId, signal);
+  } finally {
+    deps.metrics.streamSubscribers.dec();
+  }
+}
+
+async function* eventsOf(
+  { store, keys }: Pick<StreamDeps, "store" | "keys">,
+  message: Message & { durationMs?: number | null; error?: string | null },
+  lastEventId: string | null,
+  signal: AbortSignal,
+): AsyncGenerator<DeliveredEvent> {
+  const key = keys.stream(message.sessionId, message.id);
+  if (message.status === "streaming") {
+    for await (const batch of store.follow(key, lastEventId, signal)) {
+      for (const delivered of mergeAnswers(batch)) {
+        yield delivered;
+        if (isTerminal(delivered.event)) return;
+      }
+    }
+    return;
+  }
+  // The row is final. One read tells whether its stream has expired (nothing left, or the client
+  // is resuming the snapshot it was served) and otherwise gives every event to replay.
+  const entries = lastEventId?.startsWith("0-") ? [] : await store.range(key, null);
+  if (entries.length === 0) {
+    if (!lastEventId || lastEventId === "0-0") {
+      yield { id: "0-1", event: { type: "snapshot", content: message.content, references: message.references } };
+    }
+    if (lastEventId !== "0-2") yield { id: "0-2", event: terminalFromRow(message) };
+    return;
+  }
+  // Its terminal event is written just after the row: replay what is there, wait a moment for the
+  // rest, and fall back to the row's own terminal event if it never comes (the store was
+  // unreachable when the answer ended). A resume id beyond the stream's end resumes at its last
+  // entry, as a live follower does (`resumeAfter`).
+  const after = resumeAfter(lastEventId, entries.at(-1)!.id);
+  yield* mergeAnswers(after ? entries.filter((entry) => compareStreamIds(entry.id, after) > 0) : entries);
+  if (entries.some((e) => isTerminal(e.data as StreamEvent))) return;
+  let last = entries.at(-1)!.id;
+  const wait = AbortSignal.any([signal, AbortSignal.timeout(TERMINAL_WAIT_MS)]);
+  try {
+    for await (const batch of store.follow(key, last, wait)) {
+      for (const delivered of mergeAnswers(batch)) {
+        yield delivered;
+        if (isTerminal(delivered.event)) return;
+        last = delivered.id;
+      }
+    }
+  } catch (error) {
+    if (!wait.aborted) throw error;
+  }
+  if (!signal.aborted) yield { id: nextStreamId(last), event: terminalFromRow(message) };
+}
+
+/** The id right after `id`, for an event Parley adds that the stream itself never carried. */
+function nextStreamId(id: string): string {
+  const [ms, seq] = id.split("-");
+  return `${ms}-${Number(seq) + 1}`;
+}

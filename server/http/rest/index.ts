@@ -1,0 +1,80 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { HttpBindings } from "@hono/node-server";
+import { bodyLimit } from "hono/body-limit";
+import { AppError } from "../../platform/errors";
+import { attachedCaller, callerOf } from "../authenticate";
+import { respondWithError, unauthorized, validationHook } from "./errors";
+import { chatRoutes } from "./routes/chat";
+import { messageRoutes } from "./routes/messages";
+import { sessionRoutes } from "./routes/sessions";
+import type { RestDeps, RestEnv } from "./routes/shared";
+import { KEEP_ALIVE_MS } from "./sse";
+
+const MAX_BODY_BYTES = 1024 * 1024;
+/** The one route open to anyone (the `doc31` below). */
+export const OPENAPI_PATH = "/api/v1/openapi.json";
+/** How the face authenticates: API keys only, each request one call. */
+export const REST_AUTH = { calls: 1, cookie: false } as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface RestOptions {
+  /** How long an answer stream may stay quiet before a `:` comment keeps it alive. */
+  keepAliveMs?: number;
+}
+
+/**
+ * WeKnora's REST face (`/api/v1`): its session, message and chat routes over the domain modules
+ * the tRPC routers call. `server/http/routes.ts` mounts it (`getRequestListener(rest.fetch)`).
+ */
+export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
+  const keepAliveMs = options.keepAliveMs ?? KEEP_ALIVE_MS;
+  const rest = new OpenAPIHono<RestEnv>({ defaultHook: validationHook }).basePath("/api/v1");
+
+  rest.use(async (c, next) => {
+    // Echoed on every response, errors included; a uuid also names the answer (see knowledge-chat).
+    const requestId = c.req.header("x-request-id")?.trim().slice(0, 200);
+    if (requestId) {
+      c.header("X-Request-ID", requestId);
+      if (UUID.test(requestId)) c.set("requestUuid", requestId.toLowerCase());
+    }
+    await next();
+  });
+  rest.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => respondWithError(c, new AppError("bad_input", "The request body is over 1 MB")) }));
+
+  rest.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Parley — WeKnora-compatible REST",
+      version: "1",
+      description: "WeKnora's session, message and chat routes. Authenticate with 'X-API-Key: <key>' or 'Authorization: Bearer <key>'.",
+    },
+    security: [{ apiKey: [] }, { bearer: [] }],
+  });
+  rest.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "apiKey", in: "header", name: "X-API-Key" });
+  rest.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+
+  rest.use(async (c, next) => {
+    if (c.req.path === OPENAPI_PATH) return next();
+    // Keys only (no cookie: nothing here guards against cross-site writes). Resolving counted the
+    // request (a continue-stream too), refused before the route does anything.
+    const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+    const request = { header: (name: string) => c.req.header(name), remoteAddress: incoming?.socket.remoteAddress };
+    const caller = await callerOf(deps, attachedCaller(incoming), request, REST_AUTH);
+    if (!caller) throw unauthorized();
+    const tenantHeader = c.req.header("x-tenant-id");
+    if (tenantHeader !== undefined && tenantHeader.trim() !== String(caller.tenant.number)) {
+      throw new AppError("forbidden", "X-Tenant-ID is not the tenant of this API key");
+    }
+    c.set("caller", caller);
+    await next();
+  });
+
+  rest.route("/", sessionRoutes(deps));
+  rest.route("/", chatRoutes(deps, keepAliveMs));
+  rest.route("/", messageRoutes(deps));
+
+  rest.notFound((c) => respondWithError(c, new AppError("not_found", `No route ${c.req.method} ${c.req.path}`)));
+  rest.onError((error, c) => respondWithError(c, error));
+  return rest;
+}
+export type RestApp = ReturnType<typeof createRestApp>;

@@ -1,0 +1,98 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { getAnswer, sendChat, stopChat, type AnswerRow } from "../../../chat/answers";
+import type { Access } from "../../../sessions/sessions";
+import { badInput } from "../../../platform/errors";
+import { isStreamId } from "../../../chat/streams";
+import { chatSessionParam, continueStreamQuery, knowledgeChatBody, sessionIdParam, stopBody } from "../schemas";
+import { answerFrames, sseBody, sseHeaders } from "../sse";
+import { body, done, errors, router, type RestEnv, type RestDeps } from "./shared";
+
+const tags = ["chat"];
+const sse = (description: string) => ({
+  200: { content: { "text/event-stream": { schema: z.string() } }, description },
+  ...errors,
+  409: { content: { "application/json": { schema: z.unknown() } }, description: "An answer is already streaming in this session (1005)" },
+});
+
+/** knowledge-chat starts an answer as chat.send does; continue-stream follows one; stop ends one. */
+export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
+  const r = router();
+
+  /**
+   * An answer's frames as an SSE response, from the start or after `lastEventId`. The stream is
+   * counted against the caller first (http/openStreams.ts): over the cap it is refused (429)
+   * before `find` looks anything up or starts an answer.
+   */
+  const stream = async (c: Context<RestEnv>, find: () => Promise<AnswerRow>, lastEventId: string | null) => {
+    const opened = deps.openStreams.open(c.get("caller"));
+    try {
+      const answer = await find();
+      return c.body(sseBody((signal) => answerFrames(deps, answer, lastEventId, signal), keepAliveMs, opened), 200, sseHeaders);
+    } catch (error) {
+      opened.close();
+      throw error;
+    }
+  };
+
+  const answerOf = (c: Context<RestEnv>, sessionId: string, messageId: string, access: Access) => getAnswer(deps, c.get("caller"), sessionId, messageId, access);
+
+  r.openapi(
+    createRoute({
+      method: "post",
+      path: "/knowledge-chat/{session_id}",
+      tags,
+      description:
+        "Starts an answer (a uuid X-Request-ID names it, so a retry is the same turn) and streams it. The answer keeps running if the client goes away.",
+      request: { params: chatSessionParam, body: body(knowledgeChatBody) },
+      responses: sse("The answer's frames, then the connection closes"),
+    }),
+    async (c) => {
+      const { session_id } = c.req.valid("param");
+      const input = c.req.valid("json");
+      // Every check (lock, scope, bases) happens here, so a refusal is a JSON error before any frame.
+      const started = async () => {
+        const turn = await sendChat(
+          deps,
+          c.get("caller"),
+          { sessionId: session_id, query: input.query, requestId: c.get("requestUuid") },
+          { knowledgeBaseIds: input.knowledge_base_ids ?? undefined, disableTitle: input.disable_title ?? undefined },
+        );
+        return answerOf(c, session_id, turn.assistantMessage.id, "own");
+      };
+      return stream(c, started, null);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/sessions/continue-stream/{session_id}",
+      tags,
+      description: "Replays an answer from its first event (or exactly after the Last-Event-ID header), then follows it live.",
+      request: { params: chatSessionParam, query: continueStreamQuery },
+      responses: sse("The answer's frames, then the connection closes"),
+    }),
+    async (c) => {
+      const lastEventId = c.req.header("last-event-id")?.trim() || null;
+      if (lastEventId && !isStreamId(lastEventId)) throw badInput("Last-Event-ID", "Not an event id of this stream");
+      return stream(c, () => answerOf(c, c.req.valid("param").session_id, c.req.valid("query").message_id, "tenant"), lastEventId);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "post",
+      path: "/sessions/{id}/stop",
+      tags,
+      request: { params: sessionIdParam, body: body(stopBody) },
+      responses: done("`Generation stopped` or `Message already completed`"),
+    }),
+    async (c) => {
+      const { status } = await stopChat(deps, c.get("caller"), c.req.valid("param").id, c.req.valid("json").message_id);
+      return c.json({ success: true as const, message: status === "stopped" ? "Generation stopped" : "Message already completed" }, 200);
+    },
+  );
+
+  return r;
+}

@@ -1,0 +1,69 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { deleteTurn, listMessages, searchTurns } from "../../../sessions/messages";
+import { getSession } from "../../../sessions/sessions";
+import { chatSessionParam, loadQuery, messageJson, messageParams, ok, searchBody, toMessageJson, toTurnHitJson, turnHitJson } from "../schemas";
+import { body, done, errors, json, router, type RestDeps } from "./shared";
+
+const tags = ["messages"];
+const SEARCH_DEFAULT_LIMIT = 20;
+
+/** Loading a session's messages, deleting one question/answer pair, searching pairs. */
+export function messageRoutes(deps: RestDeps) {
+  const r = router();
+
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/messages/{session_id}/load",
+      tags,
+      description: "The page of the active path's messages before `before_time` (or the newest), oldest first.",
+      request: { params: chatSessionParam, query: loadQuery },
+      responses: { 200: json(ok(z.array(messageJson)), "Messages, oldest first"), ...errors },
+    }),
+    async (c) => {
+      const { session_id } = c.req.valid("param");
+      const { limit, before_time } = c.req.valid("query");
+      await getSession(deps.db, c.get("caller"), session_id, "tenant");
+      const { items } = await listMessages(deps.db, session_id, { limit, before: before_time });
+      return c.json({ success: true as const, data: items.map(toMessageJson) }, 200);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "post",
+      path: "/messages/search",
+      tags,
+      description: "Question/answer pairs of the caller's sessions, ranked by full-text score.",
+      request: { body: body(searchBody) },
+      responses: { 200: json(ok(z.object({ items: z.array(turnHitJson), total: z.number().int() })), "Matching pairs, best first"), ...errors },
+    }),
+    async (c) => {
+      const input = c.req.valid("json");
+      const { items, total } = await searchTurns(deps.db, c.get("caller"), {
+        query: input.query,
+        limit: input.limit ?? SEARCH_DEFAULT_LIMIT,
+        sessionIds: input.session_ids ?? undefined,
+      });
+      return c.json({ success: true as const, data: { items: items.map(toTurnHitJson), total } }, 200);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "delete",
+      path: "/messages/{session_id}/{id}",
+      tags,
+      description: "Deletes the message with its pair (question and answer); 409 while that answer streams.",
+      request: { params: messageParams },
+      responses: { ...done("Message deleted"), 409: json(z.unknown(), "That answer is streaming (1005)") },
+    }),
+    async (c) => {
+      const { session_id, id } = c.req.valid("param");
+      await deleteTurn(deps, c.get("caller"), session_id, id);
+      return c.json({ success: true as const, message: "Message deleted successfully" }, 200);
+    },
+  );
+
+  return r;
+}

@@ -1,0 +1,161 @@
+import type { AnswerRow } from "../../chat/answers";
+import { isTerminal, type StreamEvent } from "../../chat/events";
+import type { OpenStream } from "../openStreams";
+import { compareStreamIds } from "../../platform/store/follow";
+import { readAnswerStream, type StreamReadDeps } from "../../chat/streams";
+import { toReferenceJson } from "./schemas";
+
+/**
+ * WeKnora's SSE wire format over Parley's answer streams. Every frame is
+ * `id:<event id>\nevent:message\ndata:<one-line JSON>\n\n` (no space after the colons: WeKnora's
+ * Go client matches `event:message` byte for byte), the payload is WeKnora's StreamResponse, and
+ * the connection is closed after the terminal frame.
+ */
+export interface StreamPayload {
+  id: string;
+  response_type: "agent_query" | "references" | "answer" | "session_title" | "complete" | "stop" | "error";
+  content: string;
+  done: boolean;
+  knowledge_references?: ReturnType<typeof toReferenceJson>[];
+  session_id?: string;
+  assistant_message_id?: string;
+  data?: Record<string, unknown>;
+}
+
+export const sseHeaders = {
+  "Content-Type": "text/event-stream",
+  "Cache-Control": "no-cache",
+  "X-Accel-Buffering": "no",
+};
+
+export const KEEP_ALIVE_MS = 15_000;
+
+export function frame(id: string, payload: StreamPayload): string {
+  // JSON.stringify escapes newlines inside strings, so the data is always one line.
+  return `id:${id}\nevent:message\ndata:${JSON.stringify(payload)}\n\n`;
+}
+
+/** The payloads one Parley event becomes (a snapshot of an expired stream becomes several). */
+function payloadsOf(event: StreamEvent, answer: AnswerRow): StreamPayload[] {
+  const id = answer.requestId;
+  const agentQuery: StreamPayload = { id, response_type: "agent_query", content: "", done: true, session_id: answer.sessionId, assistant_message_id: answer.id };
+  const references = (refs: typeof answer.references): StreamPayload[] =>
+    refs.length > 0 ? [{ id, response_type: "references", content: "", done: false, knowledge_references: refs.map(toReferenceJson) }] : [];
+  switch (event.type) {
+    case "start":
+      return [agentQuery];
+    case "references":
+      return references(event.references);
+    case "answer":
+      return [{ id, response_type: "answer", content: event.delta, done: false }];
+    case "title":
+      return [{ id, response_type: "session_title", content: event.title, done: false }];
+    case "snapshot":
+      return [agentQuery, ...references(event.references), { id, response_type: "answer", content: event.content, done: false }];
+    case "complete":
+      return [{ id, response_type: "complete", content: "", done: true, data: { total_duration_ms: event.durationMs } }];
+    case "stop":
+      return [{ id, response_type: "stop", content: "", done: true, data: { reason: event.reason } }];
+    case "error":
+      return [{ id, response_type: "error", content: event.message, done: true, data: { stage: event.stage } }];
+  }
+}
+
+/**
+ * The frames of one answer after `lastEventId` (all of them when null), then live ones, ending
+ * with the terminal frame. WeKnora's order puts `session_title` just before the terminal frame,
+ * while Parley may title an answer while it is still being written, so the title is held back
+ * until the terminal event and sent under the id of the event before it (a client that resumes
+ * after it gets it again, never loses it).
+ */
+export async function* answerFrames(deps: StreamReadDeps, answer: AnswerRow, lastEventId: string | null, signal: AbortSignal): AsyncGenerator<string> {
+  let title = lastEventId ? await titleUpTo(deps, answer, lastEventId, signal) : null;
+  let previousId = lastEventId ?? "0-0";
+  // Read from `lastEventId` itself: answer deltas arrive merged, so a replay from the start would
+  // join deltas the client has seen with later ones under a later id.
+  for await (const { id, event } of readAnswerStream(deps, answer, lastEventId, signal)) {
+    if (event.type === "title") {
+      title = event;
+      continue;
+    }
+    if (isTerminal(event) && title) {
+      for (const payload of payloadsOf(title, answer)) yield frame(previousId, payload);
+    }
+    for (const payload of payloadsOf(event, answer)) yield frame(id, payload);
+    previousId = id;
+  }
+}
+
+/**
+ * The title event written at or before `lastEventId`, which a resuming client has not been sent
+ * yet (it goes out just before the terminal frame). Ids "0-n" are a finished answer served from
+ * its row after its stream expired: no title is left to find.
+ */
+async function titleUpTo(deps: StreamReadDeps, answer: AnswerRow, lastEventId: string, signal: AbortSignal): Promise<StreamEvent | null> {
+  if (lastEventId.startsWith("0-")) return null;
+  let title: StreamEvent | null = null;
+  for await (const { id, event } of readAnswerStream(deps, answer, null, signal)) {
+    if (compareStreamIds(id, lastEventId) > 0 || isTerminal(event)) break;
+    if (event.type === "title") title = event;
+  }
+  return title;
+}
+
+/**
+ * An SSE response body from frames: a `:` comment after every quiet `keepAliveMs`, closed after
+ * the last frame. A client that goes away stops the reading (never the answer). `opened` is the
+ * stream's place among the caller's open streams (http/openStreams.ts): given back when the body
+ * ends, and when it is ended (its key revoked, its browser signed out) the body closes at once,
+ * writing nothing more.
+ */
+export function sseBody(frames: (signal: AbortSignal) => AsyncGenerator<string>, keepAliveMs: number, opened: OpenStream): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  const reader = new AbortController();
+  let keepAlive: NodeJS.Timeout | undefined;
+  let finished = false;
+  /** Stops the keep-alives and gives the place back; true the first time only. */
+  const finish = () => {
+    if (finished) return false;
+    finished = true;
+    clearInterval(keepAlive);
+    opened.close();
+    return true;
+  };
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      let lastWrite = Date.now();
+      const write = (text: string) => {
+        if (finished) return;
+        lastWrite = Date.now();
+        controller.enqueue(encoder.encode(text));
+      };
+      keepAlive = setInterval(() => {
+        if (Date.now() - lastWrite >= keepAliveMs) write(":keep-alive\n\n");
+      }, Math.max(10, Math.floor(keepAliveMs / 3)));
+      opened.ended.addEventListener(
+        "abort",
+        () => {
+          if (!finish()) return;
+          reader.abort();
+          controller.close();
+        },
+        { once: true },
+      );
+      void (async () => {
+        try {
+          for await (const text of frames(reader.signal)) write(text);
+          if (finish()) controller.close();
+        } catch (error) {
+          if (finish()) {
+            console.error("[parley] SSE stream failed:", (error as Error).message);
+            controller.error(error);
+          }
+        }
+      })();
+    },
+    cancel() {
+      finish();
+      reader.abort();
+    },
+  });
+}

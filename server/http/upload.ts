@@ -1,0 +1,83 @@
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import { AppError, badInput, retryAfterOf, toTRPCError } from "../platform/errors";
+import { callerOf, type AuthDeps, type RequestCaller } from "./authenticate";
+import { addFileDocument, MAX_DOCUMENT_BYTES } from "../knowledge/ingest";
+import { formatOfFileName } from "../knowledge/parse";
+import { text } from "../../common/inputs";
+import { knowledgeDeps, type KnowledgeSource } from "../knowledge/sessionKnowledge";
+import { rootLogger } from "../platform/log";
+
+/**
+ * `POST /api/knowledge/upload`: a browser upload (multipart: `knowledgeBaseId`, `file`, optional
+ * `title`) of a .txt, .md, .html or .pdf file up to 5 MB, with the same authentication as tRPC
+ * (Bearer key, X-API-Key or the sign-in cookie), counted as a call. Answers the stored Document as
+ * JSON, or `{ error: { code, message, field? } }` with the status tRPC would use (413 when too large).
+ */
+
+/** Room for the multipart framing and the other fields around the file. */
+const FORM_OVERHEAD_BYTES = 64 * 1024;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+class TooLarge extends Error {}
+
+export type UploadDeps = KnowledgeSource & AuthDeps;
+
+const uploadTitle = text().max(255, "The title may be at most 255 characters");
+
+/** `resolvedCaller`: the caller the server resolved before the body (see http/authenticate.ts); undefined when called in process. */
+export async function handleUpload(deps: UploadDeps, request: Request, resolvedCaller?: RequestCaller | null): Promise<Response> {
+  try {
+    const caller = await callerOf(deps, resolvedCaller, { header: (name) => request.headers.get(name) }, { calls: 1 });
+    if (!caller) throw new AppError("unauthorized", "Sign in, or send an API key as 'Authorization: Bearer <key>' or 'X-API-Key'");
+    const form = await readForm(request);
+    const knowledgeBaseId = form.get("knowledgeBaseId");
+    if (typeof knowledgeBaseId !== "string" || !UUID.test(knowledgeBaseId)) throw badInput("knowledgeBaseId", "knowledgeBaseId must be the id of a knowledge base");
+    const file = form.get("file");
+    if (!(file instanceof File)) throw badInput("file", "Attach the document as the multipart field 'file'");
+    if (file.size > MAX_DOCUMENT_BYTES) throw new TooLarge();
+    const format = formatOfFileName(file.name);
+    if (!format) throw badInput("file", "Upload a .txt, .md, .html or .pdf file");
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a title sent as a file is its "[object File]" text, as it always was
+    const title = (form.get("title") ?? "").toString().trim() || file.name.replace(/\.[^.]+$/, "") || file.name;
+    const checkedTitle = uploadTitle.safeParse(title);
+    if (!checkedTitle.success) throw badInput("title", checkedTitle.error.issues[0]?.message ?? "Invalid title");
+    const document = await addFileDocument(knowledgeDeps(deps), caller, { knowledgeBaseId, title, bytes: new Uint8Array(await file.arrayBuffer()), format });
+    return Response.json(document, { status: 201 });
+  } catch (error) {
+    if (error instanceof TooLarge) {
+      return errorResponse(413, "PAYLOAD_TOO_LARGE", `The file is larger than ${MAX_DOCUMENT_BYTES} bytes (5 MB)`, "file");
+    }
+    const trpcError = toTRPCError(error);
+    if (trpcError.code === "INTERNAL_SERVER_ERROR") rootLogger().error({ err: error }, "upload failed");
+    const field = error instanceof AppError ? error.field : undefined;
+    const retryAfter = retryAfterOf(error);
+    return errorResponse(getHTTPStatusCodeFromError(trpcError), trpcError.code, trpcError.message, field, retryAfter === undefined ? undefined : { "Retry-After": String(retryAfter) });
+  }
+}
+
+function errorResponse(status: number, code: string, message: string, field?: string, headers?: Record<string, string>): Response {
+  return Response.json({ error: { code, message, ...(field && { field }) } }, { status, headers });
+}
+
+/** The multipart form, read with a byte cap so an oversized body is refused without being buffered whole. */
+async function readForm(request: Request): Promise<FormData> {
+  const limit = MAX_DOCUMENT_BYTES + FORM_OVERHEAD_BYTES;
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > limit) throw new TooLarge();
+  const contentType = request.headers.get("content-type") ?? "";
+  if (!/^multipart\/form-data/i.test(contentType)) throw badInput("file", "Send the file as multipart/form-data");
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > limit) throw new TooLarge();
+      chunks.push(chunk);
+    }
+  }
+  try {
+    return await new Response(Buffer.concat(chunks), { headers: { "content-type": contentType } }).formData();
+  } catch {
+    throw badInput("file", "The multipart body could not be read");
+  }
+}
