@@ -29,7 +29,8 @@ export interface App {
   store: Store;
   keys: Keys;
   models: ReturnType<typeof createModels>;
-  context: ContextManager;
+  /** The LLM's memory of each session (the messages it is sent), cached in the store. */
+  llmContext: ContextManager;
   runner: AnswerRunner;
   /** Recently resolved API keys, so most requests cost no auth query. */
   callers: CallerCache;
@@ -143,7 +144,7 @@ export async function createApp(
       onRefused: (limit) => metrics.rateLimited.inc({ limit }),
     }),
     openStreams: createOpenStreams({ perKey: env.PARLEY_STREAMS_PER_KEY, onRefused: () => metrics.rateLimited.inc({ limit: "streams" }) }),
-    context: createContextManager({
+    llmContext: createContextManager({
       store,
       keys,
       ttlSeconds: env.CONTEXT_TTL_SECONDS,

@@ -28,7 +28,7 @@ export type GenerateDeps = StreamDeps &
   RetrievalDeps & {
     db: Db;
     models: { chat: ChatModel; summary: ChatModel };
-    context: Pick<ContextManager, "build" | "record">;
+    llmContext: Pick<ContextManager, "build" | "record">;
     log: Logger;
     metrics: Pick<Metrics, "answersTotal" | "firstToken">;
     /** How long a model stream may stay silent, and an answer may take at most. */
@@ -170,7 +170,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
     if (references.length === 0 && session.strategy.fallbackStrategy === "fixed") {
       emitDelta(fallbackResponseFor(session.strategy.fallbackResponse, question));
     } else {
-      const context = await deps.context.build(session.id, {
+      const context = await deps.llmContext.build(session.id, {
         systemPrompt: systemPromptFor(session, references),
         question,
         strategy: session.strategy,
@@ -201,7 +201,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
     const durationMs = Date.now() - startedAt;
     if (await finish(deps.db, messageId, { status: "completed", content, references, durationMs, usage: usage ?? null })) {
       ended("completed", durationMs);
-      await deps.context.record(session.id, question, content, tokensOf(input, content)).catch(() => undefined);
+      await deps.llmContext.record(session.id, question, content, tokensOf(input, content)).catch(() => undefined);
       await releaseLease();
       writer.emit({ type: "complete", content, durationMs, model: model.name, ...(usage && { usage }) });
     }
@@ -210,7 +210,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
     if (signal.aborted && signal.reason !== "shutdown") {
       if (await finish(deps.db, messageId, { status: "stopped", content, references, durationMs, usage: null })) {
         ended("stopped", durationMs);
-        if (content) await deps.context.record(session.id, question, content, tokensOf(input, content)).catch(() => undefined);
+        if (content) await deps.llmContext.record(session.id, question, content, tokensOf(input, content)).catch(() => undefined);
         await releaseLease();
         writer.emit({ type: "stop", reason: String(signal.reason ?? "user"), content });
       } else {

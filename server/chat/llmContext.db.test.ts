@@ -23,7 +23,7 @@ async function answer(sessionId: string, query: string) {
 }
 
 const build = (sessionId: string) =>
-  app.context.build(sessionId, { systemPrompt: "", question: "next?", strategy: defaultStrategy(), contextConfig: defaultContextConfig() });
+  app.llmContext.build(sessionId, { systemPrompt: "", question: "next?", strategy: defaultStrategy(), contextConfig: defaultContextConfig() });
 
 describe("token counts", () => {
   it("each message's token count is stored with it when it is written", async () => {
@@ -42,7 +42,7 @@ describe("token counts", () => {
     const turn = await answer(s.id, "What is the LLM context?");
     // A stored count no tokenizer would give this text: only the stored count can produce it.
     await app.db.update(messages).set({ tokenCount: 50_000 }).where(eq(messages.id, turn.assistantMessage.id));
-    await app.context.clear(s.id);
+    await app.llmContext.clear(s.id);
     const rebuilt = await build(s.id);
     expect(rebuilt.tokens).toBeGreaterThan(50_000);
     // Cached with its counts: the next turn reads them from the store as they are.
