@@ -2,7 +2,7 @@ import { rmSync } from "node:fs";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrationsFolder } from ".";
-import { migrationsBefore, migrationTag, openMigrationTarget, type MigrationTarget } from "./migrationTesting";
+import { migrationsBefore, migrationTag, openMigrationTarget, type MigrationTarget } from "../server/testing/migrations";
 
 /**
  * The branches migration turns every existing (linear) conversation into a single path: each

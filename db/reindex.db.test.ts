@@ -2,7 +2,7 @@ import { rmSync } from "node:fs";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrationsFolder } from ".";
-import { migrationsBefore, migrationTag, openMigrationTarget, type MigrationTarget } from "./migrationTesting";
+import { migrationsBefore, migrationTag, openMigrationTarget, type MigrationTarget } from "../server/testing/migrations";
 
 /**
  * Migration 0004 changed what the full-text columns index (Chinese one character at a time):

@@ -9,7 +9,7 @@ import { getErrorShape } from "@trpc/server/unstable-core-do-not-import";
 import type { App } from "../boot/app";
 import { keyFromHeaders } from "../auth/accounts";
 import { AppError, kindOfCode, retryAfterOf, toTRPCError } from "../platform/errors";
-import { checkHealth } from "../platform/health";
+import { checkHealth } from "./health";
 import type { AppHost } from "../boot/host";
 import { handleUpload } from "./upload";
 import { createRestApp, OPENAPI_PATH, REST_AUTH } from "./rest";

@@ -6,7 +6,7 @@ import { knowledgeChunks, sessions } from "../../db/schema";
 import type { App } from "../boot/app";
 import { authenticateKey } from "../auth/accounts";
 import type { StreamEvent } from "../chat/events";
-import { checkHealth } from "../platform/health";
+import { checkHealth } from "../http/health";
 import { askAndRead, codeOf, createTestApp, createTestTenant, defaultTenantUser, fieldErrorsOf, referencesOf, textOf, type TestCaller } from "../testing/testApp";
 import { ensureHandbookBase, HANDBOOK_BASE_NAME } from "./handbookBase";
 import { defaultStrategy } from "../../common/settings";

@@ -1,6 +1,3 @@
-import type { AnswerRunner } from "../chat/runner";
-import type { CallerCache } from "../auth/accounts";
-import type { OpenStreams } from "../http/openStreams";
 import type { Keys } from "./store/keys";
 import type { Store } from "./store/types";
 import { rootLogger } from "./log";
@@ -22,11 +19,14 @@ export interface SignalChannelDeps {
   keys: Pick<Keys, "signalChannel">;
 }
 
-/** Where signals travel, and what on this instance acts on them. */
+/**
+ * Where signals travel, and what on this instance acts on them: the answer runner, the cache of
+ * resolved API keys and the open answer streams (written out here so the platform layer names no feature).
+ */
 export interface SignalDeps extends SignalChannelDeps {
-  runner: Pick<AnswerRunner, "abort" | "abortSessions">;
-  callers: Pick<CallerCache, "forgetKey">;
-  openStreams: Pick<OpenStreams, "endKey" | "endWebSession">;
+  runner: { abort(messageId: string, reason: string): unknown; abortSessions(sessionIds: string[], reason: string): unknown };
+  callers: { forgetKey(apiKeyId: string): unknown };
+  openStreams: { endKey(apiKeyId: string): unknown; endWebSession(webSessionId: string): unknown };
 }
 
 function applySignal(deps: SignalDeps, raw: string) {

@@ -2,8 +2,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import os from "node:os";
 import path from "node:path";
 import type { sql } from "drizzle-orm";
-import { createFreshDatabase } from "../scripts/localServers";
-import { migrationsFolder } from ".";
+import { createFreshDatabase } from "../../scripts/localServers";
+import { migrationsFolder } from "../../db";
 
 /**
  * Test support for migration suites: a bare database on the vitest project's back end (a fresh

@@ -1,6 +1,6 @@
 import type { DbHandle } from "../../db";
 import type { KnowledgeIndex } from "../knowledge/knowledgeIndex";
-import type { Store } from "./store/types";
+import type { Store } from "../platform/store/types";
 
 export interface HealthDeps {
   dbHandle: DbHandle;
