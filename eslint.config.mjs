@@ -8,22 +8,21 @@ import tseslint from "typescript-eslint";
 /** The names a Drizzle database or transaction goes by here (`db`, `deps.db`, `handle.db`, `tx`). */
 const drizzleObjectName = ["db", "tx"];
 
-/** Modules that may import the composition root: the same list as server/architecture.test.ts, plus tests. */
-const compositionRootImporters = [
-  "server/boot/main.ts",
-  "server/boot/host.ts",
-  "server/http/routes.ts",
-  "server/testing/testApp.ts",
-  "server/http/trpc/trpc.ts",
-  // The Next server components' sign-in check: it runs on the server, in the App's process.
-  "app/_components/serverAuth.ts",
-  "**/*.test.ts",
-];
-
-const compositionRoot = {
-  regex: "(^@/server/boot/app$|(^|/)boot/app$|^\\./app$)",
-  message: "server/boot/app.ts is the composition root: only entry points import it (see server/architecture.test.ts).",
-};
+/**
+ * The folder rules (server/architecture.test.ts checks the same over the whole graph): a specifier
+ * that reaches into one of `folders` under server/, relatively or through `@/`.
+ */
+const into = (folders, message, allowTypeImports = false) => ({
+  regex: `^(@/server/|(\\.\\./)+)(${folders.join("|")})(/|$)`,
+  message,
+  allowTypeImports,
+});
+const restrict = (...patterns) => ({ "@typescript-eslint/no-restricted-imports": ["error", { patterns }] });
+const features = ["chat", "sessions", "auth", "knowledge"];
+const entryPointsOnly = "server/boot is the composition root and server/testing is test support: only entry points and tests import them.";
+const facesOnTop = "The features never import the faces (server/http) that call them.";
+/** Where a folder rule does not apply: tests reach everywhere. */
+const tests = ["**/*.test.ts", "**/*.test.tsx"];
 
 export default defineConfig(
   { ignores: ["node_modules/", ".next/", "build/", "dist/", "test-results/", "playwright-report/", "next-env.d.ts", "**/*.mjs"] },
@@ -63,22 +62,42 @@ export default defineConfig(
     rules: { "react-hooks/rules-of-hooks": "error", "react-hooks/exhaustive-deps": "error" },
   },
   {
-    // Only entry points build or reach the App; everything else takes its narrow dependencies.
-    files: ["**/*.ts", "**/*.tsx"],
-    ignores: compositionRootImporters,
-    rules: { "@typescript-eslint/no-restricted-imports": ["error", { patterns: [compositionRoot] }] },
+    // The faces hand the App to the routers (its type), but only entry points build it.
+    files: ["server/http/**/*.ts"],
+    ignores: tests,
+    rules: restrict(into(["boot"], entryPointsOnly, true), into(["testing"], entryPointsOnly)),
+  },
+  {
+    files: features.map((feature) => `server/${feature}/**/*.ts`),
+    ignores: tests,
+    rules: restrict(into(["boot", "testing"], entryPointsOnly), into(["http"], facesOnTop)),
+  },
+  {
+    files: ["server/platform/**/*.ts"],
+    ignores: tests,
+    rules: restrict(into(["boot", "testing"], entryPointsOnly), into(["http", ...features], "server/platform sits below the features: it names none of them.")),
+  },
+  {
+    files: ["common/**/*.ts"],
+    ignores: tests,
+    rules: restrict({ regex: "^(@/|\\.\\./)", message: "common/ holds values the server, the browser and the SDK share: it imports nothing of theirs." }),
+  },
+  {
+    files: ["db/**/*.ts"],
+    ignores: tests,
+    rules: restrict({ regex: "^(@/|(\\.\\./)+)(server|client|app)/", message: "db/ is the schema: it reads only common/." }),
   },
   {
     // Code that ships to the browser or in the SDK package takes only types from server/ and db/
     // (values all three share, like the settings schemas the form is built from, live in common/).
     files: ["app/**/*.ts", "app/**/*.tsx", "client/index.ts"],
-    ignores: compositionRootImporters,
+    // The Next server components' sign-in check runs on the server, in the App's process.
+    ignores: [...tests, "app/_components/serverAuth.ts"],
     rules: {
       "@typescript-eslint/no-restricted-imports": [
         "error",
         {
           patterns: [
-            compositionRoot,
             {
               regex: "^(@/|(\\.\\./)+)(server|db)/",
               allowTypeImports: true,

@@ -1,47 +1,100 @@
 import madge from "madge";
+import { existsSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 
 /**
- * The module graph stays a tree of layers: no import cycle anywhere in the code that runs on the
- * server or ships to clients (type-only imports count: they are where cycles start), and only
- * entry points reach for the composition root. Same as `npx madge --circular --extensions ts,tsx
- * server client db`.
+ * The folders are the layers the README draws, and the module graph keeps to them:
+ *
+ *   server/boot      entry points and the composition root (the App)
+ *   server/http      the faces (tRPC, WeKnora REST, upload) and what they share: caller, caps, SSE
+ *   server/chat · sessions · auth · knowledge     the features
+ *   server/platform  infrastructure the features stand on (store, models, text, log, metrics, …)
+ *   common/          values the server, the browser and the SDK all read
+ *   db/              the schema and its migrations
+ *
+ * Each rule below is also an eslint rule where eslint can say it (eslint.config.mjs); this test is
+ * the one that sees the whole graph. Same cycle check as `npx madge --circular --extensions ts,tsx
+ * server client db common`.
  */
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-/**
- * Modules that may import `server/boot/app.ts`: the server entry, the host that builds its App, its
- * route table, test setup, and the tRPC request context they fill.
- */
-const entryPoints = new Set(["server/boot/main.ts", "server/boot/host.ts", "server/http/routes.ts", "server/testing/testApp.ts", "server/http/trpc/trpc.ts"]);
-const isTest = (file: string) => file.endsWith(".test.ts");
+const FEATURES = ["chat", "sessions", "auth", "knowledge"];
+const isTest = (file: string) => /\.test\.tsx?$/.test(file) || file.startsWith("e2e/");
+/** The top folder of a file under server/ ("http", "chat", …), or its first folder elsewhere ("db", "app"). */
+const layerOf = (file: string) => (file.startsWith("server/") ? (file.split("/")[1] ?? "") : (file.split("/")[0] ?? ""));
 
-let graph: Record<string, string[]>;
+let allImports: Record<string, string[]>;
+let valueImports: Record<string, string[]>;
 let cycles: string[][];
 
-beforeAll(async () => {
-  const result = await madge(["server", "client", "db"], {
+async function graphOf(skipTypeImports: boolean) {
+  return madge(["server", "client", "db", "common", "app"].filter((folder) => existsSync(`${root}${folder}`)), {
     baseDir: root,
     fileExtensions: ["ts", "tsx"],
     tsConfig: `${root}tsconfig.json`,
+    detectiveOptions: { ts: { skipTypeImports }, tsx: { skipTypeImports } },
   });
-  graph = result.obj();
-  cycles = result.circular();
+}
+
+beforeAll(async () => {
+  const [all, values] = await Promise.all([graphOf(false), graphOf(true)]);
+  allImports = all.obj();
+  valueImports = values.obj();
+  cycles = all.circular();
 }, 60_000);
 
+/** Every `from → to` edge of non-test code where `from` matches and `to` breaks the rule. */
+function edges(graph: Record<string, string[]>, from: (file: string) => boolean, forbidden: (to: string) => boolean) {
+  return Object.entries(graph)
+    .filter(([file]) => !isTest(file) && from(file))
+    .flatMap(([file, deps]) => deps.filter(forbidden).map((dep) => `${file} → ${dep}`));
+}
+
 describe("the module graph", () => {
-  it("has no import cycles in server/, client/ or db/", () => {
-    expect(Object.keys(graph).length).toBeGreaterThan(50);
+  it("has no import cycles (type-only imports count: they are where cycles start)", () => {
+    expect(Object.keys(allImports).length).toBeGreaterThan(100);
     expect(cycles.map((cycle) => cycle.join(" > "))).toEqual([]);
   });
 
-  it("lets only entry points import the composition root (server/boot/app.ts)", () => {
-    expect(graph["server/boot/app.ts"]).toBeDefined();
-    const importers = Object.entries(graph)
-      .filter(([file, deps]) => file.startsWith("server/") && deps.includes("server/boot/app.ts"))
-      .map(([file]) => file)
-      .filter((file) => !entryPoints.has(file) && !isTest(file));
-    expect(importers).toEqual([]);
+  it("keeps server/'s root to at most 6 source files: everything else lives in a folder that says what it is", () => {
+    const rootFiles = readdirSync(`${root}server`, { withFileTypes: true }).filter((entry) => entry.isFile() && /\.tsx?$/.test(entry.name));
+    expect(rootFiles.length).toBeLessThanOrEqual(6);
+    expect(readdirSync(`${root}server`, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort()).toEqual(
+      ["auth", "boot", "chat", "http", "knowledge", "platform", "sessions", "testing"],
+    );
+  });
+
+  it("lets only server/boot (and test support) import the composition root or the host as values", () => {
+    expect(allImports["server/boot/app.ts"]).toBeDefined();
+    const mayImport = (file: string) => layerOf(file) === "boot" || layerOf(file) === "testing" || file === "app/_components/serverAuth.ts";
+    expect(edges(valueImports, (file) => !mayImport(file), (to) => to.startsWith("server/boot/"))).toEqual([]);
+    // Only the faces may even name the App's type: they hand it to the routers.
+    expect(edges(allImports, (file) => !mayImport(file) && layerOf(file) !== "http", (to) => to.startsWith("server/boot/"))).toEqual([]);
+  });
+
+  it("lets server/http import the features, never the reverse", () => {
+    const feature = (file: string) => file.startsWith("server/") && [...FEATURES, "platform"].includes(layerOf(file));
+    expect(edges(allImports, feature, (to) => to.startsWith("server/http/") || to.startsWith("server/boot/"))).toEqual([]);
+  });
+
+  it("keeps server/platform below the features: it names none of them", () => {
+    const platform = (file: string) => file.startsWith("server/platform/");
+    expect(edges(allImports, platform, (to) => to.startsWith("server/") && !to.startsWith("server/platform/"))).toEqual([]);
+  });
+
+  it("imports test support only from tests", () => {
+    expect(edges(allImports, (file) => layerOf(file) !== "testing", (to) => to.startsWith("server/testing/"))).toEqual([]);
+  });
+
+  it("keeps common/ and db/ free of server code: db/ reads only common/, common/ only itself", () => {
+    expect(edges(allImports, (file) => file.startsWith("common/"), (to) => !to.startsWith("common/"))).toEqual([]);
+    expect(edges(allImports, (file) => file.startsWith("db/"), (to) => !to.startsWith("db/") && !to.startsWith("common/"))).toEqual([]);
+  });
+
+  it("lets browser and SDK code take only types from server/ and db/ (values they share are in common/)", () => {
+    const shipsToClients = (file: string) => (file.startsWith("app/") && file !== "app/_components/serverAuth.ts") || file === "client/index.ts";
+    expect(edges(valueImports, shipsToClients, (to) => to.startsWith("server/") || to.startsWith("db/"))).toEqual([]);
+    expect(edges(allImports, (file) => file.startsWith("server/"), (to) => to.startsWith("client/") || to.startsWith("app/"))).toEqual([]);
   });
 });
