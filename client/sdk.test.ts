@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFreshDatabase, startParleyServer, type ParleyServer } from "../scripts/localServers";
 import { adminUrl } from "../scripts/test-database";
-import { createParley } from "./";
+import { createParley } from "./index";
 
 const run = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, "..");

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "../../../db/schema";
 import type { App } from "../../boot/app";
 import { createTestApp, createTestTenant } from "../../testing/testApp";
-import { createRestApp } from "./";
+import { createRestApp } from "./index";
 
 /**
  * WeKnora's REST face over real HTTP: every row of the contract's table, the envelope and codes,

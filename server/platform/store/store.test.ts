@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { RateLimiterRes } from "rate-limiter-flexible";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
-import { createKeys, createStore, type Store, type StreamEntry } from "./";
+import { createKeys, createStore, type Store, type StreamEntry } from "./index";
 import { compareStreamIds } from "./follow";
 import { createRedisStore } from "./redis";
 import { DEL_BATCH } from "./types";
