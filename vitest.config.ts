@@ -30,7 +30,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: ["{server,client,db,app}/**/*.test.ts"], exclude: [integration, ...instances, loadBalancer, clusterOnly, "node_modules/**"] },
+        test: { name: "unit", include: ["{server,client,db,common,app}/**/*.test.ts"], exclude: [integration, ...instances, loadBalancer, clusterOnly, "node_modules/**"] },
       },
       { extends: true, test: { name: "pglite", include: [integration], env: { PARLEY_TEST_BACKEND: "embedded" } } },
       {
