@@ -8,7 +8,7 @@ import { sha256 } from "../auth/accounts";
 import { apiRoutes } from "../http/routes";
 import { createHttpServer } from "../http/server";
 import { withSharePageGuard } from "../http/share";
-import { askAndRead, codeOf, createTestApp, createTestTenant, fieldErrorsOf, readAnswer, serveApp, type TestCaller } from "../testing/testApp";
+import { askAndRead, codeOf, createTestApp, createTestTenant, fieldErrorsOf, readAnswer, serveApp } from "../testing/testApp";
 import { MAX_LIVE_SHARES } from "./shares";
 
 /**
