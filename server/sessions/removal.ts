@@ -14,9 +14,8 @@ import { notFound } from "../platform/errors";
  * A deletion starts by marking the sessions (sessions.ts `markForDeletion`, `markExpired`): from
  * then on nobody sees them, no message is added to them, and their share links read as unknown.
  * Then, per batch:
- *   1. running answers are stopped: their followers get `stop` (reason `deleted`), their rows are
- *      final (so their producers write nothing more), every instance aborts them, and the step is
- *      done once each producer has let go of its session;
+ *   1. running answers are stopped: their followers get `stop` (reason `deleted`), every instance
+ *      aborts them, each producer lets go of its session, and their rows are final;
  *   2. the session's keys in the store go (LLM context, answer lock, each answer's stream, named
  *      from Postgres, never found by scanning), done once a delete finds none of them left;
  *   3. the rows go, and by foreign key in the same statement everything they own in Postgres:
@@ -70,26 +69,50 @@ async function retried(name: string, step: () => Promise<boolean>): Promise<void
 }
 
 /**
- * Stops the answers of `running` (still streaming in these sessions): each stream gets its `stop`
- * (reason `deleted`) first, so its followers end whatever happens next; then the rows still
- * streaming are made final, every instance aborts them, and this waits for their producers to let
- * go of the sessions (their answer locks), then gives live followers a moment to read the `stop`.
- * Done (true) once every producer has let go.
+ * Stops the answers of `running` (still streaming when the deletion or clear read them): each
+ * stream gets its `stop` (reason `deleted`) first, so its followers end whatever happens next,
+ * and every instance aborts them. Safe to repeat.
  */
-async function stopAnswers(deps: SessionStateDeps, sessionIds: string[], running: SessionAnswer[]): Promise<boolean> {
-  if (running.length === 0) return true;
+async function stopAnswers(deps: SessionStateDeps, running: SessionAnswer[]): Promise<boolean> {
   await Promise.all(running.map((a) => deps.store.append(deps.keys.stream(a.sessionId, a.id), [{ type: "stop", reason: "deleted", content: a.content }], TOMBSTONE_SECONDS)));
-  await stopStreamingAnswers(deps.db, sessionIds);
   await broadcast(deps, { sessionIds: [...new Set(running.map((a) => a.sessionId))], reason: "deleted" });
+  return true;
+}
+
+/**
+ * Waits (at most PRODUCER_WAIT_MS) for the producers of stopped answers to let go of their
+ * sessions (their answer locks), then gives their last writes and live followers a moment, so
+ * nothing a producer does lands after the keys are deleted. A producer that still holds on (its
+ * instance died: its lease lapses within seconds) fails the step, and the next run takes it up.
+ */
+async function producersGone(deps: SessionStateDeps, running: SessionAnswer[]): Promise<void> {
   const deadline = Date.now() + PRODUCER_WAIT_MS;
   for (;;) {
     const holders = await Promise.all(running.map((a) => deps.store.get(deps.keys.answerLock(a.sessionId))));
     if (holders.every((holder, i) => !holder?.startsWith(`${running[i]!.id}:`))) break;
-    if (Date.now() > deadline) return false;
+    if (Date.now() > deadline) throw new DeletionStepFailed("stop answers", new Error("a stopped answer's producer still holds its session"));
     await sleep(50);
   }
   await sleep(FOLLOWER_GRACE_MS);
-  return true;
+}
+
+/**
+ * Stops the running answers of a batch, when it has any: their streams end, their producers stop
+ * and let go; then an answer whose producer was gone already (its instance died) is made final
+ * here. Until that last write, a run cut short finds them streaming and starts over.
+ */
+async function stopRunning(deps: SessionStateDeps, answers: SessionAnswer[]): Promise<void> {
+  const running = answers.filter((a) => a.streaming);
+  if (running.length === 0) return;
+  await retried("stop answers", () => stopAnswers(deps, running));
+  await producersGone(deps, running);
+  await retried("stop answers", async () => {
+    await stopStreamingAnswers(
+      deps.db,
+      running.map((a) => a.id),
+    );
+    return true;
+  });
 }
 
 /**
@@ -121,13 +144,7 @@ export async function finishDeletions(deps: SessionStateDeps, sessionIds: string
   for (let i = 0; i < sessionIds.length; i += DELETE_BATCH) {
     const batch = sessionIds.slice(i, i + DELETE_BATCH);
     const answers = await answersOf(deps.db, batch);
-    await retried("stop answers", () =>
-      stopAnswers(
-        deps,
-        batch,
-        answers.filter((a) => a.streaming),
-      ),
-    );
+    await stopRunning(deps, answers);
     await forgetKeys(deps, batch, answers, true);
     await retried("delete rows", async () => {
       await deleteMarked(deps.db, batch);
@@ -171,13 +188,7 @@ export async function removeSessions(deps: SessionStateDeps, caller: Caller, tar
 export async function clearSession(deps: SessionStateDeps, caller: Caller, id: string): Promise<number> {
   const { deleted, answers } = await clearMessages(deps.db, caller, id);
   try {
-    await retried("stop answers", () =>
-      stopAnswers(
-        deps,
-        [id],
-        answers.filter((a) => a.streaming),
-      ),
-    );
+    await stopRunning(deps, answers);
     await forgetKeys(deps, [id], answers, false);
   } catch (error) {
     deps.log.warn({ err: error, sessionId: id }, "could not remove a cleared session's stream/context keys, their TTLs will");

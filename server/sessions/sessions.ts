@@ -251,12 +251,15 @@ export async function setTitle(db: Db, sessionId: string, title: string): Promis
   await db.update(sessions).set({ title }).where(eq(sessions.id, sessionId));
 }
 
-/** The first title of a session still untitled; false when it has one by now (set by its owner, say). */
+/**
+ * The first title of a session still untitled; false when it has one by now (set by its owner,
+ * say), or is being deleted (so a late title writes nothing to a stream that is going).
+ */
 export async function setTitleIfUntitled(db: Db, sessionId: string, title: string): Promise<boolean> {
   const rows = await db
     .update(sessions)
     .set({ title })
-    .where(and(eq(sessions.id, sessionId), eq(sessions.title, "")))
+    .where(and(eq(sessions.id, sessionId), eq(sessions.title, ""), notDeleting))
     .returning({ id: sessions.id });
   return rows.length > 0;
 }
@@ -291,17 +294,13 @@ export async function answersOf(db: Db, sessionIds: string[]): Promise<SessionAn
     .where(and(inArray(messages.sessionId, sessionIds), eq(messages.role, "assistant")));
 }
 
-/**
- * Ends the answers still streaming in these sessions as `stopped`, in Postgres, and returns them
- * with their text so far: their producers, finding their rows final, write nothing more.
- */
-export async function stopStreamingAnswers(db: Db, sessionIds: string[]): Promise<SessionAnswer[]> {
-  if (sessionIds.length === 0) return [];
-  return db
+/** Ends these answers as `stopped` in Postgres if they are still streaming: their producers, finding their rows final, write nothing more. */
+export async function stopStreamingAnswers(db: Db, answerIds: string[]): Promise<void> {
+  if (answerIds.length === 0) return;
+  await db
     .update(messages)
     .set({ status: "stopped", updatedAt: new Date() })
-    .where(and(inArray(messages.sessionId, sessionIds), eq(messages.status, "streaming")))
-    .returning({ id: messages.id, sessionId: messages.sessionId, streaming: sql<boolean>`true`, content: messages.content });
+    .where(and(inArray(messages.id, answerIds), eq(messages.status, "streaming")));
 }
 
 /**
