@@ -216,8 +216,9 @@ export interface TurnHit {
 }
 
 /**
- * Question/answer pairs of the caller's own sessions whose question or answer matches `query`
- * (the same literal full-text terms as session search), best full-text score first.
+ * Question/answer pairs of the caller's own sessions (temporary chats left out) whose question or
+ * answer matches `query` (the same literal full-text terms as session search), best full-text
+ * score first.
  */
 export async function searchTurns(
   db: Db,
@@ -239,6 +240,8 @@ export async function searchTurns(
       .where(
         and(
           visibleWhere(caller, "own"),
+          // Temporary chats are never searched.
+          isNull(sessions.temporaryLifetime),
           sql`${messages.contentTsv} @@ ${tsquery}`,
           input.sessionIds ? inArray(messages.sessionId, input.sessionIds) : undefined,
         ),

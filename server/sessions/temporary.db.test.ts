@@ -63,6 +63,10 @@ describe("a temporary chat", () => {
     const rest = await (await fetch(`${server.url}/api/v1/sessions`, { headers: { "X-API-Key": apiKey } })).json();
     expect(rest.data.map((s: { id: string }) => s.id)).toEqual([ordinary.id]);
     expect(rest.total).toBe(1);
+    const turns = await (
+      await fetch(`${server.url}/api/v1/messages/search`, { method: "POST", headers: { "X-API-Key": apiKey, "content-type": "application/json" }, body: JSON.stringify({ query: "okapi", mode: "keyword" }) })
+    ).json();
+    expect(turns.data.items.map((hit: { session_id: string }) => hit.session_id)).toEqual([ordinary.id]);
 
     const now = await tenant.owner.api.admin.stats();
     expect({ sessions: now.sessions, messages: now.messages, perDay: now.sessionsPerDay }).toEqual({ sessions: stats.sessions, messages: stats.messages, perDay: stats.sessionsPerDay });
