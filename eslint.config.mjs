@@ -91,8 +91,8 @@ export default defineConfig(
     // Code that ships to the browser or in the SDK package takes only types from server/ and db/
     // (values all three share, like the settings schemas the form is built from, live in common/).
     files: ["app/**/*.ts", "app/**/*.tsx", "client/index.ts"],
-    // The Next server components' sign-in check runs on the server, in the App's process.
-    ignores: [...tests, "app/_components/serverAuth.ts"],
+    // The Next server components' ways to the App (the sign-in check, a shared conversation) run on the server, in the App's process.
+    ignores: [...tests, "app/_components/serverAuth.ts", "app/_components/serverShare.ts"],
     rules: {
       "@typescript-eslint/no-restricted-imports": [
         "error",

@@ -12,8 +12,8 @@ process.env.LOG_LEVEL ??= "warn";
 const instances = ["**/instances.test.ts", "server/boot/boot.test.ts", "client/sdk.test.ts"];
 /** Three instances behind nginx, and the soak with instances dying (production build, nginx, one Redis and a cluster). */
 const loadBalancer = "server/boot/loadBalancer.test.ts";
-/** The shared store suite runs again on a real 3-master Redis Cluster, with the cluster's own cases. */
-const clusterOnly = "server/platform/store/cluster.test.ts";
+/** The shared store suite runs again on a real 3-master Redis Cluster, with the cluster's own cases (the retention sweep's lock among them). */
+const clusterOnly = ["server/platform/store/cluster.test.ts", "server/sessions/retention.cluster.test.ts"];
 export default defineConfig({
   // tsconfig keeps JSX for Next to compile; the components a test renders are compiled here.
   oxc: { jsx: { runtime: "automatic" } },
@@ -30,7 +30,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "unit", include: ["{server,client,db,common,app}/**/*.test.ts"], exclude: [integration, ...instances, loadBalancer, clusterOnly, "node_modules/**"] },
+        test: { name: "unit", include: ["{server,client,db,common,app}/**/*.test.ts"], exclude: [integration, ...instances, loadBalancer, ...clusterOnly, "node_modules/**"] },
       },
       { extends: true, test: { name: "pglite", include: [integration], env: { PARLEY_TEST_BACKEND: "embedded" } } },
       {
@@ -44,7 +44,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: "cluster", include: ["server/platform/store/store.test.ts", clusterOnly], globalSetup: ["./scripts/test-redis-cluster.ts"] },
+        test: { name: "cluster", include: ["server/platform/store/store.test.ts", ...clusterOnly], globalSetup: ["./scripts/test-redis-cluster.ts"] },
       },
       { extends: true, test: { name: "instances", include: instances, globalSetup: ["./scripts/test-database.ts"], testTimeout: 60_000 } },
       { extends: true, test: { name: "loadbalancer", include: [loadBalancer], testTimeout: 60_000 } },

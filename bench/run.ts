@@ -1,7 +1,7 @@
 /**
  * `npm run bench` — Parley measured against the raw Redis and Postgres limits, in one run.
  * `npm run bench -- --quick` for the short mode (under two minutes). Options:
- *   --only s1,s3,…   run only these scenarios (s1…s11, knowledge; `--only knowledge` needs no build and starts no server)
+ *   --only s1,s3,…   run only these scenarios (s1…s12, knowledge; `--only knowledge` and `--only s12` need no build and start no server)
  *   --profile        start the Parley server with `--cpu-prof` (profiles in bench/profiles/)
  *   --rebuild        run `npm run build` even when a build exists
  *   --app-dir DIR    start Parley from another checkout's production build (default: this tree)
@@ -39,6 +39,7 @@ import * as s8 from "./scenarios/s8-peer";
 import * as s9 from "./scenarios/s9-capacity";
 import * as s10 from "./scenarios/s10-soak";
 import * as s11 from "./scenarios/s11-branches";
+import * as s12 from "./scenarios/s12-retention";
 import { summariseProfile } from "./lib/cpuprofile";
 import { runKnowledgeEvaluation } from "./scenarios/knowledge";
 
@@ -100,6 +101,8 @@ async function main() {
 
   try {
     if (SERVER_SCENARIOS.some(wanted)) await runServerScenarios(report, runScenario);
+    // In this process, on its own database and Redis prefix: no build, no server process.
+    await runScenario("s12", () => s12.run({ quick, log }));
     await runScenario("knowledge", () => runKnowledgeEvaluation({ quick, log }));
     if (!report.scenarios.some((s) => s.id === "knowledge") && wanted("knowledge")) {
       report.notes.push("Knowledge evaluation hook (`bench/scenarios/knowledge.ts` → `runKnowledgeEvaluation`): `server/knowledge/evaluate.ts` is not there yet, so no table.");

@@ -102,3 +102,18 @@ export interface Usage {
   completionTokens: number;
   totalTokens: number;
 }
+
+/** A source as a shared conversation shows it: its title and a snippet of the passage, nothing else. */
+export interface SharedReference {
+  title: string;
+  snippet: string;
+}
+
+/** A message of a shared conversation, as anyone with the link reads it. */
+export interface SharedMessage {
+  role: "user" | "assistant";
+  content: string;
+  references: SharedReference[];
+  /** ISO 8601. */
+  createdAt: string;
+}

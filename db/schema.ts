@@ -4,9 +4,11 @@ import {
   type PgTableExtraConfigValue,
   boolean,
   customType,
+  doublePrecision,
   foreignKey,
   index,
   integer,
+  interval,
   jsonb,
   pgEnum,
   pgTable,
@@ -20,6 +22,7 @@ import type {
   AgentConfig,
   ContextConfig,
   Reference,
+  SharedMessage,
   Strategy,
   SummaryParameters,
   Usage,
@@ -53,6 +56,12 @@ export const tenants = pgTable("tenants", {
   number: integer("number").notNull().unique().generatedAlwaysAsIdentity(),
   name: varchar("name", { length: 100 }).notNull().unique(),
   createdAt: ts("created_at").notNull().defaultNow(),
+  /** Sessions whose last activity is older than this many days are deleted (null: kept forever). */
+  retentionDays: doublePrecision("retention_days"),
+  /** Retention spares pinned sessions. */
+  keepPinned: boolean("keep_pinned").notNull().default(true),
+  /** Off: no new shares, and existing links answer 404 until it is on again. */
+  sharingEnabled: boolean("sharing_enabled").notNull().default(true),
 });
 
 export const users = pgTable(
@@ -100,6 +109,20 @@ export const webSessions = pgTable(
   (t) => [index("web_sessions_expires_idx").on(t.expiresAt)],
 );
 
+/** A user's own folders of sessions; names unique per user, ignoring case. */
+export const folders = pgTable(
+  "folders",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: ownedBy("tenant_id", () => tenants.id),
+    userId: ownedBy("user_id", () => users.id),
+    name: varchar("name", { length: 100 }).notNull(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("folders_user_name_idx").on(t.userId, sql`lower(${t.name})`)],
+);
+
 export const sessions = pgTable(
   "sessions",
   {
@@ -122,21 +145,45 @@ export const sessions = pgTable(
      * question: the active path runs from the root to it (null: no message yet).
      */
     activeLeafId: uuid("active_leaf_id"),
+    /** The owner's folder (null: in none). Deleting the folder moves the session out. */
+    folderId: uuid("folder_id").references(() => folders.id, { onDelete: "set null" }),
+    archivedAt: ts("archived_at"),
+    /**
+     * A temporary session's lifetime after its last activity (`updated_at`): PARLEY_TEMPORARY_HOURS
+     * when it was created. Null: an ordinary session.
+     */
+    temporaryLifetime: interval("temporary_lifetime"),
+    /**
+     * Set when the session's deletion starts (by its owner, an admin, expiry or retention): from
+     * then on it is invisible and takes no new message, and whichever run of the deletion comes
+     * next (this one, or the sweep after a crash) finishes it. See server/sessions/removal.ts.
+     */
+    deletingAt: ts("deleting_at"),
     createdAt: ts("created_at").notNull().defaultNow(),
     updatedAt: ts("updated_at").notNull().defaultNow(),
     /** The list's order key: pinned sessions by pin time, the rest by last update. */
     sortAt: ts("sort_at")
       .notNull()
       .generatedAlwaysAs(sql`coalesce(pinned_at, updated_at)`),
+    /** Archived or not: the lists' first split, so each list is one range of its order index. */
+    archived: boolean("archived")
+      .notNull()
+      .generatedAlwaysAs(sql`archived_at is not null`),
     titleTsv: tsvector("title_tsv")
       .notNull()
       .generatedAlwaysAs(sql`to_tsvector('simple', ${searchable("title")})`),
   },
   // Typed, as it names `messages`, whose type depends on this table's.
   (t): PgTableExtraConfigValue[] => [
-    index("sessions_user_order_idx").on(t.tenantId, t.userId, t.pinned, t.sortAt, t.id),
-    index("sessions_tenant_order_idx").on(t.tenantId, t.pinned, t.sortAt, t.id),
+    index("sessions_user_order_idx").on(t.tenantId, t.userId, t.archived, t.pinned, t.sortAt, t.id),
+    index("sessions_tenant_order_idx").on(t.tenantId, t.archived, t.pinned, t.sortAt, t.id),
+    // A folder's list (and moving a folder's sessions out when it is deleted).
+    index("sessions_folder_order_idx").on(t.folderId, t.archived, t.pinned, t.sortAt, t.id),
     index("sessions_tenant_created_idx").on(t.tenantId, t.createdAt),
+    // The retention sweep: a tenant's sessions by last activity; temporary ones; deletions to finish.
+    index("sessions_tenant_updated_idx").on(t.tenantId, t.updatedAt),
+    index("sessions_temporary_idx").on(t.updatedAt).where(sql`temporary_lifetime is not null`),
+    index("sessions_deleting_idx").on(t.deletingAt).where(sql`deleting_at is not null`),
     // Owner columns first (btree_gin), so a search reads only its own tenant's and owner's entries.
     index("sessions_owner_title_tsv_idx").using("gin", t.tenantId, t.userId, t.titleTsv),
     // The active leaf is a message of this session (messages are defined below; the callback runs later).
@@ -209,6 +256,29 @@ export const messages = pgTable(
     index("messages_down_rated_idx").on(t.sessionId).where(sql`rating = 'down'`),
     index("messages_rated_idx").on(t.tenantId, t.ratedAt).where(sql`rating is not null`),
   ],
+);
+
+/**
+ * A shared conversation: a copy of a session's active path as it stood (completed messages, their
+ * sources' titles and snippets), read by anyone with its link. The link's token is never stored,
+ * only its SHA-256.
+ */
+export const shares = pgTable(
+  "shares",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: ownedBy("tenant_id", () => tenants.id),
+    userId: ownedBy("user_id", () => users.id),
+    sessionId: ownedBy("session_id", () => sessions.id),
+    /** SHA-256 of the link's token, hex. */
+    tokenHash: varchar("token_hash", { length: 64 }).notNull().unique(),
+    title: varchar("title", { length: 255 }).notNull(),
+    messages: jsonb("messages").$type<SharedMessage[]>().notNull(),
+    messageCount: integer("message_count").notNull(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    revokedAt: ts("revoked_at"),
+  },
+  (t) => [index("shares_user_idx").on(t.userId, t.createdAt), index("shares_session_idx").on(t.sessionId, t.createdAt)],
 );
 
 // --- knowledge bases ---

@@ -21,6 +21,8 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 
 const FEATURES = ["chat", "sessions", "auth", "knowledge"];
 const isTest = (file: string) => /\.test\.tsx?$/.test(file) || file.startsWith("e2e/");
+/** The Next server components' ways to the App: they run on the server, in the App's process. */
+const SERVER_GATEWAYS = ["app/_components/serverAuth.ts", "app/_components/serverShare.ts"];
 /** The top folder of a file under server/ ("http", "chat", …), or its first folder elsewhere ("db", "app"). */
 const layerOf = (file: string) => (file.startsWith("server/") ? (file.split("/")[1] ?? "") : (file.split("/")[0] ?? ""));
 
@@ -67,7 +69,7 @@ describe("the module graph", () => {
 
   it("lets only server/boot (and test support) import the composition root or the host as values", () => {
     expect(allImports["server/boot/app.ts"]).toBeDefined();
-    const mayImport = (file: string) => layerOf(file) === "boot" || layerOf(file) === "testing" || file === "app/_components/serverAuth.ts";
+    const mayImport = (file: string) => layerOf(file) === "boot" || layerOf(file) === "testing" || SERVER_GATEWAYS.includes(file);
     expect(edges(valueImports, (file) => !mayImport(file), (to) => to.startsWith("server/boot/"))).toEqual([]);
     // Only the faces may even name the App's type: they hand it to the routers.
     expect(edges(allImports, (file) => !mayImport(file) && layerOf(file) !== "http", (to) => to.startsWith("server/boot/"))).toEqual([]);
@@ -93,7 +95,7 @@ describe("the module graph", () => {
   });
 
   it("lets browser and SDK code take only types from server/ and db/ (values they share are in common/)", () => {
-    const shipsToClients = (file: string) => (file.startsWith("app/") && file !== "app/_components/serverAuth.ts") || file === "client/index.ts";
+    const shipsToClients = (file: string) => (file.startsWith("app/") && !SERVER_GATEWAYS.includes(file)) || file === "client/index.ts";
     expect(edges(valueImports, shipsToClients, (to) => to.startsWith("server/") || to.startsWith("db/"))).toEqual([]);
     expect(edges(allImports, (file) => file.startsWith("server/"), (to) => to.startsWith("client/") || to.startsWith("app/"))).toEqual([]);
   });

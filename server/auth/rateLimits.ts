@@ -10,10 +10,12 @@ import type { Store } from "../platform/store/types";
  * before the call writes anything.
  */
 // `sign_in` is the wrong-key limit (its metric label and Redis key from when only sign-ins counted).
-export type LimitName = "calls" | "sends" | "sign_in";
+export type LimitName = "calls" | "sends" | "sign_in" | "share";
 
 /** Wrong keys (sign-in, header or cookie) per client address and window (the contract's 10 a minute). */
 export const WRONG_KEYS_PER_WINDOW = 10;
+/** Reads of shared conversations (the page and its JSON) per client address and window (the contract's 120 a minute). */
+export const SHARE_READS_PER_WINDOW = 120;
 
 export interface RateLimitOptions {
   store: Pick<Store, "rateLimiter">;
@@ -23,6 +25,7 @@ export interface RateLimitOptions {
   callsPerWindow: number;
   sendsPerWindow: number;
   wrongKeysPerWindow?: number;
+  shareReadsPerWindow?: number;
   /** 60 in production; tests shorten it to see a window reset. */
   windowSeconds?: number;
   /** Counts each refusal (the metrics). */
@@ -42,6 +45,7 @@ export function createRateLimits(options: RateLimitOptions) {
   const calls = limiter("calls", options.callsPerWindow);
   const sends = limiter("sends", options.sendsPerWindow);
   const wrongKeys = limiter("sign_in", options.wrongKeysPerWindow ?? WRONG_KEYS_PER_WINDOW);
+  const shareReads = limiter("share", options.shareReadsPerWindow ?? SHARE_READS_PER_WINDOW);
 
   const wrongKeysMessage = () => `Too many wrong keys from this address: at most ${wrongKeys?.points} ${per}`;
   const refuse = (name: LimitName, msBeforeNext: number, message: string) => {
@@ -70,6 +74,8 @@ export function createRateLimits(options: RateLimitOptions) {
     async answerNotStarted(subject: string) {
       await sends?.limiter.reward(subject);
     },
+    /** A read of a shared conversation (its page or its JSON) from a client address: anyone may read, but not endlessly. */
+    shareRead: (address: string) => consume("share", shareReads, address, `Too many shared conversations read from this address: at most ${shareReads?.points} ${per}`),
     /** Before a sign-in's key is checked: refused once the address has used up its wrong attempts. */
     async signInAllowed(address: string) {
       if (!wrongKeys) return;

@@ -14,6 +14,7 @@ import { createMetrics, type Metrics } from "../platform/metrics";
 import { createModels } from "../platform/models";
 import { createRateLimits, type RateLimits } from "../auth/rateLimits";
 import { startSweeper } from "../chat/recovery";
+import { startRetentionSweeper } from "../sessions/retention";
 import { listenForSignals, publishSignal } from "../platform/signals";
 import { createKeys, createStore, type Keys, type Store } from "../platform/store";
 
@@ -118,6 +119,7 @@ export async function createApp(
     ...options.documents,
   });
   let stopSweeper = () => {};
+  let stopRetentionSweeper = async () => {};
   let reembedding: Promise<unknown> = Promise.resolve();
   let unsubscribeSignals: () => Promise<void> = async () => {};
 
@@ -161,6 +163,7 @@ export async function createApp(
     }),
     async close() {
       stopSweeper();
+      await stopRetentionSweeper();
       await reembedding;
       await runner.close();
       await documents.close();
@@ -191,6 +194,8 @@ export async function createApp(
 
     // Answers left `streaming` by a dead instance: at start, then every few seconds on every instance.
     stopSweeper = await startSweeper(app);
+    // Temporary chats past their lifetime and sessions past their tenant's retention: one instance at a time.
+    stopRetentionSweeper = startRetentionSweeper(app);
     // Expired browser sign-ins: at start, then every few minutes (any instance may; deleting is idempotent).
     const purge = () => purgeExpiredWebSessions(app.db).catch((error: Error) => log.error({ err: error }, "could not purge expired sign-ins"));
     await purge();

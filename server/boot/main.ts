@@ -20,13 +20,14 @@ const port = Number(args.port ?? process.env.PORT ?? 3000);
 // port: both are settled before the modules that read them load.
 Object.assign(process.env, { NODE_ENV: process.env.NODE_ENV || (dev ? "development" : "production"), PORT: String(port) });
 
-const [{ default: next }, { parseEnv }, { rootLogger }, { startHost }, { createHttpServer }, { apiRoutes }] = await Promise.all([
+const [{ default: next }, { parseEnv }, { rootLogger }, { startHost }, { createHttpServer }, { apiRoutes }, { withSharePageGuard }] = await Promise.all([
   import("next"),
   import("../platform/env"),
   import("../platform/log"),
   import("./host"),
   import("../http/server"),
   import("../http/routes"),
+  import("../http/share"),
 ]);
 
 let env: ReturnType<typeof parseEnv>;
@@ -42,7 +43,7 @@ const host = startHost(env, { log });
 const pages = next({ dev, dir: process.cwd(), hostname: args.hostname ?? "localhost", port });
 await pages.prepare();
 
-const server = createHttpServer({ routes: apiRoutes(host), pages: pages.getRequestHandler(), host, dev });
+const server = createHttpServer({ routes: apiRoutes(host), pages: withSharePageGuard(host, pages.getRequestHandler()), host, dev });
 // Dev mode's hot reload talks over a WebSocket upgrade.
 const upgrade = pages.getUpgradeHandler();
 server.on("upgrade", (req, socket, head) => void upgrade(req, socket, head));

@@ -29,6 +29,7 @@ export function createStreamWriter(deps: StreamDeps & { log: Logger }, sessionId
   let pending: StreamEvent[] = [];
   let inFlight: Promise<void> | null = null;
   let failing = false;
+  let discarded = false;
 
   const push = (event: StreamEvent) => {
     const last = pending.at(-1);
@@ -62,11 +63,16 @@ export function createStreamWriter(deps: StreamDeps & { log: Logger }, sessionId
   return {
     /** Queues an event and starts a write if none is in flight. */
     emit(event: StreamEvent) {
+      if (discarded) return;
       push(event);
       void flush();
     },
-    /** Drops what is not written yet: the answer was ended by someone else (its session deleted). */
+    /**
+     * Drops what is not written yet, and whatever comes later (a late title): the answer was ended
+     * by someone else (its session deleted or cleared), who wrote its stream's end and removes it.
+     */
     discard() {
+      discarded = true;
       pending = [];
     },
     /** Resolves once every event emitted so far has been written (or failed to be). */

@@ -12,6 +12,7 @@ import { AppError, kindOfCode, retryAfterOf, toTRPCError } from "../platform/err
 import { checkHealth } from "./health";
 import type { AppHost } from "../boot/host";
 import { handleUpload } from "./upload";
+import { shareJsonHandler } from "./share";
 import { createRestApp, OPENAPI_PATH, REST_AUTH } from "./rest";
 import { toRestError } from "./rest/errors";
 import { appRouter } from "./trpc/routers/_app";
@@ -53,6 +54,8 @@ export function apiRoutes(host: AppHost): ApiRoute[] {
       handler: perApp(host, (app) => getRequestListener(createRestApp(app).fetch)),
       refuse: refuseRest,
     },
+    // Shared conversations: anyone with the link, no caller (limited per client address in the handler).
+    { prefix: "/api/share", handler: onlyMethods(["GET", "HEAD"], perApp(host, shareJsonHandler)) },
     { prefix: "/api/health", handler: onlyMethods(["GET", "HEAD"], healthHandler(host)), always: true },
     { prefix: "/api/metrics", handler: onlyMethods(["GET"], metricsHandler(host)), always: true },
     {

@@ -1,5 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import { requestLogFields, type Logger } from "../platform/log";
+import { loggedPath, requestLogFields, type Logger } from "../platform/log";
 import type { Metrics } from "../platform/metrics";
 
 /** A Node request handler; it answers the request (or throws before answering: a JSON 500). */
@@ -130,7 +130,7 @@ function observe(host: ServerHost, req: IncomingMessage, res: ServerResponse, pa
     host.metrics.httpRequests.inc({ method, route, status: String(status) });
     host.metrics.httpDuration.observe({ method, route }, seconds);
     // Pages and their assets are many and say little: they log at debug.
-    const line = { method, path, status, ms: Math.round(seconds * 1000), ...requestLogFields(req) };
+    const line = { method, path: loggedPath(path), status, ms: Math.round(seconds * 1000), ...requestLogFields(req) };
     if (route === "page") host.log.debug(line, "request");
     else host.log.info(line, "request");
   });

@@ -77,6 +77,10 @@ const envSchema = z.object({
   PARLEY_STREAMS_PER_KEY: positiveInt(64),
   /** Documents that may wait for a document process per instance; beyond it an upload is TOO_MANY_REQUESTS. */
   PARLEY_MAX_QUEUED_DOCUMENTS: positiveInt(8),
+  /** A temporary chat is deleted this many hours after its last activity (fractions allowed). */
+  PARLEY_TEMPORARY_HOURS: z.coerce.number().positive().default(24),
+  /** How often the retention sweep runs (one instance at a time), at least 1 s. */
+  PARLEY_RETENTION_SWEEP_SECONDS: z.coerce.number().min(1, "must be at least 1").default(300),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
 }).refine((env) => !(env.REDIS_URL && env.REDIS_CLUSTER_NODES), {
   path: ["REDIS_CLUSTER_NODES"],

@@ -51,6 +51,9 @@ export function rootLogger(): Logger {
   return (processWide.__parleyLogger ??= createLogger());
 }
 
+/** A share link's token is a secret like a key: a request's path is logged without it. */
+export const loggedPath = (path: string) => path.replace(/^(\/api)?\/share\/[^/]+/, "$1/share/[token]");
+
 /** What a request's log line says about whom and what it concerned (tenant, user, session, message ids). */
 export type RequestLogFields = Partial<Record<"tenantId" | "userId" | "sessionId" | "messageId" | "procedure", string>>;
 const requestFieldsOf = new WeakMap<object, RequestLogFields>();

@@ -60,11 +60,22 @@ export function createMetrics() {
     rateLimited: zeroed(
       new Counter({
         name: "parley_rate_limited_total",
-        help: "Calls refused as TOO_MANY_REQUESTS, by limit (calls, sends, sign_in, queue, streams, documents)",
+        help: "Calls refused as TOO_MANY_REQUESTS, by limit (calls, sends, sign_in, share, queue, streams, documents)",
         labelNames: ["limit"] as const,
         registers: [registry],
       }),
-      ["calls", "sends", "sign_in", "queue", "streams", "documents"],
+      "limit",
+      ["calls", "sends", "sign_in", "share", "queue", "streams", "documents"],
+    ),
+    sessionsExpired: zeroed(
+      new Counter({
+        name: "parley_sessions_expired_total",
+        help: "Sessions the retention sweep deleted, by reason (retention, temporary)",
+        labelNames: ["reason"] as const,
+        registers: [registry],
+      }),
+      "reason",
+      ["retention", "temporary"],
     ),
     /** Where the answer gauges read their values at scrape time: the runner's own counts. */
     countAnswersFrom(runner: { readonly running: number; readonly queued: number }) {
@@ -75,8 +86,8 @@ export function createMetrics() {
 }
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** A counter with each limit's series at 0 from the start, so a scrape shows that nothing was refused. */
-function zeroed(counter: Counter<"limit">, limits: string[]) {
-  for (const limit of limits) counter.inc({ limit }, 0);
+/** A counter with each of its label's series at 0 from the start, so a scrape shows that nothing happened yet. */
+function zeroed<L extends string>(counter: Counter<L>, label: L, values: string[]) {
+  for (const value of values) counter.inc({ [label]: value } as Partial<Record<L, string>>, 0);
   return counter;
 }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, getTableName, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, getTableName, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import { alias, type AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Db } from "../../db";
 import { messages, sessions } from "../../db/schema";
@@ -216,8 +216,9 @@ export interface TurnHit {
 }
 
 /**
- * Question/answer pairs of the caller's own sessions whose question or answer matches `query`
- * (the same literal full-text terms as session search), best full-text score first.
+ * Question/answer pairs of the caller's own sessions (temporary chats left out) whose question or
+ * answer matches `query` (the same literal full-text terms as session search), best full-text
+ * score first.
  */
 export async function searchTurns(
   db: Db,
@@ -239,6 +240,8 @@ export async function searchTurns(
       .where(
         and(
           visibleWhere(caller, "own"),
+          // Temporary chats are never searched.
+          isNull(sessions.temporaryLifetime),
           sql`${messages.contentTsv} @@ ${tsquery}`,
           input.sessionIds ? inArray(messages.sessionId, input.sessionIds) : undefined,
         ),
@@ -296,7 +299,8 @@ export interface ActiveLeaf {
 
 /**
  * Locks the session's row until the transaction `tx` ends, so its tree changes one change at a
- * time, and returns its active leaf. (The caller has checked the session is the caller's.)
+ * time, and returns its active leaf. (The caller has checked the session is the caller's.) A
+ * session whose deletion has started is NOT_FOUND: nothing is added to it any more.
  */
 export async function lockActiveLeaf(tx: Db, sessionId: string): Promise<ActiveLeaf> {
   const leaf = alias(messages, "leaf");
@@ -304,7 +308,7 @@ export async function lockActiveLeaf(tx: Db, sessionId: string): Promise<ActiveL
     .select({ id: sessions.activeLeafId, createdAt: leaf.createdAt, children: childCount(qualified(sessions.id), qualified(sessions.activeLeafId)) })
     .from(sessions)
     .leftJoin(leaf, eq(leaf.id, sessions.activeLeafId))
-    .where(eq(sessions.id, sessionId))
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.deletingAt)))
     .for("update", { of: sessions });
   if (!row) throw notFound("Session");
   return row;
@@ -353,8 +357,9 @@ export type NewMessage = Pick<typeof messages.$inferInsert, "id" | "requestId" |
 /**
  * Appends `chain` (each message the parent of the next) under `parent`, the end of the active
  * path, in `tx`; the session's leaf becomes the last of them and (unless `touch` is false) the
- * session moves to the top of its list. Each is created after the one before it (from `at`),
- * whatever this instance's clock.
+ * session moves to the top of its list, out of the archive if it was archived (sending in an
+ * archived session restores it), and a temporary chat's expiry moves with its activity. Each is
+ * created after the one before it (from `at`), whatever this instance's clock.
  */
 export async function appendToPath(
   tx: Db,
@@ -375,7 +380,7 @@ export async function appendToPath(
     above = row!;
   }
   const last = rows.at(-1);
-  if (last) await tx.update(sessions).set({ activeLeafId: last.id, ...(touch && { updatedAt: last.createdAt }) }).where(eq(sessions.id, session.id));
+  if (last) await tx.update(sessions).set({ activeLeafId: last.id, ...(touch && { updatedAt: last.createdAt, archivedAt: null }) }).where(eq(sessions.id, session.id));
   return rows;
 }
 

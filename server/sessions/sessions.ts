@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from "uuid";
-import { and, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, inArray, isNotNull, isNull, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db";
 import { messages, sessions, users } from "../../db/schema";
@@ -20,6 +20,7 @@ import { isStorableTime, isUuid } from "../../common/inputs";
 import { handbookBaseId } from "../knowledge/handbookBase";
 import { allBasesOfTenant, basesOfTenant } from "../knowledge/repository";
 import { hasHan, segmentWords, tsQueryOperand } from "../../common/segment";
+import { assertFolder } from "./folders";
 
 export const sessionColumns = {
   id: sessions.id,
@@ -35,6 +36,11 @@ export const sessionColumns = {
   agentConfig: sessions.agentConfig,
   contextConfig: sessions.contextConfig,
   activeLeafId: sessions.activeLeafId,
+  folderId: sessions.folderId,
+  archivedAt: sessions.archivedAt,
+  temporary: sql<boolean>`${sessions.temporaryLifetime} is not null`,
+  // Null for an ordinary session (null + interval is null).
+  expiresAt: sql<Date | null>`${sessions.updatedAt} + ${sessions.temporaryLifetime}`.mapWith(sessions.updatedAt),
   createdAt: sessions.createdAt,
   updatedAt: sessions.updatedAt,
 };
@@ -58,6 +64,14 @@ export interface Session {
   contextConfig: ContextConfig;
   /** The last message of the conversation shown and continued: its path from the root is the active path. */
   activeLeafId: string | null;
+  /** The owner's folder it is in (null: none). */
+  folderId: string | null;
+  /** When it was archived (null: listed as usual). */
+  archivedAt: Date | null;
+  /** A temporary chat: never listed, searched, shared or counted, deleted at `expiresAt`. */
+  temporary: boolean;
+  /** When a temporary chat is deleted unless it sees activity first (null: an ordinary session). */
+  expiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -68,8 +82,11 @@ export interface Session {
  */
 export type Access = "own" | "tenant";
 
+/** A session being deleted is gone for every reader from the moment its deletion starts (see removal.ts). */
+const notDeleting = isNull(sessions.deletingAt);
+
 export function visibleWhere(caller: Caller, access: Access): SQL {
-  const tenantWall = eq(sessions.tenantId, caller.tenant.id);
+  const tenantWall = and(eq(sessions.tenantId, caller.tenant.id), notDeleting)!;
   return access === "tenant" && isAdmin(caller.user) ? tenantWall : and(tenantWall, eq(sessions.userId, caller.user.id))!;
 }
 
@@ -105,7 +122,20 @@ async function withSessionKnowledge(db: Db, caller: Caller, input: SessionInput,
 }
 
 /** Every column session.create sets, as a placeholder of the same name. */
-const insertedColumns = ["id", "tenantId", "userId", "title", "description", "knowledgeBaseId", "strategy", "summaryParameters", "agentConfig", "contextConfig"] as const;
+const insertedColumns = [
+  "id",
+  "tenantId",
+  "userId",
+  "title",
+  "description",
+  "knowledgeBaseId",
+  "strategy",
+  "summaryParameters",
+  "agentConfig",
+  "contextConfig",
+  "folderId",
+  "temporaryLifetime",
+] as const;
 type InsertedSession = Pick<typeof sessions.$inferInsert, (typeof insertedColumns)[number]>;
 
 function prepareSessionInsert(db: Db) {
@@ -115,8 +145,18 @@ function prepareSessionInsert(db: Db) {
 /** session.create's INSERT, built once per database: building it costs more CPU than its round trip. */
 const sessionInserts = new WeakMap<Db, ReturnType<typeof prepareSessionInsert>>();
 
-export async function createSession(db: Db, caller: Caller, given: SessionInput): Promise<Session> {
+/** Where a new session goes besides its settings: a folder of the caller's, or a temporary chat that lives `temporaryHours` after its last activity. */
+export interface Placement {
+  folderId?: string | null;
+  temporaryHours?: number;
+}
+
+/** A lifetime as Postgres reads an interval, to the millisecond (so `expiresAt` is a JS Date exactly). */
+const lifetimeOf = (hours: number) => `${Math.round(hours * 3_600_000)} milliseconds`;
+
+export async function createSession(db: Db, caller: Caller, given: SessionInput, placement: Placement = {}): Promise<Session> {
   const input = await withSessionKnowledge(db, caller, given, true);
+  if (placement.folderId) await assertFolder(db, caller, placement.folderId);
   let insert = sessionInserts.get(db);
   if (!insert) sessionInserts.set(db, (insert = prepareSessionInsert(db)));
   const values: InsertedSession = {
@@ -129,6 +169,8 @@ export async function createSession(db: Db, caller: Caller, given: SessionInput)
     description: input.description ?? "",
     knowledgeBaseId: input.knowledgeBaseId ?? null,
     ...mergeConfigs({}, input),
+    folderId: placement.folderId ?? null,
+    temporaryLifetime: placement.temporaryHours === undefined ? null : lifetimeOf(placement.temporaryHours),
   };
   const [row] = await insert.execute(values);
   return row!; // insert … returning gives the one row inserted
@@ -160,13 +202,17 @@ function mergeConfigs(current: Partial<Configs>, patch: SessionInput): Configs {
   return merged as Configs;
 }
 
-export async function updateSession(
-  db: Db,
-  caller: Caller,
-  id: string,
-  input: SessionInput & { pinned?: boolean },
-): Promise<Session> {
+/** What session.update changes besides the settings: pin, archive and folder (each independent of the others), and `temporary: false` keeps a temporary chat. */
+export interface SessionUpdate extends SessionInput {
+  pinned?: boolean;
+  archived?: boolean;
+  folderId?: string | null;
+  temporary?: false;
+}
+
+export async function updateSession(db: Db, caller: Caller, id: string, input: SessionUpdate): Promise<Session> {
   await withSessionKnowledge(db, caller, input, false);
+  if (input.folderId) await assertFolder(db, caller, input.folderId);
   return db.transaction(async (tx) => {
     const [current] = await tx
       .select(sessionColumns)
@@ -179,10 +225,15 @@ export async function updateSession(
       input.pinned === undefined || input.pinned === current.pinned
         ? {}
         : { pinned: input.pinned, pinnedAt: input.pinned ? now : null };
+    const archive =
+      input.archived === undefined || input.archived === (current.archivedAt !== null) ? {} : { archivedAt: input.archived ? now : null };
     const [row] = await tx
       .update(sessions)
       .set({
         ...pin,
+        ...archive,
+        ...(input.folderId !== undefined && { folderId: input.folderId }),
+        ...(input.temporary === false && { temporaryLifetime: null }),
         ...(input.title !== undefined && { title: input.title }),
         ...(input.description !== undefined && { description: input.description }),
         ...(input.knowledgeBaseId !== undefined && { knowledgeBaseId: input.knowledgeBaseId }),
@@ -200,12 +251,15 @@ export async function setTitle(db: Db, sessionId: string, title: string): Promis
   await db.update(sessions).set({ title }).where(eq(sessions.id, sessionId));
 }
 
-/** The first title of a session still untitled; false when it has one by now (set by its owner, say). */
+/**
+ * The first title of a session still untitled; false when it has one by now (set by its owner,
+ * say), or is being deleted (so a late title writes nothing to a stream that is going).
+ */
 export async function setTitleIfUntitled(db: Db, sessionId: string, title: string): Promise<boolean> {
   const rows = await db
     .update(sessions)
     .set({ title })
-    .where(and(eq(sessions.id, sessionId), eq(sessions.title, "")))
+    .where(and(eq(sessions.id, sessionId), eq(sessions.title, ""), notDeleting))
     .returning({ id: sessions.id });
   return rows.length > 0;
 }
@@ -215,17 +269,21 @@ export async function touchSession(db: Db, sessionId: string, at: Date): Promise
   await db.update(sessions).set({ updatedAt: at }).where(eq(sessions.id, sessionId));
 }
 
-/** A deleted session and its answers, which name its keys in the store (see sessionState.ts). */
-export interface DeletedSession {
+// --- deleting (the steps and their order are removal.ts's) ---
+
+/** An answer of a session being deleted or cleared: it names a stream in the store. */
+export interface SessionAnswer {
   id: string;
-  answers: { id: string; streaming: boolean; content: string }[];
+  sessionId: string;
+  streaming: boolean;
+  /** Its text so far, when it is streaming (its `stop` event carries it); otherwise empty. */
+  content: string;
 }
 
-/** The answers of these sessions; the text only of those still streaming (their `stop` carries it). */
-async function answersOf(db: Db, sessionIds: string[]): Promise<Map<string, DeletedSession["answers"]>> {
-  const bySession = new Map(sessionIds.map((id) => [id, [] as DeletedSession["answers"]]));
-  if (sessionIds.length === 0) return bySession;
-  const rows = await db
+/** The answers of these sessions (each names a stream in the store). */
+export async function answersOf(db: Db, sessionIds: string[]): Promise<SessionAnswer[]> {
+  if (sessionIds.length === 0) return [];
+  return db
     .select({
       id: messages.id,
       sessionId: messages.sessionId,
@@ -234,27 +292,69 @@ async function answersOf(db: Db, sessionIds: string[]): Promise<Map<string, Dele
     })
     .from(messages)
     .where(and(inArray(messages.sessionId, sessionIds), eq(messages.role, "assistant")));
-  for (const { sessionId, ...answer } of rows) bySession.get(sessionId)!.push(answer);
-  return bySession;
+}
+
+/** Ends these answers as `stopped` in Postgres if they are still streaming: their producers, finding their rows final, write nothing more. */
+export async function stopStreamingAnswers(db: Db, answerIds: string[]): Promise<void> {
+  if (answerIds.length === 0) return;
+  await db
+    .update(messages)
+    .set({ status: "stopped", updatedAt: new Date() })
+    .where(and(inArray(messages.id, answerIds), eq(messages.status, "streaming")));
 }
 
 /**
- * Deletes sessions (messages cascade) and returns them with their answers. The sessions are locked
- * first, so no answer is added between reading their answers and deleting them.
+ * Starts deleting the listed sessions the caller may reach, or all of the caller's own: marks
+ * them, so that from now on no reader sees them and no message is added to them (a question being
+ * stored waits for the mark, then finds no session). Returns their ids.
  */
-export async function deleteSessions(db: Db, caller: Caller, target: { ids: string[] } | { all: true }, access: Access): Promise<DeletedSession[]> {
-  const where =
-    "all" in target
-      ? visibleWhere(caller, "own")
-      : and(inArray(sessions.id, target.ids), visibleWhere(caller, access));
-  return db.transaction(async (tx) => {
-    const locked = await tx.select({ id: sessions.id }).from(sessions).where(where).for("update");
-    const ids = locked.map((r) => r.id);
-    if (ids.length === 0) return [];
-    const answers = await answersOf(tx, ids);
-    await tx.delete(sessions).where(inArray(sessions.id, ids));
-    return ids.map((id) => ({ id, answers: answers.get(id)! }));
-  });
+export async function markForDeletion(db: Db, caller: Caller, target: { ids: string[] } | { all: true }, access: Access): Promise<string[]> {
+  const where = "all" in target ? visibleWhere(caller, "own") : and(inArray(sessions.id, target.ids), visibleWhere(caller, access));
+  const rows = await db.update(sessions).set({ deletingAt: new Date() }).where(where).returning({ id: sessions.id });
+  return rows.map((r) => r.id);
+}
+
+/** Which sessions a sweep deletes: temporary chats past their lifetime, or a tenant's sessions idle longer than its retention. */
+export type Expiry = { reason: "temporary" } | { reason: "retention"; tenantId: string; days: number; keepPinned: boolean };
+
+/**
+ * Marks up to `limit` expired sessions for deletion (as markForDeletion), longest idle first, by
+ * the database's clock; a session whose row another transaction holds (a question being stored)
+ * is left for the next batch, by when its activity may have renewed it.
+ */
+export async function markExpired(db: Db, expiry: Expiry, limit: number): Promise<string[]> {
+  const expired =
+    expiry.reason === "temporary"
+      ? and(isNotNull(sessions.temporaryLifetime), sql`${sessions.updatedAt} + ${sessions.temporaryLifetime} < now()`)
+      : and(
+          eq(sessions.tenantId, expiry.tenantId),
+          sql`${sessions.updatedAt} < now() - make_interval(secs => ${expiry.days * 86_400})`,
+          expiry.keepPinned ? eq(sessions.pinned, false) : undefined,
+        );
+  const candidates = db
+    .select({ id: sessions.id })
+    .from(sessions)
+    .where(and(expired, notDeleting))
+    .orderBy(sessions.updatedAt)
+    .limit(limit)
+    .for("update", { skipLocked: true });
+  const rows = await db.update(sessions).set({ deletingAt: new Date() }).where(inArray(sessions.id, candidates)).returning({ id: sessions.id });
+  return rows.map((r) => r.id);
+}
+
+/** Up to `limit` sessions whose deletion started and has not finished (its run was cut short), oldest first. */
+export async function unfinishedDeletions(db: Db, limit: number): Promise<string[]> {
+  const rows = await db.select({ id: sessions.id }).from(sessions).where(isNotNull(sessions.deletingAt)).orderBy(sessions.deletingAt).limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Deletion's last step: the rows of sessions marked for it, and with them, by foreign key in the
+ * same statement, everything they own in Postgres (messages with their feedback, shares).
+ */
+export async function deleteMarked(db: Db, sessionIds: string[]): Promise<void> {
+  if (sessionIds.length === 0) return;
+  await db.delete(sessions).where(and(inArray(sessions.id, sessionIds), isNotNull(sessions.deletingAt)));
 }
 
 // --- listing ---
@@ -306,12 +406,20 @@ export interface ListOptions {
   userId?: string;
   /** Admin listing: only sessions with an answer rated down. */
   feedback?: "down";
+  /** Only sessions in this folder (null: in none); absent: any. */
+  folderId?: string | null;
+  /** Archived sessions instead of the others. */
+  archived?: boolean;
 }
 
-/** Whose sessions a listing reads: a tenant, and one owner in it unless an admin lists them all. */
+/**
+ * Whose sessions a listing reads: a tenant, and one owner in it unless an admin lists them all;
+ * temporary chats only for admins (they are never in their owner's list).
+ */
 interface ListScope {
   tenantId: string;
   userId?: string;
+  temporary: boolean;
 }
 
 type OwnerFilter = (table: typeof sessions | typeof messages) => SQL;
@@ -363,7 +471,15 @@ async function listPage(db: Db, scope: ListScope, options: ListOptions) {
   }
   const downRated =
     options.feedback === "down" ? sql`exists (select 1 from ${messages} where ${messages.sessionId} = ${sessions.id} and ${messages.rating} = 'down')` : undefined;
-  const pageFilters: SQL[] = downRated ? [owner(sessions), downRated] : [owner(sessions)];
+  // Archived or not comes right after the owner in the order indexes, so each list is one range.
+  const shelf = and(
+    eq(sessions.archived, options.archived ?? false),
+    options.folderId === undefined ? undefined : options.folderId === null ? isNull(sessions.folderId) : eq(sessions.folderId, options.folderId),
+    scope.temporary ? undefined : isNull(sessions.temporaryLifetime),
+    notDeleting,
+    downRated,
+  )!;
+  const pageFilters: SQL[] = [owner(sessions), shelf];
   if (options.cursor) {
     const c = decodeCursor(options.cursor);
     pageFilters.push(sql`(${sessions.pinned}, ${sessions.sortAt}, ${sessions.id}) < (${c.pinned}, ${c.sortAt.toISOString()}::timestamptz, ${c.id}::uuid)`);
@@ -387,7 +503,7 @@ async function listPage(db: Db, scope: ListScope, options: ListOptions) {
     const [{ n } = { n: 0 }] = await db
       .select({ n: count() })
       .from(sessions)
-      .where(and(owner(sessions), downRated, query ? sql`${sessions.id} in (select id from ${searchHits(query, owner)} hits)` : undefined));
+      .where(and(owner(sessions), shelf, query ? sql`${sessions.id} in (select id from ${searchHits(query, owner)} hits)` : undefined));
     total = Number(n);
   }
   return { rows: page.map(({ sortAt: _sortAt, ...session }) => session), nextCursor, total };
@@ -395,13 +511,15 @@ async function listPage(db: Db, scope: ListScope, options: ListOptions) {
 
 /** The caller's own sessions: pinned first (latest pin first), then most recently updated. */
 export async function listSessions(db: Db, caller: Caller, options: ListOptions) {
-  const { rows, nextCursor, total } = await listPage(db, { tenantId: caller.tenant.id, userId: caller.user.id }, options);
+  if (options.folderId) await assertFolder(db, caller, options.folderId);
+  const { rows, nextCursor, total } = await listPage(db, { tenantId: caller.tenant.id, userId: caller.user.id, temporary: false }, options);
   return { items: rows, nextCursor, ...(total !== undefined && { total }) };
 }
 
 /** Every session of the caller's tenant, with its owner and message count (admins). */
 export async function listTenantSessions(db: Db, caller: Caller, options: ListOptions) {
-  const { rows, nextCursor } = await listPage(db, { tenantId: caller.tenant.id, userId: options.userId }, options);
+  if (options.folderId) await assertFolder(db, caller, options.folderId, "tenant");
+  const { rows, nextCursor } = await listPage(db, { tenantId: caller.tenant.id, userId: options.userId, temporary: true }, options);
   if (rows.length === 0) return { items: [], nextCursor };
   const ids = rows.map((r) => r.id);
   const ownerIds = [...new Set(rows.map((r) => r.userId))];
@@ -440,17 +558,18 @@ export async function bumpContextVersion(db: Db, sessionId: string): Promise<voi
 }
 
 /**
- * Deletes every message of the caller's own session and returns it as deleted: an answer still
- * streaming goes too, and forgetSessions stops it (contract: clearing mid-answer stops the answer).
+ * Deletes every message of the caller's own session, an answer still streaming too (removal.ts
+ * stops it: the contract's "clearing mid-answer stops the answer"). Returns how many went, and the
+ * answers, whose streams go next.
  */
-export async function clearMessages(db: Db, caller: Caller, id: string): Promise<{ deleted: number; session: DeletedSession }> {
+export async function clearMessages(db: Db, caller: Caller, id: string): Promise<{ deleted: number; answers: SessionAnswer[] }> {
   return db.transaction(async (tx) => {
     await lockOwnSession(tx, caller, id);
-    const answers = (await answersOf(tx, [id])).get(id)!; // answersOf has an entry for every id it is given
+    const answers = await answersOf(tx, [id]);
     // The leaf first: it refers to a message. Should the store's part of the clear fail, the
     // cached context is of an old version now.
     await tx.update(sessions).set({ activeLeafId: null, contextVersion: sql`${sessions.contextVersion} + 1` }).where(eq(sessions.id, id));
     const deleted = await tx.delete(messages).where(eq(messages.sessionId, id)).returning({ id: messages.id });
-    return { deleted: deleted.length, session: { id, answers } };
+    return { deleted: deleted.length, answers };
   });
 }

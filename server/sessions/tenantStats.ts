@@ -1,11 +1,15 @@
-import { and, count, eq, gte, isNotNull, sql } from "drizzle-orm";
+import { and, count, eq, gte, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Db } from "../../db";
 import { messages, sessions, users } from "../../db/schema";
 
 const DAYS = 30;
 
-/** Tenant-wide numbers for the dashboard; days are UTC calendar days, zero-filled. */
+/**
+ * Tenant-wide numbers for the dashboard; days are UTC calendar days, zero-filled. Temporary chats
+ * (and sessions being deleted) count nowhere.
+ */
 export async function tenantStats(db: Db, tenantId: string) {
+  const counted = and(eq(sessions.tenantId, tenantId), isNull(sessions.temporaryLifetime), isNull(sessions.deletingAt));
   const since = new Date();
   since.setUTCHours(0, 0, 0, 0);
   since.setUTCDate(since.getUTCDate() - (DAYS - 1));
@@ -13,23 +17,24 @@ export async function tenantStats(db: Db, tenantId: string) {
   const ratedSince = new Date(Date.now() - DAYS * 86_400_000);
   // count() without `group by` always gives one row.
   const [[s], [m], [u], [a], perDay, ratings] = await Promise.all([
-    db.select({ n: count() }).from(sessions).where(eq(sessions.tenantId, tenantId)),
-    db.select({ n: count() }).from(messages).innerJoin(sessions, eq(sessions.id, messages.sessionId)).where(eq(sessions.tenantId, tenantId)),
+    db.select({ n: count() }).from(sessions).where(counted),
+    db.select({ n: count() }).from(messages).innerJoin(sessions, eq(sessions.id, messages.sessionId)).where(counted),
     db.select({ n: count() }).from(users).where(eq(users.tenantId, tenantId)),
     db
       .select({ n: count() })
       .from(messages)
       .innerJoin(sessions, eq(sessions.id, messages.sessionId))
-      .where(and(eq(sessions.tenantId, tenantId), eq(messages.status, "streaming"))),
+      .where(and(counted, eq(messages.status, "streaming"))),
     db
       .select({ day, n: count() })
       .from(sessions)
-      .where(and(eq(sessions.tenantId, tenantId), gte(sessions.createdAt, since)))
+      .where(and(counted, gte(sessions.createdAt, since)))
       .groupBy(day),
     db
       .select({ rating: messages.rating, n: count() })
       .from(messages)
-      .where(and(eq(messages.tenantId, tenantId), isNotNull(messages.rating), gte(messages.ratedAt, ratedSince)))
+      .innerJoin(sessions, eq(sessions.id, messages.sessionId))
+      .where(and(counted, eq(messages.tenantId, tenantId), isNotNull(messages.rating), gte(messages.ratedAt, ratedSince)))
       .groupBy(messages.rating),
   ]);
   const rated = (rating: "up" | "down") => Number(ratings.find((r) => r.rating === rating)?.n ?? 0);

@@ -14,6 +14,8 @@ export function createKeys(prefix: string) {
     request: (sessionId: string, requestId: string) => `${prefix}request:{${sessionId}}:${requestId}`,
     /** Signals every instance acts on: stop answers, forget revoked keys. */
     signalChannel: () => `${prefix}signals`,
+    /** Held by the one instance running the retention sweep. */
+    retentionLock: () => `${prefix}retention:lock`,
   };
 }
 export type Keys = ReturnType<typeof createKeys>;

@@ -4,6 +4,7 @@ import { tenantStats } from "../../../sessions/tenantStats";
 import { apiKeyHolder, createTenant, createUser, DEFAULT_TENANT, getUser, insertApiKey, listApiKeys, listUsers, revokeApiKey } from "../../../auth/accounts";
 import { AppError } from "../../../platform/errors";
 import { listTenantSessions } from "../../../sessions/sessions";
+import { getTenantSettings, updateTenantSettings } from "../../../sessions/tenantSettings";
 import { broadcast } from "../../../platform/signals";
 import { adminProcedure, router } from "../trpc";
 import { listInput } from "./session";
@@ -19,9 +20,22 @@ function assertMayManage(callerRole: string, targetRole: string) {
 
 export const adminRouter = router({
   sessions: adminProcedure
-    .input(listInput.extend({ userId: z.uuid().optional(), feedback: z.literal("down").optional() }).default({ limit: 20 }))
+    .input(listInput.extend({ userId: z.uuid().optional(), feedback: z.literal("down").optional() }).default({ limit: 20, archived: false }))
     .query(({ ctx, input }) => listTenantSessions(ctx.app.db, ctx.me, input)),
   stats: adminProcedure.query(({ ctx }) => tenantStats(ctx.app.db, ctx.me.tenant.id)),
+  // The tenant's rules for its sessions: retention (null: keep forever) and sharing.
+  tenant: router({
+    get: adminProcedure.query(({ ctx }) => getTenantSettings(ctx.app.db, ctx.me.tenant.id)),
+    update: adminProcedure
+      .input(
+        z.object({
+          retentionDays: z.number().positive().max(36_500).nullable().optional(),
+          keepPinned: z.boolean().optional(),
+          sharingEnabled: z.boolean().optional(),
+        }),
+      )
+      .mutation(({ ctx, input }) => updateTenantSettings(ctx.app.db, ctx.me.tenant.id, input)),
+  }),
   users: router({
     list: adminProcedure.query(async ({ ctx }) => ({ items: await listUsers(ctx.app.db, ctx.me.tenant.id) })),
     create: adminProcedure

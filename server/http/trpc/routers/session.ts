@@ -12,18 +12,32 @@ export const listInput = z.object({
   limit: z.number().int().min(1).max(100).default(20),
   cursor: text().max(500).optional(),
   search: text().max(500).optional(),
+  // Absent: any folder; null: only sessions in none.
+  folderId: z.uuid().nullable().optional(),
+  archived: z.boolean().default(false),
 });
 
 export const sessionRouter = router({
   create: authedProcedure
-    .input(sessionInputSchema.optional())
-    .mutation(({ ctx, input }) => createSession(ctx.app.db, ctx.me, input ?? {})),
+    .input(sessionInputSchema.extend({ folderId: z.uuid().nullable().optional(), temporary: z.boolean().optional() }).optional())
+    .mutation(({ ctx, input: { folderId, temporary, ...settings } = {} }) =>
+      createSession(ctx.app.db, ctx.me, settings, { folderId, temporaryHours: temporary ? ctx.app.env.PARLEY_TEMPORARY_HOURS : undefined }),
+    ),
   get: authedProcedure.input(z.object({ id })).query(({ ctx, input }) => getSession(ctx.app.db, ctx.me, input.id, "tenant")),
   list: authedProcedure
-    .input(listInput.extend({ withTotal: z.boolean().default(false) }).default({ limit: 20, withTotal: false }))
+    .input(listInput.extend({ withTotal: z.boolean().default(false) }).default({ limit: 20, archived: false, withTotal: false }))
     .query(({ ctx, input }) => listSessions(ctx.app.db, ctx.me, input)),
   update: authedProcedure
-    .input(sessionInputSchema.extend({ id, pinned: z.boolean().optional() }))
+    // Only `temporary: false` may be set: a temporary chat can be kept, an ordinary session never becomes one.
+    .input(
+      sessionInputSchema.extend({
+        id,
+        pinned: z.boolean().optional(),
+        archived: z.boolean().optional(),
+        folderId: z.uuid().nullable().optional(),
+        temporary: z.literal(false, { error: "Only temporary: false (keep the chat) may be set" }).optional(),
+      }),
+    )
     .mutation(({ ctx, input: { id, ...patch } }) => updateSession(ctx.app.db, ctx.me, id, patch)),
   delete: authedProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => ({ id: await removeSession(ctx.app, ctx.me, input.id) })),
   deleteMany: authedProcedure
