@@ -1,0 +1,1 @@
+ALTER TABLE "knowledge_documents" ADD COLUMN "file_name" varchar(255);
