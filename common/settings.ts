@@ -94,6 +94,8 @@ export const referenceSchema = z.object({
   knowledgeBaseId: z.string().optional(),
   documentId: z.string().optional(),
   position: z.number().int().optional(),
+  /** The file the document was uploaded as (absent: added as text, or recorded before file names were). */
+  fileName: z.string().optional(),
 });
 export type Reference = z.infer<typeof referenceSchema>;
 
