@@ -82,7 +82,7 @@ async function scoredChunks(
   const hanProbes = input.words.filter(hasHan).map((w) => nearSynonyms(w).map((s) => `(${tsQueryOperand(s)})`).join(" | "));
   const anyTerm = sql`websearch_to_tsquery('english', ${operands.join(" or ")})`;
   const similarity = input.queryVector
-    ? sql`case when knowledge_chunks.embedding_model = ${embedder.id} then ${vectors.similarity(input.queryVector)} end`
+    ? sql`case when knowledge_chunks.embedding_model = ${embedder.id} then ${vectors.similarity(sql`knowledge_chunks.embedding`, input.queryVector)} end`
     : sql`null::float8`;
   const filter: SQL =
     input.by === "keyword" ? sql`knowledge_chunks.tsv @@ ${anyTerm}` : sql`knowledge_chunks.embedding_model = ${embedder.id}`;

@@ -2,7 +2,8 @@ import { z } from "@hono/zod-openapi";
 import { text, timestamp } from "../../../common/inputs";
 import type { Caller } from "../../auth/accounts";
 import { agentConfigSchema, contextConfigSchema, strategySchema, summaryParametersSchema, type Reference, type SessionInput } from "../../../common/settings";
-import type { Message, TurnHit } from "../../sessions/messages";
+import type { Message } from "../../sessions/messages";
+import type { PairHit } from "../../sessions/pairSearch";
 import { chatSendInput } from "../trpc/routers/chat";
 import { messageListInput } from "../trpc/routers/message";
 import { listInput } from "../trpc/routers/session";
@@ -111,9 +112,20 @@ export const loadQuery = z.object({
   before_time: z.iso.datetime({ offset: true }).transform((t) => new Date(t)).pipe(timestamp()).optional(),
 });
 
+/** WeKnora's message search: `mode` empty or absent is hybrid, `limit` 0 or absent is 20 (Go clients send both always). */
 export const searchBody = z.object({
   query: text().min(1).max(500),
-  limit: z.number().int().min(1).max(100).nullish(),
+  mode: z
+    .enum(["keyword", "vector", "hybrid", ""])
+    .nullish()
+    .transform((mode) => mode || "hybrid"),
+  limit: z
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .nullish()
+    .transform((limit) => limit || 20),
   session_ids: z.array(uuid).max(1000).nullish(),
 });
 
@@ -328,6 +340,7 @@ export const turnHitJson = z
     query_content: z.string(),
     answer_content: z.string(),
     score: z.number(),
+    match_type: z.enum(["keyword", "vector", "hybrid"]).openapi({ description: "Found by its words, by its meaning, or (hybrid search) both" }),
     created_at: z.string(),
   })
   .openapi("MessageSearchItem");
@@ -499,7 +512,7 @@ export function toMessageJson(m: Message): z.output<typeof messageJson> {
   };
 }
 
-export function toTurnHitJson(hit: TurnHit): z.output<typeof turnHitJson> {
+export function toTurnHitJson(hit: PairHit): z.output<typeof turnHitJson> {
   return {
     request_id: hit.requestId,
     session_id: hit.sessionId,
@@ -507,6 +520,7 @@ export function toTurnHitJson(hit: TurnHit): z.output<typeof turnHitJson> {
     query_content: hit.question,
     answer_content: hit.answer,
     score: hit.score,
+    match_type: hit.matchedBy,
     created_at: hit.createdAt.toISOString(),
   };
 }
