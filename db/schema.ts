@@ -299,6 +299,9 @@ export const knowledgeChunks = pgTable(
     heading: text("heading").notNull().default(""),
     content: text("content").notNull(),
     tokenCount: integer("token_count").notNull(),
+    /** Where the chunk lies in its document's text (server/knowledge/chunk.ts); 0 and 0 for chunks stored before offsets were. */
+    startAt: integer("start_at").notNull().default(0),
+    endAt: integer("end_at").notNull().default(0),
     /** Which embedder wrote `embedding`; vectors of another embedder are never compared. */
     embeddingModel: varchar("embedding_model", { length: 200 }).notNull(),
     tsv: tsvector("tsv")

@@ -206,6 +206,9 @@ export interface StoredChunk {
   heading: string;
   content: string;
   tokenCount: number;
+  /** Where it lies in its document's text (Chunk.startAt, Chunk.endAt). */
+  startAt: number;
+  endAt: number;
   previousId: string | null;
   nextId: string | null;
 }
@@ -222,6 +225,8 @@ export async function listChunks(db: Db, caller: Caller, documentId: string, pag
       heading: knowledgeChunks.heading,
       content: knowledgeChunks.content,
       tokenCount: knowledgeChunks.tokenCount,
+      startAt: knowledgeChunks.startAt,
+      endAt: knowledgeChunks.endAt,
       // Positions run 0..n-1 in a document, so the neighbours are the chunks one before and after
       // (the outer row named with its table: Drizzle leaves a one-table select's columns bare).
       previousId: sql<string | null>`(select p.id from ${knowledgeChunks} p where p.document_id = knowledge_chunks.document_id and p.position = knowledge_chunks.position - 1)`,
@@ -292,10 +297,10 @@ export async function indexDocument(
       for (let start = 0; start < chunks.length; start += INSERT_BATCH) {
         const values = chunks.slice(start, start + INSERT_BATCH).map(
           (c, i) =>
-            sql`(${owner.tenantId}::uuid, ${owner.knowledgeBaseId}::uuid, ${row!.id}::uuid, ${start + i}, ${c.heading}, ${c.content}, ${c.tokenCount}, ${deps.embedder.id}, ${deps.vectors.value(vectors[start + i]!)})`,
+            sql`(${owner.tenantId}::uuid, ${owner.knowledgeBaseId}::uuid, ${row!.id}::uuid, ${start + i}, ${c.heading}, ${c.content}, ${c.tokenCount}, ${c.startAt}, ${c.endAt}, ${deps.embedder.id}, ${deps.vectors.value(vectors[start + i]!)})`,
         );
         await tx.execute(sql`insert into ${knowledgeChunks}
-          (tenant_id, knowledge_base_id, document_id, position, heading, content, token_count, embedding_model, embedding)
+          (tenant_id, knowledge_base_id, document_id, position, heading, content, token_count, start_at, end_at, embedding_model, embedding)
           values ${sql.join(values, sql`, `)}`);
       }
       return asDocument(row!);

@@ -32,6 +32,9 @@ export interface ScoredChunk {
   knowledgeBaseId: string;
   /** Its place in its document. */
   position: number;
+  /** Where it lies in its document's text (Chunk.startAt, Chunk.endAt). */
+  startAt: number;
+  endAt: number;
   /** The chunk's headings. */
   heading: string;
   /** The title of the chunk's document. */
@@ -105,7 +108,7 @@ async function scoredChunks(
     ),
     total as (select nullif(sum(weight), 0) as weight from weights)
     select knowledge_chunks.id, knowledge_chunks.document_id as "documentId", knowledge_chunks.knowledge_base_id as "knowledgeBaseId",
-      knowledge_chunks.position, knowledge_chunks.heading, knowledge_chunks.content, knowledge_documents.title as source, knowledge_documents.file_name as "fileName",
+      knowledge_chunks.position, knowledge_chunks.start_at as "startAt", knowledge_chunks.end_at as "endAt", knowledge_chunks.heading, knowledge_chunks.content, knowledge_documents.title as source, knowledge_documents.file_name as "fileName",
       coalesce((select sum(weights.weight) from weights where knowledge_chunks.tsv @@ weights.probe) / total.weight, 0)::float8 as keyword,
       ts_rank_cd(knowledge_chunks.tsv, ${anyTerm})::float8 as rank,
       (${similarity})::float8 as vector
@@ -232,6 +235,8 @@ export function toReference(hit: SearchHit): Reference {
     knowledgeBaseId: hit.knowledgeBaseId,
     documentId: hit.documentId,
     position: hit.position,
+    startAt: hit.startAt,
+    endAt: hit.endAt,
     ...(hit.fileName !== null && { fileName: hit.fileName }),
   };
 }

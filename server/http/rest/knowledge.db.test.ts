@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../boot/app";
+import { documentText } from "../../knowledge/chunk";
+import { parseText } from "../../knowledge/parse";
 import { createTestApp, createTestTenant, serveApp } from "../../testing/testApp";
 import { handleUpload } from "../upload";
 
@@ -156,6 +158,10 @@ describe("knowledge bases", () => {
     expect(chunks[1]).toMatchObject({ pre_chunk_id: chunks[0].id, next_chunk_id: chunks[2].id });
     expect(chunks[2].next_chunk_id).toBe("");
     expect(chunks[0].content_hash).toMatch(/^[0-9a-f]{64}$/);
+    // Offsets into the document's text as Parley parsed it.
+    const text = documentText(parseText(ZOO, "text/markdown"));
+    for (const c of chunks) expect(text.slice(c.start_at, c.end_at)).toBe(c.content);
+    expect(chunks[1].start_at).toBeGreaterThan(chunks[0].end_at);
   });
 
   it("pages like sessions: 0 or absent is page 1 of 20, above 1000 is 1000, anything else not a whole number is 400 (1010)", async () => {
@@ -215,6 +221,9 @@ describe("search", () => {
       matched_content: hit.content,
     });
     expect(hit.content).toContain("redeploy the previous container image");
+    const text = documentText(parseText(DEPLOY, "text/markdown"));
+    expect(hit.end_at).toBeGreaterThan(hit.start_at);
+    expect(text.slice(hit.start_at, hit.end_at)).toBe(hit.content);
     expect([0, 1]).toContain(hit.match_type);
     // Documents alone are a scope too; only what they hold is searched.
     const scoped = await call("POST", "/knowledge-search", { body: { query: "giraffes fed acacia leaves", knowledge_ids: [textDocId] } });
@@ -265,7 +274,16 @@ describe("references", () => {
     const streamed = frames.find((f) => f.response_type === "references")?.knowledge_references ?? [];
     expect(streamed.length).toBeGreaterThan(0);
     for (const ref of streamed) expect(sorted(Object.keys(ref))).toEqual(sorted(SEARCH_RESULT_FIELDS));
-    expect(streamed.find((r) => r.knowledge_id === fileDocId)).toMatchObject({ knowledge_filename: "deploy-guide.md", knowledge_title: "deploy-guide", chunk_type: "text" });
+    const chunk = (await call("GET", `/chunks/${fileDocId}`)).body.data[0];
+    expect(streamed.find((r) => r.knowledge_id === fileDocId)).toMatchObject({
+      id: chunk.id,
+      knowledge_filename: "deploy-guide.md",
+      knowledge_title: "deploy-guide",
+      chunk_type: "text",
+      start_at: chunk.start_at,
+      end_at: chunk.end_at,
+      matched_content: chunk.content,
+    });
     const loaded = await call("GET", `/messages/${session.id}/load`);
     const answer = loaded.body.data.find((m: { role: string }) => m.role === "assistant");
     expect(answer.knowledge_references).toEqual(streamed);

@@ -347,8 +347,8 @@ export const turnHitJson = z
 
 /**
  * A reference in WeKnora's shape: every field of its SearchResult, Parley's values where it has
- * them; what Parley does not have (sub-chunks, images, offsets, ingestion channel) is the empty
- * value of its type.
+ * them; what Parley does not have (sub-chunks, images, ingestion channel; what older references
+ * did not record) is the empty value of its type.
  */
 export function toReferenceJson(r: Reference): z.output<typeof searchResultJson> {
   const chunkIndex = r.position ?? 0;
@@ -358,8 +358,8 @@ export function toReferenceJson(r: Reference): z.output<typeof searchResultJson>
     knowledge_id: r.documentId ?? "",
     chunk_index: chunkIndex,
     knowledge_title: r.source,
-    start_at: 0,
-    end_at: 0,
+    start_at: r.startAt ?? 0,
+    end_at: r.endAt ?? 0,
     // WeKnora's seq is the chunk's index too.
     seq: chunkIndex,
     score: r.score,
@@ -460,8 +460,8 @@ export function toChunkJson(c: StoredChunk, document: KnowledgeDocument, caller:
     chunk_index: c.position,
     is_enabled: true,
     status: 2,
-    start_at: 0,
-    end_at: 0,
+    start_at: c.startAt,
+    end_at: c.endAt,
     pre_chunk_id: c.previousId ?? "",
     next_chunk_id: c.nextId ?? "",
     chunk_type: "text",

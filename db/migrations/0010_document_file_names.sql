@@ -1,1 +1,0 @@
-ALTER TABLE "knowledge_documents" ADD COLUMN "file_name" varchar(255);
