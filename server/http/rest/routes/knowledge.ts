@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Caller } from "../../../auth/accounts";
-import { defaultStrategy } from "../../../../common/settings";
+import { defaultStrategy, strategySchema } from "../../../../common/settings";
 import { getBase, getDocument, listBases, listChunks, listDocuments } from "../../../knowledge/repository";
 import type { RetrievalSettings } from "../../../knowledge/retrieve";
 import { searchForCaller } from "../../../knowledge/sessionKnowledge";
@@ -26,6 +26,9 @@ import {
 import { body, errors, json, router, type RestDeps } from "./shared";
 
 const tags = ["knowledge"];
+const DEFAULTS = defaultStrategy();
+/** The most hits a search keeps: what a session's strategy may ask for. */
+const MAX_MATCH_COUNT = strategySchema.shape.embeddingTopK.unwrap().maxValue ?? 100;
 const searchResults = json(ok(z.array(searchResultJson)), "Matching chunks, best first");
 
 /**
@@ -145,7 +148,7 @@ export function knowledgeRoutes(deps: RestDeps) {
     ({
       path: "/knowledge-bases/{id}/hybrid-search",
       tags,
-      description: `Keyword and vector search of one base, fused: hits under \`keyword_threshold\` / \`vector_threshold\` are dropped (0 or absent: the defaults, 0.3 and 0.5), at most \`match_count\` of each are kept (0 or absent: 10; at most 100). ${description}`,
+      description: `Keyword and vector search of one base, fused: hits under \`keyword_threshold\` / \`vector_threshold\` are dropped (0 or absent: the defaults, ${DEFAULTS.keywordThreshold} and ${DEFAULTS.vectorThreshold}), at most \`match_count\` are kept (0 or absent: ${DEFAULTS.embeddingTopK}; at most ${MAX_MATCH_COUNT}). ${description}`,
       responses: { 200: searchResults, ...errors },
     }) as const;
   const searchBase = async (caller: Caller, id: string, input: z.output<typeof hybridSearchBody>) => {
@@ -164,18 +167,15 @@ export function knowledgeRoutes(deps: RestDeps) {
   return r;
 }
 
-const MAX_MATCH_COUNT = 100;
-
 /**
  * WeKnora's hybrid-search fields as retrieval settings: a zero (what Go clients send for "unset")
  * keeps the default, and nothing past the per-channel thresholds is cut (no rerank threshold).
  */
 function hybridSearchSettings(input: z.output<typeof hybridSearchBody>): Partial<RetrievalSettings> {
-  const defaults = defaultStrategy();
-  const topK = input.match_count ? Math.min(input.match_count, MAX_MATCH_COUNT) : defaults.embeddingTopK;
+  const topK = input.match_count ? Math.min(input.match_count, MAX_MATCH_COUNT) : DEFAULTS.embeddingTopK;
   return {
-    keywordThreshold: input.keyword_threshold || defaults.keywordThreshold,
-    vectorThreshold: input.vector_threshold || defaults.vectorThreshold,
+    keywordThreshold: input.keyword_threshold || DEFAULTS.keywordThreshold,
+    vectorThreshold: input.vector_threshold || DEFAULTS.vectorThreshold,
     embeddingTopK: topK,
     rerankTopK: topK,
     rerankThreshold: 0,
