@@ -281,6 +281,35 @@ export const shares = pgTable(
   (t) => [index("shares_user_idx").on(t.userId, t.createdAt), index("shares_session_idx").on(t.sessionId, t.createdAt)],
 );
 
+/**
+ * Finished answers with their questions, embedded for searching pairs by meaning
+ * (server/sessions/pairSearch.ts). A trigger of the migration queues every answer as it ends (a
+ * row with no `embedding_model`), whichever code path ends it; an indexer embeds the queue in
+ * batches. As for chunks, the `embedding` column is created by the migration (`vector` or `real[]`)
+ * and read and written only through server/knowledge/vectorStore.ts.
+ */
+export const pairEmbeddings = pgTable(
+  "pair_embeddings",
+  {
+    answerId: uuid("answer_id")
+      .primaryKey()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    /** The answer's session, tenant and owner, copied so a search reads only the caller's rows. */
+    sessionId: uuid("session_id").notNull(),
+    tenantId: uuid("tenant_id").notNull(),
+    userId: uuid("user_id").notNull(),
+    /** Which embedder wrote `embedding`; null while the pair waits to be embedded. */
+    embeddingModel: varchar("embedding_model", { length: 200 }),
+    /** An indexer has taken the pair until then; after it (the indexer died), another takes it. */
+    claimedUntil: ts("claimed_until"),
+    queuedAt: ts("queued_at").notNull().defaultNow(),
+  },
+  (t) => [
+    index("pair_embeddings_queue_idx").on(t.queuedAt).where(sql`embedding_model is null`),
+    index("pair_embeddings_owner_idx").on(t.tenantId, t.userId, t.embeddingModel),
+  ],
+);
+
 // --- knowledge bases ---
 
 export const knowledgeBases = pgTable(
@@ -312,6 +341,8 @@ export const knowledgeDocuments = pgTable(
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     title: varchar("title", { length: 255 }).notNull(),
     mimeType: varchar("mime_type", { length: 100 }).notNull(),
+    /** The name of the file it was uploaded as (null: added as text). */
+    fileName: varchar("file_name", { length: 255 }),
     sizeBytes: integer("size_bytes").notNull(),
     /** SHA-256 of the source text, so a provided document is re-indexed only when it changed. */
     contentHash: varchar("content_hash", { length: 64 }).notNull(),
@@ -338,6 +369,9 @@ export const knowledgeChunks = pgTable(
     heading: text("heading").notNull().default(""),
     content: text("content").notNull(),
     tokenCount: integer("token_count").notNull(),
+    /** Where the chunk lies in its document's text (server/knowledge/chunk.ts); 0 and 0 for chunks stored before offsets were. */
+    startAt: integer("start_at").notNull().default(0),
+    endAt: integer("end_at").notNull().default(0),
     /** Which embedder wrote `embedding`; vectors of another embedder are never compared. */
     embeddingModel: varchar("embedding_model", { length: 200 }).notNull(),
     tsv: tsvector("tsv")

@@ -10,6 +10,7 @@ import { openKnowledgeIndex, reembedStaleChunks, type KnowledgeIndex } from "../
 import { knowledgeDeps } from "../knowledge/sessionKnowledge";
 import { INSTANCE_ID, rootLogger, type Logger } from "../platform/log";
 import { contextVersion, loadHistory } from "../sessions/messages";
+import { startPairIndexer } from "../sessions/pairSearch";
 import { createMetrics, type Metrics } from "../platform/metrics";
 import { createModels } from "../platform/models";
 import { createRateLimits, type RateLimits } from "../auth/rateLimits";
@@ -93,6 +94,8 @@ export async function createApp(
     rateLimitWindowSeconds?: number;
     /** The document processes' limits (DOCUMENT_POOL_DEFAULTS); tests make them small to reach them. */
     documents?: Partial<DocumentPoolOptions>;
+    /** Whether this instance embeds ended answers for messages/search (true); tests that drive the indexer themselves turn it off. */
+    indexPairs?: boolean;
   } = {},
 ): Promise<App> {
   const { dbHandle, store } = await openStores(env, options);
@@ -120,6 +123,7 @@ export async function createApp(
   });
   let stopSweeper = () => {};
   let stopRetentionSweeper = async () => {};
+  let stopPairIndexer = async () => {};
   let reembedding: Promise<unknown> = Promise.resolve();
   let unsubscribeSignals: () => Promise<void> = async () => {};
 
@@ -164,6 +168,7 @@ export async function createApp(
     async close() {
       stopSweeper();
       await stopRetentionSweeper();
+      await stopPairIndexer();
       await reembedding;
       await runner.close();
       await documents.close();
@@ -192,6 +197,8 @@ export async function createApp(
       (error: Error) => log.error({ err: error }, "re-embedding knowledge chunks failed"),
     );
 
+    // Ended answers are embedded with their questions for messages/search, in batches, on every instance.
+    if (options.indexPairs !== false) stopPairIndexer = startPairIndexer(app);
     // Answers left `streaming` by a dead instance: at start, then every few seconds on every instance.
     stopSweeper = await startSweeper(app);
     // Temporary chats past their lifetime and sessions past their tenant's retention: one instance at a time.

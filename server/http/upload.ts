@@ -41,7 +41,9 @@ export async function handleUpload(deps: UploadDeps, request: Request, resolvedC
     const title = (form.get("title") ?? "").toString().trim() || file.name.replace(/\.[^.]+$/, "") || file.name;
     const checkedTitle = uploadTitle.safeParse(title);
     if (!checkedTitle.success) throw badInput("title", checkedTitle.error.issues[0]?.message ?? "Invalid title");
-    const document = await addFileDocument(knowledgeDeps(deps), caller, { knowledgeBaseId, title, bytes: new Uint8Array(await file.arrayBuffer()), format });
+    // Kept as sent, but storable: no NUL (Postgres stores none), at most the column's 255 characters.
+    const fileName = [...file.name.replaceAll("\0", "")].slice(0, 255).join("");
+    const document = await addFileDocument(knowledgeDeps(deps), caller, { knowledgeBaseId, title, fileName, bytes: new Uint8Array(await file.arrayBuffer()), format });
     return Response.json(document, { status: 201 });
   } catch (error) {
     if (error instanceof TooLarge) {

@@ -1,6 +1,7 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { countTokens } from "../platform/models/text";
-import { chunkBlocks, splitToBudget } from "./chunk";
+import { chunkBlocks, documentText, splitToBudget } from "./chunk";
 import { parseText } from "./parse";
 
 const sentence = (i: number) => `Sentence number ${i} talks about topic ${i} in a few plain words.`;
@@ -53,6 +54,30 @@ describe("chunkBlocks", () => {
 
   it("makes no chunk of an empty document", () => {
     expect(chunkBlocks(parseText("  \n\n ", "text/plain"))).toEqual([]);
+  });
+
+  it("records where each chunk lies in the document's text, overlaps included", () => {
+    const squash = (s: string) => s.replace(/\s+/g, "");
+    const documents = [
+      parseText(readFileSync("docs/handbook.md", "utf8"), "text/markdown"),
+      parseText(readFileSync("docs/handbook.zh.md", "utf8"), "text/markdown"),
+      parseText(`## Runs\n\n${"x".repeat(250)} and ${"y".repeat(120)}.\n\n${paragraph(0, 30)}`, "text/markdown"),
+    ];
+    for (const blocks of documents) {
+      const text = documentText(blocks);
+      const chunks = chunkBlocks(blocks, { maxTokens: 100, overlapTokens: 30 });
+      expect(chunks.length).toBeGreaterThan(2);
+      for (const [i, c] of chunks.entries()) {
+        // The same characters, whitespace aside (runs of it are joined or split).
+        expect(squash(text.slice(c.startAt, c.endAt))).toBe(squash(c.content));
+        const previous = chunks[i - 1];
+        if (previous) expect(c.startAt).toBeGreaterThanOrEqual(previous.startAt);
+      }
+    }
+    // A chunk opened by the end of the one before starts inside it.
+    const [first, second] = chunkBlocks(parseText(paragraph(0, 30), "text/plain"), { maxTokens: 100, overlapTokens: 30 });
+    expect(second!.startAt).toBeLessThan(first!.endAt);
+    expect(first!.startAt).toBe(0);
   });
 });
 

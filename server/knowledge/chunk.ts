@@ -24,7 +24,16 @@ export interface Chunk {
   heading: string;
   content: string;
   tokenCount: number;
+  /**
+   * Where the chunk's text lies in the document's text (`documentText`): from `startAt` to before
+   * `endAt`, in UTF-16 code units. Its content is that text with runs of whitespace changed.
+   */
+  startAt: number;
+  endAt: number;
 }
+
+/** A document's text as its chunks' offsets count it: its blocks, headings too, a blank line apart. */
+export const documentText = (blocks: Block[]) => blocks.map((b) => b.text).join(SEPARATOR);
 
 export interface ChunkOptions {
   /** Largest chunk, in tokens (cl100k, as the models count them). */
@@ -42,22 +51,27 @@ const SEPARATOR_TOKENS = 2;
 const MAX_WORD_CHARS = 100;
 
 export function chunkBlocks(blocks: Block[], options: ChunkOptions = DEFAULT_CHUNKING, field = "content"): Chunk[] {
+  const text = documentText(blocks);
+  // Where each block starts in the document's text.
+  const blockStarts: number[] = [];
+  blocks.reduce((at, b) => (blockStarts.push(at), at + b.text.length + SEPARATOR.length), 0);
   // A document's one top-level heading, first thing in it, is its title rather than a section.
   const topLevel = blocks.filter((b) => b.kind === "heading" && b.depth === 1);
-  if (topLevel.length === 1 && blocks[0] === topLevel[0]) blocks = blocks.slice(1);
+  const first = topLevel.length === 1 && blocks[0] === topLevel[0] ? 1 : 0;
   const chunks: Chunk[] = [];
   let headings: { depth: number; text: string }[] = [];
-  let pieces: { text: string; tokens: number }[] = [];
+  let pieces: { text: string; tokens: number; startAt: number; endAt: number }[] = [];
 
   const size = () => pieces.reduce((sum, p) => sum + p.tokens, 0) + SEPARATOR_TOKENS * Math.max(0, pieces.length - 1);
   const emit = () => {
     if (pieces.length === 0) return;
     if (chunks.length === MAX_CHUNKS) throw badInput(field, `The document would make more than ${MAX_CHUNKS} chunks`);
     const content = pieces.map((p) => p.text).join(SEPARATOR);
-    chunks.push({ heading: headings.map((h) => h.text).join(" › "), content, tokenCount: countTokens(content) });
+    chunks.push({ heading: headings.map((h) => h.text).join(" › "), content, tokenCount: countTokens(content), startAt: pieces[0]!.startAt, endAt: pieces.at(-1)!.endAt });
   };
 
-  for (const block of blocks) {
+  for (let index = first; index < blocks.length; index++) {
+    const block = blocks[index]!;
     if (block.kind === "heading") {
       emit();
       pieces = [];
@@ -66,19 +80,52 @@ export function chunkBlocks(blocks: Block[], options: ChunkOptions = DEFAULT_CHU
       continue;
     }
     // Pieces leave room for the overlap that may have to open their chunk.
-    for (const text of splitToBudget(block.text, options.maxTokens - options.overlapTokens)) {
-      const piece = { text, tokens: countTokens(text) };
+    let cursor = blockStarts[index]!;
+    for (const pieceText of splitToBudget(block.text, options.maxTokens - options.overlapTokens)) {
+      const place = locate(text, pieceText, cursor);
+      cursor = place.endAt;
+      const piece = { text: pieceText, tokens: countTokens(pieceText), ...place };
       if (pieces.length > 0 && size() + SEPARATOR_TOKENS + piece.tokens > options.maxTokens) {
         const overlap = tailOf(pieces.map((p) => p.text).join(SEPARATOR), options.overlapTokens);
+        const endAt = pieces.at(-1)!.endAt;
         emit();
         const overlapTokens = overlap ? countTokens(overlap) : 0;
-        pieces = overlap && overlapTokens + SEPARATOR_TOKENS + piece.tokens <= options.maxTokens ? [{ text: overlap, tokens: overlapTokens }] : [];
+        pieces =
+          overlap && overlapTokens + SEPARATOR_TOKENS + piece.tokens <= options.maxTokens
+            ? [{ text: overlap, tokens: overlapTokens, startAt: locateEnding(text, overlap, endAt), endAt }]
+            : [];
       }
       pieces.push(piece);
     }
   }
   emit();
   return chunks;
+}
+
+/**
+ * Where `piece` lies in `text`, searching from `from`: a piece is cut from the text in order, only
+ * its whitespace changed (runs joined or split), so its words are found one after another.
+ */
+function locate(text: string, piece: string, from: number): { startAt: number; endAt: number } {
+  let startAt = -1;
+  let endAt = from;
+  for (const word of piece.split(/\s+/)) {
+    const at = word ? text.indexOf(word, endAt) : -1;
+    if (at < 0) continue;
+    if (startAt < 0) startAt = at;
+    endAt = at + word.length;
+  }
+  return { startAt: startAt < 0 ? from : startAt, endAt };
+}
+
+/** Where `tail`, the end of the text that ends at `endAt` (its whitespace changed), starts in `text`. */
+function locateEnding(text: string, tail: string, endAt: number): number {
+  let startAt = endAt;
+  for (const word of tail.split(/\s+/).reverse()) {
+    const at = word ? text.lastIndexOf(word, startAt - word.length) : -1;
+    if (at >= 0) startAt = at;
+  }
+  return startAt;
 }
 
 /** After ". ! ? …" and a space, before what opens a sentence; or right after a Chinese sentence end. */

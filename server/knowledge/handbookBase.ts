@@ -62,7 +62,7 @@ export async function ensureHandbookBase(deps: KnowledgeDeps): Promise<string | 
         .where(and(eq(knowledgeDocuments.knowledgeBaseId, baseId), eq(knowledgeDocuments.title, doc.title)));
       if (current?.contentHash === hash) continue;
       if (current) await tx.delete(knowledgeDocuments).where(eq(knowledgeDocuments.id, current.id));
-      const document = { title: doc.title, mimeType: "text/markdown", sizeBytes: Buffer.byteLength(text), contentHash: hash, chunks: chunkBlocks(parseText(text, "text/markdown")) };
+      const document = { title: doc.title, mimeType: "text/markdown", fileName: path.basename(doc.file), sizeBytes: Buffer.byteLength(text), contentHash: hash, chunks: chunkBlocks(parseText(text, "text/markdown")) };
       await indexDocument(txDeps, { tenantId: tenant.id, knowledgeBaseId: baseId, createdBy: null }, document);
     }
     // Documents no longer shipped leave the base.

@@ -3,7 +3,7 @@ import type { DocumentPool } from "./documentPool";
 import { OFFLINE_EMBEDDER_ID } from "./embed";
 import type { FileFormat, TextFormat } from "./parse";
 import type { DocumentSource } from "./prepare";
-import { assertMayAddDocuments, indexDocument, sha256Hex, type KnowledgeDocument } from "./repository";
+import { assertMayAddDocuments, indexDocument, sha256Hex, type KnowledgeDocument, type NewDocument } from "./repository";
 import type { KnowledgeDeps } from "./retrieve";
 
 export { MAX_DOCUMENT_BYTES } from "./parse";
@@ -27,9 +27,10 @@ export async function addTextDocument(
 export async function addFileDocument(
   deps: IngestDeps,
   caller: Caller,
-  input: { knowledgeBaseId: string; title: string; bytes: Uint8Array; format: FileFormat },
+  input: { knowledgeBaseId: string; title: string; fileName: string; bytes: Uint8Array; format: FileFormat },
 ): Promise<KnowledgeDocument> {
   return addDocument(deps, caller, input, { kind: "file", bytes: input.bytes, format: input.format }, "file", {
+    fileName: input.fileName,
     sizeBytes: input.bytes.byteLength,
     contentHash: sha256Hex(input.bytes),
   });
@@ -42,7 +43,7 @@ async function addDocument(
   input: { knowledgeBaseId: string; title: string },
   source: DocumentSource,
   field: string,
-  meta: { sizeBytes: number; contentHash: string },
+  meta: Pick<NewDocument, "fileName" | "sizeBytes" | "contentHash">,
 ): Promise<KnowledgeDocument> {
   await assertMayAddDocuments(deps.db, caller, input.knowledgeBaseId);
   const prepared = await deps.documents.prepare({ title: input.title, source, field, embedOffline: deps.embedder.id === OFFLINE_EMBEDDER_ID });

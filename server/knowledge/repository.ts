@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, count, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../db";
 import { knowledgeBases, knowledgeChunks, knowledgeDocuments } from "../../db/schema";
 import { isAdmin, type Caller } from "../auth/accounts";
@@ -38,7 +38,11 @@ export interface KnowledgeDocument {
   knowledgeBaseId: string;
   title: string;
   mimeType: string;
+  /** The name of the file it was uploaded as (null: added as text). */
+  fileName: string | null;
   sizeBytes: number;
+  /** SHA-256 of the source, hex. */
+  contentHash: string;
   chunkCount: number;
   /** Documents are indexed whole before they are stored, so a stored document is always ready. */
   status: "ready";
@@ -47,6 +51,8 @@ export interface KnowledgeDocument {
 }
 
 type BaseRow = typeof knowledgeBases.$inferSelect;
+
+const isUuid = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 
 const PROVIDED_BY_PARLEY = "Parley keeps this knowledge base in sync with its documentation; it cannot be changed by hand";
 
@@ -133,7 +139,7 @@ export async function deleteBase(db: Db, caller: Caller, id: string): Promise<{ 
 
 /** Which of `ids` are bases of `tenantId` (anything else, malformed ids included, is left out). */
 export async function basesOfTenant(db: Db, tenantId: string, ids: readonly string[]): Promise<string[]> {
-  const candidates = [...new Set(ids)].filter((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id));
+  const candidates = [...new Set(ids)].filter(isUuid);
   if (candidates.length === 0) return [];
   const rows = await db
     .select({ id: knowledgeBases.id })
@@ -154,26 +160,102 @@ const documentColumns = {
   knowledgeBaseId: knowledgeDocuments.knowledgeBaseId,
   title: knowledgeDocuments.title,
   mimeType: knowledgeDocuments.mimeType,
+  fileName: knowledgeDocuments.fileName,
   sizeBytes: knowledgeDocuments.sizeBytes,
+  contentHash: knowledgeDocuments.contentHash,
   chunkCount: knowledgeDocuments.chunkCount,
   createdBy: knowledgeDocuments.createdBy,
   createdAt: knowledgeDocuments.createdAt,
 };
 const asDocument = (row: Omit<KnowledgeDocument, "status">): KnowledgeDocument => ({ ...row, status: "ready" });
 
-export async function listDocuments(db: Db, caller: Caller, knowledgeBaseId: string): Promise<KnowledgeDocument[]> {
+/** A page of a listing: `limit` rows after the first `offset`. */
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
+/** The base's documents, newest first (a page of them when `page` is given). */
+export async function listDocuments(db: Db, caller: Caller, knowledgeBaseId: string, page?: Page): Promise<KnowledgeDocument[]> {
   await findBase(db, caller, knowledgeBaseId);
-  const rows = await db
+  const query = db
     .select(documentColumns)
     .from(knowledgeDocuments)
     .where(eq(knowledgeDocuments.knowledgeBaseId, knowledgeBaseId))
     .orderBy(desc(knowledgeDocuments.createdAt), desc(knowledgeDocuments.id));
+  const rows = page ? await query.limit(page.limit).offset(page.offset) : await query;
   return rows.map(asDocument);
+}
+
+/** A document of the caller's tenant; any other id is NOT_FOUND. */
+export async function getDocument(db: Db, caller: Caller, id: string): Promise<KnowledgeDocument> {
+  const [row] = await db
+    .select(documentColumns)
+    .from(knowledgeDocuments)
+    .where(and(eq(knowledgeDocuments.id, id), eq(knowledgeDocuments.tenantId, caller.tenant.id)));
+  if (!row) throw notFound("Document");
+  return asDocument(row);
+}
+
+/** A stored chunk with its neighbours in its document (null at either end). */
+export interface StoredChunk {
+  id: string;
+  documentId: string;
+  knowledgeBaseId: string;
+  position: number;
+  heading: string;
+  content: string;
+  tokenCount: number;
+  /** Where it lies in its document's text (Chunk.startAt, Chunk.endAt). */
+  startAt: number;
+  endAt: number;
+  previousId: string | null;
+  nextId: string | null;
+}
+
+/** A page of a document's chunks in document order, with their count (the document's chunk count). */
+export async function listChunks(db: Db, caller: Caller, documentId: string, page: Page): Promise<{ document: KnowledgeDocument; items: StoredChunk[]; total: number }> {
+  const document = await getDocument(db, caller, documentId);
+  const rows = await db
+    .select({
+      id: knowledgeChunks.id,
+      documentId: knowledgeChunks.documentId,
+      knowledgeBaseId: knowledgeChunks.knowledgeBaseId,
+      position: knowledgeChunks.position,
+      heading: knowledgeChunks.heading,
+      content: knowledgeChunks.content,
+      tokenCount: knowledgeChunks.tokenCount,
+      startAt: knowledgeChunks.startAt,
+      endAt: knowledgeChunks.endAt,
+      // Positions run 0..n-1 in a document, so the neighbours are the chunks one before and after
+      // (the outer row named with its table: Drizzle leaves a one-table select's columns bare).
+      previousId: sql<string | null>`(select p.id from ${knowledgeChunks} p where p.document_id = knowledge_chunks.document_id and p.position = knowledge_chunks.position - 1)`,
+      nextId: sql<string | null>`(select n.id from ${knowledgeChunks} n where n.document_id = knowledge_chunks.document_id and n.position = knowledge_chunks.position + 1)`,
+    })
+    .from(knowledgeChunks)
+    .where(eq(knowledgeChunks.documentId, documentId))
+    .orderBy(asc(knowledgeChunks.position))
+    .limit(page.limit)
+    .offset(page.offset);
+  return { document, items: rows, total: document.chunkCount };
+}
+
+/** Which of `ids` are documents of `tenantId` (anything else, malformed ids included, is left out). */
+export async function documentsOfTenant(db: Db, tenantId: string, ids: readonly string[]): Promise<string[]> {
+  const candidates = [...new Set(ids)].filter(isUuid);
+  if (candidates.length === 0) return [];
+  const rows = await db
+    .select({ id: knowledgeDocuments.id })
+    .from(knowledgeDocuments)
+    .where(and(eq(knowledgeDocuments.tenantId, tenantId), inArray(knowledgeDocuments.id, candidates)));
+  return candidates.filter((id) => rows.some((r) => r.id === id));
 }
 
 export interface NewDocument {
   title: string;
   mimeType: string;
+  /** The file it comes from (absent: added as text). */
+  fileName?: string;
   /** The source's size in bytes (what the 5 MB limit counts). */
   sizeBytes: number;
   /** SHA-256 of the source. */
@@ -209,16 +291,16 @@ export async function indexDocument(
     return await deps.db.transaction(async (tx) => {
       const [row] = await tx
         .insert(knowledgeDocuments)
-        .values({ ...owner, title: document.title, mimeType: document.mimeType, sizeBytes: document.sizeBytes, contentHash: document.contentHash, chunkCount: chunks.length })
+        .values({ ...owner, title: document.title, mimeType: document.mimeType, fileName: document.fileName ?? null, sizeBytes: document.sizeBytes, contentHash: document.contentHash, chunkCount: chunks.length })
         .returning(documentColumns);
       // row: insert … returning gives the one row inserted; vectors: one per chunk.
       for (let start = 0; start < chunks.length; start += INSERT_BATCH) {
         const values = chunks.slice(start, start + INSERT_BATCH).map(
           (c, i) =>
-            sql`(${owner.tenantId}::uuid, ${owner.knowledgeBaseId}::uuid, ${row!.id}::uuid, ${start + i}, ${c.heading}, ${c.content}, ${c.tokenCount}, ${deps.embedder.id}, ${deps.vectors.value(vectors[start + i]!)})`,
+            sql`(${owner.tenantId}::uuid, ${owner.knowledgeBaseId}::uuid, ${row!.id}::uuid, ${start + i}, ${c.heading}, ${c.content}, ${c.tokenCount}, ${c.startAt}, ${c.endAt}, ${deps.embedder.id}, ${deps.vectors.value(vectors[start + i]!)})`,
         );
         await tx.execute(sql`insert into ${knowledgeChunks}
-          (tenant_id, knowledge_base_id, document_id, position, heading, content, token_count, embedding_model, embedding)
+          (tenant_id, knowledge_base_id, document_id, position, heading, content, token_count, start_at, end_at, embedding_model, embedding)
           values ${sql.join(values, sql`, `)}`);
       }
       return asDocument(row!);

@@ -3,7 +3,7 @@ import { headingOverlap, rerankScore } from "./rerank";
 import { atLeast, fuseAndRerank, SAME_LANGUAGE_PREFERENCE, type ScoredChunk } from "./retrieve";
 
 function chunk(id: string, keyword: number, vector: number | null, heading = "", content = id): ScoredChunk {
-  return { id, documentId: "d", knowledgeBaseId: "b", position: Number(id.replace(/\D/g, "")) || 0, heading, source: "Doc", content, keyword, vector };
+  return { id, documentId: "d", knowledgeBaseId: "b", position: Number(id.replace(/\D/g, "")) || 0, startAt: 0, endAt: 0, heading, source: "Doc", fileName: null, content, keyword, vector };
 }
 
 describe("thresholds", () => {

@@ -32,10 +32,15 @@ export interface ScoredChunk {
   knowledgeBaseId: string;
   /** Its place in its document. */
   position: number;
+  /** Where it lies in its document's text (Chunk.startAt, Chunk.endAt). */
+  startAt: number;
+  endAt: number;
   /** The chunk's headings. */
   heading: string;
   /** The title of the chunk's document. */
   source: string;
+  /** The file its document was uploaded as (null: added as text). */
+  fileName: string | null;
   content: string;
   /**
    * Keyword score, 0..1: the share of the question's search terms (Postgres full-text lexemes)
@@ -69,10 +74,10 @@ function searchWords(text: string): string[] {
 /** Chunks of `baseIds` with their keyword and vector scores, filtered and ordered by one of them. */
 async function scoredChunks(
   deps: KnowledgeDeps,
-  input: { baseIds: string[]; words: string[]; queryVector: number[] | null; by: "keyword" | "vector"; limit: number },
+  input: { baseIds: string[]; documentIds?: string[]; words: string[]; queryVector: number[] | null; by: "keyword" | "vector"; limit: number },
 ): Promise<ScoredChunk[]> {
   const { db, vectors, embedder } = deps;
-  const inScope = sql`knowledge_chunks.knowledge_base_id in (${sql.join(input.baseIds.map((id) => sql`${id}::uuid`), sql`, `)})`;
+  const inScope = scopeOf(input);
   // "a or b or c": any term may match; how many do is the keyword score. A Chinese word is the
   // quoted phrase of its characters, as chunks index them (common/segment.ts), and matches
   // as any of its near-synonyms (server/platform/text/synonyms.ts) too.
@@ -80,7 +85,7 @@ async function scoredChunks(
   const hanProbes = input.words.filter(hasHan).map((w) => nearSynonyms(w).map((s) => `(${tsQueryOperand(s)})`).join(" | "));
   const anyTerm = sql`websearch_to_tsquery('english', ${operands.join(" or ")})`;
   const similarity = input.queryVector
-    ? sql`case when knowledge_chunks.embedding_model = ${embedder.id} then ${vectors.similarity(input.queryVector)} end`
+    ? sql`case when knowledge_chunks.embedding_model = ${embedder.id} then ${vectors.similarity(sql`knowledge_chunks.embedding`, input.queryVector)} end`
     : sql`null::float8`;
   const filter: SQL =
     input.by === "keyword" ? sql`knowledge_chunks.tsv @@ ${anyTerm}` : sql`knowledge_chunks.embedding_model = ${embedder.id}`;
@@ -103,7 +108,7 @@ async function scoredChunks(
     ),
     total as (select nullif(sum(weight), 0) as weight from weights)
     select knowledge_chunks.id, knowledge_chunks.document_id as "documentId", knowledge_chunks.knowledge_base_id as "knowledgeBaseId",
-      knowledge_chunks.position, knowledge_chunks.heading, knowledge_chunks.content, knowledge_documents.title as source,
+      knowledge_chunks.position, knowledge_chunks.start_at as "startAt", knowledge_chunks.end_at as "endAt", knowledge_chunks.heading, knowledge_chunks.content, knowledge_documents.title as source, knowledge_documents.file_name as "fileName",
       coalesce((select sum(weights.weight) from weights where knowledge_chunks.tsv @@ weights.probe) / total.weight, 0)::float8 as keyword,
       ts_rank_cd(knowledge_chunks.tsv, ${anyTerm})::float8 as rank,
       (${similarity})::float8 as vector
@@ -114,6 +119,16 @@ async function scoredChunks(
     order by ${order}, knowledge_documents.title, knowledge_chunks.position, knowledge_chunks.id
     limit ${input.limit}`,
   ).then((rows) => rows.map(({ rank: _rank, ...row }) => ({ ...row, vector: row.vector === null ? null : vectorScore(row.vector, embedder) })));
+}
+
+/** Chunks of the bases `baseIds` and of the documents `documentIds` (SQL over `knowledge_chunks`). */
+function scopeOf({ baseIds, documentIds = [] }: { baseIds: string[]; documentIds?: string[] }): SQL {
+  const uuids = (ids: string[]) => sql.join(ids.map((id) => sql`${id}::uuid`), sql`, `);
+  const parts = [
+    ...(baseIds.length > 0 ? [sql`knowledge_chunks.knowledge_base_id in (${uuids(baseIds)})`] : []),
+    ...(documentIds.length > 0 ? [sql`knowledge_chunks.document_id in (${uuids(documentIds)})`] : []),
+  ];
+  return sql`(${sql.join(parts, sql` or `)})`;
 }
 
 function vectorScore(cosine: number, embedder: Embedder): number {
@@ -176,14 +191,17 @@ export interface SearchResult {
   hits: SearchHit[];
 }
 
-/** Hybrid search of `baseIds`, which the caller has already confined to one tenant. */
+/**
+ * Hybrid search of the bases `baseIds` and the documents `documentIds`, which the caller has
+ * already confined to one tenant.
+ */
 export async function searchChunks(
   deps: KnowledgeDeps,
-  input: { baseIds: string[]; query: string; settings: RetrievalSettings; signal?: AbortSignal },
+  input: { baseIds: string[]; documentIds?: string[]; query: string; settings: RetrievalSettings; signal?: AbortSignal },
 ): Promise<SearchResult> {
-  const { baseIds, query, settings } = input;
+  const { baseIds, documentIds, query, settings } = input;
   const words = searchWords(query);
-  if (baseIds.length === 0 || words.length === 0) return { keywordHits: [], vectorHits: [], hits: [] };
+  if (baseIds.length + (documentIds?.length ?? 0) === 0 || words.length === 0) return { keywordHits: [], vectorHits: [], hits: [] };
   const queryVector = await deps.embedder.embed([query], input.signal).then(
     ([vector]) => vector ?? null,
     (error: Error) => {
@@ -195,8 +213,8 @@ export async function searchChunks(
   );
   const limit = settings.embeddingTopK;
   const [keywordRanked, vectorRanked] = await Promise.all([
-    scoredChunks(deps, { baseIds, words, queryVector, by: "keyword", limit }),
-    queryVector ? scoredChunks(deps, { baseIds, words, queryVector, by: "vector", limit }) : [],
+    scoredChunks(deps, { baseIds, documentIds, words, queryVector, by: "keyword", limit }),
+    queryVector ? scoredChunks(deps, { baseIds, documentIds, words, queryVector, by: "vector", limit }) : [],
   ]);
   // Both lists are best first, so dropping what is under a threshold keeps the best topK above it.
   const keywordHits = atLeast(keywordRanked, (c) => c.keyword, settings.keywordThreshold);
@@ -217,5 +235,8 @@ export function toReference(hit: SearchHit): Reference {
     knowledgeBaseId: hit.knowledgeBaseId,
     documentId: hit.documentId,
     position: hit.position,
+    startAt: hit.startAt,
+    endAt: hit.endAt,
+    ...(hit.fileName !== null && { fileName: hit.fileName }),
   };
 }

@@ -6,8 +6,8 @@ import type { ChatModel } from "../platform/models/types";
 import type { DocumentPool } from "./documentPool";
 import { getSession, type Session } from "../sessions/sessions";
 import type { KnowledgeIndex } from "./knowledgeIndex";
-import { basesOfTenant } from "./repository";
-import { searchChunks, toReference, type KnowledgeDeps } from "./retrieve";
+import { basesOfTenant, documentsOfTenant } from "./repository";
+import { searchChunks, toReference, type KnowledgeDeps, type RetrievalSettings } from "./retrieve";
 import { previousTurn, standaloneQuestion } from "./rewrite";
 
 /** The database, the knowledge index and the document processes: what searching and indexing need. */
@@ -53,12 +53,23 @@ export async function retrieveForSession(
   return hits.map(toReference);
 }
 
-/** `knowledge.search`: the caller's bases, with a session's strategy (one the caller may see) or the defaults. */
-export async function searchForCaller(deps: KnowledgeSource, caller: Caller, input: { knowledgeBaseIds: string[]; query: string; sessionId?: string }) {
+/**
+ * `knowledge.search` (and WeKnora's knowledge-search and hybrid-search): the caller's bases and
+ * documents, with a session's strategy (one the caller may see) or the defaults, either with
+ * `settings` put over them. A base or document the tenant does not have is NOT_FOUND.
+ */
+export async function searchForCaller(
+  deps: KnowledgeSource,
+  caller: Caller,
+  input: { knowledgeBaseIds: string[]; documentIds?: string[]; query: string; sessionId?: string; settings?: Partial<RetrievalSettings> },
+) {
   const baseIds = await basesOfTenant(deps.db, caller.tenant.id, input.knowledgeBaseIds);
   if (baseIds.length !== new Set(input.knowledgeBaseIds).size) throw notFound("Knowledge base");
-  const settings = input.sessionId ? (await getSession(deps.db, caller, input.sessionId, "tenant")).strategy : defaultStrategy();
-  const { hits } = await searchChunks(knowledgeDeps(deps), { baseIds, query: input.query, settings });
+  const documentIds = await documentsOfTenant(deps.db, caller.tenant.id, input.documentIds ?? []);
+  if (documentIds.length !== new Set(input.documentIds).size) throw notFound("Document");
+  const strategy = input.sessionId ? (await getSession(deps.db, caller, input.sessionId, "tenant")).strategy : defaultStrategy();
+  const settings = { ...strategy, ...input.settings };
+  const { hits } = await searchChunks(knowledgeDeps(deps), { baseIds, documentIds, query: input.query, settings });
   return {
     items: hits.map((hit) => ({
       ...toReference(hit),

@@ -3,10 +3,11 @@ import type { Db } from "../../db";
 import { selectRows } from "./rows";
 
 /**
- * Where chunk embeddings live. The custom migration 0002_knowledge_vectors made
+ * Where embeddings live. The custom migration 0002_knowledge_vectors made
  * `knowledge_chunks.embedding` a pgvector `vector` when the database could create the extension
- * (PGlite with @electric-sql/pglite-pgvector, a server with pgvector installed), else a `real[]`.
- * Which one it got is read from the catalogue at start-up and reported by /api/health.
+ * (PGlite with @electric-sql/pglite-pgvector, a server with pgvector installed), else a `real[]`;
+ * `pair_embeddings.embedding` (0010_pair_embeddings) is of the same type. Which one it is is read
+ * from the catalogue at start-up and reported by /api/health.
  *
  * Both are searched exactly, by inner product (embeddings are unit length, so it is the cosine):
  * retrieval is always confined to a session's few bases, where a scan is fast and exact, whereas
@@ -18,8 +19,8 @@ export interface VectorStore {
   backend: VectorBackend;
   /** A vector as an SQL value of the embedding column's type. */
   value(vector: number[]): SQL;
-  /** Cosine similarity of `knowledge_chunks.embedding` (of the row in scope) to `vector`. */
-  similarity(vector: number[]): SQL;
+  /** Cosine similarity of an embedding column (of the row in scope) to `vector`. */
+  similarity(column: SQL, vector: number[]): SQL;
 }
 
 export async function openVectorStore(db: Db): Promise<VectorStore> {
@@ -34,13 +35,12 @@ export async function openVectorStore(db: Db): Promise<VectorStore> {
 export function createVectorStore(backend: VectorBackend): VectorStore {
   if (backend === "pgvector") {
     const value = (vector: number[]) => sql`${`[${vector.join(",")}]`}::vector`;
-    return { backend, value, similarity: (vector) => sql`(-(knowledge_chunks.embedding <#> ${value(vector)}))` };
+    return { backend, value, similarity: (column, vector) => sql`(-(${column} <#> ${value(vector)}))` };
   }
   const value = (vector: number[]) => sql`${`{${vector.join(",")}}`}::real[]`;
   return {
     backend,
     value,
-    similarity: (vector) =>
-      sql`(select sum(a::float8 * b::float8) from unnest(knowledge_chunks.embedding, ${value(vector)}) as pair(a, b))`,
+    similarity: (column, vector) => sql`(select sum(a::float8 * b::float8) from unnest(${column}, ${value(vector)}) as pair(a, b))`,
   };
 }

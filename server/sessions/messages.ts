@@ -7,7 +7,7 @@ import type { Reference } from "../../common/settings";
 import { AppError, badInput, notFound } from "../platform/errors";
 import type { HistoryMessage } from "../chat/llmContext";
 import { selectRows } from "../knowledge/rows";
-import { bumpContextVersion, lockOwnSession, sessionColumns, toTsQuery, visibleWhere, type Session } from "./sessions";
+import { bumpContextVersion, lockOwnSession, sessionColumns, visibleWhere, type Session } from "./sessions";
 import type { Keys } from "../platform/store/keys";
 import type { Store } from "../platform/store/types";
 
@@ -203,80 +203,6 @@ export async function deleteTurn(
     console.error("[parley] could not drop the LLM context after deleting a message:", (error as Error).message);
   }
   return { deleted };
-}
-
-export interface TurnHit {
-  requestId: string;
-  sessionId: string;
-  sessionTitle: string;
-  question: string;
-  answer: string;
-  score: number;
-  createdAt: Date;
-}
-
-/**
- * Question/answer pairs of the caller's own sessions (temporary chats left out) whose question or
- * answer matches `query` (the same literal full-text terms as session search), best full-text
- * score first.
- */
-export async function searchTurns(
-  db: Db,
-  caller: Caller,
-  input: { query: string; limit: number; sessionIds?: string[] },
-): Promise<{ items: TurnHit[]; total: number }> {
-  const terms = toTsQuery(input.query);
-  if (!terms || input.sessionIds?.length === 0) return { items: [], total: 0 };
-  const tsquery = sql`to_tsquery('simple', ${terms})`;
-  const hits = db.$with("hits").as(
-    db
-      .select({
-        sessionId: messages.sessionId,
-        requestId: messages.requestId,
-        score: sql<number>`max(ts_rank(${messages.contentTsv}, ${tsquery}))`.as("score"),
-      })
-      .from(messages)
-      .innerJoin(sessions, eq(sessions.id, messages.sessionId))
-      .where(
-        and(
-          visibleWhere(caller, "own"),
-          // Temporary chats are never searched.
-          isNull(sessions.temporaryLifetime),
-          sql`${messages.contentTsv} @@ ${tsquery}`,
-          input.sessionIds ? inArray(messages.sessionId, input.sessionIds) : undefined,
-        ),
-      )
-      .groupBy(messages.sessionId, messages.requestId),
-  );
-  const question = alias(messages, "question");
-  const answer = alias(messages, "answer");
-  const sameTurn = (m: typeof question | typeof answer, role: "user" | "assistant") =>
-    and(eq(m.sessionId, hits.sessionId), eq(m.requestId, hits.requestId), eq(m.role, role));
-  // A regenerated answer has a requestId of its own: its question is its parent.
-  const questionOf = or(sameTurn(question, "user"), and(eq(question.sessionId, hits.sessionId), eq(question.id, answer.parentId), eq(question.role, "user")));
-  const rows = await db
-    .with(hits)
-    .select({
-      requestId: hits.requestId,
-      sessionId: hits.sessionId,
-      sessionTitle: sessions.title,
-      question: sql<string>`coalesce(${question.content}, '')`,
-      answer: sql<string>`coalesce(${answer.content}, '')`,
-      score: hits.score,
-      createdAt: sql<Date>`coalesce(${question.createdAt}, ${answer.createdAt})`.mapWith(question.createdAt),
-      total: sql<number>`count(*) over ()`.mapWith(Number),
-    })
-    .from(hits)
-    .innerJoin(sessions, eq(sessions.id, hits.sessionId))
-    .leftJoin(answer, sameTurn(answer, "assistant"))
-    .leftJoin(question, questionOf)
-    .orderBy(desc(hits.score), desc(sql`coalesce(${question.createdAt}, ${answer.createdAt})`), desc(hits.requestId))
-    .limit(input.limit);
-  return {
-    items: rows.map(({ total: _total, score, ...hit }) => ({ ...hit, score: Number(score) })),
-    // Every row carries the count of all hits (limit is at least 1, so no rows means no hits).
-    total: rows[0]?.total ?? 0,
-  };
 }
 
 // --- the tree: the active path, forks and their choices, feedback ---

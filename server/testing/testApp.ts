@@ -23,7 +23,7 @@ import { createContext, fetchExchange } from "../http/trpc/trpc";
  */
 export async function createTestApp(
   overrides: Record<string, string> = {},
-  options: { log?: Logger; rateLimitWindowSeconds?: number; documents?: Partial<DocumentPoolOptions> } = {},
+  options: { log?: Logger; rateLimitWindowSeconds?: number; documents?: Partial<DocumentPoolOptions>; indexPairs?: boolean } = {},
 ): Promise<App> {
   const servers = process.env.PARLEY_TEST_BACKEND === "servers";
   const env = parseEnv({

@@ -5,6 +5,7 @@ import { AppError } from "../../platform/errors";
 import { attachedCaller, callerOf } from "../authenticate";
 import { respondWithError, unauthorized, validationHook } from "./errors";
 import { chatRoutes } from "./routes/chat";
+import { knowledgeRoutes } from "./routes/knowledge";
 import { messageRoutes } from "./routes/messages";
 import { sessionRoutes } from "./routes/sessions";
 import type { RestDeps, RestEnv } from "./routes/shared";
@@ -72,6 +73,7 @@ export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
   rest.route("/", sessionRoutes(deps));
   rest.route("/", chatRoutes(deps, keepAliveMs));
   rest.route("/", messageRoutes(deps));
+  rest.route("/", knowledgeRoutes(deps));
 
   rest.notFound((c) => respondWithError(c, new AppError("not_found", `No route ${c.req.method} ${c.req.path}`)));
   rest.onError((error, c) => respondWithError(c, error));

@@ -2,11 +2,14 @@ import { z } from "@hono/zod-openapi";
 import { text, timestamp } from "../../../common/inputs";
 import type { Caller } from "../../auth/accounts";
 import { agentConfigSchema, contextConfigSchema, strategySchema, summaryParametersSchema, type Reference, type SessionInput } from "../../../common/settings";
-import type { Message, TurnHit } from "../../sessions/messages";
+import type { Message } from "../../sessions/messages";
+import type { PairHit } from "../../sessions/pairSearch";
 import { chatSendInput } from "../trpc/routers/chat";
 import { messageListInput } from "../trpc/routers/message";
 import { listInput } from "../trpc/routers/session";
 import type { Session } from "../../sessions/sessions";
+import { DEFAULT_CHUNKING } from "../../knowledge/chunk";
+import { sha256Hex, type KnowledgeBase, type KnowledgeDocument, type StoredChunk } from "../../knowledge/repository";
 
 /**
  * The WeKnora-compatible face speaks snake_case JSON. Its request schemas are Parley's own zod
@@ -109,26 +112,190 @@ export const loadQuery = z.object({
   before_time: z.iso.datetime({ offset: true }).transform((t) => new Date(t)).pipe(timestamp()).optional(),
 });
 
+/** WeKnora's message search: `mode` empty or absent is hybrid, `limit` 0 or absent is 20 (Go clients send both always). */
 export const searchBody = z.object({
   query: text().min(1).max(500),
-  limit: z.number().int().min(1).max(100).nullish(),
+  mode: z
+    .enum(["keyword", "vector", "hybrid", ""])
+    .nullish()
+    .transform((mode) => mode || "hybrid"),
+  limit: z
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .nullish()
+    .transform((limit) => limit || 20),
   session_ids: z.array(uuid).max(1000).nullish(),
 });
 
+/**
+ * WeKnora's paging: `page` and `page_size` of 0 or absent mean 1 and 20, a `page_size` above 1000
+ * is 1000; anything else that is not a whole number of at least 0 is refused.
+ */
+const pageNumber = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .transform((n) => (n ? Math.min(n, max) : fallback));
+export const pageQuery = z.object({ page: pageNumber(1), page_size: pageNumber(20, 1000) });
+/** The rows a page of `pageQuery` covers. */
+export const pageOf = ({ page, page_size }: z.output<typeof pageQuery>) => ({ limit: page_size, offset: (page - 1) * page_size });
+
+export const knowledgeBaseParam = z.object({ id: uuid });
+export const knowledgeParam = z.object({ knowledge_id: uuid });
+
+const searchText = text().trim().min(1).max(2000);
+export const knowledgeSearchBody = z
+  .object({
+    query: searchText,
+    knowledge_base_id: z.preprocess(emptyAsUnset, uuid.optional()),
+    knowledge_base_ids: z.array(uuid).max(50).nullish(),
+    knowledge_ids: z.array(uuid).max(500).nullish(),
+  })
+  .refine((v) => v.knowledge_base_id !== undefined || (v.knowledge_base_ids?.length ?? 0) > 0 || (v.knowledge_ids?.length ?? 0) > 0, {
+    message: "Name what to search: 'knowledge_base_id', 'knowledge_base_ids' or 'knowledge_ids'",
+    path: ["knowledge_base_ids"],
+  });
+
+/** hybrid-search's fields, numbers as JSON (POST) or as query-string text (GET). */
+function hybridSearchFields(number: () => z.ZodNumber | z.ZodCoercedNumber) {
+  return z.object({
+    query_text: searchText,
+    vector_threshold: number().min(0).max(1).nullish(),
+    keyword_threshold: number().min(0).max(1).nullish(),
+    match_count: number().int().min(0).nullish(),
+  });
+}
+export const hybridSearchBody = hybridSearchFields(() => z.number());
+export const hybridSearchQuery = hybridSearchFields(() => z.coerce.number());
+
 // --- responses ---
 
-const referenceJson = z
+/** WeKnora's `SearchResult` (client/knowledgebase.go): a chunk found by a search, as a reference or a search hit. */
+export const searchResultJson = z
   .object({
-    id: z.string(),
+    id: z.string().openapi({ description: "The chunk's id" }),
     content: z.string(),
-    knowledge_id: z.string(),
-    knowledge_title: z.string(),
-    knowledge_base_id: z.string(),
+    knowledge_id: z.string().openapi({ description: "The document's id" }),
     chunk_index: z.number().int(),
+    knowledge_title: z.string(),
+    start_at: z.number().int(),
+    end_at: z.number().int(),
+    seq: z.number().int(),
     score: z.number(),
     match_type: z.number().int().openapi({ description: "0 vector, 1 keyword" }),
+    sub_chunk_id: z.array(z.string()),
+    metadata: z.record(z.string(), z.string()),
+    chunk_type: z.string(),
+    parent_chunk_id: z.string(),
+    image_info: z.string(),
+    knowledge_filename: z.string(),
+    knowledge_source: z.string(),
+    knowledge_channel: z.string(),
+    matched_content: z.string(),
+    knowledge_base_id: z.string(),
   })
-  .openapi("Reference");
+  .openapi("SearchResult");
+
+/** WeKnora's `KnowledgeBase` (client/knowledgebase.go). */
+export const knowledgeBaseJson = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    type: z.literal("document"),
+    is_temporary: z.boolean(),
+    is_pinned: z.boolean(),
+    description: z.string(),
+    tenant_id: z.number().int(),
+    chunking_config: z.object({ chunk_size: z.number().int(), chunk_overlap: z.number().int(), separators: z.array(z.string()) }),
+    image_processing_config: z.object({ model_id: z.string() }),
+    faq_config: z.null(),
+    embedding_model_id: z.string(),
+    summary_model_id: z.string(),
+    vlm_config: z.object({ enabled: z.boolean(), model_id: z.string() }),
+    storage_provider_config: z.null(),
+    storage_config: z.object({
+      secret_id: z.string(),
+      secret_key: z.string(),
+      region: z.string(),
+      bucket_name: z.string(),
+      app_id: z.string(),
+      path_prefix: z.string(),
+      provider: z.string(),
+    }),
+    extract_config: z.null(),
+    auto_tag_config: z.null(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    knowledge_count: z.number().int(),
+    chunk_count: z.number().int(),
+    is_processing: z.boolean(),
+    processing_count: z.number().int(),
+  })
+  .openapi("KnowledgeBase");
+
+/** WeKnora's `Knowledge` (client/knowledge.go): a document. */
+export const knowledgeJson = z
+  .object({
+    id: z.string(),
+    tenant_id: z.number().int(),
+    knowledge_base_id: z.string(),
+    tag_id: z.string(),
+    type: z.enum(["file", "manual"]).openapi({ description: "file: uploaded as a file; manual: added as text" }),
+    title: z.string(),
+    description: z.string(),
+    source: z.string(),
+    channel: z.string(),
+    parse_status: z.literal("completed").openapi({ description: "Documents are indexed whole before they are stored" }),
+    summary_status: z.literal("none"),
+    enable_status: z.literal("enabled"),
+    embedding_model_id: z.string(),
+    file_name: z.string(),
+    folder_path: z.string(),
+    file_type: z.string(),
+    file_size: z.number().int(),
+    file_hash: z.string().openapi({ description: "SHA-256 of the source, hex" }),
+    file_path: z.string(),
+    storage_size: z.number().int(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: z.string(),
+    updated_at: z.string(),
+    processed_at: z.string().nullable(),
+    error_message: z.string(),
+  })
+  .openapi("Knowledge");
+
+/** WeKnora's `Chunk` (client/chunk.go). */
+export const chunkJson = z
+  .object({
+    id: z.string(),
+    seq_id: z.number().int(),
+    knowledge_id: z.string(),
+    knowledge_base_id: z.string(),
+    tenant_id: z.number().int(),
+    tag_id: z.string(),
+    content: z.string(),
+    chunk_index: z.number().int(),
+    is_enabled: z.boolean(),
+    status: z.number().int().openapi({ description: "2: indexed (every stored chunk is)" }),
+    start_at: z.number().int(),
+    end_at: z.number().int(),
+    pre_chunk_id: z.string(),
+    next_chunk_id: z.string(),
+    chunk_type: z.literal("text"),
+    parent_chunk_id: z.string(),
+    relation_chunks: z.array(z.string()),
+    indirect_relation_chunks: z.array(z.string()),
+    metadata: z.record(z.string(), z.unknown()),
+    content_hash: z.string().openapi({ description: "SHA-256 of the content, hex" }),
+    image_info: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Chunk");
 
 export const sessionJson = z
   .object({
@@ -156,7 +323,7 @@ export const messageJson = z
     request_id: z.string(),
     content: z.string(),
     role: z.enum(["user", "assistant"]),
-    knowledge_references: z.array(referenceJson),
+    knowledge_references: z.array(searchResultJson),
     is_completed: z.boolean(),
     status: z.enum(["streaming", "completed", "stopped", "interrupted", "failed"]),
     created_at: z.string(),
@@ -173,21 +340,139 @@ export const turnHitJson = z
     query_content: z.string(),
     answer_content: z.string(),
     score: z.number(),
+    match_type: z.enum(["keyword", "vector", "hybrid"]).openapi({ description: "Found by its words, by its meaning, or (hybrid search) both" }),
     created_at: z.string(),
   })
   .openapi("MessageSearchItem");
 
-export function toReferenceJson(r: Reference): z.output<typeof referenceJson> {
+/**
+ * A reference in WeKnora's shape: every field of its SearchResult, Parley's values where it has
+ * them; what Parley does not have (sub-chunks, images, ingestion channel; what older references
+ * did not record) is the empty value of its type.
+ */
+export function toReferenceJson(r: Reference): z.output<typeof searchResultJson> {
+  const chunkIndex = r.position ?? 0;
   return {
     id: r.id,
     content: r.content,
     knowledge_id: r.documentId ?? "",
+    chunk_index: chunkIndex,
     knowledge_title: r.source,
-    knowledge_base_id: r.knowledgeBaseId ?? "",
-    chunk_index: r.position ?? 0,
+    start_at: r.startAt ?? 0,
+    end_at: r.endAt ?? 0,
+    // WeKnora's seq is the chunk's index too.
+    seq: chunkIndex,
     score: r.score,
     // WeKnora's match types: 0 vector (embedding), 1 keyword; a hit found both ways counts as vector.
     match_type: r.matchedBy === "keyword" ? 1 : 0,
+    sub_chunk_id: [],
+    metadata: {},
+    chunk_type: "text",
+    parent_chunk_id: "",
+    image_info: "",
+    knowledge_filename: r.fileName ?? "",
+    knowledge_source: "",
+    knowledge_channel: "",
+    // What the search matched: the chunk's text.
+    matched_content: r.content,
+    knowledge_base_id: r.knowledgeBaseId ?? "",
+  };
+}
+
+const UNSET_STORAGE = { secret_id: "", secret_key: "", region: "", bucket_name: "", app_id: "", path_prefix: "", provider: "" };
+
+/** A base in WeKnora's shape: Parley's counts, chunking and embedder; the features it lacks empty or off. */
+export function toKnowledgeBaseJson(b: KnowledgeBase, caller: Caller, embedderId: string): z.output<typeof knowledgeBaseJson> {
+  return {
+    id: b.id,
+    name: b.name,
+    type: "document",
+    is_temporary: false,
+    is_pinned: false,
+    description: b.description,
+    tenant_id: caller.tenant.number,
+    chunking_config: { chunk_size: DEFAULT_CHUNKING.maxTokens, chunk_overlap: DEFAULT_CHUNKING.overlapTokens, separators: [] },
+    image_processing_config: { model_id: "" },
+    faq_config: null,
+    embedding_model_id: embedderId,
+    summary_model_id: "",
+    vlm_config: { enabled: false, model_id: "" },
+    storage_provider_config: null,
+    storage_config: UNSET_STORAGE,
+    extract_config: null,
+    auto_tag_config: null,
+    created_at: b.createdAt.toISOString(),
+    updated_at: b.updatedAt.toISOString(),
+    knowledge_count: b.documentCount,
+    chunk_count: b.chunkCount,
+    // Documents are indexed before they are stored: nothing is ever still processing.
+    is_processing: false,
+    processing_count: 0,
+  };
+}
+
+const FILE_TYPES: Record<string, string> = { "text/plain": "txt", "text/markdown": "md", "text/html": "html", "application/pdf": "pdf" };
+
+/** A document in WeKnora's shape. */
+export function toKnowledgeJson(d: KnowledgeDocument, caller: Caller, embedderId: string): z.output<typeof knowledgeJson> {
+  const created = d.createdAt.toISOString();
+  return {
+    id: d.id,
+    tenant_id: caller.tenant.number,
+    knowledge_base_id: d.knowledgeBaseId,
+    tag_id: "",
+    type: d.fileName === null ? "manual" : "file",
+    title: d.title,
+    description: "",
+    source: "",
+    channel: "",
+    parse_status: "completed",
+    summary_status: "none",
+    enable_status: "enabled",
+    embedding_model_id: embedderId,
+    file_name: d.fileName ?? "",
+    folder_path: "",
+    file_type: FILE_TYPES[d.mimeType] ?? "",
+    file_size: d.sizeBytes,
+    file_hash: d.contentHash,
+    file_path: "",
+    storage_size: 0,
+    metadata: {},
+    // A document is never changed once stored, and is stored once indexed.
+    created_at: created,
+    updated_at: created,
+    processed_at: created,
+    error_message: "",
+  };
+}
+
+/** A chunk in WeKnora's shape; it dates from its document. */
+export function toChunkJson(c: StoredChunk, document: KnowledgeDocument, caller: Caller): z.output<typeof chunkJson> {
+  const created = document.createdAt.toISOString();
+  return {
+    id: c.id,
+    seq_id: 0,
+    knowledge_id: c.documentId,
+    knowledge_base_id: c.knowledgeBaseId,
+    tenant_id: caller.tenant.number,
+    tag_id: "",
+    content: c.content,
+    chunk_index: c.position,
+    is_enabled: true,
+    status: 2,
+    start_at: c.startAt,
+    end_at: c.endAt,
+    pre_chunk_id: c.previousId ?? "",
+    next_chunk_id: c.nextId ?? "",
+    chunk_type: "text",
+    parent_chunk_id: "",
+    relation_chunks: [],
+    indirect_relation_chunks: [],
+    metadata: {},
+    content_hash: sha256Hex(c.content),
+    image_info: "",
+    created_at: created,
+    updated_at: created,
   };
 }
 
@@ -227,7 +512,7 @@ export function toMessageJson(m: Message): z.output<typeof messageJson> {
   };
 }
 
-export function toTurnHitJson(hit: TurnHit): z.output<typeof turnHitJson> {
+export function toTurnHitJson(hit: PairHit): z.output<typeof turnHitJson> {
   return {
     request_id: hit.requestId,
     session_id: hit.sessionId,
@@ -235,6 +520,7 @@ export function toTurnHitJson(hit: TurnHit): z.output<typeof turnHitJson> {
     query_content: hit.question,
     answer_content: hit.answer,
     score: hit.score,
+    match_type: hit.matchedBy,
     created_at: hit.createdAt.toISOString(),
   };
 }

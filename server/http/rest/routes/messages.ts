@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { deleteTurn, listMessages, searchTurns } from "../../../sessions/messages";
+import { deleteTurn, listMessages } from "../../../sessions/messages";
+import { searchPairs } from "../../../sessions/pairSearch";
 import { getSession } from "../../../sessions/sessions";
 import { chatSessionParam, loadQuery, messageJson, messageParams, ok, searchBody, toMessageJson, toTurnHitJson, turnHitJson } from "../schemas";
 import { body, done, errors, json, router, type RestDeps } from "./shared";
 
 const tags = ["messages"];
-const SEARCH_DEFAULT_LIMIT = 20;
 
 /** Loading a session's messages, deleting one question/answer pair, searching pairs. */
 export function messageRoutes(deps: RestDeps) {
@@ -34,15 +34,17 @@ export function messageRoutes(deps: RestDeps) {
       method: "post",
       path: "/messages/search",
       tags,
-      description: "Question/answer pairs of the caller's sessions, ranked by full-text score.",
+      description:
+        "Question/answer pairs of the caller's own sessions: `keyword` ranked by full-text score, `vector` by similarity of meaning (the configured embedder), `hybrid` (the default) by both; each item says how it matched. A pair is searchable every way within 10 s of its answer ending.",
       request: { body: body(searchBody) },
       responses: { 200: json(ok(z.object({ items: z.array(turnHitJson), total: z.number().int() })), "Matching pairs, best first"), ...errors },
     }),
     async (c) => {
       const input = c.req.valid("json");
-      const { items, total } = await searchTurns(deps.db, c.get("caller"), {
+      const { items, total } = await searchPairs(deps, c.get("caller"), {
         query: input.query,
-        limit: input.limit ?? SEARCH_DEFAULT_LIMIT,
+        mode: input.mode,
+        limit: input.limit,
         sessionIds: input.session_ids ?? undefined,
       });
       return c.json({ success: true as const, data: { items: items.map(toTurnHitJson), total } }, 200);

@@ -1,0 +1,291 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { App } from "../../boot/app";
+import { documentText } from "../../knowledge/chunk";
+import { parseText } from "../../knowledge/parse";
+import { createTestApp, createTestTenant, serveApp } from "../../testing/testApp";
+import { handleUpload } from "../upload";
+
+/**
+ * WeKnora's knowledge-base read routes over real HTTP (bases, documents, chunks, knowledge-search
+ * and hybrid-search) in the shapes of WeKnora's Go SDK, tenant-walled and paged; and references,
+ * in SSE frames and in Message JSON, carrying every field of WeKnora's SearchResult.
+ */
+let app: App;
+let served: Awaited<ReturnType<typeof serveApp>>;
+let base: string;
+let key: string;
+let otherKey: string;
+let tenantNumber: number;
+/** A base with a text document (three sections, so three chunks) and an uploaded file. */
+let kbId: string;
+let textDocId: string;
+let fileDocId: string;
+let foreignKbId: string;
+
+const ZOO = `# Zoo operations
+
+## Feeding
+
+Giraffes are fed acacia leaves at dawn and dusk by the keepers.
+
+## Cleaning
+
+The penguin pool is drained and scrubbed every Tuesday morning.
+
+## Visitors
+
+The aquarium opens at nine and closes at six, except on public holidays.
+`;
+const DEPLOY = `## Rollback
+
+To roll back a release, redeploy the previous container image tag and run the rollback migrations.
+`;
+
+/** Every field of WeKnora's Go SDK structs (client/knowledgebase.go, knowledge.go, chunk.go). */
+const SEARCH_RESULT_FIELDS = [
+  "id", "content", "knowledge_id", "chunk_index", "knowledge_title", "start_at", "end_at", "seq", "score", "match_type", "chunk_type", "image_info",
+  "metadata", "knowledge_filename", "knowledge_source", "knowledge_channel", "matched_content", "knowledge_base_id", "parent_chunk_id", "sub_chunk_id",
+];
+const KNOWLEDGE_BASE_FIELDS = [
+  "id", "name", "type", "is_temporary", "is_pinned", "description", "tenant_id", "chunking_config", "image_processing_config", "faq_config",
+  "embedding_model_id", "summary_model_id", "vlm_config", "storage_provider_config", "storage_config", "extract_config", "auto_tag_config",
+  "created_at", "updated_at", "knowledge_count", "chunk_count", "is_processing", "processing_count",
+];
+const KNOWLEDGE_FIELDS = [
+  "id", "tenant_id", "knowledge_base_id", "tag_id", "type", "title", "description", "source", "channel", "parse_status", "summary_status",
+  "enable_status", "embedding_model_id", "file_name", "folder_path", "file_type", "file_size", "file_hash", "file_path", "storage_size", "metadata",
+  "created_at", "updated_at", "processed_at", "error_message",
+];
+const CHUNK_FIELDS = [
+  "id", "seq_id", "knowledge_id", "knowledge_base_id", "tenant_id", "tag_id", "content", "chunk_index", "is_enabled", "status", "start_at", "end_at",
+  "pre_chunk_id", "next_chunk_id", "chunk_type", "parent_chunk_id", "relation_chunks", "indirect_relation_chunks", "metadata", "content_hash",
+  "image_info", "created_at", "updated_at",
+];
+const sorted = (keys: string[]) => [...keys].sort();
+
+beforeAll(async () => {
+  app = await createTestApp();
+  served = await serveApp(app);
+  base = `${served.url}/api/v1`;
+  const t = await createTestTenant(app);
+  const other = await createTestTenant(app);
+  key = t.owner.apiKey;
+  otherKey = other.owner.apiKey;
+  tenantNumber = t.tenant.number;
+  kbId = (await t.owner.api.knowledge.bases.create({ name: "Runbooks", description: "How we run things" })).id;
+  textDocId = (await t.owner.api.knowledge.documents.add({ knowledgeBaseId: kbId, title: "Zoo operations", content: ZOO, mimeType: "text/markdown" })).id;
+  const form = new FormData();
+  form.set("knowledgeBaseId", kbId);
+  form.set("file", new File([DEPLOY], "deploy-guide.md", { type: "text/markdown" }));
+  const uploaded = await handleUpload(app, new Request("http://localhost/api/knowledge/upload", { method: "POST", body: form, headers: { authorization: `Bearer ${key}` } }));
+  expect(uploaded.status).toBe(201);
+  fileDocId = ((await uploaded.json()) as { id: string }).id;
+  foreignKbId = (await other.owner.api.knowledge.bases.create({ name: "Theirs" })).id;
+});
+afterAll(async () => {
+  await served?.close();
+  await app?.close();
+});
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function call(method: string, path: string, o: { key?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = { "X-API-Key": o.key ?? key };
+  if (o.body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(base + path, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
+  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  return { status: res.status, body: await res.json() };
+}
+
+describe("knowledge bases", () => {
+  it("lists the tenant's bases and reads one as WeKnora's KnowledgeBase, with Parley's counts and embedder", async () => {
+    const list = await call("GET", "/knowledge-bases");
+    expect(list.status).toBe(200);
+    expect(list.body.data.map((b: { id: string }) => b.id)).toEqual([kbId]);
+    const one = await call("GET", `/knowledge-bases/${kbId}`);
+    expect(one.body.data).toEqual(list.body.data[0]);
+    const kb = one.body.data;
+    expect(sorted(Object.keys(kb))).toEqual(sorted(KNOWLEDGE_BASE_FIELDS));
+    expect(kb).toMatchObject({
+      name: "Runbooks",
+      description: "How we run things",
+      type: "document",
+      tenant_id: tenantNumber,
+      knowledge_count: 2,
+      chunk_count: 4,
+      embedding_model_id: app.knowledge.embedder.id,
+      is_processing: false,
+      faq_config: null,
+      storage_config: { provider: "", bucket_name: "" },
+    });
+    expect(kb.chunking_config).toEqual({ chunk_size: expect.any(Number), chunk_overlap: expect.any(Number), separators: [] });
+    expect(new Date(kb.created_at).toISOString()).toBe(kb.created_at);
+  });
+
+  it("pages a base's documents newest first, each a WeKnora Knowledge; an uploaded file keeps its name", async () => {
+    const first = await call("GET", `/knowledge-bases/${kbId}/knowledge?page=1&page_size=1`);
+    expect(first.body).toMatchObject({ success: true, total: 2, page: 1, page_size: 1 });
+    const second = await call("GET", `/knowledge-bases/${kbId}/knowledge?page=2&page_size=1`);
+    expect([...first.body.data, ...second.body.data].map((d: { id: string }) => d.id)).toEqual([fileDocId, textDocId]);
+    const [file] = first.body.data;
+    expect(sorted(Object.keys(file))).toEqual(sorted(KNOWLEDGE_FIELDS));
+    expect(file).toMatchObject({
+      knowledge_base_id: kbId,
+      tenant_id: tenantNumber,
+      type: "file",
+      title: "deploy-guide",
+      file_name: "deploy-guide.md",
+      file_type: "md",
+      file_size: Buffer.byteLength(DEPLOY),
+      file_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      parse_status: "completed",
+      enable_status: "enabled",
+      processed_at: file.created_at,
+    });
+    expect(second.body.data[0]).toMatchObject({ type: "manual", file_name: "", title: "Zoo operations", file_type: "md" });
+    expect((await call("GET", `/knowledge/${fileDocId}`)).body.data).toEqual(file);
+  });
+
+  it("pages a document's chunks in order, linked to their neighbours", async () => {
+    const page = await call("GET", `/chunks/${textDocId}?page=1&page_size=2`);
+    expect(page.body).toMatchObject({ success: true, total: 3, page: 1, page_size: 2 });
+    const rest = await call("GET", `/chunks/${textDocId}?page=2&page_size=2`);
+    const chunks = [...page.body.data, ...rest.body.data];
+    expect(sorted(Object.keys(chunks[0]))).toEqual(sorted(CHUNK_FIELDS));
+    expect(chunks.map((c: { chunk_index: number }) => c.chunk_index)).toEqual([0, 1, 2]);
+    expect(chunks[0].content).toContain("Giraffes");
+    expect(chunks[0]).toMatchObject({ knowledge_id: textDocId, knowledge_base_id: kbId, tenant_id: tenantNumber, pre_chunk_id: "", next_chunk_id: chunks[1].id, chunk_type: "text", is_enabled: true });
+    expect(chunks[1]).toMatchObject({ pre_chunk_id: chunks[0].id, next_chunk_id: chunks[2].id });
+    expect(chunks[2].next_chunk_id).toBe("");
+    expect(chunks[0].content_hash).toMatch(/^[0-9a-f]{64}$/);
+    // Offsets into the document's text as Parley parsed it.
+    const text = documentText(parseText(ZOO, "text/markdown"));
+    for (const c of chunks) expect(text.slice(c.start_at, c.end_at)).toBe(c.content);
+    expect(chunks[1].start_at).toBeGreaterThan(chunks[0].end_at);
+  });
+
+  it("pages like sessions: 0 or absent is page 1 of 20, above 1000 is 1000, anything else not a whole number is 400 (1010)", async () => {
+    for (const query of ["", "?page=0&page_size=0", "?page=&page_size="]) {
+      expect((await call("GET", `/chunks/${textDocId}${query}`)).body).toMatchObject({ page: 1, page_size: 20, total: 3 });
+    }
+    expect((await call("GET", `/knowledge-bases/${kbId}/knowledge?page_size=5000`)).body).toMatchObject({ page: 1, page_size: 1000, total: 2 });
+    for (const [query, field] of [["page=-1", "page"], ["page_size=2.5", "page_size"], ["page=abc", "page"], ["page_size=-20", "page_size"]]) {
+      for (const path of [`/chunks/${textDocId}`, `/knowledge-bases/${kbId}/knowledge`]) {
+        const res = await call("GET", `${path}?${query}`);
+        expect(res.status, `${path}?${query}`).toBe(400);
+        expect(res.body.error).toMatchObject({ code: 1010, details: { field } });
+      }
+    }
+  });
+
+  it("is tenant-walled: another tenant's ids are 404 (1003), as are unknown ones", async () => {
+    const ours = [`/knowledge-bases/${kbId}`, `/knowledge-bases/${kbId}/knowledge`, `/knowledge/${textDocId}`, `/chunks/${textDocId}`];
+    for (const path of ours) {
+      const res = await call("GET", path, { key: otherKey });
+      expect(res.status, path).toBe(404);
+      expect(res.body).toMatchObject({ success: false, error: { code: 1003 } });
+      expect((await call("GET", path.replace(/[0-9a-f-]{36}/, randomUUID()))).status).toBe(404);
+    }
+    expect((await call("GET", "/knowledge-bases", { key: otherKey })).body.data.map((b: { id: string }) => b.id)).toEqual([foreignKbId]);
+    const searches: [string, string, unknown][] = [
+      ["POST", "/knowledge-search", { query: "giraffes", knowledge_base_ids: [kbId] }],
+      ["POST", "/knowledge-search", { query: "giraffes", knowledge_ids: [textDocId] }],
+      ["POST", `/knowledge-bases/${kbId}/hybrid-search`, { query_text: "giraffes" }],
+      ["GET", `/knowledge-bases/${kbId}/hybrid-search?query_text=giraffes`, undefined],
+    ];
+    for (const [method, path, body] of searches) {
+      const res = await call(method, path, { key: otherKey, body });
+      expect(res.status, path).toBe(404);
+      expect(res.body.error.code).toBe(1003);
+    }
+    expect((await call("POST", "/knowledge-search", { body: { query: "giraffes", knowledge_base_ids: [kbId, foreignKbId] } })).status).toBe(404);
+  });
+});
+
+describe("search", () => {
+  it("knowledge-search finds chunks of the named bases and documents as WeKnora's SearchResult", async () => {
+    const res = await call("POST", "/knowledge-search", { body: { query: "How do I roll back a release?", knowledge_base_id: kbId } });
+    expect(res.status).toBe(200);
+    const [hit] = res.body.data;
+    expect(sorted(Object.keys(hit))).toEqual(sorted(SEARCH_RESULT_FIELDS));
+    expect(hit).toMatchObject({
+      knowledge_id: fileDocId,
+      knowledge_base_id: kbId,
+      knowledge_title: "deploy-guide",
+      knowledge_filename: "deploy-guide.md",
+      chunk_index: 0,
+      seq: 0,
+      chunk_type: "text",
+      sub_chunk_id: [],
+      metadata: {},
+      matched_content: hit.content,
+    });
+    expect(hit.content).toContain("redeploy the previous container image");
+    const text = documentText(parseText(DEPLOY, "text/markdown"));
+    expect(hit.end_at).toBeGreaterThan(hit.start_at);
+    expect(text.slice(hit.start_at, hit.end_at)).toBe(hit.content);
+    expect([0, 1]).toContain(hit.match_type);
+    // Documents alone are a scope too; only what they hold is searched.
+    const scoped = await call("POST", "/knowledge-search", { body: { query: "giraffes fed acacia leaves", knowledge_ids: [textDocId] } });
+    expect(scoped.body.data.length).toBeGreaterThan(0);
+    for (const h of scoped.body.data) expect(h.knowledge_id).toBe(textDocId);
+    expect((await call("POST", "/knowledge-search", { body: { query: "How do I roll back a release?", knowledge_ids: [textDocId] } })).body.data).toEqual([]);
+    const unscoped = await call("POST", "/knowledge-search", { body: { query: "giraffes" } });
+    expect(unscoped.status).toBe(400);
+    expect(unscoped.body.error).toMatchObject({ code: 1010, details: { field: "knowledge_base_ids" } });
+  });
+
+  it("hybrid-search searches one base by POST body or GET query, zeros meaning the defaults, match_count bounding the hits", async () => {
+    const posted = await call("POST", `/knowledge-bases/${kbId}/hybrid-search`, { body: { query_text: "penguin pool scrubbed", vector_threshold: 0, keyword_threshold: 0, match_count: 0 } });
+    expect(posted.status).toBe(200);
+    expect(posted.body.data[0]).toMatchObject({ knowledge_id: textDocId, chunk_index: 1 });
+    expect(sorted(Object.keys(posted.body.data[0]))).toEqual(sorted(SEARCH_RESULT_FIELDS));
+    const got = await call("GET", `/knowledge-bases/${kbId}/hybrid-search?query_text=${encodeURIComponent("penguin pool scrubbed")}`);
+    expect(got.body.data.map((h: { id: string }) => h.id)).toEqual(posted.body.data.map((h: { id: string }) => h.id));
+    // Low thresholds let more through; match_count keeps the best of them.
+    const loose = await call("POST", `/knowledge-bases/${kbId}/hybrid-search`, { body: { query_text: "the keepers and the pool", vector_threshold: 0.01, keyword_threshold: 0.01, match_count: 1 } });
+    expect(loose.body.data.length).toBeLessThanOrEqual(1);
+    const bad = await call("GET", `/knowledge-bases/${kbId}/hybrid-search?query_text=x&match_count=-1`);
+    expect(bad.body.error).toMatchObject({ code: 1010, details: { field: "match_count" } });
+    expect((await call("POST", `/knowledge-bases/${kbId}/hybrid-search`, { body: {} })).body.error.details.field).toBe("query_text");
+  });
+
+  it("are in the OpenAPI document", async () => {
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    for (const path of ["/knowledge-bases", "/knowledge-bases/{id}", "/knowledge-bases/{id}/knowledge", "/knowledge/{knowledge_id}", "/chunks/{knowledge_id}", "/knowledge-search"]) {
+      expect(Object.keys(doc.paths), path).toContain(`/api/v1${path}`);
+    }
+    expect(Object.keys(doc.paths["/api/v1/knowledge-bases/{id}/hybrid-search"] ?? {}).sort()).toEqual(["get", "post"]);
+  });
+});
+
+describe("references", () => {
+  it("carry every SearchResult field in knowledge-chat's references frame and in Message JSON", async () => {
+    const session = (await call("POST", "/sessions", { body: { title: "Ops", knowledge_base_id: kbId } })).body.data;
+    const res = await fetch(`${base}/knowledge-chat/${session.id}`, {
+      method: "POST",
+      headers: { "X-API-Key": key, "content-type": "application/json" },
+      body: JSON.stringify({ query: "How do I roll back a release?" }),
+    });
+    const frames = (await res.text())
+      .split("\n\n")
+      .flatMap((block) => /^data:(.*)$/m.exec(block)?.[1] ?? [])
+      .map((data) => JSON.parse(data) as { response_type: string; knowledge_references?: Record<string, unknown>[] });
+    const streamed = frames.find((f) => f.response_type === "references")?.knowledge_references ?? [];
+    expect(streamed.length).toBeGreaterThan(0);
+    for (const ref of streamed) expect(sorted(Object.keys(ref))).toEqual(sorted(SEARCH_RESULT_FIELDS));
+    const chunk = (await call("GET", `/chunks/${fileDocId}`)).body.data[0];
+    expect(streamed.find((r) => r.knowledge_id === fileDocId)).toMatchObject({
+      id: chunk.id,
+      knowledge_filename: "deploy-guide.md",
+      knowledge_title: "deploy-guide",
+      chunk_type: "text",
+      start_at: chunk.start_at,
+      end_at: chunk.end_at,
+      matched_content: chunk.content,
+    });
+    const loaded = await call("GET", `/messages/${session.id}/load`);
+    const answer = loaded.body.data.find((m: { role: string }) => m.role === "assistant");
+    expect(answer.knowledge_references).toEqual(streamed);
+  });
+});
