@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, getTableName, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, getTableName, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import { alias, type AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Db } from "../../db";
 import { messages, sessions } from "../../db/schema";
