@@ -194,10 +194,9 @@ describe("auth, envelope and errors", () => {
       ["POST", "/sessions", { body: { session_strategy: { max_rounds: 0 } } }, "session_strategy.max_rounds"],
       ["PUT", `/sessions/${s.id}`, { body: { description: ["no"] } }, "description"],
       ["GET", "/sessions/not-a-uuid", {}, "id"],
-      ["GET", "/sessions?page=0", {}, "page"],
+      ["GET", "/sessions?page=-1", {}, "page"],
       ["GET", "/sessions?page=abc", {}, "page"],
-      ["GET", "/sessions?page_size=0", {}, "page_size"],
-      ["GET", "/sessions?page_size=1001", {}, "page_size"],
+      ["GET", "/sessions?page_size=-1", {}, "page_size"],
       ["GET", "/sessions?page_size=2.5", {}, "page_size"],
       ["GET", `/messages/${s.id}/load?limit=0`, {}, "limit"],
       ["GET", `/messages/${s.id}/load?limit=101`, {}, "limit"],
@@ -226,8 +225,10 @@ describe("auth, envelope and errors", () => {
       expect(res.body.error.code).toBe(1010);
       expect(res.body.error.details.field, `${method} ${path}`).toBe(field);
     }
-    // page_size at its edge is fine.
+    // page_size at its edge is fine; 0 means the default (WeKnora's Go client sends page=0&page_size=0), above 1000 is 1000.
     expect((await call("GET", "/sessions?page_size=1000")).status).toBe(200);
+    expect((await call("GET", "/sessions?page=0&page_size=0")).body).toMatchObject({ success: true, page: 1, page_size: 20 });
+    expect((await call("GET", "/sessions?page_size=1001")).body).toMatchObject({ success: true, page: 1, page_size: 1000 });
     expect((await call("GET", `/messages/${s.id}/load?limit=100`)).status).toBe(200);
   });
 

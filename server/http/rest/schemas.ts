@@ -77,11 +77,6 @@ export const sessionIdParam = z.object({ id: uuid });
 export const chatSessionParam = z.object({ session_id: uuid });
 export const messageParams = z.object({ session_id: uuid, id: uuid });
 
-export const listQuery = z.object({
-  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-  page_size: z.coerce.number().int().min(1).max(1000).default(20),
-  keyword: listInput.shape.search,
-});
 
 export const batchDeleteBody = z
   .object({
@@ -141,6 +136,8 @@ const pageNumber = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
     .optional()
     .transform((n) => (n ? Math.min(n, max) : fallback));
 export const pageQuery = z.object({ page: pageNumber(1), page_size: pageNumber(20, 1000) });
+/** `GET /sessions`: WeKnora's paging (the Go client sends `page=0&page_size=0`) and a keyword. */
+export const listQuery = pageQuery.extend({ keyword: listInput.shape.search });
 /** The rows a page of `pageQuery` covers. */
 export const pageOf = ({ page, page_size }: z.output<typeof pageQuery>) => ({ limit: page_size, offset: (page - 1) * page_size });
 
