@@ -218,7 +218,8 @@ describe("fuzzing every REST route", () => {
         { numRuns: RUNS_PER_ROUTE, endOnFailure: true },
       );
     }
-  });
+    // Every route of the OpenAPI document, knowledge reads and searches included: minutes on a busy machine.
+  }, 240_000);
 });
 
 // --- documents ---

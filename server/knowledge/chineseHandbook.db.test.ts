@@ -110,6 +110,9 @@ describe("Chinese questions about Parley on a fresh install", () => {
     const session = await member.session.create();
     const events = await askAndRead(member, session.id, "How do I delete a session?");
     expect(referencesOf(events)[0]!.source).toBe("Parley handbook");
-    expect(textOf(events)).toMatch(/^The (Parley handbook explains|sources explain) how to delete a session:\n\nClear a session to delete its messages/);
+    // Which English passage leads depends on what the README (indexed beside the handbooks) says about deleting;
+    // what this test holds is the language: an English answer, led by the English handbook, no Chinese in it.
+    expect(textOf(events)).toMatch(/^The (Parley handbook explains|sources explain) how to delete a session:\n/);
+    expect(textOf(events)).not.toMatch(/\p{Script=Han}/u);
   });
 });
