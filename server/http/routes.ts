@@ -8,7 +8,7 @@ import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { getErrorShape } from "@trpc/server/unstable-core-do-not-import";
 import type { App } from "../boot/app";
 import { keyFromHeaders } from "../auth/accounts";
-import { AppError, kindOfCode, retryAfterOf, toTRPCError } from "../platform/errors";
+import { AppError, kindOfCode } from "../platform/errors";
 import { checkHealth } from "./health";
 import type { AppHost } from "../boot/host";
 import { handleUpload } from "./upload";
@@ -18,7 +18,7 @@ import { toRestError } from "./rest/errors";
 import { appRouter } from "./trpc/routers/_app";
 import { createContext, NEEDS_CALLER_MESSAGE, nodeExchange, requireCaller } from "./trpc/trpc";
 import { attachCaller, attachedCaller, authenticate, clientRequestOf, type AuthOptions } from "./authenticate";
-import { MAX_BODY_BYTES, refuseJson, sendJson, type ApiRoute, type NodeHandler, type Refuse } from "./server";
+import { admitUnlessRefused, MAX_BODY_BYTES, refuseBeforeBody, refuseJson, sendJson, type ApiRoute, type NodeHandler, type Refuse } from "./server";
 import { withSubscriptions } from "./sse";
 import { MAX_BATCH_CALLS } from "../../common/limits";
 
@@ -87,27 +87,8 @@ function admitCaller(
     const app = host.app;
     if (!app) throw new Error("No App to serve yet");
     const auth = options.auth(req);
-    try {
-      attachCaller(req, auth ? await authenticate(app, clientRequestOf(req), auth) : null);
-      return true;
-    } catch (error) {
-      const refusal = toTRPCError(error);
-      if (refusal.code === "INTERNAL_SERVER_ERROR") throw error;
-      const retryAfter = retryAfterOf(error);
-      if (retryAfter !== undefined) res.setHeader("Retry-After", String(retryAfter));
-      refuseBeforeBody(req, res, refuse, getHTTPStatusCodeFromError(refusal), refusal.code, refusal.message);
-      return false;
-    }
+    return admitUnlessRefused(req, res, refuse, async () => attachCaller(req, auth ? await authenticate(app, clientRequestOf(req), auth) : null));
   };
-}
-
-/**
- * A refusal sent while the body is unread: the connection closes after it, so the body is never
- * read (Node would otherwise read and drop it to keep the connection).
- */
-function refuseBeforeBody(req: IncomingMessage, res: ServerResponse, refuse: Refuse, status: number, code: string, message: string) {
-  if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) res.setHeader("Connection", "close");
-  refuse(req, res, status, code, message);
 }
 
 /**

@@ -1,4 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import { retryAfterOf, toTRPCError } from "../platform/errors";
 import { loggedPath, requestLogFields, type Logger } from "../platform/log";
 import type { Metrics } from "../platform/metrics";
 
@@ -74,6 +76,34 @@ const API_HEADERS: Record<string, string> = {
 };
 
 export const refuseJson: Refuse = (_req, res, status, code, message) => sendJson(res, status, { error: { code, message } });
+
+/**
+ * A refusal sent while the body is unread: the connection closes after it, so the body is never
+ * read (Node would otherwise read and drop it to keep the connection).
+ */
+export function refuseBeforeBody(req: IncomingMessage, res: ServerResponse, refuse: Refuse, status: number, code: string, message: string) {
+  if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) res.setHeader("Connection", "close");
+  refuse(req, res, status, code, message);
+}
+
+/**
+ * Runs a check that may refuse the request (a limit, a wrong key, a store down): true when it
+ * passes; otherwise the refusal is answered with `refuse`, with the error's status, code and
+ * `Retry-After`, and false is returned. Anything that is not a refusal (a 500) is thrown.
+ */
+export async function admitUnlessRefused(req: IncomingMessage, res: ServerResponse, refuse: Refuse, check: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await check();
+    return true;
+  } catch (error) {
+    const refusal = toTRPCError(error);
+    if (refusal.code === "INTERNAL_SERVER_ERROR") throw error;
+    const retryAfter = retryAfterOf(error);
+    if (retryAfter !== undefined) res.setHeader("Retry-After", String(retryAfter));
+    refuseBeforeBody(req, res, refuse, getHTTPStatusCodeFromError(refusal), refusal.code, refusal.message);
+    return false;
+  }
+}
 
 /**
  * Parley's HTTP server: `/api/*` goes straight to the handler of its prefix in `routes` (no

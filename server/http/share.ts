@@ -2,9 +2,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { App } from "../boot/app";
 import type { AppHost } from "../boot/host";
 import { readShare } from "../sessions/shares";
-import { AppError, retryAfterOf } from "../platform/errors";
 import { clientAddress, clientRequestOf } from "./authenticate";
-import { sendJson, type NodeHandler } from "./server";
+import { admitUnlessRefused, refuseJson, sendJson, type NodeHandler, type Refuse } from "./server";
 
 /**
  * Shared conversations over HTTP, for anyone with the link (no caller): the JSON at
@@ -16,24 +15,22 @@ const NOINDEX = "noindex, nofollow";
 /** The one answer for every token that shows nothing, so a guess learns nothing. */
 const UNKNOWN = { error: { code: "NOT_FOUND", message: "This link is unknown or no longer shared" } };
 
-/** Counts one read from the request's client address; false (after answering 429 in `refuse`'s shape) past the limit. */
-async function readAllowed(app: App, req: IncomingMessage, res: ServerResponse, refuse: (message: string) => void): Promise<boolean> {
-  try {
-    await app.limits.shareRead(clientAddress(clientRequestOf(req), app.env.PARLEY_TRUST_PROXY));
-    return true;
-  } catch (error) {
-    if (!(error instanceof AppError && error.kind === "rate_limited")) throw error;
-    res.setHeader("Retry-After", String(retryAfterOf(error) ?? 60));
-    refuse(error.message);
-    return false;
-  }
+/** Counts one read from the request's client address; false (after answering 429 with `refuse`) past the limit. */
+function readAllowed(app: App, req: IncomingMessage, res: ServerResponse, refuse: Refuse): Promise<boolean> {
+  return admitUnlessRefused(req, res, refuse, () => app.limits.shareRead(clientAddress(clientRequestOf(req), app.env.PARLEY_TRUST_PROXY)));
 }
+
+/** The share page's refusal: plain text, as the page is not JSON. */
+const refusePlainText: Refuse = (_req, res, status, _code, message) => {
+  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8" });
+  res.end(message);
+};
 
 /** `GET /api/share/<token>` → `{ title, createdAt, messages: [{ role, content, references, createdAt }] }`, or 404. */
 export function shareJsonHandler(app: App): NodeHandler {
   return async (req, res) => {
     res.setHeader("X-Robots-Tag", NOINDEX);
-    if (!(await readAllowed(app, req, res, (message) => sendJson(res, 429, { error: { code: "TOO_MANY_REQUESTS", message } })))) return;
+    if (!(await readAllowed(app, req, res, refuseJson))) return;
     const token = /^\/api\/share\/([^/?#]+)$/.exec((req.url ?? "").split("?", 1)[0]!)?.[1];
     const shared = token ? await readShare(app.db, token) : null;
     if (!shared) return sendJson(res, 404, UNKNOWN);
@@ -50,11 +47,7 @@ export function withSharePageGuard(host: Pick<AppHost, "app">, pages: NodeHandle
     const app = host.app;
     if (app && /^\/share\/[^/]+\/?$/.test((req.url ?? "").split("?", 1)[0]!)) {
       res.setHeader("X-Robots-Tag", NOINDEX);
-      const allowed = await readAllowed(app, req, res, (message) => {
-        res.writeHead(429, { "Content-Type": "text/plain; charset=utf-8" });
-        res.end(message);
-      });
-      if (!allowed) return;
+      if (!(await readAllowed(app, req, res, refusePlainText))) return;
     }
     return pages(req, res);
   };
