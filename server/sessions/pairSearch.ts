@@ -7,6 +7,7 @@ import type { KnowledgeIndex } from "../knowledge/knowledgeIndex";
 import { selectRows } from "../knowledge/rows";
 import { AppError } from "../platform/errors";
 import type { Logger } from "../platform/log";
+import { repeat } from "../platform/repeat";
 import { toTsQuery, visibleWhere } from "./sessions";
 
 /**
@@ -212,30 +213,15 @@ export async function requeueStalePairs(deps: Pick<PairSearchDeps, "db" | "knowl
  * function that stops it and waits for the batch under way.
  */
 export function startPairIndexer(deps: Pick<PairSearchDeps, "db" | "knowledge"> & { log: Pick<Logger, "error"> }): () => Promise<void> {
-  let stopped = false;
-  let current: Promise<void> | null = null;
-  const run = async () => {
-    while (!stopped && (await indexQueuedPairs(deps)) === PAIR_BATCH) {
+  const drainQueue = async (stopping: () => boolean) => {
+    while (!stopping() && (await indexQueuedPairs(deps)) === PAIR_BATCH) {
       // Let requests in between the batches of a backlog.
       await new Promise((resolve) => setImmediate(resolve));
     }
   };
-  // One run at a time: a tick while a run is under way (a slow embedder) is skipped.
-  const tick = () => {
-    if (stopped || current) return;
-    current = run()
-      .catch((error: Error) => deps.log.error({ err: error }, "embedding question/answer pairs failed"))
-      .finally(() => (current = null));
-  };
-  const started = requeueStalePairs(deps)
-    .catch((error: Error) => deps.log.error({ err: error }, "could not queue the pairs of a previous embedder"))
-    .then(tick);
-  const timer = setInterval(tick, PAIR_INDEX_INTERVAL_MS);
-  timer.unref();
-  return async () => {
-    stopped = true;
-    clearInterval(timer);
-    await started;
-    await current;
-  };
+  return repeat(drainQueue, {
+    everyMs: PAIR_INDEX_INTERVAL_MS,
+    onError: (error) => deps.log.error({ err: error }, "embedding question/answer pairs failed"),
+    first: requeueStalePairs(deps).catch((error: Error) => deps.log.error({ err: error }, "could not queue the pairs of a previous embedder")),
+  });
 }

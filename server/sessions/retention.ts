@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Env } from "../platform/env";
 import type { Keys } from "../platform/store/keys";
 import type { Metrics } from "../platform/metrics";
+import { repeat } from "../platform/repeat";
 import { finishDeletions, DELETE_BATCH, type SessionStateDeps } from "./removal";
 import { markExpired, unfinishedDeletions, type Expiry } from "./sessions";
 import { tenantsWithRetention } from "./tenantSettings";
@@ -76,18 +77,8 @@ export async function sweepExpiredSessions(deps: RetentionDeps, shouldStop: () =
  * at a time). Returns what stops it: no new sweep starts, and a running one ends after its batch.
  */
 export function startRetentionSweeper(deps: RetentionDeps): () => Promise<void> {
-  let stopping = false;
-  let running: Promise<unknown> | null = null;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = sweepExpiredSessions(deps, () => stopping)
-      .catch((error: Error) => deps.log.error({ err: error }, "the retention sweep failed; the next one takes it up"))
-      .finally(() => (running = null));
-  }, deps.env.PARLEY_RETENTION_SWEEP_SECONDS * 1000);
-  timer.unref();
-  return async () => {
-    stopping = true;
-    clearInterval(timer);
-    await running;
-  };
+  return repeat((stopping) => sweepExpiredSessions(deps, stopping), {
+    everyMs: deps.env.PARLEY_RETENTION_SWEEP_SECONDS * 1000,
+    onError: (error) => deps.log.error({ err: error }, "the retention sweep failed; the next one takes it up"),
+  });
 }
