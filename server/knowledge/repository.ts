@@ -137,16 +137,20 @@ export async function deleteBase(db: Db, caller: Caller, id: string): Promise<{ 
   return { id };
 }
 
-/** Which of `ids` are bases of `tenantId` (anything else, malformed ids included, is left out). */
-export async function basesOfTenant(db: Db, tenantId: string, ids: readonly string[]): Promise<string[]> {
+/** Which of `ids` are rows of `table` in `tenantId`, in the order given (anything else, malformed ids included, is left out). */
+async function idsOfTenant(db: Db, table: typeof knowledgeBases | typeof knowledgeDocuments, tenantId: string, ids: readonly string[]): Promise<string[]> {
   const candidates = [...new Set(ids)].filter(isUuid);
   if (candidates.length === 0) return [];
   const rows = await db
-    .select({ id: knowledgeBases.id })
-    .from(knowledgeBases)
-    .where(and(eq(knowledgeBases.tenantId, tenantId), inArray(knowledgeBases.id, candidates)));
-  return candidates.filter((id) => rows.some((r) => r.id === id));
+    .select({ id: table.id })
+    .from(table)
+    .where(and(eq(table.tenantId, tenantId), inArray(table.id, candidates)));
+  const found = new Set(rows.map((row) => row.id));
+  return candidates.filter((id) => found.has(id));
 }
+
+/** Which of `ids` are bases of `tenantId`. */
+export const basesOfTenant = (db: Db, tenantId: string, ids: readonly string[]) => idsOfTenant(db, knowledgeBases, tenantId, ids);
 
 /** Whether every id names a knowledge base of the tenant (an empty list does). */
 export async function allBasesOfTenant(db: Db, tenantId: string, ids: readonly string[]): Promise<boolean> {
@@ -240,16 +244,8 @@ export async function listChunks(db: Db, caller: Caller, documentId: string, pag
   return { document, items: rows, total: document.chunkCount };
 }
 
-/** Which of `ids` are documents of `tenantId` (anything else, malformed ids included, is left out). */
-export async function documentsOfTenant(db: Db, tenantId: string, ids: readonly string[]): Promise<string[]> {
-  const candidates = [...new Set(ids)].filter(isUuid);
-  if (candidates.length === 0) return [];
-  const rows = await db
-    .select({ id: knowledgeDocuments.id })
-    .from(knowledgeDocuments)
-    .where(and(eq(knowledgeDocuments.tenantId, tenantId), inArray(knowledgeDocuments.id, candidates)));
-  return candidates.filter((id) => rows.some((r) => r.id === id));
-}
+/** Which of `ids` are documents of `tenantId`. */
+export const documentsOfTenant = (db: Db, tenantId: string, ids: readonly string[]) => idsOfTenant(db, knowledgeDocuments, tenantId, ids);
 
 export interface NewDocument {
   title: string;
