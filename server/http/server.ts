@@ -117,7 +117,7 @@ export async function admitUnlessRefused(req: IncomingMessage, res: ServerRespon
 export function createHttpServer(options: { routes: ApiRoute[]; pages: NodeHandler; host: ServerHost; dev?: boolean }): http.Server {
   const { routes, pages, host } = options;
   const pageCsp = pageContentSecurityPolicy(options.dev);
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     const path = pathOf(req.url ?? "/");
     const isApi = path === "/api" || path.startsWith("/api/");
     const route = isApi ? routes.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`)) : undefined;
@@ -139,7 +139,16 @@ export function createHttpServer(options: { routes: ApiRoute[]; pages: NodeHandl
     }
     return run(host.log, admitted(route, refuse), req, res);
   });
+  // Node closes an idle kept-alive connection after 5 s; a client (or nginx's upstream pool) that
+  // sends on it just then gets a reset. Idle connections outlive the usual 60 s of proxies and
+  // clients instead, so the client side closes them first.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1_000;
+  return server;
 }
+
+/** How long an idle kept-alive connection stays open (above nginx's and browsers' 60 s). */
+const KEEP_ALIVE_MS = 65_000;
 
 /** The route's handler, behind its admission and its body cap. */
 function admitted(route: ApiRoute, refuse: Refuse): NodeHandler {
