@@ -216,6 +216,8 @@ export const messages = pgTable(
      * created after its parent, so along any path that order is the path's order.
      */
     parentId: uuid("parent_id"),
+    /** Where the question was asked: what a WeKnora client sent (\`web\`, \`api\`, …), else \`web\` from the browser, \`api\` otherwise. */
+    channel: varchar("channel", { length: 50 }).notNull().default("web"),
     /**
      * On the session's active path (root to `sessions.active_leaf_id`): the path as a set, so a
      * page of it is one index range, like a linear conversation's. Changed with the leaf, in one

@@ -15,6 +15,7 @@ function message(fields: Partial<Message> & Pick<Message, "role">): Message {
     references: [],
     model: null,
     parentId: null,
+    channel: "web",
     siblings: { index: 1, count: 1 },
     feedback: null,
     createdAt: new Date(t0.getTime() + counter * 1000),

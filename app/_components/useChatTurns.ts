@@ -88,6 +88,7 @@ export function useChatTurns({
         status: "completed",
         references: [],
         model: null,
+        channel: "web",
         parentId: null,
         siblings: { index: 1, count: 1 },
         feedback: null,

@@ -165,7 +165,10 @@ async function acquireAnswerLock(deps: AnswerDeps, sessionId: string, leaseOwner
  * `rate_limited`, before anything is written, when the caller has used up its answers (`limitAs`:
  * whom it counts against, its key by default) or this instance's queue is full.
  */
-export async function startAnswer(deps: AnswerDeps, caller: Caller, request: AnswerRequest, options: AnswerOptions & { limitAs?: string } = {}): Promise<Turn> {
+/** How an answer starts: generation options, whose limits it counts against, and the channel its messages record (`api` when unsaid). */
+export type StartOptions = AnswerOptions & { limitAs?: string; channel?: string };
+
+export async function startAnswer(deps: AnswerDeps, caller: Caller, request: AnswerRequest, options: StartOptions = {}): Promise<Turn> {
   if (request.kind !== "regenerate" && request.query.trim() === "") throw badInput("query", "The question is empty");
   const session = await getSession(deps.db, caller, request.sessionId, "own");
   if (!(await allBasesOfTenant(deps.db, caller.tenant.id, options.knowledgeBaseIds ?? []))) {
@@ -197,7 +200,7 @@ export async function startAnswer(deps: AnswerDeps, caller: Caller, request: Ans
     try {
       // Holding the lock means no live answer exists here: a `streaming` row is a dead instance's.
       await interruptDeadAnswers(deps, eq(messages.sessionId, session.id), { ignoreRecency: true });
-      turn = await deps.db.transaction((tx) => storeTurn(tx, session, request, target, { requestId, messageId, model: deps.models.chat.name }));
+      turn = await deps.db.transaction((tx) => storeTurn(tx, session, request, target, { requestId, messageId, model: deps.models.chat.name, channel: options.channel ?? "api" }));
     } catch (error) {
       await deps.store.release(deps.keys.answerLock(session.id), leaseOwner).catch(() => undefined);
       const raced = (error as { code?: string }).code === "23505" ? await findTurn(deps.db, session.id, requestId) : null;
@@ -229,7 +232,7 @@ export async function startAnswer(deps: AnswerDeps, caller: Caller, request: Ans
 }
 
 /** `chat.send`: a new question after the session's active leaf. */
-export const sendChat = (deps: AnswerDeps, caller: Caller, input: { sessionId: string; query: string; requestId?: string }, options: AnswerOptions & { limitAs?: string } = {}) =>
+export const sendChat = (deps: AnswerDeps, caller: Caller, input: { sessionId: string; query: string; requestId?: string }, options: StartOptions = {}) =>
   startAnswer(deps, caller, { ...input, kind: "send" }, options);
 
 /**
@@ -242,12 +245,12 @@ async function storeTurn(
   session: Session,
   request: AnswerRequest,
   target: BranchPoint | null,
-  ids: { requestId: string; messageId: string; model: string },
+  ids: { requestId: string; messageId: string; model: string; channel: string },
 ): Promise<Turn> {
   const leaf = await lockActiveLeaf(tx, session.id);
-  const answer = { id: ids.messageId, requestId: ids.requestId, role: "assistant" as const, status: "streaming" as const, model: ids.model };
+  const answer = { id: ids.messageId, requestId: ids.requestId, role: "assistant" as const, status: "streaming" as const, model: ids.model, channel: ids.channel };
   if (request.kind === "send") {
-    const [question, answerRow] = await appendToPath(tx, session, leaf, [questionOf(ids.requestId, request.query), answer]);
+    const [question, answerRow] = await appendToPath(tx, session, leaf, [questionOf(ids.requestId, request.query, ids.channel), answer]);
     return turnOf(ids.requestId, toMessage({ ...question!, siblings: [leaf.children + 1, leaf.children + 1] }), answerRow!, [1, 1]);
   }
   // A new sibling: the path first ends where it branches off (for an edit, above the question; for a regenerate, at the question).
@@ -256,7 +259,7 @@ async function storeTurn(
   await moveActivePath(tx, session.id, parent?.id ?? null);
   const above = { id: parent?.id ?? null, createdAt: parent?.createdAt ?? null };
   if (request.kind === "edit") {
-    const [question, answerRow] = await appendToPath(tx, session, above, [questionOf(ids.requestId, request.query), answer]);
+    const [question, answerRow] = await appendToPath(tx, session, above, [questionOf(ids.requestId, request.query, ids.channel), answer]);
     return turnOf(ids.requestId, toMessage({ ...question!, siblings: [before + 1, before + 1] }), answerRow!, [1, 1]);
   }
   const [answerRow] = await appendToPath(tx, session, above, [answer]);
@@ -264,7 +267,7 @@ async function storeTurn(
   return turnOf(ids.requestId, toMessage(question!), answerRow!, [before + 1, before + 1]);
 }
 
-const questionOf = (requestId: string, query: string): NewMessage => ({ requestId, role: "user", content: query, tokenCount: countTokens(query), status: "completed" });
+const questionOf = (requestId: string, query: string, channel: string): NewMessage => ({ requestId, role: "user", content: query, tokenCount: countTokens(query), status: "completed", channel });
 const turnOf = (requestId: string, userMessage: Message, answer: MessageRow, siblings: [number, number]): Turn => ({
   requestId,
   userMessage,

@@ -341,8 +341,10 @@ describe("the REST face over the tree", () => {
         [loaded[3]!.id, loaded[2]!.id],
       ]);
       expect((await api.message.siblings({ messageId: a1.id })).items.map((m) => m.id)).toEqual([a1.id, loaded[2]!.id]);
-      // Deleting the last turn moves the leaf up to the message before it.
+      // Deleting the last message moves the leaf up to the message before it: the answer, then its question.
       expect((await rest("DELETE", `/messages/${s.id}/${loaded[3]!.id}`)).status).toBe(200);
+      expect((await api.session.get({ id: s.id })).activeLeafId).toBe(loaded[2]!.id);
+      expect((await rest("DELETE", `/messages/${s.id}/${loaded[2]!.id}`)).status).toBe(200);
       expect((await api.session.get({ id: s.id })).activeLeafId).toBe(first.userMessage.id);
       const [row] = await app.db.select({ leaf: sessions.activeLeafId }).from(sessions).where(eq(sessions.id, s.id));
       expect(row!.leaf).toBe(first.userMessage.id);

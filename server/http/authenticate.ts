@@ -24,6 +24,9 @@ export interface RequestCaller extends Caller {
   limitAs: string;
 }
 
+/** The channel a caller's messages record when it names none: `web` for the browser (a sign-in cookie), else `api`. */
+export const channelOf = (caller: RequestCaller) => (caller.credential.kind === "cookie" ? "web" : "api");
+
 export interface AuthDeps {
   db: Db;
   callers: Pick<CallerCache, "resolve">;

@@ -22,6 +22,7 @@ export const messageRowColumns = {
   references: messages.references,
   model: messages.model,
   parentId: messages.parentId,
+  channel: messages.channel,
   rating: messages.rating,
   feedbackReason: messages.feedbackReason,
   createdAt: messages.createdAt,
@@ -63,6 +64,8 @@ export interface Message {
   model: string | null;
   /** The message before it on its path (null for a first question). */
   parentId: string | null;
+  /** Where its question was asked (\`web\`, \`api\`, or what a WeKnora client sent). */
+  channel: string;
   /** Its place (1-based) among the messages that share its parent, in creation order. */
   siblings: { index: number; count: number };
   /** The session owner's rating of an answer. */
@@ -167,42 +170,36 @@ export async function exportSession(db: Db, session: Session, format: "markdown"
 }
 
 /**
- * Deletes one message of the caller's own session together with its pair (the question and its
- * answer share a requestId), refusing while that answer streams. What followed them stays: their
- * children move up to their parent, and a deleted active leaf moves up to its parent too. The
- * session's LLM context is dropped so the next answer rebuilds it from what remains; the answer's
- * stream goes too.
+ * Deletes exactly one message of the caller's own session (WeKnora's one-message delete), refusing
+ * while it, or an answer to it, streams. What followed it stays: its children move up to its
+ * parent, and so does the active leaf if it was the leaf. The session's LLM context is dropped so
+ * the next answer rebuilds it from what remains; an answer's stream goes too.
  */
-export async function deleteTurn(
+export async function deleteMessage(
   deps: { db: Db; store: Pick<Store, "del">; keys: Pick<Keys, "context" | "stream"> },
   caller: Caller,
   sessionId: string,
   messageId: string,
-): Promise<{ deleted: string[] }> {
-  const deleted = await deps.db.transaction(async (tx) => {
+): Promise<void> {
+  await deps.db.transaction(async (tx) => {
     await lockOwnSession(tx, caller, sessionId);
-    const [target] = await tx
-      .select({ requestId: messages.requestId })
-      .from(messages)
-      .where(and(eq(messages.id, messageId), eq(messages.sessionId, sessionId)));
+    const [target] = await tx.select({ status: messages.status }).from(messages).where(and(eq(messages.id, messageId), eq(messages.sessionId, sessionId)));
     if (!target) throw notFound("Message");
-    const pair = await tx
-      .select({ id: messages.id, status: messages.status })
+    const [streamingChild] = await tx
+      .select({ id: messages.id })
       .from(messages)
-      .where(and(eq(messages.sessionId, sessionId), eq(messages.requestId, target.requestId)));
-    if (pair.some((m) => m.status === "streaming")) throw new AppError("conflict", "This answer is still streaming; stop it first");
-    const ids = pair.map((m) => m.id);
-    await removeFromTree(tx, sessionId, ids);
+      .where(and(eq(messages.sessionId, sessionId), eq(messages.parentId, messageId), eq(messages.status, "streaming")))
+      .limit(1);
+    if (target.status === "streaming" || streamingChild) throw new AppError("conflict", "This answer is still streaming; stop it first");
+    await removeFromTree(tx, sessionId, [messageId]);
     await bumpContextVersion(tx, sessionId);
-    return ids;
   });
   try {
-    await deps.store.del(deps.keys.context(sessionId), ...deleted.map((id) => deps.keys.stream(sessionId, id)));
+    await deps.store.del(deps.keys.context(sessionId), deps.keys.stream(sessionId, messageId));
   } catch (error) {
     // Postgres is the record; a context left behind expires with its TTL.
     console.error("[parley] could not drop the LLM context after deleting a message:", (error as Error).message);
   }
-  return { deleted };
 }
 
 // --- the tree: the active path, forks and their choices, feedback ---
@@ -278,7 +275,7 @@ export async function moveActivePath(tx: Db, sessionId: string, lastId: string |
 }
 
 /** A message to add to the tree (its parent, path and session are `appendToPath`'s). */
-export type NewMessage = Pick<typeof messages.$inferInsert, "id" | "requestId" | "role" | "content" | "status" | "model" | "tokenCount">;
+export type NewMessage = Pick<typeof messages.$inferInsert, "id" | "requestId" | "role" | "content" | "status" | "model" | "tokenCount" | "channel">;
 
 /**
  * Appends `chain` (each message the parent of the next) under `parent`, the end of the active

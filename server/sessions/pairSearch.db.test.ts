@@ -6,7 +6,7 @@ import type { App } from "../boot/app";
 import { authenticateKey, type Caller } from "../auth/accounts";
 import type { Embedder } from "../knowledge/embed";
 import { addFinishedTurn, createTestApp, createTestTenant } from "../testing/testApp";
-import { appendToPath, deleteTurn, lockActiveLeaf } from "./messages";
+import { appendToPath, deleteMessage, lockActiveLeaf } from "./messages";
 import { indexQueuedPairs, pairText, requeueStalePairs, searchPairs, type PairSearchDeps } from "./pairSearch";
 
 /**
@@ -208,7 +208,7 @@ describe("searchPairs", () => {
     const { answerId } = await addFinishedTurn(app, s, "Which moth eats wool?", "The clothes moth's larvae eat wool.");
     await indexAll();
     expect((await search("clothes moth wool", "vector", { sessionIds: [s] })).total).toBe(1);
-    await deleteTurn(app, caller, s, answerId);
+    await deleteMessage(app, caller, s, answerId);
     expect(await app.db.select().from(pairEmbeddings).where(eq(pairEmbeddings.answerId, answerId))).toEqual([]);
     expect((await search("clothes moth wool", "vector", { sessionIds: [s] })).total).toBe(0);
   });

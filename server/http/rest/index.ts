@@ -40,6 +40,13 @@ export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
     }
     await next();
   });
+  rest.use(async (c, next) => {
+    // WeKnora's web app posts its chat JSON as `text/event-stream`: every body here is JSON,
+    // whatever its Content-Type says (an unparseable one is 400 as usual).
+    const type = c.req.header("content-type");
+    if (type !== undefined && !/^application\/([a-z.-]+\+)?json/i.test(type)) c.req.raw.headers.set("content-type", "application/json");
+    await next();
+  });
   rest.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => respondWithError(c, new AppError("bad_input", "The request body is over 1 MB")) }));
 
   rest.doc31("/openapi.json", {

@@ -191,7 +191,7 @@ describe("auth, envelope and errors", () => {
       ["POST", "/sessions", { raw: "[1,2]" }, "body"],
       ["POST", "/sessions", { body: { title: 5 } }, "title"],
       ["POST", "/sessions", { body: { title: "x".repeat(256) } }, "title"],
-      ["POST", "/sessions", { body: { session_strategy: { max_rounds: 0 } } }, "session_strategy.max_rounds"],
+      ["POST", "/sessions", { body: { session_strategy: { max_rounds: 101 } } }, "session_strategy.max_rounds"],
       ["PUT", `/sessions/${s.id}`, { body: { description: ["no"] } }, "description"],
       ["GET", "/sessions/not-a-uuid", {}, "id"],
       ["GET", "/sessions?page=-1", {}, "page"],
@@ -522,7 +522,7 @@ describe("messages", () => {
     expect(utc.body.data.map((m: { id: string }) => m.id)).toEqual([all[0]!.id]);
   });
 
-  it("deletes a message with its pair, 409 while that answer streams, and drops the LLM context", async () => {
+  it("deletes exactly that message, 409 while it streams, and drops the LLM context", async () => {
     const s = await newSession();
     await chat(s.id, "Keep this question", { body: { disable_title: true } });
     await chat(s.id, "Drop this question", { body: { disable_title: true } });
@@ -531,7 +531,8 @@ describe("messages", () => {
     const res = await call("DELETE", `/messages/${s.id}/${loaded[3]!.id}`);
     expect(res.body).toMatchObject({ success: true, message: expect.any(String) });
     const left = (await call("GET", `/messages/${s.id}/load`)).body.data as { id: string }[];
-    expect(left.map((m) => m.id)).toEqual([loaded[0]!.id, loaded[1]!.id]);
+    // Only the answer goes; its question stays, now the session's last message.
+    expect(left.map((m) => m.id)).toEqual([loaded[0]!.id, loaded[1]!.id, loaded[2]!.id]);
     expect(await app.store.get(app.keys.context(s.id))).toBeNull();
     expect((await call("DELETE", `/messages/${s.id}/${loaded[3]!.id}`)).status).toBe(404);
 
@@ -544,7 +545,7 @@ describe("messages", () => {
     expect(busy.body.error.code).toBe(1005);
     await waitDone(streaming);
     expect((await call("DELETE", `/messages/${s.id}/${streaming}`)).status).toBe(200);
-    expect((await call("GET", `/messages/${s.id}/load`)).body.data).toHaveLength(2);
+    expect((await call("GET", `/messages/${s.id}/load`)).body.data).toHaveLength(4);
   });
 
   it("searches question/answer pairs of the caller's sessions, best full-text score first", async () => {

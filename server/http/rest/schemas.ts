@@ -45,15 +45,32 @@ const legacyStrategyInput = z.object({
 /** Go clients send "" for an unset string. */
 const emptyAsUnset = (value: unknown) => (value === "" ? undefined : value);
 
+/** WeKnora's spellings of the fallback strategy (its MCP client sends `FIXED_RESPONSE`), in any case. */
+const FALLBACK_SPELLINGS: Record<string, string> = { fixed_response: "fixed", fixed: "fixed", model: "model" };
+
+/**
+ * A WeKnora strategy as Parley reads it: Go clients send every field, an unset one as its zero
+ * value, so a 0 or "" (or null) keeps the default; the enums take WeKnora's spellings in any case.
+ */
+function fromWeKnoraStrategy(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value ?? undefined;
+  const fields = Object.entries(value).filter(([, v]) => v !== 0 && v !== "" && v !== null);
+  return Object.fromEntries(fields.map(([k, v]) => [k, k === "fallback_strategy" && typeof v === "string" ? (FALLBACK_SPELLINGS[v.toLowerCase()] ?? v) : v]));
+}
+const lowerCased = (value: unknown) => (typeof value === "string" ? value.toLowerCase() : value);
+
 export const sessionBody = z
   .object({
     title: text().trim().max(255).optional(),
     description: text().max(2000).optional(),
     knowledge_base_id: z.preprocess(emptyAsUnset, text().max(100).nullable().optional()),
-    session_strategy: z.preprocess((v) => v ?? undefined, z.intersection(strategyInput, legacyStrategyInput).optional()),
+    session_strategy: z.preprocess(fromWeKnoraStrategy, z.intersection(strategyInput, legacyStrategyInput).optional()),
     summary_parameters: z.preprocess((v) => v ?? undefined, summaryInput.optional()),
     agent_config: z.preprocess((v) => v ?? undefined, snakePartial(agentConfigSchema).optional()),
-    context_config: z.preprocess((v) => v ?? undefined, snakePartial(contextConfigSchema).optional()),
+    context_config: z.preprocess(
+      (v) => (v && typeof v === "object" && "compression_strategy" in v ? { ...v, compression_strategy: lowerCased(v.compression_strategy) } : (v ?? undefined)),
+      snakePartial(contextConfigSchema).optional(),
+    ),
   })
   .openapi("SessionInput");
 
@@ -98,6 +115,8 @@ export const knowledgeChatBody = z.object({
   query: chatSendInput.shape.query,
   knowledge_base_ids: z.array(text().max(100)).max(50).nullish(),
   disable_title: z.boolean().nullish(),
+  /** Where the question comes from (WeKnora's `web`, `api`, …); stored with both messages. */
+  channel: z.preprocess(emptyAsUnset, text().trim().min(1).max(50).nullish()),
 });
 
 export const continueStreamQuery = z.object({ message_id: uuid });
@@ -326,6 +345,8 @@ export const messageJson = z
     created_at: z.string(),
     updated_at: z.string(),
     parent_id: z.string().nullable().openapi({ description: "The message before it on its path (null for a first question)" }),
+    channel: z.string().openapi({ description: "Where the question was asked: what the client sent, else `api` (REST) or `web` (the browser)" }),
+    agent_steps: z.array(z.unknown()).openapi({ description: "Always empty: Parley runs no agent" }),
   })
   .openapi("Message");
 
@@ -506,6 +527,8 @@ export function toMessageJson(m: Message): z.output<typeof messageJson> {
     created_at: m.createdAt.toISOString(),
     updated_at: m.updatedAt.toISOString(),
     parent_id: m.parentId,
+    channel: m.channel,
+    agent_steps: [],
   };
 }
 

@@ -56,7 +56,7 @@ export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
           deps,
           c.get("caller"),
           { sessionId: session_id, query: input.query, requestId: c.get("requestUuid") },
-          { knowledgeBaseIds: input.knowledge_base_ids ?? undefined, disableTitle: input.disable_title ?? undefined },
+          { knowledgeBaseIds: input.knowledge_base_ids ?? undefined, disableTitle: input.disable_title ?? undefined, channel: input.channel ?? "api" },
         );
         return answerOf(c, session_id, turn.assistantMessage.id, "own");
       };

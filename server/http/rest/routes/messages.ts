@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { deleteTurn, listMessages } from "../../../sessions/messages";
+import { deleteMessage, listMessages } from "../../../sessions/messages";
 import { searchPairs } from "../../../sessions/pairSearch";
 import { getSession } from "../../../sessions/sessions";
 import { chatSessionParam, loadQuery, messageJson, messageParams, ok, searchBody, toMessageJson, toTurnHitJson, turnHitJson } from "../schemas";
@@ -56,13 +56,13 @@ export function messageRoutes(deps: RestDeps) {
       method: "delete",
       path: "/messages/{session_id}/{id}",
       tags,
-      description: "Deletes the message with its pair (question and answer); 409 while that answer streams.",
+      description: "Deletes exactly that message (its children move up to its parent); 409 while it, or an answer to it, streams.",
       request: { params: messageParams },
       responses: { ...done("Message deleted"), 409: json(z.unknown(), "That answer is streaming (1005)") },
     }),
     async (c) => {
       const { session_id, id } = c.req.valid("param");
-      await deleteTurn(deps, c.get("caller"), session_id, id);
+      await deleteMessage(deps, c.get("caller"), session_id, id);
       return c.json({ success: true as const, message: "Message deleted successfully" }, 200);
     },
   );

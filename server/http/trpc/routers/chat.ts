@@ -5,20 +5,21 @@ import { getAnswer, sendChat, startAnswer, stopChat } from "../../../chat/answer
 import { badInput } from "../../../platform/errors";
 import { isStreamId, readAnswerStream } from "../../../chat/streams";
 import { authedProcedure, router } from "../trpc";
+import { channelOf } from "../../authenticate";
 
 const ids = { sessionId: z.uuid(), messageId: z.uuid() };
 
 export const chatSendInput = z.object({ sessionId: z.uuid(), query: text().min(1).max(16000), requestId: z.uuid().optional() });
 
 export const chatRouter = router({
-  send: authedProcedure.input(chatSendInput).mutation(({ ctx, input }) => sendChat(ctx.app, ctx.me, input, { limitAs: ctx.limitAs })),
+  send: authedProcedure.input(chatSendInput).mutation(({ ctx, input }) => sendChat(ctx.app, ctx.me, input, { limitAs: ctx.limitAs, channel: channelOf(ctx.me) })),
   // A new version of a question (and its answer) beside `messageId`, with send's limits.
   edit: authedProcedure
     .input(chatSendInput.extend({ messageId: z.uuid() }))
-    .mutation(({ ctx, input }) => startAnswer(ctx.app, ctx.me, { ...input, kind: "edit" }, { limitAs: ctx.limitAs })),
+    .mutation(({ ctx, input }) => startAnswer(ctx.app, ctx.me, { ...input, kind: "edit" }, { limitAs: ctx.limitAs, channel: channelOf(ctx.me) })),
   // A new answer to the question `messageId` answers, beside it.
   regenerate: authedProcedure.input(z.object({ ...ids, requestId: z.uuid().optional() })).mutation(async ({ ctx, input }) => {
-    const { requestId, assistantMessage } = await startAnswer(ctx.app, ctx.me, { ...input, kind: "regenerate" }, { limitAs: ctx.limitAs });
+    const { requestId, assistantMessage } = await startAnswer(ctx.app, ctx.me, { ...input, kind: "regenerate" }, { limitAs: ctx.limitAs, channel: channelOf(ctx.me) });
     return { requestId, assistantMessage };
   }),
   stream: authedProcedure

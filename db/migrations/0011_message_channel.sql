@@ -1,0 +1,1 @@
+ALTER TABLE "messages" ADD COLUMN "channel" varchar(50) DEFAULT 'web' NOT NULL;

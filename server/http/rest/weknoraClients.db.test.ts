@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { App } from "../../boot/app";
+import { createTestApp, createTestTenant, openEventStream, serveApp, signInCookie } from "../../testing/testApp";
+
+/**
+ * What WeKnora's other clients send, through the real server: the web app's JSON posted as
+ * `text/event-stream`, the MCP client's enum spellings and Go's zero values, a message's `channel`,
+ * and the Go SDK's one-message delete.
+ */
+let app: App;
+let served: Awaited<ReturnType<typeof serveApp>>;
+let base: string;
+let key: string;
+
+beforeAll(async () => {
+  app = await createTestApp();
+  served = await serveApp(app);
+  base = `${served.url}/api/v1`;
+  const t = await createTestTenant(app);
+  key = (await t.addUser("member")).apiKey;
+});
+afterAll(async () => {
+  await served?.close();
+  await app?.close();
+});
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function call(method: string, path: string, o: { body?: unknown; raw?: string; contentType?: string } = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(base + path, {
+    method,
+    headers: { "X-API-Key": key, ...((o.body !== undefined || o.raw !== undefined) && { "content-type": o.contentType ?? "application/json" }) },
+    body: o.raw ?? (o.body === undefined ? undefined : JSON.stringify(o.body)),
+  });
+  return { status: res.status, body: await res.json() };
+}
+const newSession = async (body: object = { title: "Clients" }) => {
+  const res = await call("POST", "/sessions", { body });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.data as { id: string; session_strategy: Record<string, unknown>; context_config: Record<string, unknown> };
+};
+/** Asks over knowledge-chat and reads the stream to its end. */
+async function chat(sessionId: string, body: object, headers: Record<string, string> = {}) {
+  const stream = await openEventStream(`${base}/knowledge-chat/${sessionId}`, { "X-API-Key": key, ...headers }, { disable_title: true, ...body });
+  expect(stream.status).toBe(200);
+  await stream.ended;
+  return stream.messages.map((m) => JSON.parse(m.slice(m.indexOf("data:") + 5)) as { response_type: string; assistant_message_id?: string });
+}
+const load = async (sessionId: string) => (await call("GET", `/messages/${sessionId}/load`)).body.data as { id: string; role: string; content: string; channel: string; agent_steps: unknown[]; parent_id: string | null }[];
+
+describe("bodies whatever their Content-Type", () => {
+  it("reads the web app's JSON posted as text/event-stream", async () => {
+    const created = await call("POST", "/sessions", { body: { title: "From the web app" }, contentType: "text/event-stream;charset=utf-8" });
+    expect(created.status).toBe(201);
+    expect(created.body.data.title).toBe("From the web app");
+    const res = await fetch(`${base}/knowledge-chat/${created.body.data.id}`, {
+      method: "POST",
+      headers: { "X-API-Key": key, "content-type": "text/event-stream;charset=utf-8" },
+      body: JSON.stringify({ query: "Hello from the web app", disable_title: true }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    expect(await res.text()).toContain('"response_type":"complete"');
+  });
+
+  it("answers 400 for a body that is not JSON, whatever its type, and stores nothing", async () => {
+    const before = (await call("GET", "/sessions")).body.total as number;
+    for (const contentType of ["text/plain", "text/event-stream", "application/json"]) {
+      const res = await call("POST", "/sessions", { raw: "title=nope", contentType });
+      expect(res.status, contentType).toBe(400);
+      expect(res.body.success).toBe(false);
+    }
+    expect((await call("GET", "/sessions")).body.total).toBe(before);
+  });
+});
+
+describe("WeKnora's spellings and Go's zero values in a session's strategy", () => {
+  it("takes FIXED_RESPONSE and MODEL in any case, and keeps the default for a zero or empty field", async () => {
+    const mcp = await newSession({
+      title: "MCP",
+      session_strategy: { max_rounds: 0, enable_rewrite: true, fallback_strategy: "FIXED_RESPONSE", fallback_response: "", keyword_threshold: 0, vector_threshold: 0.7, rerank_model_id: "", embedding_top_k: 0 },
+    });
+    expect(mcp.session_strategy).toMatchObject({ fallback_strategy: "fixed", max_rounds: 5, keyword_threshold: 0.3, vector_threshold: 0.7, embedding_top_k: 10, rerank_model_id: null });
+    expect(mcp.session_strategy.fallback_response).toBe("Sorry, I am unable to answer this question.");
+    for (const [spelling, stored] of [["Model", "model"], ["fixed", "fixed"], ["fixed_response", "fixed"], ["MODEL", "model"]]) {
+      expect((await newSession({ session_strategy: { fallback_strategy: spelling } })).session_strategy.fallback_strategy, spelling).toBe(stored);
+    }
+    expect((await newSession({ context_config: { compression_strategy: "SMART" } })).context_config.compression_strategy).toBe("smart");
+  });
+
+  it("still refuses a spelling it does not know (400, code 1010), changing nothing", async () => {
+    const s = await newSession();
+    const res = await call("PUT", `/sessions/${s.id}`, { body: { session_strategy: { fallback_strategy: "SOMETIMES" } } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe(1010);
+    expect((await call("GET", `/sessions/${s.id}`)).body.data.session_strategy.fallback_strategy).toBe("model");
+  });
+});
+
+describe("a message's channel", () => {
+  it("records the channel a client sends, api when it sends none, web from the browser; agent_steps is an empty list", async () => {
+    const s = await newSession();
+    await chat(s.id, { query: "Asked from a chat app", channel: "im" });
+    await chat(s.id, { query: "Asked over the API" });
+    const cookie = await signInCookie(served.url, key);
+    const sent = await fetch(`${served.url}/api/trpc/chat.send`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json" },
+      body: JSON.stringify({ json: { sessionId: s.id, query: "Asked in the browser" } }),
+    });
+    expect(sent.status).toBe(200);
+    const browserAnswer = ((await sent.json()) as { result: { data: { json: { assistantMessage: { id: string } } } } }).result.data.json.assistantMessage.id;
+    await (await openEventStream(`${base}/sessions/continue-stream/${s.id}?message_id=${browserAnswer}`, { "X-API-Key": key })).ended;
+
+    const messages = await load(s.id);
+    expect(messages.map((m) => m.channel)).toEqual(["im", "im", "api", "api", "web", "web"]);
+    for (const m of messages) expect(m.agent_steps).toEqual([]);
+  });
+});
+
+describe("deleting one message", () => {
+  it("removes exactly that message: its children move up to its parent, and the leaf too", async () => {
+    const s = await newSession();
+    await chat(s.id, { query: "First question" });
+    await chat(s.id, { query: "Second question" });
+    const [q1, a1, q2, a2] = await load(s.id);
+
+    // The first answer goes; the second question now follows the first question.
+    expect((await call("DELETE", `/messages/${s.id}/${a1!.id}`)).status).toBe(200);
+    let left = await load(s.id);
+    expect(left.map((m) => m.id)).toEqual([q1!.id, q2!.id, a2!.id]);
+    expect(left.find((m) => m.id === q2!.id)!.parent_id).toBe(q1!.id);
+
+    // The active leaf goes; the next question follows its parent.
+    expect((await call("DELETE", `/messages/${s.id}/${a2!.id}`)).status).toBe(200);
+    await chat(s.id, { query: "Third question" });
+    left = await load(s.id);
+    expect(left.map((m) => m.content).slice(0, 3)).toEqual(["First question", "Second question", "Third question"]);
+    expect(left[2]!.parent_id).toBe(q2!.id);
+    expect((await call("DELETE", `/messages/${s.id}/${a1!.id}`)).status).toBe(404);
+  });
+
+  it("refuses (409, code 1005) to delete a question while its answer streams, changing nothing", async () => {
+    const slow = await createTestApp({ PARLEY_OFFLINE_TOKEN_DELAY_MS: "20" });
+    const server = await serveApp(slow);
+    try {
+      const t = await createTestTenant(slow);
+      const headers = { "X-API-Key": t.owner.apiKey };
+      const s = await t.owner.api.session.create({ title: "Busy" });
+      const stream = await openEventStream(`${server.url}/api/v1/knowledge-chat/${s.id}`, headers, { query: "A long answer please", disable_title: true });
+      const [question] = (await t.owner.api.message.list({ sessionId: s.id })).items;
+      const res = await fetch(`${server.url}/api/v1/messages/${s.id}/${question!.id}`, { method: "DELETE", headers });
+      expect(res.status).toBe(409);
+      expect(((await res.json()) as { error: { code: number } }).error.code).toBe(1005);
+      await stream.ended;
+      expect((await t.owner.api.message.list({ sessionId: s.id })).items).toHaveLength(2);
+    } finally {
+      await server.close();
+      await slow.close();
+    }
+  });
+});
