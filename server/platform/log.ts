@@ -55,7 +55,7 @@ export function rootLogger(): Logger {
 export const loggedPath = (path: string) => path.replace(/^(\/api)?\/share\/[^/]+/, "$1/share/[token]");
 
 /** What a request's log line says about whom and what it concerned (tenant, user, session, message ids). */
-export type RequestLogFields = Partial<Record<"tenantId" | "userId" | "sessionId" | "messageId" | "procedure", string>>;
+export type RequestLogFields = Partial<Record<"tenantId" | "userId" | "sessionId" | "messageId" | "procedure" | "traceId", string>>;
 const requestFieldsOf = new WeakMap<object, RequestLogFields>();
 
 /** The fields of a request's log line, filled in as the request learns them (its caller, its ids). */

@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { HttpBindings } from "@hono/node-server";
 import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../../platform/errors";
+import { requestLogFields } from "../../platform/log";
 import { attachedCaller, callerOf } from "../authenticate";
 import { respondWithError, unauthorized, validationHook } from "./errors";
 import { chatRoutes } from "./routes/chat";
@@ -16,7 +18,6 @@ const MAX_BODY_BYTES = 1024 * 1024;
 export const OPENAPI_PATH = "/api/v1/openapi.json";
 /** How the face authenticates: API keys only, each request one call. */
 export const REST_AUTH = { calls: 1, cookie: false } as const;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface RestOptions {
   /** How long an answer stream may stay quiet before a `:` comment keeps it alive. */
@@ -32,12 +33,12 @@ export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
   const rest = new OpenAPIHono<RestEnv>({ defaultHook: validationHook }).basePath("/api/v1");
 
   rest.use(async (c, next) => {
-    // Echoed on every response, errors included; a uuid also names the answer (see knowledge-chat).
-    const requestId = c.req.header("x-request-id")?.trim().slice(0, 200);
-    if (requestId) {
-      c.header("X-Request-ID", requestId);
-      if (UUID.test(requestId)) c.set("requestUuid", requestId.toLowerCase());
-    }
+    // A trace id, as in WeKnora (its Go SDK sends one per context): echoed on every response, errors
+    // included, one made when none came, and logged. It never names a turn: Idempotency-Key does.
+    const traceId = c.req.header("x-request-id")?.trim().slice(0, 200) || randomUUID();
+    c.header("X-Request-ID", traceId);
+    const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+    if (incoming) requestLogFields(incoming).traceId = traceId;
     await next();
   });
   rest.use(async (c, next) => {

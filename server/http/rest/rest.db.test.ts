@@ -370,9 +370,8 @@ describe("knowledge-chat and continue-stream", () => {
     const requestId = randomUUID();
     const res = await request("POST", `/knowledge-chat/${s.id}`, {
       body: { query: "How do I scale Parley out?", knowledge_ids: [], agent_enabled: false, channel: "api", mode: "x" },
-      headers: { "X-Request-ID": requestId },
+      headers: { "Idempotency-Key": requestId },
     });
-    expect(res.headers.get("x-request-id")).toBe(requestId);
     const { frames } = await readAll(res);
     const types = frames.map((f) => f.payload.response_type);
     expect(types[0]).toBe("agent_query");
@@ -408,8 +407,8 @@ describe("knowledge-chat and continue-stream", () => {
     const viaTrpc = await t.owner.api.message.list({ sessionId: s.id });
     expect(viaTrpc.items.map((m) => m.id)).toContain(messageId);
 
-    // The same X-Request-ID again is the same turn: nothing new starts, the answer is replayed.
-    const again = await readAll(await request("POST", `/knowledge-chat/${s.id}`, { body: { query: "How do I scale Parley out?" }, headers: { "X-Request-ID": requestId } }));
+    // The same Idempotency-Key again is the same turn: nothing new starts, the answer is replayed.
+    const again = await readAll(await request("POST", `/knowledge-chat/${s.id}`, { body: { query: "How do I scale Parley out?" }, headers: { "Idempotency-Key": requestId } }));
     expect(again.frames[0]!.payload.assistant_message_id).toBe(messageId);
     expect(answerText(again.frames)).toBe(answer.content);
     expect((await call("GET", `/messages/${s.id}/load`)).body.data).toHaveLength(2);

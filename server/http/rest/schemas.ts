@@ -119,6 +119,15 @@ export const knowledgeChatBody = z.object({
   channel: z.preprocess(emptyAsUnset, text().trim().min(1).max(50).nullish()),
 });
 
+/** A retry of knowledge-chat names the answer it must not start twice (it becomes the answer's requestId). */
+export const idempotencyHeader = z.object({
+  "idempotency-key": z
+    .uuid()
+    .transform((key) => key.toLowerCase())
+    .optional()
+    .openapi({ description: "A uuid: a repeat with the same key and query streams the same answer instead of starting another" }),
+});
+
 export const continueStreamQuery = z.object({ message_id: uuid });
 
 export const loadQuery = z.object({

@@ -159,3 +159,57 @@ describe("deleting one message", () => {
     }
   });
 });
+
+describe("X-Request-ID is a trace id; Idempotency-Key makes a retry the same turn", () => {
+  const ask = (sessionId: string, query: string, headers: Record<string, string>) =>
+    fetch(`${base}/knowledge-chat/${sessionId}`, { method: "POST", headers: { "X-API-Key": key, "content-type": "application/json", ...headers }, body: JSON.stringify({ query, disable_title: true }) });
+
+  it("echoes X-Request-ID (making one when none came) and never replays a turn by it", async () => {
+    const s = await newSession();
+    const trace = "3f2a9c1e-0000-4000-8000-00000000beef";
+    const first = await ask(s.id, "First question", { "X-Request-ID": trace });
+    expect(first.headers.get("x-request-id")).toBe(trace);
+    await first.text();
+    // The Go SDK sends one X-Request-ID per context: a new question with it is a new turn.
+    const second = await ask(s.id, "Second question", { "X-Request-ID": trace });
+    expect(second.status).toBe(200);
+    expect(await second.text()).toContain('"response_type":"complete"');
+    expect((await load(s.id)).map((m) => m.content).filter((_, i) => i % 2 === 0)).toEqual(["First question", "Second question"]);
+    const made = (await fetch(`${base}/sessions`, { headers: { "X-API-Key": key } })).headers.get("x-request-id");
+    expect(made).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("streams the same answer for the same key and query, also while it streams; another query is 409 (1005); a key that is not a uuid is 400 (1010)", async () => {
+    const slow = await createTestApp({ PARLEY_OFFLINE_TOKEN_DELAY_MS: "10" });
+    const server = await serveApp(slow);
+    try {
+      const t = await createTestTenant(slow);
+      const s = await t.owner.api.session.create({ title: "Retries" });
+      const url = `${server.url}/api/v1/knowledge-chat/${s.id}`;
+      const headers = { "X-API-Key": t.owner.apiKey, "Idempotency-Key": "7d1c6a52-3b0e-4c58-9a7f-2f1c0b6e9d41" };
+      const payload = (m: string) => JSON.parse(m.slice(m.indexOf("data:") + 5)) as { response_type: string; content: string; assistant_message_id?: string };
+      const textOf = (messages: string[]) => messages.map(payload).filter((p) => p.response_type === "answer").map((p) => p.content).join("");
+
+      const original = await openEventStream(url, headers, { query: "Tell me about sessions", disable_title: true });
+      while (!original.messages.some((m) => payload(m).response_type === "answer")) await new Promise((r) => setTimeout(r, 20));
+      // Retried while the answer still streams: recognised before the busy-session check.
+      const retry = await openEventStream(url, headers, { query: "Tell me about sessions", disable_title: true });
+      expect(retry.status).toBe(200);
+      await Promise.all([original.ended, retry.ended]);
+      expect(payload(retry.messages[0]!).assistant_message_id).toBe(payload(original.messages[0]!).assistant_message_id);
+      expect(textOf(retry.messages)).toBe(textOf(original.messages));
+      expect(payload(retry.messages.at(-1)!).response_type).toBe("complete");
+
+      const other = await fetch(url, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ query: "Something else" }) });
+      expect(other.status).toBe(409);
+      expect(((await other.json()) as { error: { code: number } }).error.code).toBe(1005);
+      const badKey = await fetch(url, { method: "POST", headers: { ...headers, "Idempotency-Key": "retry-1", "content-type": "application/json" }, body: JSON.stringify({ query: "Something else" }) });
+      expect(badKey.status).toBe(400);
+      expect(((await badKey.json()) as { error: { code: number } }).error.code).toBe(1010);
+      expect((await t.owner.api.message.list({ sessionId: s.id })).items).toHaveLength(2);
+    } finally {
+      await server.close();
+      await slow.close();
+    }
+  });
+});

@@ -4,7 +4,7 @@ import { getAnswer, sendChat, stopChat, type AnswerRow } from "../../../chat/ans
 import type { Access } from "../../../sessions/sessions";
 import { badInput } from "../../../platform/errors";
 import { isStreamId } from "../../../chat/streams";
-import { chatSessionParam, continueStreamQuery, knowledgeChatBody, sessionIdParam, stopBody } from "../schemas";
+import { chatSessionParam, continueStreamQuery, idempotencyHeader, knowledgeChatBody, sessionIdParam, stopBody } from "../schemas";
 import { answerFrames, sseBody, sseHeaders } from "../sse";
 import { body, done, errors, router, type RestEnv, type RestDeps } from "./shared";
 
@@ -43,8 +43,8 @@ export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
       path: "/knowledge-chat/{session_id}",
       tags,
       description:
-        "Starts an answer (a uuid X-Request-ID names it, so a retry is the same turn) and streams it. The answer keeps running if the client goes away.",
-      request: { params: chatSessionParam, body: body(knowledgeChatBody) },
+        "Starts an answer and streams it. A retry that must not start a second answer sends the same Idempotency-Key (a uuid, per session): it streams that answer from its first event; the same key with another query is 409 (1005). The answer keeps running if the client goes away.",
+      request: { params: chatSessionParam, headers: idempotencyHeader, body: body(knowledgeChatBody) },
       responses: sse("The answer's frames, then the connection closes"),
     }),
     async (c) => {
@@ -55,7 +55,7 @@ export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
         const turn = await sendChat(
           deps,
           c.get("caller"),
-          { sessionId: session_id, query: input.query, requestId: c.get("requestUuid") },
+          { sessionId: session_id, query: input.query, requestId: c.req.valid("header")["idempotency-key"] },
           { knowledgeBaseIds: input.knowledge_base_ids ?? undefined, disableTitle: input.disable_title ?? undefined, channel: input.channel ?? "api" },
         );
         return answerOf(c, session_id, turn.assistantMessage.id, "own");

@@ -12,7 +12,7 @@ export type RestDeps = AnswerDeps & SessionStateDeps & StreamReadDeps & AuthDeps
 
 export interface RestEnv {
   /** `caller`: who the request's key names (its `apiKeyId`, e.g. to end its streams when it is revoked). */
-  Variables: { caller: RequestCaller; requestUuid?: string };
+  Variables: { caller: RequestCaller };
 }
 
 export const router = () => new OpenAPIHono<RestEnv>({ defaultHook: validationHook });
