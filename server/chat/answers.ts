@@ -4,7 +4,8 @@ import { alias } from "drizzle-orm/pg-core";
 import type { Db } from "../../db";
 import { messages, sessions } from "../../db/schema";
 import type { AnswerRunner } from "./runner";
-import { acquire, forAnswer, forSwitch, isHeldBy, release, type Lease } from "./lease";
+import { acquire, forAnswer, forSwitch, release, type Lease } from "./lease";
+import { terminalEventOf } from "./streams";
 import type { Caller } from "../auth/accounts";
 import { AppError, badInput, notFound, rateLimited } from "../platform/errors";
 import { generateAnswer, type AnswerOptions, type GenerateDeps } from "./generate";
@@ -53,6 +54,8 @@ export type AnswerDeps = GenerateDeps &
     metrics: Pick<Metrics, "rateLimited">;
   };
 
+/** How long `chat.stop` waits for the answer to end before it answers anyway. */
+const STOP_WAIT_MS = 5000;
 /** How long a send refused for a full queue is asked to wait. */
 const QUEUE_FULL_RETRY_AFTER_SECONDS = 5;
 
@@ -287,7 +290,11 @@ export async function switchBranch(deps: AnswerDeps, caller: Caller, input: { se
   }
 }
 
-/** Asks whichever instance runs the answer to stop it, and waits (briefly) for it to end. */
+/**
+ * Asks whichever instance runs the answer to stop it, and waits (briefly) for its terminal event:
+ * its producer makes the row final and frees the session before writing it, so the caller may
+ * send again at once.
+ */
 export async function stopChat(deps: AnswerDeps, caller: Caller, sessionId: string, messageId: string) {
   const answer = await getAnswer(deps, caller, sessionId, messageId, "own");
   if (answer.status !== "streaming") return { status: "already_completed" as const };
@@ -296,17 +303,16 @@ export async function stopChat(deps: AnswerDeps, caller: Caller, sessionId: stri
       throw unavailable();
     });
   }
-  // Return once the answer is final and its session free, so the caller may send again at once.
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
+  let completed: boolean;
+  try {
+    const terminal = await terminalEventOf(deps, sessionId, messageId, AbortSignal.timeout(STOP_WAIT_MS));
+    completed = terminal?.type === "complete";
+  } catch {
+    // The stream store is unreachable: the answer's row, the record, says whether it completed before the stop.
     const [row] = await deps.db.select({ status: messages.status }).from(messages).where(eq(messages.id, messageId));
-    const held = await isHeldBy(deps, sessionId, messageId).catch(() => false);
-    if ((!row || row.status !== "streaming") && !held) {
-      return { status: row?.status === "completed" ? ("already_completed" as const) : ("stopped" as const) };
-    }
-    await new Promise((r) => setTimeout(r, 20));
+    completed = row?.status === "completed";
   }
-  return { status: "stopped" as const };
+  return { status: completed ? ("already_completed" as const) : ("stopped" as const) };
 }
 
 /**
