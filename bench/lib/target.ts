@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { createParleyClient, type ParleyClient } from "../../client";
 import type { StreamEvent } from "../../server/chat/events";
+import { forAnswer } from "../../server/chat/lease";
 import { createKeys, type Keys } from "../../server/platform/store/keys";
 import { createRedisStore } from "../../server/platform/store/redis";
 import type { Store } from "../../server/platform/store/types";
@@ -35,6 +36,7 @@ export interface Target {
 }
 
 const LOCK_TTL_SECONDS = 1800;
+const benchLease = (answer: { sessionId: string; messageId: string }) => forAnswer({ ...answer, instanceId: "bench" });
 export const STREAM_TTL = 3600;
 
 export function stamp(events: EventTemplate[], t: number): StreamEvent[] {
@@ -60,9 +62,9 @@ export async function serversTarget(instance: Instance, opts: { apiKey: string; 
       return { ids, t };
     },
     async holdLocks(locks) {
-      // Same value shape Parley's answers use ("<messageId>:<owner>"), owned by the bench.
+      // The leases Parley's answers hold, on the bench's own "instance".
       for (let i = 0; i < locks.length; i += 500) {
-        await Promise.all(locks.slice(i, i + 500).map((l) => store.set(keys.answerLock(l.sessionId), `${l.messageId}:bench`, LOCK_TTL_SECONDS)));
+        await Promise.all(locks.slice(i, i + 500).map((l) => store.set(keys.answerLock(l.sessionId), benchLease(l).owner, LOCK_TTL_SECONDS)));
       }
     },
     async close() {
@@ -89,7 +91,7 @@ export function embeddedTarget(instance: Instance, opts: { apiKey: string; prefi
     sql: async (query) => (await probe<{ rows: never[] }>("sql", { query })).rows,
     append: (sessionId, messageId, events) => probe("append", { key: keys.stream(sessionId, messageId), events, ttl: STREAM_TTL }),
     async holdLocks(locks) {
-      const entries = locks.map((l) => ({ key: keys.answerLock(l.sessionId), value: `${l.messageId}:bench`, ttl: LOCK_TTL_SECONDS }));
+      const entries = locks.map((l) => ({ key: keys.answerLock(l.sessionId), value: benchLease(l).owner, ttl: LOCK_TTL_SECONDS }));
       for (let i = 0; i < entries.length; i += 500) await probe("set", { entries: entries.slice(i, i + 500) });
     },
     async close() {},

@@ -110,8 +110,7 @@ export async function createApp(
   const runner = createAnswerRunner({
     maxConcurrent: env.PARLEY_MAX_CONCURRENT_ANSWERS,
     maxQueued: env.PARLEY_MAX_QUEUED_ANSWERS,
-    store,
-    lockKey: keys.answerLock,
+    leases: { store, keys },
     log,
   });
   metrics.countAnswersFrom(runner);

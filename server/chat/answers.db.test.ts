@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { messages, sessions } from "../../db/schema";
 import type { App } from "../boot/app";
 import type { StreamEvent } from "./events";
+import { acquire, forAnswer, release } from "./lease";
 import { interruptDeadAnswers } from "./recovery";
 import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing/testApp";
 
@@ -193,6 +194,40 @@ describe("chat.stop", () => {
       expect(await tt.owner.api.chat.stop({ sessionId: s.id, messageId: turn.assistantMessage.id })).toEqual({ status: "already_completed" });
     } finally {
       await slow.close();
+    }
+  });
+
+  it("waits for the answer's terminal event and returns as soon as it arrives, from whichever instance writes it", async () => {
+    const s = await api.session.create({ title: "stopped elsewhere" });
+    const ends = [
+      { terminal: { type: "stop", reason: "user", content: "Partial" }, row: "stopped", returns: "stopped" },
+      { terminal: { type: "complete", content: "Partial", durationMs: 1, model: "m" }, row: "completed", returns: "already_completed" },
+    ] as const;
+    for (const { terminal, row, returns } of ends) {
+      // An answer another instance runs: its row streams, the lease is that instance's, and only its stream tells this one it ended.
+      const requestId = randomUUID();
+      const messageId = randomUUID();
+      await app.db.insert(messages).values([
+        { sessionId: s.id, tenantId: s.tenantId, userId: s.userId, requestId, role: "user", content: "q", status: "completed" },
+        { id: messageId, sessionId: s.id, tenantId: s.tenantId, userId: s.userId, requestId, role: "assistant", content: "", status: "streaming" },
+      ]);
+      const lease = forAnswer({ sessionId: s.id, messageId, instanceId: "elsewhere" });
+      expect(await acquire(app, lease)).toBe(true);
+      const streamKey = app.keys.stream(s.id, messageId);
+      await app.store.append(streamKey, [{ type: "start", requestId, sessionId: s.id, messageId, model: "m" }, { type: "answer", delta: "Partial" }], 60);
+
+      const stopping = api.chat.stop({ sessionId: s.id, messageId });
+      const settled = vi.fn();
+      stopping.then(settled, settled);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(settled).not.toHaveBeenCalled();
+      // That instance ends it as generate.ts does: the row, the lease, then the terminal event.
+      await app.db.update(messages).set({ status: row, content: "Partial" }).where(eq(messages.id, messageId));
+      expect(await release(app, lease)).toBe(true);
+      const endedAt = performance.now();
+      await app.store.append(streamKey, [terminal], 60);
+      expect(await stopping).toEqual({ status: returns });
+      expect(performance.now() - endedAt).toBeLessThan(1000);
     }
   });
 });

@@ -3,7 +3,9 @@ import { and, eq, inArray, or, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Db } from "../../db";
 import { messages, sessions } from "../../db/schema";
-import { LEASE_MS, type AnswerRunner } from "./runner";
+import type { AnswerRunner } from "./runner";
+import { acquire, forAnswer, forSwitch, release, type Lease } from "./lease";
+import { terminalEventOf } from "./streams";
 import type { Caller } from "../auth/accounts";
 import { AppError, badInput, notFound, rateLimited } from "../platform/errors";
 import { generateAnswer, type AnswerOptions, type GenerateDeps } from "./generate";
@@ -52,6 +54,8 @@ export type AnswerDeps = GenerateDeps &
     metrics: Pick<Metrics, "rateLimited">;
   };
 
+/** How long `chat.stop` waits for the answer to end before it answers anyway. */
+const STOP_WAIT_MS = 5000;
 /** How long a send refused for a full queue is asked to wait. */
 const QUEUE_FULL_RETRY_AFTER_SECONDS = 5;
 
@@ -142,14 +146,13 @@ const unavailable = () => new AppError("unavailable", "The stream store is unrea
 const busy = () => new AppError("conflict", "An answer is already streaming in this session: wait for it or stop it");
 
 /**
- * Takes the session's answer lock for `leaseOwner`; false when it is held (an answer streams).
- * The send limit travels alongside the lock's SET NX, adding no round trip of its own.
+ * Takes the session's answer lease for `lease`; false when it is held (an answer streams).
+ * The send limit travels alongside the lease's SET NX, adding no round trip of its own.
  */
-async function acquireAnswerLock(deps: AnswerDeps, sessionId: string, leaseOwner: string, limitAs: string | null): Promise<boolean> {
-  const lockKey = deps.keys.answerLock(sessionId);
-  const [lock, limit] = await Promise.allSettled([deps.store.acquire(lockKey, leaseOwner, LEASE_MS), limitAs ? deps.limits.answerStarted(limitAs) : null]);
+async function acquireLease(deps: AnswerDeps, lease: Lease, limitAs: string | null): Promise<boolean> {
+  const [lock, limit] = await Promise.allSettled([acquire(deps, lease), limitAs ? deps.limits.answerStarted(limitAs) : null]);
   if (limit.status === "rejected") {
-    if (lock.status === "fulfilled" && lock.value) await deps.store.release(lockKey, leaseOwner).catch(() => undefined);
+    if (lock.status === "fulfilled" && lock.value) await release(deps, lease).catch(() => undefined);
     throw limit.reason;
   }
   if (lock.status === "rejected") throw unavailable();
@@ -187,8 +190,8 @@ export async function startAnswer(deps: AnswerDeps, caller: Caller, request: Ans
   try {
     const limitAs = options.limitAs ?? limitSubject(caller, "key");
     const messageId = randomUUID();
-    const leaseOwner = `${messageId}:${deps.instanceId}`;
-    if (!(await acquireAnswerLock(deps, session.id, leaseOwner, limitAs))) {
+    const lease = forAnswer({ sessionId: session.id, messageId, instanceId: deps.instanceId });
+    if (!(await acquireLease(deps, lease, limitAs))) {
       // A retry of a request still being stored elsewhere is the same turn, not a conflict.
       await new Promise((r) => setTimeout(r, 150));
       const raced = await findTurn(deps.db, session.id, requestId);
@@ -202,7 +205,7 @@ export async function startAnswer(deps: AnswerDeps, caller: Caller, request: Ans
       await interruptDeadAnswers(deps, eq(messages.sessionId, session.id), { ignoreRecency: true });
       turn = await deps.db.transaction((tx) => storeTurn(tx, session, request, target, { requestId, messageId, model: deps.models.chat.name, channel: options.channel ?? "api" }));
     } catch (error) {
-      await deps.store.release(deps.keys.answerLock(session.id), leaseOwner).catch(() => undefined);
+      await release(deps, lease).catch(() => undefined);
       const raced = (error as { code?: string }).code === "23505" ? await findTurn(deps.db, session.id, requestId) : null;
       if (raced) return repeatOf(raced, request, target);
       throw error;
@@ -215,7 +218,7 @@ export async function startAnswer(deps: AnswerDeps, caller: Caller, request: Ans
       tenantId: session.tenantId,
       sessionId: session.id,
       messageId,
-      leaseOwner,
+      lease,
       controller,
       run: (signal, releaseLease) =>
         generateAnswer(
@@ -281,16 +284,20 @@ const turnOf = (requestId: string, userMessage: Message, answer: MessageRow, sib
  */
 export async function switchBranch(deps: AnswerDeps, caller: Caller, input: { sessionId: string; messageId: string }): Promise<Session> {
   const session = await getSession(deps.db, caller, input.sessionId, "own");
-  const leaseOwner = `switch-${randomUUID()}:${deps.instanceId}`;
-  if (!(await acquireAnswerLock(deps, session.id, leaseOwner, null))) throw busy();
+  const lease = forSwitch({ sessionId: session.id, instanceId: deps.instanceId });
+  if (!(await acquireLease(deps, lease, null))) throw busy();
   try {
     return await deps.db.transaction((tx) => switchActivePath(tx, session.id, input.messageId));
   } finally {
-    await deps.store.release(deps.keys.answerLock(session.id), leaseOwner).catch(() => undefined);
+    await release(deps, lease).catch(() => undefined);
   }
 }
 
-/** Asks whichever instance runs the answer to stop it, and waits (briefly) for it to end. */
+/**
+ * Asks whichever instance runs the answer to stop it, and waits (briefly) for its terminal event:
+ * its producer makes the row final and frees the session before writing it, so the caller may
+ * send again at once.
+ */
 export async function stopChat(deps: AnswerDeps, caller: Caller, sessionId: string, messageId: string) {
   const answer = await getAnswer(deps, caller, sessionId, messageId, "own");
   if (answer.status !== "streaming") return { status: "already_completed" as const };
@@ -299,17 +306,16 @@ export async function stopChat(deps: AnswerDeps, caller: Caller, sessionId: stri
       throw unavailable();
     });
   }
-  // Return once the answer is final and its session free, so the caller may send again at once.
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
+  let completed: boolean;
+  try {
+    const terminal = await terminalEventOf(deps, sessionId, messageId, AbortSignal.timeout(STOP_WAIT_MS));
+    completed = terminal?.type === "complete";
+  } catch {
+    // The stream store is unreachable: the answer's row, the record, says whether it completed before the stop.
     const [row] = await deps.db.select({ status: messages.status }).from(messages).where(eq(messages.id, messageId));
-    const holder = await deps.store.get(deps.keys.answerLock(sessionId)).catch(() => null);
-    if ((!row || row.status !== "streaming") && !holder?.startsWith(`${messageId}:`)) {
-      return { status: row?.status === "completed" ? ("already_completed" as const) : ("stopped" as const) };
-    }
-    await new Promise((r) => setTimeout(r, 20));
+    completed = row?.status === "completed";
   }
-  return { status: "stopped" as const };
+  return { status: completed ? ("already_completed" as const) : ("stopped" as const) };
 }
 
 /**

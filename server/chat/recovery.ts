@@ -1,7 +1,8 @@
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../../db";
 import { messages } from "../../db/schema";
-import { LEASE_MS, type AnswerRunner } from "./runner";
+import type { AnswerRunner } from "./runner";
+import { isHeldBy, LEASE_MS } from "./lease";
 import type { Env } from "../platform/env";
 import type { StreamEvent } from "./events";
 import type { Logger } from "../platform/log";
@@ -54,8 +55,7 @@ export async function interruptDeadAnswers(deps: RecoveryDeps, where?: ReturnTyp
   for (const c of candidates) {
     if (deps.runner.has(c.id)) continue;
     if (!options.ignoreRecency && Date.now() - c.updatedAt.getTime() < LEASE_MS) continue;
-    const holder = await deps.store.get(deps.keys.answerLock(c.sessionId));
-    if (holder?.startsWith(`${c.id}:`)) continue;
+    if (await isHeldBy(deps, c.sessionId, c.id)) continue;
     const streamKey = deps.keys.stream(c.sessionId, c.id);
     const entries = await deps.store.range(streamKey, null);
     const streamed = contentFromEvents(entries.map((e) => e.data as StreamEvent));

@@ -1,7 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
-import { createAnswerRunner, type LeaseStore } from "./runner";
+import { createAnswerRunner } from "./runner";
+import { acquire, forAnswer, type LeaseDeps } from "./lease";
 import { createLogger } from "../platform/log";
 import { createMemoryStore } from "../platform/store/memory";
+
+/** The session's lock key in these tests. */
+const keys = { answerLock: (sessionId: string) => `lock:${sessionId}` };
 
 describe("answer leases", () => {
   it("a renewal in flight when its answer ends does not take the released lease back", async () => {
@@ -13,23 +17,28 @@ describe("answer leases", () => {
       let answerRenewal!: () => void;
       const renewalHeld = new Promise<void>((resolve) => (answerRenewal = resolve));
       // The store's own lease commands; only the renewal is held back, as a slow round trip would be.
-      const leases: LeaseStore = {
-        acquire: (key, owner, ttlMs) => store.acquire(key, owner, ttlMs),
-        release: (key, owner) => store.release(key, owner),
-        renew: async (key, owner, ttlMs) => {
-          renewalStarted();
-          await renewalHeld;
-          return store.renew(key, owner, ttlMs);
+      const leases: LeaseDeps = {
+        keys,
+        store: {
+          acquire: (key, owner, ttlMs) => store.acquire(key, owner, ttlMs),
+          release: (key, owner) => store.release(key, owner),
+          get: (key) => store.get(key),
+          renew: async (key, owner, ttlMs) => {
+            renewalStarted();
+            await renewalHeld;
+            return store.renew(key, owner, ttlMs);
+          },
         },
       };
-      const runner = createAnswerRunner({ maxConcurrent: 1, maxQueued: 1, store: leases, lockKey: (id) => `lock:${id}`, log: createLogger({ level: "silent" }) });
-      expect(await store.acquire("lock:s", "m:i", 15_000)).toBe(true);
+      const runner = createAnswerRunner({ maxConcurrent: 1, maxQueued: 1, leases, log: createLogger({ level: "silent" }) });
+      const lease = forAnswer({ sessionId: "s", messageId: "m", instanceId: "i" });
+      expect(await acquire(leases, lease)).toBe(true);
       let endAnswer!: () => void;
       runner.reserve()!.enqueue({
         tenantId: "t",
         sessionId: "s",
         messageId: "m",
-        leaseOwner: "m:i",
+        lease,
         controller: new AbortController(),
         run: (_signal, releaseLease) => new Promise<void>((resolve) => (endAnswer = () => void releaseLease().then(resolve))),
       });
@@ -56,7 +65,7 @@ describe("the answer queue", () => {
       tenantId,
       sessionId: `session-${messageId}`,
       messageId,
-      leaseOwner: `${messageId}:instance`,
+      lease: forAnswer({ sessionId: `session-${messageId}`, messageId, instanceId: "instance" }),
       controller: new AbortController(),
       run: (signal: AbortSignal) =>
         new Promise<void>((resolve) => {
@@ -75,7 +84,7 @@ describe("the answer queue", () => {
     return { started, job, finish };
   }
   const runnerOf = (maxConcurrent: number) =>
-    createAnswerRunner({ maxConcurrent, maxQueued: 100, store: createMemoryStore(), lockKey: (id) => `lock:${id}`, log: createLogger({ level: "silent" }) });
+    createAnswerRunner({ maxConcurrent, maxQueued: 100, leases: { store: createMemoryStore(), keys }, log: createLogger({ level: "silent" }) });
 
   it("takes tenants in turn, each in its own order: one tenant's burst does not hold another's first answer behind all of it", async () => {
     const runner = runnerOf(1);

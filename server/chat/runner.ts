@@ -1,12 +1,12 @@
 import type { Logger } from "../platform/log";
+import { acquire, release, renew, type Lease, type LeaseDeps } from "./lease";
 
 /**
  * Runs answers on this instance: a pool of at most PARLEY_MAX_CONCURRENT_ANSWERS at once, whose
- * queue takes tenants in turn (each tenant's answers in their order), and a lease per answer (the
- * session's answer lock, renewed by a heartbeat) so other instances can tell a live answer from a
- * dead one (recovery.ts sweeps up the dead ones).
+ * queue takes tenants in turn (each tenant's answers in their order), and a lease per answer
+ * (lease.ts, renewed by a heartbeat) so other instances can tell a live answer from a dead one
+ * (recovery.ts sweeps up the dead ones).
  */
-export const LEASE_MS = 15_000;
 const HEARTBEAT_MS = 5_000;
 
 export interface AnswerJob {
@@ -14,20 +14,14 @@ export interface AnswerJob {
   tenantId: string;
   sessionId: string;
   messageId: string;
-  /** The lock value: which answer holds the session, and on which instance. */
-  leaseOwner: string;
+  /** The answer's hold on its session, taken when it was stored. */
+  lease: Lease;
   controller: AbortController;
   /**
    * Generates the answer. It calls `releaseLease` once the answer is final and before its terminal
    * event, so a client that sends again on seeing that event finds the session free.
    */
   run(signal: AbortSignal, releaseLease: () => Promise<void>): Promise<void>;
-}
-
-export interface LeaseStore {
-  acquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
-  renew(key: string, owner: string, ttlMs: number): Promise<boolean>;
-  release(key: string, owner: string): Promise<boolean>;
 }
 
 /** A place in the pool or its queue, held while an answer is being stored; `enqueue` fills it. */
@@ -41,11 +35,10 @@ export function createAnswerRunner(options: {
   maxConcurrent: number;
   /** Answers that may wait for a slot; `reserve` refuses beyond it. */
   maxQueued: number;
-  store: LeaseStore;
-  lockKey: (sessionId: string) => string;
+  leases: LeaseDeps;
   log: Logger;
 }) {
-  const { store, lockKey } = options;
+  const { leases } = options;
   const jobs = new Map<string, AnswerJob>();
   /**
    * The queue, per tenant: its waiting answers in order of arrival, its running ones, and when it
@@ -63,13 +56,11 @@ export function createAnswerRunner(options: {
 
   const heartbeat = setInterval(() => {
     for (const job of jobs.values()) {
-      const key = lockKey(job.sessionId);
       // A lease lost while Redis was away is taken back, so no sweeper mistakes us for dead; but not
       // one released on purpose while this renewal was in flight (the answer ended: its session is
       // free for the next question). releaseLease drops the job before it sends its release.
-      store
-        .renew(key, job.leaseOwner, LEASE_MS)
-        .then((held) => (held || jobs.get(job.messageId) !== job ? held : store.acquire(key, job.leaseOwner, LEASE_MS)))
+      renew(leases, job.lease)
+        .then((held) => (held || jobs.get(job.messageId) !== job ? held : acquire(leases, job.lease)))
         .catch(() => undefined);
     }
   }, HEARTBEAT_MS);
@@ -79,7 +70,7 @@ export function createAnswerRunner(options: {
   const releaseLease = async (job: AnswerJob) => {
     if (jobs.get(job.messageId) !== job) return;
     jobs.delete(job.messageId);
-    await store.release(lockKey(job.sessionId), job.leaseOwner).catch(() => undefined);
+    await release(leases, job.lease).catch(() => undefined);
   };
 
   const tenantOf = (job: AnswerJob) => {

@@ -7,7 +7,7 @@ import { createMetrics } from "../platform/metrics";
 import { createKeys } from "../platform/store/keys";
 import { createMemoryStore } from "../platform/store/memory";
 import type { Store } from "../platform/store/types";
-import { mergeAnswers, readAnswerStream, type DeliveredEvent } from "./streams";
+import { mergeAnswers, readAnswerStream, terminalEventOf, type DeliveredEvent } from "./streams";
 
 const keys = createKeys("parley:");
 const metrics = createMetrics();
@@ -102,5 +102,35 @@ describe("delivery merges consecutive answer events", () => {
     expect(text(got)).toBe(words.join(""));
     expect(got.length).toBeLessThan(words.length);
     expect(got.at(-1)!.event.type).toBe("complete");
+  });
+});
+
+describe("an answer's terminal event", () => {
+  let store: Store;
+  beforeEach(() => {
+    store = createMemoryStore();
+  });
+  afterEach(() => store.close());
+  const key = keys.stream(SESSION, MESSAGE);
+  const stop: StreamEvent = { type: "stop", reason: "user", content: "w0 " };
+
+  it("is found when already written, also before a late title; waited for live; null once the signal aborts", async () => {
+    await store.append(key, [start, answer("w0 "), stop, title], 60);
+    expect(await terminalEventOf({ store, keys }, SESSION, MESSAGE, AbortSignal.timeout(1000))).toEqual(stop);
+
+    const other = randomUUID();
+    await store.append(keys.stream(SESSION, other), [start, answer("w0 ")], 60);
+    const waiting = terminalEventOf({ store, keys }, SESSION, other, AbortSignal.timeout(2000));
+    await sleep(50);
+    const writtenAt = performance.now();
+    await store.append(keys.stream(SESSION, other), [events.at(-1)], 60);
+    expect(await waiting).toEqual(events.at(-1));
+    expect(performance.now() - writtenAt).toBeLessThan(100);
+
+    const abort = new AbortController();
+    const never = terminalEventOf({ store, keys }, SESSION, randomUUID(), abort.signal);
+    await sleep(20);
+    abort.abort();
+    expect(await never).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import type { Env } from "../platform/env";
-import { isTerminal, type StreamEvent } from "./events";
+import { isTerminal, type StreamEvent, type TerminalEvent } from "./events";
 import type { Logger } from "../platform/log";
 import type { Message } from "../sessions/messages";
 import { compareStreamIds, resumeAfter } from "../platform/store/follow";
@@ -202,6 +202,19 @@ async function* eventsOf(
     if (!wait.aborted) throw error;
   }
   if (!signal.aborted) yield { id: nextStreamId(last), event: terminalFromRow(message) };
+}
+
+/**
+ * The terminal event of an answer's stream, already written or still to come; null when `signal`
+ * aborts first. Throws when the store cannot be read.
+ */
+export async function terminalEventOf(deps: Pick<StreamDeps, "store" | "keys">, sessionId: string, messageId: string, signal: AbortSignal): Promise<TerminalEvent | null> {
+  // Followed from the first event: a late title may come after the terminal event, so it need not be the last.
+  for await (const batch of deps.store.follow(deps.keys.stream(sessionId, messageId), null, signal)) {
+    const terminal = batch.map((entry) => entry.data as StreamEvent).find(isTerminal);
+    if (terminal) return terminal;
+  }
+  return null;
 }
 
 /** The id right after `id`, for an event Parley adds that the stream itself never carried. */

@@ -5,6 +5,7 @@ import type { Keys } from "../platform/store/keys";
 import { broadcast, type SignalDeps } from "../platform/signals";
 import type { Logger } from "../platform/log";
 import { notFound } from "../platform/errors";
+import { isHeldBy } from "../chat/lease";
 
 /**
  * Deleting sessions, one path for every way a session goes: `session.delete`, `deleteMany`, a
@@ -88,8 +89,8 @@ async function stopAnswers(deps: SessionStateDeps, running: SessionAnswer[]): Pr
 async function producersGone(deps: SessionStateDeps, running: SessionAnswer[]): Promise<void> {
   const deadline = Date.now() + PRODUCER_WAIT_MS;
   for (;;) {
-    const holders = await Promise.all(running.map((a) => deps.store.get(deps.keys.answerLock(a.sessionId))));
-    if (holders.every((holder, i) => !holder?.startsWith(`${running[i]!.id}:`))) break;
+    const held = await Promise.all(running.map((a) => isHeldBy(deps, a.sessionId, a.id)));
+    if (!held.includes(true)) break;
     if (Date.now() > deadline) throw new DeletionStepFailed("stop answers", new Error("a stopped answer's producer still holds its session"));
     await sleep(50);
   }
