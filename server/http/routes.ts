@@ -5,7 +5,6 @@ import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { incomingMessageToRequest } from "@trpc/server/adapters/node-http";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
-import { getErrorShape } from "@trpc/server/unstable-core-do-not-import";
 import type { App } from "../boot/app";
 import { keyFromHeaders } from "../auth/accounts";
 import { AppError, kindOfCode } from "../platform/errors";
@@ -16,6 +15,7 @@ import { shareJsonHandler } from "./share";
 import { createRestApp, OPENAPI_PATH, REST_AUTH } from "./rest";
 import { toRestError } from "./rest/errors";
 import { appRouter } from "./trpc/routers/_app";
+import { trpcErrorBody } from "./trpc/internals";
 import { createContext, NEEDS_CALLER_MESSAGE, nodeExchange, requireCaller } from "./trpc/trpc";
 import { attachCaller, attachedCaller, authenticate, clientRequestOf, type AuthOptions } from "./authenticate";
 import { admitUnlessRefused, MAX_BODY_BYTES, refuseBeforeBody, refuseJson, sendJson, type ApiRoute, type NodeHandler, type Refuse } from "./server";
@@ -185,12 +185,7 @@ const refuseRest: Refuse = (_req, res, status, code, message) => {
 /** A refusal in tRPC's own error shape (one per call of a batch), so clients see its code (e.g. SERVICE_UNAVAILABLE). */
 const refuseTrpc: Refuse = (req, res, status, code, message) => {
   const error = new TRPCError({ code: code as TRPCError["code"], message });
-  const config = appRouter._def._config;
-  const paths = procedureNames(req);
-  const bodyOf = (path: string) => ({
-    error: config.transformer.output.serialize(getErrorShape({ config, error, type: "unknown", path: path || undefined, input: undefined, ctx: undefined })) as unknown,
-  });
-  sendJson(res, status || getHTTPStatusCodeFromError(error), isBatch(req) ? paths.map(bodyOf) : bodyOf(paths[0] ?? ""));
+  sendJson(res, status || getHTTPStatusCodeFromError(error), trpcErrorBody(error, procedureNames(req), isBatch(req)));
 };
 
 /**
