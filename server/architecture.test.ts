@@ -1,5 +1,5 @@
 import madge from "madge";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -83,6 +83,11 @@ describe("the module graph", () => {
   it("keeps server/platform below the features: it names none of them", () => {
     const platform = (file: string) => file.startsWith("server/platform/");
     expect(edges(allImports, platform, (to) => to.startsWith("server/") && !to.startsWith("server/platform/"))).toEqual([]);
+  });
+
+  it("lets one module import tRPC's internals (which change in any release): server/http/trpc/internals.ts, held to tRPC's bytes by its test", () => {
+    const importsInternals = (file: string) => /from "@trpc\/[^"]*unstable|import\("@trpc\/[^"]*unstable/.test(readFileSync(`${root}${file}`, "utf8"));
+    expect(Object.keys(allImports).filter((file) => !isTest(file) && importsInternals(file))).toEqual(["server/http/trpc/internals.ts"]);
   });
 
   it("imports test support only from tests", () => {

@@ -5,7 +5,6 @@ import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { incomingMessageToRequest } from "@trpc/server/adapters/node-http";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
-import { getErrorShape } from "@trpc/server/unstable-core-do-not-import";
 import type { App } from "../boot/app";
 import { keyFromHeaders } from "../auth/accounts";
 import { AppError, kindOfCode } from "../platform/errors";
@@ -16,28 +15,33 @@ import { shareJsonHandler } from "./share";
 import { createRestApp, OPENAPI_PATH, REST_AUTH } from "./rest";
 import { toRestError } from "./rest/errors";
 import { appRouter } from "./trpc/routers/_app";
+import { trpcErrorBody } from "./trpc/internals";
 import { createContext, NEEDS_CALLER_MESSAGE, nodeExchange, requireCaller } from "./trpc/trpc";
 import { attachCaller, attachedCaller, authenticate, clientRequestOf, type AuthOptions } from "./authenticate";
-import { admitUnlessRefused, MAX_BODY_BYTES, refuseBeforeBody, refuseJson, sendJson, type ApiRoute, type NodeHandler, type Refuse } from "./server";
+import { admitUnlessRefused, refuseBeforeBody, refuseJson, sendJson, type ApiRoute, type NodeHandler, type Refuse } from "./server";
 import { withSubscriptions } from "./sse";
-import { MAX_BATCH_CALLS } from "../../common/limits";
+import { MAX_BATCH_CALLS, MAX_DOCUMENT_BODY_BYTES } from "../../common/limits";
 
-export { MAX_BODY_BYTES };
-/** … except a call that carries a document (`knowledge.documents.add`: 5 MB of text, JSON-escaped; the upload route), from a known caller. */
-export const MAX_DOCUMENT_BODY_BYTES = 6 * 1024 * 1024;
-export { MAX_BATCH_CALLS };
+/**
+ * The largest request body a call may send (refused with 413 `PAYLOAD_TOO_LARGE` beyond it), on
+ * every route, except a call that carries a document from a known caller (`knowledge.documents.add`,
+ * the upload route: MAX_DOCUMENT_BODY_BYTES, a document limit).
+ */
+export const MAX_BODY_BYTES = 1024 * 1024;
+export { MAX_BATCH_CALLS, MAX_DOCUMENT_BODY_BYTES };
 const DOCUMENT_PROCEDURE = "knowledge.documents.add";
 
 /**
  * The `/api/*` route table, one entry per prefix. The server (server.ts) refuses, before any
  * handler runs, calls while the App is not ready or the instance drains (503, `Retry-After`), then
  * admits the request from its headers (cross-site writes refused, the caller resolved and its
- * calls counted: `admitCaller`), then refuses a body over the route's cap for that caller (1 MB
- * unless the route says more, and never more for an anonymous one). Further faces mount here, each
- * as a Node handler built from the ready App with `perApp`.
+ * calls counted: `admitCaller`), then refuses a body over the route's cap for that caller
+ * (MAX_BODY_BYTES unless the route says more, and never more for an anonymous one). Further faces
+ * mount here, each as a Node handler built from the ready App with `perApp`.
  */
 export function apiRoutes(host: AppHost): ApiRoute[] {
   const known = (req: IncomingMessage) => !!attachedCaller(req);
+  const callBody = () => MAX_BODY_BYTES;
   return [
     {
       prefix: "/api/trpc",
@@ -52,12 +56,13 @@ export function apiRoutes(host: AppHost): ApiRoute[] {
       prefix: "/api/v1",
       admit: admitCaller(host, refuseRest, { auth: (req) => (pathOf(req) === OPENAPI_PATH ? null : REST_AUTH) }),
       handler: perApp(host, (app) => getRequestListener(createRestApp(app).fetch)),
+      maxBodyBytes: callBody,
       refuse: refuseRest,
     },
     // Shared conversations: anyone with the link, no caller (limited per client address in the handler).
-    { prefix: "/api/share", handler: onlyMethods(["GET", "HEAD"], perApp(host, shareJsonHandler)) },
-    { prefix: "/api/health", handler: onlyMethods(["GET", "HEAD"], healthHandler(host)), always: true },
-    { prefix: "/api/metrics", handler: onlyMethods(["GET"], metricsHandler(host)), always: true },
+    { prefix: "/api/share", handler: onlyMethods(["GET", "HEAD"], perApp(host, shareJsonHandler)), maxBodyBytes: callBody },
+    { prefix: "/api/health", handler: onlyMethods(["GET", "HEAD"], healthHandler(host)), maxBodyBytes: callBody, always: true },
+    { prefix: "/api/metrics", handler: onlyMethods(["GET"], metricsHandler(host)), maxBodyBytes: callBody, always: true },
     {
       prefix: "/api/knowledge/upload",
       admit: admitCaller(host, refuseJson, { ownOriginOnly: true, auth: () => ({ calls: 1 }) }),
@@ -185,12 +190,7 @@ const refuseRest: Refuse = (_req, res, status, code, message) => {
 /** A refusal in tRPC's own error shape (one per call of a batch), so clients see its code (e.g. SERVICE_UNAVAILABLE). */
 const refuseTrpc: Refuse = (req, res, status, code, message) => {
   const error = new TRPCError({ code: code as TRPCError["code"], message });
-  const config = appRouter._def._config;
-  const paths = procedureNames(req);
-  const bodyOf = (path: string) => ({
-    error: config.transformer.output.serialize(getErrorShape({ config, error, type: "unknown", path: path || undefined, input: undefined, ctx: undefined })) as unknown,
-  });
-  sendJson(res, status || getHTTPStatusCodeFromError(error), isBatch(req) ? paths.map(bodyOf) : bodyOf(paths[0] ?? ""));
+  sendJson(res, status || getHTTPStatusCodeFromError(error), trpcErrorBody(error, procedureNames(req), isBatch(req)));
 };
 
 /**

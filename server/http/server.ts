@@ -19,8 +19,8 @@ export interface ApiRoute {
    * answer the request itself (a refusal), returning false when it did.
    */
   admit?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
-  /** The largest body this request may send (default MAX_BODY_BYTES), given what `admit` found; enforced by the server. */
-  maxBodyBytes?: (req: IncomingMessage) => number;
+  /** The largest body this request may send, given what `admit` found (the route table sets it: routes.ts); enforced by the server. */
+  maxBodyBytes: (req: IncomingMessage) => number;
   /** The route's error shape (default `{ error: { code, message } }`). */
   refuse?: Refuse;
   /** Served whatever the instance's state (health, metrics); other routes need a ready App. */
@@ -34,8 +34,6 @@ export interface ServerHost {
   readonly metrics: Pick<Metrics, "httpRequests" | "httpDuration">;
 }
 
-/** The largest request body a call may send (refused with 413 `PAYLOAD_TOO_LARGE` beyond it). */
-export const MAX_BODY_BYTES = 1024 * 1024;
 /** Seconds a client is asked to wait (`Retry-After`) while the instance starts or drains. */
 export const RETRY_AFTER_SECONDS = 2;
 
@@ -154,7 +152,7 @@ const KEEP_ALIVE_MS = 65_000;
 function admitted(route: ApiRoute, refuse: Refuse): NodeHandler {
   return async (req, res) => {
     if (route.admit && !(await route.admit(req, res))) return;
-    if (!capBody(req, res, route.maxBodyBytes?.(req) ?? MAX_BODY_BYTES, refuse)) return;
+    if (!capBody(req, res, route.maxBodyBytes(req), refuse)) return;
     return route.handler(req, res);
   };
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { TRPCError } from "@trpc/server";
-import { getErrorShape, getTRPCErrorFromUnknown, isTrackedEnvelope, sseHeaders } from "@trpc/server/unstable-core-do-not-import";
+import { getErrorShape, getTRPCErrorFromUnknown, isTrackedEnvelope, sseHeaders } from "./trpc/internals";
 import { retryAfterOf, toTRPCError } from "../platform/errors";
 import { appRouter } from "./trpc/routers/_app";
 import type { Context } from "./trpc/trpc";

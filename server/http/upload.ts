@@ -1,7 +1,8 @@
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { AppError, badInput, retryAfterOf, toTRPCError } from "../platform/errors";
 import { callerOf, type AuthDeps, type RequestCaller } from "./authenticate";
-import { addFileDocument, MAX_DOCUMENT_BYTES } from "../knowledge/ingest";
+import { addFileDocument } from "../knowledge/ingest";
+import { MAX_DOCUMENT_BODY_BYTES, MAX_DOCUMENT_BYTES } from "../../common/limits";
 import { formatOfFileName } from "../knowledge/parse";
 import { text } from "../../common/inputs";
 import { knowledgeDeps, type KnowledgeSource } from "../knowledge/sessionKnowledge";
@@ -14,8 +15,6 @@ import { rootLogger } from "../platform/log";
  * JSON, or `{ error: { code, message, field? } }` with the status tRPC would use (413 when too large).
  */
 
-/** Room for the multipart framing and the other fields around the file. */
-const FORM_OVERHEAD_BYTES = 64 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 class TooLarge extends Error {}
@@ -61,9 +60,12 @@ function errorResponse(status: number, code: string, message: string, field?: st
   return Response.json({ error: { code, message, ...(field && { field }) } }, { status, headers });
 }
 
-/** The multipart form, read with a byte cap so an oversized body is refused without being buffered whole. */
+/**
+ * The multipart form, read with the cap of a body that carries a document (the server applies the
+ * same one before the route runs), so an oversized body is refused without being buffered whole.
+ */
 async function readForm(request: Request): Promise<FormData> {
-  const limit = MAX_DOCUMENT_BYTES + FORM_OVERHEAD_BYTES;
+  const limit = MAX_DOCUMENT_BODY_BYTES;
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > limit) throw new TooLarge();
   const contentType = request.headers.get("content-type") ?? "";

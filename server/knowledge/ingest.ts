@@ -6,7 +6,7 @@ import type { DocumentSource } from "./prepare";
 import { assertMayAddDocuments, indexDocument, sha256Hex, type KnowledgeDocument, type NewDocument } from "./repository";
 import type { KnowledgeDeps } from "./retrieve";
 
-export { MAX_DOCUMENT_BYTES } from "./parse";
+export { MAX_DOCUMENT_BYTES } from "../../common/limits";
 
 /** What adding a document needs: the knowledge index and the processes that prepare documents. */
 export type IngestDeps = KnowledgeDeps & { documents: Pick<DocumentPool, "prepare"> };

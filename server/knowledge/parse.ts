@@ -1,6 +1,7 @@
 import { marked } from "marked";
 import TurndownService from "turndown";
 import { getDocumentProxy } from "unpdf";
+import { MAX_PDF_DECODED_BYTES, MAX_PDF_TEXT_BYTES } from "../../common/limits";
 import { AppError, badInput } from "../platform/errors";
 import { measurePdf, pdfTextTooLong } from "./pdfStreams";
 
@@ -20,12 +21,6 @@ import { measurePdf, pdfTextTooLong } from "./pdfStreams";
 /** Deepest nesting of HTML elements, Markdown block quotes or lists a document may have. */
 export const MAX_NESTING_DEPTH = 64;
 export const MAX_PDF_PAGES = 500;
-/** What a PDF's streams may decode to, in all, every filter layer counted: a few KB of Flate can hide gigabytes. */
-export const MAX_PDF_DECODED_BYTES = 64 * 1024 * 1024;
-/** The largest document Parley indexes: 5 MiB of source (UTF-8 bytes for text). */
-export const MAX_DOCUMENT_BYTES = 5 * 1024 * 1024;
-/** A PDF's text (UTF-8) may be as large as a text document: pdf.js holds ~25 bytes of memory per character it extracts. */
-export const MAX_PDF_TEXT_BYTES = MAX_DOCUMENT_BYTES;
 type PdfPage = Awaited<ReturnType<Awaited<ReturnType<typeof getDocumentProxy>>["getPage"]>>;
 type TextContent = Awaited<ReturnType<PdfPage["getTextContent"]>>;
 /** pdf.js without `eval` (its font compiler) and without warnings on stdout. */

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { eq } from "drizzle-orm";
 import { inject } from "vitest";
 import { createApp, type App } from "../boot/app";
@@ -13,7 +14,9 @@ import type { Logger } from "../platform/log";
 import { appendToPath, lockActiveLeaf } from "../sessions/messages";
 import { apiRoutes } from "../http/routes";
 import { createHttpServer } from "../http/server";
+import { MAX_BATCH_CALLS } from "../../common/limits";
 import { appRouter } from "../http/trpc/routers/_app";
+import { getErrorShape } from "../http/trpc/internals";
 import { createContext, fetchExchange } from "../http/trpc/trpc";
 
 /**
@@ -137,7 +140,6 @@ export async function fieldErrorsOf(call: Promise<unknown>): Promise<string[]> {
     await call;
   } catch (error) {
     const e = error as { code?: string; cause?: unknown };
-    const { getErrorShape } = await import("@trpc/server/unstable-core-do-not-import");
     const shape = getErrorShape({
       config: appRouter._def._config,
       error: error as never,
@@ -176,6 +178,21 @@ export async function serveApp(appOrHost: App | AppHost): Promise<{ url: string;
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * What tRPC's own adapter (its fetch one) answers a request to `/api/trpc/…` with, calling the App's
+ * router: the reference for what Parley writes itself (refusals before the router runs, subscription
+ * streams), which must be the same bytes.
+ */
+export function trpcOwnResponse(app: App, request: Request): Promise<Response> {
+  return fetchRequestHandler({
+    endpoint: "/api/trpc",
+    req: request,
+    router: appRouter,
+    maxBatchSize: MAX_BATCH_CALLS,
+    createContext: ({ req, resHeaders }) => createContext(app, fetchExchange(req.headers, resHeaders)),
+  });
 }
 
 /** An SSE response read as it arrives: tRPC's subscriptions and the REST face's answer streams alike. */

@@ -2,9 +2,10 @@
 import { useTranslations } from "next-intl";
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
+import { MAX_DOCUMENT_BYTES } from "@/common/limits";
 import { errorMessage } from "../errors";
 import { useTRPC } from "../trpc";
-import { formatBytes, MAX_DOCUMENT_BYTES } from "./knowledge";
+import { formatBytes } from "./knowledge";
 
 /** The formats one may paste in; plain text's name is a message, the others are the same in every language. */
 const FORMATS = [

@@ -1,12 +1,11 @@
 "use client";
+import { MAX_DOCUMENT_BYTES } from "@/common/limits";
 import type { RouterOutputs } from "../trpc";
 
 export type KnowledgeBase = RouterOutputs["knowledge"]["bases"]["list"]["items"][number];
 export type KnowledgeDocument = RouterOutputs["knowledge"]["documents"]["list"]["items"][number];
 export type SearchItem = RouterOutputs["knowledge"]["search"]["items"][number];
 
-/** The largest document Parley indexes (server/knowledge/ingest.ts MAX_DOCUMENT_BYTES). */
-export const MAX_DOCUMENT_BYTES = 5 * 1024 * 1024;
 /** File name extensions the upload route reads (server/knowledge/parse.ts formatOfFileName). */
 export const UPLOAD_EXTENSIONS = [".txt", ".text", ".md", ".markdown", ".html", ".htm", ".pdf"];
 export const UPLOAD_ACCEPT = UPLOAD_EXTENSIONS.join(",");

@@ -56,7 +56,7 @@ export function toRestError(error: unknown): RestError {
     return envelope(status, code, error.message);
   }
   if (error instanceof HTTPException) {
-    // Hono's own refusals: malformed JSON (400), a body over the limit (413).
+    // Hono's own refusals: malformed JSON (400), any other with its status.
     if (error.status === 400) return validationError({ body: [error.message] });
     return envelope(error.status, 1000, error.message);
   }

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { HttpBindings } from "@hono/node-server";
-import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../../platform/errors";
 import { requestLogFields } from "../../platform/log";
 import { attachedCaller, callerOf } from "../authenticate";
@@ -13,7 +12,6 @@ import { sessionRoutes } from "./routes/sessions";
 import type { RestDeps, RestEnv } from "./routes/shared";
 import { KEEP_ALIVE_MS } from "./sse";
 
-const MAX_BODY_BYTES = 1024 * 1024;
 /** The one route open to anyone (the `doc31` below). */
 export const OPENAPI_PATH = "/api/v1/openapi.json";
 /** How the face authenticates: API keys only, each request one call. */
@@ -26,7 +24,8 @@ export interface RestOptions {
 
 /**
  * WeKnora's REST face (`/api/v1`): its session, message and chat routes over the domain modules
- * the tRPC routers call. `server/http/routes.ts` mounts it (`getRequestListener(rest.fetch)`).
+ * the tRPC routers call. `server/http/routes.ts` mounts it (`getRequestListener(rest.fetch)`), and
+ * the server caps its bodies before it runs (the route table's cap).
  */
 export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
   const keepAliveMs = options.keepAliveMs ?? KEEP_ALIVE_MS;
@@ -48,7 +47,6 @@ export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
     if (type !== undefined && !/^application\/([a-z.-]+\+)?json/i.test(type)) c.req.raw.headers.set("content-type", "application/json");
     await next();
   });
-  rest.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => respondWithError(c, new AppError("bad_input", "The request body is over 1 MB")) }));
 
   rest.doc31("/openapi.json", {
     openapi: "3.1.0",

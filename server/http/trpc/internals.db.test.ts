@@ -1,0 +1,82 @@
+import { randomUUID } from "node:crypto";
+import { TRPCError } from "@trpc/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { App } from "../../boot/app";
+import { createTestApp, createTestTenant, readAnswer, serveApp, subscriptionUrl, trpcOwnResponse } from "../../testing/testApp";
+import { NEEDS_CALLER_MESSAGE } from "./trpc";
+import { trpcErrorBody } from "./internals";
+
+/*
+ * What Parley writes in tRPC's wire format itself (internals.ts: refusals before the router runs,
+ * subscription streams) against what tRPC's own adapter sends for the same request, byte for
+ * byte: a tRPC upgrade that changes its format fails here.
+ */
+
+let app: App;
+let server: Awaited<ReturnType<typeof serveApp>>;
+let key: string;
+beforeAll(async () => {
+  app = await createTestApp();
+  server = await serveApp(app);
+  key = (await createTestTenant(app)).owner.apiKey;
+});
+afterAll(async () => {
+  await server.close();
+  await app.close();
+});
+
+/** The same request answered by Parley's server and by tRPC's own adapter: status, body text and response. */
+async function bothAnswer(path: string, init: RequestInit = {}) {
+  const [parley, trpc] = await Promise.all([fetch(`${server.url}${path}`, init), trpcOwnResponse(app, new Request(`http://localhost${path}`, init))]);
+  return { parley: { status: parley.status, text: await parley.text(), headers: parley.headers }, trpc: { status: trpc.status, text: await trpc.text(), headers: trpc.headers } };
+}
+
+describe("tRPC's wire format, as Parley writes it", () => {
+  it("refuses an anonymous call before the router runs in the very bytes tRPC answers it with", async () => {
+    const body = JSON.stringify({ json: { sessionId: randomUUID(), query: "Hello?" } });
+    const { parley, trpc } = await bothAnswer("/api/trpc/chat.send", { method: "POST", headers: { "content-type": "application/json" }, body });
+    expect(trpc.status).toBe(401);
+    expect(parley).toMatchObject({ status: trpc.status, text: trpc.text });
+    const error = new TRPCError({ code: "UNAUTHORIZED", message: NEEDS_CALLER_MESSAGE });
+    expect(JSON.stringify(trpcErrorBody(error, ["chat.send"], false))).toBe(trpc.text);
+  });
+
+  it("refuses an anonymous batch with one error per call, as tRPC does", async () => {
+    const body = JSON.stringify({ 0: { json: { sessionId: randomUUID(), query: "Hello?" } }, 1: { json: {} } });
+    const { parley, trpc } = await bothAnswer("/api/trpc/chat.send,session.create?batch=1", { method: "POST", headers: { "content-type": "application/json" }, body });
+    expect(trpc.status).toBe(401);
+    expect(parley).toMatchObject({ status: trpc.status, text: trpc.text });
+    const error = new TRPCError({ code: "UNAUTHORIZED", message: NEEDS_CALLER_MESSAGE });
+    expect(JSON.stringify(trpcErrorBody(error, ["chat.send", "session.create"], true))).toBe(trpc.text);
+  });
+
+  it("streams a subscription with tRPC's headers and bytes: tracked events, and errors (with their field errors)", async () => {
+    const owner = (await createTestTenant(app)).owner;
+    const session = await owner.api.session.create({});
+    const turn = await owner.api.chat.send({ sessionId: session.id, query: "What is Parley?" });
+    const messageId = turn.assistantMessage.id;
+    await readAnswer(owner.api, { sessionId: session.id, messageId });
+    const headers = { authorization: `Bearer ${key}` };
+    const ownerHeaders = { authorization: `Bearer ${owner.apiKey}` };
+    const path = (input: object) => subscriptionUrl("", "chat.stream", input);
+
+    const answer = await bothAnswer(path({ sessionId: session.id, messageId }), { headers: ownerHeaders });
+    expect(answer.trpc.text).toMatch(/^event: connected\n/);
+    expect(answer.trpc.text.match(/^id: /gm)!.length).toBeGreaterThan(1);
+    expect(answer.parley.text).toBe(answer.trpc.text);
+    expect(answer.parley.status).toBe(answer.trpc.status);
+    for (const [name, value] of answer.trpc.headers) expect([name, answer.parley.headers.get(name)]).toEqual([name, value]);
+
+    // Resumed after its second event: what follows, as tRPC resumes it.
+    const lastEventId = [...answer.trpc.text.matchAll(/^id: (.*)$/gm)][1]![1]!;
+    const resumed = await bothAnswer(path({ sessionId: session.id, messageId }), { headers: { ...ownerHeaders, "last-event-id": lastEventId } });
+    expect(resumed.parley.text).toBe(resumed.trpc.text);
+
+    // Another tenant's answer (NOT_FOUND), and input that fails validation (BAD_REQUEST naming its fields).
+    for (const input of [{ sessionId: session.id, messageId }, { sessionId: "not-a-uuid", messageId: 7 }]) {
+      const failed = await bothAnswer(path(input), { headers });
+      expect(failed.trpc.text).toMatch(/\nevent: serialized-error\ndata: /);
+      expect(failed.parley.text).toBe(failed.trpc.text);
+    }
+  });
+});
