@@ -19,7 +19,7 @@ import { appRouter } from "./trpc/routers/_app";
 import { createContext, NEEDS_CALLER_MESSAGE, nodeExchange, requireCaller } from "./trpc/trpc";
 import { attachCaller, attachedCaller, authenticate, clientRequestOf, type AuthOptions } from "./authenticate";
 import { admitUnlessRefused, MAX_BODY_BYTES, refuseBeforeBody, refuseJson, sendJson, type ApiRoute, type NodeHandler, type Refuse } from "./server";
-import { withSubscriptions } from "./sse";
+import { withSubscriptions } from "./trpc/subscriptions";
 import { MAX_BATCH_CALLS } from "../../common/limits";
 
 export { MAX_BODY_BYTES };
