@@ -63,10 +63,13 @@ export class SseStream {
   constructor(res: ServerResponse, encoding: SseEncoding) {
     this.#res = res;
     this.#encoding = encoding;
-    res.once("close", () => {
+    const gone = () => {
       this.#finish();
       this.#abort.abort();
-    });
+    };
+    // Already gone (its `close` has passed), or going later.
+    if (res.destroyed) gone();
+    else res.once("close", gone);
   }
 
   /** Aborted once the client has gone or the stream was ended: stop reading what it would write. */
@@ -86,6 +89,8 @@ export class SseStream {
     this.#opened = opened;
     opened?.ended.addEventListener("abort", () => this.end(), { once: true });
     this.#res.writeHead(200, this.#encoding.headers);
+    // Sent now, not with the first frame: a queued answer may stay quiet a while.
+    this.#res.flushHeaders();
     this.#lastWrite = Date.now();
     track(this, this.#encoding.pingMs);
   }

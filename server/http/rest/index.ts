@@ -1,5 +1,4 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { HttpBindings } from "@hono/node-server";
 import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../../platform/errors";
 import { attachedCaller, callerOf } from "../authenticate";
@@ -8,8 +7,8 @@ import { chatRoutes } from "./routes/chat";
 import { knowledgeRoutes } from "./routes/knowledge";
 import { messageRoutes } from "./routes/messages";
 import { sessionRoutes } from "./routes/sessions";
-import type { RestDeps, RestEnv } from "./routes/shared";
-import { KEEP_ALIVE_MS } from "./sse";
+import { nodeBindingsOf, type RestDeps, type RestEnv } from "./routes/shared";
+import { KEEP_ALIVE_MS } from "./frames";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 /** The one route open to anyone (the `doc31` below). */
@@ -58,7 +57,7 @@ export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
     if (c.req.path === OPENAPI_PATH) return next();
     // Keys only (no cookie: nothing here guards against cross-site writes). Resolving counted the
     // request (a continue-stream too), refused before the route does anything.
-    const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+    const { incoming } = nodeBindingsOf(c);
     const request = { header: (name: string) => c.req.header(name), remoteAddress: incoming?.socket.remoteAddress };
     const caller = await callerOf(deps, attachedCaller(incoming), request, REST_AUTH);
     if (!caller) throw unauthorized();
