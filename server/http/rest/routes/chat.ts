@@ -1,3 +1,4 @@
+import type { ServerResponse } from "node:http";
 import { createRoute, z } from "@hono/zod-openapi";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
@@ -29,17 +30,18 @@ export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
    * or starts an answer. A client that goes away stops the reading, never the answer.
    */
   const stream = async (c: Context<RestEnv>, find: () => Promise<AnswerRow>, lastEventId: string | null) => {
-    const res = nodeBindingsOf(c).outgoing;
-    if (!res) throw new Error("Answer streams are written on a Node response: serve the REST face with @hono/node-server");
     const opened = deps.openStreams.open(c.get("caller"));
-    const out = new SseStream(res, encoding);
     let answer: AnswerRow;
+    let res: ServerResponse | undefined;
     try {
       answer = await find();
+      res = nodeBindingsOf(c).outgoing;
+      if (!res) throw new Error("Answer streams are written on a Node response: serve the REST face with @hono/node-server");
     } catch (error) {
       opened.close();
       throw error;
     }
+    const out = new SseStream(res, encoding);
     // Headers set through Hono so far (X-Request-ID) go out with the head.
     c.res.headers.forEach((value, name) => res.setHeader(name, value));
     out.start(opened);
