@@ -7,7 +7,8 @@ import { limitSubject } from "../auth/rateLimits";
  * holds at most PARLEY_STREAMS_PER_KEY of them at once, tRPC and REST together, so a single key
  * cannot take the instance's connections and memory; and the streams of a revoked key or of a
  * browser that signed out can be ended (signals.ts calls `endKey` / `endWebSession` on every
- * instance). Both SSE writers (http/subscriptions.ts, rest/sse.ts) open and close theirs here.
+ * instance). Each face opens its streams here (trpc/subscriptions.ts, rest/routes/chat.ts); the
+ * one SSE writer (http/sse.ts) gives them back when they end.
  */
 
 /** Seconds a refused stream is asked to wait: places free up as answers end, at no set time. */

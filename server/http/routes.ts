@@ -19,7 +19,7 @@ import { trpcErrorBody } from "./trpc/internals";
 import { createContext, NEEDS_CALLER_MESSAGE, nodeExchange, requireCaller } from "./trpc/trpc";
 import { attachCaller, attachedCaller, authenticate, clientRequestOf, type AuthOptions } from "./authenticate";
 import { admitUnlessRefused, refuseBeforeBody, refuseJson, sendJson, type ApiRoute, type NodeHandler, type Refuse } from "./server";
-import { withSubscriptions } from "./sse";
+import { withSubscriptions } from "./trpc/subscriptions";
 import { MAX_BATCH_CALLS, MAX_DOCUMENT_BODY_BYTES } from "../../common/limits";
 
 /**

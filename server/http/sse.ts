@@ -1,177 +1,149 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { TRPCError } from "@trpc/server";
-import { getErrorShape, getTRPCErrorFromUnknown, isTrackedEnvelope, sseHeaders } from "./trpc/internals";
-import { retryAfterOf, toTRPCError } from "../platform/errors";
-import { appRouter } from "./trpc/routers/_app";
-import type { Context } from "./trpc/trpc";
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { OpenStream } from "./openStreams";
-import type { NodeHandler } from "./server";
 
-/*
- * tRPC subscriptions over SSE, written straight to the Node response. tRPC's own adapter turns
- * every subscription into a fetch Request, a chain of web streams (its event generator, a
- * TransformStream, a TextEncoderStream, a pipe into the response) and a ping timer of its own:
- * about 80 KiB of heap per idle subscriber, most of an instance's memory once it serves
- * thousands. This writes the same events, byte for byte (tRPC's `sseStreamProducer` format, so
- * its client reads them unchanged), with one ping timer for every subscriber of the instance.
- * Only a plain subscription call takes this path (GET, one procedure, its input in the query);
- * anything else goes to tRPC's adapter as before.
+/**
+ * Parley's one SSE writer: every event stream of every face (tRPC subscriptions in
+ * trpc/subscriptions.ts, WeKnora's answer streams in rest/routes/chat.ts) is written here,
+ * straight to the Node response. Each face brings its encoding (its headers, its frames, its
+ * ping); the writer waits while a client is slow to read (`drain`), pings quiet streams from one
+ * timer for the whole instance, and gives the stream's place among its caller's open streams
+ * (openStreams.ts) back when it ends.
  */
 
-const config = appRouter._def._config;
-/** The router's procedures by path (flat; tRPC calls them with its own call options, as below). */
-const procedures = appRouter._def.procedures as unknown as Record<string, ((opts: object) => Promise<unknown>) & { _def: { type: string } }>;
-const sse = config.sse ?? {};
-const PING_MS = sse.ping?.enabled ? (sse.ping.intervalMs ?? 1000) : 0;
-const CONNECTED = frame({ event: "connected", data: JSON.stringify(sse.client ?? {}) });
-const PING = frame({ event: "ping", data: "" });
-const RETURN = frame({ event: "return", data: "" });
-
-/** An SSE message in tRPC's layout: each field on its line, then a blank line (and tRPC's extra newline). */
-function frame(f: { event?: string; data: string; id?: string }): string {
-  return `${f.event === undefined ? "" : `event: ${f.event}\n`}data: ${f.data}\n${f.id === undefined ? "" : `id: ${f.id}\n`}\n\n`;
+/** How a face's streams look on the wire, besides their frames (which the face encodes itself). */
+export interface SseEncoding {
+  /** The response's headers (each face keeps its own: tRPC's and WeKnora's differ). */
+  readonly headers: OutgoingHttpHeaders;
+  /** What keeps a quiet stream alive (proxies drop silent connections, clients reconnect after a silence). */
+  readonly ping: string;
+  /** How long a stream stays quiet before it is pinged; 0: never. */
+  readonly pingMs: number;
 }
 
-/** Every open subscription response; one interval pings them all (proxies drop silent connections, the client reconnects after a silence). */
-const open = new Set<ServerResponse>();
-let pinger: NodeJS.Timeout | null = null;
-function track(res: ServerResponse) {
-  open.add(res);
-  if (PING_MS > 0 && !pinger) {
-    pinger = setInterval(() => {
-      // Only to idle connections still open: a busy one is not silent, and a destroyed one errors on write.
-      for (const r of open) if (!r.destroyed && r.writableLength === 0) r.write(PING);
-    }, PING_MS);
-    pinger.unref();
-  }
+/** Every started stream; one interval pings those quiet for their encoding's `pingMs`. */
+const started = new Set<SseStream>();
+let pinger: { timer: NodeJS.Timeout; everyMs: number } | null = null;
+
+function pingQuiet() {
+  const now = Date.now();
+  for (const stream of started) stream.pingIfQuiet(now);
 }
-function untrack(res: ServerResponse) {
-  open.delete(res);
-  if (open.size === 0 && pinger) {
-    clearInterval(pinger);
+
+function track(stream: SseStream, pingMs: number) {
+  started.add(stream);
+  if (pingMs <= 0) return;
+  // Looked at every third of the shortest interval: a quiet stream hears a ping after pingMs to 4/3 of it.
+  const everyMs = Math.max(10, Math.floor(pingMs / 3));
+  if (pinger && pinger.everyMs <= everyMs) return;
+  if (pinger) clearInterval(pinger.timer);
+  pinger = { timer: setInterval(pingQuiet, everyMs).unref(), everyMs };
+}
+
+function untrack(stream: SseStream) {
+  started.delete(stream);
+  if (started.size === 0 && pinger) {
+    clearInterval(pinger.timer);
     pinger = null;
   }
 }
 
-/** The subscription this request calls, with its raw input, or null when tRPC's adapter should answer it. */
-function plainSubscription(req: IncomingMessage, basePath: string) {
-  if (req.method !== "GET") return null;
-  const url = new URL(req.url ?? "/", "http://localhost");
-  if (!url.pathname.startsWith(basePath) || url.searchParams.has("batch")) return null;
-  const path = url.pathname.slice(basePath.length);
-  const procedure = Object.hasOwn(procedures, path) ? procedures[path] : undefined;
-  const inputText = url.searchParams.get("input");
-  if (procedure?._def.type !== "subscription" || inputText === null) return null;
-  let input: unknown;
-  try {
-    input = config.transformer.input.deserialize(JSON.parse(inputText));
-  } catch {
-    return null;
+/**
+ * One SSE response. Made before anything is written, so `signal` covers the work that decides the
+ * response (a subscription's call); `start` writes the head, then `write` / `writeAll` the frames
+ * and `end` finishes it.
+ */
+export class SseStream {
+  readonly #res: ServerResponse;
+  readonly #encoding: SseEncoding;
+  readonly #abort = new AbortController();
+  #opened: OpenStream | null = null;
+  #lastWrite = 0;
+  #ended = false;
+
+  constructor(res: ServerResponse, encoding: SseEncoding) {
+    this.#res = res;
+    this.#encoding = encoding;
+    const gone = () => {
+      this.#finish();
+      this.#abort.abort();
+    };
+    // Already gone (its `close` has passed), or going later.
+    if (res.destroyed) gone();
+    else res.once("close", gone);
   }
-  // As tRPC's adapter: the resume id travels as a header (EventSource) or in the query, into the input.
-  const lastEventId = req.headers["last-event-id"] ?? url.searchParams.get("lastEventId") ?? url.searchParams.get("Last-Event-Id");
-  const resume = typeof lastEventId === "string" && lastEventId !== "" ? lastEventId : null;
-  if (resume !== null) input = input !== null && typeof input === "object" ? { ...input, lastEventId: resume } : (input ?? { lastEventId: resume });
-  return { path, procedure, input, lastEventId: resume !== null && !/[\0\n\r]/.test(resume) ? resume : null };
-}
 
-/** `handler` for every call, except plain subscriptions, which are streamed here. */
-export function withSubscriptions(basePath: string, context: (req: IncomingMessage, res: ServerResponse) => Context, handler: NodeHandler): NodeHandler {
-  return (req, res) => {
-    const call = plainSubscription(req, basePath);
-    return call ? stream(context(req, res), res, call) : handler(req, res);
-  };
-}
+  /** Aborted once the client has gone or the stream was ended: stop reading what it would write. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
 
-async function stream(ctx: Context, res: ServerResponse, call: NonNullable<ReturnType<typeof plainSubscription>>) {
-  const abort = new AbortController();
-  res.once("close", () => {
-    untrack(res);
-    abort.abort();
-  });
-  const shape = (cause: unknown) => {
-    const error = getTRPCErrorFromUnknown(cause);
-    return getErrorShape({ config, ctx, error, input: call.input, path: call.path, type: "subscription" });
-  };
-  /** Writes, waiting while the client is slow to read; false once the connection is gone or the stream was ended. */
-  const write = async (text: string) => {
-    if (abort.signal.aborted || res.destroyed) return false;
-    if (!res.write(text)) {
+  /**
+   * Writes the head (with any headers already set on the response) and starts pinging. `opened`
+   * is the stream's place among its caller's open streams: given back when the stream ends, and
+   * when it is ended (its key revoked, its browser signed out) the response ends at once, writing
+   * nothing more.
+   */
+  start(opened: OpenStream | null) {
+    // Gone before the head: nothing to write, and the place goes back now.
+    if (this.#ended) return opened?.close();
+    this.#opened = opened;
+    opened?.ended.addEventListener("abort", () => this.end(), { once: true });
+    this.#res.writeHead(200, this.#encoding.headers);
+    // Sent now, not with the first frame: a queued answer may stay quiet a while.
+    this.#res.flushHeaders();
+    this.#lastWrite = Date.now();
+    track(this, this.#encoding.pingMs);
+  }
+
+  /** Writes, waiting while the client is slow to read; false once the connection is gone or the stream has ended. */
+  async write(text: string): Promise<boolean> {
+    if (this.#ended || this.#res.destroyed) return false;
+    this.#lastWrite = Date.now();
+    if (!this.#res.write(text)) {
       await new Promise<void>((resolve) => {
         const done = () => {
-          res.off("drain", done).off("close", done);
-          abort.signal.removeEventListener("abort", done);
+          this.#res.off("drain", done).off("close", done);
+          this.#abort.signal.removeEventListener("abort", done);
           resolve();
         };
-        res.on("drain", done).on("close", done);
-        abort.signal.addEventListener("abort", done, { once: true });
+        this.#res.on("drain", done).on("close", done);
+        this.#abort.signal.addEventListener("abort", done, { once: true });
       });
     }
-    return !abort.signal.aborted;
-  };
-  // Called before the head is written, as tRPC does, so headers the call sets (Retry-After) go out with it.
-  let iterable: AsyncIterable<unknown> | null = null;
-  let failure: unknown = null;
-  try {
-    const result = await call.procedure({
-      path: call.path,
-      getRawInput: async () => call.input,
-      ctx,
-      type: "subscription",
-      signal: abort.signal,
-      batchIndex: 0,
-    });
-    if (!result || typeof (result as AsyncIterable<unknown>)[Symbol.asyncIterator] !== "function") {
-      throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: `Subscription ${call.path} did not return an AsyncGenerator` });
-    }
-    iterable = result as AsyncIterable<unknown>;
-  } catch (error) {
-    failure = error;
+    return !this.#ended && !this.#abort.signal.aborted;
   }
-  // Gone while the call ran: nothing to write, and nothing to track (its close has passed).
-  if (abort.signal.aborted) return void res.end();
-  // Counted against its caller once the call is accepted (so its own refusals keep their codes)
-  // and before anything is written: over the cap, refused as the call limit refuses, with Retry-After.
-  let opened: OpenStream | null = null;
-  if (iterable) {
-    try {
-      const caller = await ctx.caller();
-      if (caller) opened = ctx.app.openStreams.open(caller);
-    } catch (error) {
-      iterable = null;
-      failure = toTRPCError(error);
-      const retryAfter = retryAfterOf(error);
-      if (retryAfter !== undefined) ctx.setHeader("Retry-After", String(retryAfter));
-    }
+
+  /** Writes every message in turn (a failure of `messages` is thrown); false once the stream can take no more. */
+  async writeAll(messages: AsyncIterable<string>): Promise<boolean> {
+    for await (const message of messages) if (!(await this.write(message))) return false;
+    return !this.#ended;
   }
-  // Its key revoked or its browser signed out: the stream ends now, writing nothing more.
-  opened?.ended.addEventListener("abort", () => abort.abort(), { once: true });
-  // The headers tRPC sends with a subscription.
-  res.writeHead(200, { vary: "trpc-accept, accept", ...sseHeaders });
-  track(res);
-  try {
-    await write(CONNECTED);
-    if (!iterable) throw failure;
-    const data = (v: unknown) => JSON.stringify(config.transformer.output.serialize(v));
-    let lastEventId = call.lastEventId;
-    for await (const value of iterable) {
-      let message: string;
-      if (isTrackedEnvelope(value)) {
-        lastEventId = String(value[0]);
-        message = frame({ data: data(value[1]), id: lastEventId });
-      } else {
-        // As tRPC: an event without an id after one with an id clears the client's resume id, then restores it.
-        message = frame({ data: data(value), ...(lastEventId !== null && { id: "" }) });
-        if (lastEventId !== null) message += frame({ event: "restore-id", data: "", id: lastEventId });
-      }
-      if (!(await write(message))) return;
-    }
-    await write(RETURN);
-  } catch (error) {
-    if (!abort.signal.aborted) await write(frame({ event: "serialized-error", data: JSON.stringify(config.transformer.output.serialize(shape(error))) }));
-  } finally {
-    untrack(res);
-    opened?.close();
-    res.end();
+
+  /**
+   * Ends the response and gives the stream's place back (safe to call twice). With an error the
+   * response is cut off instead, so the client sees a broken stream (and resumes), not an end.
+   */
+  end(error?: unknown) {
+    if (!this.#finish()) return;
+    this.#abort.abort();
+    if (error === undefined) this.#res.end();
+    else this.#res.destroy(error instanceof Error ? error : new Error("The stream failed", { cause: error }));
+  }
+
+  /** Called by the instance's pinger: a ping to a stream quiet for its `pingMs` whose last write has gone out. */
+  pingIfQuiet(now: number) {
+    const res = this.#res;
+    if (this.#ended || res.destroyed || res.writableLength > 0 || now - this.#lastWrite < this.#encoding.pingMs) return;
+    this.#lastWrite = now;
+    res.write(this.#encoding.ping);
+  }
+
+  /** Stops the pings and gives the place back; true the first time only. */
+  #finish() {
+    if (this.#ended) return false;
+    this.#ended = true;
+    untrack(this);
+    this.#opened?.close();
+    return true;
   }
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { HttpBindings } from "@hono/node-server";
 import { AppError } from "../../platform/errors";
 import { requestLogFields } from "../../platform/log";
 import { attachedCaller, callerOf } from "../authenticate";
@@ -9,8 +8,8 @@ import { chatRoutes } from "./routes/chat";
 import { knowledgeRoutes } from "./routes/knowledge";
 import { messageRoutes } from "./routes/messages";
 import { sessionRoutes } from "./routes/sessions";
-import type { RestDeps, RestEnv } from "./routes/shared";
-import { KEEP_ALIVE_MS } from "./sse";
+import { nodeBindingsOf, type RestDeps, type RestEnv } from "./routes/shared";
+import { KEEP_ALIVE_MS } from "./frames";
 
 /** The one route open to anyone (the `doc31` below). */
 export const OPENAPI_PATH = "/api/v1/openapi.json";
@@ -35,8 +34,11 @@ export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
     // A trace id, as in WeKnora (its Go SDK sends one per context): echoed on every response, errors
     // included, one made when none came, and logged. It never names a turn: Idempotency-Key does.
     const traceId = c.req.header("x-request-id")?.trim().slice(0, 200) || randomUUID();
-    c.header("X-Request-ID", traceId);
-    const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+    const { incoming, outgoing } = nodeBindingsOf(c);
+    // On the Node response itself, so it goes out with streams the routes write there too (a
+    // header set through Hono makes it re-wrap their RESPONSE_ALREADY_SENT, which then is written twice).
+    if (outgoing) outgoing.setHeader("X-Request-ID", traceId);
+    else c.header("X-Request-ID", traceId);
     if (incoming) requestLogFields(incoming).traceId = traceId;
     await next();
   });
@@ -64,7 +66,7 @@ export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
     if (c.req.path === OPENAPI_PATH) return next();
     // Keys only (no cookie: nothing here guards against cross-site writes). Resolving counted the
     // request (a continue-stream too), refused before the route does anything.
-    const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+    const { incoming } = nodeBindingsOf(c);
     const request = { header: (name: string) => c.req.header(name), remoteAddress: incoming?.socket.remoteAddress };
     const caller = await callerOf(deps, attachedCaller(incoming), request, REST_AUTH);
     if (!caller) throw unauthorized();

@@ -1,12 +1,15 @@
+import type { ServerResponse } from "node:http";
 import { createRoute, z } from "@hono/zod-openapi";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
 import { getAnswer, sendChat, stopChat, type AnswerRow } from "../../../chat/answers";
 import type { Access } from "../../../sessions/sessions";
 import { badInput } from "../../../platform/errors";
 import { isStreamId } from "../../../chat/streams";
 import { chatSessionParam, continueStreamQuery, idempotencyHeader, knowledgeChatBody, sessionIdParam, stopBody } from "../schemas";
-import { answerFrames, sseBody, sseHeaders } from "../sse";
-import { body, done, errors, router, type RestEnv, type RestDeps } from "./shared";
+import { SseStream } from "../../sse";
+import { answerFrames, weknoraSse } from "../frames";
+import { body, done, errors, nodeBindingsOf, router, type RestEnv, type RestDeps } from "./shared";
 
 const tags = ["chat"];
 const sse = (description: string) => ({
@@ -19,20 +22,35 @@ const sse = (description: string) => ({
 export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
   const r = router();
 
+  const encoding = weknoraSse(keepAliveMs);
   /**
-   * An answer's frames as an SSE response, from the start or after `lastEventId`. The stream is
-   * counted against the caller first (http/openStreams.ts): over the cap it is refused (429)
-   * before `find` looks anything up or starts an answer.
+   * An answer's frames as an SSE response, from the start or after `lastEventId`, written on the
+   * Node response by the one SSE writer (http/sse.ts). The stream is counted against the caller
+   * first (http/openStreams.ts): over the cap it is refused (429) before `find` looks anything up
+   * or starts an answer. A client that goes away stops the reading, never the answer.
    */
   const stream = async (c: Context<RestEnv>, find: () => Promise<AnswerRow>, lastEventId: string | null) => {
     const opened = deps.openStreams.open(c.get("caller"));
+    let answer: AnswerRow;
+    let res: ServerResponse | undefined;
     try {
-      const answer = await find();
-      return c.body(sseBody((signal) => answerFrames(deps, answer, lastEventId, signal), keepAliveMs, opened), 200, sseHeaders);
+      answer = await find();
+      res = nodeBindingsOf(c).outgoing;
+      if (!res) throw new Error("Answer streams are written on a Node response: serve the REST face with @hono/node-server");
     } catch (error) {
       opened.close();
       throw error;
     }
+    const out = new SseStream(res, encoding);
+    out.start(opened);
+    try {
+      await out.writeAll(answerFrames(deps, answer, lastEventId, out.signal));
+      out.end();
+    } catch (error) {
+      deps.log.error({ err: error, sessionId: answer.sessionId, messageId: answer.id }, "REST answer stream failed");
+      out.end(error);
+    }
+    return RESPONSE_ALREADY_SENT;
   };
 
   const answerOf = (c: Context<RestEnv>, sessionId: string, messageId: string, access: Access) => getAnswer(deps, c.get("caller"), sessionId, messageId, access);

@@ -1,19 +1,28 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { HttpBindings } from "@hono/node-server";
+import type { Context } from "hono";
 import type { AnswerDeps } from "../../../chat/answers";
 import type { AuthDeps, RequestCaller } from "../../authenticate";
 import type { OpenStreams } from "../../openStreams";
 import type { SessionStateDeps } from "../../../sessions/removal";
 import { validationHook } from "../errors";
 import type { StreamReadDeps } from "../../../chat/streams";
+import type { Logger } from "../../../platform/log";
 import { errorJson, okMessage } from "../schemas";
 
-/** What the REST face calls on: the domain modules' own dependencies, what authenticating a request needs, and the open streams. */
-export type RestDeps = AnswerDeps & SessionStateDeps & StreamReadDeps & AuthDeps & { openStreams: Pick<OpenStreams, "open"> };
+/** What the REST face calls on: the domain modules' own dependencies, what authenticating a request needs, the open streams and the log. */
+export type RestDeps = AnswerDeps & SessionStateDeps & StreamReadDeps & AuthDeps & { openStreams: Pick<OpenStreams, "open">; log: Logger };
 
 export interface RestEnv {
   /** `caller`: who the request's key names (its `apiKeyId`, e.g. to end its streams when it is revoked). */
   Variables: { caller: RequestCaller };
 }
+
+/**
+ * The Node request and response under a request, given by @hono/node-server (`getRequestListener`
+ * in http/routes.ts); none when the app is called in-process (`app.request`, as tests do).
+ */
+export const nodeBindingsOf = (c: Context<RestEnv>): Partial<HttpBindings> => (c.env as Partial<HttpBindings> | undefined) ?? {};
 
 export const router = () => new OpenAPIHono<RestEnv>({ defaultHook: validationHook });
 

@@ -1,15 +1,15 @@
 import type { AnswerRow } from "../../chat/answers";
 import { isTerminal, type StreamEvent } from "../../chat/events";
-import type { OpenStream } from "../openStreams";
 import { compareStreamIds } from "../../platform/store/follow";
 import { readAnswerStream, type StreamReadDeps } from "../../chat/streams";
+import type { SseEncoding } from "../sse";
 import { toReferenceJson } from "./schemas";
 
 /**
  * WeKnora's SSE wire format over Parley's answer streams. Every frame is
  * `id:<event id>\nevent:message\ndata:<one-line JSON>\n\n` (no space after the colons: WeKnora's
  * Go client matches `event:message` byte for byte), the payload is WeKnora's StreamResponse, and
- * the connection is closed after the terminal frame.
+ * the connection is closed after the terminal frame. Only encoded here: http/sse.ts writes them.
  */
 export interface StreamPayload {
   id: string;
@@ -22,13 +22,15 @@ export interface StreamPayload {
   data?: Record<string, unknown>;
 }
 
-export const sseHeaders = {
-  "Content-Type": "text/event-stream",
-  "Cache-Control": "no-cache",
-  "X-Accel-Buffering": "no",
-};
-
+/** How long an answer stream may stay quiet before a `:` comment keeps it alive. */
 export const KEEP_ALIVE_MS = 15_000;
+
+/** WeKnora's stream headers (its `Cache-Control` is exactly `no-cache`), and a `:` comment after every quiet `keepAliveMs`. */
+export const weknoraSse = (keepAliveMs: number): SseEncoding => ({
+  headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no" },
+  ping: ":keep-alive\n\n",
+  pingMs: keepAliveMs,
+});
 
 export function frame(id: string, payload: StreamPayload): string {
   // JSON.stringify escapes newlines inside strings, so the data is always one line.
@@ -99,63 +101,4 @@ async function titleUpTo(deps: StreamReadDeps, answer: AnswerRow, lastEventId: s
     if (event.type === "title") title = event;
   }
   return title;
-}
-
-/**
- * An SSE response body from frames: a `:` comment after every quiet `keepAliveMs`, closed after
- * the last frame. A client that goes away stops the reading (never the answer). `opened` is the
- * stream's place among the caller's open streams (http/openStreams.ts): given back when the body
- * ends, and when it is ended (its key revoked, its browser signed out) the body closes at once,
- * writing nothing more.
- */
-export function sseBody(frames: (signal: AbortSignal) => AsyncGenerator<string>, keepAliveMs: number, opened: OpenStream): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  const reader = new AbortController();
-  let keepAlive: NodeJS.Timeout | undefined;
-  let finished = false;
-  /** Stops the keep-alives and gives the place back; true the first time only. */
-  const finish = () => {
-    if (finished) return false;
-    finished = true;
-    clearInterval(keepAlive);
-    opened.close();
-    return true;
-  };
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      let lastWrite = Date.now();
-      const write = (text: string) => {
-        if (finished) return;
-        lastWrite = Date.now();
-        controller.enqueue(encoder.encode(text));
-      };
-      keepAlive = setInterval(() => {
-        if (Date.now() - lastWrite >= keepAliveMs) write(":keep-alive\n\n");
-      }, Math.max(10, Math.floor(keepAliveMs / 3)));
-      opened.ended.addEventListener(
-        "abort",
-        () => {
-          if (!finish()) return;
-          reader.abort();
-          controller.close();
-        },
-        { once: true },
-      );
-      void (async () => {
-        try {
-          for await (const text of frames(reader.signal)) write(text);
-          if (finish()) controller.close();
-        } catch (error) {
-          if (finish()) {
-            console.error("[parley] SSE stream failed:", (error as Error).message);
-            controller.error(error);
-          }
-        }
-      })();
-    },
-    cancel() {
-      finish();
-      reader.abort();
-    },
-  });
 }
