@@ -11,7 +11,7 @@ import type { Metrics } from "../platform/metrics";
 import { countTokens } from "../platform/models/text";
 import type { ChatModel } from "../platform/models/types";
 import { setTitleIfUntitled, type Session } from "../sessions/sessions";
-import { createStreamWriter, type StreamDeps, type StreamWriter } from "./streams";
+import { createStreamWriter, type StreamDeps } from "./streams";
 import { generateTitle } from "./titles";
 import { fallbackResponseFor } from "../platform/text/language";
 
@@ -133,7 +133,7 @@ async function* untilAborted<T>(chunks: AsyncIterable<T>, signal: AbortSignal): 
   }
 }
 
-/** The answer's life on its instance: start → references → answer deltas (→ title) → terminal. */
+/** The answer's life on its instance: start → references → answer deltas → (title) → terminal. */
 export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, signal: AbortSignal, releaseLease: () => Promise<void>): Promise<void> {
   const { session, messageId, question } = input;
   const log = deps.log.child({ tenantId: session.tenantId, userId: session.userId, sessionId: session.id, messageId });
@@ -150,6 +150,15 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
   let references: Reference[] = [];
   let usage: Usage | undefined;
   let titleTask: Promise<void> | null = null;
+  let title: string | null = null;
+  /**
+   * The session's new title goes on the stream just before the terminal event, after every delta,
+   * as an event of its own (WeKnora's clients expect it there, each frame under its own id).
+   */
+  const emitTitle = () => {
+    if (title !== null) writer.emit({ type: "title", title });
+    title = null;
+  };
   const bounds = answerBounds(deps.env);
   /** Stopped (the job's signal) or over a bound: what every step of the answer listens to. */
   const answerSignal = AbortSignal.any([signal, bounds.signal]);
@@ -157,7 +166,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
   try {
     signal.throwIfAborted();
     writer.emit({ type: "start", requestId: input.requestId, sessionId: session.id, messageId, model: model.name });
-    if (session.title === "" && !input.disableTitle) titleTask = titleFirstAnswer(deps, session.id, question, writer, log);
+    if (session.title === "" && !input.disableTitle) titleTask = titleFirstAnswer(deps, session.id, question, log).then((made) => void (title = made));
     references = await retrieveForSession(deps, session, question, { requestId: input.requestId, signal: answerSignal, knowledgeBaseIds: input.knowledgeBaseIds });
     if (references.length > 0) writer.emit({ type: "references", references });
 
@@ -203,6 +212,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
       ended("completed", durationMs);
       await deps.llmContext.record(session.id, question, content, tokensOf(input, content)).catch(() => undefined);
       await releaseLease();
+      emitTitle();
       writer.emit({ type: "complete", content, durationMs, model: model.name, ...(usage && { usage }) });
     }
   } catch (error) {
@@ -212,6 +222,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
         ended("stopped", durationMs);
         if (content) await deps.llmContext.record(session.id, question, content, tokensOf(input, content)).catch(() => undefined);
         await releaseLease();
+        emitTitle();
         writer.emit({ type: "stop", reason: String(signal.reason ?? "user"), content });
       } else {
         // Its row is gone or final: whoever did that wrote the stream's end (sessionState.ts).
@@ -231,6 +242,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
       if (await finish(deps.db, messageId, { status, content, references, durationMs, usage: null, error: message })) {
         ended(status, durationMs);
         await releaseLease();
+        emitTitle();
         writer.emit({ type: "error", stage: interrupted ? "instance" : "generation", message });
       }
     }
@@ -272,12 +284,14 @@ async function finish(
   }
 }
 
-async function titleFirstAnswer(deps: GenerateDeps, sessionId: string, question: string, writer: StreamWriter, log: Logger) {
+/** Titles an untitled session from its first question; the title it stored, or null. */
+async function titleFirstAnswer(deps: GenerateDeps, sessionId: string, question: string, log: Logger): Promise<string | null> {
   try {
     const title = await generateTitle(deps.models.summary, question);
-    if (await setTitleIfUntitled(deps.db, sessionId, title)) writer.emit({ type: "title", title });
+    return (await setTitleIfUntitled(deps.db, sessionId, title)) ? title : null;
   } catch (error) {
     log.warn({ err: error }, "titling the session failed");
+    return null;
   }
 }
 

@@ -1,6 +1,5 @@
 import type { AnswerRow } from "../../chat/answers";
-import { isTerminal, type StreamEvent } from "../../chat/events";
-import { compareStreamIds } from "../../platform/store/follow";
+import type { StreamEvent } from "../../chat/events";
 import { readAnswerStream, type StreamReadDeps } from "../../chat/streams";
 import type { SseEncoding } from "../sse";
 import { toReferenceJson } from "./schemas";
@@ -40,7 +39,9 @@ export function frame(id: string, payload: StreamPayload): string {
 /** The payloads one Parley event becomes (a snapshot of an expired stream becomes several). */
 function payloadsOf(event: StreamEvent, answer: AnswerRow): StreamPayload[] {
   const id = answer.requestId;
-  const agentQuery: StreamPayload = { id, response_type: "agent_query", content: "", done: true, session_id: answer.sessionId, assistant_message_id: answer.id };
+  const ids = { session_id: answer.sessionId, assistant_message_id: answer.id };
+  // WeKnora's web app reads the ids (and a title) from `data`.
+  const agentQuery: StreamPayload = { id, response_type: "agent_query", content: "", done: true, ...ids, data: { ...ids } };
   const references = (refs: typeof answer.references): StreamPayload[] =>
     refs.length > 0 ? [{ id, response_type: "references", content: "", done: false, knowledge_references: refs.map(toReferenceJson) }] : [];
   switch (event.type) {
@@ -51,54 +52,30 @@ function payloadsOf(event: StreamEvent, answer: AnswerRow): StreamPayload[] {
     case "answer":
       return [{ id, response_type: "answer", content: event.delta, done: false }];
     case "title":
-      return [{ id, response_type: "session_title", content: event.title, done: false }];
+      return [{ id, response_type: "session_title", content: event.title, done: true, data: { session_id: answer.sessionId, title: event.title } }];
     case "snapshot":
       return [agentQuery, ...references(event.references), { id, response_type: "answer", content: event.content, done: false }];
     case "complete":
       return [{ id, response_type: "complete", content: "", done: true, data: { total_duration_ms: event.durationMs } }];
     case "stop":
-      return [{ id, response_type: "stop", content: "", done: true, data: { reason: event.reason } }];
+      return [{ id, response_type: "stop", content: "", done: true, data: { reason: weknoraStopReason(event.reason), session_id: answer.sessionId, message_id: answer.id } }];
     case "error":
       return [{ id, response_type: "error", content: event.message, done: true, data: { stage: event.stage } }];
   }
 }
 
+/** WeKnora spells a stop by its user `user_requested`; a deleted session's stays `deleted`. */
+const weknoraStopReason = (reason: string) => (reason === "user" ? "user_requested" : reason);
+
 /**
  * The frames of one answer after `lastEventId` (all of them when null), then live ones, ending
- * with the terminal frame. WeKnora's order puts `session_title` just before the terminal frame,
- * while Parley may title an answer while it is still being written, so the title is held back
- * until the terminal event and sent under the id of the event before it (a client that resumes
- * after it gets it again, never loses it).
+ * with the terminal frame, each under its own event's id. The producer writes the title just
+ * before the terminal event (chat/generate.ts), where WeKnora's order puts `session_title`.
  */
 export async function* answerFrames(deps: StreamReadDeps, answer: AnswerRow, lastEventId: string | null, signal: AbortSignal): AsyncGenerator<string> {
-  let title = lastEventId ? await titleUpTo(deps, answer, lastEventId, signal) : null;
-  let previousId = lastEventId ?? "0-0";
   // Read from `lastEventId` itself: answer deltas arrive merged, so a replay from the start would
   // join deltas the client has seen with later ones under a later id.
   for await (const { id, event } of readAnswerStream(deps, answer, lastEventId, signal)) {
-    if (event.type === "title") {
-      title = event;
-      continue;
-    }
-    if (isTerminal(event) && title) {
-      for (const payload of payloadsOf(title, answer)) yield frame(previousId, payload);
-    }
     for (const payload of payloadsOf(event, answer)) yield frame(id, payload);
-    previousId = id;
   }
-}
-
-/**
- * The title event written at or before `lastEventId`, which a resuming client has not been sent
- * yet (it goes out just before the terminal frame). Ids "0-n" are a finished answer served from
- * its row after its stream expired: no title is left to find.
- */
-async function titleUpTo(deps: StreamReadDeps, answer: AnswerRow, lastEventId: string, signal: AbortSignal): Promise<StreamEvent | null> {
-  if (lastEventId.startsWith("0-")) return null;
-  let title: StreamEvent | null = null;
-  for await (const { id, event } of readAnswerStream(deps, answer, null, signal)) {
-    if (compareStreamIds(id, lastEventId) > 0 || isTerminal(event)) break;
-    if (event.type === "title") title = event;
-  }
-  return title;
 }

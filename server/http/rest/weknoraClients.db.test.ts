@@ -213,3 +213,55 @@ describe("X-Request-ID is a trace id; Idempotency-Key makes a retry the same tur
     }
   });
 });
+
+describe("the frames WeKnora's web app reads", () => {
+  interface Framed {
+    id: string;
+    payload: { response_type: string; content: string; done: boolean; session_id?: string; assistant_message_id?: string; data?: Record<string, unknown> };
+  }
+  const framesOf = (messages: string[]): Framed[] =>
+    messages.filter((m) => m.startsWith("id:")).map((m) => ({ id: m.slice(3, m.indexOf("\n")), payload: JSON.parse(m.slice(m.indexOf("data:") + 5)) }));
+
+  it("puts the ids in agent_query's data, the title in session_title's data (done), each frame under an id of its own", async () => {
+    const s = await newSession({});
+    const stream = await openEventStream(`${base}/knowledge-chat/${s.id}`, { "X-API-Key": key }, { query: "How do folders work?" });
+    await stream.ended;
+    const frames = framesOf(stream.messages);
+    const [first] = frames;
+    expect(first!.payload).toMatchObject({ response_type: "agent_query", done: true, session_id: s.id });
+    expect(first!.payload.data).toEqual({ session_id: s.id, assistant_message_id: first!.payload.assistant_message_id });
+    const title = frames.at(-2)!;
+    expect(title.payload).toMatchObject({ response_type: "session_title", done: true });
+    expect(title.payload.data).toEqual({ session_id: s.id, title: title.payload.content });
+    expect((await call("GET", `/sessions/${s.id}`)).body.data.title).toBe(title.payload.content);
+    // Different events, different ids: the last delta and the title no longer share one.
+    expect(new Set(frames.map((f) => f.id)).size).toBe(frames.length);
+  });
+
+  it("ends a stopped answer with reason user_requested (deleted for a deleted session) and the ids", async () => {
+    const slow = await createTestApp({ PARLEY_OFFLINE_TOKEN_DELAY_MS: "20" });
+    const server = await serveApp(slow);
+    try {
+      const t = await createTestTenant(slow);
+      const headers = { "X-API-Key": t.owner.apiKey, "content-type": "application/json" };
+      for (const how of ["stop", "delete"] as const) {
+        const s = await t.owner.api.session.create({ title: how });
+        const stream = await openEventStream(`${server.url}/api/v1/knowledge-chat/${s.id}`, headers, { query: "A long answer please" });
+        while (!framesOf(stream.messages).some((f) => f.payload.response_type === "answer")) await new Promise((r) => setTimeout(r, 20));
+        const messageId = framesOf(stream.messages)[0]!.payload.assistant_message_id!;
+        const res =
+          how === "stop"
+            ? await fetch(`${server.url}/api/v1/sessions/${s.id}/stop`, { method: "POST", headers, body: JSON.stringify({ message_id: messageId }) })
+            : await fetch(`${server.url}/api/v1/sessions/${s.id}`, { method: "DELETE", headers });
+        expect(res.status).toBe(200);
+        await stream.ended;
+        const last = framesOf(stream.messages).at(-1)!.payload;
+        expect(last).toMatchObject({ response_type: "stop", done: true });
+        expect(last.data).toEqual({ reason: how === "stop" ? "user_requested" : "deleted", session_id: s.id, message_id: messageId });
+      }
+    } finally {
+      await server.close();
+      await slow.close();
+    }
+  });
+});
