@@ -262,8 +262,11 @@ test.describe("organise, share and forget", () => {
 /** Screenshots of the new parts, for a person to look at (kept out of git like the others). */
 const DIR = path.join(process.cwd(), "e2e", "screenshots");
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, mobile: { width: 375, height: 812 } } as const;
-type Messages = Record<string, Record<string, string>>;
-const catalogue = (lang: "en" | "zh") => JSON.parse(readFileSync(path.join(process.cwd(), "messages", `${lang}.json`), "utf8")) as Messages;
+/** A message of the language's catalogue by its dotted key, as the page shows it. */
+function catalogue(lang: "en" | "zh"): (key: string) => string {
+  const messages: unknown = JSON.parse(readFileSync(path.join(process.cwd(), "messages", `${lang}.json`), "utf8"));
+  return (key) => key.split(".").reduce((node, k) => (node as Record<string, unknown>)[k], messages) as string;
+}
 const CONTENT = {
   en: { folders: ["Finance", "Research notes", "Team offsite"], chats: ["Quarterly budget review", "Vendor contract questions", "Offsite agenda"], question: "How do answers survive a reload?", temporary: "Which model answers without an API key?" },
   zh: { folders: ["财务", "研究笔记", "团建"], chats: ["季度预算评审", "供应商合同问题", "团建议程"], question: "刷新页面后回答如何保留？", temporary: "没有 API 密钥时由哪个模型回答？" },
@@ -274,6 +277,7 @@ async function shootOrganise(browser: Browser, request: Page["request"], lang: "
   const m = catalogue(lang);
   const c = CONTENT[lang];
   const user = await newUser(request, "member", lang === "en" ? "Dana" : "李雷");
+  const admin = await newUser(request, "admin", lang === "en" ? "Ada" : "韩梅梅");
   const folders: Folder[] = [];
   for (const name of c.folders) folders.push(await trpc<Folder>(request, "mutation", "folder.create", { name }, user.key));
   for (const [i, title] of c.chats.entries()) await createSession(request, user.key, { title, folderId: folders[i % 2]!.id });
@@ -299,7 +303,7 @@ async function shootOrganise(browser: Browser, request: Page["request"], lang: "
       await page.goto(`/?c=${answered.id}`);
       await expect(lastAnswer(page)).toHaveAttribute("data-status", "completed");
       if (vp === "mobile") {
-        await page.getByRole("button", { name: m.chat!.openSidebar }).click();
+        await page.getByRole("button", { name: m("chat.openSidebar") }).click();
         await page.waitForTimeout(300);
       }
       await page.locator(".folder-nav [data-folder-id]").filter({ hasText: c.folders[0] }).getByRole("button").first().click();
@@ -314,16 +318,30 @@ async function shootOrganise(browser: Browser, request: Page["request"], lang: "
 
       // The share dialog, a new link made.
       await page.goto(`/?c=${answered.id}`);
-      await page.getByRole("button", { name: m.chat!.share }).click();
-      await page.getByRole("dialog").getByRole("button", { name: m.sharing!.create }).click();
+      await page.getByRole("button", { name: m("chat.share") }).click();
+      await page.getByRole("dialog").getByRole("button", { name: m("sharing.create") }).click();
       await expect(page.getByRole("dialog").getByRole("textbox")).toHaveValue(/\/share\//);
       await shoot("share-dialog");
       await page.keyboard.press("Escape");
 
-      // A temporary chat with its banner.
+      // Move to…, from the chat's menu.
+      if (vp === "mobile") {
+        await page.getByRole("button", { name: m("chat.openSidebar") }).click();
+        await page.waitForTimeout(300);
+      }
+      await page.locator(`[data-session-id="${answered.id}"]`).hover();
+      await page.locator(`[data-session-id="${answered.id}"] .session-menu-btn`).click();
+      await page.getByRole("menuitem", { name: m("sessionItem.moveTo") }).click();
+      await expect(page.getByRole("dialog").getByRole("button", { pressed: true })).toBeVisible();
+      await shoot("move-dialog");
+      await page.keyboard.press("Escape");
+
+      // A temporary chat, before its first message and with its banner.
       await page.goto("/");
-      await page.getByRole("button", { name: m.temporary!.toggleLabel }).click();
-      await ask(page, c.temporary, m.composer!.message);
+      await page.getByRole("button", { name: m("temporary.toggleLabel") }).click();
+      await expect(page.locator(".temporary-banner")).toBeVisible();
+      await shoot("temporary-new");
+      await ask(page, c.temporary, m("composer.message"));
       await expect(lastAnswer(page)).toHaveAttribute("data-status", "completed", { timeout: 45_000 });
       await expect(page.locator(".temporary-banner button")).toBeVisible();
       await shoot("temporary");
@@ -333,6 +351,15 @@ async function shootOrganise(browser: Browser, request: Page["request"], lang: "
       await page.goto(share.url!);
       await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
       await shoot("share-page");
+
+      // The tenant's settings, as an admin sees them, with a refused retention (nothing saved).
+      await signIn(page, admin.key);
+      await page.goto("/admin");
+      await page.getByRole("tab", { name: m("admin.tabs.settings") }).click();
+      await page.locator("#retention-days").fill("0");
+      await page.getByRole("button", { name: m("common.save") }).click();
+      await expect(page.locator("#retention-days")).toHaveAttribute("aria-invalid", "true");
+      await shoot("admin-settings");
       await context.close();
     }
   }

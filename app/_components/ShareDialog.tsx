@@ -89,7 +89,10 @@ export function ShareDialog({ sessionId, title, temporary, onClose }: { sessionI
               {live.map((s) => (
                 <li key={s.id} className="share-link">
                   <span className="share-link-text">
-                    <span>{t("createdOn", { date: fullDate(s.createdAt) })}</span>
+                    <span>
+                      {t("createdOn", { date: fullDate(s.createdAt) })}
+                      {s.id === create.data?.id && <span className="badge badge-ok share-this">{t("thisLink")}</span>}
+                    </span>
                     <span className="muted">{t("messages", { count: s.messageCount })}</span>
                   </span>
                   <button
