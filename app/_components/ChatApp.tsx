@@ -4,6 +4,7 @@ import { useSignOut, useSignedInUser } from "./account";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Conversation } from "./Conversation";
 import { CloseIcon } from "./icons";
+import { ALL_CHATS, folderOf, type ListView } from "./listView";
 import type { PublicMe } from "./serverAuth";
 import { SettingsPanel } from "./SettingsPanel";
 import { Sidebar } from "./Sidebar";
@@ -22,6 +23,7 @@ export function ChatApp({ me, initialSessionId }: { me: PublicMe; initialSession
   const [drawerOpen, setDrawerOpen] = useState(false);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [search, setSearch] = useState("");
+  const [listView, setListView] = useState<ListView>(ALL_CHATS);
   const searchInput = useRef<HTMLInputElement>(null);
   const t = useTranslations();
   const [toast, setToast] = useState<string | null>(null);
@@ -107,6 +109,8 @@ export function ChatApp({ me, initialSessionId }: { me: PublicMe; initialSession
       <Sidebar
         me={me}
         currentId={sessionId}
+        view={listView}
+        onViewChange={setListView}
         onSelect={(id) => open(id)}
         onNewChat={newChat}
         onClose={() => setDrawerOpen(false)}
@@ -119,6 +123,7 @@ export function ChatApp({ me, initialSessionId }: { me: PublicMe; initialSession
       <Conversation
         key={viewKey}
         sessionId={sessionId}
+        newChatFolderId={folderOf(listView)}
         onSessionCreated={onSessionCreated}
         highlight={search}
         onOpenSidebar={() => setDrawerOpen(true)}

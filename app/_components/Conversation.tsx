@@ -3,9 +3,11 @@ import { useTranslations } from "next-intl";
 import { skipToken, useQuery } from "@tanstack/react-query";
 import { useReducer, useRef, useState } from "react";
 import { Composer } from "./Composer";
-import { ArrowDownIcon, Logo, MenuIcon, NewChatIcon, SettingsIcon } from "./icons";
+import { ArrowDownIcon, Logo, MenuIcon, NewChatIcon, SettingsIcon, ShareIcon } from "./icons";
 import { MessageView, type BranchActions } from "./MessageView";
+import { ShareDialog } from "./ShareDialog";
 import { conversationReducer, initialState } from "./streamReducer";
+import { TemporaryBanner, TemporaryToggle } from "./TemporaryChat";
 import { useTRPC, type Session } from "./trpc";
 import { useAnswerStream } from "./useAnswerStream";
 import { useBranches } from "./useBranches";
@@ -19,6 +21,7 @@ const SUGGESTIONS = ["reload", "admins", "export", "model"] as const;
 
 export function Conversation({
   sessionId,
+  newChatFolderId,
   onSessionCreated,
   highlight,
   onOpenSidebar,
@@ -26,6 +29,8 @@ export function Conversation({
   onNewChat,
 }: {
   sessionId: string | null;
+  /** The folder a new chat goes into (the one the sidebar shows). */
+  newChatFolderId: string | null;
   onSessionCreated: (session: Session) => void;
   highlight: string;
   onOpenSidebar: () => void;
@@ -38,6 +43,9 @@ export function Conversation({
   const session = useQuery(trpc.session.get.queryOptions(sessionId ? { id: sessionId } : skipToken));
   const [state, dispatch] = useReducer(conversationReducer, sessionId ? initialState : { ...initialState, status: "ready" });
   const [notice, setNotice] = useState<string | null>(null);
+  // Chosen on a new chat before its first message; then the session says.
+  const [startTemporary, setStartTemporary] = useState(false);
+  const [sharing, setSharing] = useState(false);
   const scroller = useRef<HTMLDivElement>(null);
   const content = useRef<HTMLDivElement>(null);
   const ready = state.status === "ready";
@@ -48,6 +56,7 @@ export function Conversation({
   const answer = useAnswerStream(sessionId, state.stream, dispatch);
   const turns = useChatTurns({
     sessionId,
+    placement: startTemporary ? { temporary: true } : { folderId: newChatFolderId },
     streamingMessageId: answer.streamingMessageId,
     dispatch,
     onSessionCreated: (created) => {
@@ -78,6 +87,7 @@ export function Conversation({
   const { streamingMessageId } = answer;
   const title = sessionId ? sessionTitle(session.data) : t("newChat");
   const empty = ready && state.messages.length === 0;
+  const temporary = sessionId ? session.data?.temporary === true : startTemporary;
 
   return (
     <main className="chat-main" aria-label={t("conversation")}>
@@ -89,6 +99,12 @@ export function Conversation({
           {title}
         </h1>
         <div className="chat-header-actions">
+          {!sessionId && <TemporaryToggle on={startTemporary} onChange={setStartTemporary} />}
+          {session.data && !session.data.temporary && (
+            <button type="button" className="icon-btn" aria-label={t("share")} title={t("share")} onClick={() => setSharing(true)}>
+              <ShareIcon />
+            </button>
+          )}
           <button type="button" className="icon-btn mobile-only" aria-label={t("newChat")} onClick={onNewChat}>
             <NewChatIcon />
           </button>
@@ -97,6 +113,10 @@ export function Conversation({
           </button>
         </div>
       </header>
+      {temporary && <TemporaryBanner session={session.data ?? null} onError={setNotice} />}
+      {sharing && session.data && (
+        <ShareDialog sessionId={session.data.id} title={sessionTitle(session.data)} temporary={session.data.temporary} onClose={() => setSharing(false)} />
+      )}
 
       <div className="chat-scroll" ref={scroller} onScroll={scroll.onScroll}>
         <div className="chat-column" ref={content}>

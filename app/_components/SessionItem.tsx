@@ -1,9 +1,9 @@
 "use client";
 import { useTranslations } from "next-intl";
-import { useEffect, useRef, useState } from "react";
 import { Highlight } from "./Highlight";
-import { DownloadIcon, EditIcon, MoreIcon, PinIcon, TrashIcon } from "./icons";
+import { ArchiveIcon, DownloadIcon, EditIcon, FolderMoveIcon, MoreIcon, PinIcon, ShareIcon, TrashIcon, UnarchiveIcon } from "./icons";
 import { Menu } from "./Menu";
+import { NameInput } from "./NameInput";
 import { aboutFields } from "./settingsForm";
 import type { Session } from "./trpc";
 import { useSessionTitle } from "./util";
@@ -24,6 +24,9 @@ export function SessionItem({
   onCancelRename,
   onSelect,
   onPin,
+  onMove,
+  onShare,
+  onArchive,
   onExport,
   onDelete,
 }: {
@@ -39,6 +42,10 @@ export function SessionItem({
   onCancelRename: () => void;
   onSelect: () => void;
   onPin: () => void;
+  onMove: () => void;
+  onShare: () => void;
+  /** Archives the chat, or restores it when it is archived. */
+  onArchive: () => void;
   onExport: (format: "markdown" | "json") => void;
   onDelete: () => void;
 }) {
@@ -51,7 +58,7 @@ export function SessionItem({
         <input type="checkbox" className="session-check" checked={checked} onChange={onToggle} aria-label={t("select", { title })} />
       )}
       {renaming ? (
-        <RenameInput initial={s.title} onSave={onRename} onCancel={onCancelRename} />
+        <NameInput initial={s.title} label={t("titleLabel")} maxLength={TITLE_MAX_LENGTH} onSave={onRename} onCancel={onCancelRename} />
       ) : (
         <button
           type="button"
@@ -75,6 +82,11 @@ export function SessionItem({
           items={[
             { label: t("rename"), icon: <EditIcon size={16} />, onSelect: onStartRename },
             { label: s.pinned ? t("unpin") : t("pin"), icon: <PinIcon size={16} />, onSelect: onPin },
+            { label: t("moveTo"), icon: <FolderMoveIcon size={16} />, onSelect: onMove },
+            { label: t("share"), icon: <ShareIcon size={16} />, onSelect: onShare },
+            s.archivedAt
+              ? { label: t("unarchive"), icon: <UnarchiveIcon size={16} />, onSelect: onArchive }
+              : { label: t("archive"), icon: <ArchiveIcon size={16} />, onSelect: onArchive },
             { label: t("exportMarkdown"), icon: <DownloadIcon size={16} />, onSelect: () => onExport("markdown") },
             { label: t("exportJson"), icon: <DownloadIcon size={16} />, onSelect: () => onExport("json") },
             { label: tc("delete"), icon: <TrashIcon size={16} />, danger: true, onSelect: onDelete },
@@ -82,44 +94,5 @@ export function SessionItem({
         />
       )}
     </li>
-  );
-}
-
-function RenameInput({ initial, onSave, onCancel }: { initial: string; onSave: (t: string) => void; onCancel: () => void }) {
-  const t = useTranslations("sessionItem");
-  const [value, setValue] = useState(initial);
-  const done = useRef(false);
-  const ref = useRef<HTMLInputElement>(null);
-  useEffect(() => {
-    ref.current?.focus();
-    ref.current?.select();
-  }, []);
-  const finish = (save: boolean) => {
-    if (done.current) return;
-    done.current = true;
-    const title = value.trim().slice(0, TITLE_MAX_LENGTH);
-    if (save && title) onSave(title);
-    else onCancel();
-  };
-  return (
-    <input
-      ref={ref}
-      className="rename-input"
-      aria-label={t("titleLabel")}
-      maxLength={TITLE_MAX_LENGTH}
-      value={value}
-      onChange={(e) => setValue(e.target.value)}
-      onKeyDown={(e) => {
-        if (e.key === "Enter") {
-          e.preventDefault();
-          finish(true);
-        } else if (e.key === "Escape") {
-          e.preventDefault();
-          e.stopPropagation();
-          finish(false);
-        }
-      }}
-      onBlur={() => finish(true)}
-    />
   );
 }

@@ -4,10 +4,15 @@ import Link from "next/link";
 import { useMemo, useRef, useState, type RefObject } from "react";
 import type { PublicMe } from "./serverAuth";
 import { ConfirmDialog } from "./Dialog";
+import { FolderNav } from "./FolderNav";
+import type { ListView } from "./listView";
+import { MoveDialog } from "./MoveDialog";
+import { ShareDialog } from "./ShareDialog";
 import { errorMessage } from "./errors";
 import { CloseIcon, Logo, NewChatIcon, SearchIcon, SelectIcon, ShieldIcon, SignOutIcon } from "./icons";
 import { BookIcon } from "./knowledge/icons";
 import { SessionItem } from "./SessionItem";
+import type { Session } from "./trpc";
 import { useSelection } from "./useSelection";
 import { useSessionActions } from "./useSessionActions";
 import { useSessionList } from "./useSessionList";
@@ -26,9 +31,18 @@ const GROUP_KEYS: Record<DateGroup | "Results", "pinned" | "today" | "yesterday"
   Results: "results",
 };
 
+/** What the list says when a view has no chats. */
+const EMPTY_KEYS: Record<ListView["kind"], "noChats" | "noChatsInFolder" | "noArchived"> = {
+  all: "noChats",
+  folder: "noChatsInFolder",
+  archived: "noArchived",
+};
+
 export function Sidebar({
   me,
   currentId,
+  view,
+  onViewChange,
   onSelect,
   onNewChat,
   onClose,
@@ -39,6 +53,8 @@ export function Sidebar({
 }: {
   me: PublicMe;
   currentId: string | null;
+  view: ListView;
+  onViewChange: (view: ListView) => void;
   onSelect: (id: string) => void;
   onNewChat: () => void;
   onClose: () => void;
@@ -53,7 +69,7 @@ export function Sidebar({
   const mac = useMemo(isMac, []);
   const scroller = useRef<HTMLDivElement>(null);
   const { query, setQuery, search } = useSessionSearch(onSearchChange);
-  const { list, sessions, groups, sentinel } = useSessionList(search, scroller);
+  const { list, sessions, groups, sentinel } = useSessionList(search, view, scroller);
   const [selectMode, setSelectMode] = useState(false);
   const { selected, allSelected, toggle, toggleAll, clear: clearSelection } = useSelection(sessions.map((s) => s.id));
   const endSelect = () => {
@@ -65,6 +81,13 @@ export function Sidebar({
     endSelect();
   });
   const { pendingDelete } = actions;
+  // The chat whose "Move to…" or "Share" dialog is open.
+  const [moving, setMoving] = useState<Session | null>(null);
+  const [sharing, setSharing] = useState<Session | null>(null);
+  const changeView = (next: ListView) => {
+    endSelect();
+    onViewChange(next);
+  };
 
   return (
     <aside className="sidebar" aria-label={t("label")}>
@@ -158,6 +181,7 @@ export function Sidebar({
       </div>
 
       <div className="session-scroll" ref={scroller}>
+        <FolderNav view={view} onViewChange={changeView} />
         <nav aria-label={t("chats")}>
           {list.isPending && <p className="list-empty">{t("loadingChats")}</p>}
           {list.isError && (
@@ -169,7 +193,7 @@ export function Sidebar({
             </p>
           )}
           {list.isSuccess && sessions.length === 0 && (
-            <p className="list-empty">{search ? t("noMatch", { search }) : t("noChats")}</p>
+            <p className="list-empty">{search ? t("noMatch", { search }) : t(EMPTY_KEYS[view.kind])}</p>
           )}
           {groups.map((g) => (
             <section key={g.name} className="session-group" aria-label={t(`groups.${GROUP_KEYS[g.name as DateGroup | "Results"]}`)}>
@@ -190,6 +214,9 @@ export function Sidebar({
                     onCancelRename={actions.cancelRename}
                     onSelect={() => onSelect(s.id)}
                     onPin={() => actions.togglePin(s)}
+                    onMove={() => setMoving(s)}
+                    onShare={() => setSharing(s)}
+                    onArchive={() => actions.setArchived(s, !s.archivedAt)}
                     onExport={(f) => void actions.exportAs(s, f)}
                     onDelete={() => actions.askDelete({ ids: [s.id], title: sessionTitle(s), bulk: false })}
                   />
@@ -236,6 +263,11 @@ export function Sidebar({
           <SignOutIcon />
         </button>
       </div>
+
+      {moving && (
+        <MoveDialog title={sessionTitle(moving)} folderId={moving.folderId} onMove={(folderId) => actions.move(moving, folderId)} onClose={() => setMoving(null)} />
+      )}
+      {sharing && <ShareDialog sessionId={sharing.id} title={sessionTitle(sharing)} temporary={sharing.temporary} onClose={() => setSharing(null)} />}
 
       <ConfirmDialog
         open={pendingDelete !== null}

@@ -14,6 +14,7 @@ import { uuid } from "./util";
  */
 export function useChatTurns({
   sessionId,
+  placement,
   streamingMessageId,
   dispatch,
   onSessionCreated,
@@ -22,6 +23,8 @@ export function useChatTurns({
   onError,
 }: {
   sessionId: string | null;
+  /** Where a new chat's session goes: a folder, or a temporary chat (in none). */
+  placement: { folderId?: string | null; temporary?: true };
   streamingMessageId: string | null;
   dispatch: Dispatch<Action>;
   /** The session this view just created (for the first message or the settings). */
@@ -55,8 +58,9 @@ export function useChatTurns({
   };
 
   const startSession = async (): Promise<string> => {
-    const created = await createSession.mutateAsync({});
+    const created = await createSession.mutateAsync(placement);
     cache.upsertTop(created);
+    if (created.folderId) void cache.invalidateFolders();
     onSessionCreated(created);
     return created.id;
   };

@@ -14,8 +14,9 @@ export interface PendingDelete {
 }
 
 /**
- * What the sidebar does to its chats: rename, pin, export, delete (after confirmation). Changes show
- * at once in every cached list; a failure shows as a notice (deletes: in the dialog).
+ * What the sidebar does to its chats: rename, pin, move to a folder, archive, export, delete (after
+ * confirmation). Changes show at once in every cached list; a failure shows as a notice (deletes: in
+ * the dialog).
  */
 export function useSessionActions(onDeleted: (ids: string[]) => void) {
   const trpc = useTRPC();
@@ -32,7 +33,10 @@ export function useSessionActions(onDeleted: (ids: string[]) => void) {
         cache.patch(s.id, s);
         void cache.invalidate();
       },
-      onError: (e) => setNotice(errorMessage(e)),
+      onError: (e) => {
+        setNotice(errorMessage(e));
+        void cache.invalidate(); // undoes the change shown ahead of the answer
+      },
     }),
   );
   const deleteOne = useMutation(trpc.session.delete.mutationOptions());
@@ -49,6 +53,18 @@ export function useSessionActions(onDeleted: (ids: string[]) => void) {
   const togglePin = (s: Session) => {
     cache.patch(s.id, { pinned: !s.pinned });
     update.mutate({ id: s.id, pinned: !s.pinned });
+  };
+
+  const move = (s: Session, folderId: string | null) => {
+    if (folderId === s.folderId) return;
+    cache.patch(s.id, { folderId });
+    update.mutate({ id: s.id, folderId }, { onSettled: () => void cache.invalidateFolders() });
+  };
+
+  // Archiving keeps the folder and the pin; the chat leaves the lists it was in for the archive.
+  const setArchived = (s: Session, archived: boolean) => {
+    cache.patch(s.id, { archivedAt: archived ? new Date() : null });
+    update.mutate({ id: s.id, archived });
   };
 
   const exportAs = async (s: Session, format: "markdown" | "json") => {
@@ -70,6 +86,7 @@ export function useSessionActions(onDeleted: (ids: string[]) => void) {
       onDeleted(ids);
       setPendingDelete(null);
       void cache.invalidate();
+      void cache.invalidateFolders();
       void queryClient.invalidateQueries({ queryKey: trpc.admin.pathKey() });
     } catch {
       /* shown in the dialog */
@@ -91,6 +108,8 @@ export function useSessionActions(onDeleted: (ids: string[]) => void) {
     cancelRename: () => setRenamingId(null),
     rename,
     togglePin,
+    move,
+    setArchived,
     exportAs,
     pendingDelete,
     askDelete: setPendingDelete,

@@ -8,10 +8,11 @@ import { BookIcon } from "../knowledge/icons";
 import type { PublicMe } from "../serverAuth";
 import { SessionsTable } from "./SessionsTable";
 import { StatsPanel } from "./StatsPanel";
+import { TenantSettingsPanel } from "./TenantSettingsPanel";
 import { TenantsPanel } from "./TenantsPanel";
 import { UsersPanel } from "./UsersPanel";
 
-type Tab = "overview" | "sessions" | "users" | "tenants";
+type Tab = "overview" | "sessions" | "users" | "settings" | "tenants";
 
 export function AdminDashboard({ me }: { me: PublicMe }) {
   const t = useTranslations("admin");
@@ -20,6 +21,7 @@ export function AdminDashboard({ me }: { me: PublicMe }) {
     { id: "overview", label: t("tabs.overview") },
     { id: "sessions", label: t("tabs.sessions") },
     { id: "users", label: t("tabs.users") },
+    { id: "settings", label: t("tabs.settings") },
     ...(canCreateTenants ? [{ id: "tenants" as Tab, label: t("tabs.tenants") }] : []),
   ];
   const [tab, setTab] = useState<Tab>("overview");
@@ -71,6 +73,7 @@ export function AdminDashboard({ me }: { me: PublicMe }) {
         {tab === "overview" && <StatsPanel onOpenSessions={() => select("sessions")} />}
         {tab === "sessions" && <SessionsTable />}
         {tab === "users" && <UsersPanel me={me} />}
+        {tab === "settings" && <TenantSettingsPanel />}
         {tab === "tenants" && canCreateTenants && <TenantsPanel />}
       </main>
     </div>

@@ -163,6 +163,7 @@ export function SessionsTable() {
                 <td className="col-title">
                   <button type="button" className="link-btn row-title" onClick={() => setOpen(r)} title={t("openTranscript")}>
                     {r.pinned && <span className="badge">{t("pinned")}</span>}
+                    {r.temporary && <span className="badge badge-temporary">{t("temporary")}</span>}
                     <Highlight text={sessionTitle(r)} query={search} />
                   </button>
                 </td>
