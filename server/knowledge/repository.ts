@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, asc, count, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, ilike, inArray, or, sql } from "drizzle-orm";
 import type { Db } from "../../db";
 import { knowledgeBases, knowledgeChunks, knowledgeDocuments } from "../../db/schema";
 import { isAdmin, type Caller } from "../auth/accounts";
@@ -171,7 +171,19 @@ const documentColumns = {
   createdBy: knowledgeDocuments.createdBy,
   createdAt: knowledgeDocuments.createdAt,
 };
-const asDocument = (row: Omit<KnowledgeDocument, "status">): KnowledgeDocument => ({ ...row, status: "ready" });
+const asDocument = <T extends Omit<KnowledgeDocument, "status">>(row: T): T & { status: "ready" } => ({ ...row, status: "ready" });
+
+/** A document with the name of its base (what WeKnora's Knowledge carries as `knowledge_base_name`). */
+export interface NamedDocument extends KnowledgeDocument {
+  knowledgeBaseName: string;
+}
+
+/** Documents joined to their bases, for reads that name the base. */
+const selectNamedDocuments = (db: Db) =>
+  db
+    .select({ ...documentColumns, knowledgeBaseName: knowledgeBases.name })
+    .from(knowledgeDocuments)
+    .innerJoin(knowledgeBases, eq(knowledgeBases.id, knowledgeDocuments.knowledgeBaseId));
 
 /** A page of a listing: `limit` rows after the first `offset`. */
 export interface Page {
@@ -192,13 +204,54 @@ export async function listDocuments(db: Db, caller: Caller, knowledgeBaseId: str
 }
 
 /** A document of the caller's tenant; any other id is NOT_FOUND. */
-export async function getDocument(db: Db, caller: Caller, id: string): Promise<KnowledgeDocument> {
-  const [row] = await db
-    .select(documentColumns)
-    .from(knowledgeDocuments)
-    .where(and(eq(knowledgeDocuments.id, id), eq(knowledgeDocuments.tenantId, caller.tenant.id)));
+export async function getDocument(db: Db, caller: Caller, id: string): Promise<NamedDocument> {
+  const [row] = await selectNamedDocuments(db).where(and(eq(knowledgeDocuments.id, id), eq(knowledgeDocuments.tenantId, caller.tenant.id)));
   if (!row) throw notFound("Document");
   return asDocument(row);
+}
+
+/** Which documents a search of the tenant's documents takes: `keyword` in the title or file name, any case (empty: every document), of one of `mimeTypes` when given. */
+export interface DocumentFilter {
+  keyword: string;
+  mimeTypes?: readonly string[];
+}
+
+/** `%`, `_` and the escape character itself, as plain text in a LIKE pattern. */
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** A page of the tenant's documents the filter takes, newest first, with how many it takes in all. */
+export async function searchDocuments(db: Db, caller: Caller, filter: DocumentFilter, page: Page): Promise<{ items: NamedDocument[]; total: number }> {
+  if (filter.mimeTypes?.length === 0) return { items: [], total: 0 };
+  const pattern = `%${escapeLike(filter.keyword)}%`;
+  const where = and(
+    eq(knowledgeDocuments.tenantId, caller.tenant.id),
+    filter.keyword === "" ? undefined : or(ilike(knowledgeDocuments.title, pattern), ilike(knowledgeDocuments.fileName, pattern)),
+    filter.mimeTypes ? inArray(knowledgeDocuments.mimeType, [...filter.mimeTypes]) : undefined,
+  );
+  const [rows, [counted]] = await Promise.all([
+    selectNamedDocuments(db).where(where).orderBy(desc(knowledgeDocuments.createdAt), desc(knowledgeDocuments.id)).limit(page.limit).offset(page.offset),
+    db.select({ total: count() }).from(knowledgeDocuments).where(where),
+  ]);
+  return { items: rows.map(asDocument), total: Number(counted?.total ?? 0) };
+}
+
+/**
+ * The tenant's documents among `ids`, in the order given (unknown ids, another tenant's and
+ * malformed ones left out); with `knowledgeBaseId`, only that base's, which must be the tenant's.
+ */
+export async function documentsByIds(db: Db, caller: Caller, ids: readonly string[], knowledgeBaseId?: string): Promise<NamedDocument[]> {
+  if (knowledgeBaseId !== undefined) await findBase(db, caller, knowledgeBaseId);
+  const candidates = [...new Set(ids)].filter(isUuid);
+  if (candidates.length === 0) return [];
+  const rows = await selectNamedDocuments(db).where(
+    and(
+      eq(knowledgeDocuments.tenantId, caller.tenant.id),
+      inArray(knowledgeDocuments.id, candidates),
+      knowledgeBaseId === undefined ? undefined : eq(knowledgeDocuments.knowledgeBaseId, knowledgeBaseId),
+    ),
+  );
+  const byId = new Map(rows.map((row) => [row.id, asDocument(row)]));
+  return candidates.flatMap((id) => byId.get(id) ?? []);
 }
 
 /** A stored chunk with its neighbours in its document (null at either end). */
@@ -217,31 +270,43 @@ export interface StoredChunk {
   nextId: string | null;
 }
 
+const chunkColumns = {
+  id: knowledgeChunks.id,
+  documentId: knowledgeChunks.documentId,
+  knowledgeBaseId: knowledgeChunks.knowledgeBaseId,
+  position: knowledgeChunks.position,
+  heading: knowledgeChunks.heading,
+  content: knowledgeChunks.content,
+  tokenCount: knowledgeChunks.tokenCount,
+  startAt: knowledgeChunks.startAt,
+  endAt: knowledgeChunks.endAt,
+  // Positions run 0..n-1 in a document, so the neighbours are the chunks one before and after
+  // (the outer row named with its table: Drizzle leaves a one-table select's columns bare).
+  previousId: sql<string | null>`(select p.id from ${knowledgeChunks} p where p.document_id = knowledge_chunks.document_id and p.position = knowledge_chunks.position - 1)`,
+  nextId: sql<string | null>`(select n.id from ${knowledgeChunks} n where n.document_id = knowledge_chunks.document_id and n.position = knowledge_chunks.position + 1)`,
+};
+
 /** A page of a document's chunks in document order, with their count (the document's chunk count). */
-export async function listChunks(db: Db, caller: Caller, documentId: string, page: Page): Promise<{ document: KnowledgeDocument; items: StoredChunk[]; total: number }> {
+export async function listChunks(db: Db, caller: Caller, documentId: string, page: Page): Promise<{ document: NamedDocument; items: StoredChunk[]; total: number }> {
   const document = await getDocument(db, caller, documentId);
   const rows = await db
-    .select({
-      id: knowledgeChunks.id,
-      documentId: knowledgeChunks.documentId,
-      knowledgeBaseId: knowledgeChunks.knowledgeBaseId,
-      position: knowledgeChunks.position,
-      heading: knowledgeChunks.heading,
-      content: knowledgeChunks.content,
-      tokenCount: knowledgeChunks.tokenCount,
-      startAt: knowledgeChunks.startAt,
-      endAt: knowledgeChunks.endAt,
-      // Positions run 0..n-1 in a document, so the neighbours are the chunks one before and after
-      // (the outer row named with its table: Drizzle leaves a one-table select's columns bare).
-      previousId: sql<string | null>`(select p.id from ${knowledgeChunks} p where p.document_id = knowledge_chunks.document_id and p.position = knowledge_chunks.position - 1)`,
-      nextId: sql<string | null>`(select n.id from ${knowledgeChunks} n where n.document_id = knowledge_chunks.document_id and n.position = knowledge_chunks.position + 1)`,
-    })
+    .select(chunkColumns)
     .from(knowledgeChunks)
     .where(eq(knowledgeChunks.documentId, documentId))
     .orderBy(asc(knowledgeChunks.position))
     .limit(page.limit)
     .offset(page.offset);
   return { document, items: rows, total: document.chunkCount };
+}
+
+/** A chunk of the caller's tenant with its document; any other id is NOT_FOUND. */
+export async function getChunk(db: Db, caller: Caller, id: string): Promise<{ document: NamedDocument; chunk: StoredChunk }> {
+  const [chunk] = await db
+    .select(chunkColumns)
+    .from(knowledgeChunks)
+    .where(and(eq(knowledgeChunks.id, id), eq(knowledgeChunks.tenantId, caller.tenant.id)));
+  if (!chunk) throw notFound("Chunk");
+  return { document: await getDocument(db, caller, chunk.documentId), chunk };
 }
 
 /** Which of `ids` are documents of `tenantId`. */

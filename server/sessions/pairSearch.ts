@@ -60,8 +60,7 @@ export async function searchPairs(
   if (terms === null && queryVector === null) return { items: [], total: 0 };
   const inSessions = (column: SQL | typeof messages.sessionId) =>
     input.sessionIds?.length ? sql`and ${column} in (${sql.join(input.sessionIds.map((id) => sql`${id}::uuid`), sql`, `)})` : sql``;
-  // The caller's own sessions; temporary chats are never searched.
-  const own = and(visibleWhere(caller, "own"), isNull(sessions.temporaryLifetime))!;
+  const own = ownSearchedSessions(caller);
 
   const keyword = terms
     ? sql`select ${messages.sessionId} as session_id, ${messages.requestId} as request_id, max(ts_rank(${messages.contentTsv}, to_tsquery('simple', ${terms})))::float8 as score
@@ -79,8 +78,7 @@ export async function searchPairs(
           from ${pairEmbeddings}
           join ${messages} answer on answer.id = pair_embeddings.answer_id
           join ${sessions} on ${sessions.id} = pair_embeddings.session_id
-          where pair_embeddings.tenant_id = ${caller.tenant.id}::uuid and pair_embeddings.user_id = ${caller.user.id}::uuid
-            and pair_embeddings.embedding_model = ${embedder.id} and ${own} ${inSessions(sql`pair_embeddings.session_id`)}
+          where ${indexedPairsOf(caller, embedder.id)} and ${own} ${inSessions(sql`pair_embeddings.session_id`)}
         ) scored where similarity >= ${threshold}`
     : sql`select null::uuid as session_id, null::uuid as request_id, null::float8 as score where false`;
 
@@ -122,6 +120,22 @@ export async function searchPairs(
     // Every row carries the count of all hits (limit is at least 1, so no rows means no hits).
     total: rows[0]?.total ?? 0,
   };
+}
+
+/** The caller's own sessions; temporary chats are never searched. */
+const ownSearchedSessions = (caller: Caller) => and(visibleWhere(caller, "own"), isNull(sessions.temporaryLifetime))!;
+/** The caller's pairs the embedder has indexed (a row of `pair_embeddings`). */
+const indexedPairsOf = (caller: Caller, embedderId: string) =>
+  sql`pair_embeddings.tenant_id = ${caller.tenant.id}::uuid and pair_embeddings.user_id = ${caller.user.id}::uuid and pair_embeddings.embedding_model = ${embedderId}`;
+
+/** How many pairs of the caller's own sessions vector search can find: indexed by the configured embedder, with text to match. */
+export async function countIndexedPairs(deps: Pick<PairSearchDeps, "db" | "knowledge">, caller: Caller): Promise<number> {
+  const [row] = await selectRows<{ count: number }>(
+    deps.db,
+    sql`select count(*)::int as count from ${pairEmbeddings} join ${sessions} on ${sessions.id} = pair_embeddings.session_id
+        where ${indexedPairsOf(caller, deps.knowledge.embedder.id)} and pair_embeddings.embedding is not null and ${ownSearchedSessions(caller)}`,
+  );
+  return Number(row?.count ?? 0);
 }
 
 async function embedQuery(deps: PairSearchDeps, query: string, mode: PairSearchMode): Promise<number[] | null> {

@@ -22,6 +22,9 @@ let kbId: string;
 let textDocId: string;
 let fileDocId: string;
 let foreignKbId: string;
+let foreignDocId: string;
+/** The tenant's owner over tRPC. */
+let owner: Awaited<ReturnType<typeof createTestTenant>>["owner"]["api"];
 
 const ZOO = `# Zoo operations
 
@@ -55,7 +58,7 @@ const KNOWLEDGE_BASE_FIELDS = [
 const KNOWLEDGE_FIELDS = [
   "id", "tenant_id", "knowledge_base_id", "tag_id", "type", "title", "description", "source", "channel", "parse_status", "summary_status",
   "enable_status", "embedding_model_id", "file_name", "folder_path", "file_type", "file_size", "file_hash", "file_path", "storage_size", "metadata",
-  "created_at", "updated_at", "processed_at", "error_message",
+  "created_at", "updated_at", "processed_at", "error_message", "knowledge_base_name",
 ];
 const CHUNK_FIELDS = [
   "id", "seq_id", "knowledge_id", "knowledge_base_id", "tenant_id", "tag_id", "content", "chunk_index", "is_enabled", "status", "start_at", "end_at",
@@ -73,6 +76,7 @@ beforeAll(async () => {
   key = t.owner.apiKey;
   otherKey = other.owner.apiKey;
   tenantNumber = t.tenant.number;
+  owner = t.owner.api;
   kbId = (await t.owner.api.knowledge.bases.create({ name: "Runbooks", description: "How we run things" })).id;
   textDocId = (await t.owner.api.knowledge.documents.add({ knowledgeBaseId: kbId, title: "Zoo operations", content: ZOO, mimeType: "text/markdown" })).id;
   const form = new FormData();
@@ -82,6 +86,7 @@ beforeAll(async () => {
   expect(uploaded.status).toBe(201);
   fileDocId = ((await uploaded.json()) as { id: string }).id;
   foreignKbId = (await other.owner.api.knowledge.bases.create({ name: "Theirs" })).id;
+  foreignDocId = (await other.owner.api.knowledge.documents.add({ knowledgeBaseId: foreignKbId, title: "Zoo deploy notes", content: ZOO, mimeType: "text/markdown" })).id;
 });
 afterAll(async () => {
   await served?.close();
@@ -287,5 +292,98 @@ describe("references", () => {
     const loaded = await call("GET", `/messages/${session.id}/load`);
     const answer = loaded.body.data.find((m: { role: string }) => m.role === "assistant");
     expect(answer.knowledge_references).toEqual(streamed);
+  });
+});
+
+describe("document search and batch reads", () => {
+  const ids = (data: { id: string }[]) => data.map((d) => d.id);
+
+  it("GET /knowledge/search finds the tenant's documents by title or file name, any case, newest first, as WeKnora's Knowledge with its base's name", async () => {
+    const byFileName = await call("GET", "/knowledge/search?keyword=GUIDE.MD&offset=0&limit=20");
+    expect(byFileName.status).toBe(200);
+    expect(sorted(Object.keys(byFileName.body))).toEqual(["data", "has_more", "success", "total"]);
+    expect(byFileName.body).toMatchObject({ success: true, has_more: false, total: 1 });
+    const [file] = byFileName.body.data;
+    expect(sorted(Object.keys(file))).toEqual(sorted(KNOWLEDGE_FIELDS));
+    expect(file).toEqual((await call("GET", `/knowledge/${fileDocId}`)).body.data);
+    expect(file).toMatchObject({ id: fileDocId, knowledge_base_id: kbId, knowledge_base_name: "Runbooks", file_name: "deploy-guide.md" });
+    // By title; `query` is WeKnora's other name for the keyword.
+    expect(ids((await call("GET", "/knowledge/search?keyword=zoo%20OPER")).body.data)).toEqual([textDocId]);
+    expect(ids((await call("GET", "/knowledge/search?query=zoo")).body.data)).toEqual([textDocId]);
+    // LIKE's wildcards are plain text.
+    for (const keyword of ["%", "_", "\\"]) expect((await call("GET", `/knowledge/search?keyword=${encodeURIComponent(keyword)}`)).body).toMatchObject({ data: [], total: 0 });
+  });
+
+  it("pages by offset and limit, saying whether more follow; recent=true without a keyword lists the newest; file_types filters by Knowledge's file_type", async () => {
+    // "o" is in both titles ("Zoo operations", "deploy-guide"); the other tenant's "Zoo deploy notes" is never seen.
+    const first = await call("GET", "/knowledge/search?keyword=o&offset=0&limit=1");
+    expect(first.body).toMatchObject({ total: 2, has_more: true });
+    const second = await call("GET", "/knowledge/search?keyword=o&offset=1&limit=1");
+    expect(second.body).toMatchObject({ total: 2, has_more: false });
+    expect([...ids(first.body.data), ...ids(second.body.data)]).toEqual([fileDocId, textDocId]);
+    expect((await call("GET", "/knowledge/search?keyword=o&offset=5")).body).toMatchObject({ data: [], total: 2, has_more: false });
+    expect(ids((await call("GET", "/knowledge/search?keyword=o&limit=0")).body.data)).toEqual([fileDocId, textDocId]);
+    expect(ids((await call("GET", "/knowledge/search?recent=true")).body.data)).toEqual([fileDocId, textDocId]);
+    for (const types of ["file_types=md", "file_types=.MD,txt", "file_types=pdf&file_types=md"]) {
+      expect(ids((await call("GET", `/knowledge/search?keyword=o&${types}`)).body.data), types).toEqual([fileDocId, textDocId]);
+    }
+    expect((await call("GET", "/knowledge/search?keyword=o&file_types=pdf,xlsx")).body).toMatchObject({ data: [], total: 0, has_more: false });
+    expect(ids((await call("GET", "/knowledge/search?keyword=o", { key: otherKey })).body.data)).toEqual([foreignDocId]);
+    for (const [query, field] of [["", "keyword"], ["keyword=%20%20", "keyword"], ["recent=false", "keyword"], ["keyword=o&limit=-1", "limit"], ["keyword=o&offset=abc", "offset"], ["keyword=o&offset=-1", "offset"], ["recent=maybe", "recent"]]) {
+      const res = await call("GET", `/knowledge/search?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 1010, details: { field } });
+    }
+  });
+
+  it("GET /knowledge/batch reads the tenant's documents by id, in the order asked, others simply absent; kb_id keeps one base's", async () => {
+    const repeated = await call("GET", `/knowledge/batch?ids=${textDocId}&ids=${fileDocId}`);
+    expect(repeated.status).toBe(200);
+    expect(sorted(Object.keys(repeated.body))).toEqual(["data", "success"]);
+    expect(ids(repeated.body.data)).toEqual([textDocId, fileDocId]);
+    expect(repeated.body.data[1]).toEqual((await call("GET", `/knowledge/${fileDocId}`)).body.data);
+    const mixed = await call("GET", `/knowledge/batch?ids=${fileDocId},${randomUUID()},not-an-id,${foreignDocId}&ids=${textDocId}&kb_id=`);
+    expect(ids(mixed.body.data)).toEqual([fileDocId, textDocId]);
+    expect((await call("GET", `/knowledge/batch?ids=${textDocId}`, { key: otherKey })).body.data).toEqual([]);
+
+    // kb_id keeps that base's documents only (a second base, made here: after the tests that count the tenant's bases and documents).
+    const scratchKbId = (await owner.knowledge.bases.create({ name: "Scratch" })).id;
+    const scratchDocId = (await owner.knowledge.documents.add({ knowledgeBaseId: scratchKbId, title: "Scratch pad", content: DEPLOY, mimeType: "text/markdown" })).id;
+    expect(ids((await call("GET", `/knowledge/batch?ids=${scratchDocId},${textDocId}`)).body.data)).toEqual([scratchDocId, textDocId]);
+    expect(ids((await call("GET", `/knowledge/batch?ids=${scratchDocId},${textDocId}&kb_id=${kbId}`)).body.data)).toEqual([textDocId]);
+    const scratch = (await call("GET", `/knowledge/batch?ids=${scratchDocId}&kb_id=${scratchKbId}`)).body.data;
+    expect(scratch).toMatchObject([{ id: scratchDocId, knowledge_base_id: scratchKbId, knowledge_base_name: "Scratch" }]);
+    for (const [query, status, code] of [[`ids=${textDocId}&kb_id=${foreignKbId}`, 404, 1003], [`ids=${textDocId}&kb_id=${randomUUID()}`, 404, 1003], [`ids=${textDocId}&kb_id=nope`, 400, 1010], ["ids=", 400, 1010], ["", 400, 1010]] as const) {
+      const res = await call("GET", `/knowledge/batch?${query}`);
+      expect(res.status, query).toBe(status);
+      expect(res.body.error.code).toBe(code);
+    }
+    expect((await call("GET", "/knowledge/batch")).body.error.details.field).toBe("ids");
+  });
+
+  it("GET /chunks/by-id/{id} reads one chunk as /chunks/{knowledge_id} lists it, tenant-walled", async () => {
+    const listed = (await call("GET", `/chunks/${textDocId}`)).body.data;
+    const one = await call("GET", `/chunks/by-id/${listed[1].id}`);
+    expect(one.status).toBe(200);
+    expect(one.body).toEqual({ success: true, data: listed[1] });
+    for (const [path, k] of [[`/chunks/by-id/${listed[1].id}`, otherKey], [`/chunks/by-id/${randomUUID()}`, key]] as const) {
+      const res = await call("GET", path, { key: k });
+      expect(res.status, path).toBe(404);
+      expect(res.body.error.code).toBe(1003);
+    }
+    expect((await call("GET", "/chunks/by-id/nope")).body.error).toMatchObject({ code: 1010, details: { field: "id" } });
+  });
+
+  it("GET /shared-knowledge-bases lists none: Parley shares knowledge bases within a tenant only", async () => {
+    const res = await call("GET", "/shared-knowledge-bases");
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ success: true, data: [], total: 0 });
+  });
+
+  it("are in the OpenAPI document", async () => {
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    for (const path of ["/knowledge/search", "/knowledge/batch", "/chunks/by-id/{id}", "/shared-knowledge-bases"]) {
+      expect(Object.keys(doc.paths[`/api/v1${path}`] ?? {}), path).toEqual(["get"]);
+    }
   });
 });

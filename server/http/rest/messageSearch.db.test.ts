@@ -141,3 +141,27 @@ describe("POST /messages/search", () => {
     }
   });
 });
+
+describe("GET /messages/chat-history-stats", () => {
+  it("counts the caller's own pairs the index finds by meaning, in WeKnora's ChatHistoryKBStats", async () => {
+    const fresh = (await t.addUser("member")).apiKey;
+    const stats = async (as: string) => {
+      const res = await call("GET", "/messages/chat-history-stats", { key: as });
+      expect(res.status).toBe(200);
+      return res.body.data as { indexed_message_count: number };
+    };
+    const empty = await stats(fresh);
+    // No knowledge base holds the index, so WeKnora's knowledge_base_id and _name are left out, as it leaves them when empty.
+    expect(Object.keys(empty).sort()).toEqual(["embedding_model_id", "enabled", "has_indexed_messages", "indexed_message_count"]);
+    expect(empty).toEqual({ enabled: true, embedding_model_id: app.knowledge.embedder.id, indexed_message_count: 0, has_indexed_messages: false });
+    const s = await newSession(fresh);
+    await addFinishedTurn(app, s, "Where do owls hunt?", "Owls hunt over open fields at night.");
+    await addFinishedTurn(app, s, "What do owls eat?", "Owls eat mice and voles.");
+    await untilSearchable("owls", s, fresh);
+    const started = Date.now();
+    while ((await stats(fresh)).indexed_message_count < 2 && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 200));
+    expect(await stats(fresh)).toMatchObject({ indexed_message_count: 2, has_indexed_messages: true });
+    // A colleague's count is of their own pairs only.
+    expect(await stats((await t.addUser("member")).apiKey)).toMatchObject({ indexed_message_count: 0, has_indexed_messages: false });
+  });
+});

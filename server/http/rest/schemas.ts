@@ -9,7 +9,7 @@ import { messageListInput } from "../trpc/routers/message";
 import { listInput } from "../trpc/routers/session";
 import type { Session } from "../../sessions/sessions";
 import { DEFAULT_CHUNKING } from "../../knowledge/chunk";
-import { sha256Hex, type KnowledgeBase, type KnowledgeDocument, type StoredChunk } from "../../knowledge/repository";
+import { sha256Hex, type KnowledgeBase, type KnowledgeDocument, type NamedDocument, type StoredChunk } from "../../knowledge/repository";
 
 /**
  * The WeKnora-compatible face speaks snake_case JSON. Its request schemas are Parley's own zod
@@ -171,6 +171,40 @@ export const pageOf = ({ page, page_size }: z.output<typeof pageQuery>) => ({ li
 
 export const knowledgeBaseParam = z.object({ id: uuid });
 export const knowledgeParam = z.object({ knowledge_id: uuid });
+export const chunkParam = z.object({ id: uuid });
+
+/** A list in a query string: repeated keys (`ids=a&ids=b`, as Go's client and the web app send it), comma-separated (`ids=a,b`), or both. */
+const queryList = (item: z.ZodString) =>
+  z
+    .union([text(), z.array(text())])
+    .transform((value) => [value].flat().flatMap((part) => part.split(",")).map((part) => part.trim()).filter(Boolean))
+    .pipe(z.array(item));
+
+/** Go's `strconv.ParseBool` spellings, as WeKnora reads `recent`. */
+const goBool = z.enum(["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"]).transform((v) => ["1", "t", "T", "TRUE", "true", "True"].includes(v));
+
+/**
+ * `GET /knowledge/search`: WeKnora's `keyword` (or `query`), required unless `recent` asks for the
+ * newest documents; `offset` (absent: 0) and `limit` (0 or absent: 20, at most 1000); `file_types`
+ * the extensions Knowledge's `file_type` shows (`md,pdf`, with or without the dot).
+ */
+export const knowledgeSearchQuery = z
+  .object({
+    keyword: text().trim().max(500).optional(),
+    query: text().trim().max(500).optional(),
+    recent: goBool.optional(),
+    offset: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().transform((n) => n ?? 0),
+    limit: pageNumber(20, 1000),
+    file_types: queryList(text().max(20)).optional(),
+  })
+  .transform(({ keyword, query, ...rest }) => ({ ...rest, keyword: keyword || query || "" }))
+  .refine((v) => v.keyword !== "" || v.recent === true, { message: "Pass 'keyword' (or 'query'), or 'recent=true' for the newest documents", path: ["keyword"] });
+
+/** `GET /knowledge/batch`: the documents named by `ids` (at most 1000), within the base `kb_id` when given. */
+export const knowledgeBatchQuery = z.object({
+  ids: queryList(text().max(100)).pipe(z.array(z.string()).min(1).max(1000)),
+  kb_id: z.preprocess(emptyAsUnset, uuid.optional()),
+});
 
 const searchText = text().trim().min(1).max(2000);
 export const knowledgeSearchBody = z
@@ -290,6 +324,7 @@ export const knowledgeJson = z
     updated_at: z.string(),
     processed_at: z.string().nullable(),
     error_message: z.string(),
+    knowledge_base_name: z.string(),
   })
   .openapi("Knowledge");
 
@@ -321,6 +356,33 @@ export const chunkJson = z
     updated_at: z.string(),
   })
   .openapi("Chunk");
+
+/** WeKnora's `SharedKnowledgeBaseInfo`: a base another tenant shared through an organisation (Parley shares none, so none is ever listed). */
+export const sharedKnowledgeBaseJson = z
+  .object({
+    knowledge_base: knowledgeBaseJson,
+    share_id: z.string(),
+    organization_id: z.string(),
+    org_name: z.string(),
+    permission: z.string(),
+    source_tenant_id: z.number().int(),
+    shared_at: z.string(),
+  })
+  .openapi("SharedKnowledgeBase");
+
+/**
+ * WeKnora's `ChatHistoryKBStats`, of Parley's index of question/answer pairs (what `messages/search`
+ * finds by meaning). The index is no knowledge base, so `knowledge_base_id` and `_name` are left
+ * out, as WeKnora leaves them out when empty.
+ */
+export const chatHistoryStatsJson = z
+  .object({
+    enabled: z.boolean().openapi({ description: "Always true: every ended answer is indexed with its question" }),
+    embedding_model_id: z.string().openapi({ description: "The embedder the pairs are indexed with" }),
+    indexed_message_count: z.number().int().openapi({ description: "Question/answer pairs of the caller's own sessions searchable by meaning" }),
+    has_indexed_messages: z.boolean(),
+  })
+  .openapi("ChatHistoryStats");
 
 export const sessionJson = z
   .object({
@@ -440,8 +502,14 @@ export function toKnowledgeBaseJson(b: KnowledgeBase, caller: Caller, embedderId
 
 const FILE_TYPES: Record<string, string> = { "text/plain": "txt", "text/markdown": "md", "text/html": "html", "application/pdf": "pdf" };
 
+/** The mime types of documents whose Knowledge `file_type` is one of `fileTypes` (`md`, `.PDF`, …); a type Parley does not store matches none. */
+export function mimeTypesFor(fileTypes: readonly string[]): string[] {
+  const wanted = new Set(fileTypes.map((type) => type.replace(/^\./, "").toLowerCase()));
+  return Object.entries(FILE_TYPES).flatMap(([mimeType, type]) => (wanted.has(type) ? [mimeType] : []));
+}
+
 /** A document in WeKnora's shape. */
-export function toKnowledgeJson(d: KnowledgeDocument, caller: Caller, embedderId: string): z.output<typeof knowledgeJson> {
+export function toKnowledgeJson(d: NamedDocument, caller: Caller, embedderId: string): z.output<typeof knowledgeJson> {
   const created = d.createdAt.toISOString();
   return {
     id: d.id,
@@ -470,6 +538,7 @@ export function toKnowledgeJson(d: KnowledgeDocument, caller: Caller, embedderId
     updated_at: created,
     processed_at: created,
     error_message: "",
+    knowledge_base_name: d.knowledgeBaseName,
   };
 }
 

@@ -1,23 +1,28 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Caller } from "../../../auth/accounts";
 import { defaultStrategy, strategySchema } from "../../../../common/settings";
-import { getBase, getDocument, listBases, listChunks, listDocuments } from "../../../knowledge/repository";
+import { documentsByIds, getBase, getChunk, getDocument, listBases, listChunks, listDocuments, searchDocuments } from "../../../knowledge/repository";
 import type { RetrievalSettings } from "../../../knowledge/retrieve";
 import { searchForCaller } from "../../../knowledge/sessionKnowledge";
 import {
   chunkJson,
+  chunkParam,
   hybridSearchBody,
   hybridSearchQuery,
   knowledgeBaseJson,
   knowledgeBaseParam,
+  knowledgeBatchQuery,
   knowledgeJson,
   knowledgeParam,
   knowledgeSearchBody,
+  knowledgeSearchQuery,
+  mimeTypesFor,
   ok,
   okList,
   pageOf,
   pageQuery,
   searchResultJson,
+  sharedKnowledgeBaseJson,
   toChunkJson,
   toKnowledgeBaseJson,
   toKnowledgeJson,
@@ -85,9 +90,55 @@ export function knowledgeRoutes(deps: RestDeps) {
       const base = await getBase(deps.db, caller, id);
       const documents = await listDocuments(deps.db, caller, id, pageOf(query));
       return c.json(
-        { success: true as const, data: documents.map((d) => toKnowledgeJson(d, caller, embedderId)), total: base.documentCount, page: query.page, page_size: query.page_size },
+        {
+          success: true as const,
+          data: documents.map((d) => toKnowledgeJson({ ...d, knowledgeBaseName: base.name }, caller, embedderId)),
+          total: base.documentCount,
+          page: query.page,
+          page_size: query.page_size,
+        },
         200,
       );
+    },
+  );
+
+  // Before /knowledge/{knowledge_id}, which would take "search" and "batch" for ids.
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/knowledge/search",
+      tags,
+      description:
+        "The tenant's documents whose title or file name contains `keyword` (any case), newest first, from `offset`, at most `limit`; `has_more` says whether more follow, `total` how many match in all.",
+      request: { query: knowledgeSearchQuery },
+      responses: {
+        200: json(z.object({ success: z.literal(true), data: z.array(knowledgeJson), has_more: z.boolean(), total: z.number().int() }), "Matching documents"),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const { keyword, file_types, offset, limit } = c.req.valid("query");
+      const filter = { keyword, mimeTypes: file_types?.length ? mimeTypesFor(file_types) : undefined };
+      const { items, total } = await searchDocuments(deps.db, caller, filter, { offset, limit });
+      return c.json({ success: true as const, data: items.map((d) => toKnowledgeJson(d, caller, embedderId)), has_more: offset + items.length < total, total }, 200);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/knowledge/batch",
+      tags,
+      description: "The tenant's documents among `ids`, in the order asked (unknown ids left out); with `kb_id`, only that base's.",
+      request: { query: knowledgeBatchQuery },
+      responses: { 200: json(ok(z.array(knowledgeJson)), "The documents found"), ...errors },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const { ids, kb_id } = c.req.valid("query");
+      const documents = await documentsByIds(deps.db, caller, ids, kb_id);
+      return c.json({ success: true as const, data: documents.map((d) => toKnowledgeJson(d, caller, embedderId)) }, 200);
     },
   );
 
@@ -121,6 +172,32 @@ export function knowledgeRoutes(deps: RestDeps) {
       const { document, items, total } = await listChunks(deps.db, caller, c.req.valid("param").knowledge_id, pageOf(query));
       return c.json({ success: true as const, data: items.map((chunk) => toChunkJson(chunk, document, caller)), total, page: query.page, page_size: query.page_size }, 200);
     },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/chunks/by-id/{id}",
+      tags,
+      request: { params: chunkParam },
+      responses: { 200: json(ok(chunkJson), "The chunk"), ...errors },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const { document, chunk } = await getChunk(deps.db, caller, c.req.valid("param").id);
+      return c.json({ success: true as const, data: toChunkJson(chunk, document, caller) }, 200);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/shared-knowledge-bases",
+      tags,
+      description: "Bases other tenants shared with the caller's: always none, as Parley shares knowledge bases within a tenant only.",
+      responses: { 200: json(z.object({ success: z.literal(true), data: z.array(sharedKnowledgeBaseJson), total: z.number().int() }), "No shared bases"), ...errors },
+    }),
+    (c) => c.json({ success: true as const, data: [], total: 0 }, 200),
   );
 
   r.openapi(

@@ -1,13 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { deleteMessage, listMessages } from "../../../sessions/messages";
-import { searchPairs } from "../../../sessions/pairSearch";
+import { countIndexedPairs, searchPairs } from "../../../sessions/pairSearch";
 import { getSession } from "../../../sessions/sessions";
-import { chatSessionParam, loadQuery, messageJson, messageParams, ok, searchBody, toMessageJson, toTurnHitJson, turnHitJson } from "../schemas";
+import { chatHistoryStatsJson, chatSessionParam, loadQuery, messageJson, messageParams, ok, searchBody, toMessageJson, toTurnHitJson, turnHitJson } from "../schemas";
 import { body, done, errors, json, router, type RestDeps } from "./shared";
 
 const tags = ["messages"];
 
-/** Loading a session's messages, deleting one question/answer pair, searching pairs. */
+/** Loading a session's messages, deleting one question/answer pair, searching pairs and counting what search finds. */
 export function messageRoutes(deps: RestDeps) {
   const r = router();
 
@@ -48,6 +48,21 @@ export function messageRoutes(deps: RestDeps) {
         sessionIds: input.session_ids ?? undefined,
       });
       return c.json({ success: true as const, data: { items: items.map(toTurnHitJson), total } }, 200);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/messages/chat-history-stats",
+      tags,
+      description: "WeKnora's chat-history index statistics, of the index `messages/search` reads: how many question/answer pairs of the caller's own sessions it finds by meaning.",
+      responses: { 200: json(ok(chatHistoryStatsJson), "The index's statistics"), ...errors },
+    }),
+    async (c) => {
+      const indexed = await countIndexedPairs(deps, c.get("caller"));
+      const data = { enabled: true, embedding_model_id: deps.knowledge.embedder.id, indexed_message_count: indexed, has_indexed_messages: indexed > 0 };
+      return c.json({ success: true as const, data }, 200);
     },
   );
 
