@@ -5,7 +5,7 @@ import { apiKeys, tenants } from "../../db/schema";
 import type { App } from "../boot/app";
 import { bootstrap, createCallerCache, revokeApiKey, sha256 } from "./accounts";
 import { parseEnv } from "../platform/env";
-import { browserFor, callerFor, codeOf, createTestApp, createTestTenant, fieldErrorsOf } from "../testing/testApp";
+import { browserFor, callerFor, codeOf, createTestApp, createTestTenant, fieldErrorsOf } from "../testing/app";
 
 let app: App;
 beforeAll(async () => {

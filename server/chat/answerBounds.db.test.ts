@@ -5,7 +5,7 @@ import type { App } from "../boot/app";
 import type { StreamEvent } from "./events";
 import { startFakeOpenAI, type FakeOpenAI } from "../testing/fakeOpenai";
 import { createOfflineModel } from "../platform/models/offline";
-import { codeOf, createTestApp, createTestTenant, type TestCaller } from "../testing/testApp";
+import { codeOf, createTestApp, createTestTenant, type TestCaller } from "../testing/app";
 
 /**
  * Bounded answers: a model stream that stalls, and one that runs past the answer's deadline, end

@@ -7,7 +7,7 @@ import type { App } from "../boot/app";
 import type { StreamEvent } from "./events";
 import { acquire, forAnswer, release } from "./lease";
 import { interruptDeadAnswers } from "./recovery";
-import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing/testApp";
+import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing/app";
 
 let app: App;
 let api: TestCaller;

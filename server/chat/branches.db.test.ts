@@ -5,7 +5,9 @@ import { messages, sessions } from "../../db/schema";
 import type { App } from "../boot/app";
 import type { Message } from "../sessions/messages";
 import { startFakeOpenAI, type FakeOpenAI } from "../testing/fakeOpenai";
-import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, readAnswer, serveApp, type TestCaller } from "../testing/testApp";
+import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing/app";
+import { readAnswer } from "../testing/answers";
+import { serveApp } from "../testing/http";
 
 /**
  * Conversations as trees (contract, "Branches: regenerate, edit, choose (and feedback)"), at the

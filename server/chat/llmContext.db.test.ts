@@ -5,7 +5,7 @@ import type { App } from "../boot/app";
 import { defaultContextConfig, defaultStrategy } from "../../common/settings";
 import type { StreamEvent } from "./events";
 import { countTokens } from "../platform/models/text";
-import { createTestApp, createTestTenant, type TestCaller } from "../testing/testApp";
+import { createTestApp, createTestTenant, type TestCaller } from "../testing/app";
 
 /** The LLM context against Postgres: token counts stored with messages, and a clear that really forgets. */
 let app: App;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../boot/app";
-import { createTestApp, createTestTenant, openEventStream, serveApp, subscriptionUrl, type EventStream } from "../testing/testApp";
+import { createTestApp, createTestTenant } from "../testing/app";
+import { openEventStream, serveApp, subscriptionUrl, type EventStream } from "../testing/http";
 
 /**
  * The answer queue is fair between tenants, at the HTTP edge: one tenant's burst fills the pool and

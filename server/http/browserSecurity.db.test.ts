@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../boot/app";
-import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
+import { createTestApp, createTestTenant } from "../testing/app";
+import { serveApp } from "../testing/http";
 
 /**
  * What the server does for the browser: a Content-Security-Policy with nothing remote, nosniff and

@@ -2,7 +2,8 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knowledgeDocuments, messages } from "../../db/schema";
 import type { App } from "../boot/app";
-import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
+import { createTestApp, createTestTenant } from "../testing/app";
+import { serveApp } from "../testing/http";
 
 /**
  * Rate limits at their edge, over HTTP (tRPC and REST), on the embedded default (in process) and on

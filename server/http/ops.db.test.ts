@@ -9,7 +9,8 @@ import type { App } from "../boot/app";
 import type { AppHost } from "../boot/host";
 import { createLogger } from "../platform/log";
 import { createOfflineModel } from "../platform/models/offline";
-import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
+import { createTestApp, createTestTenant } from "../testing/app";
+import { serveApp } from "../testing/http";
 import { MAX_BATCH_CALLS, MAX_BODY_BYTES, MAX_DOCUMENT_BODY_BYTES } from "./routes";
 
 /** Everything the App logs, line by line, as parsed JSON and as raw text. */

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createParleyClient, followAnswer } from "../../client";
 import type { App } from "../boot/app";
-import { createTestApp, createTestTenant, serveApp, trpcOwnResponse } from "../testing/testApp";
+import { createTestApp, createTestTenant } from "../testing/app";
+import { serveApp, trpcOwnResponse } from "../testing/http";
 import { MAX_BODY_BYTES, MAX_DOCUMENT_BODY_BYTES } from "./routes";
 
 let app: App;

@@ -2,7 +2,8 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "../../db/schema";
 import type { App } from "../boot/app";
-import { createTestApp, createTestTenant, openEventStream, serveApp, signInCookie, subscriptionUrl, type EventStream, type TestCaller } from "../testing/testApp";
+import { createTestApp, createTestTenant, type TestCaller } from "../testing/app";
+import { openEventStream, serveApp, signInCookie, subscriptionUrl, type EventStream } from "../testing/http";
 
 /**
  * Answer streams at the HTTP edge, tRPC and REST alike: a follower that resumes from an id beyond

@@ -1,7 +1,8 @@
 import { PDFDocument, StandardFonts } from "pdf-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../boot/app";
-import { browserFor, createTestApp, createTestTenant, serveApp, type TestCaller } from "../testing/testApp";
+import { browserFor, createTestApp, createTestTenant, type TestCaller } from "../testing/app";
+import { serveApp } from "../testing/http";
 import { MAX_DOCUMENT_BYTES } from "../knowledge/ingest";
 import { handleUpload } from "./upload";
 

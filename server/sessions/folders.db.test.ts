@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { folders } from "../../db/schema";
 import type { App } from "../boot/app";
-import { addFinishedTurn, codeOf, createTestApp, createTestTenant, fieldErrorsOf, readAnswer } from "../testing/testApp";
+import { addFinishedTurn, codeOf, createTestApp, createTestTenant, fieldErrorsOf } from "../testing/app";
+import { readAnswer } from "../testing/answers";
 import { MAX_FOLDERS } from "./folders";
 
 /** Folders and the archive, at the tRPC edge (contract, "Folders, archive, sharing, …"). */

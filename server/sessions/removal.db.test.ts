@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createParleyClient, followAnswer } from "../../client";
 import type { App } from "../boot/app";
 import type { StreamEvent } from "../chat/events";
-import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
+import { createTestApp, createTestTenant } from "../testing/app";
+import { serveApp } from "../testing/http";
 
 /**
  * Deleting sessions: every subscriber of an answer that was running ends with `stop` (reason

@@ -5,7 +5,8 @@ import { sessions } from "../../db/schema";
 import type { App } from "../boot/app";
 import { defaultContextConfig, defaultStrategy, defaultSummaryParameters } from "../../common/settings";
 import type { StreamEvent } from "../chat/events";
-import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
+import { createTestApp, createTestTenant } from "../testing/app";
+import { serveApp } from "../testing/http";
 
 /** A session's stored config always has the contract's full shape, whatever a partial update sends. */
 let app: App;

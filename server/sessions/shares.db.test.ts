@@ -8,7 +8,9 @@ import { sha256 } from "../auth/accounts";
 import { apiRoutes } from "../http/routes";
 import { createHttpServer } from "../http/server";
 import { withSharePageGuard } from "../http/share";
-import { askAndRead, codeOf, createTestApp, createTestTenant, fieldErrorsOf, readAnswer, serveApp } from "../testing/testApp";
+import { codeOf, createTestApp, createTestTenant, fieldErrorsOf } from "../testing/app";
+import { ask, readAnswer } from "../testing/answers";
+import { serveApp } from "../testing/http";
 import { MAX_LIVE_SHARES } from "./shares";
 
 /**
@@ -50,7 +52,7 @@ describe("share.create", () => {
   it("copies the active path's completed messages with their sources' titles and snippets, and nothing of the owner but the title", async () => {
     const { api } = await member();
     const s = await api.session.create({ title: "Zoo questions", knowledgeBaseId: kbId });
-    await askAndRead(api, s.id, "Where do the giraffes live?");
+    await ask(api, s.id, "Where do the giraffes live?");
     const second = await api.chat.send({ sessionId: s.id, query: "Where do the penguins live?" });
     await readAnswer(api, { sessionId: s.id, messageId: second.assistantMessage.id });
     // A second version of the last answer: the first leaves the active path.
@@ -88,8 +90,8 @@ describe("share.create", () => {
   it("leaves out an answer still streaming, or stopped, and every other branch", async () => {
     const { api } = await member();
     const s = await api.session.create({ title: "partial" });
-    await askAndRead(api, s.id, "First question");
-    const stopped = await askAndRead(api, s.id, "Second question");
+    await ask(api, s.id, "First question");
+    const { events: stopped } = await ask(api, s.id, "Second question");
     expect(stopped.at(-1)?.type).toBe("complete");
     const path = (await api.message.list({ sessionId: s.id })).items;
     await app.db.update(messages).set({ status: "stopped" }).where(eq(messages.id, path[3]!.id));
@@ -108,7 +110,7 @@ describe("share.create", () => {
     const share = await api.share.create({ sessionId: s.id });
     const before = await (await getShare(share.token!)).text();
 
-    await askAndRead(api, s.id, "And the penguins?");
+    await ask(api, s.id, "And the penguins?");
     const edited = await api.chat.edit({ sessionId: s.id, messageId: first.userMessage.id, query: "Where do the penguins live?" });
     await readAnswer(api, { sessionId: s.id, messageId: edited.assistantMessage.id });
     const regenerated = await api.chat.regenerate({ sessionId: s.id, messageId: edited.assistantMessage.id });
@@ -164,7 +166,7 @@ describe("one 404 for every link that shows nothing", () => {
     const { api } = await member();
     const other = await member();
     const s = await api.session.create({ title: "short-lived" });
-    await askAndRead(api, s.id, "Hello there");
+    await ask(api, s.id, "Hello there");
     const revoked = await api.share.create({ sessionId: s.id });
     const deleted = await api.share.create({ sessionId: s.id });
     const expected = await unknown(randomBytes(32).toString("base64url"));

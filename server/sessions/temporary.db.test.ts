@@ -2,7 +2,9 @@ import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages, sessions } from "../../db/schema";
 import type { App } from "../boot/app";
-import { askAndRead, codeOf, createTestApp, createTestTenant, fieldErrorsOf, readAnswer, serveApp } from "../testing/testApp";
+import { codeOf, createTestApp, createTestTenant, fieldErrorsOf } from "../testing/app";
+import { ask, readAnswer } from "../testing/answers";
+import { serveApp } from "../testing/http";
 import { existingKeys as existing, keysOf } from "../testing/sessionKeys";
 import { sweepExpiredSessions } from "./retention";
 
@@ -33,7 +35,7 @@ describe("a temporary chat", () => {
     const s = await api.session.create({ title: "scratch", temporary: true });
     expect(s.temporary).toBe(true);
     expect(s.expiresAt!.getTime() - s.updatedAt.getTime()).toBe(24 * HOUR);
-    const events = await askAndRead(api, s.id, "What is a temporary chat?");
+    const { events } = await ask(api, s.id, "What is a temporary chat?");
     expect(events.at(-1)?.type).toBe("complete");
     const [, answer] = (await api.message.list({ sessionId: s.id })).items;
     expect(answer).toMatchObject({ role: "assistant", status: "completed" });
@@ -51,10 +53,10 @@ describe("a temporary chat", () => {
     const tenant = await createTestTenant(app);
     const { api, apiKey } = await tenant.addUser("member");
     const ordinary = await api.session.create({ title: "ordinary okapi" });
-    await askAndRead(api, ordinary.id, "Tell me about the okapi");
+    await ask(api, ordinary.id, "Tell me about the okapi");
     const stats = await tenant.owner.api.admin.stats();
     const temporary = await api.session.create({ title: "temporary okapi", temporary: true });
-    await askAndRead(api, temporary.id, "Tell me about the okapi");
+    await ask(api, temporary.id, "Tell me about the okapi");
 
     expect(ids(await api.session.list())).toEqual([ordinary.id]);
     expect((await api.session.list({ withTotal: true })).total).toBe(1);
@@ -125,7 +127,7 @@ describe("expiry", () => {
       const busy = await api.session.create({ temporary: true });
       await new Promise((r) => setTimeout(r, 1300));
       // Activity renews a chat's lifetime: this one was just used.
-      await askAndRead(api, busy.id, "Still here?");
+      await ask(api, busy.id, "Still here?");
       const result = await sweepExpiredSessions(short);
       expect(result).toMatchObject({ temporary: 1, retention: 0 });
 

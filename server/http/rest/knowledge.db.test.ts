@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../boot/app";
 import { documentText } from "../../knowledge/chunk";
 import { parseText } from "../../knowledge/parse";
-import { createTestApp, createTestTenant, serveApp } from "../../testing/testApp";
+import { createTestApp, createTestTenant } from "../../testing/app";
+import { serveApp } from "../../testing/http";
 import { handleUpload } from "../upload";
 
 /**

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../boot/app";
-import { addFinishedTurn, createTestApp, createTestTenant, serveApp } from "../../testing/testApp";
+import { addFinishedTurn, createTestApp, createTestTenant } from "../../testing/app";
+import { serveApp } from "../../testing/http";
 
 /**
  * `POST /api/v1/messages/search` over real HTTP, with the app's own indexer: keyword, vector and

@@ -7,7 +7,8 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "../../../db/schema";
 import type { App } from "../../boot/app";
-import { createTestApp, createTestTenant, serveApp } from "../../testing/testApp";
+import { createTestApp, createTestTenant } from "../../testing/app";
+import { serveApp } from "../../testing/http";
 import { createRestApp } from "./index";
 
 /**

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../boot/app";
-import { createTestApp, createTestTenant, openEventStream, serveApp, signInCookie } from "../../testing/testApp";
+import { createTestApp, createTestTenant } from "../../testing/app";
+import { openEventStream, serveApp, signInCookie } from "../../testing/http";
 
 /**
  * What WeKnora's other clients send, through the real server: the web app's JSON posted as

@@ -2,7 +2,9 @@ import { randomUUID } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../boot/app";
-import { createTestApp, createTestTenant, readAnswer, serveApp, subscriptionUrl, trpcOwnResponse } from "../../testing/testApp";
+import { createTestApp, createTestTenant } from "../../testing/app";
+import { readAnswer } from "../../testing/answers";
+import { serveApp, subscriptionUrl, trpcOwnResponse } from "../../testing/http";
 import { NEEDS_CALLER_MESSAGE } from "./trpc";
 import { trpcErrorBody } from "./internals";
 
