@@ -1,5 +1,9 @@
+import { eq } from "drizzle-orm";
+import { messages } from "../../db/schema";
+import type { App } from "../boot/app";
 import type { StreamEvent } from "../chat/events";
 import type { TestCaller } from "./app";
+import { waitFor } from "./wait";
 
 /** Test support for suites that ask questions in-process: a turn sent and its answer read to the end. */
 
@@ -34,3 +38,14 @@ export async function ask(api: TestCaller, sessionId: string, query: string): Pr
 export const textOf = (events: StreamEvent[]) => events.flatMap((e) => (e.type === "answer" ? [e.delta] : [])).join("");
 /** An answer's sources, from its events. */
 export const referencesOf = (events: StreamEvent[]) => events.flatMap((e) => (e.type === "references" ? e.references : []));
+
+/** An answer's row once it has ended (no longer `streaming`), polled from the database. */
+export function waitForAnswerEnd(app: App, messageId: string, timeoutMs = 30_000) {
+  return waitFor(
+    async () => {
+      const [row] = await app.db.select().from(messages).where(eq(messages.id, messageId));
+      return row && row.status !== "streaming" ? row : undefined;
+    },
+    { timeoutMs, intervalMs: 20, message: `${messageId} still streaming` },
+  );
+}
