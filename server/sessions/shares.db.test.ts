@@ -8,9 +8,9 @@ import { sha256 } from "../auth/accounts";
 import { apiRoutes } from "../http/routes";
 import { createHttpServer } from "../http/server";
 import { withSharePageGuard } from "../http/share";
-import { codeOf, createTestApp, createTestTenant, fieldErrorsOf } from "../testing/app";
+import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestTenant } from "../testing/app";
 import { ask, readAnswer } from "../testing/answers";
-import { serveApp } from "../testing/http";
+import { serveTestApp, type ServedTestApp } from "../testing/http";
 import { MAX_LIVE_SHARES } from "./shares";
 
 /**
@@ -19,13 +19,13 @@ import { MAX_LIVE_SHARES } from "./shares";
  * that shows nothing, a per-address limit.
  */
 let app: App;
-let server: Awaited<ReturnType<typeof serveApp>>;
-let t: Awaited<ReturnType<typeof createTestTenant>>;
+let server: ServedTestApp;
+let t: TestTenant;
 let kbId: string;
 beforeAll(async () => {
-  app = await createTestApp();
-  server = await serveApp(app);
-  t = await createTestTenant(app);
+  server = await serveTestApp();
+  app = server.app;
+  t = server.tenant;
   const kb = await t.owner.api.knowledge.bases.create({ name: "Zoo" });
   await t.owner.api.knowledge.documents.add({
     knowledgeBaseId: kb.id,
@@ -35,10 +35,7 @@ beforeAll(async () => {
   });
   kbId = kb.id;
 });
-afterAll(async () => {
-  await server.close();
-  await app.close();
-});
+afterAll(() => server?.close());
 
 const member = () => t.addUser("member");
 const getShare = (token: string, base = server.url) => fetch(`${base}/api/share/${token}`);
@@ -53,8 +50,7 @@ describe("share.create", () => {
     const { api } = await member();
     const s = await api.session.create({ title: "Zoo questions", knowledgeBaseId: kbId });
     await ask(api, s.id, "Where do the giraffes live?");
-    const second = await api.chat.send({ sessionId: s.id, query: "Where do the penguins live?" });
-    await readAnswer(api, { sessionId: s.id, messageId: second.assistantMessage.id });
+    const second = await ask(api, s.id, "Where do the penguins live?");
     // A second version of the last answer: the first leaves the active path.
     const again = await api.chat.regenerate({ sessionId: s.id, messageId: second.assistantMessage.id });
     await readAnswer(api, { sessionId: s.id, messageId: again.assistantMessage.id });
@@ -105,8 +101,7 @@ describe("share.create", () => {
   it("never changes: a later message, an edit, a regenerate or a clear leave the copy as it was", async () => {
     const { api } = await member();
     const s = await api.session.create({ title: "frozen", knowledgeBaseId: kbId });
-    const first = await api.chat.send({ sessionId: s.id, query: "Where do the giraffes live?" });
-    await readAnswer(api, { sessionId: s.id, messageId: first.assistantMessage.id });
+    const first = await ask(api, s.id, "Where do the giraffes live?");
     const share = await api.share.create({ sessionId: s.id });
     const before = await (await getShare(share.token!)).text();
 

@@ -2,9 +2,9 @@ import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages, sessions } from "../../db/schema";
 import type { App } from "../boot/app";
-import { codeOf, createTestApp, createTestTenant, fieldErrorsOf } from "../testing/app";
+import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestTenant } from "../testing/app";
 import { ask, readAnswer } from "../testing/answers";
-import { serveApp } from "../testing/http";
+import { serveTestApp, type ServedTestApp } from "../testing/http";
 import { existingKeys as existing, keysOf } from "../testing/sessionKeys";
 import { sweepExpiredSessions } from "./retention";
 
@@ -14,17 +14,14 @@ import { sweepExpiredSessions } from "./retention";
  * last activity ends, or at once by `session.delete`; `temporary: false` keeps one.
  */
 let app: App;
-let server: Awaited<ReturnType<typeof serveApp>>;
-let t: Awaited<ReturnType<typeof createTestTenant>>;
+let server: ServedTestApp;
+let t: TestTenant;
 beforeAll(async () => {
-  app = await createTestApp();
-  server = await serveApp(app);
-  t = await createTestTenant(app);
+  server = await serveTestApp();
+  app = server.app;
+  t = server.tenant;
 });
-afterAll(async () => {
-  await server.close();
-  await app.close();
-});
+afterAll(() => server?.close());
 
 const HOUR = 3_600_000;
 const ids = (page: { items: { id: string }[] }) => page.items.map((s) => s.id);
@@ -97,8 +94,7 @@ describe("a temporary chat", () => {
   it("deleted by session.delete is gone at once: its URL is 404", async () => {
     const { api } = await t.addUser("member");
     const s = await api.session.create({ temporary: true });
-    const turn = await api.chat.send({ sessionId: s.id, query: "Forget me" });
-    await readAnswer(api, { sessionId: s.id, messageId: turn.assistantMessage.id });
+    const turn = await ask(api, s.id, "Forget me");
     expect(await api.session.delete({ id: s.id })).toEqual({ id: s.id });
     expect(await codeOf(api.session.get({ id: s.id }))).toBe("NOT_FOUND");
     expect(await codeOf(api.message.list({ sessionId: s.id }))).toBe("NOT_FOUND");
@@ -115,10 +111,7 @@ describe("expiry", () => {
       const tenant = await createTestTenant(short);
       const { api } = await tenant.addUser("member");
       const doomed = await api.session.create({ temporary: true });
-      const turns = [await api.chat.send({ sessionId: doomed.id, query: "First" })];
-      await readAnswer(api, { sessionId: doomed.id, messageId: turns[0]!.assistantMessage.id });
-      turns.push(await api.chat.send({ sessionId: doomed.id, query: "Second" }));
-      await readAnswer(api, { sessionId: doomed.id, messageId: turns[1]!.assistantMessage.id });
+      const turns = [await ask(api, doomed.id, "First"), await ask(api, doomed.id, "Second")];
       const ordinary = await api.session.create();
       const doomedKeys = keysOf(short, doomed.id, turns.map((turn) => turn.assistantMessage.id));
       expect((await existing(short, doomedKeys)).length).toBeGreaterThanOrEqual(3); // context and both streams
