@@ -5,7 +5,8 @@ import { apiKeys, tenants } from "../../db/schema";
 import type { App } from "../boot/app";
 import { bootstrap, createCallerCache, revokeApiKey, sha256 } from "./accounts";
 import { parseEnv } from "../platform/env";
-import { browserFor, callerFor, codeOf, createTestApp, createTestTenant, fieldErrorsOf } from "../testing/testApp";
+import { browserFor, callerFor, codeOf, createTestApp, createTestTenant, fieldErrorsOf } from "../testing/app";
+import { signInCookie } from "../testing/http";
 
 let app: App;
 beforeAll(async () => {
@@ -80,9 +81,7 @@ describe("authentication", () => {
   it("a revoked key signs its browser sessions out", async () => {
     const t = await createTestTenant(app);
     const m = await t.addUser("member");
-    const anonymous = browserFor(app, null);
-    await anonymous.api.auth.signIn({ apiKey: m.apiKey });
-    const browser = callerFor(app, null, { cookie: anonymous.resHeaders.get("set-cookie")!.split(";")[0]! });
+    const browser = callerFor(app, null, { cookie: await signInCookie(app, m.apiKey) });
     expect((await browser.auth.me()).user.id).toBe(m.user.id);
     const [key] = (await t.owner.api.admin.apiKeys.list({ userId: m.user.id })).items;
     await t.owner.api.admin.apiKeys.revoke({ id: key!.id });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiKeys, webSessions } from "../../db/schema";
 import type { App } from "../boot/app";
 import { authenticateWebSession, bootstrap, createCallerCache, createWebSession, insertApiKey, purgeExpiredWebSessions } from "./accounts";
-import { createTestApp, createTestTenant } from "../testing/testApp";
+import { createTestApp, createTestTenant } from "../testing/app";
 
 /** What Parley must forget: expired browser sign-ins, and the bootstrap key of an earlier value. */
 const KEY_A = `pk_${"a".repeat(40)}`;

@@ -2,10 +2,10 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "../../db/schema";
 import type { App } from "../boot/app";
-import type { StreamEvent } from "./events";
 import { startFakeOpenAI, type FakeOpenAI } from "../testing/fakeOpenai";
 import { createOfflineModel } from "../platform/models/offline";
-import { codeOf, createTestApp, createTestTenant, type TestCaller } from "../testing/testApp";
+import { codeOf, createTestApp, createTestTenant, type TestCaller } from "../testing/app";
+import { ask, readAnswer, textOf } from "../testing/answers";
 
 /**
  * Bounded answers: a model stream that stalls, and one that runs past the answer's deadline, end
@@ -34,12 +34,6 @@ afterAll(async () => {
   await fake.close();
 });
 
-async function readStream(sessionId: string, messageId: string): Promise<StreamEvent[]> {
-  const out: StreamEvent[] = [];
-  for await (const [, event] of (await api.chat.stream({ sessionId, messageId })) as AsyncIterable<[string, StreamEvent]>) out.push(event);
-  return out;
-}
-const textOf = (events: StreamEvent[]) => events.flatMap((e) => (e.type === "answer" ? [e.delta] : [])).join("");
 const rowOf = async (id: string) => (await app.db.select().from(messages).where(eq(messages.id, id)))[0];
 
 describe("a model stream that stalls", () => {
@@ -47,8 +41,8 @@ describe("a model stream that stalls", () => {
     fake.reply({ text: "One two three four five six seven eight.", failAfterChunks: 3, failWith: "stall" });
     const session = await api.session.create({ title: "stall" });
     const started = Date.now();
-    const turn = await api.chat.send({ sessionId: session.id, query: "Tell me a story" });
-    const events = await readStream(session.id, turn.assistantMessage.id);
+    const turn = await ask(api, session.id, "Tell me a story");
+    const { events } = turn;
     const elapsed = (Date.now() - started) / 1000;
 
     expect(events.at(-1)).toEqual({ type: "error", stage: "generation", message: `The model sent nothing for ${IDLE_SECONDS} s` });
@@ -63,7 +57,7 @@ describe("a model stream that stalls", () => {
     // The session's lock is free: the next question answers.
     fake.reply({ text: "Fine now." });
     const next = await api.chat.send({ sessionId: session.id, query: "Again?" });
-    expect((await readStream(session.id, next.assistantMessage.id)).at(-1)).toMatchObject({ type: "complete", content: "Fine now." });
+    expect((await readAnswer(api, { sessionId: session.id, messageId: next.assistantMessage.id })).at(-1)).toMatchObject({ type: "complete", content: "Fine now." });
   });
 });
 
@@ -73,8 +67,8 @@ describe("an answer past PARLEY_ANSWER_MAX_SECONDS", () => {
     fake.reply({ text: Array.from({ length: 25 }, (_, i) => `w${i}`).join(" "), chunkDelayMs: 200 });
     const session = await api.session.create({ title: "deadline" });
     const started = Date.now();
-    const turn = await api.chat.send({ sessionId: session.id, query: "Go on and on" });
-    const events = await readStream(session.id, turn.assistantMessage.id);
+    const turn = await ask(api, session.id, "Go on and on");
+    const { events } = turn;
     const elapsed = (Date.now() - started) / 1000;
 
     expect(events.at(-1)).toEqual({ type: "error", stage: "generation", message: `The answer took longer than ${MAX_SECONDS} s` });

@@ -7,7 +7,8 @@ import type { App } from "../boot/app";
 import type { StreamEvent } from "./events";
 import { acquire, forAnswer, release } from "./lease";
 import { interruptDeadAnswers } from "./recovery";
-import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing/testApp";
+import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing/app";
+import { ask, readAnswerWithIds, waitForAnswerEnd, type TrackedEvent } from "../testing/answers";
 
 let app: App;
 let api: TestCaller;
@@ -19,29 +20,9 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-type Tracked = { id: string; event: StreamEvent };
-
-/** Reads `chat.stream` as a subscriber does, until its terminal event. */
-async function readStream(caller: TestCaller, input: { sessionId: string; messageId: string; lastEventId?: string }): Promise<Tracked[]> {
-  const out: Tracked[] = [];
-  const iterable = (await caller.chat.stream(input)) as AsyncIterable<[string, StreamEvent]>;
-  for await (const [id, event] of iterable) out.push({ id, event });
-  return out;
-}
-
-async function waitForStatus(messageId: string, done = (s: string) => s !== "streaming", timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [row] = await app.db.select().from(messages).where(eq(messages.id, messageId));
-    if (row && done(row.status)) return row;
-    if (Date.now() > deadline) throw new Error(`message ${messageId} still ${row?.status}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const textOf = (events: Tracked[]) => events.flatMap((e) => (e.event.type === "answer" ? [e.event.delta] : [])).join("");
+const textOf = (events: TrackedEvent[]) => events.flatMap((e) => (e.event.type === "answer" ? [e.event.delta] : [])).join("");
 /** Every event but the answer deltas, with its id. */
-const withoutAnswers = (events: Tracked[]) => events.filter((e) => e.event.type !== "answer");
+const withoutAnswers = (events: TrackedEvent[]) => events.filter((e) => e.event.type !== "answer");
 
 describe("chat.send → chat.stream", () => {
   it("returns at once, streams start, references, answer, title, complete; live = replay = stored", async () => {
@@ -53,7 +34,7 @@ describe("chat.send → chat.stream", () => {
     expect(turn.userMessage).toMatchObject({ role: "user", status: "completed", content: "How do I scale Parley out to several instances?" });
     expect(turn.assistantMessage).toMatchObject({ role: "assistant", status: "streaming", content: "" });
     expect(turn.userMessage.createdAt.getTime()).toBeLessThan(turn.assistantMessage.createdAt.getTime());
-    const live = await readStream(api, { sessionId: s.id, messageId: turn.assistantMessage.id });
+    const live = await readAnswerWithIds(api, { sessionId: s.id, messageId: turn.assistantMessage.id });
     const types = live.map((e) => e.event.type);
     expect(types[0]).toBe("start");
     expect(types.at(-1)).toBe("complete");
@@ -69,7 +50,7 @@ describe("chat.send → chat.stream", () => {
     expect(complete.usage?.completionTokens).toBeGreaterThan(0);
     // Replay after the fact equals what was live: the same events and text, ending on the same id
     // (delivery may merge answer deltas differently live and in a replay).
-    const replay = await readStream(api, { sessionId: s.id, messageId: turn.assistantMessage.id });
+    const replay = await readAnswerWithIds(api, { sessionId: s.id, messageId: turn.assistantMessage.id });
     expect(withoutAnswers(replay)).toEqual(withoutAnswers(live));
     expect(textOf(replay)).toBe(textOf(live));
     const stored = (await api.message.list({ sessionId: s.id })).items;
@@ -84,26 +65,25 @@ describe("chat.send → chat.stream", () => {
 
   it("resuming after every event id yields exactly the remaining events", async () => {
     const s = await api.session.create({ title: "resume" });
-    const turn = await api.chat.send({ sessionId: s.id, query: "What happens when I reload during an answer?" });
-    await readStream(api, { sessionId: s.id, messageId: turn.assistantMessage.id });
+    const turn = await ask(api, s.id, "What happens when I reload during an answer?");
     // Every event as stored (delivery merges answer deltas): resuming after any of their ids yields
     // exactly the rest of the text and every later event as written.
     const all = (await app.store.range(app.keys.stream(s.id, turn.assistantMessage.id), null)).map(({ id, data }) => ({ id, event: data as StreamEvent }));
     expect(all.length).toBeGreaterThan(3);
     for (let i = 0; i < all.length; i++) {
-      const rest = await readStream(api, { sessionId: s.id, messageId: turn.assistantMessage.id, lastEventId: all[i]!.id });
+      const rest = await readAnswerWithIds(api, { sessionId: s.id, messageId: turn.assistantMessage.id, lastEventId: all[i]!.id });
       expect(withoutAnswers(rest)).toEqual(withoutAnswers(all.slice(i + 1)));
       expect(textOf(rest)).toBe(textOf(all.slice(i + 1)));
       if (i < all.length - 1) expect(rest.at(-1)!.id).toBe(all.at(-1)!.id);
     }
-    expect(await fieldErrorsOf(readStream(api, { sessionId: s.id, messageId: turn.assistantMessage.id, lastEventId: "bogus" }))).toEqual(["lastEventId"]);
+    expect(await fieldErrorsOf(readAnswerWithIds(api, { sessionId: s.id, messageId: turn.assistantMessage.id, lastEventId: "bogus" }))).toEqual(["lastEventId"]);
   });
 
   it("completes with no subscriber, and moves the session to the top", async () => {
     const older = await api.session.create({ title: "older" });
     await api.session.create({ title: "newer" });
     const turn = await api.chat.send({ sessionId: older.id, query: "What is an API key?" });
-    const row = await waitForStatus(turn.assistantMessage.id);
+    const row = await waitForAnswerEnd(app, turn.assistantMessage.id);
     expect(row.status).toBe("completed");
     expect(row.content.length).toBeGreaterThan(20);
     expect((await api.session.list()).items[0]!.id).toBe(older.id);
@@ -137,7 +117,7 @@ describe("chat.send → chat.stream", () => {
     const s = await api.session.create({ title: "back to back" });
     for (let i = 0; i < 5; i++) {
       const turn = await api.chat.send({ sessionId: s.id, query: `Follow-up question ${i} about sessions` });
-      const events = await readStream(api, { sessionId: s.id, messageId: turn.assistantMessage.id });
+      const events = await readAnswerWithIds(api, { sessionId: s.id, messageId: turn.assistantMessage.id });
       expect(events.at(-1)!.event.type).toBe("complete");
     }
     const turn = await api.chat.send({ sessionId: s.id, query: "One to stop" });
@@ -156,16 +136,16 @@ describe("chat.send → chat.stream", () => {
     expect((await api.message.list({ sessionId: s.id })).items).toEqual([]);
     const edge = await api.chat.send({ sessionId: s.id, query: "y".repeat(16000) });
     expect(edge.userMessage.content).toHaveLength(16000);
-    await waitForStatus(edge.assistantMessage.id);
+    await waitForAnswerEnd(app, edge.assistantMessage.id);
     expect(await codeOf(api.chat.send({ sessionId: randomUUID(), query: "q" }))).toBe("NOT_FOUND");
     const admin = await t.addUser("admin");
     expect(await codeOf(admin.api.chat.send({ sessionId: s.id, query: "not yours" }))).toBe("NOT_FOUND");
     expect(await codeOf(admin.api.chat.stop({ sessionId: s.id, messageId: edge.assistantMessage.id }))).toBe("NOT_FOUND");
     // Admins may watch any answer of their tenant.
-    expect((await readStream(admin.api, { sessionId: s.id, messageId: edge.assistantMessage.id })).at(-1)?.event.type).toBe("complete");
+    expect((await readAnswerWithIds(admin.api, { sessionId: s.id, messageId: edge.assistantMessage.id })).at(-1)?.event.type).toBe("complete");
     const other = await createTestTenant(app);
-    expect(await codeOf(readStream(other.owner.api, { sessionId: s.id, messageId: edge.assistantMessage.id }))).toBe("NOT_FOUND");
-    expect(await codeOf(readStream(api, { sessionId: s.id, messageId: edge.userMessage.id }))).toBe("NOT_FOUND");
+    expect(await codeOf(readAnswerWithIds(other.owner.api, { sessionId: s.id, messageId: edge.assistantMessage.id }))).toBe("NOT_FOUND");
+    expect(await codeOf(readAnswerWithIds(api, { sessionId: s.id, messageId: edge.userMessage.id }))).toBe("NOT_FOUND");
   });
 });
 
@@ -176,7 +156,7 @@ describe("chat.stop", () => {
       const tt = await createTestTenant(slow);
       const s = await tt.owner.api.session.create({ title: "stop me" });
       const turn = await tt.owner.api.chat.send({ sessionId: s.id, query: "Explain how answers survive a crashed instance" });
-      const events: Tracked[] = [];
+      const events: TrackedEvent[] = [];
       const iterable = (await tt.owner.api.chat.stream({ sessionId: s.id, messageId: turn.assistantMessage.id })) as AsyncIterable<[string, StreamEvent]>;
       for await (const [id, event] of iterable) {
         events.push({ id, event });
@@ -267,14 +247,14 @@ describe("limits and lifecycle", () => {
       const tt = await createTestTenant(short);
       const s = await tt.owner.api.session.create({ title: "ttl" });
       const turn = await tt.owner.api.chat.send({ sessionId: s.id, query: "What is a session?" });
-      const live = await readStream(tt.owner.api, { sessionId: s.id, messageId: turn.assistantMessage.id });
+      const live = await readAnswerWithIds(tt.owner.api, { sessionId: s.id, messageId: turn.assistantMessage.id });
       expect(await short.store.pttl(short.keys.stream(s.id, turn.assistantMessage.id))).toBeGreaterThan(0);
       await new Promise((r) => setTimeout(r, 1300));
       expect(await short.store.pttl(short.keys.stream(s.id, turn.assistantMessage.id))).toBe(-2);
-      const after = await readStream(tt.owner.api, { sessionId: s.id, messageId: turn.assistantMessage.id });
+      const after = await readAnswerWithIds(tt.owner.api, { sessionId: s.id, messageId: turn.assistantMessage.id });
       expect(after.map((e) => e.event.type)).toEqual(["snapshot", "complete"]);
       expect(after[0]!.event).toMatchObject({ type: "snapshot", content: textOf(live) });
-      expect(await readStream(tt.owner.api, { sessionId: s.id, messageId: turn.assistantMessage.id, lastEventId: after[0]!.id })).toEqual([after[1]]);
+      expect(await readAnswerWithIds(tt.owner.api, { sessionId: s.id, messageId: turn.assistantMessage.id, lastEventId: after[0]!.id })).toEqual([after[1]]);
     } finally {
       await short.close();
     }
@@ -303,16 +283,14 @@ describe("limits and lifecycle", () => {
 
   it("deleting or clearing a session removes its context and stream keys", async () => {
     const s = await api.session.create({ title: "cleanup" });
-    const turn = await api.chat.send({ sessionId: s.id, query: "What is the LLM context?" });
-    await readStream(api, { sessionId: s.id, messageId: turn.assistantMessage.id });
+    const turn = await ask(api, s.id, "What is the LLM context?");
     const streamKey = app.keys.stream(s.id, turn.assistantMessage.id);
     expect(await app.store.pttl(streamKey)).toBeGreaterThan(0);
     expect(await app.store.pttl(app.keys.context(s.id))).toBeGreaterThan(0);
     await api.session.clearMessages({ id: s.id });
     expect(await app.store.pttl(streamKey)).toBe(-2);
     expect(await app.store.pttl(app.keys.context(s.id))).toBe(-2);
-    const turn2 = await api.chat.send({ sessionId: s.id, query: "Again?" });
-    await readStream(api, { sessionId: s.id, messageId: turn2.assistantMessage.id });
+    const turn2 = await ask(api, s.id, "Again?");
     await api.session.delete({ id: s.id });
     expect(await app.store.pttl(app.keys.stream(s.id, turn2.assistantMessage.id))).toBe(-2);
     expect(await app.store.pttl(app.keys.context(s.id))).toBe(-2);
@@ -340,7 +318,7 @@ describe("limits and lifecycle", () => {
     expect(await interruptDeadAnswers(app)).toBeGreaterThanOrEqual(1);
     const [row] = await app.db.select().from(messages).where(eq(messages.id, messageId));
     expect(row).toMatchObject({ status: "interrupted", content: "Partial answer, cut" });
-    const events = await readStream(api, { sessionId: s.id, messageId });
+    const events = await readAnswerWithIds(api, { sessionId: s.id, messageId });
     expect(events.at(-1)!.event).toMatchObject({ type: "error", stage: "instance" });
     expect(textOf(events)).toBe("Partial answer, cut");
     expect(await interruptDeadAnswers(app)).toBe(0);
@@ -350,7 +328,7 @@ describe("limits and lifecycle", () => {
     const s = await api.session.create();
     expect(await fieldErrorsOf(api.session.generateTitle({ id: s.id }))).toEqual(["id"]);
     const turn = await api.chat.send({ sessionId: s.id, query: "Could you please explain how to export a chat as Markdown?" });
-    await waitForStatus(turn.assistantMessage.id);
+    await waitForAnswerEnd(app, turn.assistantMessage.id);
     const { title } = await api.session.generateTitle({ id: s.id });
     expect(title.length).toBeLessThanOrEqual(100);
     expect(title.split(/\s+/).length).toBeGreaterThanOrEqual(4);

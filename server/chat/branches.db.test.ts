@@ -5,7 +5,9 @@ import { messages, sessions } from "../../db/schema";
 import type { App } from "../boot/app";
 import type { Message } from "../sessions/messages";
 import { startFakeOpenAI, type FakeOpenAI } from "../testing/fakeOpenai";
-import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, readAnswer, serveApp, type TestCaller } from "../testing/testApp";
+import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing/app";
+import { ask, readAnswer } from "../testing/answers";
+import { serveApp } from "../testing/http";
 
 /**
  * Conversations as trees (contract, "Branches: regenerate, edit, choose (and feedback)"), at the
@@ -258,8 +260,7 @@ describe("a conversation is a tree kept on the server", () => {
 describe("a regenerated or edited answer is an answer like any other", () => {
   it("counts against send's limit, and titles a session still untitled", async () => {
     const s = await api.session.create();
-    const turn = await api.chat.send({ sessionId: s.id, query: "How do I export a chat as Markdown?" });
-    await readAnswer(api, { sessionId: s.id, messageId: turn.assistantMessage.id });
+    const turn = await ask(api, s.id, "How do I export a chat as Markdown?");
     await api.session.update({ id: s.id, title: "" });
     const regenerated = await api.chat.regenerate({ sessionId: s.id, messageId: turn.assistantMessage.id });
     const events = await readAnswer(api, { sessionId: s.id, messageId: regenerated.assistantMessage.id });

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../boot/app";
 import type { StreamEvent } from "./events";
 import { handleUpload } from "../http/upload";
-import { askAndRead, createTestApp, createTestTenant, textOf, type TestCaller } from "../testing/testApp";
+import { createTestApp, createTestTenant, type TestCaller } from "../testing/app";
+import { ask as askAs, textOf } from "../testing/answers";
 
 /**
  * The contract's "Language" section, end to end on the embedded default and on Postgres + Redis:
@@ -36,7 +37,7 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const ask = (sessionId: string, query: string): Promise<StreamEvent[]> => askAndRead(member, sessionId, query);
+const ask = async (sessionId: string, query: string): Promise<StreamEvent[]> => (await askAs(member, sessionId, query)).events;
 const ids = (items: { id: string }[]) => items.map((s) => s.id);
 
 describe("a Chinese question to a Chinese document", () => {

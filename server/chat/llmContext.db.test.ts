@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { messages } from "../../db/schema";
 import type { App } from "../boot/app";
 import { defaultContextConfig, defaultStrategy } from "../../common/settings";
-import type { StreamEvent } from "./events";
 import { countTokens } from "../platform/models/text";
-import { createTestApp, createTestTenant, type TestCaller } from "../testing/testApp";
+import { createTestApp, createTestTenant, type TestCaller } from "../testing/app";
+import { ask } from "../testing/answers";
 
 /** The LLM context against Postgres: token counts stored with messages, and a clear that really forgets. */
 let app: App;
@@ -16,19 +16,13 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-async function answer(sessionId: string, query: string) {
-  const turn = await api.chat.send({ sessionId, query });
-  for await (const _ of (await api.chat.stream({ sessionId, messageId: turn.assistantMessage.id })) as AsyncIterable<[string, StreamEvent]>);
-  return turn;
-}
-
 const build = (sessionId: string) =>
   app.llmContext.build(sessionId, { systemPrompt: "", question: "next?", strategy: defaultStrategy(), contextConfig: defaultContextConfig() });
 
 describe("token counts", () => {
   it("each message's token count is stored with it when it is written", async () => {
     const s = await api.session.create({ title: "tokens" });
-    const turn = await answer(s.id, "How do I scale Parley out to several instances?");
+    const turn = await ask(api, s.id, "How do I scale Parley out to several instances?");
     const rows = await app.db.select().from(messages).where(eq(messages.requestId, turn.requestId));
     expect(rows).toHaveLength(2);
     for (const row of rows) {
@@ -39,7 +33,7 @@ describe("token counts", () => {
 
   it("the context counts history from the stored counts, not by tokenizing it again", async () => {
     const s = await api.session.create({ title: "counted once" });
-    const turn = await answer(s.id, "What is the LLM context?");
+    const turn = await ask(api, s.id, "What is the LLM context?");
     // A stored count no tokenizer would give this text: only the stored count can produce it.
     await app.db.update(messages).set({ tokenCount: 50_000 }).where(eq(messages.id, turn.assistantMessage.id));
     await app.llmContext.clear(s.id);
@@ -53,7 +47,7 @@ describe("token counts", () => {
 describe("clearing forgets the LLM context", () => {
   it("even when the store's part of the clear fails, no cached context from before the clear is used", async () => {
     const s = await api.session.create({ title: "forget me" });
-    await answer(s.id, "My secret codename is Bluebird. What is Parley?");
+    await ask(api, s.id, "My secret codename is Bluebird. What is Parley?");
     expect(JSON.stringify((await build(s.id)).messages)).toContain("Bluebird");
     const down = new Error("redis is down");
     const spies = [vi.spyOn(app.store, "del").mockRejectedValue(down), vi.spyOn(app.store, "delInSlot").mockRejectedValue(down)];

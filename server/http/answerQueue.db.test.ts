@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../boot/app";
-import { createTestApp, createTestTenant, openEventStream, serveApp, subscriptionUrl, type EventStream } from "../testing/testApp";
+import { createTestTenant } from "../testing/app";
+import { openEventStream, serveTestApp, subscriptionUrl, type EventStream, type ServedTestApp } from "../testing/http";
 
 /**
  * The answer queue is fair between tenants, at the HTTP edge: one tenant's burst fills the pool and
@@ -14,15 +15,12 @@ const QUEUE = 7;
 const BURST = POOL + QUEUE - 1;
 
 let app: App;
-let server: Awaited<ReturnType<typeof serveApp>>;
+let server: ServedTestApp;
 beforeAll(async () => {
-  app = await createTestApp({ PARLEY_MAX_CONCURRENT_ANSWERS: String(POOL), PARLEY_MAX_QUEUED_ANSWERS: String(QUEUE), PARLEY_OFFLINE_TOKEN_DELAY_MS: "25" });
-  server = await serveApp(app);
+  server = await serveTestApp({ PARLEY_MAX_CONCURRENT_ANSWERS: String(POOL), PARLEY_MAX_QUEUED_ANSWERS: String(QUEUE), PARLEY_OFFLINE_TOKEN_DELAY_MS: "25" });
+  app = server.app;
 });
-afterAll(async () => {
-  await server.close();
-  await app.close();
-});
+afterAll(() => server?.close());
 
 /** Sends a question over HTTP and follows its answer's stream from that moment. */
 async function ask(apiKey: string, sessionId: string): Promise<{ sentAt: number; stream: EventStream }> {

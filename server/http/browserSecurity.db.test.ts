@@ -1,31 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../boot/app";
-import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
+import { serveTestApp, signInCookie, type ServedTestApp } from "../testing/http";
 
 /**
  * What the server does for the browser: a Content-Security-Policy with nothing remote, nosniff and
  * a framing rule on every page, and cookie-authenticated writes refused from other sites.
  */
 let app: App;
-let server: Awaited<ReturnType<typeof serveApp>>;
+let server: ServedTestApp;
 let key: string;
 beforeAll(async () => {
-  app = await createTestApp();
-  server = await serveApp(app);
-  key = (await createTestTenant(app)).owner.apiKey;
+  server = await serveTestApp();
+  app = server.app;
+  key = server.tenant.owner.apiKey;
 });
-afterAll(async () => {
-  await server.close();
-  await app.close();
-});
+afterAll(() => server?.close());
 
 const EVIL = "https://evil.example";
-
-async function cookieFor(base: string, apiKey: string): Promise<string> {
-  const res = await fetch(`${base}/api/trpc/auth.signIn`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ json: { apiKey } }) });
-  expect(res.status).toBe(200);
-  return res.headers.get("set-cookie")!.split(";")[0]!;
-}
 
 const createSession = (base: string, headers: Record<string, string>) =>
   fetch(`${base}/api/trpc/session.create`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ json: { title: "x" } }) });
@@ -57,7 +48,7 @@ describe("pages", () => {
 
 describe("cross-site writes", () => {
   it("a cookie-authenticated mutation or upload from another Origin is 403 and changes nothing; from Parley's own it works", async () => {
-    const cookie = await cookieFor(server.url, key);
+    const cookie = await signInCookie(server.url, key);
     const before = (await app.db.query.sessions.findMany()).length;
     const forged = await createSession(server.url, { cookie, origin: EVIL });
     expect(forged.status).toBe(403);
@@ -82,16 +73,14 @@ describe("cross-site writes", () => {
   });
 
   it("with PARLEY_PUBLIC_URL set, only that origin is Parley's own", async () => {
-    const pub = await createTestApp({ PARLEY_PUBLIC_URL: "https://parley.example.org" });
-    const served = await serveApp(pub);
+    const served = await serveTestApp({ PARLEY_PUBLIC_URL: "https://parley.example.org" });
     try {
-      const ownerKey = (await createTestTenant(pub)).owner.apiKey;
-      const cookie = await cookieFor(served.url, ownerKey);
+      const ownerKey = served.tenant.owner.apiKey;
+      const cookie = await signInCookie(served.url, ownerKey);
       expect((await createSession(served.url, { cookie, origin: "https://parley.example.org" })).status).toBe(200);
       expect((await createSession(served.url, { cookie, origin: served.url })).status).toBe(403);
     } finally {
       await served.close();
-      await pub.close();
     }
   });
 });
@@ -110,16 +99,14 @@ describe("the sign-in cookie's Secure flag", () => {
   });
 
   it("with PARLEY_TRUST_PROXY=1 follows the proxy's X-Forwarded-Proto", async () => {
-    const proxied = await createTestApp({ PARLEY_TRUST_PROXY: "1" });
-    const served = await serveApp(proxied);
+    const served = await serveTestApp({ PARLEY_TRUST_PROXY: "1" });
     try {
-      const ownerKey = (await createTestTenant(proxied)).owner.apiKey;
+      const ownerKey = served.tenant.owner.apiKey;
       expect(await signInCookie(served.url, ownerKey, { "x-forwarded-proto": "https" })).toMatch(secure);
       expect(await signInCookie(served.url, ownerKey, { "x-forwarded-proto": "http" })).not.toMatch(secure);
       expect(await signInCookie(served.url, ownerKey)).not.toMatch(secure);
     } finally {
       await served.close();
-      await proxied.close();
     }
   });
 });

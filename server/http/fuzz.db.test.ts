@@ -6,7 +6,8 @@ import type { App } from "../boot/app";
 import { ascii85Encode, deflated, lzwEncode, onePagePdf, PDF_BOMBS, repeated, runLengthEncode, showText } from "../knowledge/pdfFixtures";
 import { createRestApp } from "./rest";
 import { appRouter } from "./trpc/routers/_app";
-import { codeOf, createTestApp, createTestTenant, serveApp, type TestCaller } from "../testing/testApp";
+import { codeOf, createTestApp, createTestTenant, type TestCaller } from "../testing/app";
+import { serveApp } from "../testing/http";
 
 /**
  * Whatever a caller sends, Parley answers with a client error or a result: never a 500 /

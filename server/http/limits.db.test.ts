@@ -2,7 +2,8 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knowledgeDocuments, messages } from "../../db/schema";
 import type { App } from "../boot/app";
-import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
+import { createTestTenant } from "../testing/app";
+import { serveTestApp, type ServedTestApp } from "../testing/http";
 
 /**
  * Rate limits at their edge, over HTTP (tRPC and REST), on the embedded default (in process) and on
@@ -13,18 +14,15 @@ const CALLS = 6;
 const SENDS = 2;
 
 let app: App;
-let server: Awaited<ReturnType<typeof serveApp>>;
+let server: ServedTestApp;
 beforeAll(async () => {
-  app = await createTestApp(
+  server = await serveTestApp(
     { PARLEY_RATE_LIMIT_PER_MINUTE: String(CALLS), PARLEY_SEND_LIMIT_PER_MINUTE: String(SENDS) },
     { rateLimitWindowSeconds: WINDOW_SECONDS },
   );
-  server = await serveApp(app);
+  app = server.app;
 });
-afterAll(async () => {
-  await server.close();
-  await app.close();
-});
+afterAll(() => server?.close());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const me = (url: string, key: string, headers: Record<string, string> = {}) =>
@@ -82,10 +80,10 @@ describe("calls per API key", () => {
 describe("uploads count as calls", () => {
   it("an upload past the call limit is 429 with Retry-After and stores nothing", async () => {
     // A window of a minute, so the count cannot reset while the uploads are parsed.
-    const limited = await createTestApp({ PARLEY_RATE_LIMIT_PER_MINUTE: "3" });
-    const limitedServer = await serveApp(limited);
+    const limitedServer = await serveTestApp({ PARLEY_RATE_LIMIT_PER_MINUTE: "3" });
+    const limited = limitedServer.app;
     try {
-      const t = await createTestTenant(limited);
+      const t = limitedServer.tenant;
       const base = await t.owner.api.knowledge.bases.create({ name: "uploads" }); // the first call
       const upload = (n: number) => {
         const form = new FormData();
@@ -102,7 +100,6 @@ describe("uploads count as calls", () => {
       expect(await limited.db.select().from(knowledgeDocuments).where(eq(knowledgeDocuments.knowledgeBaseId, base.id))).toHaveLength(2);
     } finally {
       await limitedServer.close();
-      await limited.close();
     }
   });
 });
@@ -182,16 +179,13 @@ describe("wrong-key sign-ins per client address", () => {
 
   describe("a wrong key in a header or an unknown cookie counts toward the same limit", () => {
     let proxied: App;
-    let proxiedServer: Awaited<ReturnType<typeof serveApp>>;
+    let proxiedServer: ServedTestApp;
     beforeAll(async () => {
       // Behind a trusted proxy, so that each case below comes from an address of its own.
-      proxied = await createTestApp({ PARLEY_TRUST_PROXY: "1" });
-      proxiedServer = await serveApp(proxied);
+      proxiedServer = await serveTestApp({ PARLEY_TRUST_PROXY: "1" });
+      proxied = proxiedServer.app;
     });
-    afterAll(async () => {
-      await proxiedServer.close();
-      await proxied.close();
-    });
+    afterAll(() => proxiedServer?.close());
 
     const cases: Array<[string, string, (wrong: string) => Promise<Response>]> = [
       ["Authorization: Bearer (tRPC)", "203.0.113.21", (wrong) => me(proxiedServer.url, wrong, { "x-forwarded-for": "203.0.113.21" })],
@@ -221,10 +215,9 @@ describe("wrong-key sign-ins per client address", () => {
   });
 
   it("with PARLEY_TRUST_PROXY=1 the address is the first X-Forwarded-For hop", async () => {
-    const proxied = await createTestApp({ PARLEY_TRUST_PROXY: "1" }, { rateLimitWindowSeconds: WINDOW_SECONDS });
-    const proxiedServer = await serveApp(proxied);
+    const proxiedServer = await serveTestApp({ PARLEY_TRUST_PROXY: "1" }, { rateLimitWindowSeconds: WINDOW_SECONDS });
     try {
-      const key = (await createTestTenant(proxied)).owner.apiKey;
+      const key = proxiedServer.tenant.owner.apiKey;
       const from = (client: string) => ({ "x-forwarded-for": `${client}, 127.0.0.1` });
       for (let n = 1; n <= 10; n++) expect((await signIn(proxiedServer.url, `pk_wrong_${n}`, from("203.0.113.7"))).status).toBe(401);
       expect((await signIn(proxiedServer.url, key, from("203.0.113.7"))).status).toBe(429);
@@ -232,7 +225,6 @@ describe("wrong-key sign-ins per client address", () => {
       expect((await signIn(proxiedServer.url, key, from("198.51.100.2"))).status).toBe(200);
     } finally {
       await proxiedServer.close();
-      await proxied.close();
     }
   });
 });

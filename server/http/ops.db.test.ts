@@ -9,7 +9,7 @@ import type { App } from "../boot/app";
 import type { AppHost } from "../boot/host";
 import { createLogger } from "../platform/log";
 import { createOfflineModel } from "../platform/models/offline";
-import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
+import { serveApp, serveTestApp, signInCookie, type ServedTestApp } from "../testing/http";
 import { MAX_BATCH_CALLS, MAX_BODY_BYTES, MAX_DOCUMENT_BODY_BYTES } from "./routes";
 
 /** Everything the App logs, line by line, as parsed JSON and as raw text. */
@@ -23,17 +23,14 @@ const capture = new Writable({
 const logLines = () => logText.join("").trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
 
 let app: App;
-let server: Awaited<ReturnType<typeof serveApp>>;
+let server: ServedTestApp;
 let key: string;
 beforeAll(async () => {
-  app = await createTestApp({}, { log: createLogger({ level: "debug", destination: capture }) });
-  server = await serveApp(app);
-  key = (await createTestTenant(app)).owner.apiKey;
+  server = await serveTestApp({}, { log: createLogger({ level: "debug", destination: capture }) });
+  app = server.app;
+  key = server.tenant.owner.apiKey;
 });
-afterAll(async () => {
-  await server.close();
-  await app.close();
-});
+afterAll(() => server?.close());
 
 const metricsText = async (url = server.url, headers: Record<string, string> = {}) => (await fetch(`${url}/api/metrics`, { headers })).text();
 /** A browser's tRPC client: signed in by its cookie, from Parley's own origin. */
@@ -62,13 +59,8 @@ const sample = (text: string, series: string) => Number(text.split("\n").find((l
 describe("logs", () => {
   it("carry request and answer fields, and never the key, the cookie or the question", async () => {
     const word = `zanzibarquux${Date.now()}`;
-    const signIn = await fetch(`${server.url}/api/trpc/auth.signIn`, {
-      method: "POST",
-      headers: { "content-type": "application/json", origin: server.url },
-      body: JSON.stringify({ json: { apiKey: key } }),
-    });
-    const cookie = signIn.headers.getSetCookie()[0]!.split(";")[0];
-    const browser = browserClient(cookie!);
+    const cookie = await signInCookie(server.url, key);
+    const browser = browserClient(cookie);
     const me = await browser.auth.me.query();
     const session = await browser.session.create.mutate({});
     const turn = await browser.chat.send.mutate({ sessionId: session.id, query: `Tell me about ${word} please` });
@@ -79,7 +71,7 @@ describe("logs", () => {
 
     const all = logText.join("");
     expect(all).not.toContain(key);
-    expect(all).not.toContain(cookie!.split("=")[1]);
+    expect(all).not.toContain(cookie.split("=")[1]);
     expect(all).not.toContain(word);
 
     const lines = logLines();

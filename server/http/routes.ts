@@ -12,7 +12,7 @@ import { checkHealth } from "./health";
 import type { AppHost } from "../boot/host";
 import { handleUpload } from "./upload";
 import { shareJsonHandler } from "./share";
-import { createRestApp, OPENAPI_PATH, REST_AUTH } from "./rest";
+import { createRestApp, OPENAPI_PATH, REST_AUTH, type RestOptions } from "./rest";
 import { toRestError } from "./rest/errors";
 import { appRouter } from "./trpc/routers/_app";
 import { trpcErrorBody } from "./trpc/internals";
@@ -37,9 +37,10 @@ const DOCUMENT_PROCEDURE = "knowledge.documents.add";
  * admits the request from its headers (cross-site writes refused, the caller resolved and its
  * calls counted: `admitCaller`), then refuses a body over the route's cap for that caller
  * (MAX_BODY_BYTES unless the route says more, and never more for an anonymous one). Further faces
- * mount here, each as a Node handler built from the ready App with `perApp`.
+ * mount here, each as a Node handler built from the ready App with `perApp`. `rest`: the REST
+ * face's own options (a test shortens its keep-alive).
  */
-export function apiRoutes(host: AppHost): ApiRoute[] {
+export function apiRoutes(host: AppHost, options: { rest?: RestOptions } = {}): ApiRoute[] {
   const known = (req: IncomingMessage) => !!attachedCaller(req);
   const callBody = () => MAX_BODY_BYTES;
   return [
@@ -55,7 +56,7 @@ export function apiRoutes(host: AppHost): ApiRoute[] {
     {
       prefix: "/api/v1",
       admit: admitCaller(host, refuseRest, { auth: (req) => (pathOf(req) === OPENAPI_PATH ? null : REST_AUTH) }),
-      handler: perApp(host, (app) => getRequestListener(createRestApp(app).fetch)),
+      handler: perApp(host, (app) => getRequestListener(createRestApp(app, options.rest).fetch)),
       maxBodyBytes: callBody,
       refuse: refuseRest,
     },

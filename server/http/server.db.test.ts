@@ -2,21 +2,18 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createParleyClient, followAnswer } from "../../client";
 import type { App } from "../boot/app";
-import { createTestApp, createTestTenant, serveApp, trpcOwnResponse } from "../testing/testApp";
+import { serveTestApp, trpcOwnResponse, type ServedTestApp } from "../testing/http";
 import { MAX_BODY_BYTES, MAX_DOCUMENT_BODY_BYTES } from "./routes";
 
 let app: App;
-let server: Awaited<ReturnType<typeof serveApp>>;
+let server: ServedTestApp;
 let key: string;
 beforeAll(async () => {
-  app = await createTestApp();
-  server = await serveApp(app);
-  key = (await createTestTenant(app)).owner.apiKey;
+  server = await serveTestApp();
+  app = server.app;
+  key = server.tenant.owner.apiKey;
 });
-afterAll(async () => {
-  await server.close();
-  await app.close();
-});
+afterAll(() => server?.close());
 
 const auth = () => ({ authorization: `Bearer ${key}` });
 /** A tRPC mutation body (superjson) padded to exactly `bytes` bytes. */

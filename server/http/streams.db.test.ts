@@ -2,7 +2,9 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "../../db/schema";
 import type { App } from "../boot/app";
-import { createTestApp, createTestTenant, openEventStream, serveApp, signInCookie, subscriptionUrl, type EventStream, type TestCaller } from "../testing/testApp";
+import { createTestApp, type TestCaller, type TestTenant } from "../testing/app";
+import { openEventStream, serveApp, serveTestApp, signInCookie, subscriptionUrl, type EventStream, type ServedTestApp } from "../testing/http";
+import { waitFor } from "../testing/wait";
 
 /**
  * Answer streams at the HTTP edge, tRPC and REST alike: a follower that resumes from an id beyond
@@ -17,14 +19,15 @@ const SLOW_ANSWER = { PARLEY_OFFLINE_TOKEN_DELAY_MS: "150" };
 const BEYOND_THE_END = "99999999999999-0";
 
 let app: App;
-let server: Awaited<ReturnType<typeof serveApp>>;
+let server: ServedTestApp;
 /** The instance that serves the streams: a second one on Postgres + Redis, the same one on the embedded default. */
 let streamingApp: App;
 let streaming: Awaited<ReturnType<typeof serveApp>>;
-let t: Awaited<ReturnType<typeof createTestTenant>>;
+let t: TestTenant;
 beforeAll(async () => {
-  app = await createTestApp(SLOW_ANSWER);
-  server = await serveApp(app);
+  server = await serveTestApp(SLOW_ANSWER);
+  app = server.app;
+  t = server.tenant;
   if (process.env.PARLEY_TEST_BACKEND === "servers") {
     streamingApp = await createTestApp({ ...SLOW_ANSWER, PARLEY_REDIS_PREFIX: app.env.PARLEY_REDIS_PREFIX });
     streaming = await serveApp(streamingApp);
@@ -32,7 +35,6 @@ beforeAll(async () => {
     streamingApp = app;
     streaming = server;
   }
-  t = await createTestTenant(app);
 });
 afterAll(async () => {
   if (streaming !== server) {
@@ -40,7 +42,6 @@ afterAll(async () => {
     await streamingApp.close();
   }
   await server.close();
-  await app.close();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,13 +71,8 @@ const followRest = (base: string, headers: Record<string, string>, answer: Answe
 /** The messages that carry an answer's event (tRPC `data:` with an id, REST `id:` frames), not pings or keep-alives. */
 const frames = (stream: EventStream) => stream.messages.filter((m) => /^data: .*\nid: /s.test(m) || m.startsWith("id:"));
 const endsWithin = (stream: EventStream, ms: number) => Promise.race([stream.ended.then(() => true), sleep(ms).then(() => false)]);
-async function untilFrames(stream: EventStream, count: number) {
-  const deadline = Date.now() + 10_000;
-  while (frames(stream).length < count) {
-    if (Date.now() > deadline) throw new Error(`only ${frames(stream).length} frames: ${stream.messages.join(" | ")}`);
-    await sleep(10);
-  }
-}
+const untilFrames = (stream: EventStream, count: number) =>
+  waitFor(() => frames(stream).length >= count, { timeoutMs: 10_000, message: () => `only ${frames(stream).length} frames: ${stream.messages.join(" | ")}` });
 /** Connects until a stream is accepted (it carries an event, not a refusal), for at most `ms`. */
 async function acceptedWithin(ms: number, connect: () => Promise<EventStream>): Promise<EventStream> {
   const deadline = Date.now() + ms;

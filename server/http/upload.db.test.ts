@@ -1,7 +1,8 @@
 import { PDFDocument, StandardFonts } from "pdf-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../boot/app";
-import { browserFor, createTestApp, createTestTenant, serveApp, type TestCaller } from "../testing/testApp";
+import { createTestApp, createTestTenant, type TestCaller } from "../testing/app";
+import { serveApp, signInCookie } from "../testing/http";
 import { MAX_DOCUMENT_BYTES } from "../knowledge/ingest";
 import { handleUpload } from "./upload";
 
@@ -56,9 +57,7 @@ describe("POST /api/knowledge/upload", () => {
   });
 
   it("accepts the sign-in cookie like tRPC does, and nothing without a key", async () => {
-    const browser = browserFor(app, null);
-    await browser.api.auth.signIn({ apiKey: key });
-    const cookie = browser.resHeaders.get("set-cookie")!.split(";")[0]!;
+    const cookie = await signInCookie(app, key);
     expect((await upload({ knowledgeBaseId: baseId, file: new File(["Cookie text."], "c.txt") }, { cookie })).status).toBe(201);
     const res = await upload({ knowledgeBaseId: baseId, file: new File(["x"], "x.txt") }, {});
     expect(res.status).toBe(401);

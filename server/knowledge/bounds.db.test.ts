@@ -3,7 +3,8 @@ import { PDFDocument } from "pdf-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knowledgeChunks, knowledgeDocuments } from "../../db/schema";
 import type { App } from "../boot/app";
-import { createTestApp, createTestTenant, fieldErrorsOf, serveApp, type TestCaller } from "../testing/testApp";
+import { createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing/app";
+import { serveApp } from "../testing/http";
 import { handleUpload } from "../http/upload";
 
 /**

@@ -9,7 +9,8 @@ import { ANSWER_SET, missingFacts, type AnswerSet } from "./evaluate";
 import { ensureHandbookBase, HANDBOOK_BASE_NAME } from "./handbookBase";
 import { knowledgeDeps } from "./sessionKnowledge";
 import { languageOf } from "../platform/text/language";
-import { askAndRead, createTestApp, defaultTenantUser, referencesOf, textOf, type TestCaller } from "../testing/testApp";
+import { createTestApp, defaultTenantUser, type TestCaller } from "../testing/app";
+import { ask, referencesOf, textOf } from "../testing/answers";
 
 /**
  * A Chinese user's first run: the default knowledge base holds the Chinese handbook beside the
@@ -90,7 +91,7 @@ describe("Chinese questions about Parley on a fresh install", () => {
     for (const { question, facts } of QUESTIONS) {
       const session = await member.session.create();
       expect(session.knowledgeBaseId).toBe(baseId);
-      const events = await askAndRead(member, session.id, question);
+      const { events } = await ask(member, session.id, question);
       const references = referencesOf(events);
       const answer = textOf(events);
       const [leadIn = "", ...body] = answer.split("\n\n");
@@ -108,7 +109,7 @@ describe("Chinese questions about Parley on a fresh install", () => {
 
   it("leave English questions to the English handbook", async () => {
     const session = await member.session.create();
-    const events = await askAndRead(member, session.id, "How do I delete a session?");
+    const { events } = await ask(member, session.id, "How do I delete a session?");
     expect(referencesOf(events)[0]!.source).toBe("Parley handbook");
     // Which English passage leads depends on what the README (indexed beside the handbooks) says about deleting;
     // what this test holds is the language: an English answer, led by the English handbook, no Chinese in it.

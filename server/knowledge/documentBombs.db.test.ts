@@ -2,8 +2,8 @@ import { count, eq } from "drizzle-orm";
 import { PDFDocument, StandardFonts } from "pdf-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knowledgeChunks, knowledgeDocuments } from "../../db/schema";
-import type { App } from "../boot/app";
-import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
+import { serveTestApp, type ServedTestApp } from "../testing/http";
+import { waitFor } from "../testing/wait";
 import { PDF_BOMBS } from "./pdfFixtures";
 
 /**
@@ -13,29 +13,17 @@ import { PDF_BOMBS } from "./pdfFixtures";
  * process that dies mid-parse costs that parse only, and documents wait in a bounded queue.
  */
 
-interface Served {
-  app: App;
-  url: string;
+/** A served test App, with a member's key and a knowledge base of theirs to upload to. */
+interface Served extends ServedTestApp {
   key: string;
   baseId: string;
-  close(): Promise<void>;
 }
 
-async function serve(...args: Parameters<typeof createTestApp>): Promise<Served> {
-  const app = await createTestApp(...args);
-  const { apiKey: key, api } = await (await createTestTenant(app)).addUser("member");
+async function serve(...args: Parameters<typeof serveTestApp>): Promise<Served> {
+  const served = await serveTestApp(...args);
+  const { apiKey: key, api } = await served.tenant.addUser("member");
   const baseId = (await api.knowledge.bases.create({ name: "Bombs" })).id;
-  const server = await serveApp(app);
-  return {
-    app,
-    url: server.url,
-    key,
-    baseId,
-    async close() {
-      await server.close();
-      await app.close();
-    },
-  };
+  return { ...served, key, baseId };
 }
 
 const stored = async ({ app, baseId }: Served) => ({
@@ -100,14 +88,6 @@ async function watched<T>({ url }: Served, work: Promise<T>) {
   }
 }
 
-async function until(check: () => boolean, ms = 30_000) {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > ms) throw new Error("timed out waiting");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe("a PDF bomb at the upload route", () => {
   let served: Served;
   beforeAll(async () => {
@@ -142,7 +122,7 @@ describe("a document process that dies mid-parse", () => {
     const { app } = served;
     const before = await stored(served);
     const adding = addDocument(served, slowMarkdown(20_000));
-    await until(() => app.documents.running === 1 && app.documents.pids.length === 1);
+    await waitFor(() => app.documents.running === 1 && app.documents.pids.length === 1, { timeoutMs: 30_000 });
     const [pid] = app.documents.pids;
     await new Promise((resolve) => setTimeout(resolve, 500));
     process.kill(pid!, "SIGKILL");
@@ -169,9 +149,9 @@ describe("the queue of documents", () => {
   it("holds PARLEY_MAX_QUEUED_DOCUMENTS documents while the processes are busy; the next is 429 with Retry-After, on tRPC and the upload route, storing nothing", async () => {
     const { app } = served;
     const running = addDocument(served, slowMarkdown(6_000));
-    await until(() => app.documents.running === 1);
+    await waitFor(() => app.documents.running === 1, { timeoutMs: 30_000 });
     const queued = upload(served, new File(["# Queued\n\nWaits its turn."], "queued.md"));
-    await until(() => app.documents.queued === 1);
+    await waitFor(() => app.documents.queued === 1, { timeoutMs: 30_000 });
     const before = await stored(served);
 
     const refused = await addDocument(served, "# One too many");

@@ -4,6 +4,7 @@ import { AppError } from "../platform/errors";
 import { createDocumentPool, type DocumentPool, type DocumentPoolOptions } from "./documentPool";
 import { onePagePdf, showText } from "./pdfFixtures";
 import type { PreparationRequest } from "./prepare";
+import { waitFor } from "../testing/wait";
 
 /** Prose that takes the worker seconds to chunk and embed: what a slow upload looks like. */
 const prose = (paragraphs: number) =>
@@ -70,14 +71,6 @@ describe("the document pool", () => {
   }, 90_000);
 });
 
-/** Until `check` holds (polling), or fails the test after `ms`. */
-async function until(check: () => boolean, ms = 30_000) {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > ms) throw new Error("timed out waiting");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -107,7 +100,7 @@ describe("a document process that dies", () => {
     await pool.prepare(request("Up."));
     const [pid] = pool.pids;
     process.kill(pid!, "SIGKILL");
-    await until(() => pool.pids.length === 1 && pool.pids[0] !== pid);
+    await waitFor(() => pool.pids.length === 1 && pool.pids[0] !== pid, { timeoutMs: 30_000 });
     expect((await pool.prepare(request("Still reading."))).chunks).toHaveLength(1);
   }, 60_000);
 });
@@ -128,7 +121,7 @@ describe("the queue of documents", () => {
     const pool = createDocumentPool({ processes: 1 });
     const running = pool.prepare(request(prose(20_000))).catch((e: unknown) => e);
     const queued = pool.prepare(request("Never read.")).catch((e: unknown) => e);
-    await until(() => pool.pids.length === 1);
+    await waitFor(() => pool.pids.length === 1, { timeoutMs: 30_000 });
     const [pid] = pool.pids;
     await pool.close();
     expect(await running).toMatchObject({ kind: "unavailable" });

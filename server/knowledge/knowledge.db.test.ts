@@ -7,7 +7,8 @@ import type { App } from "../boot/app";
 import { authenticateKey } from "../auth/accounts";
 import type { StreamEvent } from "../chat/events";
 import { checkHealth } from "../http/health";
-import { askAndRead, codeOf, createTestApp, createTestTenant, defaultTenantUser, fieldErrorsOf, referencesOf, textOf, type TestCaller } from "../testing/testApp";
+import { codeOf, createTestApp, createTestTenant, defaultTenantUser, fieldErrorsOf, type TestCaller } from "../testing/app";
+import { ask, referencesOf, textOf } from "../testing/answers";
 import { ensureHandbookBase, HANDBOOK_BASE_NAME } from "./handbookBase";
 import { defaultStrategy } from "../../common/settings";
 import { addTextDocument, MAX_DOCUMENT_BYTES } from "./ingest";
@@ -201,7 +202,7 @@ describe("tenant isolation", () => {
       .update(sessions)
       .set({ knowledgeBaseId: foreign.id, agentConfig: { agentModeEnabled: false, webSearchEnabled: false, knowledgeBases: [foreign.id], knowledgeIds: [] } })
       .where(eq(sessions.id, s.id));
-    const events = await askAndRead(alice, s.id, "What does the zanzibar protocol need?");
+    const { events } = await ask(alice, s.id, "What does the zanzibar protocol need?");
     expect(events.map((e) => e.type)).not.toContain("references");
     expect(textOf(events)).not.toContain("quokkas");
     expect(events.at(-1)!.type).toBe("complete");
@@ -277,7 +278,7 @@ describe("answers from knowledge", () => {
     expect(s.knowledgeBaseId).toBe(handbookBase.id);
     expect((await newcomer.session.create({ knowledgeBaseId: null })).knowledgeBaseId).toBeNull();
 
-    const events = await askAndRead(newcomer, s.id, "How do I scale Parley out?");
+    const { events } = await ask(newcomer, s.id, "How do I scale Parley out?");
     const types = events.map((e) => e.type);
     expect(types.indexOf("references")).toBeGreaterThan(-1);
     expect(types.indexOf("references")).toBeLessThan(types.indexOf("answer"));
@@ -311,7 +312,7 @@ describe("answers from knowledge", () => {
     const fallbackResponse = "I only know about Parley, sorry.";
     for (const knowledgeBaseId of [null, base.id]) {
       const s = await alice.session.create({ knowledgeBaseId, strategy: { fallbackStrategy: "fixed", fallbackResponse } });
-      const events = await askAndRead(alice, s.id, "What is the weather in Paris tomorrow?");
+      const { events } = await ask(alice, s.id, "What is the weather in Paris tomorrow?");
       expect(events.map((e) => e.type)).not.toContain("references");
       expect(textOf(events)).toBe(fallbackResponse);
       expect(events.at(-1)).toMatchObject({ type: "complete", content: fallbackResponse });
@@ -321,7 +322,7 @@ describe("answers from knowledge", () => {
   it("with nothing retrieved, fallbackStrategy model lets the model answer and say it found no source", async () => {
     const { base } = await baseWithHandbook(alice, "Fallback model");
     const s = await alice.session.create({ knowledgeBaseId: base.id, strategy: { fallbackStrategy: "model" } });
-    const events = await askAndRead(alice, s.id, "What is the weather in Paris tomorrow?");
+    const { events } = await ask(alice, s.id, "What is the weather in Paris tomorrow?");
     expect(events.map((e) => e.type)).not.toContain("references");
     expect(textOf(events)).toContain("I could not find a source for this question");
     expect(events.at(-1)!.type).toBe("complete");
@@ -331,8 +332,8 @@ describe("answers from knowledge", () => {
     const { base } = await baseWithHandbook(alice, "Rewrite");
     const followUp = async (enableRewrite: boolean) => {
       const s = await alice.session.create({ knowledgeBaseId: base.id, strategy: { enableRewrite } });
-      expect(referencesOf(await askAndRead(alice, s.id, "How does a client resume after a dropped connection?")).length).toBeGreaterThan(0);
-      return referencesOf(await askAndRead(alice, s.id, "Tell me more about it"));
+      expect(referencesOf((await ask(alice, s.id, "How does a client resume after a dropped connection?")).events).length).toBeGreaterThan(0);
+      return referencesOf((await ask(alice, s.id, "Tell me more about it")).events);
     };
     const rewritten = await followUp(true);
     expect(rewritten.length).toBeGreaterThan(0);

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { folders } from "../../db/schema";
 import type { App } from "../boot/app";
-import { addFinishedTurn, codeOf, createTestApp, createTestTenant, fieldErrorsOf, readAnswer } from "../testing/testApp";
+import { addFinishedTurn, codeOf, createTestApp, createTestTenant, fieldErrorsOf } from "../testing/app";
+import { ask, readAnswer } from "../testing/answers";
 import { MAX_FOLDERS } from "./folders";
 
 /** Folders and the archive, at the tRPC edge (contract, "Folders, archive, sharing, …"). */
@@ -165,8 +166,7 @@ describe("archive", () => {
   it("an archived session still opens, streams and resumes; sending in it restores it", async () => {
     const api = await member();
     const s = await api.session.create({ title: "archived chat" });
-    const first = await api.chat.send({ sessionId: s.id, query: "What is a share link?" });
-    await readAnswer(api, { sessionId: s.id, messageId: first.assistantMessage.id });
+    const first = await ask(api, s.id, "What is a share link?");
     await api.session.update({ id: s.id, archived: true });
     expect((await api.session.get({ id: s.id })).archivedAt).toBeInstanceOf(Date);
     expect((await api.message.list({ sessionId: s.id })).items).toHaveLength(2);

@@ -5,7 +5,7 @@ import { messages, pairEmbeddings } from "../../db/schema";
 import type { App } from "../boot/app";
 import { authenticateKey, type Caller } from "../auth/accounts";
 import type { Embedder } from "../knowledge/embed";
-import { addFinishedTurn, createTestApp, createTestTenant } from "../testing/testApp";
+import { addFinishedTurn, createTestApp, createTestTenant } from "../testing/app";
 import { appendToPath, deleteMessage, lockActiveLeaf } from "./messages";
 import { indexQueuedPairs, pairText, requeueStalePairs, searchPairs, type PairSearchDeps } from "./pairSearch";
 

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createParleyClient, followAnswer } from "../../client";
 import type { App } from "../boot/app";
 import type { StreamEvent } from "../chat/events";
-import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
+import { createTestApp, createTestTenant } from "../testing/app";
+import { ask } from "../testing/answers";
+import { serveTestApp, type ServedTestApp } from "../testing/http";
 
 /**
  * Deleting sessions: every subscriber of an answer that was running ends with `stop` (reason
@@ -10,16 +12,13 @@ import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
  * Postgres (never by scanning the keyspace).
  */
 let app: App;
-let server: Awaited<ReturnType<typeof serveApp>>;
+let server: ServedTestApp;
 beforeAll(async () => {
   // Slow enough that an answer runs for many seconds unless something stops it.
-  app = await createTestApp({ PARLEY_OFFLINE_TOKEN_DELAY_MS: "40" });
-  server = await serveApp(app);
+  server = await serveTestApp({ PARLEY_OFFLINE_TOKEN_DELAY_MS: "40" });
+  app = server.app;
 });
-afterAll(async () => {
-  await server.close();
-  await app.close();
-});
+afterAll(() => server?.close());
 
 /** Resolves with what `read` gave, or rejects after `ms` (a subscriber that never ends). */
 function within<T>(ms: number, read: Promise<T>): Promise<T> {
@@ -95,8 +94,7 @@ describe("deleting or clearing a session mid-answer", () => {
       const sessions = [];
       for (let i = 0; i < 4; i++) {
         const s = await t.owner.api.session.create({ title: `s${i}` });
-        const turn = await t.owner.api.chat.send({ sessionId: s.id, query: "What is the LLM context?" });
-        for await (const _ of (await t.owner.api.chat.stream({ sessionId: s.id, messageId: turn.assistantMessage.id })) as AsyncIterable<unknown>);
+        const turn = await ask(t.owner.api, s.id, "What is the LLM context?");
         sessions.push({ id: s.id, stream: fast.keys.stream(s.id, turn.assistantMessage.id), context: fast.keys.context(s.id) });
       }
       for (const s of sessions) {

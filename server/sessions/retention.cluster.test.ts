@@ -4,7 +4,7 @@ import { defaultAgentConfig, defaultContextConfig, defaultStrategy, defaultSumma
 import { messages, sessions } from "../../db/schema";
 import type { App } from "../boot/app";
 import { existingKeys, keysOf } from "../testing/sessionKeys";
-import { createTestApp, createTestTenant } from "../testing/testApp";
+import { createTestApp, createTestTenant } from "../testing/app";
 import { DELETE_BATCH } from "./removal";
 import { sweepExpiredSessions } from "./retention";
 

@@ -7,7 +7,8 @@ import type { StreamEvent } from "../chat/events";
 import { defaultAgentConfig, defaultContextConfig, defaultStrategy, defaultSummaryParameters } from "../../common/settings";
 import { createLogger } from "../platform/log";
 import { existingKeys, keysOf } from "../testing/sessionKeys";
-import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, readAnswer } from "../testing/testApp";
+import { codeOf, createTestApp, createTestTenant, fieldErrorsOf } from "../testing/app";
+import { ask } from "../testing/answers";
 import { DELETE_BATCH } from "./removal";
 import { markExpired } from "./sessions";
 import { sweepExpiredSessions } from "./retention";
@@ -72,8 +73,7 @@ async function seedIdle(target: App, owner: { tenantId: string; userId: string }
 /** A session with a conversation, a rating, a share and its keys in the store; returns its id and keys. */
 async function lived(target: App, api: Awaited<ReturnType<Awaited<ReturnType<typeof createTestTenant>>["addUser"]>>["api"], title: string) {
   const s = await api.session.create({ title });
-  const turn = await api.chat.send({ sessionId: s.id, query: "What does retention delete?" });
-  await readAnswer(api, { sessionId: s.id, messageId: turn.assistantMessage.id });
+  const turn = await ask(api, s.id, "What does retention delete?");
   await api.message.rate({ messageId: turn.assistantMessage.id, rating: "down", reason: "too short" });
   const share = await api.share.create({ sessionId: s.id });
   return { id: s.id, keys: keysOf(target, s.id, [turn.assistantMessage.id]), share };

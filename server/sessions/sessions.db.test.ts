@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "../../db/schema";
 import type { App } from "../boot/app";
 import { defaultContextConfig, defaultStrategy, defaultSummaryParameters } from "../../common/settings";
-import { addFinishedTurn, codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing/testApp";
+import { addFinishedTurn, codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing/app";
 
 let app: App;
 let t: Awaited<ReturnType<typeof createTestTenant>>;

@@ -4,20 +4,18 @@ import { createParleyClient } from "../../client";
 import { sessions } from "../../db/schema";
 import type { App } from "../boot/app";
 import { defaultContextConfig, defaultStrategy, defaultSummaryParameters } from "../../common/settings";
-import type { StreamEvent } from "../chat/events";
-import { createTestApp, createTestTenant, serveApp } from "../testing/testApp";
+import { createTestTenant } from "../testing/app";
+import { readAnswer } from "../testing/answers";
+import { serveTestApp, type ServedTestApp } from "../testing/http";
 
 /** A session's stored config always has the contract's full shape, whatever a partial update sends. */
 let app: App;
-let server: Awaited<ReturnType<typeof serveApp>>;
+let server: ServedTestApp;
 beforeAll(async () => {
-  app = await createTestApp();
-  server = await serveApp(app);
+  server = await serveTestApp();
+  app = server.app;
 });
-afterAll(async () => {
-  await server.close();
-  await app.close();
-});
+afterAll(() => server?.close());
 
 async function storedConfig(id: string) {
   const [row] = await app.db.select().from(sessions).where(eq(sessions.id, id));
@@ -45,10 +43,7 @@ describe("partial settings updates", () => {
     expect(row.strategy).toEqual(defaultStrategy());
 
     const turn = await client.chat.send.mutate({ sessionId: s.id, query: "What is Parley?" });
-    const events: StreamEvent[] = [];
-    for await (const [, event] of (await t.owner.api.chat.stream({ sessionId: s.id, messageId: turn.assistantMessage.id })) as AsyncIterable<[string, StreamEvent]>) {
-      events.push(event);
-    }
+    const events = await readAnswer(t.owner.api, { sessionId: s.id, messageId: turn.assistantMessage.id });
     expect(events.at(-1)?.type).toBe("complete");
   });
 

@@ -8,7 +8,9 @@ import { sha256 } from "../auth/accounts";
 import { apiRoutes } from "../http/routes";
 import { createHttpServer } from "../http/server";
 import { withSharePageGuard } from "../http/share";
-import { askAndRead, codeOf, createTestApp, createTestTenant, fieldErrorsOf, readAnswer, serveApp } from "../testing/testApp";
+import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestTenant } from "../testing/app";
+import { ask, readAnswer } from "../testing/answers";
+import { serveTestApp, type ServedTestApp } from "../testing/http";
 import { MAX_LIVE_SHARES } from "./shares";
 
 /**
@@ -17,13 +19,13 @@ import { MAX_LIVE_SHARES } from "./shares";
  * that shows nothing, a per-address limit.
  */
 let app: App;
-let server: Awaited<ReturnType<typeof serveApp>>;
-let t: Awaited<ReturnType<typeof createTestTenant>>;
+let server: ServedTestApp;
+let t: TestTenant;
 let kbId: string;
 beforeAll(async () => {
-  app = await createTestApp();
-  server = await serveApp(app);
-  t = await createTestTenant(app);
+  server = await serveTestApp();
+  app = server.app;
+  t = server.tenant;
   const kb = await t.owner.api.knowledge.bases.create({ name: "Zoo" });
   await t.owner.api.knowledge.documents.add({
     knowledgeBaseId: kb.id,
@@ -33,10 +35,7 @@ beforeAll(async () => {
   });
   kbId = kb.id;
 });
-afterAll(async () => {
-  await server.close();
-  await app.close();
-});
+afterAll(() => server?.close());
 
 const member = () => t.addUser("member");
 const getShare = (token: string, base = server.url) => fetch(`${base}/api/share/${token}`);
@@ -50,9 +49,8 @@ describe("share.create", () => {
   it("copies the active path's completed messages with their sources' titles and snippets, and nothing of the owner but the title", async () => {
     const { api } = await member();
     const s = await api.session.create({ title: "Zoo questions", knowledgeBaseId: kbId });
-    await askAndRead(api, s.id, "Where do the giraffes live?");
-    const second = await api.chat.send({ sessionId: s.id, query: "Where do the penguins live?" });
-    await readAnswer(api, { sessionId: s.id, messageId: second.assistantMessage.id });
+    await ask(api, s.id, "Where do the giraffes live?");
+    const second = await ask(api, s.id, "Where do the penguins live?");
     // A second version of the last answer: the first leaves the active path.
     const again = await api.chat.regenerate({ sessionId: s.id, messageId: second.assistantMessage.id });
     await readAnswer(api, { sessionId: s.id, messageId: again.assistantMessage.id });
@@ -88,8 +86,8 @@ describe("share.create", () => {
   it("leaves out an answer still streaming, or stopped, and every other branch", async () => {
     const { api } = await member();
     const s = await api.session.create({ title: "partial" });
-    await askAndRead(api, s.id, "First question");
-    const stopped = await askAndRead(api, s.id, "Second question");
+    await ask(api, s.id, "First question");
+    const { events: stopped } = await ask(api, s.id, "Second question");
     expect(stopped.at(-1)?.type).toBe("complete");
     const path = (await api.message.list({ sessionId: s.id })).items;
     await app.db.update(messages).set({ status: "stopped" }).where(eq(messages.id, path[3]!.id));
@@ -103,12 +101,11 @@ describe("share.create", () => {
   it("never changes: a later message, an edit, a regenerate or a clear leave the copy as it was", async () => {
     const { api } = await member();
     const s = await api.session.create({ title: "frozen", knowledgeBaseId: kbId });
-    const first = await api.chat.send({ sessionId: s.id, query: "Where do the giraffes live?" });
-    await readAnswer(api, { sessionId: s.id, messageId: first.assistantMessage.id });
+    const first = await ask(api, s.id, "Where do the giraffes live?");
     const share = await api.share.create({ sessionId: s.id });
     const before = await (await getShare(share.token!)).text();
 
-    await askAndRead(api, s.id, "And the penguins?");
+    await ask(api, s.id, "And the penguins?");
     const edited = await api.chat.edit({ sessionId: s.id, messageId: first.userMessage.id, query: "Where do the penguins live?" });
     await readAnswer(api, { sessionId: s.id, messageId: edited.assistantMessage.id });
     const regenerated = await api.chat.regenerate({ sessionId: s.id, messageId: edited.assistantMessage.id });
@@ -164,7 +161,7 @@ describe("one 404 for every link that shows nothing", () => {
     const { api } = await member();
     const other = await member();
     const s = await api.session.create({ title: "short-lived" });
-    await askAndRead(api, s.id, "Hello there");
+    await ask(api, s.id, "Hello there");
     const revoked = await api.share.create({ sessionId: s.id });
     const deleted = await api.share.create({ sessionId: s.id });
     const expected = await unknown(randomBytes(32).toString("base64url"));

@@ -2,7 +2,9 @@ import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages, sessions } from "../../db/schema";
 import type { App } from "../boot/app";
-import { askAndRead, codeOf, createTestApp, createTestTenant, fieldErrorsOf, readAnswer, serveApp } from "../testing/testApp";
+import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestTenant } from "../testing/app";
+import { ask, readAnswer } from "../testing/answers";
+import { serveTestApp, type ServedTestApp } from "../testing/http";
 import { existingKeys as existing, keysOf } from "../testing/sessionKeys";
 import { sweepExpiredSessions } from "./retention";
 
@@ -12,17 +14,14 @@ import { sweepExpiredSessions } from "./retention";
  * last activity ends, or at once by `session.delete`; `temporary: false` keeps one.
  */
 let app: App;
-let server: Awaited<ReturnType<typeof serveApp>>;
-let t: Awaited<ReturnType<typeof createTestTenant>>;
+let server: ServedTestApp;
+let t: TestTenant;
 beforeAll(async () => {
-  app = await createTestApp();
-  server = await serveApp(app);
-  t = await createTestTenant(app);
+  server = await serveTestApp();
+  app = server.app;
+  t = server.tenant;
 });
-afterAll(async () => {
-  await server.close();
-  await app.close();
-});
+afterAll(() => server?.close());
 
 const HOUR = 3_600_000;
 const ids = (page: { items: { id: string }[] }) => page.items.map((s) => s.id);
@@ -33,7 +32,7 @@ describe("a temporary chat", () => {
     const s = await api.session.create({ title: "scratch", temporary: true });
     expect(s.temporary).toBe(true);
     expect(s.expiresAt!.getTime() - s.updatedAt.getTime()).toBe(24 * HOUR);
-    const events = await askAndRead(api, s.id, "What is a temporary chat?");
+    const { events } = await ask(api, s.id, "What is a temporary chat?");
     expect(events.at(-1)?.type).toBe("complete");
     const [, answer] = (await api.message.list({ sessionId: s.id })).items;
     expect(answer).toMatchObject({ role: "assistant", status: "completed" });
@@ -51,10 +50,10 @@ describe("a temporary chat", () => {
     const tenant = await createTestTenant(app);
     const { api, apiKey } = await tenant.addUser("member");
     const ordinary = await api.session.create({ title: "ordinary okapi" });
-    await askAndRead(api, ordinary.id, "Tell me about the okapi");
+    await ask(api, ordinary.id, "Tell me about the okapi");
     const stats = await tenant.owner.api.admin.stats();
     const temporary = await api.session.create({ title: "temporary okapi", temporary: true });
-    await askAndRead(api, temporary.id, "Tell me about the okapi");
+    await ask(api, temporary.id, "Tell me about the okapi");
 
     expect(ids(await api.session.list())).toEqual([ordinary.id]);
     expect((await api.session.list({ withTotal: true })).total).toBe(1);
@@ -95,8 +94,7 @@ describe("a temporary chat", () => {
   it("deleted by session.delete is gone at once: its URL is 404", async () => {
     const { api } = await t.addUser("member");
     const s = await api.session.create({ temporary: true });
-    const turn = await api.chat.send({ sessionId: s.id, query: "Forget me" });
-    await readAnswer(api, { sessionId: s.id, messageId: turn.assistantMessage.id });
+    const turn = await ask(api, s.id, "Forget me");
     expect(await api.session.delete({ id: s.id })).toEqual({ id: s.id });
     expect(await codeOf(api.session.get({ id: s.id }))).toBe("NOT_FOUND");
     expect(await codeOf(api.message.list({ sessionId: s.id }))).toBe("NOT_FOUND");
@@ -113,10 +111,7 @@ describe("expiry", () => {
       const tenant = await createTestTenant(short);
       const { api } = await tenant.addUser("member");
       const doomed = await api.session.create({ temporary: true });
-      const turns = [await api.chat.send({ sessionId: doomed.id, query: "First" })];
-      await readAnswer(api, { sessionId: doomed.id, messageId: turns[0]!.assistantMessage.id });
-      turns.push(await api.chat.send({ sessionId: doomed.id, query: "Second" }));
-      await readAnswer(api, { sessionId: doomed.id, messageId: turns[1]!.assistantMessage.id });
+      const turns = [await ask(api, doomed.id, "First"), await ask(api, doomed.id, "Second")];
       const ordinary = await api.session.create();
       const doomedKeys = keysOf(short, doomed.id, turns.map((turn) => turn.assistantMessage.id));
       expect((await existing(short, doomedKeys)).length).toBeGreaterThanOrEqual(3); // context and both streams
@@ -125,7 +120,7 @@ describe("expiry", () => {
       const busy = await api.session.create({ temporary: true });
       await new Promise((r) => setTimeout(r, 1300));
       // Activity renews a chat's lifetime: this one was just used.
-      await askAndRead(api, busy.id, "Still here?");
+      await ask(api, busy.id, "Still here?");
       const result = await sweepExpiredSessions(short);
       expect(result).toMatchObject({ temporary: 1, retention: 0 });
 

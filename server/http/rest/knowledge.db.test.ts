@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../boot/app";
 import { documentText } from "../../knowledge/chunk";
 import { parseText } from "../../knowledge/parse";
-import { createTestApp, createTestTenant, serveApp } from "../../testing/testApp";
+import { createTestTenant } from "../../testing/app";
+import { serveTestApp, type ServedTestApp } from "../../testing/http";
+import { restClient } from "../../testing/rest";
 import { handleUpload } from "../upload";
 
 /**
@@ -12,7 +14,7 @@ import { handleUpload } from "../upload";
  * in SSE frames and in Message JSON, carrying every field of WeKnora's SearchResult.
  */
 let app: App;
-let served: Awaited<ReturnType<typeof serveApp>>;
+let served: ServedTestApp;
 let base: string;
 let key: string;
 let otherKey: string;
@@ -25,6 +27,7 @@ let foreignKbId: string;
 let foreignDocId: string;
 /** The tenant's owner over tRPC. */
 let owner: Awaited<ReturnType<typeof createTestTenant>>["owner"]["api"];
+const { request, call } = restClient(() => base, () => key);
 
 const ZOO = `# Zoo operations
 
@@ -68,10 +71,10 @@ const CHUNK_FIELDS = [
 const sorted = (keys: string[]) => [...keys].sort();
 
 beforeAll(async () => {
-  app = await createTestApp();
-  served = await serveApp(app);
+  served = await serveTestApp();
+  app = served.app;
   base = `${served.url}/api/v1`;
-  const t = await createTestTenant(app);
+  const t = served.tenant;
   const other = await createTestTenant(app);
   key = t.owner.apiKey;
   otherKey = other.owner.apiKey;
@@ -88,19 +91,7 @@ beforeAll(async () => {
   foreignKbId = (await other.owner.api.knowledge.bases.create({ name: "Theirs" })).id;
   foreignDocId = (await other.owner.api.knowledge.documents.add({ knowledgeBaseId: foreignKbId, title: "Zoo deploy notes", content: ZOO, mimeType: "text/markdown" })).id;
 });
-afterAll(async () => {
-  await served?.close();
-  await app?.close();
-});
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function call(method: string, path: string, o: { key?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
-  const headers: Record<string, string> = { "X-API-Key": o.key ?? key };
-  if (o.body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(base + path, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
-  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-  return { status: res.status, body: await res.json() };
-}
+afterAll(() => served?.close());
 
 describe("knowledge bases", () => {
   it("lists the tenant's bases and reads one as WeKnora's KnowledgeBase, with Parley's counts and embedder", async () => {
@@ -267,11 +258,7 @@ describe("search", () => {
 describe("references", () => {
   it("carry every SearchResult field in knowledge-chat's references frame and in Message JSON", async () => {
     const session = (await call("POST", "/sessions", { body: { title: "Ops", knowledge_base_id: kbId } })).body.data;
-    const res = await fetch(`${base}/knowledge-chat/${session.id}`, {
-      method: "POST",
-      headers: { "X-API-Key": key, "content-type": "application/json" },
-      body: JSON.stringify({ query: "How do I roll back a release?" }),
-    });
+    const res = await request("POST", `/knowledge-chat/${session.id}`, { body: { query: "How do I roll back a release?" } });
     const frames = (await res.text())
       .split("\n\n")
       .flatMap((block) => /^data:(.*)$/m.exec(block)?.[1] ?? [])

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../boot/app";
-import { addFinishedTurn, createTestApp, createTestTenant, serveApp } from "../../testing/testApp";
+import { addFinishedTurn, createTestTenant, type TestTenant } from "../../testing/app";
+import { serveTestApp, type ServedTestApp } from "../../testing/http";
+import { waitFor } from "../../testing/wait";
+import { restClient } from "../../testing/rest";
 
 /**
  * `POST /api/v1/messages/search` over real HTTP, with the app's own indexer: keyword, vector and
@@ -9,34 +12,22 @@ import { addFinishedTurn, createTestApp, createTestTenant, serveApp } from "../.
  * client sends them; only the caller's own sessions.
  */
 let app: App;
-let served: Awaited<ReturnType<typeof serveApp>>;
+let served: ServedTestApp;
 let base: string;
-let t: Awaited<ReturnType<typeof createTestTenant>>;
+let t: TestTenant;
 let key: string;
+const { request, call } = restClient(() => base, () => key);
 
 const ITEM_FIELDS = ["request_id", "session_id", "session_title", "query_content", "answer_content", "score", "match_type", "created_at"].sort();
 
 beforeAll(async () => {
-  app = await createTestApp();
-  served = await serveApp(app);
+  served = await serveTestApp();
+  app = served.app;
   base = `${served.url}/api/v1`;
-  t = await createTestTenant(app);
+  t = served.tenant;
   key = (await t.addUser("member")).apiKey;
 });
-afterAll(async () => {
-  await served?.close();
-  await app?.close();
-});
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function call(method: string, path: string, o: { key?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(base + path, {
-    method,
-    headers: { "X-API-Key": o.key ?? key, "content-type": "application/json" },
-    body: o.body === undefined ? undefined : JSON.stringify(o.body),
-  });
-  return { status: res.status, body: await res.json() };
-}
+afterAll(() => served?.close());
 
 interface Item {
   request_id: string;
@@ -55,22 +46,18 @@ const newSession = async (as = key) => (await call("POST", "/sessions", { key: a
 /** Polls vector search until the session's pair is found; returns how long it took. */
 async function untilSearchable(query: string, sessionId: string, as = key): Promise<number> {
   const started = Date.now();
-  for (;;) {
-    const { items } = await search({ query, mode: "vector", session_ids: [sessionId] }, as);
-    if (items.length > 0) return Date.now() - started;
-    if (Date.now() - started > 15_000) throw new Error(`"${query}" never became searchable`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitFor(async () => (await search({ query, mode: "vector", session_ids: [sessionId] }, as)).items.length > 0, {
+    timeoutMs: 15_000,
+    intervalMs: 200,
+    message: `"${query}" never became searchable`,
+  });
+  return Date.now() - started;
 }
 
 describe("POST /messages/search", () => {
   it("finds an answer by meaning within 10 s of its end", async () => {
     const s = await newSession();
-    const res = await fetch(`${base}/knowledge-chat/${s}`, {
-      method: "POST",
-      headers: { "X-API-Key": key, "content-type": "application/json" },
-      body: JSON.stringify({ query: "How much does a nurse earn?", disable_title: true }),
-    });
+    const res = await request("POST", `/knowledge-chat/${s}`, { body: { query: "How much does a nurse earn?", disable_title: true } });
     // The server closes the stream after the answer's last frame.
     expect(await res.text()).toContain('"response_type":"complete"');
     expect(await untilSearchable("How much does a nurse earn?", s)).toBeLessThan(10_000);

@@ -1,38 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { App } from "../../boot/app";
-import { createTestApp, createTestTenant, openEventStream, serveApp, signInCookie } from "../../testing/testApp";
+import { openEventStream, serveTestApp, signInCookie, type ServedTestApp } from "../../testing/http";
+import { restClient } from "../../testing/rest";
 
 /**
  * What WeKnora's other clients send, through the real server: the web app's JSON posted as
  * `text/event-stream`, the MCP client's enum spellings and Go's zero values, a message's `channel`,
  * and the Go SDK's one-message delete.
  */
-let app: App;
-let served: Awaited<ReturnType<typeof serveApp>>;
+let served: ServedTestApp;
 let base: string;
 let key: string;
+const { call } = restClient(() => base, () => key);
 
 beforeAll(async () => {
-  app = await createTestApp();
-  served = await serveApp(app);
+  served = await serveTestApp();
   base = `${served.url}/api/v1`;
-  const t = await createTestTenant(app);
-  key = (await t.addUser("member")).apiKey;
+  key = (await served.tenant.addUser("member")).apiKey;
 });
-afterAll(async () => {
-  await served?.close();
-  await app?.close();
-});
+afterAll(() => served?.close());
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function call(method: string, path: string, o: { body?: unknown; raw?: string; contentType?: string } = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(base + path, {
-    method,
-    headers: { "X-API-Key": key, ...((o.body !== undefined || o.raw !== undefined) && { "content-type": o.contentType ?? "application/json" }) },
-    body: o.raw ?? (o.body === undefined ? undefined : JSON.stringify(o.body)),
-  });
-  return { status: res.status, body: await res.json() };
-}
 const newSession = async (body: object = { title: "Clients" }) => {
   const res = await call("POST", "/sessions", { body });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -140,10 +126,9 @@ describe("deleting one message", () => {
   });
 
   it("refuses (409, code 1005) to delete a question while its answer streams, changing nothing", async () => {
-    const slow = await createTestApp({ PARLEY_OFFLINE_TOKEN_DELAY_MS: "20" });
-    const server = await serveApp(slow);
+    const server = await serveTestApp({ PARLEY_OFFLINE_TOKEN_DELAY_MS: "20" });
     try {
-      const t = await createTestTenant(slow);
+      const t = server.tenant;
       const headers = { "X-API-Key": t.owner.apiKey };
       const s = await t.owner.api.session.create({ title: "Busy" });
       const stream = await openEventStream(`${server.url}/api/v1/knowledge-chat/${s.id}`, headers, { query: "A long answer please", disable_title: true });
@@ -155,7 +140,6 @@ describe("deleting one message", () => {
       expect((await t.owner.api.message.list({ sessionId: s.id })).items).toHaveLength(2);
     } finally {
       await server.close();
-      await slow.close();
     }
   });
 });
@@ -180,10 +164,9 @@ describe("X-Request-ID is a trace id; Idempotency-Key makes a retry the same tur
   });
 
   it("streams the same answer for the same key and query, also while it streams; another query is 409 (1005); a key that is not a uuid is 400 (1010)", async () => {
-    const slow = await createTestApp({ PARLEY_OFFLINE_TOKEN_DELAY_MS: "10" });
-    const server = await serveApp(slow);
+    const server = await serveTestApp({ PARLEY_OFFLINE_TOKEN_DELAY_MS: "10" });
     try {
-      const t = await createTestTenant(slow);
+      const t = server.tenant;
       const s = await t.owner.api.session.create({ title: "Retries" });
       const url = `${server.url}/api/v1/knowledge-chat/${s.id}`;
       const headers = { "X-API-Key": t.owner.apiKey, "Idempotency-Key": "7d1c6a52-3b0e-4c58-9a7f-2f1c0b6e9d41" };
@@ -209,7 +192,6 @@ describe("X-Request-ID is a trace id; Idempotency-Key makes a retry the same tur
       expect((await t.owner.api.message.list({ sessionId: s.id })).items).toHaveLength(2);
     } finally {
       await server.close();
-      await slow.close();
     }
   });
 });
@@ -239,10 +221,9 @@ describe("the frames WeKnora's web app reads", () => {
   });
 
   it("ends a stopped answer with reason user_requested (deleted for a deleted session) and the ids", async () => {
-    const slow = await createTestApp({ PARLEY_OFFLINE_TOKEN_DELAY_MS: "20" });
-    const server = await serveApp(slow);
+    const server = await serveTestApp({ PARLEY_OFFLINE_TOKEN_DELAY_MS: "20" });
     try {
-      const t = await createTestTenant(slow);
+      const t = server.tenant;
       const headers = { "X-API-Key": t.owner.apiKey, "content-type": "application/json" };
       for (const how of ["stop", "delete"] as const) {
         const s = await t.owner.api.session.create({ title: how });
@@ -261,7 +242,6 @@ describe("the frames WeKnora's web app reads", () => {
       }
     } finally {
       await server.close();
-      await slow.close();
     }
   });
 });

@@ -2,7 +2,9 @@ import { randomUUID } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../boot/app";
-import { createTestApp, createTestTenant, readAnswer, serveApp, subscriptionUrl, trpcOwnResponse } from "../../testing/testApp";
+import { createTestTenant } from "../../testing/app";
+import { ask } from "../../testing/answers";
+import { serveTestApp, subscriptionUrl, trpcOwnResponse, type ServedTestApp } from "../../testing/http";
 import { NEEDS_CALLER_MESSAGE } from "./trpc";
 import { trpcErrorBody } from "./internals";
 
@@ -13,17 +15,14 @@ import { trpcErrorBody } from "./internals";
  */
 
 let app: App;
-let server: Awaited<ReturnType<typeof serveApp>>;
+let server: ServedTestApp;
 let key: string;
 beforeAll(async () => {
-  app = await createTestApp();
-  server = await serveApp(app);
-  key = (await createTestTenant(app)).owner.apiKey;
+  server = await serveTestApp();
+  app = server.app;
+  key = server.tenant.owner.apiKey;
 });
-afterAll(async () => {
-  await server.close();
-  await app.close();
-});
+afterAll(() => server?.close());
 
 /** The same request answered by Parley's server and by tRPC's own adapter: status, body text and response. */
 async function bothAnswer(path: string, init: RequestInit = {}) {
@@ -53,9 +52,8 @@ describe("tRPC's wire format, as Parley writes it", () => {
   it("streams a subscription with tRPC's headers and bytes: tracked events, and errors (with their field errors)", async () => {
     const owner = (await createTestTenant(app)).owner;
     const session = await owner.api.session.create({});
-    const turn = await owner.api.chat.send({ sessionId: session.id, query: "What is Parley?" });
+    const turn = await ask(owner.api, session.id, "What is Parley?");
     const messageId = turn.assistantMessage.id;
-    await readAnswer(owner.api, { sessionId: session.id, messageId });
     const headers = { authorization: `Bearer ${key}` };
     const ownerHeaders = { authorization: `Bearer ${owner.apiKey}` };
     const path = (input: object) => subscriptionUrl("", "chat.stream", input);

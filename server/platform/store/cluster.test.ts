@@ -1,23 +1,15 @@
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { createKeys } from "./keys";
 import { createRedisStore } from "./redis";
 import type { Store, StreamEntry } from "./types";
+import { waitFor } from "../../testing/wait";
 
 /** Runs in the `cluster` project only, on the 3-master cluster its global setup started. */
 const nodes = inject("redisClusterNodes");
 const keys = createKeys(`parley:test-${randomUUID().slice(0, 8)}:`);
 const name = `parley-test-${randomUUID().slice(0, 8)}`;
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for condition");
-    await sleep(10);
-  }
-}
 
 /** Follows `key` into `got` until `signal` aborts. */
 async function follow(store: Store, key: string, signal: AbortSignal, got: StreamEntry[]) {
@@ -99,7 +91,7 @@ describe("redis cluster store", () => {
       const before = await wakeConnections();
       await Promise.all(before.map((c) => masters[Number(c.split(":")[0])]!.call("CLIENT", "KILL", "ID", c.split(":")[1]!)));
       await store.append(k, [1, 2], 60);
-      await waitFor(async () => (await subscriptions([k]))[0] === 1 && (await wakeConnections()).some((c) => !before.includes(c)), 10_000);
+      await waitFor(async () => (await subscriptions([k]))[0] === 1 && (await wakeConnections()).some((c) => !before.includes(c)), { timeoutMs: 10_000 });
       await store.append(k, [3], 60);
       await waitFor(() => got.length === 4);
       expect(got.map((e) => e.data)).toEqual([0, 1, 2, 3]);

@@ -7,20 +7,13 @@ import { createKeys, createStore, type Store, type StreamEntry } from "./index";
 import { compareStreamIds } from "./follow";
 import { createRedisStore } from "./redis";
 import { DEL_BATCH } from "./types";
+import { waitFor } from "../../testing/wait";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 /** Given in the `cluster` project only: the suite then runs on that Redis Cluster. */
 const clusterNodes = inject("redisClusterNodes");
 /** Every key of this run starts here, so runs never see each other's keys and cleanup is one pattern. */
 const PREFIX = `parley:test-${randomUUID().slice(0, 8)}:`;
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for condition");
-    await sleep(10);
-  }
-}
 
 /** One entry at a time, as `follow` yields them in batches. */
 async function* entries(batches: AsyncIterable<StreamEntry[]>): AsyncGenerator<StreamEntry> {
