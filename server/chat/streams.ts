@@ -209,7 +209,7 @@ async function* eventsOf(
  * aborts first. Throws when the store cannot be read.
  */
 export async function terminalEventOf(deps: Pick<StreamDeps, "store" | "keys">, sessionId: string, messageId: string, signal: AbortSignal): Promise<TerminalEvent | null> {
-  // Followed from the first event: a late title may come after the terminal event, so it need not be the last.
+  // Followed from the first event: the terminal event may be written already.
   for await (const batch of deps.store.follow(deps.keys.stream(sessionId, messageId), null, signal)) {
     const terminal = batch.map((entry) => entry.data as StreamEvent).find(isTerminal);
     if (terminal) return terminal;

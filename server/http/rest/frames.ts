@@ -31,7 +31,7 @@ export const weknoraSse = (keepAliveMs: number): SseEncoding => ({
   pingMs: keepAliveMs,
 });
 
-export function frame(id: string, payload: StreamPayload): string {
+function weknoraFrame(id: string, payload: StreamPayload): string {
   // JSON.stringify escapes newlines inside strings, so the data is always one line.
   return `id:${id}\nevent:message\ndata:${JSON.stringify(payload)}\n\n`;
 }
@@ -76,6 +76,6 @@ export async function* answerFrames(deps: StreamReadDeps, answer: AnswerRow, las
   // Read from `lastEventId` itself: answer deltas arrive merged, so a replay from the start would
   // join deltas the client has seen with later ones under a later id.
   for await (const { id, event } of readAnswerStream(deps, answer, lastEventId, signal)) {
-    for (const payload of payloadsOf(event, answer)) yield frame(id, payload);
+    for (const payload of payloadsOf(event, answer)) yield weknoraFrame(id, payload);
   }
 }

@@ -24,17 +24,17 @@ const config = appRouter._def._config;
 /** The router's procedures by path (flat; tRPC calls them with its own call options, as below). */
 const procedures = appRouter._def.procedures as unknown as Record<string, ((opts: object) => Promise<unknown>) & { _def: { type: string } }>;
 const sse = config.sse ?? {};
-const CONNECTED = frame({ event: "connected", data: JSON.stringify(sse.client ?? {}) });
-const RETURN = frame({ event: "return", data: "" });
+const CONNECTED = trpcFrame({ event: "connected", data: JSON.stringify(sse.client ?? {}) });
+const RETURN = trpcFrame({ event: "return", data: "" });
 /** The headers tRPC sends with a subscription, and its ping. */
 const TRPC_SSE: SseEncoding = {
   headers: { vary: "trpc-accept, accept", ...sseHeaders },
-  ping: frame({ event: "ping", data: "" }),
+  ping: trpcFrame({ event: "ping", data: "" }),
   pingMs: sse.ping?.enabled ? (sse.ping.intervalMs ?? 1000) : 0,
 };
 
 /** An SSE message in tRPC's layout: each field on its line, then a blank line (and tRPC's extra newline). */
-function frame(f: { event?: string; data: string; id?: string }): string {
+function trpcFrame(f: { event?: string; data: string; id?: string }): string {
   return `${f.event === undefined ? "" : `event: ${f.event}\n`}data: ${f.data}\n${f.id === undefined ? "" : `id: ${f.id}\n`}\n\n`;
 }
 
@@ -115,7 +115,7 @@ async function stream(ctx: Context, res: ServerResponse, call: NonNullable<Retur
     if (!iterable) throw failure;
     if (await out.writeAll(messagesOf(iterable, call.lastEventId))) await out.write(RETURN);
   } catch (error) {
-    if (!out.signal.aborted) await out.write(frame({ event: "serialized-error", data: JSON.stringify(config.transformer.output.serialize(shape(error))) }));
+    if (!out.signal.aborted) await out.write(trpcFrame({ event: "serialized-error", data: JSON.stringify(config.transformer.output.serialize(shape(error))) }));
   } finally {
     out.end();
   }
@@ -127,10 +127,10 @@ async function* messagesOf(values: AsyncIterable<unknown>, lastEventId: string |
   for await (const value of values) {
     if (isTrackedEnvelope(value)) {
       lastEventId = String(value[0]);
-      yield frame({ data: data(value[1]), id: lastEventId });
+      yield trpcFrame({ data: data(value[1]), id: lastEventId });
     } else {
       // As tRPC: an event without an id after one with an id clears the client's resume id, then restores it.
-      yield frame({ data: data(value), ...(lastEventId !== null && { id: "" }) }) + (lastEventId !== null ? frame({ event: "restore-id", data: "", id: lastEventId }) : "");
+      yield trpcFrame({ data: data(value), ...(lastEventId !== null && { id: "" }) }) + (lastEventId !== null ? trpcFrame({ event: "restore-id", data: "", id: lastEventId }) : "");
     }
   }
 }
