@@ -90,6 +90,9 @@ export function parseFrames(text: string): { frames: Frame[]; comments: number }
   return { frames, comments };
 }
 
+/** The frames of an answer stream read as it arrives (openEventStream's messages), its `:` comments left out. */
+export const framesOf = (messages: readonly string[]): Frame[] => messages.filter((m) => !m.startsWith(":")).flatMap((m) => parseFrames(`${m}\n\n`).frames);
+
 /** The answer's text, from its frames. */
 export const answerText = (frames: Frame[]) => frames.filter((f) => f.payload.response_type === "answer").map((f) => f.payload.content).join("");
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openEventStream, serveTestApp, signInCookie, type ServedTestApp } from "../../testing/http";
-import { restClient } from "../../testing/rest";
+import { answerText, framesOf, restClient } from "../../testing/rest";
+import { waitFor } from "../../testing/wait";
 
 /**
  * What WeKnora's other clients send, through the real server: the web app's JSON posted as
@@ -10,7 +11,7 @@ import { restClient } from "../../testing/rest";
 let served: ServedTestApp;
 let base: string;
 let key: string;
-const { call } = restClient(() => base, () => key);
+const { call, chat: askRest } = restClient(() => base, () => key);
 
 beforeAll(async () => {
   served = await serveTestApp();
@@ -24,13 +25,8 @@ const newSession = async (body: object = { title: "Clients" }) => {
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body.data as { id: string; session_strategy: Record<string, unknown>; context_config: Record<string, unknown> };
 };
-/** Asks over knowledge-chat and reads the stream to its end. */
-async function chat(sessionId: string, body: object, headers: Record<string, string> = {}) {
-  const stream = await openEventStream(`${base}/knowledge-chat/${sessionId}`, { "X-API-Key": key, ...headers }, { disable_title: true, ...body });
-  expect(stream.status).toBe(200);
-  await stream.ended;
-  return stream.messages.map((m) => JSON.parse(m.slice(m.indexOf("data:") + 5)) as { response_type: string; assistant_message_id?: string });
-}
+/** Asks over knowledge-chat (no title) and reads the answer to its end. */
+const chat = (sessionId: string, { query, ...body }: { query: string; channel?: string }) => askRest(sessionId, query, { body: { disable_title: true, ...body } });
 const load = async (sessionId: string) => (await call("GET", `/messages/${sessionId}/load`)).body.data as { id: string; role: string; content: string; channel: string; agent_steps: unknown[]; parent_id: string | null }[];
 
 describe("bodies whatever their Content-Type", () => {
@@ -170,18 +166,17 @@ describe("X-Request-ID is a trace id; Idempotency-Key makes a retry the same tur
       const s = await t.owner.api.session.create({ title: "Retries" });
       const url = `${server.url}/api/v1/knowledge-chat/${s.id}`;
       const headers = { "X-API-Key": t.owner.apiKey, "Idempotency-Key": "7d1c6a52-3b0e-4c58-9a7f-2f1c0b6e9d41" };
-      const payload = (m: string) => JSON.parse(m.slice(m.indexOf("data:") + 5)) as { response_type: string; content: string; assistant_message_id?: string };
-      const textOf = (messages: string[]) => messages.map(payload).filter((p) => p.response_type === "answer").map((p) => p.content).join("");
 
       const original = await openEventStream(url, headers, { query: "Tell me about sessions", disable_title: true });
-      while (!original.messages.some((m) => payload(m).response_type === "answer")) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => framesOf(original.messages).some((f) => f.payload.response_type === "answer"));
       // Retried while the answer still streams: recognised before the busy-session check.
       const retry = await openEventStream(url, headers, { query: "Tell me about sessions", disable_title: true });
       expect(retry.status).toBe(200);
       await Promise.all([original.ended, retry.ended]);
-      expect(payload(retry.messages[0]!).assistant_message_id).toBe(payload(original.messages[0]!).assistant_message_id);
-      expect(textOf(retry.messages)).toBe(textOf(original.messages));
-      expect(payload(retry.messages.at(-1)!).response_type).toBe("complete");
+      const [retried, answered] = [framesOf(retry.messages), framesOf(original.messages)];
+      expect(retried[0]!.payload.assistant_message_id).toBe(answered[0]!.payload.assistant_message_id);
+      expect(answerText(retried)).toBe(answerText(answered));
+      expect(retried.at(-1)!.payload.response_type).toBe("complete");
 
       const other = await fetch(url, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ query: "Something else" }) });
       expect(other.status).toBe(409);
@@ -197,13 +192,6 @@ describe("X-Request-ID is a trace id; Idempotency-Key makes a retry the same tur
 });
 
 describe("the frames WeKnora's web app reads", () => {
-  interface Framed {
-    id: string;
-    payload: { response_type: string; content: string; done: boolean; session_id?: string; assistant_message_id?: string; data?: Record<string, unknown> };
-  }
-  const framesOf = (messages: string[]): Framed[] =>
-    messages.filter((m) => m.startsWith("id:")).map((m) => ({ id: m.slice(3, m.indexOf("\n")), payload: JSON.parse(m.slice(m.indexOf("data:") + 5)) }));
-
   it("puts the ids in agent_query's data, the title in session_title's data (done), each frame under an id of its own", async () => {
     const s = await newSession({});
     const stream = await openEventStream(`${base}/knowledge-chat/${s.id}`, { "X-API-Key": key }, { query: "How do folders work?" });
@@ -228,8 +216,8 @@ describe("the frames WeKnora's web app reads", () => {
       for (const how of ["stop", "delete"] as const) {
         const s = await t.owner.api.session.create({ title: how });
         const stream = await openEventStream(`${server.url}/api/v1/knowledge-chat/${s.id}`, headers, { query: "A long answer please" });
-        while (!framesOf(stream.messages).some((f) => f.payload.response_type === "answer")) await new Promise((r) => setTimeout(r, 20));
-        const messageId = framesOf(stream.messages)[0]!.payload.assistant_message_id!;
+        await waitFor(() => framesOf(stream.messages).some((f) => f.payload.response_type === "answer"));
+        const messageId = framesOf(stream.messages)[0]!.payload.assistant_message_id as string;
         const res =
           how === "stop"
             ? await fetch(`${server.url}/api/v1/sessions/${s.id}/stop`, { method: "POST", headers, body: JSON.stringify({ message_id: messageId }) })
