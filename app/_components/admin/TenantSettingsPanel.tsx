@@ -81,42 +81,32 @@ export function TenantSettingsPanel() {
             {invalid ? t("retentionInvalid", { max: MAX_RETENTION_DAYS }) : t("retentionHint")}
           </p>
         </div>
-        <div className="field field-check">
-          <label htmlFor="keep-pinned">
-            <input
-              id="keep-pinned"
-              type="checkbox"
-              checked={keepPinned}
-              onChange={(e) => {
-                setKeepPinned(e.target.checked);
-                edited();
-              }}
-            />
-            <span>{t("keepPinned")}</span>
-          </label>
-          <p className="field-hint">{t("keepPinnedHint")}</p>
-        </div>
+        <CheckField
+          id="keep-pinned"
+          label={t("keepPinned")}
+          hint={t("keepPinnedHint")}
+          checked={keepPinned}
+          onChange={(checked) => {
+            setKeepPinned(checked);
+            edited();
+          }}
+        />
       </section>
 
       <section className="card" aria-labelledby="sharing-title">
         <header className="card-header">
           <h2 id="sharing-title">{t("sharingTitle")}</h2>
         </header>
-        <div className="field field-check">
-          <label htmlFor="sharing-enabled">
-            <input
-              id="sharing-enabled"
-              type="checkbox"
-              checked={sharingEnabled}
-              onChange={(e) => {
-                setSharingEnabled(e.target.checked);
-                edited();
-              }}
-            />
-            <span>{t("sharingEnabled")}</span>
-          </label>
-          <p className="field-hint">{t("sharingHint")}</p>
-        </div>
+        <CheckField
+          id="sharing-enabled"
+          label={t("sharingEnabled")}
+          hint={t("sharingHint")}
+          checked={sharingEnabled}
+          onChange={(checked) => {
+            setSharingEnabled(checked);
+            edited();
+          }}
+        />
       </section>
 
       <div className="tenant-settings-actions">
@@ -135,5 +125,18 @@ export function TenantSettingsPanel() {
         </button>
       </div>
     </form>
+  );
+}
+
+/** A checkbox with its label and a hint below. */
+function CheckField(props: { id: string; label: string; hint: string; checked: boolean; onChange: (checked: boolean) => void }) {
+  return (
+    <div className="field field-check">
+      <label htmlFor={props.id}>
+        <input id={props.id} type="checkbox" checked={props.checked} onChange={(e) => props.onChange(e.target.checked)} />
+        <span>{props.label}</span>
+      </label>
+      <p className="field-hint">{props.hint}</p>
+    </div>
   );
 }
