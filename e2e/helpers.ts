@@ -1,4 +1,4 @@
-import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, type APIRequestContext, type Locator, type Page } from "@playwright/test";
 import { BOOTSTRAP_KEY, E2E_PORT } from "./constants";
 
 export const BASE = `http://localhost:${E2E_PORT}`;
@@ -94,6 +94,13 @@ export async function waitForAnswer(request: APIRequestContext, key: string, ses
     )
     .not.toBe("streaming");
   return last!;
+}
+
+/** Opens the options menu of a chat's row in the sidebar and picks `action` from it. */
+export async function chooseFromChatMenu(page: Page, row: Locator, action: string) {
+  await row.hover();
+  await row.getByRole("button", { name: /^Options for / }).click();
+  await page.getByRole("menuitem", { name: action }).click();
 }
 
 /** The conversation's last answer article. */

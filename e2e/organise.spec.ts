@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { BASE, ask, createSession, lastAnswer, newUser, sendChat, signIn, trpc, waitForAnswer, type Session } from "./helpers";
+import { BASE, ask, chooseFromChatMenu, createSession, lastAnswer, newUser, sendChat, signIn, trpc, waitForAnswer, type Session } from "./helpers";
 
 /**
  * Organise, share and forget (contract, "Folders, archive, sharing, temporary chats, retention"), in
@@ -19,12 +19,7 @@ const item = (page: Page, id: string) => sidebar(page).locator(`[data-session-id
 const folderRow = (page: Page, name: string) => folderNav(page).locator("[data-folder-id]").filter({ hasText: name });
 const getSession = (page: Page, key: string, id: string) => trpc<SessionState>(page.request, "query", "session.get", { id }, key);
 
-async function openMenu(page: Page, id: string, action: string) {
-  const row = item(page, id);
-  await row.hover();
-  await row.getByRole("button", { name: /^Options for / }).click();
-  await page.getByRole("menuitem", { name: action }).click();
-}
+const openMenu = (page: Page, id: string, action: string) => chooseFromChatMenu(page, item(page, id), action);
 
 test.describe("organise, share and forget", () => {
   test("folders: create one, move a chat in, filter by it, rename it, delete it and keep the chat", async ({ page }) => {

@@ -1,16 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { expect, test, type Page } from "@playwright/test";
-import { createSession, newUser, sendChat, signIn, trpc, trpcCode, type Session } from "./helpers";
+import { chooseFromChatMenu, createSession, newUser, sendChat, signIn, trpc, trpcCode, type Session } from "./helpers";
 
 const sidebar = (page: Page) => page.getByRole("complementary", { name: "Chats sidebar" });
 const item = (page: Page, id: string) => page.locator(`[data-session-id="${id}"]`);
 
-async function openMenu(page: Page, id: string, action: string) {
-  const row = item(page, id);
-  await row.hover();
-  await row.getByRole("button", { name: /^Options for / }).click();
-  await page.getByRole("menuitem", { name: action }).click();
-}
+const openMenu = (page: Page, id: string, action: string) => chooseFromChatMenu(page, item(page, id), action);
 
 test.describe("the session sidebar", () => {
   test("rename inline (Enter saves, Esc cancels) and pin/unpin", async ({ page }) => {

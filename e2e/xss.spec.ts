@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { BOOTSTRAP_KEY } from "./constants";
-import { lastAnswer, newUser, signIn } from "./helpers";
+import { chooseFromChatMenu, lastAnswer, newUser, signIn } from "./helpers";
 
 const PAYLOAD = "<img src=x onerror=alert(1)>";
 
@@ -26,9 +26,7 @@ test("a title and a message holding HTML show it as text, and no script runs", a
   // Rename the chat to the payload too.
   const id = new URL(page.url()).searchParams.get("c")!;
   const row = page.locator(`[data-session-id="${id}"]`);
-  await row.hover();
-  await row.getByRole("button", { name: /^Options for / }).click();
-  await page.getByRole("menuitem", { name: "Rename" }).click();
+  await chooseFromChatMenu(page, row, "Rename");
   await row.getByRole("textbox", { name: "Chat title" }).fill(PAYLOAD);
   await row.getByRole("textbox", { name: "Chat title" }).press("Enter");
   await expect(row.locator(".session-title")).toHaveText(PAYLOAD);
