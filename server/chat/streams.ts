@@ -30,6 +30,19 @@ export function createStreamWriter(deps: StreamDeps & { log: Logger }, sessionId
   let inFlight: Promise<void> | null = null;
   let failing = false;
   let discarded = false;
+  /** When the stream's TTL was last set (0: not yet, or its write failed). */
+  let ttlSetAt = 0;
+  const ttlMs = deps.env.STREAM_TTL_SECONDS * 1000;
+  /**
+   * The TTL goes with the first batch, the last (a terminal event: the stream then lives its full
+   * TTL after the answer) and, for a long answer, once half of it has passed; not with every delta.
+   */
+  const ttlFor = (batch: StreamEvent[]) => {
+    const now = Date.now();
+    if (ttlSetAt !== 0 && now - ttlSetAt < ttlMs / 2 && !batch.some(isTerminal)) return undefined;
+    ttlSetAt = now;
+    return deps.env.STREAM_TTL_SECONDS;
+  };
 
   const push = (event: StreamEvent) => {
     const last = pending.at(-1);
@@ -42,7 +55,7 @@ export function createStreamWriter(deps: StreamDeps & { log: Logger }, sessionId
     const batch = pending;
     pending = [];
     inFlight = deps.store
-      .append(key, batch, deps.env.STREAM_TTL_SECONDS)
+      .append(key, batch, ttlFor(batch))
       .then(
         () => {
           if (failing) deps.log.warn("stream store reachable again");
@@ -51,6 +64,7 @@ export function createStreamWriter(deps: StreamDeps & { log: Logger }, sessionId
         (error: Error) => {
           if (!failing) deps.log.error({ err: error }, "stream store unreachable, the answer continues in Postgres");
           failing = true;
+          ttlSetAt = 0; // the next batch that gets through sets it
         },
       )
       .finally(() => {

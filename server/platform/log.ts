@@ -42,7 +42,9 @@ export function createLogger(options: { level?: string; destination?: Destinatio
       redact: { paths: REDACT, censor: "[redacted]" },
       serializers: { err: pino.stdSerializers.err },
     },
-    options.destination ?? pino.destination({ fd: 1, sync: true }),
+    // Written off the request path (SonicBoom's asynchronous writes, lines that queue meanwhile go
+    // out together); pino flushes what is left synchronously when the process exits.
+    options.destination ?? pino.destination({ fd: 1, sync: false }),
   );
 }
 

@@ -24,7 +24,7 @@ interface StoredString {
 
 /** The store in process memory, for a single instance without Redis. Same semantics as `redis.ts`. */
 export function createMemoryStore(): Store {
-  // Every write sets a TTL, so each key has an `expiresAt` (and PTTL's -1 cannot occur).
+  // Each key has an `expiresAt`; Infinity for a stream appended to without a TTL (PTTL -1).
   const data = new Map<string, StoredStream | StoredString>();
   const followers = new Map<string, Set<FollowerQueue>>();
   const channels = new Map<string, Set<(message: string) => void>>();
@@ -109,7 +109,8 @@ export function createMemoryStore(): Store {
         stream.entries.push({ id, json });
         added.push({ id, data: JSON.parse(json) });
       }
-      stream.expiresAt = Date.now() + ttlSeconds * 1000;
+      if (ttlSeconds !== undefined) stream.expiresAt = Date.now() + ttlSeconds * 1000;
+      else if (stream.expiresAt === 0) stream.expiresAt = Infinity; // created without a TTL: none, as in Redis
       for (const queue of followers.get(key) ?? []) queue.push(added);
       return added.map((entry) => entry.id);
     },
@@ -160,7 +161,8 @@ export function createMemoryStore(): Store {
 
     async pttl(key) {
       const value = live(key);
-      return value ? value.expiresAt - Date.now() : -2;
+      if (!value) return -2;
+      return Number.isFinite(value.expiresAt) ? value.expiresAt - Date.now() : -1;
     },
 
     async delPattern(pattern) {

@@ -42,6 +42,8 @@ function outageLogger(client: Redis | Cluster, label: string) {
 function createClient(url: string, connectionName: string) {
   const client = new Redis(url, {
     connectionName,
+    // Commands issued in one event-loop turn go out as one pipeline (see `append`).
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     connectTimeout: CONNECT_TIMEOUT_MS,
@@ -262,14 +264,22 @@ export async function createRedisStore(target: RedisTarget, { name = "parley" }:
     kind: "redis",
 
     async append(key, entries, ttlSeconds) {
-      const tx = redis.multi();
-      for (const entry of entries) tx.xadd(key, "*", "data", JSON.stringify(entry));
-      tx.expire(key, ttlSeconds);
-      // Wakes this stream's followers on every instance (liveReader.ts); same slot as the stream.
-      if (entries.length > 0) tx.spublish(key, "");
-      const results = (await tx.exec()) ?? [];
-      for (const [error] of results) if (error) throw error;
-      return results.slice(0, entries.length).map(([, id]) => id as string);
+      // The entries, then the TTL, then the wake-up of this stream's followers on every instance
+      // (liveReader.ts; same slot as the stream), in order on one connection; no MULTI needed.
+      const commands = entries.map((entry) => ["xadd", key, "*", "data", JSON.stringify(entry)]);
+      if (ttlSeconds !== undefined) commands.push(["expire", key, String(ttlSeconds)]);
+      if (entries.length > 0) commands.push(["spublish", key, ""]);
+      if (redis instanceof Cluster) {
+        // One pipeline per append (one slot). ioredis' auto-pipelining is off on a Cluster: it
+        // sent commands down sharded-subscriber connections.
+        const results = (await redis.pipeline(commands).exec()) ?? [];
+        for (const [error] of results) if (error) throw error;
+        return results.slice(0, entries.length).map(([, id]) => id as string);
+      }
+      // On one server the connection pipelines every command of an event-loop turn
+      // (enableAutoPipelining): the appends of all answers streaming here share one write.
+      const replies = await Promise.all(commands.map(([name, ...args]) => redis.call(name!, ...args)));
+      return replies.slice(0, entries.length) as string[];
     },
 
     range,

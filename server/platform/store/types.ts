@@ -20,8 +20,12 @@ export interface Store {
   readonly kind: "redis" | "memory";
 
   // --- streams: one per assistant message ---
-  /** Appends entries in order (one round trip) and sets the stream's TTL. Returns their ids. */
-  append(key: string, entries: unknown[], ttlSeconds: number): Promise<string[]>;
+  /**
+   * Appends entries in order and, when `ttlSeconds` is given, sets the stream's TTL (a stream
+   * created without one has none, as in Redis). Returns their ids. On Redis the appends of every
+   * stream made in one event-loop turn go out in one write.
+   */
+  append(key: string, entries: unknown[], ttlSeconds?: number): Promise<string[]>;
   /** Entries strictly after `afterId` (from the first when null), oldest first, at most `count`. */
   range(key: string, afterId: string | null, count?: number): Promise<StreamEntry[]>;
   /**
