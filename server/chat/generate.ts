@@ -20,8 +20,12 @@ import { fallbackResponseFor } from "../platform/text/language";
  * final row and terminal event.
  */
 
-/** How often a growing answer is written to its row: bounded, whatever the model's pace. */
-const PROGRESS_WRITE_MS = 500;
+/**
+ * How often a growing answer is written to its row: bounded, whatever the model's pace. Its stream
+ * carries every word (recovery rebuilds the text from it); the row's copy serves readers of the
+ * message list and an outage of the store, so a few seconds apart is enough.
+ */
+const PROGRESS_WRITE_MS = 2_000;
 const TITLE_WAIT_MS = 10_000;
 
 export type GenerateDeps = StreamDeps &
