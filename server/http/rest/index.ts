@@ -4,10 +4,12 @@ import { AppError } from "../../platform/errors";
 import { requestLogFields } from "../../platform/log";
 import { attachedCaller, callerOf } from "../authenticate";
 import { respondWithError, unauthorized, validationHook } from "./errors";
+import { artifactRoutes } from "./routes/artifacts";
 import { chatRoutes } from "./routes/chat";
 import { knowledgeRoutes } from "./routes/knowledge";
 import { messageRoutes } from "./routes/messages";
 import { sessionRoutes } from "./routes/sessions";
+import { wikiRoutes } from "./routes/wiki";
 import { nodeBindingsOf, type RestDeps, type RestEnv } from "./routes/shared";
 import { KEEP_ALIVE_MS } from "./frames";
 
@@ -82,6 +84,8 @@ export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
   rest.route("/", chatRoutes(deps, keepAliveMs));
   rest.route("/", messageRoutes(deps));
   rest.route("/", knowledgeRoutes(deps));
+  rest.route("/", wikiRoutes(deps));
+  rest.route("/", artifactRoutes(deps));
 
   rest.notFound((c) => respondWithError(c, new AppError("not_found", `No route ${c.req.method} ${c.req.path}`)));
   rest.onError((error, c) => respondWithError(c, error));
