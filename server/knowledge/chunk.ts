@@ -111,7 +111,8 @@ export function chunkBlocks(blocks: Block[], options: ChunkOptions = DEFAULT_CHU
  * headings. Their levels are not stored: the outermost is written `##`, as under Markdown's usual
  * `#` title, and each heading inside it one more. What chunking drops stays dropped: the document's
  * title heading, a heading with no text under it before the next, the length of a heading past
- * MAX_HEADING_CHARS, and the whitespace between the pieces of an overlong block.
+ * MAX_HEADING_CHARS, and the whitespace between the pieces of an overlong block. Chunks stored
+ * before their offsets were (all 0) cannot show their overlap, so theirs stays in.
  */
 export function textOfChunks(chunks: readonly Pick<Chunk, "heading" | "content" | "startAt" | "endAt">[]): string {
   const parts: string[] = [];

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, asc, count, desc, eq, ilike, inArray, lt, ne, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, ilike, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../../db";
 import { knowledgeBases, knowledgeChunks, knowledgeDocuments } from "../../db/schema";
 import { isAdmin, type Caller } from "../auth/accounts";
@@ -147,7 +147,7 @@ export async function moveTargets(db: Db, caller: Caller, id: string): Promise<K
   const rows = await db
     .select()
     .from(knowledgeBases)
-    .where(and(eq(knowledgeBases.tenantId, caller.tenant.id), ne(knowledgeBases.id, id), sql`${knowledgeBases.builtin} is null`))
+    .where(and(eq(knowledgeBases.tenantId, caller.tenant.id), ne(knowledgeBases.id, id), isNull(knowledgeBases.builtin)))
     .orderBy(desc(knowledgeBases.createdAt), desc(knowledgeBases.id));
   return withCounts(db, caller, rows);
 }
