@@ -74,7 +74,7 @@ export async function addAttachment(
   deps: { db: Db; documents: Pick<DocumentPool, "prepare"> },
   caller: Caller,
   sessionId: string,
-  file: { fileName: string; bytes: Uint8Array; format: FileFormat; mimeType?: string },
+  file: { fileName: string; bytes: Uint8Array; format: FileFormat },
 ): Promise<Attachment> {
   await getSession(deps.db, caller, sessionId, "own");
   const { text, tokenCount } = await extractFileText(deps.documents, file);
@@ -93,7 +93,8 @@ export async function addAttachment(
         sessionId,
         fileName: file.fileName,
         fileType: file.fileName.toLowerCase().match(/\.([a-z0-9]+)$/)?.[1] ?? "",
-        mimeType: file.mimeType || file.format,
+        // The format Parley read it as (its extension), not what the client claimed.
+        mimeType: file.format,
         fileSize: file.bytes.byteLength,
         content: text,
         tokenCount,
