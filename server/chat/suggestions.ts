@@ -6,7 +6,7 @@ import type { Reference, SuggestedQuestion } from "../../common/settings";
 import type { Caller } from "../auth/accounts";
 import { badInput, notFound } from "../platform/errors";
 import type { Metrics } from "../platform/metrics";
-import { contentWords, keywords, truncateToTokens } from "../platform/models/text";
+import { contentWords, keywords, splitSentences, truncateToTokens } from "../platform/models/text";
 import type { ChatMessage, ChatModel } from "../platform/models/types";
 import { joinWords, languageOf, type Language } from "../platform/text/language";
 import { getSession } from "../sessions/sessions";
@@ -186,13 +186,23 @@ export function parseModelSuggestions(reply: string): SuggestedQuestion[] {
 
 // --- questions from the conversation's own words ---
 
-/** The answer's most frequent words that the question did not use (citations and numbers aside), as written. */
-function newTermsOf(answer: string, question: string, count: number): string[] {
-  const asked = new Set(keywords(question));
+/**
+ * The most frequent words of the answer's cited sentences (what it took from its sources, not its
+ * lead-in) that neither the question nor a source's name uses, numbers aside, as written.
+ */
+function newTermsOf(answer: string, question: string, sourceNames: string[], count: number): string[] {
+  const known = new Set(keywords([question, ...sourceNames].join(" ")));
+  const cited = splitSentences(answer)
+    .filter((sentence) => /\[\d+\]/.test(sentence))
+    .join(" ")
+    .replace(/\[\d+\]/g, " ");
   const tally = new Map<string, { word: string; n: number }>();
-  for (const word of contentWords(answer.replace(/\[\d+\]/g, " "))) {
+  for (const written of contentWords(cited)) {
+    const word = written.replace(/['’]s$/i, "");
     const [stem] = keywords(word);
-    if (!stem || asked.has(stem) || /\d/.test(word) || (!/\p{Script=Han}/u.test(word) && word.length < 4)) continue;
+    // Short words say little: Latin under 4 letters, a single Chinese character.
+    const tooShort = /\p{Script=Han}/u.test(word) ? Array.from(word).length < 2 : word.length < 4;
+    if (!stem || known.has(stem) || /\d/.test(word) || tooShort) continue;
     const seen = tally.get(stem);
     if (seen) seen.n++;
     else tally.set(stem, { word, n: 1 });
@@ -211,10 +221,10 @@ function newTermsOf(answer: string, question: string, count: number): string[] {
 function fromOwnWords(question: string, answer: string, references: Reference[]): SuggestedQuestion[] {
   const language = languageOf(question || answer);
   const topic = joinWords(contentWords(question).slice(0, 6));
+  const sourceNames = [...new Set(references.flatMap((r) => [r.title, r.source]))];
   // An answer citing nothing (the offline model's "no source") has no words of its own to build on.
-  const cites = /\[\d+\]/.test(answer);
-  const [first, second] = cites ? newTermsOf(answer, question, 2) : [];
-  const source = [...new Set(references.map((r) => r.title))][0];
+  const [first, second] = newTermsOf(answer, question, sourceNames, 2);
+  const source = references[0]?.title;
   const zh = language === "zh";
   const candidates: (Omit<SuggestedQuestion, "id" | "source"> | null)[] = [
     first ? { text: zh ? `能详细介绍一下${first}吗？` : `Can you tell me more about ${first}?`, category: "deepen" } : null,

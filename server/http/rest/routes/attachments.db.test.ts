@@ -8,7 +8,7 @@ import { sweepExpiredSessions } from "../../../sessions/retention";
 import { createTestTenant, type TestTenant } from "../../../testing/app";
 import { startFakeOpenAI, type FakeOpenAI } from "../../../testing/fakeOpenai";
 import { serveTestApp, type ServedTestApp } from "../../../testing/http";
-import { answerText, restClient } from "../../../testing/rest";
+import { answerText, restClient, type RestResponse } from "../../../testing/rest";
 
 /** WeKnora's temporary attachments (attachments.ts) over real HTTP, the answers' model a fake one that shows what it was sent. */
 let served: ServedTestApp;
@@ -34,12 +34,12 @@ afterAll(async () => {
 });
 
 /** Uploads `content` as the multipart field `file` named `name`. */
-async function upload(sessionId: string, name: string, content: string | Uint8Array, key = ownerKey) {
+async function upload(sessionId: string, name: string, content: string | Uint8Array<ArrayBuffer>, key = ownerKey) {
   const form = new FormData();
   form.append("file", new Blob([content]), name);
   const res = await fetch(`${base}/sessions/${sessionId}/attachments`, { method: "POST", headers: { "X-API-Key": key }, body: form });
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- tests read any field of the envelope
-  return { status: res.status, body: await res.json() };
+  const body: RestResponse["body"] = await res.json();
+  return { status: res.status, body };
 }
 
 /** The system prompt of the model's latest streamed (answer) request. */
