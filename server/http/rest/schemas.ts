@@ -10,6 +10,7 @@ import { listInput } from "../trpc/routers/session";
 import type { Session } from "../../sessions/sessions";
 import { DEFAULT_CHUNKING } from "../../knowledge/chunk";
 import { sha256Hex, type DocumentAdded, type KnowledgeBase, type KnowledgeDocument, type NamedDocument, type StoredChunk } from "../../knowledge/repository";
+import { MAX_ATTACHMENTS_PER_ANSWER } from "../../sessions/attachments";
 
 /**
  * The WeKnora-compatible face speaks snake_case JSON. Its request schemas are Parley's own zod
@@ -115,6 +116,8 @@ export const knowledgeChatBody = z.object({
   query: chatSendInput.shape.query,
   knowledge_base_ids: z.array(text().max(100)).max(50).nullish(),
   disable_title: z.boolean().nullish(),
+  /** Files attached to the session whose text the answer reads (WeKnora's pre-uploaded `attachment_ids`). */
+  attachment_ids: z.array(uuid).max(MAX_ATTACHMENTS_PER_ANSWER).nullish(),
   /** Where the question comes from (WeKnora's `web`, `api`, …); stored with both messages. */
   channel: z.preprocess(emptyAsUnset, text().trim().min(1).max(50).nullish()),
 });
