@@ -122,3 +122,13 @@ export interface SharedMessage {
   /** ISO 8601. */
   createdAt: string;
 }
+
+/** A follow-up question suggested after an answer (WeKnora's `MessageSuggestionItem`): its id names it in events. */
+export interface SuggestedQuestion {
+  id: string;
+  text: string;
+  /** `clarify`, `deepen` or `action` when the model said which. */
+  category?: "clarify" | "deepen" | "action";
+  /** `model`: the summary model wrote it; `answer`: built from the question and answer's own words (the offline model, or a model's unusable reply). */
+  source: "model" | "answer";
+}

@@ -23,6 +23,7 @@ import type {
   ContextConfig,
   Reference,
   SharedMessage,
+  SuggestedQuestion,
   Strategy,
   SummaryParameters,
   Usage,
@@ -310,6 +311,49 @@ export const pairEmbeddings = pgTable(
     index("pair_embeddings_queue_idx").on(t.queuedAt).where(sql`embedding_model is null`),
     index("pair_embeddings_owner_idx").on(t.tenantId, t.userId, t.embeddingModel),
   ],
+);
+
+/**
+ * A file attached to a chat (WeKnora's temporary attachments): its extracted text, which answers
+ * that name it read as a source (server/sessions/attachments.ts). It goes with its session, and
+ * by itself once `expires_at` passes (the retention sweep deletes it; reads ignore it before).
+ */
+export const sessionAttachments = pgTable(
+  "session_attachments",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    sessionId: ownedBy("session_id", () => sessions.id),
+    fileName: varchar("file_name", { length: 255 }).notNull(),
+    /** The file name's extension, without the dot (`pdf`, `md`…). */
+    fileType: varchar("file_type", { length: 16 }).notNull(),
+    mimeType: varchar("mime_type", { length: 100 }).notNull(),
+    fileSize: integer("file_size").notNull(),
+    content: text("content").notNull(),
+    tokenCount: integer("token_count").notNull(),
+    expiresAt: ts("expires_at").notNull(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("session_attachments_session_idx").on(t.sessionId, t.createdAt), index("session_attachments_expires_idx").on(t.expiresAt)],
+);
+
+/** Follow-up questions suggested after a completed answer (server/chat/suggestions.ts): one set per answer, going with it. */
+export const messageSuggestions = pgTable(
+  "message_suggestions",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    messageId: uuid("message_id")
+      .notNull()
+      .unique()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    /** The answer's session, copied so an event names a set of its own session in one lookup. */
+    sessionId: uuid("session_id").notNull(),
+    /** `ready` (with questions) or `suppressed` (none to give, `suppression_reason` says why). */
+    status: varchar("status", { length: 16 }).notNull(),
+    suppressionReason: varchar("suppression_reason", { length: 64 }),
+    questions: jsonb("questions").$type<SuggestedQuestion[]>().notNull(),
+    generatedAt: ts("generated_at").notNull().defaultNow(),
+  },
+  (t) => [index("message_suggestions_session_idx").on(t.sessionId)],
 );
 
 // --- knowledge bases ---

@@ -34,6 +34,7 @@ import { getSession, setTitle, visibleWhere, type Access, type Session } from ".
 import { publishSignal } from "../platform/signals";
 import type { Keys } from "../platform/store/keys";
 import { generateTitle } from "./titles";
+import { attachmentSources } from "../sessions/attachments";
 
 /**
  * The answers' request API: read an answer, send a question (its answer is generated detached, see
@@ -177,6 +178,7 @@ export async function startAnswer(deps: AnswerDeps, caller: Caller, request: Ans
   if (!(await allBasesOfTenant(deps.db, caller.tenant.id, options.knowledgeBaseIds ?? []))) {
     throw badInput("knowledgeBaseIds", "There is no knowledge base with this id in your tenant");
   }
+  const attachments = await attachmentSources(deps.db, session.id, options.attachmentIds ?? []);
   const target = await checkedBranchPoint(deps.db, session.id, request);
   const requestId = request.requestId ?? randomUUID();
   const earlier = await findTurn(deps.db, session.id, requestId);
@@ -223,7 +225,7 @@ export async function startAnswer(deps: AnswerDeps, caller: Caller, request: Ans
       run: (signal, releaseLease) =>
         generateAnswer(
           deps,
-          { session, requestId, messageId, question, questionTokens, knowledgeBaseIds: options.knowledgeBaseIds, disableTitle: options.disableTitle },
+          { session, requestId, messageId, question, questionTokens, knowledgeBaseIds: options.knowledgeBaseIds, disableTitle: options.disableTitle, attachments },
           signal,
           releaseLease,
         ),

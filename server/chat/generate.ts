@@ -14,6 +14,7 @@ import { setTitleIfUntitled, type Session } from "../sessions/sessions";
 import { createStreamWriter, type StreamDeps } from "./streams";
 import { generateTitle } from "./titles";
 import { fallbackResponseFor } from "../platform/text/language";
+import type { AttachmentSource } from "../sessions/attachments";
 
 /**
  * The generation pipeline: one answer's life on the instance that runs it, from retrieval to its
@@ -41,15 +42,19 @@ export type GenerateDeps = StreamDeps &
 
 /**
  * Per-answer options (WeKnora's knowledge-chat): `knowledgeBaseIds` (bases of the session's
- * tenant) replace the session's bases for this answer only; `disableTitle` makes no title.
+ * tenant) replace the session's bases for this answer only; `disableTitle` makes no title;
+ * `attachmentIds` (files attached to the session: sessions/attachments.ts) are read as sources.
  */
 export interface AnswerOptions {
   knowledgeBaseIds?: string[];
   disableTitle?: boolean;
+  attachmentIds?: string[];
 }
 
-export interface AnswerInput extends AnswerOptions {
+export interface AnswerInput extends Omit<AnswerOptions, "attachmentIds"> {
   session: Session;
+  /** The named attachments' text, checked and cut to its budget when the answer was started. */
+  attachments?: AttachmentSource[];
   requestId: string;
   messageId: string;
   question: string;
@@ -57,13 +62,20 @@ export interface AnswerInput extends AnswerOptions {
   questionTokens: number;
 }
 
-function systemPromptFor(session: Session, references: Reference[]): string {
+/**
+ * The attachments an answer reads, as sources numbered after the knowledge base's (the model cites
+ * them alike); they are not the answer's references, which stay the knowledge it retrieved.
+ */
+const attachmentReferences = (attachments: AttachmentSource[]): Reference[] =>
+  attachments.map((a) => ({ id: a.id, title: `Attached file: ${a.fileName}`, source: a.fileName, content: a.content, score: 1, fileName: a.fileName }));
+
+function systemPromptFor(session: Session, sourcesRead: Reference[]): string {
   const custom = session.summaryParameters.prompt.trim();
   const base = custom || "You are Parley's knowledge assistant. Answer the user's question clearly and concisely.";
-  if (references.length === 0) {
+  if (sourcesRead.length === 0) {
     return `${base}\nNo source in the knowledge base matched this question: say so plainly, then answer as well as you can.`;
   }
-  const sources = references.map((r, i) => `[${i + 1}] ${r.title}\n${r.content}`).join("\n\n");
+  const sources = sourcesRead.map((r, i) => `[${i + 1}] ${r.title}\n${r.content}`).join("\n\n");
   const template = session.summaryParameters.contextTemplate.trim();
   const context = template ? template.replaceAll("{{contexts}}", sources).replaceAll("{{query}}", "the user's question") : `Sources:\n${sources}`;
   return `${base}\nAnswer from the sources below and cite them inline as [1], [2].\n\n${context}`;
@@ -180,11 +192,12 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
       writer.emit({ type: "answer", delta: text });
       writeProgress(content);
     };
-    if (references.length === 0 && session.strategy.fallbackStrategy === "fixed") {
+    const sourcesRead = [...references, ...attachmentReferences(input.attachments ?? [])];
+    if (sourcesRead.length === 0 && session.strategy.fallbackStrategy === "fixed") {
       emitDelta(fallbackResponseFor(session.strategy.fallbackResponse, question));
     } else {
       const context = await deps.llmContext.build(session.id, {
-        systemPrompt: systemPromptFor(session, references),
+        systemPrompt: systemPromptFor(session, sourcesRead),
         question,
         strategy: session.strategy,
         contextConfig: session.contextConfig,
@@ -193,7 +206,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
       bounds.touch();
       const chunks = model.stream({
         messages: context.messages,
-        references,
+        references: sourcesRead,
         temperature: p.temperature,
         maxTokens: p.maxCompletionTokens,
         topP: p.topP,

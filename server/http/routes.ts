@@ -12,7 +12,7 @@ import { checkHealth } from "./health";
 import type { AppHost } from "../boot/host";
 import { handleUpload } from "./upload";
 import { shareJsonHandler } from "./share";
-import { createRestApp, OPENAPI_PATH, REST_AUTH, type RestOptions } from "./rest";
+import { ATTACHMENT_UPLOAD_PATH, createRestApp, OPENAPI_PATH, REST_AUTH, type RestOptions } from "./rest";
 import { toRestError } from "./rest/errors";
 import { appRouter } from "./trpc/routers/_app";
 import { trpcErrorBody } from "./trpc/internals";
@@ -25,7 +25,7 @@ import { MAX_BATCH_CALLS, MAX_DOCUMENT_BODY_BYTES } from "../../common/limits";
 /**
  * The largest request body a call may send (refused with 413 `PAYLOAD_TOO_LARGE` beyond it), on
  * every route, except a call that carries a document from a known caller (`knowledge.documents.add`,
- * the upload route: MAX_DOCUMENT_BODY_BYTES, a document limit).
+ * the upload route, a chat attachment's upload: MAX_DOCUMENT_BODY_BYTES, a document limit).
  */
 export const MAX_BODY_BYTES = 1024 * 1024;
 export { MAX_BATCH_CALLS, MAX_DOCUMENT_BODY_BYTES };
@@ -57,7 +57,8 @@ export function apiRoutes(host: AppHost, options: { rest?: RestOptions } = {}): 
       prefix: "/api/v1",
       admit: admitCaller(host, refuseRest, { auth: (req) => (pathOf(req) === OPENAPI_PATH ? null : REST_AUTH) }),
       handler: perApp(host, (app) => getRequestListener(createRestApp(app, options.rest).fetch)),
-      maxBodyBytes: callBody,
+      // A chat attachment's upload carries a document; every other call is a call.
+      maxBodyBytes: (req) => (known(req) && req.method === "POST" && ATTACHMENT_UPLOAD_PATH.test(pathOf(req)) ? MAX_DOCUMENT_BODY_BYTES : MAX_BODY_BYTES),
       refuse: refuseRest,
     },
     // Shared conversations: anyone with the link, no caller (limited per client address in the handler).

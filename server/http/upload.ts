@@ -3,7 +3,7 @@ import { AppError, badInput, retryAfterOf, toTRPCError } from "../platform/error
 import { callerOf, type AuthDeps, type RequestCaller } from "./authenticate";
 import { addFileDocument } from "../knowledge/ingest";
 import { MAX_DOCUMENT_BODY_BYTES, MAX_DOCUMENT_BYTES } from "../../common/limits";
-import { formatOfFileName } from "../knowledge/parse";
+import { formatOfFileName, type FileFormat } from "../knowledge/parse";
 import { text } from "../../common/inputs";
 import { knowledgeDeps, type KnowledgeSource } from "../knowledge/sessionKnowledge";
 import { rootLogger } from "../platform/log";
@@ -17,7 +17,14 @@ import { rootLogger } from "../platform/log";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-class TooLarge extends Error {}
+const tooLarge = () => new AppError("too_large", `The file is larger than ${MAX_DOCUMENT_BYTES} bytes (5 MB)`, "file");
+
+/** A document file as uploaded: its name as sent (storable), its bytes and the format its extension names. */
+export interface UploadedFile {
+  fileName: string;
+  bytes: Uint8Array;
+  format: FileFormat;
+}
 
 export type UploadDeps = KnowledgeSource & AuthDeps;
 
@@ -31,23 +38,14 @@ export async function handleUpload(deps: UploadDeps, request: Request, resolvedC
     const form = await readForm(request);
     const knowledgeBaseId = form.get("knowledgeBaseId");
     if (typeof knowledgeBaseId !== "string" || !UUID.test(knowledgeBaseId)) throw badInput("knowledgeBaseId", "knowledgeBaseId must be the id of a knowledge base");
-    const file = form.get("file");
-    if (!(file instanceof File)) throw badInput("file", "Attach the document as the multipart field 'file'");
-    if (file.size > MAX_DOCUMENT_BYTES) throw new TooLarge();
-    const format = formatOfFileName(file.name);
-    if (!format) throw badInput("file", "Upload a .txt, .md, .html or .pdf file");
+    const file = await uploadedFile(form);
     // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a title sent as a file is its "[object File]" text, as it always was
-    const title = (form.get("title") ?? "").toString().trim() || file.name.replace(/\.[^.]+$/, "") || file.name;
+    const title = (form.get("title") ?? "").toString().trim() || file.fileName.replace(/\.[^.]+$/, "") || file.fileName;
     const checkedTitle = uploadTitle.safeParse(title);
     if (!checkedTitle.success) throw badInput("title", checkedTitle.error.issues[0]?.message ?? "Invalid title");
-    // Kept as sent, but storable: no NUL (Postgres stores none), at most the column's 255 characters.
-    const fileName = [...file.name.replaceAll("\0", "")].slice(0, 255).join("");
-    const document = await addFileDocument(knowledgeDeps(deps), caller, { knowledgeBaseId, title, fileName, bytes: new Uint8Array(await file.arrayBuffer()), format });
+    const document = await addFileDocument(knowledgeDeps(deps), caller, { knowledgeBaseId, title, ...file });
     return Response.json(document, { status: 201 });
   } catch (error) {
-    if (error instanceof TooLarge) {
-      return errorResponse(413, "PAYLOAD_TOO_LARGE", `The file is larger than ${MAX_DOCUMENT_BYTES} bytes (5 MB)`, "file");
-    }
     const trpcError = toTRPCError(error);
     if (trpcError.code === "INTERNAL_SERVER_ERROR") rootLogger().error({ err: error }, "upload failed");
     const field = error instanceof AppError ? error.field : undefined;
@@ -61,13 +59,29 @@ function errorResponse(status: number, code: string, message: string, field?: st
 }
 
 /**
+ * The multipart field `file` of a form: a .txt, .md, .html or .pdf document of at most
+ * MAX_DOCUMENT_BYTES (`too_large` beyond, named `file`). The knowledge upload and chat attachments
+ * (server/http/rest) read their files with it.
+ */
+export async function uploadedFile(form: FormData): Promise<UploadedFile> {
+  const file = form.get("file");
+  if (!(file instanceof File)) throw badInput("file", "Attach the document as the multipart field 'file'");
+  if (file.size > MAX_DOCUMENT_BYTES) throw tooLarge();
+  const format = formatOfFileName(file.name);
+  if (!format) throw badInput("file", "Upload a .txt, .md, .html or .pdf file");
+  // Kept as sent, but storable: no NUL (Postgres stores none), at most the column's 255 characters.
+  const fileName = [...file.name.replaceAll("\0", "")].slice(0, 255).join("");
+  return { fileName, bytes: new Uint8Array(await file.arrayBuffer()), format };
+}
+
+/**
  * The multipart form, read with the cap of a body that carries a document (the server applies the
  * same one before the route runs), so an oversized body is refused without being buffered whole.
  */
-async function readForm(request: Request): Promise<FormData> {
+export async function readForm(request: Request): Promise<FormData> {
   const limit = MAX_DOCUMENT_BODY_BYTES;
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limit) throw new TooLarge();
+  if (declared > limit) throw tooLarge();
   const contentType = request.headers.get("content-type") ?? "";
   if (!/^multipart\/form-data/i.test(contentType)) throw badInput("file", "Send the file as multipart/form-data");
   const chunks: Uint8Array[] = [];
@@ -75,7 +89,7 @@ async function readForm(request: Request): Promise<FormData> {
   if (request.body) {
     for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
       size += chunk.byteLength;
-      if (size > limit) throw new TooLarge();
+      if (size > limit) throw tooLarge();
       chunks.push(chunk);
     }
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { countTokens } from "../platform/models/text";
-import { chunkBlocks, documentText, splitToBudget } from "./chunk";
+import { chunkBlocks, documentText, splitToBudget, textOfChunks } from "./chunk";
 import { parseText } from "./parse";
 
 const sentence = (i: number) => `Sentence number ${i} talks about topic ${i} in a few plain words.`;
@@ -78,6 +78,23 @@ describe("chunkBlocks", () => {
     const [first, second] = chunkBlocks(parseText(paragraph(0, 30), "text/plain"), { maxTokens: 100, overlapTokens: 30 });
     expect(second!.startAt).toBeLessThan(first!.endAt);
     expect(first!.startAt).toBe(0);
+  });
+});
+
+describe("textOfChunks", () => {
+  it("gives a document's text back from its chunks: each overlap left out, each section's headings written once before it", () => {
+    const sentences = Array.from({ length: 30 }, (_, i) => sentence(i)).join("\n\n");
+    const markdown = `# Title\n\nIntro.\n\n## One\n\n${sentences}\n\n### Deeper\n\nText of deeper.\n\n## Two\n\nText of two.`;
+    const chunks = chunkBlocks(parseText(markdown, "text/markdown"), { maxTokens: 100, overlapTokens: 30 });
+    expect(chunks.filter((c, i) => i > 0 && c.startAt < chunks[i - 1]!.endAt).length).toBeGreaterThan(1);
+    // The title heading is the document's title, not a section.
+    expect(textOfChunks(chunks)).toBe(markdown.replace("# Title\n\n", ""));
+  });
+
+  it("gives plain text back paragraph by paragraph, and nothing for no chunks", () => {
+    const text = Array.from({ length: 40 }, (_, i) => sentence(i)).join("\n\n");
+    expect(textOfChunks(chunkBlocks(parseText(text, "text/plain"), { maxTokens: 60, overlapTokens: 20 }))).toBe(text);
+    expect(textOfChunks([])).toBe("");
   });
 });
 

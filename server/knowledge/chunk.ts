@@ -45,6 +45,8 @@ export interface ChunkOptions {
 export const DEFAULT_CHUNKING: ChunkOptions = { maxTokens: 300, overlapTokens: 50 };
 
 const SEPARATOR = "\n\n";
+/** Between the headings of a chunk's heading path. */
+const HEADING_JOINER = " › ";
 /** What a separator may cost, counted generously so a chunk never ends up over its budget. */
 const SEPARATOR_TOKENS = 2;
 /** Longer "words" (base64, hashes) are cut first: tokenising one huge run of letters is very slow. */
@@ -67,7 +69,7 @@ export function chunkBlocks(blocks: Block[], options: ChunkOptions = DEFAULT_CHU
     if (pieces.length === 0) return;
     if (chunks.length === MAX_CHUNKS) throw badInput(field, `The document would make more than ${MAX_CHUNKS} chunks`);
     const content = pieces.map((p) => p.text).join(SEPARATOR);
-    chunks.push({ heading: headings.map((h) => h.text).join(" › "), content, tokenCount: countTokens(content), startAt: pieces[0]!.startAt, endAt: pieces.at(-1)!.endAt });
+    chunks.push({ heading: headings.map((h) => h.text).join(HEADING_JOINER), content, tokenCount: countTokens(content), startAt: pieces[0]!.startAt, endAt: pieces.at(-1)!.endAt });
   };
 
   for (let index = first; index < blocks.length; index++) {
@@ -100,6 +102,38 @@ export function chunkBlocks(blocks: Block[], options: ChunkOptions = DEFAULT_CHU
   }
   emit();
   return chunks;
+}
+
+/**
+ * A document's text again, from its chunks in order (Parley keeps no copy of a document's source):
+ * each chunk that opens with the end of the one before (the overlap, always its first piece) has
+ * that piece left out, and a section's headings are written before its first chunk as Markdown
+ * headings. Their levels are not stored: the outermost is written `##`, as under Markdown's usual
+ * `#` title, and each heading inside it one more. What chunking drops stays dropped: the document's
+ * title heading, a heading with no text under it before the next, the length of a heading past
+ * MAX_HEADING_CHARS, and the whitespace between the pieces of an overlong block. Chunks stored
+ * before their offsets were (all 0) cannot show their overlap, so theirs stays in.
+ */
+export function textOfChunks(chunks: readonly Pick<Chunk, "heading" | "content" | "startAt" | "endAt">[]): string {
+  const parts: string[] = [];
+  let previous: { heading: string; endAt: number } | null = null;
+  for (const chunk of chunks) {
+    let content = chunk.content;
+    if (previous && chunk.heading === previous.heading) {
+      // Overlap text is sentences joined by spaces, so the first separator ends it.
+      const overlapEnd = content.indexOf(SEPARATOR);
+      if (chunk.startAt < previous.endAt && overlapEnd >= 0) content = content.slice(overlapEnd + SEPARATOR.length);
+    } else if (chunk.heading !== "") {
+      const path = chunk.heading.split(HEADING_JOINER);
+      const before = previous?.heading.split(HEADING_JOINER) ?? [];
+      const shared = path.findIndex((heading, depth) => heading !== before[depth]);
+      // A new section under the same parents still writes its own heading.
+      for (let depth = Math.min(shared < 0 ? path.length : shared, path.length - 1); depth < path.length; depth++) parts.push(`${"#".repeat(depth + 2)} ${path[depth]}`);
+    }
+    parts.push(content);
+    previous = chunk;
+  }
+  return parts.join(SEPARATOR);
 }
 
 /**

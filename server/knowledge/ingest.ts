@@ -36,6 +36,18 @@ export async function addFileDocument(
   });
 }
 
+/**
+ * A file's text alone and its tokens (a chat attachment: neither chunked nor indexed), read in a
+ * document process with every bound a document has; bad input names `file`.
+ */
+export async function extractFileText(
+  documents: Pick<DocumentPool, "prepare">,
+  file: { fileName: string; bytes: Uint8Array; format: FileFormat },
+): Promise<{ text: string; tokenCount: number }> {
+  const prepared = await documents.prepare({ title: file.fileName, source: { kind: "file", bytes: file.bytes, format: file.format }, field: "file", embedOffline: false, textOnly: true });
+  return prepared.extracted ?? { text: "", tokenCount: 0 };
+}
+
 /** Checks access, prepares the document in a document process (bounded), then stores it whole. */
 async function addDocument(
   deps: IngestDeps,

@@ -1,6 +1,7 @@
-import { chunkBlocks, DEFAULT_CHUNKING, type Chunk } from "./chunk";
+import { chunkBlocks, DEFAULT_CHUNKING, documentText, type Chunk } from "./chunk";
 import { createOfflineEmbedder } from "./embed";
 import { embeddingText } from "./knowledgeIndex";
+import { countTokens } from "../platform/models/text";
 import { parseFile, parseText, type FileFormat, type TextFormat } from "./parse";
 
 /**
@@ -21,16 +22,24 @@ export interface PreparationRequest {
   field: string;
   /** Whether to embed with the built-in offline embedder here (an API embedder is called later, from the server). */
   embedOffline: boolean;
+  /** Only the document's text, neither chunked nor embedded (a chat attachment: ingest.ts `extractFileText`). */
+  textOnly?: boolean;
 }
 
 export interface PreparedDocument {
   chunks: Chunk[];
   /** One per chunk, when embedded here. */
   vectors?: number[][];
+  /** The document's text (its blocks, a blank line apart) and its tokens, when asked for `textOnly`. */
+  extracted?: { text: string; tokenCount: number };
 }
 
-export async function prepareDocument({ title, source, field, embedOffline }: PreparationRequest): Promise<PreparedDocument> {
+export async function prepareDocument({ title, source, field, embedOffline, textOnly }: PreparationRequest): Promise<PreparedDocument> {
   const blocks = source.kind === "text" ? parseText(source.text, source.format, field) : await parseFile(source.bytes, source.format, field);
+  if (textOnly) {
+    const text = documentText(blocks);
+    return { chunks: [], extracted: { text, tokenCount: countTokens(text) } };
+  }
   const chunks = chunkBlocks(blocks, DEFAULT_CHUNKING, field);
   if (!embedOffline || chunks.length === 0) return { chunks };
   return { chunks, vectors: await createOfflineEmbedder().embed(chunks.map((c) => embeddingText(title, c))) };

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import { and, asc, count, desc, eq, ilike, inArray, or, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, ilike, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../../db";
 import { knowledgeBases, knowledgeChunks, knowledgeDocuments } from "../../db/schema";
 import { isAdmin, type Caller } from "../auth/accounts";
 import { AppError, notFound } from "../platform/errors";
-import type { Chunk } from "./chunk";
+import { textOfChunks, type Chunk } from "./chunk";
 import { embeddingText } from "./knowledgeIndex";
 import type { KnowledgeDeps } from "./retrieve";
 
@@ -135,6 +135,21 @@ export async function deleteBase(db: Db, caller: Caller, id: string): Promise<{ 
   assertMayManage(caller, await findBase(db, caller, id));
   await db.delete(knowledgeBases).where(and(eq(knowledgeBases.id, id), eq(knowledgeBases.tenantId, caller.tenant.id)));
   return { id };
+}
+
+/**
+ * The bases a document of base `id` could move to: the tenant's others that take documents (not
+ * one Parley provides), newest first. Every base indexes with the same embedder, so none is ruled
+ * out for its vectors.
+ */
+export async function moveTargets(db: Db, caller: Caller, id: string): Promise<KnowledgeBase[]> {
+  await findBase(db, caller, id);
+  const rows = await db
+    .select()
+    .from(knowledgeBases)
+    .where(and(eq(knowledgeBases.tenantId, caller.tenant.id), ne(knowledgeBases.id, id), isNull(knowledgeBases.builtin)))
+    .orderBy(desc(knowledgeBases.createdAt), desc(knowledgeBases.id));
+  return withCounts(db, caller, rows);
 }
 
 /** Which of `ids` are rows of `table` in `tenantId`, in the order given (anything else, malformed ids included, is left out). */
@@ -297,6 +312,63 @@ export async function listChunks(db: Db, caller: Caller, documentId: string, pag
     .limit(page.limit)
     .offset(page.offset);
   return { document, items: rows, total: document.chunkCount };
+}
+
+/**
+ * A document of the caller's tenant with its text. Parley stores no copy of a document's source,
+ * only its chunks, so the text is rebuilt from them in order (textOfChunks): a PDF's or a web
+ * page's text as Parley read it, not the file it came from.
+ */
+export async function documentContent(db: Db, caller: Caller, id: string): Promise<{ document: NamedDocument; text: string }> {
+  const document = await getDocument(db, caller, id);
+  const chunks = await db
+    .select({ heading: knowledgeChunks.heading, content: knowledgeChunks.content, startAt: knowledgeChunks.startAt, endAt: knowledgeChunks.endAt })
+    .from(knowledgeChunks)
+    .where(eq(knowledgeChunks.documentId, id))
+    .orderBy(asc(knowledgeChunks.position));
+  return { document, text: textOfChunks(chunks) };
+}
+
+/** A document added to a base, numbered in the order they were added (1: the first still there). */
+export interface DocumentAdded {
+  number: number;
+  id: string;
+  title: string;
+  mimeType: string;
+  fileName: string | null;
+  createdBy: string | null;
+  createdAt: Date;
+}
+
+/**
+ * The documents added to a base, newest first: at most `limit` numbered below `before` (when
+ * given), added by `addedBy` (when given). Who added what is for the base's creator and admins
+ * (FORBIDDEN to other members). Numbers count the documents still there, so deleting one renumbers
+ * those added after it.
+ */
+export async function documentsAdded(db: Db, caller: Caller, knowledgeBaseId: string, query: { before?: number; limit: number; addedBy?: string }): Promise<DocumentAdded[]> {
+  const base = await findBase(db, caller, knowledgeBaseId);
+  if (!isAdmin(caller.user) && base.createdBy !== caller.user.id) throw new AppError("forbidden", "Only the creator of this knowledge base or an admin may see its activity");
+  if (query.addedBy !== undefined && !isUuid(query.addedBy)) return [];
+  const numbered = db
+    .select({
+      id: knowledgeDocuments.id,
+      title: knowledgeDocuments.title,
+      mimeType: knowledgeDocuments.mimeType,
+      fileName: knowledgeDocuments.fileName,
+      createdBy: knowledgeDocuments.createdBy,
+      createdAt: knowledgeDocuments.createdAt,
+      number: sql<number>`(row_number() over (order by ${knowledgeDocuments.createdAt}, ${knowledgeDocuments.id}))::int`.as("number"),
+    })
+    .from(knowledgeDocuments)
+    .where(eq(knowledgeDocuments.knowledgeBaseId, knowledgeBaseId))
+    .as("numbered");
+  return db
+    .select()
+    .from(numbered)
+    .where(and(query.before === undefined ? undefined : lt(numbered.number, query.before), query.addedBy === undefined ? undefined : eq(numbered.createdBy, query.addedBy)))
+    .orderBy(desc(numbered.number))
+    .limit(query.limit);
 }
 
 /** A chunk of the caller's tenant with its document; any other id is NOT_FOUND. */

@@ -67,6 +67,16 @@ export function createMetrics() {
       "limit",
       ["calls", "sends", "sign_in", "share", "queue", "streams", "documents"],
     ),
+    suggestionEvents: zeroed(
+      new Counter({
+        name: "parley_suggestion_events_total",
+        help: "Events clients reported on follow-up suggestions, by event (impression, click, dismiss)",
+        labelNames: ["event"] as const,
+        registers: [registry],
+      }),
+      "event",
+      ["impression", "click", "dismiss"],
+    ),
     sessionsExpired: zeroed(
       new Counter({
         name: "parley_sessions_expired_total",

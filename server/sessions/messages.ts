@@ -7,7 +7,7 @@ import type { Reference } from "../../common/settings";
 import { AppError, badInput, notFound } from "../platform/errors";
 import type { HistoryMessage } from "../chat/llmContext";
 import { selectRows } from "../knowledge/rows";
-import { bumpContextVersion, lockOwnSession, sessionColumns, visibleWhere, type Session } from "./sessions";
+import { bumpContextVersion, getSession, lockOwnSession, sessionColumns, visibleWhere, type Session } from "./sessions";
 import type { Keys } from "../platform/store/keys";
 import type { Store } from "../platform/store/types";
 
@@ -387,6 +387,13 @@ async function removeFromTree(tx: Db, sessionId: string, ids: string[]): Promise
     await tx.update(sessions).set({ activeLeafId: survivor(session.leafId) }).where(eq(sessions.id, sessionId));
   }
   await tx.delete(messages).where(and(eq(messages.sessionId, sessionId), inArray(messages.id, ids)));
+}
+
+/** Checks that the caller may read session `sessionId` (admins: any of their tenant's) and that `messageId` is one of its messages; else NOT_FOUND. */
+export async function assertMessageOfSession(db: Db, caller: Caller, sessionId: string, messageId: string): Promise<void> {
+  await getSession(db, caller, sessionId, "tenant");
+  const [row] = await db.select({ id: messages.id }).from(messages).where(and(eq(messages.id, messageId), eq(messages.sessionId, sessionId)));
+  if (!row) throw notFound("Message");
 }
 
 /** A message of a session the caller may read (admins: any of their tenant's), with its session's owner. */

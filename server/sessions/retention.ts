@@ -6,12 +6,14 @@ import { repeat } from "../platform/repeat";
 import { finishDeletions, DELETE_BATCH, type SessionStateDeps } from "./removal";
 import { markExpired, unfinishedDeletions, type Expiry } from "./sessions";
 import { tenantsWithRetention } from "./tenantSettings";
+import { deleteExpiredAttachments } from "./attachments";
 
 /**
  * The retention sweep: every PARLEY_RETENTION_SWEEP_SECONDS, one instance at a time (a lock in the
  * store, shared by every instance, Redis Cluster included), deletes in batches the temporary chats
  * past their lifetime and the sessions idle longer than their tenant's `retentionDays` (pinned ones
- * spared under `keepPinned`), each through the one deletion path (removal.ts). It first finishes
+ * spared under `keepPinned`), each through the one deletion path (removal.ts), then the chat
+ * attachments past their lifetime (attachments.ts; they own nothing else). It first finishes
  * deletions an earlier run (or a caller's delete) left unfinished, so a sweep killed mid-batch is
  * completed by the next.
  */
@@ -66,6 +68,8 @@ export async function sweepExpiredSessions(deps: RetentionDeps, shouldStop: () =
     for (const tenant of await tenantsWithRetention(deps.db)) {
       await expire({ reason: "retention", tenantId: tenant.id, days: tenant.retentionDays, keepPinned: tenant.keepPinned });
     }
+    const attachments = await deleteExpiredAttachments(deps.db);
+    if (attachments > 0) deps.log.info({ attachments }, "expired attachments deleted");
     return result;
   } finally {
     await deps.store.release(lockKey, owner).catch(() => undefined);

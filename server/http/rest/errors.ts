@@ -16,6 +16,7 @@ const envelopeOf: Record<ErrorKind | "internal", { code: number; status: Content
   forbidden: { code: 1002, status: 403 },
   not_found: { code: 1003, status: 404 },
   conflict: { code: 1005, status: 409 },
+  too_large: { code: 1000, status: 413 },
   rate_limited: { code: 1006, status: 429 },
   internal: { code: 1007, status: 500 },
   unavailable: { code: 1008, status: 503 },

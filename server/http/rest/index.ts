@@ -4,15 +4,20 @@ import { AppError } from "../../platform/errors";
 import { requestLogFields } from "../../platform/log";
 import { attachedCaller, callerOf } from "../authenticate";
 import { respondWithError, unauthorized, validationHook } from "./errors";
+import { artifactRoutes } from "./routes/artifacts";
+import { attachmentRoutes } from "./routes/attachments";
 import { chatRoutes } from "./routes/chat";
 import { knowledgeRoutes } from "./routes/knowledge";
 import { messageRoutes } from "./routes/messages";
 import { sessionRoutes } from "./routes/sessions";
+import { wikiRoutes } from "./routes/wiki";
+import { suggestionRoutes } from "./routes/suggestions";
 import { nodeBindingsOf, type RestDeps, type RestEnv } from "./routes/shared";
 import { KEEP_ALIVE_MS } from "./frames";
 
 /** The one route open to anyone (the `doc31` below). */
 export const OPENAPI_PATH = "/api/v1/openapi.json";
+export { ATTACHMENT_UPLOAD_PATH } from "./routes/attachments";
 /** How the face authenticates: API keys only, each request one call. */
 export const REST_AUTH = { calls: 1, cookie: false } as const;
 
@@ -45,8 +50,9 @@ export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
   rest.use(async (c, next) => {
     // WeKnora's web app posts its chat JSON as `text/event-stream`: every body here is JSON,
     // whatever its Content-Type says (an unparseable one is 400 as usual).
+    // Uploads (attachments) are multipart, read by their route.
     const type = c.req.header("content-type");
-    if (type !== undefined && !/^application\/([a-z.-]+\+)?json/i.test(type)) c.req.raw.headers.set("content-type", "application/json");
+    if (type !== undefined && !/^application\/([a-z.-]+\+)?json|^multipart\/form-data/i.test(type)) c.req.raw.headers.set("content-type", "application/json");
     await next();
   });
 
@@ -82,6 +88,10 @@ export function createRestApp(deps: RestDeps, options: RestOptions = {}) {
   rest.route("/", chatRoutes(deps, keepAliveMs));
   rest.route("/", messageRoutes(deps));
   rest.route("/", knowledgeRoutes(deps));
+  rest.route("/", wikiRoutes(deps));
+  rest.route("/", artifactRoutes(deps));
+  rest.route("/", attachmentRoutes(deps));
+  rest.route("/", suggestionRoutes(deps));
 
   rest.notFound((c) => respondWithError(c, new AppError("not_found", `No route ${c.req.method} ${c.req.path}`)));
   rest.onError((error, c) => respondWithError(c, error));

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../boot/app";
 import { documentText } from "../../knowledge/chunk";
 import { parseText } from "../../knowledge/parse";
-import { createTestTenant } from "../../testing/app";
+import { createTestTenant, type TestTenant } from "../../testing/app";
 import { serveTestApp, type ServedTestApp } from "../../testing/http";
 import { restClient } from "../../testing/rest";
 import { handleUpload } from "../upload";
@@ -11,7 +11,9 @@ import { handleUpload } from "../upload";
 /**
  * WeKnora's knowledge-base read routes over real HTTP (bases, documents, chunks, knowledge-search
  * and hybrid-search) in the shapes of WeKnora's Go SDK, tenant-walled and paged; and references,
- * in SSE frames and in Message JSON, carrying every field of WeKnora's SearchResult.
+ * in SSE frames and in Message JSON, carrying every field of WeKnora's SearchResult; a document's
+ * text as a file and its processing; a base's side reads (folders, tags, FAQ, shares: none; move
+ * targets; activity).
  */
 let app: App;
 let served: ServedTestApp;
@@ -25,8 +27,10 @@ let textDocId: string;
 let fileDocId: string;
 let foreignKbId: string;
 let foreignDocId: string;
-/** The tenant's owner over tRPC. */
-let owner: Awaited<ReturnType<typeof createTestTenant>>["owner"]["api"];
+/** The tenant, and its owner over tRPC. */
+let tenant: TestTenant;
+let owner: TestTenant["owner"]["api"];
+let ownerUserId: string;
 const { request, call } = restClient(() => base, () => key);
 
 const ZOO = `# Zoo operations
@@ -79,7 +83,9 @@ beforeAll(async () => {
   key = t.owner.apiKey;
   otherKey = other.owner.apiKey;
   tenantNumber = t.tenant.number;
+  tenant = t;
   owner = t.owner.api;
+  ownerUserId = t.owner.user.id;
   kbId = (await t.owner.api.knowledge.bases.create({ name: "Runbooks", description: "How we run things" })).id;
   textDocId = (await t.owner.api.knowledge.documents.add({ knowledgeBaseId: kbId, title: "Zoo operations", content: ZOO, mimeType: "text/markdown" })).id;
   const form = new FormData();
@@ -370,6 +376,154 @@ describe("document search and batch reads", () => {
   it("are in the OpenAPI document", async () => {
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     for (const path of ["/knowledge/search", "/knowledge/batch", "/chunks/by-id/{id}", "/shared-knowledge-bases"]) {
+      expect(Object.keys(doc.paths[`/api/v1${path}`] ?? {}), path).toEqual(["get"]);
+    }
+  });
+});
+
+describe("document files, processing and a base's side reads", () => {
+  /** A second base of the tenant's, with a plain-text document long enough to make overlapping chunks, titled beyond ASCII. */
+  let archiveId: string;
+  let longDocId: string;
+  const LONG = Array.from({ length: 60 }, (_, i) => `Paragraph ${i} of the archive notes says where box ${i} is kept and who may open it.`).join("\n\n");
+  beforeAll(async () => {
+    archiveId = (await owner.knowledge.bases.create({ name: "Archive" })).id;
+    longDocId = (await owner.knowledge.documents.add({ knowledgeBaseId: archiveId, title: "Café notes", content: LONG, mimeType: "text/plain" })).id;
+  });
+
+  it("downloads a document's text, rebuilt from its chunks, as a file named after it; preview serves the same inline", async () => {
+    const file = await request("GET", `/knowledge/${fileDocId}/download`);
+    expect(file.status).toBe(200);
+    expect(file.headers.get("content-type")).toBe("text/markdown; charset=utf-8");
+    expect(file.headers.get("content-disposition")).toBe(`attachment; filename="deploy-guide.md"; filename*=UTF-8''deploy-guide.md`);
+    expect(await file.text()).toBe(DEPLOY.trim());
+    // A Markdown document added as text: named by its title; its title heading is its title, so not in its text.
+    const manual = await request("GET", `/knowledge/${textDocId}/download`);
+    expect(manual.headers.get("content-disposition")).toContain(`filename*=UTF-8''Zoo%20operations.md`);
+    expect(await manual.text()).toBe(ZOO.replace("# Zoo operations\n\n", "").trim());
+    // Plain text over several chunks, each opening with the end of the one before: that overlap is not repeated.
+    expect((await call("GET", `/chunks/${longDocId}`)).body.total).toBeGreaterThan(2);
+    const long = await request("GET", `/knowledge/${longDocId}/download`);
+    expect(long.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(long.headers.get("content-disposition")).toBe(`attachment; filename="Caf_ notes.txt"; filename*=UTF-8''Caf%C3%A9%20notes.txt`);
+    expect(await long.text()).toBe(LONG);
+    const preview = await request("GET", `/knowledge/${longDocId}/preview`);
+    expect(preview.status).toBe(200);
+    expect(preview.headers.get("content-disposition")).toMatch(/^inline; filename="Caf_ notes.txt"/);
+    expect(preview.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(await preview.text()).toBe(LONG);
+  });
+
+  it("gives a document's processing as WeKnora's span tree: read, chunked and embedded, nothing else, by the time it was stored", async () => {
+    const document = (await call("GET", `/knowledge/${textDocId}`)).body.data;
+    const res = await call("GET", `/knowledge/${textDocId}/spans`);
+    expect(res.status).toBe(200);
+    const { trace, ...rest } = res.body.data;
+    expect(rest).toEqual({ knowledge_id: textDocId, attempt: 1, latest_attempt: 1, current_attempt: 1, parse_status: "completed", current_stage: "" });
+    expect(trace).toMatchObject({ name: "knowledge_processing", kind: "root", status: "done", finished_at: document.created_at, output: { chunk_count: 3 } });
+    expect(trace.children.map((s: { name: string; status: string }) => [s.name, s.status])).toEqual([
+      ["docreader", "done"],
+      ["chunking", "done"],
+      ["embedding", "done"],
+      ["multimodal", "skipped"],
+      ["postprocess", "skipped"],
+    ]);
+    expect(trace.children[1].output).toEqual({ chunk_count: 3 });
+    expect((await call("GET", `/knowledge/${textDocId}/spans?attempt=1`)).body).toEqual(res.body);
+    expect((await call("GET", `/knowledge/${textDocId}/spans?attempt=2`)).body.error.code).toBe(1003);
+    expect((await call("GET", `/knowledge/${textDocId}/spans?attempt=x`)).body.error).toMatchObject({ code: 1010, details: { field: "attempt" } });
+  });
+
+  it("lists no folders, tags, FAQ entries or shares, in WeKnora's shapes, paged where WeKnora pages", async () => {
+    expect((await call("GET", `/knowledge-bases/${kbId}/knowledge/folders`)).body).toEqual({ success: true, data: { root_document_count: 2, total_document_count: 2, folders: [] } });
+    for (const path of ["tags", "faq/entries"]) {
+      expect((await call("GET", `/knowledge-bases/${kbId}/${path}`)).body, path).toEqual({ success: true, data: { total: 0, page: 1, page_size: 20, data: [] } });
+      expect((await call("GET", `/knowledge-bases/${kbId}/${path}?page=3&page_size=5`)).body.data).toMatchObject({ page: 3, page_size: 5 });
+      expect((await call("GET", `/knowledge-bases/${kbId}/${path}?page=-1`)).body.error).toMatchObject({ code: 1010, details: { field: "page" } });
+    }
+    expect((await call("GET", `/knowledge-bases/${kbId}/shares`)).body).toEqual({ success: true, data: { shares: [], total: 0 } });
+  });
+
+  it("lists where a base's documents could move: the tenant's other bases, never itself nor another tenant's", async () => {
+    const all = (await call("GET", "/knowledge-bases")).body.data as { id: string }[];
+    const targets = (await call("GET", `/knowledge-bases/${kbId}/move-targets`)).body.data as { id: string; name: string }[];
+    expect(targets.map((b) => b.id)).toEqual(all.map((b) => b.id).filter((id) => id !== kbId));
+    expect(targets.map((b) => b.id)).toContain(archiveId);
+    expect(targets.map((b) => b.id)).not.toContain(foreignKbId);
+    const archive = targets.find((b) => b.id === archiveId)!;
+    expect(sorted(Object.keys(archive))).toEqual(sorted(KNOWLEDGE_BASE_FIELDS));
+    expect(archive).toMatchObject({ name: "Archive", knowledge_count: 1 });
+    const fromArchive = (await call("GET", `/knowledge-bases/${archiveId}/move-targets`)).body.data.map((b: { id: string }) => b.id);
+    expect(fromArchive).toContain(kbId);
+    expect(fromArchive).not.toContain(archiveId);
+  });
+
+  it("gives a base's activity, the documents added newest first as knowledge.created entries, by WeKnora's cursor; for its creator and admins", async () => {
+    const first = await call("GET", `/knowledge-bases/${kbId}/activity?limit=1`);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ success: true, next_cursor: 2 });
+    expect(first.body.data).toEqual([
+      {
+        id: 2,
+        tenant_id: tenantNumber,
+        actor_user_id: ownerUserId,
+        actor_role: "",
+        action: "knowledge.created",
+        scope_type: "knowledge_base",
+        scope_id: kbId,
+        target_type: "knowledge",
+        target_id: fileDocId,
+        target_user_id: "",
+        request_path: "",
+        request_method: "",
+        outcome: "success",
+        details: { title: "deploy-guide", source_type: "file", file_type: "md", processing_status: "completed" },
+        created_at: (await call("GET", `/knowledge/${fileDocId}`)).body.data.created_at,
+      },
+    ]);
+    const second = await call("GET", `/knowledge-bases/${kbId}/activity?limit=1&after_id=2`);
+    expect(second.body.data.map((e: { id: number; target_id: string }) => [e.id, e.target_id])).toEqual([[1, textDocId]]);
+    expect(second.body.next_cursor).toBe(0);
+    expect(second.body.data[0].details.source_type).toBe("manual");
+    const ids = async (query: string) => (await call("GET", `/knowledge-bases/${kbId}/activity?${query}`)).body.data.map((e: { target_id: string }) => e.target_id);
+    expect(await ids("")).toEqual([fileDocId, textDocId]);
+    expect(await ids(`actor=${ownerUserId}&action=knowledge.created&outcome=success`)).toEqual([fileDocId, textDocId]);
+    for (const query of ["action=knowledge.deleted", "outcome=failed", `actor=${randomUUID()}`, "actor=someone"]) expect(await ids(query), query).toEqual([]);
+    expect((await call("GET", `/knowledge-bases/${kbId}/activity?limit=-1`)).body.error).toMatchObject({ code: 1010, details: { field: "limit" } });
+    // A member sees the activity of a base they made, not of another's.
+    const member = await tenant.addUser("member");
+    const theirs = (await member.api.knowledge.bases.create({ name: "Member's" })).id;
+    expect((await call("GET", `/knowledge-bases/${theirs}/activity`, { key: member.apiKey })).body).toEqual({ success: true, data: [], next_cursor: 0 });
+    const refused = await call("GET", `/knowledge-bases/${kbId}/activity`, { key: member.apiKey });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe(1002);
+  });
+
+  it("are tenant-walled: another tenant's ids are 404 (1003), as are unknown ones", async () => {
+    const paths = [
+      `/knowledge-bases/${kbId}/knowledge/folders`,
+      `/knowledge-bases/${kbId}/tags`,
+      `/knowledge-bases/${kbId}/faq/entries`,
+      `/knowledge-bases/${kbId}/shares`,
+      `/knowledge-bases/${kbId}/move-targets`,
+      `/knowledge-bases/${kbId}/activity`,
+      `/knowledge/${textDocId}/spans`,
+      `/knowledge/${textDocId}/download`,
+      `/knowledge/${textDocId}/preview`,
+    ];
+    for (const path of paths) {
+      for (const [p, k] of [[path, otherKey], [path.replace(/[0-9a-f-]{36}/, randomUUID()), key]] as const) {
+        const res = await call("GET", p, { key: k });
+        expect(res.status, p).toBe(404);
+        expect(res.body).toMatchObject({ success: false, error: { code: 1003 } });
+      }
+    }
+  });
+
+  it("are in the OpenAPI document", async () => {
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const paths = ["/knowledge/folders", "/tags", "/faq/entries", "/shares", "/move-targets", "/activity"].map((p) => `/knowledge-bases/{id}${p}`);
+    for (const path of [...paths, "/knowledge/{knowledge_id}/spans", "/knowledge/{knowledge_id}/download", "/knowledge/{knowledge_id}/preview"]) {
       expect(Object.keys(doc.paths[`/api/v1${path}`] ?? {}), path).toEqual(["get"]);
     }
   });

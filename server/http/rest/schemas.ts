@@ -9,7 +9,8 @@ import { messageListInput } from "../trpc/routers/message";
 import { listInput } from "../trpc/routers/session";
 import type { Session } from "../../sessions/sessions";
 import { DEFAULT_CHUNKING } from "../../knowledge/chunk";
-import { sha256Hex, type KnowledgeBase, type KnowledgeDocument, type NamedDocument, type StoredChunk } from "../../knowledge/repository";
+import { sha256Hex, type DocumentAdded, type KnowledgeBase, type KnowledgeDocument, type NamedDocument, type StoredChunk } from "../../knowledge/repository";
+import { MAX_ATTACHMENTS_PER_ANSWER } from "../../sessions/attachments";
 
 /**
  * The WeKnora-compatible face speaks snake_case JSON. Its request schemas are Parley's own zod
@@ -115,6 +116,8 @@ export const knowledgeChatBody = z.object({
   query: chatSendInput.shape.query,
   knowledge_base_ids: z.array(text().max(100)).max(50).nullish(),
   disable_title: z.boolean().nullish(),
+  /** Files attached to the session whose text the answer reads (WeKnora's pre-uploaded `attachment_ids`). */
+  attachment_ids: z.array(uuid).max(MAX_ATTACHMENTS_PER_ANSWER).nullish(),
   /** Where the question comes from (WeKnora's `web`, `api`, …); stored with both messages. */
   channel: z.preprocess(emptyAsUnset, text().trim().min(1).max(50).nullish()),
 });
@@ -634,3 +637,286 @@ export const errorJson = z
     error: z.object({ code: z.number().int(), message: z.string(), details: z.unknown().optional() }),
   })
   .openapi("Error");
+
+// --- what Parley has none of, and document files ---
+// Reads WeKnora's clients make of features Parley lacks (folders, tags, FAQ entries, shares, wiki
+// pages, artifacts) answer with WeKnora's shapes, empty; their item schemas say what would be listed.
+
+/** WeKnora's `PageResult` inside `data`: `{"success":true,"data":{"total","page","page_size","data":[…]}}` (tags, FAQ entries). */
+export const okPage = <T extends z.ZodType>(item: T) =>
+  ok(z.object({ total: z.number().int(), page: z.number().int(), page_size: z.number().int(), data: z.array(item) }));
+
+/** WeKnora's `KnowledgeFolderTree`: Parley's bases have no folders, so every document is at the top. */
+export const knowledgeFolderTreeJson = z
+  .object({
+    root_document_count: z.number().int(),
+    total_document_count: z.number().int(),
+    folders: z.array(z.object({ path: z.string(), name: z.string(), document_count: z.number().int(), total_count: z.number().int() })).openapi({ description: "Always empty" }),
+  })
+  .openapi("KnowledgeFolderTree");
+
+/** `GET /knowledge/{id}/spans`: `attempt` 0 or absent is the latest (Parley processes a document once: attempt 1). */
+export const spansQuery = z.object({ attempt: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() });
+
+const spanFields = {
+  knowledge_id: z.string(),
+  attempt: z.number().int(),
+  span_id: z.string().openapi({ description: "Empty: Parley records no spans of its own" }),
+  name: z.string(),
+  kind: z.enum(["root", "stage"]),
+  status: z.enum(["done", "skipped"]),
+  output: z.record(z.string(), z.unknown()).optional(),
+  finished_at: z.string().optional(),
+  created_at: z.string(),
+  updated_at: z.string(),
+};
+/** WeKnora's `KnowledgeProcessingTrace` (client/knowledge.go), of what Parley knows: its five stages, done or skipped, by the time the document was stored. */
+export const processingTraceJson = z
+  .object({
+    knowledge_id: z.string(),
+    attempt: z.number().int(),
+    latest_attempt: z.number().int(),
+    current_attempt: z.number().int(),
+    parse_status: z.literal("completed"),
+    current_stage: z.string().openapi({ description: "Empty: nothing is running" }),
+    trace: z.object({ ...spanFields, children: z.array(z.object(spanFields)) }),
+  })
+  .openapi("KnowledgeProcessingTrace");
+
+/** WeKnora's stages (types.AllStages), and whether Parley runs each: it reads, chunks and embeds; it reads no images and makes no summaries or questions. */
+const STAGES = [
+  ["docreader", "done"],
+  ["chunking", "done"],
+  ["embedding", "done"],
+  ["multimodal", "skipped"],
+  ["postprocess", "skipped"],
+] as const;
+
+/**
+ * A document's processing as WeKnora's span tree. Parley times no stages, so stages carry no
+ * start, finish or duration; the root finished when the document was stored (it is stored once
+ * indexed), which is also when every span is dated.
+ */
+export function toProcessingTraceJson(d: KnowledgeDocument): z.output<typeof processingTraceJson> {
+  const at = d.createdAt.toISOString();
+  const span = (name: string, kind: "root" | "stage", status: "done" | "skipped") => ({ knowledge_id: d.id, attempt: 1, span_id: "", name, kind, status, created_at: at, updated_at: at });
+  const chunked = { chunk_count: d.chunkCount };
+  return {
+    knowledge_id: d.id,
+    attempt: 1,
+    latest_attempt: 1,
+    current_attempt: 1,
+    parse_status: "completed",
+    current_stage: "",
+    trace: {
+      ...span("knowledge_processing", "root", "done"),
+      output: chunked,
+      finished_at: at,
+      children: STAGES.map(([name, status]) => ({ ...span(name, "stage", status), ...(name === "chunking" && { output: chunked }) })),
+    },
+  };
+}
+
+/** WeKnora's `TagWithStats` (client/tag.go). */
+export const tagJson = z
+  .object({
+    id: z.string(),
+    seq_id: z.number().int(),
+    tenant_id: z.number().int(),
+    knowledge_base_id: z.string(),
+    name: z.string(),
+    color: z.string(),
+    sort_order: z.number().int(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    knowledge_count: z.number().int(),
+    chunk_count: z.number().int(),
+  })
+  .openapi("Tag");
+
+/** WeKnora's `FAQEntry` (client/faq.go). */
+export const faqEntryJson = z
+  .object({
+    id: z.number().int(),
+    chunk_id: z.string(),
+    knowledge_id: z.string(),
+    knowledge_base_id: z.string(),
+    tag_id: z.number().int(),
+    tag_name: z.string(),
+    is_enabled: z.boolean(),
+    is_recommended: z.boolean(),
+    standard_question: z.string(),
+    similar_questions: z.array(z.string()),
+    negative_questions: z.array(z.string()),
+    answers: z.array(z.string()),
+    answer_strategy: z.string(),
+    index_mode: z.string(),
+    chunk_type: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("FAQEntry");
+
+/** WeKnora's `KnowledgeBaseShareResponse` (a base shared with an organisation). */
+export const knowledgeBaseShareJson = z
+  .object({
+    id: z.string(),
+    knowledge_base_id: z.string(),
+    knowledge_base_name: z.string(),
+    knowledge_base_type: z.string(),
+    knowledge_count: z.number().int(),
+    chunk_count: z.number().int(),
+    organization_id: z.string(),
+    organization_name: z.string(),
+    shared_by_user_id: z.string(),
+    shared_by_username: z.string(),
+    source_tenant_id: z.number().int(),
+    permission: z.string(),
+    my_role_in_org: z.string(),
+    my_permission: z.string(),
+    created_at: z.string(),
+    require_approval: z.boolean(),
+  })
+  .openapi("KnowledgeBaseShare");
+
+/**
+ * `GET /knowledge-bases/{id}/activity`: WeKnora's cursor, `after_id` (entries numbered below it;
+ * 0 or absent: from the newest), `limit` (0 or absent: 50; at most 100) and its exact filters.
+ */
+export const activityQuery = z.object({
+  after_id: pageNumber(0),
+  limit: pageNumber(50, 100),
+  action: text().max(64).optional(),
+  outcome: text().max(16).optional(),
+  actor: text().max(64).optional(),
+});
+
+/** WeKnora's `AuditLog` (frontend/src/api/tenant/audit-log.ts), scoped to a knowledge base. */
+export const auditLogJson = z
+  .object({
+    id: z.number().int().openapi({ description: "The document's number in its base, in the order documents were added (the cursor `after_id` takes)" }),
+    tenant_id: z.number().int(),
+    actor_user_id: z.string().openapi({ description: "Who added the document (empty for a document Parley provides)" }),
+    actor_role: z.string(),
+    action: z.literal("knowledge.created"),
+    scope_type: z.literal("knowledge_base"),
+    scope_id: z.string(),
+    target_type: z.literal("knowledge"),
+    target_id: z.string(),
+    target_user_id: z.string(),
+    request_path: z.string(),
+    request_method: z.string(),
+    outcome: z.literal("success").openapi({ description: "A document is stored once indexed, so every addition succeeded" }),
+    details: z.object({ title: z.string(), source_type: z.enum(["file", "manual"]), file_type: z.string(), processing_status: z.literal("completed") }),
+    created_at: z.string(),
+  })
+  .openapi("KnowledgeBaseActivity");
+
+/** A document added, as WeKnora's `knowledge.created` activity entry. */
+export function toActivityJson(added: DocumentAdded, knowledgeBaseId: string, caller: Caller): z.output<typeof auditLogJson> {
+  return {
+    id: added.number,
+    tenant_id: caller.tenant.number,
+    actor_user_id: added.createdBy ?? "",
+    actor_role: "",
+    action: "knowledge.created",
+    scope_type: "knowledge_base",
+    scope_id: knowledgeBaseId,
+    target_type: "knowledge",
+    target_id: added.id,
+    target_user_id: "",
+    request_path: "",
+    request_method: "",
+    outcome: "success",
+    details: { title: added.title, source_type: added.fileName === null ? "manual" : "file", file_type: FILE_TYPES[added.mimeType] ?? "", processing_status: "completed" },
+    created_at: added.createdAt.toISOString(),
+  };
+}
+
+export const wikiBaseParam = z.object({ kb_id: uuid });
+/** A wiki page's slug: WeKnora's may hold `/` (`entity/acme`). */
+export const wikiPageParams = wikiBaseParam.extend({ slug: text().min(1).max(255) });
+/** `GET …/wiki/search`: `q` required, `limit` (0 or absent: 10). */
+export const wikiSearchQuery = z.object({ q: text().trim().min(1).max(500), limit: pageNumber(10, 100) });
+/** `GET …/wiki/index`: page `types` (absent: WeKnora's content types), `limit` per type (0 or absent: 50; at most 200), `cursor` an offset. */
+export const wikiIndexQuery = z.object({
+  types: queryList(text().max(32)).optional(),
+  limit: pageNumber(50, 200),
+  cursor: z.preprocess(emptyAsUnset, z.string().regex(/^\d{1,15}$/, "Must be an offset (a whole number)").optional()),
+});
+/** The page types WeKnora's index lists when none are asked for. */
+export const WIKI_CONTENT_TYPES = ["summary", "entity", "concept", "synthesis", "comparison"];
+
+/** WeKnora's `WikiPage` (its main fields). */
+export const wikiPageJson = z
+  .object({
+    id: z.string(),
+    tenant_id: z.number().int(),
+    knowledge_base_id: z.string(),
+    slug: z.string(),
+    title: z.string(),
+    page_type: z.string(),
+    status: z.string(),
+    content: z.string(),
+    summary: z.string(),
+    aliases: z.array(z.string()),
+    source_refs: z.array(z.string()),
+    in_links: z.array(z.string()),
+    out_links: z.array(z.string()),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("WikiPage");
+
+/** WeKnora's `WikiIndexResponse`: an intro and, per page type, a window of its pages. */
+export const wikiIndexJson = z
+  .object({
+    intro: z.string(),
+    version: z.number().int(),
+    groups: z.array(
+      z.object({
+        type: z.string(),
+        total: z.number().int(),
+        items: z.array(z.object({ slug: z.string(), title: z.string(), summary: z.string() })),
+        next_cursor: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi("WikiIndex");
+
+export const artifactParams = z.object({ id: uuid, message_id: uuid });
+export const artifactDownloadParams = artifactParams.extend({ index: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+
+/** WeKnora's artifact list item (frontend/src/api/chat/index.ts `ArtifactMeta`): a file a skill made during an answer. */
+export const artifactJson = z
+  .object({
+    index: z.number().int(),
+    file_name: z.string(),
+    file_type: z.string(),
+    file_size: z.number().int(),
+    source_path: z.string(),
+    mod_time: z.string(),
+    created_at: z.string(),
+  })
+  .openapi("Artifact");
+
+/**
+ * What a document's text is served as (see documentContent): Markdown for Markdown and web pages
+ * (Parley reads HTML as Markdown), plain text for the rest, PDFs too; its file name says which.
+ */
+export function documentFileOf(d: KnowledgeDocument): { name: string; contentType: string } {
+  const markdown = d.mimeType === "text/markdown" || d.mimeType === "text/html";
+  const name = d.fileName ?? d.title;
+  const served = markdown ? /\.(md|markdown)$/i : /\.(txt|text)$/i;
+  return {
+    name: served.test(name) ? name : `${name.replace(/\.(html?|pdf|txt|text|md|markdown)$/i, "")}${markdown ? ".md" : ".txt"}`,
+    contentType: `${markdown ? "text/markdown" : "text/plain"}; charset=utf-8`,
+  };
+}
+
+/** A Content-Disposition naming a file: an ASCII stand-in and the UTF-8 name (RFC 6266), which Go's `mime.ParseMediaType` and browsers prefer. */
+export function contentDisposition(kind: "attachment" | "inline", fileName: string): string {
+  const ascii = fileName.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  const utf8 = encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${utf8}`;
+}

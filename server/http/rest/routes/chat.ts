@@ -74,7 +74,12 @@ export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
           deps,
           c.get("caller"),
           { sessionId: session_id, query: input.query, requestId: c.req.valid("header")["idempotency-key"] },
-          { knowledgeBaseIds: input.knowledge_base_ids ?? undefined, disableTitle: input.disable_title ?? undefined, channel: input.channel ?? undefined },
+          {
+            knowledgeBaseIds: input.knowledge_base_ids ?? undefined,
+            disableTitle: input.disable_title ?? undefined,
+            attachmentIds: input.attachment_ids ?? undefined,
+            channel: input.channel ?? undefined,
+          },
         );
         return answerOf(c, session_id, turn.assistantMessage.id, "own");
       };

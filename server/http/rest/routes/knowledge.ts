@@ -1,11 +1,36 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Caller } from "../../../auth/accounts";
 import { defaultStrategy, strategySchema } from "../../../../common/settings";
-import { documentsByIds, getBase, getChunk, getDocument, listBases, listChunks, listDocuments, searchDocuments } from "../../../knowledge/repository";
+import {
+  documentContent,
+  documentsAdded,
+  documentsByIds,
+  getBase,
+  getChunk,
+  getDocument,
+  listBases,
+  listChunks,
+  listDocuments,
+  moveTargets,
+  searchDocuments,
+} from "../../../knowledge/repository";
 import type { RetrievalSettings } from "../../../knowledge/retrieve";
 import { searchForCaller } from "../../../knowledge/sessionKnowledge";
 import {
+  activityQuery,
+  auditLogJson,
   chunkJson,
+  contentDisposition,
+  documentFileOf,
+  faqEntryJson,
+  knowledgeBaseShareJson,
+  knowledgeFolderTreeJson,
+  okPage,
+  processingTraceJson,
+  spansQuery,
+  tagJson,
+  toActivityJson,
+  toProcessingTraceJson,
   chunkParam,
   hybridSearchBody,
   hybridSearchQuery,
@@ -28,7 +53,9 @@ import {
   toKnowledgeJson,
   toReferenceJson,
 } from "../schemas";
-import { body, errors, json, router, type RestDeps } from "./shared";
+import { notFound } from "../../../platform/errors";
+import type { Context } from "hono";
+import { body, errors, json, router, type RestDeps, type RestEnv } from "./shared";
 
 const tags = ["knowledge"];
 const DEFAULTS = defaultStrategy();
@@ -241,7 +268,149 @@ export function knowledgeRoutes(deps: RestDeps) {
     async (c) => c.json(await searchBase(c.get("caller"), c.req.valid("param").id, c.req.valid("query")), 200),
   );
 
+  baseSideReads(r, deps);
+  documentReads(r, deps);
   return r;
+}
+
+/** Reads of a base beside its documents: folders, tags, FAQ entries and shares it has none of, where its documents could move, and what was added to it. */
+function baseSideReads(r: ReturnType<typeof router>, deps: RestDeps) {
+  const embedderId = deps.knowledge.embedder.id;
+
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/knowledge-bases/{id}/knowledge/folders",
+      tags,
+      description: "The base's folder tree: Parley's bases have no folders, so every document is at the top.",
+      request: { params: knowledgeBaseParam },
+      responses: { 200: json(ok(knowledgeFolderTreeJson), "The folder tree (no folders)"), ...errors },
+    }),
+    async (c) => {
+      const { documentCount } = await getBase(deps.db, c.get("caller"), c.req.valid("param").id);
+      return c.json({ success: true as const, data: { root_document_count: documentCount, total_document_count: documentCount, folders: [] } }, 200);
+    },
+  );
+
+  // What Parley has none of, paged as WeKnora's PageResult once the base is known to be the caller's.
+  for (const [path, what, item] of [
+    ["/knowledge-bases/{id}/tags", "tags", tagJson],
+    ["/knowledge-bases/{id}/faq/entries", "FAQ entries", faqEntryJson],
+  ] as const) {
+    r.openapi(
+      createRoute({
+        method: "get",
+        path,
+        tags,
+        description: `The base's ${what}: always none, as Parley has no ${what}. Paged like WeKnora (\`page\`, \`page_size\`).`,
+        request: { params: knowledgeBaseParam, query: pageQuery },
+        responses: { 200: json(okPage(item), `No ${what}`), ...errors },
+      }),
+      async (c) => {
+        await getBase(deps.db, c.get("caller"), c.req.valid("param").id);
+        const { page, page_size } = c.req.valid("query");
+        return c.json({ success: true as const, data: { total: 0, page, page_size, data: [] } }, 200);
+      },
+    );
+  }
+
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/knowledge-bases/{id}/shares",
+      tags,
+      description: "Organisations the base is shared with: always none, as Parley shares knowledge bases within a tenant only.",
+      request: { params: knowledgeBaseParam },
+      responses: { 200: json(ok(z.object({ shares: z.array(knowledgeBaseShareJson), total: z.number().int() })), "No shares"), ...errors },
+    }),
+    async (c) => {
+      await getBase(deps.db, c.get("caller"), c.req.valid("param").id);
+      return c.json({ success: true as const, data: { shares: [], total: 0 } }, 200);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/knowledge-bases/{id}/move-targets",
+      tags,
+      description: "The bases a document of this one could move to: the tenant's others that take documents (not the handbook Parley provides), newest first.",
+      request: { params: knowledgeBaseParam },
+      responses: { 200: json(ok(z.array(knowledgeBaseJson)), "Knowledge bases"), ...errors },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const bases = await moveTargets(deps.db, caller, c.req.valid("param").id);
+      return c.json({ success: true as const, data: bases.map((b) => toKnowledgeBaseJson(b, caller, embedderId)) }, 200);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/knowledge-bases/{id}/activity",
+      tags,
+      description:
+        "The documents added to the base, newest first, as WeKnora's `knowledge.created` activity (Parley keeps no other history of a base). For its creator and admins (403, code 1002, for other members). `next_cursor` is the `after_id` of the next page, 0 when none is left.",
+      request: { params: knowledgeBaseParam, query: activityQuery },
+      responses: { 200: json(z.object({ success: z.literal(true), data: z.array(auditLogJson), next_cursor: z.number().int() }), "Activity, newest first"), ...errors },
+    }),
+    async (c) => {
+      const caller = c.get("caller");
+      const { id } = c.req.valid("param");
+      const { after_id, limit, action, outcome, actor } = c.req.valid("query");
+      const added = await documentsAdded(deps.db, caller, id, { before: after_id || undefined, limit, addedBy: actor });
+      // WeKnora's filters are exact: asking for any other action or outcome finds nothing.
+      const shown = (action === undefined || action === "knowledge.created") && (outcome === undefined || outcome === "success") ? added : [];
+      const oldest = shown.at(-1)?.number ?? 0;
+      return c.json({ success: true as const, data: shown.map((a) => toActivityJson(a, id, caller)), next_cursor: oldest > 1 ? oldest : 0 }, 200);
+    },
+  );
+}
+
+/** A document's processing, and its text as a file to download or view (see documentContent). */
+function documentReads(r: ReturnType<typeof router>, deps: RestDeps) {
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/knowledge/{knowledge_id}/spans",
+      tags,
+      description:
+        "The document's processing as WeKnora's span tree: Parley processes a document once (attempt 1), reading, chunking and embedding it (done; no images, summaries or questions: skipped) before storing it. Stages are not timed.",
+      request: { params: knowledgeParam, query: spansQuery },
+      responses: { 200: json(ok(processingTraceJson), "The processing trace"), ...errors },
+    }),
+    async (c) => {
+      const document = await getDocument(deps.db, c.get("caller"), c.req.valid("param").knowledge_id);
+      const { attempt } = c.req.valid("query");
+      if (attempt !== undefined && attempt > 1) throw notFound(`Attempt ${attempt} of this document (it was processed once)`);
+      return c.json({ success: true as const, data: toProcessingTraceJson(document) }, 200);
+    },
+  );
+
+  const file = (disposition: "attachment" | "inline", description: string) =>
+    ({
+      method: "get",
+      tags,
+      description: `${description} Parley keeps no copy of a document's source, so this is its text rebuilt from its chunks: Markdown (\`.md\`) for Markdown and web pages, plain text (\`.txt\`) for the rest, PDFs too.`,
+      request: { params: knowledgeParam },
+      responses: {
+        200: { content: { "text/plain": { schema: z.string() }, "text/markdown": { schema: z.string() } }, description: `The document's text (Content-Disposition: ${disposition})` },
+        ...errors,
+      },
+    }) as const;
+  const serve = async (c: Context<RestEnv>, id: string, disposition: "attachment" | "inline") => {
+    const { document, text } = await documentContent(deps.db, c.get("caller"), id);
+    const { name, contentType } = documentFileOf(document);
+    c.header("Content-Type", contentType);
+    c.header("Content-Disposition", contentDisposition(disposition, name));
+    c.header("X-Content-Type-Options", "nosniff");
+    return c.body(text, 200);
+  };
+  r.openapi(createRoute({ ...file("attachment", "The document as a file to download."), path: "/knowledge/{knowledge_id}/download" }), (c) =>
+    serve(c, c.req.valid("param").knowledge_id, "attachment"),
+  );
+  r.openapi(createRoute({ ...file("inline", "The document to view in the browser."), path: "/knowledge/{knowledge_id}/preview" }), (c) => serve(c, c.req.valid("param").knowledge_id, "inline"));
 }
 
 /**

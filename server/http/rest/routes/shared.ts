@@ -8,10 +8,14 @@ import type { SessionStateDeps } from "../../../sessions/removal";
 import { validationHook } from "../errors";
 import type { StreamReadDeps } from "../../../chat/streams";
 import type { Logger } from "../../../platform/log";
+import type { Metrics } from "../../../platform/metrics";
 import { errorJson, okMessage } from "../schemas";
 
 /** What the REST face calls on: the domain modules' own dependencies, what authenticating a request needs, the open streams and the log. */
-export type RestDeps = AnswerDeps & SessionStateDeps & StreamReadDeps & AuthDeps & { openStreams: Pick<OpenStreams, "open">; log: Logger };
+export type RestDeps = AnswerDeps &
+  SessionStateDeps &
+  StreamReadDeps &
+  AuthDeps & { openStreams: Pick<OpenStreams, "open">; log: Logger; metrics: Pick<Metrics, "suggestionEvents"> };
 
 export interface RestEnv {
   /** `caller`: who the request's key names (its `apiKeyId`, e.g. to end its streams when it is revoked). */
