@@ -22,6 +22,8 @@ interface StepResult {
   lost: number;
   /** Server process CPU over the hold, in % of one core. */
   cpu: number;
+  /** Server CPU per delta the model sent during the hold (µs). */
+  cpuUsPerDelta: number;
   rssMiB: number;
   held: boolean;
   why?: string;
@@ -152,6 +154,7 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     latency: summarize([]),
     lost: 0,
     cpu: NaN,
+    cpuUsPerDelta: NaN,
     rssMiB: rssOf(system.pid) / MiB,
     held: false,
     ...partial,
@@ -165,7 +168,8 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     const from = now();
     const cpu0 = cpuMsOf(system.pid);
     await sleep(holdMs);
-    const cpu = ((cpuMsOf(system.pid) - cpu0) / holdMs) * 100;
+    const cpuMs = cpuMsOf(system.pid) - cpu0;
+    const cpu = (cpuMs / holdMs) * 100;
     const rssMiB = rssOf(system.pid) / MiB;
     const to = now();
     const sent = (await (await fetch(`${modelUrl}/end?run=${run}`, { method: "POST" })).json()) as Record<string, number>;
@@ -185,7 +189,8 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     });
     const latency = summarize(latencies);
     const held = lost === 0 && latency.p99 <= LATENCY_LIMIT_MS;
-    return { n, latency, lost, cpu, rssMiB, held, ...(!held && { why: lost ? `${lost} events lost` : `p99 ${latency.p99.toFixed(0)} ms` }) };
+    const cpuUsPerDelta = latencies.length > 0 ? (cpuMs * 1000) / latencies.length : NaN;
+    return { n, latency, lost, cpu, cpuUsPerDelta, rssMiB, held, ...(!held && { why: lost ? `${lost} events lost` : `p99 ${latency.p99.toFixed(0)} ms` }) };
   } catch (error) {
     await fetch(`${modelUrl}/end?run=${run}`, { method: "POST" }).catch(() => undefined);
     return result({ why: (error as Error).message });
@@ -195,57 +200,80 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
   }
 }
 
-async function ramp(ctx: Ctx, system: System, modelUrl: string, steps: number[], holdMs: number, budgetMs: number): Promise<StepResult[]> {
+interface Ramp {
+  steps: StepResult[];
+  /** RSS of the idle server before the first step (MiB). */
+  idleRssMiB: number;
+}
+
+/** Raises N until a step fails (or the safety budget runs out), on a server nobody else used. */
+async function ramp(ctx: Ctx, system: System, modelUrl: string, steps: number[], holdMs: number, budgetMs: number): Promise<Ramp> {
   const results: StepResult[] = [];
+  const idleRssMiB = rssOf(system.pid) / MiB;
   const t0 = Date.now();
   for (const n of steps) {
     const r = await step(ctx, system, modelUrl, n, holdMs);
     results.push(r);
     ctx.log(
-      `  s9 ${system.label} N=${n}: p50 ${r.latency.p50.toFixed(1)} p99 ${r.latency.p99.toFixed(1)} ms, lost ${r.lost}, CPU ${r.cpu.toFixed(0)} %, RSS ${r.rssMiB.toFixed(0)} MiB${r.held ? "" : ` — ${r.why}`}`,
+      `  s9 ${system.label} N=${n}: p50 ${r.latency.p50.toFixed(1)} p99 ${r.latency.p99.toFixed(1)} ms, lost ${r.lost}, CPU ${r.cpu.toFixed(0)} % (${r.cpuUsPerDelta.toFixed(0)} µs/delta), RSS ${r.rssMiB.toFixed(0)} MiB${r.held ? "" : ` — ${r.why}`}`,
     );
     if (!r.held || Date.now() - t0 > budgetMs) break;
   }
-  return results;
+  return { steps: results, idleRssMiB };
+}
+
+/** The paced model, in a process of its own for one system's ramp (no state left over from the other's). */
+async function startModel() {
+  const port = await freePort();
+  const process = await startScript("bench/lib/pacedModel.ts", { PORT: String(port), PACE_MS: String(PACE_MS) });
+  return { url: `http://127.0.0.1:${port}`, stop: () => process.stop() };
 }
 
 export async function run(ctx: Ctx): Promise<ScenarioResult> {
-  const steps = ctx.quick ? [25, 50, 100, 200, 400] : [25, 50, 75, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 4000, 5000];
+  const steps = ctx.quick ? [50, 100, 200, 300, 400, 600, 800, 1000] : [25, 50, 75, 100, 200, 300, 400, 500, 600, 750, 1000, 1500, 2000, 3000];
   const holdMs = ctx.quick ? 5_000 : 20_000;
-  const budgetMs = ctx.quick ? 90_000 : 300_000;
+  // A safety net only: each ramp normally ends at its first failing step.
+  const budgetMs = ctx.quick ? 180_000 : 420_000;
   const maxConcurrent = steps.at(-1)!;
-  const modelPort = await freePort();
-  const model = await startScript("bench/lib/pacedModel.ts", { PORT: String(modelPort), PACE_MS: String(PACE_MS) });
-  const modelUrl = `http://127.0.0.1:${modelPort}`;
-  const env = {
-    OPENAI_BASE_URL: `${modelUrl}/v1`,
-    OPENAI_API_KEY: "bench",
-    PARLEY_CHAT_MODEL: "paced",
-    PARLEY_MAX_CONCURRENT_ANSWERS: String(maxConcurrent),
-  };
   if (!ctx.freshTarget) throw new Error("scenario 9 needs its own Parley process");
-  const target = await ctx.freshTarget(env);
-  let parley: StepResult[];
-  try {
-    parley = await ramp(ctx, parleySystem(target), modelUrl, steps, holdMs, budgetMs);
-  } finally {
-    await target.close();
-    await target.instance.stop();
-  }
+
+  // Each system ramps on a fresh server of its own reading a fresh model process: the peer first,
+  // so nothing of Parley's ramp (its model replies, its connections) is still around during its steps.
+  let model = await startModel();
   const peerPort = await freePort();
   const peer = await startScript("bench/peer/server.ts", {
     PORT: String(peerPort),
     REDIS_URL: ctx.redisUrl,
     PEER_PREFIX: `${ctx.prefix}peer9`,
-    MODEL_URL: `${modelUrl}/v1`,
+    MODEL_URL: `${model.url}/v1`,
   });
-  let peerResults: StepResult[];
+  let peerRamp: Ramp;
   try {
-    peerResults = await ramp(ctx, peerSystem(`http://127.0.0.1:${peerPort}`, peer.pid), modelUrl, steps, holdMs, budgetMs);
+    peerRamp = await ramp(ctx, peerSystem(`http://127.0.0.1:${peerPort}`, peer.pid), model.url, steps, holdMs, budgetMs);
   } finally {
     await peer.stop();
     await model.stop();
   }
+
+  model = await startModel();
+  const target = await ctx.freshTarget({
+    OPENAI_BASE_URL: `${model.url}/v1`,
+    OPENAI_API_KEY: "bench",
+    PARLEY_CHAT_MODEL: "paced",
+    PARLEY_MAX_CONCURRENT_ANSWERS: String(maxConcurrent),
+    // Every subscriber is the bench's one key: the per-key cap (64 by default) would refuse the rest.
+    PARLEY_STREAMS_PER_KEY: String(maxConcurrent),
+  });
+  let parleyRamp: Ramp;
+  try {
+    parleyRamp = await ramp(ctx, parleySystem(target), model.url, steps, holdMs, budgetMs);
+  } finally {
+    await target.close();
+    await target.instance.stop();
+    await model.stop();
+  }
+  const parley = parleyRamp.steps;
+  const peerResults = peerRamp.steps;
 
   const largest = (rs: StepResult[]) => rs.filter((r) => r.held).at(-1) ?? null;
   const bestParley = largest(parley);
@@ -259,18 +287,55 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     ratio: null,
     target: `p99 ≤ ${LATENCY_LIMIT_MS} ms, 0 lost`,
     met: r.held,
-    note: `lost ${r.lost}, server CPU ${r.cpu.toFixed(0)} % of a core, RSS ${r.rssMiB.toFixed(0)} MiB${r.why ? `; ${r.why}` : ""}`,
+    note: `lost ${r.lost}, server CPU ${r.cpu.toFixed(0)} % of a core (${r.cpuUsPerDelta.toFixed(0)} µs per delta), RSS ${r.rssMiB.toFixed(0)} MiB${r.why ? `; ${r.why}` : ""}`,
   });
+  const parleyN = bestParley?.n ?? 0;
+  const peerN = bestPeer?.n ?? 0;
+  /** KiB of RSS each live answer adds over the idle server, at the largest N held. */
+  const kibPerAnswer = (best: StepResult | null, r: Ramp) => (best ? ((best.rssMiB - r.idleRssMiB) * 1024) / best.n : NaN);
+  const orNaN = (v: number | undefined) => one(v ?? NaN);
+  /** The CPU 2,000 answers would take at Parley's cost per delta: what stands between its limit and the goal. */
+  const coresFor2000 = bestParley ? (bestParley.cpuUsPerDelta * 2000 * (1000 / PACE_MS)) / 1e6 : NaN;
   const rows: Row[] = [
     {
       metric: "largest N held: Parley",
       unit: "answers",
-      parley: one(bestParley?.n ?? 0),
-      baseline: one(bestPeer?.n ?? 0),
-      ratio: null,
-      target: "≥ 2,000 and more than the peer",
-      met: (bestParley?.n ?? 0) >= 2000 && (bestParley?.n ?? 0) > (bestPeer?.n ?? 0),
+      parley: one(parleyN),
+      baseline: one(peerN),
+      ratio: peerN > 0 ? parleyN / peerN : null,
+      target: "at least twice the peer's",
+      met: parleyN >= 2 * peerN && parleyN > 0,
       note: `at that N: Parley CPU ${bestParley ? bestParley.cpu.toFixed(0) : "–"} %, RSS ${bestParley ? bestParley.rssMiB.toFixed(0) : "–"} MiB; peer CPU ${bestPeer ? bestPeer.cpu.toFixed(0) : "–"} %, RSS ${bestPeer ? bestPeer.rssMiB.toFixed(0) : "–"} MiB`,
+    },
+    {
+      metric: "server CPU per delta at the largest N held",
+      unit: "µs",
+      parley: orNaN(bestParley?.cpuUsPerDelta),
+      baseline: orNaN(bestPeer?.cpuUsPerDelta),
+      ratio: bestParley && bestPeer ? bestParley.cpuUsPerDelta / bestPeer.cpuUsPerDelta : null,
+      target: "below the peer's",
+      met: !!bestParley && !!bestPeer && bestParley.cpuUsPerDelta < bestPeer.cpuUsPerDelta,
+      note: "the server process's user+system CPU over the hold ÷ the chunks the model sent in it",
+    },
+    {
+      metric: "memory per live answer at the largest N held",
+      unit: "KiB",
+      parley: one(kibPerAnswer(bestParley, parleyRamp)),
+      baseline: one(kibPerAnswer(bestPeer, peerRamp)),
+      ratio: null,
+      target: "below the peer's",
+      met: kibPerAnswer(bestParley, parleyRamp) < kibPerAnswer(bestPeer, peerRamp),
+      note: `RSS at the end of the hold minus the idle server's (Parley ${parleyRamp.idleRssMiB.toFixed(0)} MiB, peer ${peerRamp.idleRssMiB.toFixed(0)} MiB), ÷ N`,
+    },
+    {
+      metric: "distance to 2,000 live answers",
+      unit: "×",
+      parley: one(parleyN > 0 ? 2000 / parleyN : NaN),
+      baseline: null,
+      ratio: null,
+      target: "1 (the compass goal)",
+      met: parleyN >= 2000,
+      note: `at ${bestParley ? bestParley.cpuUsPerDelta.toFixed(0) : "–"} µs per delta, 2,000 answers × 30 deltas/s would need ${coresFor2000.toFixed(1)} cores of server CPU alone (this machine has 2, shared with Redis, Postgres, the model and the bench's clients)`,
     },
     ...parley.map((r) => stepRow("Parley", r)),
     ...peerResults.map((r) => stepRow("resumable-stream", r)),
@@ -285,9 +350,12 @@ ${PACE_MS} ms (30 deltas/s), each chunk carrying its number and send time. N ans
 subscriber in the bench process; N = ${steps.join(", ")}; each N held ${holdMs / 1000} s once every answer's first delta has arrived,
 then the model ends the replies; the ramp stops at the first N whose p99 delivery latency (model send → subscriber receipt,
 chunks sent during the hold) passes ${LATENCY_LIMIT_MS} ms or that loses an event (a chunk the model sent that never arrived), or after
-${budgetMs / 1000} s. CPU = the server process's user+system time over the hold (% of one core); RSS at the end of the hold.
+${budgetMs / 1000} s (a safety net). CPU = the server process's user+system time over the hold (% of one core), and per delta the
+model sent in it; RSS at the end of the hold, and per live answer over the idle server's. The peer ramps first, then Parley,
+each on a fresh server reading a fresh model process.
 **Parley** does all its durable work: a fresh instance (Postgres + Redis) with \`OPENAI_BASE_URL\` at the paced model,
-\`PARLEY_MAX_CONCURRENT_ANSWERS=${maxConcurrent}\` (the runner's FIFO queue therefore never holds an answer back), rate limits off
+\`PARLEY_MAX_CONCURRENT_ANSWERS=${maxConcurrent}\` (the runner's FIFO queue therefore never holds an answer back) and
+\`PARLEY_STREAMS_PER_KEY=${maxConcurrent}\` (every subscriber is the bench's one key; at the default 64 the rest were refused), rate limits off
 (\`PARLEY_RATE_LIMIT_PER_MINUTE=0\`, \`PARLEY_SEND_LIMIT_PER_MINUTE=0\`); each answer is a real \`chat.send\` on its own session (no
 knowledge base, titled, so no retrieval or title call): answer lock, question and answer rows, context, the model stream,
 the stream writer's batched XADDs, the progress row writes, the final row and context record; each subscriber a
