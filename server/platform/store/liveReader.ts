@@ -17,7 +17,19 @@ import type { StreamEntry } from "./types";
  * A wake-up lost while a subscriber connection was down is made good by reading every followed
  * stream again once it is back (`resync`); followers replay from the store themselves, so the
  * reader only has to deliver what is appended after it went live.
+ *
+ * A wake-up may carry what it announces (`Appended`: the entries, and the id of the entry that
+ * preceded them, taken in the same atomic step as the append). When that id is where the feed
+ * stands, nothing can lie between, and the entries are handed on without reading the stream back;
+ * otherwise (a wake-up missed, another writer in between, a read in flight) the feed reads as above.
  */
+
+/** What one append added, as its wake-up announces it. */
+export interface Appended {
+  /** The stream's last id before these entries ("0-0": none). */
+  previousId: string;
+  entries: StreamEntry[];
+}
 
 /** Entries per XRANGE when a stream has fallen behind; a longer backlog takes several reads. */
 const READ_COUNT = 500;
@@ -57,15 +69,21 @@ export function createLiveReader(options: {
   /** The id of the stream's last entry ("0-0" when it has none). */
   lastId(key: string): Promise<string>;
   /** Opens the wake-up channels; `wake` is called per message, `resync` after a reconnection. */
-  openWakeups(handlers: { wake(channel: string): void; resync(): void }): WakeChannels;
+  openWakeups(handlers: { wake(channel: string, appended: Appended | null): void; resync(): void }): WakeChannels;
   logError(error: unknown): void;
 }) {
   const feeds = new Map<string, Feed>();
   let closed = false;
   const wakeups = options.openWakeups({
-    wake(channel) {
+    wake(channel, appended) {
       const feed = feeds.get(channel);
-      if (feed) void pull(feed);
+      if (!feed) return;
+      if (appended && !feed.reading && feed.cursor === appended.previousId && appended.entries.length > 0) {
+        feed.cursor = appended.entries.at(-1)!.id;
+        for (const queue of feed.followers) queue.push(appended.entries);
+      } else {
+        void pull(feed);
+      }
     },
     resync() {
       for (const feed of feeds.values()) void pull(feed);

@@ -2,7 +2,7 @@ import { Cluster, Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 import { rootLogger } from "../log";
 import { followStream } from "./follow";
-import { createLiveReader, type ReadResult, type WakeChannels } from "./liveReader";
+import { createLiveReader, type Appended, type ReadResult, type WakeChannels } from "./liveReader";
 import { DEL_BATCH, type Store, type StreamEntry } from "./types";
 
 /** How long a new connection may take to become ready before we give up. */
@@ -18,10 +18,48 @@ const CLUSTER_RESYNC_AGAIN_MS = 200;
 
 const RENEW_LUA = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`;
 const RELEASE_LUA = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
+/** The largest wake-up that carries its entries; a bigger append wakes followers to read it instead. */
+const WAKE_PAYLOAD_MAX = 64 * 1024;
+/**
+ * One append, atomically: the stream's last id before it, the entries (ARGV[2..]), the TTL when
+ * ARGV[1] is not empty, and one wake-up of its followers on every instance (liveReader.ts) on the
+ * stream's sharded channel (named like the stream: same slot). The wake-up carries the previous id
+ * and each new id with its data, one per line (JSON has no raw newline), so a follower standing at
+ * that previous id takes the entries from it without reading the stream back.
+ */
+const APPEND_LUA = `
+local previous = redis.call("XREVRANGE", KEYS[1], "+", "-", "COUNT", 1)
+local parts = { previous[1] and previous[1][1] or "0-0" }
+local ids, size = {}, 0
+for i = 2, #ARGV do
+  local id = redis.call("XADD", KEYS[1], "*", "data", ARGV[i])
+  ids[#ids + 1] = id
+  parts[#parts + 1] = id
+  parts[#parts + 1] = ARGV[i]
+  size = size + #ARGV[i]
+end
+if ARGV[1] ~= "" then redis.call("EXPIRE", KEYS[1], ARGV[1]) end
+if #ids > 0 then redis.call("SPUBLISH", KEYS[1], size <= ${WAKE_PAYLOAD_MAX} and table.concat(parts, "\\n") or "") end
+return ids`;
 
 interface LockCommands {
   renewLock(key: string, owner: string, ttlMs: number): Promise<number>;
   releaseLock(key: string, owner: string): Promise<number>;
+  appendEntries(key: string, ttlSeconds: string, ...data: string[]): Promise<string[]>;
+}
+
+/** The entries a wake-up carries (see APPEND_LUA), or null when it carries none or cannot be read. */
+function appendedOf(message: string): Appended | null {
+  if (message === "") return null;
+  const parts = message.split("\n");
+  if (parts.length < 3 || parts.length % 2 === 0) return null;
+  try {
+    const entries: StreamEntry[] = [];
+    for (let i = 1; i < parts.length; i += 2) entries.push({ id: parts[i]!, data: JSON.parse(parts[i + 1]!) });
+    return { previousId: parts[0]!, entries };
+  } catch {
+    return null; // read from the stream instead, which skips what cannot be parsed
+  }
 }
 
 /** Logs a client's errors once per outage, not once per retry. */
@@ -136,7 +174,7 @@ function toLiveEntries(item: [id: string, fields: string[]]): StreamEntry[] {
  * stream is followed and closed when none is. ioredis subscribes again after a reconnection; a
  * PING answered after those subscriptions tells when to read what was appended meanwhile.
  */
-function serverWakeups(url: string, name: string, handlers: { wake: (channel: string) => void; resync: () => void }): WakeChannels {
+function serverWakeups(url: string, name: string, handlers: { wake: (channel: string, appended: Appended | null) => void; resync: () => void }): WakeChannels {
   let client: Redis | null = null;
   let connecting: Promise<Redis> | null = null;
   const connect = () => {
@@ -144,7 +182,7 @@ function serverWakeups(url: string, name: string, handlers: { wake: (channel: st
     const { client: created } = createClient(url, `${name}-follow`);
     client = created;
     let connectedBefore = false;
-    created.on("smessage", (channel: string) => handlers.wake(channel));
+    created.on("smessage", (channel: string, message: string) => handlers.wake(channel, appendedOf(message)));
     created.on("ready", () => {
       if (connectedBefore) created.ping().then(handlers.resync, () => {});
       connectedBefore = true;
@@ -178,8 +216,8 @@ function serverWakeups(url: string, name: string, handlers: { wake: (channel: st
  * Wake-ups on a Redis Cluster: ioredis' sharded subscribers, one connection per master, kept while
  * the store is open. Once they are back after a reconnection, every followed stream is read again.
  */
-function clusterWakeups(cluster: Cluster, handlers: { wake: (channel: string) => void; resync: () => void }): WakeChannels {
-  cluster.on("smessage", (channel: string) => handlers.wake(channel));
+function clusterWakeups(cluster: Cluster, handlers: { wake: (channel: string, appended: Appended | null) => void; resync: () => void }): WakeChannels {
+  cluster.on("smessage", (channel: string, message: string) => handlers.wake(channel, appendedOf(message)));
   cluster.on("subscribersReady", () => {
     handlers.resync();
     setTimeout(handlers.resync, CLUSTER_RESYNC_AGAIN_MS).unref();
@@ -207,6 +245,7 @@ export async function createRedisStore(target: RedisTarget, { name = "parley" }:
   const redis = client as (Redis | Cluster) & LockCommands;
   redis.defineCommand("renewLock", { numberOfKeys: 1, lua: RENEW_LUA });
   redis.defineCommand("releaseLock", { numberOfKeys: 1, lua: RELEASE_LUA });
+  redis.defineCommand("appendEntries", { numberOfKeys: 1, lua: APPEND_LUA });
 
   /** Classic pub/sub for signals. On a Cluster it is broadcast to every node, so any one connection hears all. */
   let subscriber: Promise<Redis | Cluster> | null = null;
@@ -264,22 +303,11 @@ export async function createRedisStore(target: RedisTarget, { name = "parley" }:
     kind: "redis",
 
     async append(key, entries, ttlSeconds) {
-      // The entries, then the TTL, then the wake-up of this stream's followers on every instance
-      // (liveReader.ts; same slot as the stream), in order on one connection; no MULTI needed.
-      const commands = entries.map((entry) => ["xadd", key, "*", "data", JSON.stringify(entry)]);
-      if (ttlSeconds !== undefined) commands.push(["expire", key, String(ttlSeconds)]);
-      if (entries.length > 0) commands.push(["spublish", key, ""]);
-      if (redis instanceof Cluster) {
-        // One pipeline per append (one slot). ioredis' auto-pipelining is off on a Cluster: it
-        // sent commands down sharded-subscriber connections.
-        const results = (await redis.pipeline(commands).exec()) ?? [];
-        for (const [error] of results) if (error) throw error;
-        return results.slice(0, entries.length).map(([, id]) => id as string);
-      }
-      // On one server the connection pipelines every command of an event-loop turn
-      // (enableAutoPipelining): the appends of all answers streaming here share one write.
-      const replies = await Promise.all(commands.map(([name, ...args]) => redis.call(name!, ...args)));
-      return replies.slice(0, entries.length) as string[];
+      // One script per append (APPEND_LUA). On one server the connection pipelines every command
+      // of an event-loop turn (enableAutoPipelining): the appends of all answers streaming here
+      // share one write. (Not on a Cluster, where ioredis' auto-pipelining sent commands down
+      // sharded-subscriber connections.)
+      return redis.appendEntries(key, ttlSeconds === undefined ? "" : String(ttlSeconds), ...entries.map((entry) => JSON.stringify(entry)));
     },
 
     range,
