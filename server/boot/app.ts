@@ -1,4 +1,5 @@
 import { openDb, type Db, type DbHandle } from "../../db";
+import { createAnswerProgress, type AnswerProgress } from "../chat/progress";
 import { createAnswerRunner, type AnswerRunner } from "../chat/runner";
 import { bootstrap, createCallerCache, purgeExpiredWebSessions, type CallerCache } from "../auth/accounts";
 import { createContextManager, type ContextManager } from "../chat/llmContext";
@@ -34,6 +35,8 @@ export interface App {
   /** The LLM's memory of each session (the messages it is sent), cached in the store. */
   llmContext: ContextManager;
   runner: AnswerRunner;
+  /** The growing text of this instance's answers, written to their rows in batches. */
+  answerProgress: AnswerProgress;
   /** Recently resolved API keys, so most requests cost no auth query. */
   callers: CallerCache;
   /** Where knowledge-base vectors live and which embedder makes them. */
@@ -135,6 +138,7 @@ export async function createApp(
     keys,
     models,
     runner,
+    answerProgress: createAnswerProgress({ db: dbHandle.db, log }),
     callers: createCallerCache(),
     knowledge,
     documents,
@@ -170,6 +174,7 @@ export async function createApp(
       await stopPairIndexer();
       await reembedding;
       await runner.close();
+      await app.answerProgress.close();
       await documents.close();
       await unsubscribeSignals().catch(() => undefined);
       await store.close();

@@ -11,6 +11,7 @@ import type { Metrics } from "../platform/metrics";
 import { countTokens } from "../platform/models/text";
 import type { ChatModel } from "../platform/models/types";
 import { setTitleIfUntitled, type Session } from "../sessions/sessions";
+import type { AnswerProgress } from "./progress";
 import { createStreamWriter, type StreamDeps } from "./streams";
 import { generateTitle } from "./titles";
 import { fallbackResponseFor } from "../platform/text/language";
@@ -21,12 +22,6 @@ import type { AttachmentSource } from "../sessions/attachments";
  * final row and terminal event.
  */
 
-/**
- * How often a growing answer is written to its row: bounded, whatever the model's pace. Its stream
- * carries every word (recovery rebuilds the text from it); the row's copy serves readers of the
- * message list and an outage of the store, so a few seconds apart is enough.
- */
-const PROGRESS_WRITE_MS = 2_000;
 const TITLE_WAIT_MS = 10_000;
 
 export type GenerateDeps = StreamDeps &
@@ -36,6 +31,8 @@ export type GenerateDeps = StreamDeps &
     llmContext: Pick<ContextManager, "build" | "record">;
     log: Logger;
     metrics: Pick<Metrics, "answersTotal" | "firstToken">;
+    /** Where the growing text goes to the answer's row (progress.ts). */
+    answerProgress: Pick<AnswerProgress, "update" | "forget">;
     /** How long a model stream may stay silent, and an answer may take at most. */
     env: Pick<Env, "PARLEY_MODEL_IDLE_SECONDS" | "PARLEY_ANSWER_MAX_SECONDS">;
   };
@@ -79,22 +76,6 @@ function systemPromptFor(session: Session, sourcesRead: Reference[]): string {
   const template = session.summaryParameters.contextTemplate.trim();
   const context = template ? template.replaceAll("{{contexts}}", sources).replaceAll("{{query}}", "the user's question") : `Sources:\n${sources}`;
   return `${base}\nAnswer from the sources below and cite them inline as [1], [2].\n\n${context}`;
-}
-
-/** Writes the growing answer to its row at a bounded rate, one write in flight at a time. */
-function createProgressWriter(db: Db, messageId: string, log: Logger) {
-  let lastWrite = 0;
-  let inFlight: Promise<unknown> | null = null;
-  return (content: string) => {
-    if (inFlight || Date.now() - lastWrite < PROGRESS_WRITE_MS) return;
-    lastWrite = Date.now();
-    inFlight = db
-      .update(messages)
-      .set({ content, updatedAt: new Date() })
-      .where(and(eq(messages.id, messageId), eq(messages.status, "streaming")))
-      .catch((error: Error) => log.warn({ err: error }, "progress write failed"))
-      .finally(() => (inFlight = null));
-  };
 }
 
 /**
@@ -156,7 +137,6 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
   const writer = createStreamWriter({ ...deps, log }, session.id, messageId);
   const model = deps.models.chat;
   const startedAt = Date.now();
-  const writeProgress = createProgressWriter(deps.db, messageId, log);
   /** Counts and logs the answer's end, once its row says so (never its text). */
   const ended = (status: "completed" | "stopped" | "failed" | "interrupted", durationMs: number) => {
     deps.metrics.answersTotal.inc({ status });
@@ -190,7 +170,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
       if (content === "") deps.metrics.firstToken.observe((Date.now() - startedAt) / 1000);
       content += text;
       writer.emit({ type: "answer", delta: text });
-      writeProgress(content);
+      deps.answerProgress.update(messageId, content);
     };
     const sourcesRead = [...references, ...attachmentReferences(input.attachments ?? [])];
     if (sourcesRead.length === 0 && session.strategy.fallbackStrategy === "fixed") {
@@ -264,6 +244,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
       }
     }
   } finally {
+    deps.answerProgress.forget(messageId);
     bounds.clear();
     await writer.drain();
   }
