@@ -138,7 +138,7 @@ async function runServerScenarios(report: Report, runScenario: RunScenario) {
   if (profile) fs.mkdirSync(PROFILE_DIR, { recursive: true });
   log(`database ${db.name}, redis prefix ${prefix}; starting Parley (Postgres + Redis)`);
   report.notes.push(
-    "Server settings: rate limits off (`PARLEY_RATE_LIMIT_PER_MINUTE=0`, `PARLEY_SEND_LIMIT_PER_MINUTE=0`); `PARLEY_MAX_CONCURRENT_ANSWERS` at its default (16, FIFO queue behind it) except in scenario 9, which raises it to its largest N.",
+    "Server settings: limits off (`PARLEY_RATE_LIMIT_PER_MINUTE=0`, `PARLEY_SEND_LIMIT_PER_MINUTE=0`, `PARLEY_STREAMS_PER_KEY=1000000`: the bench is one key); `PARLEY_MAX_CONCURRENT_ANSWERS` at its default (16, FIFO queue behind it) except in scenario 9, which raises it to its largest N.",
   );
   const startServers = async (extraEnv: Record<string, string> = {}, extraNodeArgs: string[] = []) => {
     const instance = await startParley({

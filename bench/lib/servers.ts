@@ -109,7 +109,11 @@ export async function startParley(options: StartOptions): Promise<Instance> {
 
 /** Starts a plain Node script of the bench (TypeScript through tsx) and waits for its `ready` line. */
 /** The bench measures Parley, not its guards: rate limits off in every Parley it starts. */
-export const BENCH_LIMITS = { PARLEY_RATE_LIMIT_PER_MINUTE: "0", PARLEY_SEND_LIMIT_PER_MINUTE: "0" };
+/**
+ * Limits off: every call and every subscriber is the bench's one key, so the per-key caps (calls a
+ * minute, open streams: 64 by default) would measure the limiter instead of Parley.
+ */
+export const BENCH_LIMITS = { PARLEY_RATE_LIMIT_PER_MINUTE: "0", PARLEY_SEND_LIMIT_PER_MINUTE: "0", PARLEY_STREAMS_PER_KEY: "1000000" };
 
 export async function startScript(script: string, env: Record<string, string>): Promise<{ process: ChildProcess; pid: number; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ["--import", "tsx", script], {

@@ -46,10 +46,19 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   }
 }
 
+/** A failing measurement must not leave the admin connection open: it would keep the bench process alive. */
 async function measure(ctx: Ctx, target: Target, fresh: boolean): Promise<ScenarioResult> {
+  const admin = await openRedis(ctx.redisUrl, "bench-admin");
+  try {
+    return await measureWith(ctx, target, fresh, admin);
+  } finally {
+    admin.disconnect();
+  }
+}
+
+async function measureWith(ctx: Ctx, target: Target, fresh: boolean, admin: Redis): Promise<ScenarioResult> {
   const { idleSubscribers, fanout, fanoutEvents } = ctx.sizes;
   const pid = target.instance.pid;
-  const admin = await openRedis(ctx.redisUrl, "bench-admin");
   const client = target.client();
   // Warm-up on the fresh process: the SSE path compiled and its first allocations made before "before".
   const warm = await createStreamingAnswers(target, 20);
@@ -174,7 +183,6 @@ async function measure(ctx: Ctx, target: Target, fresh: boolean): Promise<Scenar
   for (const r of readers) r.stop();
   await writer.del(key);
   writer.disconnect();
-  admin.disconnect();
 
   const perSubscriberKiB = (rssAfter - rssBefore) / idleSubscribers / 1024;
   const perSubscriberRedis = (clientsAfter - clientsBefore) / idleSubscribers;

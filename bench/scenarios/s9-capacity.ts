@@ -261,8 +261,6 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     OPENAI_API_KEY: "bench",
     PARLEY_CHAT_MODEL: "paced",
     PARLEY_MAX_CONCURRENT_ANSWERS: String(maxConcurrent),
-    // Every subscriber is the bench's one key: the per-key cap (64 by default) would refuse the rest.
-    PARLEY_STREAMS_PER_KEY: String(maxConcurrent),
   });
   let parleyRamp: Ramp;
   try {
@@ -354,9 +352,8 @@ ${budgetMs / 1000} s (a safety net). CPU = the server process's user+system time
 model sent in it; RSS at the end of the hold, and per live answer over the idle server's. The peer ramps first, then Parley,
 each on a fresh server reading a fresh model process.
 **Parley** does all its durable work: a fresh instance (Postgres + Redis) with \`OPENAI_BASE_URL\` at the paced model,
-\`PARLEY_MAX_CONCURRENT_ANSWERS=${maxConcurrent}\` (the runner's FIFO queue therefore never holds an answer back) and
-\`PARLEY_STREAMS_PER_KEY=${maxConcurrent}\` (every subscriber is the bench's one key; at the default 64 the rest were refused), rate limits off
-(\`PARLEY_RATE_LIMIT_PER_MINUTE=0\`, \`PARLEY_SEND_LIMIT_PER_MINUTE=0\`); each answer is a real \`chat.send\` on its own session (no
+\`PARLEY_MAX_CONCURRENT_ANSWERS=${maxConcurrent}\` (the runner's FIFO queue therefore never holds an answer back), limits off
+(\`PARLEY_RATE_LIMIT_PER_MINUTE=0\`, \`PARLEY_SEND_LIMIT_PER_MINUTE=0\`, and \`PARLEY_STREAMS_PER_KEY\` out of reach: every subscriber is the bench's one key); each answer is a real \`chat.send\` on its own session (no
 knowledge base, titled, so no retrieval or title call): answer lock, question and answer rows, context, the model stream,
 the stream writer's batched XADDs, the progress row writes, the final row and context record; each subscriber a
 \`chat.stream\` subscription (tRPC client over \`eventsource\`, delivery may merge deltas). **resumable-stream**
