@@ -444,6 +444,30 @@ describe("document files, processing and a base's side reads", () => {
     expect((await call("GET", `/knowledge-bases/${kbId}/shares`)).body).toEqual({ success: true, data: { shares: [], total: 0 } });
   });
 
+  it("searches and exports no FAQ entries, finds no chunk revisions, and knows no import or move task", async () => {
+    expect((await call("POST", `/knowledge-bases/${kbId}/faq/search`, { body: { query_text: "zoo", match_count: 5 } })).body).toEqual({ success: true, data: [] });
+    expect((await call("POST", `/knowledge-bases/${kbId}/faq/search`, { body: {} })).body.error).toMatchObject({ code: 1010, details: { field: "query_text" } });
+    const csv = await request("GET", `/knowledge-bases/${kbId}/faq/entries/export`);
+    expect([csv.status, csv.headers.get("content-type"), csv.headers.get("content-disposition")]).toEqual([200, "text/csv; charset=utf-8", "attachment; filename=faq_export.csv"]);
+    expect(Buffer.from(await csv.arrayBuffer())).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    const exported = await request("GET", `/knowledge-bases/${kbId}/faq/entries/export?format=json`);
+    expect([exported.headers.get("content-type"), await exported.json()]).toEqual(["application/json; charset=utf-8", []]);
+
+    const { body: chunks } = await call("GET", `/chunks/${textDocId}`);
+    const chunkId = (chunks.data as Array<{ id: string }>)[0]!.id;
+    expect((await call("GET", `/chunks/${textDocId}/${chunkId}/revisions`)).body).toEqual({ success: true, data: [] });
+    // The chunk must be of that document.
+    expect((await call("GET", `/chunks/${longDocId}/${chunkId}/revisions`)).body).toMatchObject({ success: false, error: { code: 1003, message: "Chunk not found" } });
+
+    for (const [path, message] of [
+      [`/faq/import/progress/${randomUUID()}`, "FAQ import task not found"],
+      [`/knowledge/move/progress/${randomUUID()}`, "Document move task not found"],
+    ] as const) {
+      const res = await call("GET", path);
+      expect([res.status, res.body], path).toEqual([404, { success: false, error: expect.objectContaining({ code: 1003, message }) as unknown }]);
+    }
+  });
+
   it("lists where a base's documents could move: the tenant's other bases, never itself nor another tenant's", async () => {
     const all = (await call("GET", "/knowledge-bases")).body.data as { id: string }[];
     const targets = (await call("GET", `/knowledge-bases/${kbId}/move-targets`)).body.data as { id: string; name: string }[];
@@ -507,6 +531,8 @@ describe("document files, processing and a base's side reads", () => {
       `/knowledge-bases/${kbId}/shares`,
       `/knowledge-bases/${kbId}/move-targets`,
       `/knowledge-bases/${kbId}/activity`,
+      `/knowledge-bases/${kbId}/faq/entries/export`,
+      `/chunks/${textDocId}/${textDocId}/revisions`,
       `/knowledge/${textDocId}/spans`,
       `/knowledge/${textDocId}/download`,
       `/knowledge/${textDocId}/preview`,
@@ -523,8 +549,11 @@ describe("document files, processing and a base's side reads", () => {
   it("are in the OpenAPI document", async () => {
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     const paths = ["/knowledge/folders", "/tags", "/faq/entries", "/shares", "/move-targets", "/activity"].map((p) => `/knowledge-bases/{id}${p}`);
-    for (const path of [...paths, "/knowledge/{knowledge_id}/spans", "/knowledge/{knowledge_id}/download", "/knowledge/{knowledge_id}/preview"]) {
+    const reads = ["/knowledge/{knowledge_id}/spans", "/knowledge/{knowledge_id}/download", "/knowledge/{knowledge_id}/preview", "/knowledge-bases/{id}/faq/entries/export"];
+    const more = ["/chunks/{knowledge_id}/{chunk_id}/revisions", "/faq/import/progress/{task_id}", "/knowledge/move/progress/{task_id}"];
+    for (const path of [...paths, ...reads, ...more]) {
       expect(Object.keys(doc.paths[`/api/v1${path}`] ?? {}), path).toEqual(["get"]);
     }
+    expect(Object.keys(doc.paths["/api/v1/knowledge-bases/{id}/faq/search"] ?? {})).toEqual(["post"]);
   });
 });

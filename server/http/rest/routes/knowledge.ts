@@ -316,6 +316,59 @@ function baseSideReads(r: ReturnType<typeof router>, deps: RestDeps) {
 
   r.openapi(
     createRoute({
+      method: "post",
+      path: "/knowledge-bases/{id}/faq/search",
+      tags,
+      description: "Searches the base's FAQ entries: always none, as Parley has no FAQ entries (its documents are searched by `/hybrid-search`).",
+      request: { params: knowledgeBaseParam, body: body(z.object({ query_text: z.string().trim().min(1).max(2000) })) },
+      responses: { 200: json(ok(z.array(faqEntryJson)), "No FAQ entries"), ...errors },
+    }),
+    async (c) => {
+      await getBase(deps.db, c.get("caller"), c.req.valid("param").id);
+      return c.json({ success: true as const, data: [] }, 200);
+    },
+  );
+
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/knowledge-bases/{id}/faq/entries/export",
+      tags,
+      description: "The base's FAQ entries as a file, as WeKnora exports them (`format=json`: a JSON array; otherwise CSV with a byte-order mark): empty, as Parley has no FAQ entries.",
+      request: { params: knowledgeBaseParam, query: z.object({ format: z.enum(["csv", "json", "CSV", "JSON"]).optional() }) },
+      responses: { 200: { content: { "text/csv": { schema: z.string() }, "application/json": { schema: z.array(faqEntryJson) } }, description: "An empty export" }, ...errors },
+    }),
+    async (c) => {
+      await getBase(deps.db, c.get("caller"), c.req.valid("param").id);
+      const asJson = c.req.valid("query").format?.toLowerCase() === "json";
+      c.header("Content-Type", asJson ? "application/json; charset=utf-8" : "text/csv; charset=utf-8");
+      c.header("Content-Disposition", `attachment; filename=faq_export.${asJson ? "json" : "csv"}`);
+      return c.body(asJson ? "[]" : "\uFEFF", 200);
+    },
+  );
+
+  // Progress of tasks Parley never runs (FAQ imports, document moves are writes it does not take): no task id is known.
+  for (const [path, what] of [
+    ["/faq/import/progress/{task_id}", "FAQ import"],
+    ["/knowledge/move/progress/{task_id}", "document move"],
+  ] as const) {
+    r.openapi(
+      createRoute({
+        method: "get",
+        path,
+        tags,
+        description: `The progress of a ${what} task: Parley runs none, so every task id is 404.`,
+        request: { params: z.object({ task_id: z.string().max(200) }) },
+        responses: errors,
+      }),
+      () => {
+        throw notFound(`${what[0]!.toUpperCase()}${what.slice(1)} task`);
+      },
+    );
+  }
+
+  r.openapi(
+    createRoute({
       method: "get",
       path: "/knowledge-bases/{id}/shares",
       tags,
@@ -407,6 +460,23 @@ function documentReads(r: ReturnType<typeof router>, deps: RestDeps) {
     c.header("X-Content-Type-Options", "nosniff");
     return c.body(text, 200);
   };
+  r.openapi(
+    createRoute({
+      method: "get",
+      path: "/chunks/{knowledge_id}/{chunk_id}/revisions",
+      tags,
+      description: "A chunk's edit history: always none, as Parley's chunks are never edited (a document is replaced whole).",
+      request: { params: knowledgeParam.extend({ chunk_id: z.uuid() }) },
+      responses: { 200: json(ok(z.array(z.object({}))), "No revisions"), ...errors },
+    }),
+    async (c) => {
+      const { knowledge_id, chunk_id } = c.req.valid("param");
+      const { document } = await getChunk(deps.db, c.get("caller"), chunk_id);
+      if (document.id !== knowledge_id) throw notFound("Chunk");
+      return c.json({ success: true as const, data: [] }, 200);
+    },
+  );
+
   r.openapi(createRoute({ ...file("attachment", "The document as a file to download."), path: "/knowledge/{knowledge_id}/download" }), (c) =>
     serve(c, c.req.valid("param").knowledge_id, "attachment"),
   );
