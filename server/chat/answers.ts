@@ -5,7 +5,8 @@ import type { Db } from "../../db";
 import { messages, sessions } from "../../db/schema";
 import type { AnswerRunner } from "./runner";
 import { acquire, forAnswer, forSwitch, release, type Lease } from "./lease";
-import { terminalEventOf } from "./streams";
+import { terminalEventOf, type FollowedAnswer } from "./streams";
+import { liveAnswerFromStore, recordAnswerAccess, type AnswerAccessDeps } from "./answerAccess";
 import type { Caller } from "../auth/accounts";
 import { AppError, badInput, notFound, rateLimited } from "../platform/errors";
 import { generateAnswer, type AnswerOptions, type GenerateDeps } from "./generate";
@@ -49,7 +50,7 @@ export type AnswerRow = Message & { durationMs: number | null; error: string | n
 export type AnswerDeps = GenerateDeps &
   RecoveryDeps & {
     instanceId: string;
-    keys: Pick<Keys, "answerLock" | "signalChannel">;
+    keys: Pick<Keys, "answerLock" | "signalChannel" | "answerAccess">;
     runner: Pick<AnswerRunner, "reserve" | "abort" | "has">;
     limits: Pick<RateLimits, "answerStarted" | "answerNotStarted">;
     metrics: Pick<Metrics, "rateLimited">;
@@ -143,6 +144,15 @@ export async function getAnswer(deps: { db: Db }, caller: Caller, sessionId: str
   throw notFound("Message");
 }
 
+/**
+ * The answer a follower reads (`chat.stream`, REST `continue-stream`), checked as `getAnswer`
+ * checks it: a live answer from what the store holds about it (answerAccess.ts), without Postgres;
+ * anything else, a finished answer included (its terminal event comes from its row), from Postgres.
+ */
+export async function answerToFollow(deps: { db: Db } & AnswerAccessDeps, caller: Caller, sessionId: string, messageId: string, access: Access): Promise<FollowedAnswer> {
+  return (await liveAnswerFromStore(deps, caller, { sessionId, messageId }, access)) ?? getAnswer(deps, caller, sessionId, messageId, access);
+}
+
 const unavailable = () => new AppError("unavailable", "The stream store is unreachable; try again shortly");
 const busy = () => new AppError("conflict", "An answer is already streaming in this session: wait for it or stop it");
 
@@ -202,12 +212,18 @@ export async function startAnswer(deps: AnswerDeps, caller: Caller, request: Ans
     }
 
     let turn: Turn;
+    const ids = { sessionId: session.id, messageId };
     try {
       // Holding the lock means no live answer exists here: a `streaming` row is a dead instance's.
-      await interruptDeadAnswers(deps, eq(messages.sessionId, session.id), { ignoreRecency: true });
+      // Who may follow the answer is in the store before its row exists, so a deletion that finds
+      // the row deletes the key too. Without it, followers are checked in Postgres.
+      await Promise.all([
+        interruptDeadAnswers(deps, eq(messages.sessionId, session.id), { ignoreRecency: true }),
+        recordAnswerAccess(deps, ids, { tenantId: session.tenantId, userId: session.userId, requestId }).catch(() => undefined),
+      ]);
       turn = await deps.db.transaction((tx) => storeTurn(tx, session, request, target, { requestId, messageId, model: deps.models.chat.name, channel: options.channel ?? "api" }));
     } catch (error) {
-      await release(deps, lease).catch(() => undefined);
+      await Promise.all([release(deps, lease), deps.store.del(deps.keys.answerAccess(ids.sessionId, ids.messageId))]).catch(() => undefined);
       const raced = (error as { code?: string }).code === "23505" ? await findTurn(deps.db, session.id, requestId) : null;
       if (raced) return repeatOf(raced, request, target);
       throw error;

@@ -61,7 +61,7 @@ export function release(deps: LeaseDeps, lease: Lease): Promise<boolean> {
 }
 
 /** Whether answer `messageId` (on whichever instance) holds its session's lease: it runs, somewhere. */
-export async function isHeldBy(deps: LeaseDeps, sessionId: string, messageId: string): Promise<boolean> {
+export async function isHeldBy(deps: { store: Pick<Store, "get">; keys: LeaseDeps["keys"] }, sessionId: string, messageId: string): Promise<boolean> {
   const owner = await deps.store.get(deps.keys.answerLock(sessionId));
   return owner !== null && holderOf(owner) === messageId;
 }

@@ -102,8 +102,15 @@ const STREAM_ID = /^\d{1,16}-\d{1,16}$/;
 const TERMINAL_WAIT_MS = 3000;
 export const isStreamId = (id: string) => STREAM_ID.test(id);
 
+/** An answer's row, with what its terminal event needs. */
+type AnswerRecord = Message & { durationMs?: number | null; error?: string | null };
+/** A live answer known from the store, not its row (chat/answerAccess.ts): what following its stream needs. */
+export type LiveAnswer = Pick<Message, "id" | "sessionId" | "requestId"> & { status: "streaming" };
+/** An answer to follow: its row, or, while it is live, what the store knows of it. */
+export type FollowedAnswer = AnswerRecord | LiveAnswer;
+
 /** The terminal event a finished message's stream ended with, rebuilt from its row. */
-function terminalFromRow(message: Message & { durationMs?: number | null; error?: string | null }): StreamEvent {
+function terminalFromRow(message: AnswerRecord): StreamEvent {
   switch (message.status) {
     case "stopped":
       return { type: "stop", reason: "stopped", content: message.content };
@@ -157,7 +164,7 @@ export function mergeAnswers(entries: readonly StreamEntry[]): DeliveredEvent[] 
  */
 export async function* readAnswerStream(
   deps: StreamReadDeps,
-  message: Message & { durationMs?: number | null; error?: string | null },
+  message: FollowedAnswer,
   lastEventId: string | null,
   signal: AbortSignal,
 ): AsyncGenerator<{ id: string; event: StreamEvent }> {
@@ -171,7 +178,7 @@ export async function* readAnswerStream(
 
 async function* eventsOf(
   { store, keys }: Pick<StreamDeps, "store" | "keys">,
-  message: Message & { durationMs?: number | null; error?: string | null },
+  message: FollowedAnswer,
   lastEventId: string | null,
   signal: AbortSignal,
 ): AsyncGenerator<DeliveredEvent> {

@@ -17,8 +17,9 @@ import { isHeldBy } from "../chat/lease";
  * Then, per batch:
  *   1. running answers are stopped: their followers get `stop` (reason `deleted`), every instance
  *      aborts them, each producer lets go of its session, and their rows are final;
- *   2. the session's keys in the store go (LLM context, answer lock, each answer's stream, named
- *      from Postgres, never found by scanning), done once a delete finds none of them left;
+ *   2. the session's keys in the store go (LLM context, answer lock, each answer's stream and
+ *      access key, named from Postgres, never found by scanning), done once a delete finds none
+ *      of them left;
  *   3. the rows go, and by foreign key in the same statement everything they own in Postgres:
  *      messages with their feedback, shares. (Sessions own no knowledge of their own: knowledge
  *      bases belong to the tenant.)
@@ -28,7 +29,7 @@ import { isHeldBy } from "../chat/lease";
 
 export interface SessionStateDeps extends SignalDeps {
   db: Db;
-  keys: Pick<Keys, "signalChannel" | "context" | "stream" | "answerLock">;
+  keys: Pick<Keys, "signalChannel" | "context" | "stream" | "answerAccess" | "answerLock">;
   log: Logger;
 }
 
@@ -70,11 +71,13 @@ async function retried(name: string, step: () => Promise<boolean>): Promise<void
 }
 
 /**
- * Stops the answers of `running` (still streaming when the deletion or clear read them): each
- * stream gets its `stop` (reason `deleted`) first, so its followers end whatever happens next,
- * and every instance aborts them. Safe to repeat.
+ * Stops the answers of `running` (still streaming when the deletion or clear read them): their
+ * access keys go at once, so a follower who comes now is checked in Postgres, which refuses him
+ * (chat/answerAccess.ts); each stream gets its `stop` (reason `deleted`), so its followers end
+ * whatever happens next, and every instance aborts them. Safe to repeat.
  */
 async function stopAnswers(deps: SessionStateDeps, running: SessionAnswer[]): Promise<boolean> {
+  await Promise.all(running.map((a) => deps.store.del(deps.keys.answerAccess(a.sessionId, a.id))));
   await Promise.all(running.map((a) => deps.store.append(deps.keys.stream(a.sessionId, a.id), [{ type: "stop", reason: "deleted", content: a.content }], TOMBSTONE_SECONDS)));
   await broadcast(deps, { sessionIds: [...new Set(running.map((a) => a.sessionId))], reason: "deleted" });
   return true;
@@ -118,12 +121,13 @@ async function stopRunning(deps: SessionStateDeps, answers: SessionAnswer[]): Pr
 
 /**
  * Deletes the keys the store holds for these sessions: the LLM context, each answer's stream and
- * (for sessions that go) the answer lock. Done for a session once a delete finds none of its keys.
+ * access key and (for sessions that go) the answer lock. Done for a session once a delete finds
+ * none of its keys.
  */
 async function forgetKeys(deps: SessionStateDeps, sessionIds: string[], answers: SessionAnswer[], withLock: boolean): Promise<void> {
-  const streams = new Map(sessionIds.map((id) => [id, [] as string[]]));
-  for (const a of answers) streams.get(a.sessionId)?.push(deps.keys.stream(a.sessionId, a.id));
-  const keysOf = (id: string) => [deps.keys.context(id), ...(withLock ? [deps.keys.answerLock(id)] : []), ...streams.get(id)!];
+  const ofAnswers = new Map(sessionIds.map((id) => [id, [] as string[]]));
+  for (const a of answers) ofAnswers.get(a.sessionId)?.push(deps.keys.stream(a.sessionId, a.id), deps.keys.answerAccess(a.sessionId, a.id));
+  const keysOf = (id: string) => [deps.keys.context(id), ...(withLock ? [deps.keys.answerLock(id)] : []), ...ofAnswers.get(id)!];
   for (let i = 0; i < sessionIds.length; i += SESSIONS_AT_ONCE) {
     await Promise.all(
       sessionIds.slice(i, i + SESSIONS_AT_ONCE).map((id) =>
@@ -183,7 +187,7 @@ export async function removeSessions(deps: SessionStateDeps, caller: Caller, tar
 
 /**
  * Deletes every message of the caller's own session, stopping an answer still streaming in it,
- * and the keys of its context and streams (the session, and its answer lock, stay). If the store
+ * and the keys of its context and answers (the session, and its answer lock, stay). If the store
  * misses this, the stale context is never used (the clear moved its version) and the streams expire.
  */
 export async function clearSession(deps: SessionStateDeps, caller: Caller, id: string): Promise<number> {

@@ -90,6 +90,16 @@ export function visibleWhere(caller: Caller, access: Access): SQL {
   return access === "tenant" && isAdmin(caller.user) ? tenantWall : and(tenantWall, eq(sessions.userId, caller.user.id))!;
 }
 
+/**
+ * `visibleWhere`'s rule for a session known from elsewhere (the store, chat/answerAccess.ts): its
+ * tenant's, and the caller's own unless an admin reads with `tenant` access. The session being
+ * deleted is not asked here: its deletion removes what the store held about it first (removal.ts).
+ */
+export function mayReach(caller: Caller, session: { tenantId: string; userId: string }, access: Access): boolean {
+  if (session.tenantId !== caller.tenant.id) return false;
+  return (access === "tenant" && isAdmin(caller.user)) || session.userId === caller.user.id;
+}
+
 /** The session if the caller may reach it; anything else (absent, foreign, someone else's) is NOT_FOUND. */
 export async function getSession(db: Db, caller: Caller, id: string, access: Access = "tenant"): Promise<Session> {
   const [row] = await db

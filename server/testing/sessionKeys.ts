@@ -2,10 +2,10 @@ import type { App } from "../boot/app";
 
 /**
  * Test support for deletion suites: a session's keys in the store named one by one (never found by
- * scanning): its LLM context, its answer lock and each answer's stream.
+ * scanning): its LLM context, its answer lock and each answer's stream and access key.
  */
 export function keysOf(app: App, sessionId: string, answerIds: string[]): string[] {
-  return [app.keys.context(sessionId), app.keys.answerLock(sessionId), ...answerIds.map((id) => app.keys.stream(sessionId, id))];
+  return [app.keys.context(sessionId), app.keys.answerLock(sessionId), ...answerIds.flatMap((id) => [app.keys.stream(sessionId, id), app.keys.answerAccess(sessionId, id)])];
 }
 
 /** Those of `keys` that exist. */

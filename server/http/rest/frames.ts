@@ -1,6 +1,6 @@
-import type { AnswerRow } from "../../chat/answers";
 import type { StreamEvent } from "../../chat/events";
-import { readAnswerStream, type StreamReadDeps } from "../../chat/streams";
+import { readAnswerStream, type FollowedAnswer, type StreamReadDeps } from "../../chat/streams";
+import type { Reference } from "../../../common/settings";
 import type { SseEncoding } from "../sse";
 import { toReferenceJson } from "./schemas";
 
@@ -37,12 +37,12 @@ function weknoraFrame(id: string, payload: StreamPayload): string {
 }
 
 /** The payloads one Parley event becomes (a snapshot of an expired stream becomes several). */
-function payloadsOf(event: StreamEvent, answer: AnswerRow): StreamPayload[] {
+function payloadsOf(event: StreamEvent, answer: FollowedAnswer): StreamPayload[] {
   const id = answer.requestId;
   const ids = { session_id: answer.sessionId, assistant_message_id: answer.id };
   // WeKnora's web app reads the ids (and a title) from `data`.
   const agentQuery: StreamPayload = { id, response_type: "agent_query", content: "", done: true, ...ids, data: { ...ids } };
-  const references = (refs: typeof answer.references): StreamPayload[] =>
+  const references = (refs: Reference[]): StreamPayload[] =>
     refs.length > 0 ? [{ id, response_type: "references", content: "", done: false, knowledge_references: refs.map(toReferenceJson) }] : [];
   switch (event.type) {
     case "start":
@@ -72,7 +72,7 @@ const weknoraStopReason = (reason: string) => (reason === "user" ? "user_request
  * with the terminal frame, each under its own event's id. The producer writes the title just
  * before the terminal event (chat/generate.ts), where WeKnora's order puts `session_title`.
  */
-export async function* answerFrames(deps: StreamReadDeps, answer: AnswerRow, lastEventId: string | null, signal: AbortSignal): AsyncGenerator<string> {
+export async function* answerFrames(deps: StreamReadDeps, answer: FollowedAnswer, lastEventId: string | null, signal: AbortSignal): AsyncGenerator<string> {
   // Read from `lastEventId` itself: answer deltas arrive merged, so a replay from the start would
   // join deltas the client has seen with later ones under a later id.
   for await (const { id, event } of readAnswerStream(deps, answer, lastEventId, signal)) {

@@ -7,6 +7,8 @@ export function createKeys(prefix: string) {
     prefix,
     stream: (sessionId: string, messageId: string) => `${prefix}stream:{${sessionId}}:${messageId}`,
     sessionStreams: (sessionId: string) => `${prefix}stream:{${sessionId}}:*`,
+    /** Who may follow an answer, while its stream lives: a live answer is resumed without Postgres (chat/answerAccess.ts). */
+    answerAccess: (sessionId: string, messageId: string) => `${prefix}access:{${sessionId}}:${messageId}`,
     context: (sessionId: string) => `${prefix}context:{${sessionId}}`,
     /** One answer at a time per session; doubles as the running answer's lease. */
     answerLock: (sessionId: string) => `${prefix}lock:{${sessionId}}`,

@@ -2,10 +2,10 @@ import type { ServerResponse } from "node:http";
 import { createRoute, z } from "@hono/zod-openapi";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
-import { getAnswer, sendChat, stopChat, type AnswerRow } from "../../../chat/answers";
+import { answerToFollow, sendChat, stopChat } from "../../../chat/answers";
 import type { Access } from "../../../sessions/sessions";
 import { badInput } from "../../../platform/errors";
-import { isStreamId } from "../../../chat/streams";
+import { isStreamId, type FollowedAnswer } from "../../../chat/streams";
 import { chatSessionParam, continueStreamQuery, idempotencyHeader, knowledgeChatBody, sessionIdParam, stopBody } from "../schemas";
 import { SseStream } from "../../sse";
 import { answerFrames, weknoraSse } from "../frames";
@@ -29,9 +29,9 @@ export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
    * first (http/openStreams.ts): over the cap it is refused (429) before `find` looks anything up
    * or starts an answer. A client that goes away stops the reading, never the answer.
    */
-  const stream = async (c: Context<RestEnv>, find: () => Promise<AnswerRow>, lastEventId: string | null) => {
+  const stream = async (c: Context<RestEnv>, find: () => Promise<FollowedAnswer>, lastEventId: string | null) => {
     const opened = deps.openStreams.open(c.get("caller"));
-    let answer: AnswerRow;
+    let answer: FollowedAnswer;
     let res: ServerResponse | undefined;
     try {
       answer = await find();
@@ -53,7 +53,7 @@ export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
     return RESPONSE_ALREADY_SENT;
   };
 
-  const answerOf = (c: Context<RestEnv>, sessionId: string, messageId: string, access: Access) => getAnswer(deps, c.get("caller"), sessionId, messageId, access);
+  const answerOf = (c: Context<RestEnv>, sessionId: string, messageId: string, access: Access) => answerToFollow(deps, c.get("caller"), sessionId, messageId, access);
 
   r.openapi(
     createRoute({

@@ -1,7 +1,7 @@
 import { tracked } from "@trpc/server";
 import { z } from "zod";
 import { text } from "../../../../common/inputs";
-import { getAnswer, sendChat, startAnswer, stopChat } from "../../../chat/answers";
+import { answerToFollow, sendChat, startAnswer, stopChat } from "../../../chat/answers";
 import { badInput } from "../../../platform/errors";
 import { isStreamId, readAnswerStream } from "../../../chat/streams";
 import { authedProcedure, router } from "../trpc";
@@ -28,7 +28,7 @@ export const chatRouter = router({
     // Checks run before the first event so their errors keep their codes (NOT_FOUND, BAD_REQUEST).
     .subscription(async ({ ctx, input, signal }) => {
       if (input.lastEventId && !isStreamId(input.lastEventId)) throw badInput("lastEventId", "Not an event id of this stream");
-      const answer = await getAnswer(ctx.app, ctx.me, input.sessionId, input.messageId, "tenant");
+      const answer = await answerToFollow(ctx.app, ctx.me, input.sessionId, input.messageId, "tenant");
       return (async function* () {
         for await (const { id, event } of readAnswerStream(ctx.app, answer, input.lastEventId ?? null, signal ?? new AbortController().signal)) {
           yield tracked(id, event);
