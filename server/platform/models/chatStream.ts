@@ -44,7 +44,8 @@ export function createChatStreamer({ url, headers, timeoutMs }: { url: string; h
       agent,
       headers: { ...headers, "content-type": "application/json", accept: "text/event-stream", "content-length": Buffer.byteLength(payload) },
     });
-    const abort = () => req.destroy(signal.reason as Error);
+    // The error this raises is replaced by the signal's reason (below), which need not be an Error.
+    const abort = () => req.destroy();
     signal.addEventListener("abort", abort, { once: true });
     let response: IncomingMessage | undefined;
     let released = false;

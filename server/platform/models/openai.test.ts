@@ -106,6 +106,14 @@ describe("createOpenAIModel", () => {
     expect(request.chunksSent).toBeLessThan(20);
   });
 
+  it("closes the connection when the caller stops reading", async () => {
+    server.reply({ text: "word ".repeat(200), chunkDelayMs: 20 });
+    for await (const chunk of model.stream({ messages: question, references: [], signal: new AbortController().signal })) {
+      if (chunk.type === "delta") break;
+    }
+    expect(await server.requests.at(-1)!.closed).toBe("closed_early");
+  });
+
   it("throws after the first deltas when the connection drops mid-stream, without retrying", async () => {
     server.reply({ text: "one two three four five six", failAfterChunks: 2, failWith: "disconnect" });
     const before = server.requests.length;
@@ -230,12 +238,12 @@ describe("createOpenAIModel", () => {
     expect(await server.requests.at(-1)!.closed).toBe("closed_early");
   });
 
-  it("stops promptly when aborted before the response begins", async () => {
+  it("stops promptly when aborted before the response begins, throwing the abort's reason", async () => {
     server.reply({ text: "too late", responseDelayMs: 5_000 });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
+    setTimeout(() => controller.abort("shutdown"), 50);
     const started = Date.now();
-    await expect(collect(model.stream({ messages: question, references: [], signal: controller.signal }))).rejects.toMatchObject({ name: "AbortError" });
+    await expect(collect(model.stream({ messages: question, references: [], signal: controller.signal }))).rejects.toBe("shutdown");
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(await server.requests.at(-1)!.closed).toBe("closed_early");
   });
