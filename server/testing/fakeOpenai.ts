@@ -24,11 +24,19 @@ export interface FakeReply {
   /** Answer with this HTTP status and an OpenAI-style error body instead. */
   status?: number;
   usage?: { prompt_tokens: number; completion_tokens: number };
+  /**
+   * Stream these writes verbatim instead (a few milliseconds apart, so each is its own network
+   * read), for replies the scripted ones cannot make: malformed events, `event: error`, text after
+   * `[DONE]`. The reply then ends, or with `keepOpen` stays open until the client closes it.
+   */
+  raw?: { writes: (string | Buffer)[]; keepOpen?: boolean };
 }
 
 export interface RecordedRequest {
   path: string;
   headers: IncomingMessage["headers"];
+  /** The client's port: the same for two requests when they shared a keep-alive connection. */
+  remotePort: number | undefined;
   body: Record<string, unknown> & { messages?: { role: string; content: string }[] };
   /** Content chunks written before the reply ended. */
   chunksSent: number;
@@ -58,6 +66,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     const recorded: RecordedRequest = {
       path: req.url ?? "",
       headers: req.headers,
+      remotePort: req.socket.remotePort,
       body,
       chunksSent: 0,
       closed: new Promise((resolve) => (settle = resolve)),
@@ -70,7 +79,8 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     if (reply.responseDelayMs) await new Promise((resolve) => setTimeout(resolve, reply.responseDelayMs));
     if (res.destroyed) return;
     if (reply.status) return sendError(res, reply.status, `scripted failure ${reply.status}`);
-    if (body.stream) await streamReply(res, body, reply, recorded);
+    if (reply.raw) await streamRaw(res, reply.raw);
+    else if (body.stream) await streamReply(res, body, reply, recorded);
     else sendCompletion(res, body, reply);
   });
 
@@ -153,4 +163,15 @@ async function streamReply(res: ServerResponse, body: RecordedRequest["body"], r
     send({ id: "chatcmpl-fake", object: "chat.completion.chunk", created, model: body.model, choices: [], usage: usageOf(body, reply) });
   }
   res.end("data: [DONE]\n\n");
+}
+
+async function streamRaw(res: ServerResponse, raw: NonNullable<FakeReply["raw"]>) {
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+  for (const write of raw.writes) {
+    if (res.destroyed) return;
+    res.write(write);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  if (raw.keepOpen) await new Promise((resolve) => res.once("close", resolve));
+  else res.end();
 }

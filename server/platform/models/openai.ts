@@ -1,5 +1,6 @@
 import OpenAI from "openai";
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
+import { createChatStreamer } from "./chatStream";
 import type { ChatModel, GenerateOptions } from "./types";
 
 /** How long the model server may keep a request waiting by default (PARLEY_MODEL_IDLE_SECONDS in the App). */
@@ -16,41 +17,28 @@ export function createOpenAIModel({ baseURL, apiKey, model, timeoutMs = MODEL_TI
     baseURL,
     // Local servers need no key, but the SDK refuses to start without one.
     apiKey: apiKey || "none",
-    // One quick retry for whole completions (titles, summaries); streams never retry (below).
+    // One quick retry for whole completions (titles, summaries); streams never retry.
     maxRetries: 1,
     timeout: timeoutMs,
+  });
+  // Streams bypass the SDK (chatStream.ts) but go where it would: the same URL (its baseURL
+  // default and OPENAI_BASE_URL included) with the same credentials.
+  const streamChat = createChatStreamer({
+    url: client.buildURL("/chat/completions", undefined),
+    headers: {
+      authorization: `Bearer ${client.apiKey}`,
+      ...(client.organization && { "openai-organization": client.organization }),
+      ...(client.project && { "openai-project": client.project }),
+    },
+    timeoutMs,
   });
 
   return {
     name: model,
     offline: false,
 
-    async *stream(options) {
-      const { signal } = options;
-      try {
-        const chunks = await client.chat.completions.create(
-          { ...requestBody(model, options), stream: true, stream_options: { include_usage: true } },
-          // Streams fail fast: the caller marks the message failed instead of keeping the user
-          // waiting through retry back-offs.
-          { signal, maxRetries: 0 },
-        );
-        let finished = false;
-        for await (const chunk of chunks) {
-          const choice = chunk.choices[0];
-          if (choice?.delta?.content) yield { type: "delta", text: choice.delta.content };
-          if (choice?.finish_reason) finished = true;
-          if (chunk.usage) {
-            const { prompt_tokens, completion_tokens, total_tokens } = chunk.usage;
-            yield { type: "usage", usage: { promptTokens: prompt_tokens, completionTokens: completion_tokens, totalTokens: total_tokens } };
-          }
-        }
-        // The SDK ends a stream quietly on abort, and a proxy may close one cleanly mid-answer.
-        signal.throwIfAborted();
-        if (!finished) throw new Error("The model's stream ended before the answer was finished.");
-      } catch (error) {
-        signal.throwIfAborted();
-        throw error;
-      }
+    stream(options) {
+      return streamChat({ ...requestBody(model, options), stream: true, stream_options: { include_usage: true } }, options.signal);
     },
 
     async complete(options) {
