@@ -155,19 +155,22 @@ describe.each(variants)("$label store", ({ label, kind, create }) => {
   });
 
   it("a follower resuming after an id beyond the stream's end resumes at its last entry, then gets what is appended", async () => {
+    // The follower places an id beyond the end only once its wake-ups are live (a Cluster's first
+    // SSUBSCRIBE opens a connection); an append before that is rightly treated as already there.
+    const FOLLOWER_SETTLES_MS = 400;
     const beyond = "99999999999999-0";
     const signal = new AbortController().signal;
     const k = key("beyond");
     await store.append(k, ["a", "b"], 60);
     const resumed = readUntil(entries(store.follow(k, beyond, signal)), (e) => e.data === "d");
-    await sleep(50);
+    await sleep(FOLLOWER_SETTLES_MS);
     await store.append(k, ["c", "d"], 60);
     expect((await resumed).map((e) => e.data)).toEqual(["b", "c", "d"]);
     // A stream that has ended gives its last entry at once; an empty one everything appended later.
     expect((await readUntil(entries(store.follow(k, beyond, signal)), () => true)).map((e) => e.data)).toEqual(["d"]);
     const empty = key("beyond-empty");
     const fromEmpty = readUntil(entries(store.follow(empty, beyond, signal)), (e) => e.data === "y");
-    await sleep(50);
+    await sleep(FOLLOWER_SETTLES_MS);
     await store.append(empty, ["x", "y"], 60);
     expect((await fromEmpty).map((e) => e.data)).toEqual(["x", "y"]);
   });
