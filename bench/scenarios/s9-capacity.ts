@@ -10,7 +10,7 @@ import type { Ctx } from "../lib/context";
 import type { Row, ScenarioResult } from "../lib/report";
 import { cpuMsOf, freePort, rssOf, startScript } from "../lib/servers";
 import { now, sleep, summarize, type Summary } from "../lib/stats";
-import { subscribe, type Target } from "../lib/target";
+import type { Target } from "../lib/target";
 
 const PACE_MS = 33;
 const LATENCY_LIMIT_MS = 100;
@@ -25,6 +25,8 @@ interface StepResult {
   /** Server CPU per delta the model sent during the hold (µs). */
   cpuUsPerDelta: number;
   rssMiB: number;
+  /** The bench process's own CPU over the hold (its subscribers), in % of one core. */
+  clientCpu: number;
   held: boolean;
   why?: string;
 }
@@ -62,9 +64,50 @@ function deferred() {
   return { promise, resolve };
 }
 
+/**
+ * One subscriber on an SSE endpoint, the same plain reader for both systems (Node's `eventsource`
+ * and JSON.parse), so neither pays for a heavier client on the cores the servers share. `eventOf`
+ * takes the event out of a message's data. Under load a resume can fail before any data (the
+ * peer's producer ack times out): the client tries again, as ai-chatbot's auto-resume would.
+ */
+function followSse(url: string, headers: Record<string, string>, eventOf: (data: string) => { type: string; delta?: string }): Followed {
+  const f = { received: new Map<number, number>(), sentAt: new Map<number, number>() };
+  const started = deferred();
+  const ended = deferred();
+  let es!: EventSource;
+  let retries = 0;
+  let closed = false;
+  const finish = () => {
+    es.close();
+    ended.resolve();
+  };
+  const open = () => {
+    es = new EventSource(url, { fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) });
+    es.onmessage = (m: MessageEvent<string>) => {
+      const at = now();
+      const e = eventOf(m.data);
+      if (e.type === "answer") {
+        track(e.delta!, at, f);
+        started.resolve();
+      } else if (e.type === "complete" || e.type === "error" || e.type === "stop") finish();
+    };
+    es.onerror = () => {
+      es.close();
+      if (f.received.size === 0 && retries++ < 5 && !closed) setTimeout(open, 200);
+      else ended.resolve();
+    };
+  };
+  open();
+  return { ...f, started: started.promise, ended: ended.promise, close: () => ((closed = true), es.close()) };
+}
+
 function parleySystem(target: Target): System & { sessions: string[] } {
   const client = target.client();
   const sessions: string[] = [];
+  const auth = { authorization: `Bearer ${target.apiKey}` };
+  // tRPC's SSE wire format: the input superjson-serialized in the query, each event's data `{ json }`.
+  const streamUrl = (input: { sessionId: string; messageId: string }) =>
+    `${target.instance.url}/api/trpc/chat.stream?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
   return {
     label: "Parley",
     pid: target.instance.pid,
@@ -82,16 +125,7 @@ function parleySystem(target: Target): System & { sessions: string[] } {
         const batch = await Promise.all(
           sessions.slice(i, Math.min(n, i + 50)).map(async (sessionId, j) => {
             const turn = await client.chat.send.mutate({ sessionId, query: `bench run=${run} answer=${i + j}` });
-            const f = { received: new Map<number, number>(), sentAt: new Map<number, number>() };
-            const started = deferred();
-            const ended = deferred();
-            const sub = subscribe(client, { sessionId, messageId: turn.assistantMessage.id }, (_id, e, at) => {
-              if (e.type === "answer") {
-                track(e.delta, at, f);
-                started.resolve();
-              } else if (e.type === "complete" || e.type === "error" || e.type === "stop") ended.resolve();
-            });
-            return { ...f, started: started.promise, ended: ended.promise, close: () => sub.unsubscribe() };
+            return followSse(streamUrl({ sessionId, messageId: turn.assistantMessage.id }), auth, (data) => (JSON.parse(data) as { json: { type: string; delta?: string } }).json);
           }),
         );
         followed.push(...batch);
@@ -113,31 +147,7 @@ function peerSystem(base: string, pid: number): System {
             const id = randomUUID();
             const res = await fetch(`${base}/answer/${id}?q=${encodeURIComponent(`bench run=${run} answer=${i + j}`)}`, { method: "POST" });
             if (res.status !== 202) throw new Error(`peer answer: ${res.status} ${await res.text()}`);
-            const f = { received: new Map<number, number>(), sentAt: new Map<number, number>() };
-            const started = deferred();
-            const ended = deferred();
-            let es!: EventSource;
-            let retries = 0;
-            let closed = false;
-            const open = () => {
-              es = new EventSource(`${base}/stream/${id}`);
-              es.onmessage = (m: MessageEvent<string>) => {
-                const at = now();
-                const e = JSON.parse(m.data) as { type: string; delta?: string };
-                if (e.type !== "answer") return;
-                track(e.delta!, at, f);
-                started.resolve();
-              };
-              es.onerror = () => {
-                es.close();
-                // Under load the peer's resume can fail before any data (its producer's ack timed out):
-                // the client tries again, as ai-chatbot's auto-resume would. Afterwards an error is the end.
-                if (f.received.size === 0 && retries++ < 5 && !closed) setTimeout(open, 200);
-                else ended.resolve();
-              };
-            };
-            open();
-            return { ...f, started: started.promise, ended: ended.promise, close: () => ((closed = true), es.close()) };
+            return followSse(`${base}/stream/${id}`, {}, (data) => JSON.parse(data) as { type: string; delta?: string });
           }),
         );
         followed.push(...batch);
@@ -156,6 +166,7 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     cpu: NaN,
     cpuUsPerDelta: NaN,
     rssMiB: rssOf(system.pid) / MiB,
+    clientCpu: NaN,
     held: false,
     ...partial,
   });
@@ -167,8 +178,11 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     // The hold: every answer streaming; chunks the model sent inside it are measured.
     const from = now();
     const cpu0 = cpuMsOf(system.pid);
+    const client0 = process.cpuUsage();
     await sleep(holdMs);
     const cpuMs = cpuMsOf(system.pid) - cpu0;
+    const clientUsage = process.cpuUsage(client0);
+    const clientCpu = ((clientUsage.user + clientUsage.system) / 1000 / holdMs) * 100;
     const cpu = (cpuMs / holdMs) * 100;
     const rssMiB = rssOf(system.pid) / MiB;
     const to = now();
@@ -190,7 +204,7 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     const latency = summarize(latencies);
     const held = lost === 0 && latency.p99 <= LATENCY_LIMIT_MS;
     const cpuUsPerDelta = latencies.length > 0 ? (cpuMs * 1000) / latencies.length : NaN;
-    return { n, latency, lost, cpu, cpuUsPerDelta, rssMiB, held, ...(!held && { why: lost ? `${lost} events lost` : `p99 ${latency.p99.toFixed(0)} ms` }) };
+    return { n, latency, lost, cpu, cpuUsPerDelta, rssMiB, clientCpu, held, ...(!held && { why: lost ? `${lost} events lost` : `p99 ${latency.p99.toFixed(0)} ms` }) };
   } catch (error) {
     await fetch(`${modelUrl}/end?run=${run}`, { method: "POST" }).catch(() => undefined);
     return result({ why: (error as Error).message });
@@ -215,7 +229,7 @@ async function ramp(ctx: Ctx, system: System, modelUrl: string, steps: number[],
     const r = await step(ctx, system, modelUrl, n, holdMs);
     results.push(r);
     ctx.log(
-      `  s9 ${system.label} N=${n}: p50 ${r.latency.p50.toFixed(1)} p99 ${r.latency.p99.toFixed(1)} ms, lost ${r.lost}, CPU ${r.cpu.toFixed(0)} % (${r.cpuUsPerDelta.toFixed(0)} µs/delta), RSS ${r.rssMiB.toFixed(0)} MiB${r.held ? "" : ` — ${r.why}`}`,
+      `  s9 ${system.label} N=${n}: p50 ${r.latency.p50.toFixed(1)} p99 ${r.latency.p99.toFixed(1)} ms, lost ${r.lost}, CPU ${r.cpu.toFixed(0)} % (${r.cpuUsPerDelta.toFixed(0)} µs/delta), RSS ${r.rssMiB.toFixed(0)} MiB, bench client CPU ${r.clientCpu.toFixed(0)} %${r.held ? "" : ` — ${r.why}`}`,
     );
     if (!r.held || Date.now() - t0 > budgetMs) break;
   }
