@@ -40,7 +40,7 @@ import * as s9 from "./scenarios/s9-capacity";
 import * as s10 from "./scenarios/s10-soak";
 import * as s11 from "./scenarios/s11-branches";
 import * as s12 from "./scenarios/s12-retention";
-import { summariseProfile } from "./lib/cpuprofile";
+import { profileCovers, summariseProfile, type ProfileWindow } from "./lib/cpuprofile";
 import { runKnowledgeEvaluation } from "./scenarios/knowledge";
 
 const args = process.argv.slice(2);
@@ -54,6 +54,8 @@ const wanted = (id: string) => !only || only.includes(id);
 
 const BENCH_DIR = path.join(ROOT, "bench");
 const PROFILE_DIR = path.join(BENCH_DIR, "profiles");
+/** Stretches scenarios marked (s9's holds), summarised from whichever server profile covers them. */
+const profileWindows: ProfileWindow[] = [];
 const started = Date.now();
 const log = (message: string) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${message}`);
 
@@ -119,6 +121,10 @@ async function main() {
       const full = path.join(PROFILE_DIR, file);
       if (fs.statSync(full).mtimeMs < started) continue;
       report.scenarios.push({ id: `profile-${file}`, title: `CPU profile ${file}`, method: "Whole server process lifetime (start-up included).", rows: [], appendix: "```\n" + summariseProfile(full, 25) + "\n```" });
+      for (const window of profileWindows.filter((w) => profileCovers(full, w))) {
+        const appendix = "```\n" + summariseProfile(full, 30, undefined, window) + "\n```";
+        report.scenarios.push({ id: `profile-${file}-${window.label}`, title: `CPU profile ${file}: ${window.label}`, method: "Only the samples inside that stretch.", rows: [], appendix });
+      }
     }
   }
   save();
@@ -167,6 +173,7 @@ async function runServerScenarios(report: Report, runScenario: RunScenario) {
     target,
     figures: new Map<string, Summary>(),
     log,
+    profileWindows,
     freshTarget: startServers,
   };
 

@@ -1,3 +1,4 @@
+import type { ProfileWindow } from "./cpuprofile";
 import type { Summary } from "./stats";
 import type { Target } from "./target";
 
@@ -80,6 +81,8 @@ export interface Ctx {
   /** Figures kept for later scenarios (the embedded and peer tables show Parley's beside theirs). */
   figures: Map<string, Summary>;
   log(message: string): void;
+  /** Stretches a scenario marks for `--profile`: the report summarises the server's profile inside each. */
+  profileWindows: ProfileWindow[];
   /** Starts another Parley on Postgres + Redis (same database and prefix, more env and Node flags if given), for scenarios that need a fresh process. */
   freshTarget?: (extraEnv?: Record<string, string>, nodeArgs?: string[]) => Promise<Target>;
 }

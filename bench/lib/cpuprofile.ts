@@ -33,13 +33,32 @@ function moduleOf(url: string): string {
   return url.replace(/^file:\/\//, "");
 }
 
-export function summariseProfile(file: string, top = 25, inclusive?: RegExp): string {
+/** A stretch of a run in the monotonic clock's µs (`process.hrtime`), which is the profile's own clock. */
+export interface ProfileWindow {
+  label: string;
+  fromUs: number;
+  toUs: number;
+}
+
+/** Whether a profile's recording covers `window`. */
+export function profileCovers(file: string, window: ProfileWindow): boolean {
+  const p = JSON.parse(fs.readFileSync(file, "utf8")) as Profile;
+  return p.startTime <= window.fromUs && window.toUs <= p.endTime;
+}
+
+/** Summarises the profile, or only its samples inside `window`. */
+export function summariseProfile(file: string, top = 25, inclusive?: RegExp, window?: ProfileWindow): string {
   const p = JSON.parse(fs.readFileSync(file, "utf8")) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+  let at = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    at += p.timeDeltas[i] ?? 0;
+    if (window && (at < window.fromUs || at > window.toUs)) continue;
+    self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+  }
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const fnSelf = new Map<string, number>();
   const modSelf = new Map<string, number>();
@@ -65,7 +84,7 @@ export function summariseProfile(file: string, top = 25, inclusive?: RegExp): st
   }
   const busy = total - (modSelf.get("(idle)") ?? 0);
   const pct = (t: number) => `${((100 * t) / busy).toFixed(1).padStart(5)} %`;
-  const lines = [`profile ${file}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (percentages of busy)`, "", "self time by package/file:"];
+  const lines = [`profile ${file}${window ? `, ${window.label} only` : ""}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (percentages of busy)`, "", "self time by package/file:"];
   for (const [m, t] of [...modSelf].filter(([m]) => m !== "(idle)").sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(t)}  ${m}`);
   lines.push("", "self time by function:");
   for (const [m, t] of [...fnSelf].filter(([m]) => !m.startsWith("(idle)")).sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(t)}  ${m}`);

@@ -179,7 +179,9 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     const from = now();
     const cpu0 = cpuMsOf(system.pid);
     const client0 = process.cpuUsage();
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
     await sleep(holdMs);
+    ctx.profileWindows.push({ label: `s9 ${system.label} N=${n} hold`, fromUs, toUs: Number(process.hrtime.bigint() / 1000n) });
     const cpuMs = cpuMsOf(system.pid) - cpu0;
     const clientUsage = process.cpuUsage(client0);
     const clientCpu = ((clientUsage.user + clientUsage.system) / 1000 / holdMs) * 100;

@@ -89,11 +89,15 @@ function answerBounds(env: GenerateDeps["env"]) {
   let idle: NodeJS.Timeout | undefined;
   return {
     signal: controller.signal,
+    /** Restarts the idle timeout; per chunk, so it re-arms the one timer rather than making another. */
     touch() {
-      clearTimeout(idle);
-      idle = setTimeout(() => fail(`The model sent nothing for ${env.PARLEY_MODEL_IDLE_SECONDS} s`), env.PARLEY_MODEL_IDLE_SECONDS * 1000);
+      if (idle) idle.refresh();
+      else idle = setTimeout(() => fail(`The model sent nothing for ${env.PARLEY_MODEL_IDLE_SECONDS} s`), env.PARLEY_MODEL_IDLE_SECONDS * 1000);
     },
-    idleOff: () => clearTimeout(idle),
+    idleOff() {
+      clearTimeout(idle);
+      idle = undefined;
+    },
     clear() {
       clearTimeout(deadline);
       clearTimeout(idle);
