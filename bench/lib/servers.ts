@@ -11,6 +11,7 @@ import path from "node:path";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { createRedisStore } from "../../server/platform/store/redis";
+import { median, sleep } from "./stats";
 import { createFreshDatabase, freePort, hasProductionBuild, startParleyServer, waitFor, type ParleyServer } from "../../scripts/localServers";
 
 export const ROOT = path.resolve(new URL("../..", import.meta.url).pathname);
@@ -107,7 +108,6 @@ export async function startParley(options: StartOptions): Promise<Instance> {
   };
 }
 
-/** Starts a plain Node script of the bench (TypeScript through tsx) and waits for its `ready` line. */
 /** The bench measures Parley, not its guards: rate limits off in every Parley it starts. */
 /**
  * Limits off: every call and every subscriber is the bench's one key, so the per-key caps (calls a
@@ -115,8 +115,9 @@ export async function startParley(options: StartOptions): Promise<Instance> {
  */
 export const BENCH_LIMITS = { PARLEY_RATE_LIMIT_PER_MINUTE: "0", PARLEY_SEND_LIMIT_PER_MINUTE: "0", PARLEY_STREAMS_PER_KEY: "1000000" };
 
-export async function startScript(script: string, env: Record<string, string>): Promise<{ process: ChildProcess; pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+/** Starts a plain Node script of the bench (TypeScript through tsx, with `nodeArgs`) and waits for its `ready` line. */
+export async function startScript(script: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<{ process: ChildProcess; pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -166,6 +167,26 @@ export function rssOf(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? NaN);
   return kb * 1024;
+}
+
+/** Node flags for a server whose RSS the bench samples after a full GC (`settledRss`): SIGUSR2 collects. */
+export const GC_ON_SIGNAL_ARGS = ["--expose-gc", "--import", new URL("./gcOnSignal.mjs", import.meta.url).pathname];
+
+/**
+ * Median of 5 RSS samples (bytes), each after a full GC when the server was started with
+ * GC_ON_SIGNAL_ARGS (`collect`), so they count what the server holds, not garbage not yet collected.
+ */
+export async function settledRss(pid: number, collect: boolean): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    if (collect) {
+      process.kill(pid, "SIGUSR2");
+      await sleep(300);
+    }
+    samples.push(rssOf(pid));
+    await sleep(200);
+  }
+  return median(samples);
 }
 
 export const newPrefix = (what: string) => `parley:${what}${randomUUID().slice(0, 8)}:`;

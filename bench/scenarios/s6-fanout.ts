@@ -6,36 +6,20 @@ import { randomUUID } from "node:crypto";
 import type { Ctx } from "../lib/context";
 import { openRedis, rawFollow } from "../lib/raw";
 import { latencyRow, type Row, type ScenarioResult } from "../lib/report";
-import { median, now, sleep, summarize } from "../lib/stats";
-import { rssOf } from "../lib/servers";
+import { now, sleep, summarize } from "../lib/stats";
+import { GC_ON_SIGNAL_ARGS, settledRss } from "../lib/servers";
 import { createStreamingAnswers, finishAnswers, startEvent, subscribe, type Answer, type Subscription, type Target } from "../lib/target";
 import { withTimeout } from "./s1-latency";
 import type { Redis } from "ioredis";
 
 const MiB = 2 ** 20;
 
-/** Median of 5 RSS samples, each after a full GC when the server takes one on SIGUSR2 (`collect`). */
-async function sampleRss(pid: number, collect: boolean): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    if (collect) {
-      process.kill(pid, "SIGUSR2");
-      await sleep(300);
-    }
-    samples.push(rssOf(pid));
-    await sleep(200);
-  }
-  return median(samples);
-}
-
-const GC_ON_SIGNAL = new URL("../lib/gcOnSignal.mjs", import.meta.url).pathname;
-
 async function redisClients(redis: Redis): Promise<number> {
   return Number(/connected_clients:(\d+)/.exec(await redis.info("clients"))?.[1] ?? NaN);
 }
 
 export async function run(ctx: Ctx): Promise<ScenarioResult> {
-  const fresh = ctx.freshTarget ? await ctx.freshTarget({}, ["--expose-gc", "--import", GC_ON_SIGNAL]) : null;
+  const fresh = ctx.freshTarget ? await ctx.freshTarget({}, GC_ON_SIGNAL_ARGS) : null;
   try {
     return await measure(ctx, fresh ?? ctx.target, fresh !== null);
   } finally {
@@ -76,7 +60,7 @@ async function measureWith(ctx: Ctx, target: Target, fresh: boolean, admin: Redi
   for (const a of idleAnswers) await target.append(a.sessionId, a.messageId, [startEvent(a)]);
 
   await sleep(1000);
-  const rssBefore = await sampleRss(pid, fresh);
+  const rssBefore = await settledRss(pid, fresh);
   const clientsBefore = await redisClients(admin);
 
   const subs: Subscription[] = [];
@@ -110,7 +94,7 @@ async function measureWith(ctx: Ctx, target: Target, fresh: boolean, admin: Redi
   });
   const subscribeSeconds = (now() - t0) / 1000;
   await sleep(2000);
-  const rssAfter = await sampleRss(pid, fresh);
+  const rssAfter = await settledRss(pid, fresh);
   const clientsAfter = await redisClients(admin);
   ctx.log(`  s6 ${idleSubscribers} subscribers in ${subscribeSeconds.toFixed(1)} s; RSS ${(rssBefore / MiB).toFixed(0)} → ${(rssAfter / MiB).toFixed(0)} MiB; redis clients ${clientsBefore} → ${clientsAfter}`);
 

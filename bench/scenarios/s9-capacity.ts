@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { EventSource } from "eventsource";
 import type { Ctx } from "../lib/context";
 import type { Row, ScenarioResult } from "../lib/report";
-import { cpuMsOf, freePort, rssOf, startScript } from "../lib/servers";
+import { cpuMsOf, freePort, GC_ON_SIGNAL_ARGS, rssOf, settledRss, startScript } from "../lib/servers";
 import { now, sleep, summarize, type Summary } from "../lib/stats";
 import type { Target } from "../lib/target";
 
@@ -25,6 +25,8 @@ interface StepResult {
   /** Server CPU per delta the model sent during the hold (µs). */
   cpuUsPerDelta: number;
   rssMiB: number;
+  /** RSS with every answer still live, after a full GC (what the answers hold, not garbage). */
+  liveRssMiB: number;
   /** The bench process's own CPU over the hold (its subscribers), in % of one core. */
   clientCpu: number;
   held: boolean;
@@ -166,6 +168,7 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     cpu: NaN,
     cpuUsPerDelta: NaN,
     rssMiB: rssOf(system.pid) / MiB,
+    liveRssMiB: NaN,
     clientCpu: NaN,
     held: false,
     ...partial,
@@ -188,6 +191,9 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     const cpu = (cpuMs / holdMs) * 100;
     const rssMiB = rssOf(system.pid) / MiB;
     const to = now();
+    // Once what was sent in the hold has arrived, so a collection's pause delays none of it.
+    await sleep(300);
+    const liveRssMiB = (await settledRss(system.pid, true)) / MiB;
     const sent = (await (await fetch(`${modelUrl}/end?run=${run}`, { method: "POST" })).json()) as Record<string, number>;
     await Promise.race([Promise.all(followed.map((f) => f.ended)), sleep(15_000)]);
     const latencies: number[] = [];
@@ -206,7 +212,7 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     const latency = summarize(latencies);
     const held = lost === 0 && latency.p99 <= LATENCY_LIMIT_MS;
     const cpuUsPerDelta = latencies.length > 0 ? (cpuMs * 1000) / latencies.length : NaN;
-    return { n, latency, lost, cpu, cpuUsPerDelta, rssMiB, clientCpu, held, ...(!held && { why: lost ? `${lost} events lost` : `p99 ${latency.p99.toFixed(0)} ms` }) };
+    return { n, latency, lost, cpu, cpuUsPerDelta, rssMiB, liveRssMiB, clientCpu, held, ...(!held && { why: lost ? `${lost} events lost` : `p99 ${latency.p99.toFixed(0)} ms` }) };
   } catch (error) {
     await fetch(`${modelUrl}/end?run=${run}`, { method: "POST" }).catch(() => undefined);
     return result({ why: (error as Error).message });
@@ -218,20 +224,20 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
 
 interface Ramp {
   steps: StepResult[];
-  /** RSS of the idle server before the first step (MiB). */
+  /** RSS of the idle server before the first step, after a full GC (MiB). */
   idleRssMiB: number;
 }
 
 /** Raises N until a step fails (or the safety budget runs out), on a server nobody else used. */
 async function ramp(ctx: Ctx, system: System, modelUrl: string, steps: number[], holdMs: number, budgetMs: number): Promise<Ramp> {
   const results: StepResult[] = [];
-  const idleRssMiB = rssOf(system.pid) / MiB;
+  const idleRssMiB = (await settledRss(system.pid, true)) / MiB;
   const t0 = Date.now();
   for (const n of steps) {
     const r = await step(ctx, system, modelUrl, n, holdMs);
     results.push(r);
     ctx.log(
-      `  s9 ${system.label} N=${n}: p50 ${r.latency.p50.toFixed(1)} p99 ${r.latency.p99.toFixed(1)} ms, lost ${r.lost}, CPU ${r.cpu.toFixed(0)} % (${r.cpuUsPerDelta.toFixed(0)} µs/delta), RSS ${r.rssMiB.toFixed(0)} MiB, bench client CPU ${r.clientCpu.toFixed(0)} %${r.held ? "" : ` — ${r.why}`}`,
+      `  s9 ${system.label} N=${n}: p50 ${r.latency.p50.toFixed(1)} p99 ${r.latency.p99.toFixed(1)} ms, lost ${r.lost}, CPU ${r.cpu.toFixed(0)} % (${r.cpuUsPerDelta.toFixed(0)} µs/delta), RSS ${r.rssMiB.toFixed(0)} MiB (${r.liveRssMiB.toFixed(0)} after a GC), bench client CPU ${r.clientCpu.toFixed(0)} %${r.held ? "" : ` — ${r.why}`}`,
     );
     if (!r.held || Date.now() - t0 > budgetMs) break;
   }
@@ -257,12 +263,11 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   // so nothing of Parley's ramp (its model replies, its connections) is still around during its steps.
   let model = await startModel();
   const peerPort = await freePort();
-  const peer = await startScript("bench/peer/server.ts", {
-    PORT: String(peerPort),
-    REDIS_URL: ctx.redisUrl,
-    PEER_PREFIX: `${ctx.prefix}peer9`,
-    MODEL_URL: `${model.url}/v1`,
-  });
+  const peer = await startScript(
+    "bench/peer/server.ts",
+    { PORT: String(peerPort), REDIS_URL: ctx.redisUrl, PEER_PREFIX: `${ctx.prefix}peer9`, MODEL_URL: `${model.url}/v1` },
+    GC_ON_SIGNAL_ARGS,
+  );
   let peerRamp: Ramp;
   try {
     peerRamp = await ramp(ctx, peerSystem(`http://127.0.0.1:${peerPort}`, peer.pid), model.url, steps, holdMs, budgetMs);
@@ -277,7 +282,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     OPENAI_API_KEY: "bench",
     PARLEY_CHAT_MODEL: "paced",
     PARLEY_MAX_CONCURRENT_ANSWERS: String(maxConcurrent),
-  });
+  }, GC_ON_SIGNAL_ARGS);
   let parleyRamp: Ramp;
   try {
     parleyRamp = await ramp(ctx, parleySystem(target), model.url, steps, holdMs, budgetMs);
@@ -305,8 +310,11 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   });
   const parleyN = bestParley?.n ?? 0;
   const peerN = bestPeer?.n ?? 0;
-  /** KiB of RSS each live answer adds over the idle server, at the largest N held. */
-  const kibPerAnswer = (best: StepResult | null, r: Ramp) => (best ? ((best.rssMiB - r.idleRssMiB) * 1024) / best.n : NaN);
+  const sameN = Math.min(parleyN, peerN);
+  const parleyAtSameN = parley.find((r) => r.held && r.n === sameN) ?? null;
+  const peerAtSameN = peerResults.find((r) => r.held && r.n === sameN) ?? null;
+  /** KiB of RSS each live answer adds over the idle server, at the largest N held (both after a full GC). */
+  const kibPerAnswer = (best: StepResult | null, r: Ramp) => (best ? ((best.liveRssMiB - r.idleRssMiB) * 1024) / best.n : NaN);
   const orNaN = (v: number | undefined) => one(v ?? NaN);
   /** The CPU 2,000 answers would take at Parley's cost per delta: what stands between its limit and the goal. */
   const coresFor2000 = bestParley ? (bestParley.cpuUsPerDelta * 2000 * (1000 / PACE_MS)) / 1e6 : NaN;
@@ -322,24 +330,24 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       note: `at that N: Parley CPU ${bestParley ? bestParley.cpu.toFixed(0) : "–"} %, RSS ${bestParley ? bestParley.rssMiB.toFixed(0) : "–"} MiB; peer CPU ${bestPeer ? bestPeer.cpu.toFixed(0) : "–"} %, RSS ${bestPeer ? bestPeer.rssMiB.toFixed(0) : "–"} MiB`,
     },
     {
-      metric: "server CPU per delta at the largest N held",
+      metric: `server CPU per delta at the largest N both held (N=${sameN})`,
       unit: "µs",
-      parley: orNaN(bestParley?.cpuUsPerDelta),
-      baseline: orNaN(bestPeer?.cpuUsPerDelta),
-      ratio: bestParley && bestPeer ? bestParley.cpuUsPerDelta / bestPeer.cpuUsPerDelta : null,
+      parley: orNaN(parleyAtSameN?.cpuUsPerDelta),
+      baseline: orNaN(peerAtSameN?.cpuUsPerDelta),
+      ratio: parleyAtSameN && peerAtSameN ? parleyAtSameN.cpuUsPerDelta / peerAtSameN.cpuUsPerDelta : null,
       target: "below the peer's",
-      met: !!bestParley && !!bestPeer && bestParley.cpuUsPerDelta < bestPeer.cpuUsPerDelta,
-      note: "the server process's user+system CPU over the hold ÷ the chunks the model sent in it",
+      met: !!parleyAtSameN && !!peerAtSameN && parleyAtSameN.cpuUsPerDelta < peerAtSameN.cpuUsPerDelta,
+      note: "the server process's user+system CPU over the hold ÷ the chunks the model sent in it; compared at one load, as a fixed cost per second weighs less per delta at a larger N",
     },
     {
-      metric: "memory per live answer at the largest N held",
+      metric: `memory per live answer at the largest N both held (N=${sameN})`,
       unit: "KiB",
-      parley: one(kibPerAnswer(bestParley, parleyRamp)),
-      baseline: one(kibPerAnswer(bestPeer, peerRamp)),
+      parley: one(kibPerAnswer(parleyAtSameN, parleyRamp)),
+      baseline: one(kibPerAnswer(peerAtSameN, peerRamp)),
       ratio: null,
       target: "below the peer's",
-      met: kibPerAnswer(bestParley, parleyRamp) < kibPerAnswer(bestPeer, peerRamp),
-      note: `RSS at the end of the hold minus the idle server's (Parley ${parleyRamp.idleRssMiB.toFixed(0)} MiB, peer ${peerRamp.idleRssMiB.toFixed(0)} MiB), ÷ N`,
+      met: kibPerAnswer(parleyAtSameN, parleyRamp) < kibPerAnswer(peerAtSameN, peerRamp),
+      note: `RSS with every answer live minus the idle server's, each after a full GC (Parley ${parleyRamp.idleRssMiB.toFixed(0)} MiB, peer ${peerRamp.idleRssMiB.toFixed(0)} MiB), ÷ N`,
     },
     {
       metric: "distance to 2,000 live answers",
@@ -365,14 +373,17 @@ subscriber in the bench process; N = ${steps.join(", ")}; each N held ${holdMs /
 then the model ends the replies; the ramp stops at the first N whose p99 delivery latency (model send → subscriber receipt,
 chunks sent during the hold) passes ${LATENCY_LIMIT_MS} ms or that loses an event (a chunk the model sent that never arrived), or after
 ${budgetMs / 1000} s (a safety net). CPU = the server process's user+system time over the hold (% of one core), and per delta the
-model sent in it; RSS at the end of the hold, and per live answer over the idle server's. The peer ramps first, then Parley,
+model sent in it; RSS at the end of the hold, and per live answer: RSS with every answer still live over the idle server's, both
+the median of 5 samples each after a full GC (both servers run with \`--expose-gc\`; the collections come after the hold's
+chunks have arrived), so it counts what answers hold rather than garbage not yet collected. The peer ramps first, then Parley,
 each on a fresh server reading a fresh model process.
 **Parley** does all its durable work: a fresh instance (Postgres + Redis) with \`OPENAI_BASE_URL\` at the paced model,
 \`PARLEY_MAX_CONCURRENT_ANSWERS=${maxConcurrent}\` (the runner's FIFO queue therefore never holds an answer back), limits off
 (\`PARLEY_RATE_LIMIT_PER_MINUTE=0\`, \`PARLEY_SEND_LIMIT_PER_MINUTE=0\`, and \`PARLEY_STREAMS_PER_KEY\` out of reach: every subscriber is the bench's one key); each answer is a real \`chat.send\` on its own session (no
 knowledge base, titled, so no retrieval or title call): answer lock, question and answer rows, context, the model stream,
 the stream writer's batched XADDs, the progress row writes, the final row and context record; each subscriber a
-\`chat.stream\` subscription (tRPC client over \`eventsource\`, delivery may merge deltas). **resumable-stream**
+\`chat.stream\` subscription (tRPC's SSE endpoint read by the same plain \`eventsource\` reader the peer's subscribers use, so
+neither pays for a heavier client on the shared cores; delivery may merge deltas). **resumable-stream**
 (the peer, its own work only): \`bench/peer/server.ts\` fetches the same model's stream and feeds it into
 \`createNewResumableStream\` in its process (no database), each subscriber \`GET /stream/<id>\` there
 (\`resumeExistingStream\`, Node \`eventsource\`). All subscribers' SSE parsing runs in the one bench process, on the same
