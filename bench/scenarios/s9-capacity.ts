@@ -27,6 +27,8 @@ interface StepResult {
   rssMiB: number;
   /** RSS with every answer still live, after a full GC (what the answers hold, not garbage). */
   liveRssMiB: number;
+  /** Parley's event loop over the hold: its delay (p99, max) and the share of the hold spent in GC. */
+  loop?: { lagP99Ms: number; lagMaxMs: number; gcPercent: number };
   /** The bench process's own CPU over the hold (its subscribers), in % of one core. */
   clientCpu: number;
   held: boolean;
@@ -58,6 +60,22 @@ interface System {
   label: string;
   pid: number;
   start(run: string, n: number): Promise<Followed[]>;
+  /** The server's own event-loop figures (Parley's /api/metrics), where it has them. */
+  loop?: () => Promise<LoopFigures>;
+}
+
+/** From prom-client's default metrics: event-loop delay since the last scrape (it resets them), and GC time so far. */
+interface LoopFigures {
+  lagP99Ms: number;
+  lagMaxMs: number;
+  gcSeconds: number;
+}
+
+async function scrapeLoop(url: string): Promise<LoopFigures> {
+  const text = await (await fetch(`${url}/api/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+  const gcSeconds = [...text.matchAll(/^nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  return { lagP99Ms: value("nodejs_eventloop_lag_p99_seconds") * 1000, lagMaxMs: value("nodejs_eventloop_lag_max_seconds") * 1000, gcSeconds };
 }
 
 function deferred() {
@@ -114,6 +132,7 @@ function parleySystem(target: Target): System & { sessions: string[] } {
     label: "Parley",
     pid: target.instance.pid,
     sessions,
+    loop: () => scrapeLoop(target.instance.url),
     async start(run, n) {
       // One session per answer (a session streams one answer at a time), kept for later steps.
       while (sessions.length < n) {
@@ -180,6 +199,8 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     if (!allStarted) return result({ why: "not every answer's first delta arrived within 60 s" });
     // The hold: every answer streaming; chunks the model sent inside it are measured.
     const from = now();
+    // A scrape before the hold resets the loop's delay figures, so the one after covers the hold alone.
+    const loop0 = await system.loop?.();
     const cpu0 = cpuMsOf(system.pid);
     const client0 = process.cpuUsage();
     const fromUs = Number(process.hrtime.bigint() / 1000n);
@@ -191,6 +212,8 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     const cpu = (cpuMs / holdMs) * 100;
     const rssMiB = rssOf(system.pid) / MiB;
     const to = now();
+    const loop1 = await system.loop?.();
+    const loop = loop0 && loop1 ? { lagP99Ms: loop1.lagP99Ms, lagMaxMs: loop1.lagMaxMs, gcPercent: ((loop1.gcSeconds - loop0.gcSeconds) * 1000 * 100) / holdMs } : undefined;
     // Once what was sent in the hold has arrived, so a collection's pause delays none of it.
     await sleep(300);
     const liveRssMiB = (await settledRss(system.pid, true)) / MiB;
@@ -212,7 +235,7 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     const latency = summarize(latencies);
     const held = lost === 0 && latency.p99 <= LATENCY_LIMIT_MS;
     const cpuUsPerDelta = latencies.length > 0 ? (cpuMs * 1000) / latencies.length : NaN;
-    return { n, latency, lost, cpu, cpuUsPerDelta, rssMiB, liveRssMiB, clientCpu, held, ...(!held && { why: lost ? `${lost} events lost` : `p99 ${latency.p99.toFixed(0)} ms` }) };
+    return { n, latency, lost, cpu, cpuUsPerDelta, rssMiB, liveRssMiB, loop, clientCpu, held, ...(!held && { why: lost ? `${lost} events lost` : `p99 ${latency.p99.toFixed(0)} ms` }) };
   } catch (error) {
     await fetch(`${modelUrl}/end?run=${run}`, { method: "POST" }).catch(() => undefined);
     return result({ why: (error as Error).message });
@@ -221,6 +244,9 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     await sleep(1000);
   }
 }
+
+const loopText = (r: StepResult) =>
+  r.loop ? `, event-loop delay p99 ${r.loop.lagP99Ms.toFixed(0)} ms (max ${r.loop.lagMaxMs.toFixed(0)}), GC ${r.loop.gcPercent.toFixed(1)} % of the hold` : "";
 
 interface Ramp {
   steps: StepResult[];
@@ -237,7 +263,7 @@ async function ramp(ctx: Ctx, system: System, modelUrl: string, steps: number[],
     const r = await step(ctx, system, modelUrl, n, holdMs);
     results.push(r);
     ctx.log(
-      `  s9 ${system.label} N=${n}: p50 ${r.latency.p50.toFixed(1)} p99 ${r.latency.p99.toFixed(1)} ms, lost ${r.lost}, CPU ${r.cpu.toFixed(0)} % (${r.cpuUsPerDelta.toFixed(0)} µs/delta), RSS ${r.rssMiB.toFixed(0)} MiB (${r.liveRssMiB.toFixed(0)} after a GC), bench client CPU ${r.clientCpu.toFixed(0)} %${r.held ? "" : ` — ${r.why}`}`,
+      `  s9 ${system.label} N=${n}: p50 ${r.latency.p50.toFixed(1)} p99 ${r.latency.p99.toFixed(1)} ms, lost ${r.lost}, CPU ${r.cpu.toFixed(0)} % (${r.cpuUsPerDelta.toFixed(0)} µs/delta), RSS ${r.rssMiB.toFixed(0)} MiB (${r.liveRssMiB.toFixed(0)} after a GC), bench client CPU ${r.clientCpu.toFixed(0)} %${loopText(r)}${r.held ? "" : ` — ${r.why}`}`,
     );
     if (!r.held || Date.now() - t0 > budgetMs) break;
   }
@@ -306,7 +332,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     ratio: null,
     target: `p99 ≤ ${LATENCY_LIMIT_MS} ms, 0 lost`,
     met: r.held,
-    note: `lost ${r.lost}, server CPU ${r.cpu.toFixed(0)} % of a core (${r.cpuUsPerDelta.toFixed(0)} µs per delta), RSS ${r.rssMiB.toFixed(0)} MiB${r.why ? `; ${r.why}` : ""}`,
+    note: `lost ${r.lost}, server CPU ${r.cpu.toFixed(0)} % of a core (${r.cpuUsPerDelta.toFixed(0)} µs per delta), RSS ${r.rssMiB.toFixed(0)} MiB${loopText(r)}${r.why ? `; ${r.why}` : ""}`,
   });
   const parleyN = bestParley?.n ?? 0;
   const peerN = bestPeer?.n ?? 0;
