@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { createParleyClient, type ParleyClient } from "../../client";
 import type { StreamEvent } from "../../server/chat/events";
+import { recordAnswerAccess } from "../../server/chat/answerAccess";
 import { forAnswer } from "../../server/chat/lease";
 import { createKeys, type Keys } from "../../server/platform/store/keys";
 import { createRedisStore } from "../../server/platform/store/redis";
@@ -30,8 +31,12 @@ export interface Target {
   sql<T = Record<string, unknown>>(query: string): Promise<T[]>;
   /** Appends events to an answer's stream in one write; returns their ids and the send timestamp. */
   append(sessionId: string, messageId: string, events: EventTemplate[]): Promise<{ ids: string[]; t: number }>;
-  /** Holds session answer locks, so the sweeper leaves the bench's `streaming` rows alone. */
-  holdLocks(locks: Array<{ sessionId: string; messageId: string }>): Promise<void>;
+  /**
+   * Puts in the store what Parley's running answers keep there: the session's answer lease (so the
+   * sweeper leaves the bench's `streaming` rows alone) and the answer's access key (a follower is
+   * then authorized as one of a live answer is, without Postgres).
+   */
+  holdAnswers(answers: LiveAnswerState[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,11 +66,8 @@ export async function serversTarget(instance: Instance, opts: { apiKey: string; 
       const ids = await store.append(keys.stream(sessionId, messageId), stamp(events, t), STREAM_TTL);
       return { ids, t };
     },
-    async holdLocks(locks) {
-      // The leases Parley's answers hold, on the bench's own "instance".
-      for (let i = 0; i < locks.length; i += 500) {
-        await Promise.all(locks.slice(i, i + 500).map((l) => store.set(keys.answerLock(l.sessionId), benchLease(l).owner, LOCK_TTL_SECONDS)));
-      }
+    async holdAnswers(answers) {
+      for (let i = 0; i < answers.length; i += 500) await Promise.all(liveAnswerEntries(keys, answers.slice(i, i + 500)).map((e) => store.set(e.key, e.value, e.ttl)));
     },
     async close() {
       await store.close();
@@ -90,9 +92,8 @@ export function embeddedTarget(instance: Instance, opts: { apiKey: string; prefi
     client: () => createParleyClient({ url: instance.url, apiKey: opts.apiKey }),
     sql: async (query) => (await probe<{ rows: never[] }>("sql", { query })).rows,
     append: (sessionId, messageId, events) => probe("append", { key: keys.stream(sessionId, messageId), events, ttl: STREAM_TTL }),
-    async holdLocks(locks) {
-      const entries = locks.map((l) => ({ key: keys.answerLock(l.sessionId), value: benchLease(l).owner, ttl: LOCK_TTL_SECONDS }));
-      for (let i = 0; i < entries.length; i += 500) await probe("set", { entries: entries.slice(i, i + 500) });
+    async holdAnswers(answers) {
+      for (let i = 0; i < answers.length; i += 500) await probe("set", { entries: liveAnswerEntries(keys, answers.slice(i, i + 500)) });
     },
     async close() {},
   };
@@ -108,28 +109,47 @@ export interface Answer {
   messageId: string;
 }
 
+/** A bench answer as a running one is known to the store: whose it is and the request it answers. */
+export interface LiveAnswerState extends Answer {
+  tenantId: string;
+  userId: string;
+  requestId: string;
+}
+
+/**
+ * The keys a running answer holds (its lease, on the bench's own "instance", and its access key),
+ * written through Parley's own module so the bench's values are the ones it reads.
+ */
+function liveAnswerEntries(keys: Keys, answers: LiveAnswerState[]): Array<{ key: string; value: string; ttl: number }> {
+  const entries: Array<{ key: string; value: string; ttl: number }> = [];
+  const collect = { set: async (key: string, value: string, ttl: number) => void entries.push({ key, value, ttl }), get: async () => null };
+  for (const a of answers) {
+    entries.push({ key: keys.answerLock(a.sessionId), value: benchLease(a).owner, ttl: LOCK_TTL_SECONDS });
+    void recordAnswerAccess({ store: collect, keys, env: { STREAM_TTL_SECONDS: STREAM_TTL } }, a, a);
+  }
+  return entries;
+}
+
 /**
  * Sessions (through the API) each with a question and an assistant answer row left `streaming`
  * and owned by no running answer (inserted directly), with the session lock held by the bench.
  */
 export async function createStreamingAnswers(target: Target, count: number): Promise<Answer[]> {
   const client = target.client();
-  const answers: Answer[] = [];
-  let owner = "";
+  const answers: LiveAnswerState[] = [];
   for (let i = 0; i < count; i += 20) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(20, count - i) }, () => client.session.create.mutate({ title: "bench stream" })),
     );
-    for (const s of batch) answers.push({ sessionId: s.id, messageId: randomUUID() });
-    owner = `${uuid(batch[0]!.tenantId)}, ${uuid(batch[0]!.userId)}`;
+    for (const s of batch) answers.push({ sessionId: s.id, messageId: randomUUID(), tenantId: s.tenantId, userId: s.userId, requestId: randomUUID() });
   }
-  await target.holdLocks(answers);
+  await target.holdAnswers(answers);
   for (let i = 0; i < answers.length; i += 200) {
     const values = answers.slice(i, i + 200).flatMap((a) => {
-      const requestId = uuid(randomUUID());
+      const row = `${uuid(a.sessionId)}, ${uuid(a.tenantId)}, ${uuid(a.userId)}, ${uuid(a.requestId)}`;
       return [
-        `(${uuid(randomUUID())}, ${uuid(a.sessionId)}, ${owner}, ${requestId}, 'user', 'bench question', 'completed', now(), now())`,
-        `(${uuid(a.messageId)}, ${uuid(a.sessionId)}, ${owner}, ${requestId}, 'assistant', '', 'streaming', now() + interval '1 millisecond', now() + interval '1 millisecond')`,
+        `(${uuid(randomUUID())}, ${row}, 'user', 'bench question', 'completed', now(), now())`,
+        `(${uuid(a.messageId)}, ${row}, 'assistant', '', 'streaming', now() + interval '1 millisecond', now() + interval '1 millisecond')`,
       ];
     });
     await target.sql(`insert into messages (id, session_id, tenant_id, user_id, request_id, role, content, status, created_at, updated_at) values ${values.join(", ")}`);
