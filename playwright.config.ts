@@ -74,7 +74,10 @@ export default defineConfig({
     env: {
       PARLEY_DATA_DIR: dataDir,
       PARLEY_BOOTSTRAP_KEY: BOOTSTRAP_KEY,
-      PARLEY_OFFLINE_TOKEN_DELAY_MS: "40",
+      // An answer of the offline model lasts ~6 s at this pace: long enough that a reload under load
+      // (e2e runs after the whole vitest suite) still lands mid-answer. At 40 ms the "reloading
+      // mid-answer" test found the answer already finished in 3 of 6 runs on a quiet machine.
+      PARLEY_OFFLINE_TOKEN_DELAY_MS: "70",
       NEXT_TELEMETRY_DISABLED: "1",
       PORT: String(E2E_PORT),
       DATABASE_URL: "",
