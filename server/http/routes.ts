@@ -19,7 +19,8 @@ import { trpcErrorBody } from "./trpc/internals";
 import { createContext, NEEDS_CALLER_MESSAGE, nodeExchange, requireCaller } from "./trpc/trpc";
 import { attachCaller, attachedCaller, authenticate, clientRequestOf, type AuthOptions } from "./authenticate";
 import { admitUnlessRefused, refuseBeforeBody, refuseJson, sendJson, type ApiRoute, type NodeHandler, type Refuse } from "./server";
-import { withSubscriptions } from "./trpc/subscriptions";
+import { answerPlainCall, plainCall } from "./trpc/plainCalls";
+import { streamSubscription } from "./trpc/subscriptions";
 import { MAX_BATCH_CALLS, MAX_DOCUMENT_BODY_BYTES } from "../../common/limits";
 
 /**
@@ -165,21 +166,23 @@ function anonymousNeedsNoCaller(handler: NodeHandler): NodeHandler {
   };
 }
 
-/** tRPC's own Node adapter (batching: at most MAX_BATCH_CALLS a batch); subscriptions stream from subscriptions.ts. */
+/** Plain calls answered directly (trpc/plainCalls.ts), the rest by tRPC's own Node adapter (batching: at most MAX_BATCH_CALLS a batch). */
 function trpcHandler(app: App): NodeHandler {
   const context = (req: IncomingMessage, res: ServerResponse) => createContext(app, nodeExchange(req, res));
-  return withSubscriptions(
-    TRPC_BASE,
-    context,
-    createHTTPHandler({
-      basePath: TRPC_BASE,
-      router: appRouter,
-      maxBatchSize: MAX_BATCH_CALLS,
-      // The server has capped the body already; tRPC's own count stays as a second guard.
-      maxBodySize: MAX_DOCUMENT_BODY_BYTES,
-      createContext: ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => context(req, res),
-    }),
-  );
+  const adapter = createHTTPHandler({
+    basePath: TRPC_BASE,
+    router: appRouter,
+    maxBatchSize: MAX_BATCH_CALLS,
+    // The server has capped the body already; tRPC's own count stays as a second guard.
+    maxBodySize: MAX_DOCUMENT_BODY_BYTES,
+    createContext: ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => context(req, res),
+  });
+  return (req, res) => {
+    const call = plainCall(req, TRPC_BASE);
+    if (!call) return adapter(req, res);
+    const ctx = context(req, res);
+    return call.procedure._def.type === "subscription" ? streamSubscription(ctx, req, res, call) : answerPlainCall(ctx, res, call);
+  };
 }
 const TRPC_BASE = "/api/trpc/";
 

@@ -49,6 +49,33 @@ describe("tRPC's wire format, as Parley writes it", () => {
     expect(JSON.stringify(trpcErrorBody(error, ["chat.send", "session.create"], true))).toBe(trpc.text);
   });
 
+  it("answers a plain query or mutation itself in the status, headers and bytes of tRPC's adapter: results, domain errors, bad input, unparseable bodies", async () => {
+    const json = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+    const post = (body: string) => ({ method: "POST", headers: json, body });
+    const query = (path: string, input?: object) => (input ? `/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}` : `/api/trpc/${path}`);
+    const same = (answers: Awaited<ReturnType<typeof bothAnswer>>, status: number) => {
+      expect(answers.trpc.status).toBe(status);
+      expect(answers.parley.status).toBe(status);
+      expect(answers.parley.text).toBe(answers.trpc.text);
+      for (const [name, value] of answers.trpc.headers) expect([name, answers.parley.headers.get(name)]).toEqual([name, value]);
+    };
+
+    // Two new sessions: the same bytes but for their ids and times.
+    const created = await bothAnswer("/api/trpc/session.create", post(JSON.stringify({ json: { title: "Bytes" } })));
+    const fresh = (text: string) => text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<id>").replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "<time>");
+    expect(created.parley.status).toBe(200);
+    expect(fresh(created.parley.text)).toBe(fresh(created.trpc.text));
+    const id = (JSON.parse(created.parley.text) as { result: { data: { json: { id: string } } } }).result.data.json.id;
+
+    same(await bothAnswer(query("session.get", { id }), { headers: json }), 200);
+    same(await bothAnswer(query("auth.me"), { headers: json }), 200);
+    same(await bothAnswer(query("session.get", { id: randomUUID() }), { headers: json }), 404);
+    same(await bothAnswer(query("session.get"), { headers: json }), 400);
+    same(await bothAnswer("/api/trpc/session.create", post(JSON.stringify({ json: { title: 5 } }))), 400);
+    same(await bothAnswer("/api/trpc/session.update", post("{")), 400);
+    same(await bothAnswer("/api/trpc/session.update", post("")), 400);
+  });
+
   it("streams a subscription with tRPC's headers and bytes: tracked events, and errors (with their field errors)", async () => {
     const owner = (await createTestTenant(app)).owner;
     const session = await owner.api.session.create({});
@@ -76,5 +103,9 @@ describe("tRPC's wire format, as Parley writes it", () => {
       expect(failed.trpc.text).toMatch(/\nevent: serialized-error\ndata: /);
       expect(failed.parley.text).toBe(failed.trpc.text);
     }
+    // Input that is not JSON at all.
+    const unreadable = await bothAnswer("/api/trpc/chat.stream?input=%7B", { headers });
+    expect(unreadable.trpc.text).toMatch(/\nevent: serialized-error\ndata: .*BAD_REQUEST/);
+    expect(unreadable.parley.text).toBe(unreadable.trpc.text);
   });
 });

@@ -3,7 +3,7 @@ import { TRPCError } from "@trpc/server";
 import { getErrorShape, getTRPCErrorFromUnknown, isTrackedEnvelope, sseHeaders } from "./internals";
 import { retryAfterOf, toTRPCError } from "../../platform/errors";
 import type { OpenStream } from "../openStreams";
-import type { NodeHandler } from "../server";
+import type { PlainCall } from "./plainCalls";
 import { SseStream, type SseEncoding } from "../sse";
 import { appRouter } from "./routers/_app";
 import type { Context } from "./trpc";
@@ -16,13 +16,11 @@ import type { Context } from "./trpc";
  * thousands. This writes the same events, byte for byte (tRPC's `sseStreamProducer` format, so
  * its client reads them unchanged) through Parley's one SSE writer (http/sse.ts), which pings every
  * subscriber of the instance from one timer.
- * Only a plain subscription call takes this path (GET, one procedure, its input in the query);
- * anything else goes to tRPC's adapter as before.
+ * Only a plain subscription call takes this path (plainCalls.ts: GET, one procedure, its input in
+ * the query); anything else goes to tRPC's adapter.
  */
 
 const config = appRouter._def._config;
-/** The router's procedures by path (flat; tRPC calls them with its own call options, as below). */
-const procedures = appRouter._def.procedures as unknown as Record<string, ((opts: object) => Promise<unknown>) & { _def: { type: string } }>;
 const sse = config.sse ?? {};
 const CONNECTED = trpcFrame({ event: "connected", data: JSON.stringify(sse.client ?? {}) });
 const RETURN = trpcFrame({ event: "return", data: "" });
@@ -38,41 +36,27 @@ function trpcFrame(f: { event?: string; data: string; id?: string }): string {
   return `${f.event === undefined ? "" : `event: ${f.event}\n`}data: ${f.data}\n${f.id === undefined ? "" : `id: ${f.id}\n`}\n\n`;
 }
 
-/** The subscription this request calls, with its raw input, or null when tRPC's adapter should answer it. */
-function plainSubscription(req: IncomingMessage, basePath: string) {
-  if (req.method !== "GET") return null;
-  const url = new URL(req.url ?? "/", "http://localhost");
-  if (!url.pathname.startsWith(basePath) || url.searchParams.has("batch")) return null;
-  const path = url.pathname.slice(basePath.length);
-  const procedure = Object.hasOwn(procedures, path) ? procedures[path] : undefined;
-  const inputText = url.searchParams.get("input");
-  if (procedure?._def.type !== "subscription" || inputText === null) return null;
-  let input: unknown;
-  try {
-    input = config.transformer.input.deserialize(JSON.parse(inputText));
-  } catch {
-    return null;
-  }
-  // As tRPC's adapter: the resume id travels as a header (EventSource) or in the query, into the input.
+/**
+ * The resume id of a subscription, as tRPC's adapter reads it: the `Last-Event-Id` header
+ * (EventSource), else the query's `lastEventId` or `Last-Event-Id`; tRPC adds it to the input.
+ */
+function lastEventIdOf(req: IncomingMessage, url: URL): string | null {
   const lastEventId = req.headers["last-event-id"] ?? url.searchParams.get("lastEventId") ?? url.searchParams.get("Last-Event-Id");
-  const resume = typeof lastEventId === "string" && lastEventId !== "" ? lastEventId : null;
-  if (resume !== null) input = input !== null && typeof input === "object" ? { ...input, lastEventId: resume } : (input ?? { lastEventId: resume });
-  return { path, procedure, input, lastEventId: resume !== null && !/[\0\n\r]/.test(resume) ? resume : null };
+  return typeof lastEventId === "string" && lastEventId !== "" ? lastEventId : null;
 }
 
-/** `handler` for every call, except plain subscriptions, which are streamed here. */
-export function withSubscriptions(basePath: string, context: (req: IncomingMessage, res: ServerResponse) => Context, handler: NodeHandler): NodeHandler {
-  return (req, res) => {
-    const call = plainSubscription(req, basePath);
-    return call ? stream(context(req, res), res, call) : handler(req, res);
-  };
-}
-
-async function stream(ctx: Context, res: ServerResponse, call: NonNullable<ReturnType<typeof plainSubscription>>) {
+/** A plain subscription call (plainCalls.ts), streamed to the Node response in tRPC's bytes. */
+export async function streamSubscription(ctx: Context, req: IncomingMessage, res: ServerResponse, call: PlainCall) {
   const out = new SseStream(res, TRPC_SSE);
+  const resume = lastEventIdOf(req, call.url);
+  const getRawInput = async () => {
+    const input = await call.input();
+    if (resume === null) return input;
+    return input !== null && typeof input === "object" ? { ...input, lastEventId: resume } : (input ?? { lastEventId: resume });
+  };
   const shape = (cause: unknown) => {
     const error = getTRPCErrorFromUnknown(cause);
-    return getErrorShape({ config, ctx, error, input: call.input, path: call.path, type: "subscription" });
+    return getErrorShape({ config, ctx, error, input: call.readInput(), path: call.path, type: "subscription" });
   };
   // Called before the head is written, as tRPC does, so headers the call sets (Retry-After) go out with it.
   let iterable: AsyncIterable<unknown> | null = null;
@@ -80,7 +64,7 @@ async function stream(ctx: Context, res: ServerResponse, call: NonNullable<Retur
   try {
     const result = await call.procedure({
       path: call.path,
-      getRawInput: async () => call.input,
+      getRawInput,
       ctx,
       type: "subscription",
       signal: out.signal,
@@ -113,7 +97,8 @@ async function stream(ctx: Context, res: ServerResponse, call: NonNullable<Retur
   try {
     await out.write(CONNECTED);
     if (!iterable) throw failure;
-    if (await out.writeAll(messagesOf(iterable, call.lastEventId))) await out.write(RETURN);
+    // A resume id that could break the SSE framing starts the client's id afresh, as tRPC does.
+    if (await out.writeAll(messagesOf(iterable, resume !== null && !/[\0\n\r]/.test(resume) ? resume : null))) await out.write(RETURN);
   } catch (error) {
     if (!out.signal.aborted) await out.write(trpcFrame({ event: "serialized-error", data: JSON.stringify(config.transformer.output.serialize(shape(error))) }));
   } finally {
