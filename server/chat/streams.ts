@@ -163,66 +163,57 @@ export function mergeAnswers(entries: readonly StreamEntry[]): DeliveredEvent[] 
  * "0-2", so a resume after either still works).
  */
 export async function* readAnswerStream(
-  deps: StreamReadDeps,
-  message: FollowedAnswer,
-  lastEventId: string | null,
-  signal: AbortSignal,
-): AsyncGenerator<{ id: string; event: StreamEvent }> {
-  deps.metrics.streamSubscribers.inc();
-  try {
-    yield* eventsOf(deps, message, lastEventId, signal);
-  } finally {
-    deps.metrics.streamSubscribers.dec();
-  }
-}
-
-async function* eventsOf(
-  { store, keys }: Pick<StreamDeps, "store" | "keys">,
+  { store, keys, metrics }: StreamReadDeps,
   message: FollowedAnswer,
   lastEventId: string | null,
   signal: AbortSignal,
 ): AsyncGenerator<DeliveredEvent> {
-  const key = keys.stream(message.sessionId, message.id);
-  if (message.status === "streaming") {
-    for await (const batch of store.follow(key, lastEventId, signal)) {
-      for (const delivered of mergeAnswers(batch)) {
-        yield delivered;
-        if (isTerminal(delivered.event)) return;
-      }
-    }
-    return;
-  }
-  // The row is final. One read tells whether its stream has expired (nothing left, or the client
-  // is resuming the snapshot it was served) and otherwise gives every event to replay.
-  const entries = lastEventId?.startsWith("0-") ? [] : await store.range(key, null);
-  if (entries.length === 0) {
-    if (!lastEventId || lastEventId === "0-0") {
-      yield { id: "0-1", event: { type: "snapshot", content: message.content, references: message.references } };
-    }
-    if (lastEventId !== "0-2") yield { id: "0-2", event: terminalFromRow(message) };
-    return;
-  }
-  // Its terminal event is written just after the row: replay what is there, wait a moment for the
-  // rest, and fall back to the row's own terminal event if it never comes (the store was
-  // unreachable when the answer ended). A resume id beyond the stream's end resumes at its last
-  // entry, as a live follower does (`resumeAfter`).
-  const after = resumeAfter(lastEventId, entries.at(-1)!.id);
-  yield* mergeAnswers(after ? entries.filter((entry) => compareStreamIds(entry.id, after) > 0) : entries);
-  if (entries.some((e) => isTerminal(e.data as StreamEvent))) return;
-  let last = entries.at(-1)!.id;
-  const wait = AbortSignal.any([signal, AbortSignal.timeout(TERMINAL_WAIT_MS)]);
+  metrics.streamSubscribers.inc();
   try {
-    for await (const batch of store.follow(key, last, wait)) {
-      for (const delivered of mergeAnswers(batch)) {
-        yield delivered;
-        if (isTerminal(delivered.event)) return;
-        last = delivered.id;
+    const key = keys.stream(message.sessionId, message.id);
+    if (message.status === "streaming") {
+      for await (const batch of store.follow(key, lastEventId, signal)) {
+        for (const delivered of mergeAnswers(batch)) {
+          yield delivered;
+          if (isTerminal(delivered.event)) return;
+        }
       }
+      return;
     }
-  } catch (error) {
-    if (!wait.aborted) throw error;
+    // The row is final. One read tells whether its stream has expired (nothing left, or the client
+    // is resuming the snapshot it was served) and otherwise gives every event to replay.
+    const entries = lastEventId?.startsWith("0-") ? [] : await store.range(key, null);
+    if (entries.length === 0) {
+      if (!lastEventId || lastEventId === "0-0") {
+        yield { id: "0-1", event: { type: "snapshot", content: message.content, references: message.references } };
+      }
+      if (lastEventId !== "0-2") yield { id: "0-2", event: terminalFromRow(message) };
+      return;
+    }
+    // Its terminal event is written just after the row: replay what is there, wait a moment for the
+    // rest, and fall back to the row's own terminal event if it never comes (the store was
+    // unreachable when the answer ended). A resume id beyond the stream's end resumes at its last
+    // entry, as a live follower does (`resumeAfter`).
+    const after = resumeAfter(lastEventId, entries.at(-1)!.id);
+    yield* mergeAnswers(after ? entries.filter((entry) => compareStreamIds(entry.id, after) > 0) : entries);
+    if (entries.some((e) => isTerminal(e.data as StreamEvent))) return;
+    let last = entries.at(-1)!.id;
+    const wait = AbortSignal.any([signal, AbortSignal.timeout(TERMINAL_WAIT_MS)]);
+    try {
+      for await (const batch of store.follow(key, last, wait)) {
+        for (const delivered of mergeAnswers(batch)) {
+          yield delivered;
+          if (isTerminal(delivered.event)) return;
+          last = delivered.id;
+        }
+      }
+    } catch (error) {
+      if (!wait.aborted) throw error;
+    }
+    if (!signal.aborted) yield { id: nextStreamId(last), event: terminalFromRow(message) };
+  } finally {
+    metrics.streamSubscribers.dec();
   }
-  if (!signal.aborted) yield { id: nextStreamId(last), event: terminalFromRow(message) };
 }
 
 /**

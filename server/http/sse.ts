@@ -49,7 +49,7 @@ function untrack(stream: SseStream) {
 
 /**
  * One SSE response. Made before anything is written, so `signal` covers the work that decides the
- * response (a subscription's call); `start` writes the head, then `write` / `writeAll` the frames
+ * response (a subscription's call); `start` writes the head, then `write` / `writeEach` the frames
  * and `end` finishes it.
  */
 export class SseStream {
@@ -95,27 +95,41 @@ export class SseStream {
     track(this, this.#encoding.pingMs);
   }
 
-  /** Writes, waiting while the client is slow to read; false once the connection is gone or the stream has ended. */
-  async write(text: string): Promise<boolean> {
+  /**
+   * Writes; false once the connection is gone or the stream has ended. While the client is slow to
+   * read, a promise that settles once it has caught up (a plain boolean otherwise, so a stream of
+   * small frames costs no promise per frame).
+   */
+  write(text: string): boolean | Promise<boolean> {
     if (this.#ended || this.#res.destroyed) return false;
     this.#lastWrite = Date.now();
-    if (!this.#res.write(text)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.#res.off("drain", done).off("close", done);
-          this.#abort.signal.removeEventListener("abort", done);
-          resolve();
-        };
-        this.#res.on("drain", done).on("close", done);
-        this.#abort.signal.addEventListener("abort", done, { once: true });
-      });
-    }
+    return this.#res.write(text) || this.#drained();
+  }
+
+  async #drained(): Promise<boolean> {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.#res.off("drain", done).off("close", done);
+        this.#abort.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.#res.on("drain", done).on("close", done);
+      this.#abort.signal.addEventListener("abort", done, { once: true });
+    });
     return !this.#ended && !this.#abort.signal.aborted;
   }
 
-  /** Writes every message in turn (a failure of `messages` is thrown); false once the stream can take no more. */
-  async writeAll(messages: AsyncIterable<string>): Promise<boolean> {
-    for await (const message of messages) if (!(await this.write(message))) return false;
+  /**
+   * Writes the frames of each value in turn (`framesOf` renders one value; "" writes nothing) and
+   * throws what `values` throws; false once the stream can take no more.
+   */
+  async writeEach<T>(values: AsyncIterable<T>, framesOf: (value: T) => string): Promise<boolean> {
+    for await (const value of values) {
+      const text = framesOf(value);
+      if (text === "") continue;
+      const written = this.write(text);
+      if (written === false || (written !== true && !(await written))) return false;
+    }
     return !this.#ended;
   }
 

@@ -1,5 +1,5 @@
 import type { StreamEvent } from "../../chat/events";
-import { readAnswerStream, type FollowedAnswer, type StreamReadDeps } from "../../chat/streams";
+import type { DeliveredEvent, FollowedAnswer } from "../../chat/streams";
 import type { Reference } from "../../../common/settings";
 import type { SseEncoding } from "../sse";
 import { toReferenceJson } from "./schemas";
@@ -68,14 +68,12 @@ function payloadsOf(event: StreamEvent, answer: FollowedAnswer): StreamPayload[]
 const weknoraStopReason = (reason: string) => (reason === "user" ? "user_requested" : reason);
 
 /**
- * The frames of one answer after `lastEventId` (all of them when null), then live ones, ending
- * with the terminal frame, each under its own event's id. The producer writes the title just
- * before the terminal event (chat/generate.ts), where WeKnora's order puts `session_title`.
+ * The frames of one event of `answer`, each under the event's id: what a WeKnora client reads of it.
+ * The stream (chat/streams.ts `readAnswerStream`, read from `lastEventId` itself: answer deltas
+ * arrive merged, so a replay from the start would join deltas the client has seen with later ones
+ * under a later id) ends with the terminal event; the producer writes the title just before it
+ * (chat/generate.ts), where WeKnora's order puts `session_title`.
  */
-export async function* answerFrames(deps: StreamReadDeps, answer: FollowedAnswer, lastEventId: string | null, signal: AbortSignal): AsyncGenerator<string> {
-  // Read from `lastEventId` itself: answer deltas arrive merged, so a replay from the start would
-  // join deltas the client has seen with later ones under a later id.
-  for await (const { id, event } of readAnswerStream(deps, answer, lastEventId, signal)) {
-    for (const payload of payloadsOf(event, answer)) yield weknoraFrame(id, payload);
-  }
+export function answerFramesOf(answer: FollowedAnswer): (delivered: DeliveredEvent) => string {
+  return ({ id, event }) => payloadsOf(event, answer).map((payload) => weknoraFrame(id, payload)).join("");
 }

@@ -98,7 +98,7 @@ export async function streamSubscription(ctx: Context, req: IncomingMessage, res
     await out.write(CONNECTED);
     if (!iterable) throw failure;
     // A resume id that could break the SSE framing starts the client's id afresh, as tRPC does.
-    if (await out.writeAll(messagesOf(iterable, resume !== null && !/[\0\n\r]/.test(resume) ? resume : null))) await out.write(RETURN);
+    if (await out.writeEach(iterable, trpcMessages(resume !== null && !/[\0\n\r]/.test(resume) ? resume : null))) await out.write(RETURN);
   } catch (error) {
     if (!out.signal.aborted) await out.write(trpcFrame({ event: "serialized-error", data: JSON.stringify(config.transformer.output.serialize(shape(error))) }));
   } finally {
@@ -106,16 +106,18 @@ export async function streamSubscription(ctx: Context, req: IncomingMessage, res
   }
 }
 
-/** A subscription's values as tRPC's messages, resuming after `lastEventId`. */
-async function* messagesOf(values: AsyncIterable<unknown>, lastEventId: string | null): AsyncGenerator<string> {
+/**
+ * A subscription's values as tRPC's messages, resuming after `lastEventId`: a tracked value under
+ * its id; an untracked one after a tracked one clears the client's resume id, then restores it, as
+ * tRPC writes it.
+ */
+function trpcMessages(lastEventId: string | null): (value: unknown) => string {
   const data = (v: unknown) => JSON.stringify(config.transformer.output.serialize(v));
-  for await (const value of values) {
+  return (value) => {
     if (isTrackedEnvelope(value)) {
       lastEventId = String(value[0]);
-      yield trpcFrame({ data: data(value[1]), id: lastEventId });
-    } else {
-      // As tRPC: an event without an id after one with an id clears the client's resume id, then restores it.
-      yield trpcFrame({ data: data(value), ...(lastEventId !== null && { id: "" }) }) + (lastEventId !== null ? trpcFrame({ event: "restore-id", data: "", id: lastEventId }) : "");
+      return trpcFrame({ data: data(value[1]), id: lastEventId });
     }
-  }
+    return trpcFrame({ data: data(value), ...(lastEventId !== null && { id: "" }) }) + (lastEventId !== null ? trpcFrame({ event: "restore-id", data: "", id: lastEventId }) : "");
+  };
 }

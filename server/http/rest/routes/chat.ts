@@ -5,10 +5,10 @@ import type { Context } from "hono";
 import { answerToFollow, sendChat, stopChat } from "../../../chat/answers";
 import type { Access } from "../../../sessions/sessions";
 import { badInput } from "../../../platform/errors";
-import { isStreamId, type FollowedAnswer } from "../../../chat/streams";
+import { isStreamId, readAnswerStream, type FollowedAnswer } from "../../../chat/streams";
 import { chatSessionParam, continueStreamQuery, idempotencyHeader, knowledgeChatBody, sessionIdParam, stopBody } from "../schemas";
 import { SseStream } from "../../sse";
-import { answerFrames, weknoraSse } from "../frames";
+import { answerFramesOf, weknoraSse } from "../frames";
 import { body, done, errors, nodeBindingsOf, router, type RestEnv, type RestDeps } from "./shared";
 
 const tags = ["chat"];
@@ -44,7 +44,7 @@ export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
     const out = new SseStream(res, encoding);
     out.start(opened);
     try {
-      await out.writeAll(answerFrames(deps, answer, lastEventId, out.signal));
+      await out.writeEach(readAnswerStream(deps, answer, lastEventId, out.signal), answerFramesOf(answer));
       out.end();
     } catch (error) {
       deps.log.error({ err: error, sessionId: answer.sessionId, messageId: answer.id }, "REST answer stream failed");
