@@ -19,7 +19,7 @@ import { trpcErrorBody } from "./trpc/internals";
 import { createContext, NEEDS_CALLER_MESSAGE, nodeExchange, requireCaller } from "./trpc/trpc";
 import { attachCaller, attachedCaller, authenticate, clientRequestOf, type AuthOptions } from "./authenticate";
 import { admitUnlessRefused, refuseBeforeBody, refuseJson, sendJson, type ApiRoute, type NodeHandler, type Refuse } from "./server";
-import { answerPlainCall, plainCall } from "./trpc/plainCalls";
+import { answerPlainCalls, plainRequest } from "./trpc/plainCalls";
 import { streamSubscription } from "./trpc/subscriptions";
 import { MAX_BATCH_CALLS, MAX_DOCUMENT_BODY_BYTES } from "../../common/limits";
 
@@ -178,10 +178,10 @@ function trpcHandler(app: App): NodeHandler {
     createContext: ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => context(req, res),
   });
   return (req, res) => {
-    const call = plainCall(req, TRPC_BASE);
-    if (!call) return adapter(req, res);
+    const request = plainRequest(req, TRPC_BASE, MAX_BATCH_CALLS);
+    if (!request) return adapter(req, res);
     const ctx = context(req, res);
-    return call.procedure._def.type === "subscription" ? streamSubscription(ctx, req, res, call) : answerPlainCall(ctx, res, call);
+    return request.type === "subscription" ? streamSubscription(ctx, req, res, request) : answerPlainCalls(ctx, res, request);
   };
 }
 const TRPC_BASE = "/api/trpc/";

@@ -74,6 +74,18 @@ describe("tRPC's wire format, as Parley writes it", () => {
     same(await bothAnswer("/api/trpc/session.create", post(JSON.stringify({ json: { title: 5 } }))), 400);
     same(await bothAnswer("/api/trpc/session.update", post("{")), 400);
     same(await bothAnswer("/api/trpc/session.update", post("")), 400);
+
+    // Batches, as httpBatchLink sends them: each call's item in order; calls that differ are 207.
+    const batchOf = (paths: string[], inputs: Record<number, object>) =>
+      `/api/trpc/${paths.join(",")}?batch=1&input=${encodeURIComponent(JSON.stringify(Object.fromEntries(Object.entries(inputs).map(([i, input]) => [i, { json: input }]))))}`;
+    same(await bothAnswer(batchOf(["session.get", "auth.me"], { 0: { id } }), { headers: json }), 200);
+    same(await bothAnswer(batchOf(["session.get", "session.get"], { 0: { id }, 1: { id: randomUUID() } }), { headers: json }), 207);
+    same(await bothAnswer(batchOf(["session.get"], { 0: { id: 7 } }), { headers: json }), 400);
+    same(await bothAnswer("/api/trpc/session.get?batch=1&input=%5B1%5D", { headers: json }), 400);
+    same(await bothAnswer("/api/trpc/session.update,session.delete?batch=1", post(JSON.stringify({ 0: { json: { id, title: 5 } }, 1: { json: { id: "not-a-uuid" } } }))), 400);
+    const createdInBatch = await bothAnswer("/api/trpc/session.create?batch=1", post(JSON.stringify({ 0: { json: {} } })));
+    expect(createdInBatch.parley.status).toBe(200);
+    expect(fresh(createdInBatch.parley.text)).toBe(fresh(createdInBatch.trpc.text));
   });
 
   it("streams a subscription with tRPC's headers and bytes: tracked events, and errors (with their field errors)", async () => {

@@ -3,7 +3,7 @@ import { TRPCError } from "@trpc/server";
 import { getErrorShape, getTRPCErrorFromUnknown, isTrackedEnvelope, sseHeaders } from "./internals";
 import { retryAfterOf, toTRPCError } from "../../platform/errors";
 import type { OpenStream } from "../openStreams";
-import type { PlainCall } from "./plainCalls";
+import type { PlainRequest } from "./plainCalls";
 import { SseStream, type SseEncoding } from "../sse";
 import { appRouter } from "./routers/_app";
 import type { Context } from "./trpc";
@@ -46,9 +46,10 @@ function lastEventIdOf(req: IncomingMessage, url: URL): string | null {
 }
 
 /** A plain subscription call (plainCalls.ts), streamed to the Node response in tRPC's bytes. */
-export async function streamSubscription(ctx: Context, req: IncomingMessage, res: ServerResponse, call: PlainCall) {
+export async function streamSubscription(ctx: Context, req: IncomingMessage, res: ServerResponse, request: PlainRequest) {
+  const call = request.calls[0]!;
   const out = new SseStream(res, TRPC_SSE);
-  const resume = lastEventIdOf(req, call.url);
+  const resume = lastEventIdOf(req, request.url);
   const getRawInput = async () => {
     const input = await call.input();
     if (resume === null) return input;
