@@ -5,14 +5,15 @@ import { appRouter } from "./routers/_app";
 /*
  * The one module that imports tRPC's internal entry point (`unstable-core-do-not-import`, which
  * may change in any release). Parley writes some of tRPC's wire format itself: refusals sent
- * before tRPC's handler runs (routes.ts) and subscriptions streamed straight to the Node response
- * (sse.ts). internals.db.test.ts holds what they send to what tRPC's own adapter sends for the
- * same request, byte for byte, so an upgrade that changes the format fails there.
+ * before tRPC's handler runs (routes.ts), plain queries and mutations answered from the Node
+ * request (plainCalls.ts) and subscriptions streamed straight to the Node response
+ * (subscriptions.ts). internals.db.test.ts holds what they send to what tRPC's own adapter sends
+ * for the same request, byte for byte, so an upgrade that changes the format fails there.
  */
 
-/** For sse.ts: the error shape of a failed call (through the router's errorFormatter), and tRPC's error of any thrown value. */
+/** The error shape of a failed call (through the router's errorFormatter), and tRPC's error of any thrown value. */
 export { getErrorShape, getTRPCErrorFromUnknown };
-/** For sse.ts: whether a subscription's value is `tracked(id, data)`, and the headers tRPC sends with a subscription. */
+/** Whether a subscription's value is `tracked(id, data)`, and the headers tRPC sends with a subscription. */
 export { isTrackedEnvelope, sseHeaders };
 
 /**
