@@ -207,14 +207,13 @@ export interface Page {
 }
 
 /** The base's documents, newest first (a page of them when `page` is given). */
-export async function listDocuments(db: Db, caller: Caller, knowledgeBaseId: string, page?: Page): Promise<KnowledgeDocument[]> {
+export async function listDocuments(db: Db, caller: Caller, knowledgeBaseId: string): Promise<KnowledgeDocument[]> {
   await findBase(db, caller, knowledgeBaseId);
-  const query = db
+  const rows = await db
     .select(documentColumns)
     .from(knowledgeDocuments)
     .where(eq(knowledgeDocuments.knowledgeBaseId, knowledgeBaseId))
     .orderBy(desc(knowledgeDocuments.createdAt), desc(knowledgeDocuments.id));
-  const rows = page ? await query.limit(page.limit).offset(page.offset) : await query;
   return rows.map(asDocument);
 }
 
@@ -225,10 +224,12 @@ export async function getDocument(db: Db, caller: Caller, id: string): Promise<N
   return asDocument(row);
 }
 
-/** Which documents a search of the tenant's documents takes: `keyword` in the title or file name, any case (empty: every document), of one of `mimeTypes` when given. */
+/** Which documents a search of the tenant's documents takes: `keyword` in the title or file name, any case (empty: every document), of one of `mimeTypes` when given, of one base when given. */
 export interface DocumentFilter {
   keyword: string;
   mimeTypes?: readonly string[];
+  /** Only this base's documents (a base of the caller's tenant, checked by the caller). */
+  knowledgeBaseId?: string;
 }
 
 /** `%`, `_` and the escape character itself, as plain text in a LIKE pattern. */
@@ -242,6 +243,7 @@ export async function searchDocuments(db: Db, caller: Caller, filter: DocumentFi
     eq(knowledgeDocuments.tenantId, caller.tenant.id),
     filter.keyword === "" ? undefined : or(ilike(knowledgeDocuments.title, pattern), ilike(knowledgeDocuments.fileName, pattern)),
     filter.mimeTypes ? inArray(knowledgeDocuments.mimeType, [...filter.mimeTypes]) : undefined,
+    filter.knowledgeBaseId === undefined ? undefined : eq(knowledgeDocuments.knowledgeBaseId, filter.knowledgeBaseId),
   );
   const [rows, [counted]] = await Promise.all([
     selectNamedDocuments(db).where(where).orderBy(desc(knowledgeDocuments.createdAt), desc(knowledgeDocuments.id)).limit(page.limit).offset(page.offset),

@@ -124,6 +124,23 @@ describe("knowledge bases", () => {
     expect(new Date(kb.created_at).toISOString()).toBe(kb.created_at);
   });
 
+  it("filters a base's documents as the web app asks: keyword (title or file name), file type; a tag or a folder other than the root takes none", async () => {
+    const ids = async (query: string) => {
+      const res = await call("GET", `/knowledge-bases/${kbId}/knowledge?${query}`);
+      expect(res.status).toBe(200);
+      return { ids: res.body.data.map((d: { id: string }) => d.id), total: res.body.total };
+    };
+    expect(await ids("keyword=ZOO")).toEqual({ ids: [textDocId], total: 1 });
+    expect(await ids("keyword=guide.md")).toEqual({ ids: [fileDocId], total: 1 });
+    expect(await ids("keyword=no-such-doc")).toEqual({ ids: [], total: 0 });
+    expect(await ids("keyword=%25")).toEqual({ ids: [], total: 0 });
+    expect(await ids("file_type=md&page_size=1")).toEqual({ ids: [fileDocId], total: 2 });
+    expect(await ids("file_type=pdf")).toEqual({ ids: [], total: 0 });
+    expect(await ids("tag_id=7")).toEqual({ ids: [], total: 0 });
+    expect(await ids("folder_path=guides")).toEqual({ ids: [], total: 0 });
+    expect(await ids("keyword=&folder_path=")).toEqual({ ids: [fileDocId, textDocId], total: 2 });
+  });
+
   it("pages a base's documents newest first, each a WeKnora Knowledge; an uploaded file keeps its name", async () => {
     const first = await call("GET", `/knowledge-bases/${kbId}/knowledge?page=1&page_size=1`);
     expect(first.body).toMatchObject({ success: true, total: 2, page: 1, page_size: 1 });

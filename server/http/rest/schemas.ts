@@ -183,6 +183,20 @@ const queryList = (item: z.ZodString) =>
     .transform((value) => [value].flat().flatMap((part) => part.split(",")).map((part) => part.trim()).filter(Boolean))
     .pipe(z.array(item));
 
+/**
+ * `GET /knowledge-bases/:id/knowledge`: paging, and the web app's filters Parley can answer:
+ * `keyword` (in the title or file name), `file_type` (an extension, as Knowledge's `file_type`),
+ * `tag_id`/`tag_ids` and `folder_path` (Parley's documents have no tags and sit at the base's root,
+ * so a tag or a folder other than the root takes none).
+ */
+export const knowledgeListQuery = pageQuery.extend({
+  keyword: text().trim().max(500).optional(),
+  file_type: text().trim().max(20).optional(),
+  tag_id: text().max(100).optional(),
+  tag_ids: text().max(2000).optional(),
+  folder_path: text().max(1000).optional(),
+});
+
 /** Go's `strconv.ParseBool` spellings, as WeKnora reads `recent`. */
 const goBool = z.enum(["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"]).transform((v) => ["1", "t", "T", "TRUE", "true", "True"].includes(v));
 
@@ -883,6 +897,43 @@ export const wikiIndexJson = z
     ),
   })
   .openapi("WikiIndex");
+
+/** `GET …/wiki/pages`: WeKnora's paging (`page`, `page_size`) and its filters, which find nothing here either. */
+export const wikiPagesQuery = pageQuery;
+/** `GET …/wiki/folders`: the folder whose children are listed (empty or absent: the root). */
+export const wikiFoldersQuery = z.object({ parent_id: text().trim().max(100).optional() });
+/** `GET …/wiki/graph`: `overview` (absent) or `ego` around a `center` page, as WeKnora checks them. */
+export const wikiGraphQuery = z
+  .object({ mode: z.preprocess(emptyAsUnset, z.enum(["overview", "ego"]).optional()), center: text().trim().max(255).optional() })
+  .refine((q) => q.mode !== "ego" || !!q.center, { message: "center is required when mode=ego", path: ["center"] });
+
+/** WeKnora's `WikiPageListResponse`. */
+export const wikiPageListJson = z.object({
+  pages: z.array(wikiPageJson),
+  total: z.number().int(),
+  page: z.number().int(),
+  page_size: z.number().int(),
+  total_pages: z.number().int(),
+});
+/** WeKnora's `WikiFolderListResponse`. */
+export const wikiFolderListJson = z.object({ parent_id: z.string(), folders: z.array(z.object({ id: z.string(), name: z.string(), path: z.string() })) });
+/** WeKnora's `WikiGraphData`. */
+export const wikiGraphJson = z.object({
+  nodes: z.array(z.object({ slug: z.string(), title: z.string(), page_type: z.string(), link_count: z.number().int() })),
+  edges: z.array(z.object({ source: z.string(), target: z.string() })),
+  meta: z.object({ mode: z.string(), total: z.number().int(), returned: z.number().int(), truncated: z.boolean() }),
+});
+/** WeKnora's `WikiStats`. */
+export const wikiStatsJson = z.object({
+  total_pages: z.number().int(),
+  pages_by_type: z.record(z.string(), z.number().int()),
+  total_links: z.number().int(),
+  orphan_count: z.number().int(),
+  recent_updates: z.array(wikiPageJson),
+  pending_tasks: z.number().int(),
+  pending_issues: z.number().int(),
+  is_active: z.boolean(),
+});
 
 export const artifactParams = z.object({ id: uuid, message_id: uuid });
 export const artifactDownloadParams = artifactParams.extend({ index: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });

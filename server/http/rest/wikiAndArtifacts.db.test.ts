@@ -65,14 +65,39 @@ describe("wiki", () => {
     expect((await call("GET", `/knowledgebase/${kbId}/wiki/index?cursor=abc`)).body.error.details.field).toBe("cursor");
   });
 
-  it("every page is 404 (1003), slugs with `/` too", async () => {
+  it("every page is 404 (1003), and so are its revisions, slugs with `/` too", async () => {
     for (const slug of ["entity/acme-corp", "overview"]) {
       expectError(await call("GET", `/knowledgebase/${kbId}/wiki/pages/${slug}`), 404, 1003, /^Wiki page/);
+      expectError(await call("GET", `/knowledgebase/${kbId}/wiki/revisions/${slug}`), 404, 1003, /^Wiki page/);
+      expectError(await call("GET", `/knowledgebase/${kbId}/wiki/revisions/${slug}?version=1`), 404, 1003, /^Wiki page/);
     }
   });
 
+  it("the page list, folders, graph, stats and issues are empty, in WeKnora's shapes", async () => {
+    expect((await call("GET", `/knowledgebase/${kbId}/wiki/pages?page=2&page_size=5`)).body).toEqual({ success: true, pages: [], total: 0, page: 2, page_size: 5, total_pages: 0 });
+    expect((await call("GET", `/knowledgebase/${kbId}/wiki/pages?page=0&page_size=0`)).body).toMatchObject({ page: 1, page_size: 20 });
+    expect((await call("GET", `/knowledgebase/${kbId}/wiki/folders`)).body).toEqual({ success: true, parent_id: "", folders: [] });
+    expect((await call("GET", `/knowledgebase/${kbId}/wiki/folders?parent_id=f1`)).body).toEqual({ success: true, parent_id: "f1", folders: [] });
+    expect((await call("GET", `/knowledgebase/${kbId}/wiki/graph`)).body).toEqual({ success: true, nodes: [], edges: [], meta: { mode: "overview", total: 0, returned: 0, truncated: false } });
+    expect((await call("GET", `/knowledgebase/${kbId}/wiki/graph?mode=ego&center=entity/acme`)).body.meta.mode).toBe("ego");
+    expect((await call("GET", `/knowledgebase/${kbId}/wiki/graph?mode=ego`)).body.error).toMatchObject({ code: 1010, details: { field: "center" } });
+    expect((await call("GET", `/knowledgebase/${kbId}/wiki/graph?mode=sideways`)).body.error).toMatchObject({ code: 1010, details: { field: "mode" } });
+    expect((await call("GET", `/knowledgebase/${kbId}/wiki/stats`)).body).toEqual({
+      success: true,
+      total_pages: 0,
+      pages_by_type: {},
+      total_links: 0,
+      orphan_count: 0,
+      recent_updates: [],
+      pending_tasks: 0,
+      pending_issues: 0,
+      is_active: false,
+    });
+    expect((await call("GET", `/knowledgebase/${kbId}/wiki/issues?status=open`)).body).toEqual([]);
+  });
+
   it("is tenant-walled: another tenant's base (or an unknown one) is 404 (1003) on every read; a malformed id is 400", async () => {
-    for (const path of ["wiki/search?q=x", "wiki/index", "wiki/pages/entity/acme-corp"]) {
+    for (const path of ["wiki/search?q=x", "wiki/index", "wiki/pages/entity/acme-corp", "wiki/revisions/entity/acme-corp", "wiki/pages", "wiki/folders", "wiki/graph", "wiki/stats", "wiki/issues"]) {
       for (const [id, key] of [[kbId, otherKey], [randomUUID(), t.owner.apiKey]] as const) {
         expectError(await call("GET", `/knowledgebase/${id}/${path}`, { key }), 404, 1003, /^Knowledge base not found/);
       }
@@ -117,6 +142,12 @@ it("are in the OpenAPI document", async () => {
     "/knowledgebase/{kb_id}/wiki/search",
     "/knowledgebase/{kb_id}/wiki/index",
     "/knowledgebase/{kb_id}/wiki/pages/{slug}",
+    "/knowledgebase/{kb_id}/wiki/revisions/{slug}",
+    "/knowledgebase/{kb_id}/wiki/pages",
+    "/knowledgebase/{kb_id}/wiki/folders",
+    "/knowledgebase/{kb_id}/wiki/graph",
+    "/knowledgebase/{kb_id}/wiki/stats",
+    "/knowledgebase/{kb_id}/wiki/issues",
     "/sessions/{id}/artifacts",
     "/sessions/{id}/messages/{message_id}/artifacts",
     "/sessions/{id}/messages/{message_id}/artifacts/{index}/download",

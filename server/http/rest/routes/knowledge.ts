@@ -10,7 +10,6 @@ import {
   getDocument,
   listBases,
   listChunks,
-  listDocuments,
   moveTargets,
   searchDocuments,
 } from "../../../knowledge/repository";
@@ -37,6 +36,7 @@ import {
   knowledgeBaseJson,
   knowledgeBaseParam,
   knowledgeBatchQuery,
+  knowledgeListQuery,
   knowledgeJson,
   knowledgeParam,
   knowledgeSearchBody,
@@ -106,8 +106,8 @@ export function knowledgeRoutes(deps: RestDeps) {
       method: "get",
       path: "/knowledge-bases/{id}/knowledge",
       tags,
-      description: "A page of the base's documents, newest first.",
-      request: { params: knowledgeBaseParam, query: pageQuery },
+      description: "A page of the base's documents, newest first, with the total the filters take (`keyword`, `file_type`; a tag or a folder other than the root takes none).",
+      request: { params: knowledgeBaseParam, query: knowledgeListQuery },
       responses: { 200: json(okList(knowledgeJson), "A page of documents with the total"), ...errors },
     }),
     async (c) => {
@@ -115,12 +115,14 @@ export function knowledgeRoutes(deps: RestDeps) {
       const { id } = c.req.valid("param");
       const query = c.req.valid("query");
       const base = await getBase(deps.db, caller, id);
-      const documents = await listDocuments(deps.db, caller, id, pageOf(query));
+      const untaggedRoot = !query.tag_id && !query.tag_ids && !query.folder_path;
+      const filter = { keyword: query.keyword ?? "", mimeTypes: query.file_type ? mimeTypesFor([query.file_type]) : undefined, knowledgeBaseId: id };
+      const { items, total } = untaggedRoot ? await searchDocuments(deps.db, caller, filter, pageOf(query)) : { items: [], total: 0 };
       return c.json(
         {
           success: true as const,
-          data: documents.map((d) => toKnowledgeJson({ ...d, knowledgeBaseName: base.name }, caller, embedderId)),
-          total: base.documentCount,
+          data: items.map((d) => toKnowledgeJson({ ...d, knowledgeBaseName: base.name }, caller, embedderId)),
+          total,
           page: query.page,
           page_size: query.page_size,
         },
