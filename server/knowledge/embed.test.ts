@@ -16,6 +16,23 @@ describe("the offline embedder", () => {
     expect(embedder).toMatchObject({ id: OFFLINE_EMBEDDER_ID, fullMatchCosine: 0.6 });
   });
 
+  it("embeds a batch a text per turn of the event loop, so a batch of long texts never holds it", async () => {
+    const text = "Deploying a release means tagging the build and running the deploy tool. ".repeat(80);
+    let turns = 0;
+    let spinning = true;
+    const spin = () => {
+      if (!spinning) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    const vectors = await embedder.embed(Array.from({ length: 20 }, (_, i) => `${text} ${i}`));
+    spinning = false;
+    expect(vectors).toHaveLength(20);
+    // The loop turned between every two texts (before, it turned only once the whole batch was done).
+    expect(turns).toBeGreaterThanOrEqual(19);
+  });
+
   it("finds texts about the same thing more alike than unrelated ones, with no word in common", async () => {
     const [question, related, unrelated] = await embedder.embed([
       "What does the employee earn?",

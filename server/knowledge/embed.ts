@@ -133,7 +133,15 @@ export function createOfflineEmbedder(vectors: WordVectors = (shared ??= loadWor
     id: OFFLINE_EMBEDDER_ID,
     fullMatchCosine: OFFLINE_FULL_MATCH_COSINE,
     async embed(texts) {
-      return texts.map(embedOne);
+      const embedded: number[][] = [];
+      for (const text of texts) {
+        // A text per turn of the event loop: a batch of long texts (the pair indexer embeds 64
+        // answers at once, 64 of 6,000 characters took 258 ms here) would otherwise hold every live
+        // answer's delivery for its whole length.
+        if (embedded.length > 0) await new Promise((resolve) => setImmediate(resolve));
+        embedded.push(embedOne(text));
+      }
+      return embedded;
     },
   };
 }
