@@ -124,7 +124,7 @@ describe("knowledge bases", () => {
     expect(new Date(kb.created_at).toISOString()).toBe(kb.created_at);
   });
 
-  it("filters a base's documents as the web app asks: keyword (title or file name), file type; a tag or a folder other than the root takes none", async () => {
+  it("filters a base's documents as the web app asks: keyword (title or file name), file type; a tag, a folder other than the root or a parse status other than completed takes none", async () => {
     const ids = async (query: string) => {
       const res = await call("GET", `/knowledge-bases/${kbId}/knowledge?${query}`);
       expect(res.status).toBe(200);
@@ -138,6 +138,8 @@ describe("knowledge bases", () => {
     expect(await ids("file_type=pdf")).toEqual({ ids: [], total: 0 });
     expect(await ids("tag_id=7")).toEqual({ ids: [], total: 0 });
     expect(await ids("folder_path=guides")).toEqual({ ids: [], total: 0 });
+    expect(await ids("parse_status=failed")).toEqual({ ids: [], total: 0 });
+    expect(await ids("parse_status=completed&keyword=zoo")).toEqual({ ids: [textDocId], total: 1 });
     expect(await ids("keyword=&folder_path=")).toEqual({ ids: [fileDocId, textDocId], total: 2 });
   });
 

@@ -186,11 +186,13 @@ const queryList = (item: z.ZodString) =>
 /**
  * `GET /knowledge-bases/:id/knowledge`: paging, and the web app's filters Parley can answer:
  * `keyword` (in the title or file name), `file_type` (an extension, as Knowledge's `file_type`),
- * `tag_id`/`tag_ids` and `folder_path` (Parley's documents have no tags and sit at the base's root,
- * so a tag or a folder other than the root takes none).
+ * `tag_id`/`tag_ids`, `folder_path` and `parse_status` (Parley's documents have no tags, sit at the
+ * base's root and are stored once parsed, so a tag, a folder other than the root or a parse status
+ * other than `completed` takes none).
  */
 export const knowledgeListQuery = pageQuery.extend({
   keyword: text().trim().max(500).optional(),
+  parse_status: text().trim().max(32).optional(),
   file_type: text().trim().max(20).optional(),
   tag_id: text().max(100).optional(),
   tag_ids: text().max(2000).optional(),

@@ -106,7 +106,7 @@ export function knowledgeRoutes(deps: RestDeps) {
       method: "get",
       path: "/knowledge-bases/{id}/knowledge",
       tags,
-      description: "A page of the base's documents, newest first, with the total the filters take (`keyword`, `file_type`; a tag or a folder other than the root takes none).",
+      description: "A page of the base's documents, newest first, with the total the filters take (`keyword`, `file_type`; a tag, a folder other than the root or a parse status other than `completed` takes none).",
       request: { params: knowledgeBaseParam, query: knowledgeListQuery },
       responses: { 200: json(okList(knowledgeJson), "A page of documents with the total"), ...errors },
     }),
@@ -115,9 +115,9 @@ export function knowledgeRoutes(deps: RestDeps) {
       const { id } = c.req.valid("param");
       const query = c.req.valid("query");
       const base = await getBase(deps.db, caller, id);
-      const untaggedRoot = !query.tag_id && !query.tag_ids && !query.folder_path;
+      const takesAny = !query.tag_id && !query.tag_ids && !query.folder_path && (!query.parse_status || query.parse_status === "completed");
       const filter = { keyword: query.keyword ?? "", mimeTypes: query.file_type ? mimeTypesFor([query.file_type]) : undefined, knowledgeBaseId: id };
-      const { items, total } = untaggedRoot ? await searchDocuments(deps.db, caller, filter, pageOf(query)) : { items: [], total: 0 };
+      const { items, total } = takesAny ? await searchDocuments(deps.db, caller, filter, pageOf(query)) : { items: [], total: 0 };
       return c.json(
         {
           success: true as const,
