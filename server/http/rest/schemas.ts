@@ -644,6 +644,8 @@ export function toTurnHitJson(hit: PairHit): z.output<typeof turnHitJson> {
 
 /** `{"success":true,"data":…}` (plus list fields), as documented in the OpenAPI document. */
 export const ok = <T extends z.ZodType>(data: T) => z.object({ success: z.literal(true), data });
+/** A success whose fields sit beside `success`, without the `data` envelope (WeKnora's wiki answers so). */
+export const okBeside = <S extends z.ZodRawShape>(shape: S) => z.object({ success: z.literal(true), ...shape });
 export const okList = <T extends z.ZodType>(item: T) =>
   z.object({ success: z.literal(true), data: z.array(item), total: z.number().int(), page: z.number().int(), page_size: z.number().int() });
 export const okMessage = z.object({ success: z.literal(true), message: z.string() }).openapi("Done");

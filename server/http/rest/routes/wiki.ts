@@ -3,6 +3,7 @@ import { getBase } from "../../../knowledge/repository";
 import { notFound } from "../../../platform/errors";
 import {
   ok,
+  okBeside,
   WIKI_CONTENT_TYPES,
   wikiBaseParam,
   wikiFolderListJson,
@@ -40,7 +41,7 @@ export function wikiRoutes(deps: RestDeps) {
       tags,
       description: "Wiki pages matching `q`, at most `limit` (0 or absent: 10): always none.",
       request: { params: wikiBaseParam, query: wikiSearchQuery },
-      responses: { 200: json(z.object({ success: z.literal(true), pages: z.array(wikiPageJson) }), "No pages"), ...errors },
+      responses: { 200: json(okBeside({ pages: z.array(wikiPageJson) }), "No pages"), ...errors },
     }),
     async (c) => {
       await getBase(deps.db, c.get("caller"), c.req.valid("param").kb_id);
@@ -55,7 +56,7 @@ export function wikiRoutes(deps: RestDeps) {
       tags,
       description: "The wiki's index: no intro, and for each page type asked (`types`; absent: WeKnora's content types) no pages.",
       request: { params: wikiBaseParam, query: wikiIndexQuery },
-      responses: { 200: json(z.object({ success: z.literal(true), ...wikiIndexJson.shape }), "An empty index"), ...errors },
+      responses: { 200: json(okBeside(wikiIndexJson.shape), "An empty index"), ...errors },
     }),
     async (c) => {
       await getBase(deps.db, c.get("caller"), c.req.valid("param").kb_id);
@@ -72,7 +73,7 @@ export function wikiRoutes(deps: RestDeps) {
       tags,
       description: "A page of the wiki's pages (`page`, `page_size` as for sessions): always none.",
       request: { params: wikiBaseParam, query: wikiPagesQuery },
-      responses: { 200: json(z.object({ success: z.literal(true), ...wikiPageListJson.shape }), "No pages"), ...errors },
+      responses: { 200: json(okBeside(wikiPageListJson.shape), "No pages"), ...errors },
     }),
     async (c) => {
       await getBase(deps.db, c.get("caller"), c.req.valid("param").kb_id);
@@ -88,7 +89,7 @@ export function wikiRoutes(deps: RestDeps) {
       tags,
       description: "The wiki folders under `parent_id` (absent: the root): always none.",
       request: { params: wikiBaseParam, query: wikiFoldersQuery },
-      responses: { 200: json(z.object({ success: z.literal(true), ...wikiFolderListJson.shape }), "No folders"), ...errors },
+      responses: { 200: json(okBeside(wikiFolderListJson.shape), "No folders"), ...errors },
     }),
     async (c) => {
       await getBase(deps.db, c.get("caller"), c.req.valid("param").kb_id);
@@ -103,7 +104,7 @@ export function wikiRoutes(deps: RestDeps) {
       tags,
       description: "The pages' link graph, `overview` or `ego` around `center` (which it then needs): no nodes, no edges.",
       request: { params: wikiBaseParam, query: wikiGraphQuery },
-      responses: { 200: json(z.object({ success: z.literal(true), ...wikiGraphJson.shape }), "An empty graph"), ...errors },
+      responses: { 200: json(okBeside(wikiGraphJson.shape), "An empty graph"), ...errors },
     }),
     async (c) => {
       await getBase(deps.db, c.get("caller"), c.req.valid("param").kb_id);
@@ -119,7 +120,7 @@ export function wikiRoutes(deps: RestDeps) {
       tags,
       description: "The wiki's figures: no pages, links, tasks or issues, and not active.",
       request: { params: wikiBaseParam },
-      responses: { 200: json(z.object({ success: z.literal(true), ...wikiStatsJson.shape }), "All zero"), ...errors },
+      responses: { 200: json(okBeside(wikiStatsJson.shape), "All zero"), ...errors },
     }),
     async (c) => {
       await getBase(deps.db, c.get("caller"), c.req.valid("param").kb_id);
