@@ -36,12 +36,20 @@ function moduleOf(url: string): string {
 /** A stretch of a run in the monotonic clock's µs (`process.hrtime`), which is the profile's own clock. */
 export interface ProfileWindow {
   label: string;
+  /** The process the stretch is about: only its own profile is summarised for it. */
+  pid: number;
   fromUs: number;
   toUs: number;
 }
 
-/** Whether a profile's recording covers `window`. */
+/**
+ * Whether `file` is the profile of the window's process (`--cpu-prof` names it
+ * `CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile`) and its recording covers the window: another
+ * server recording at the same time would only show its idle time.
+ */
 export function profileCovers(file: string, window: ProfileWindow): boolean {
+  const pid = /^CPU\.\d+\.\d+\.(\d+)\./.exec(file.split("/").at(-1)!)?.[1];
+  if (Number(pid) !== window.pid) return false;
   const p = JSON.parse(fs.readFileSync(file, "utf8")) as Profile;
   return p.startTime <= window.fromUs && window.toUs <= p.endTime;
 }

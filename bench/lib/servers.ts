@@ -156,6 +156,12 @@ export function cpuMsOf(pid: number): number {
   return ticks * (1000 / 100);
 }
 
+/** CPU time (user + system, ms) every core of the machine has been busy so far (Linux /proc/stat; iowait counts as idle). */
+export function machineBusyMs(): number {
+  const [user, nice, system, , , irq, softirq, steal] = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + steal!) * (1000 / 100);
+}
+
 /** The pid of the local redis-server, when there is exactly one we can see (for CPU accounting). */
 export function redisPid(): number | null {
   const out = spawnSync("pgrep", ["-x", "redis-server"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);

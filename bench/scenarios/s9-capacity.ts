@@ -5,10 +5,12 @@
  * `resumable-stream` peer in turn, reading the same paced model.
  */
 import { randomUUID } from "node:crypto";
-import { EventSource } from "eventsource";
+import os from "node:os";
+import http from "node:http";
+import { createParser } from "eventsource-parser";
 import type { Ctx } from "../lib/context";
 import type { Row, ScenarioResult } from "../lib/report";
-import { cpuMsOf, freePort, GC_ON_SIGNAL_ARGS, rssOf, settledRss, startScript } from "../lib/servers";
+import { cpuMsOf, freePort, GC_ON_SIGNAL_ARGS, machineBusyMs, redisPid, rssOf, settledRss, startScript } from "../lib/servers";
 import { now, sleep, summarize, type Summary } from "../lib/stats";
 import type { Target } from "../lib/target";
 
@@ -31,6 +33,8 @@ interface StepResult {
   loop?: { lagP99Ms: number; lagMaxMs: number; gcPercent: number };
   /** The bench process's own CPU over the hold (its subscribers), in % of one core. */
   clientCpu: number;
+  /** Over the hold, in % of one core: the whole machine (of cores × 100), Redis, and the paced model's process. */
+  machine: { busy: number; redis: number; model: number };
   held: boolean;
   why?: string;
 }
@@ -85,40 +89,61 @@ function deferred() {
 }
 
 /**
- * One subscriber on an SSE endpoint, the same plain reader for both systems (Node's `eventsource`
- * and JSON.parse), so neither pays for a heavier client on the cores the servers share. `eventOf`
- * takes the event out of a message's data. Under load a resume can fail before any data (the
- * peer's producer ack times out): the client tries again, as ai-chatbot's auto-resume would.
+ * One subscriber on an SSE endpoint, the same plain reader for both systems (Node's http and
+ * eventsource-parser, then JSON.parse), so neither pays for a heavier client on the cores the
+ * servers share: the `eventsource` package (fetch and web streams) cost the bench process as much
+ * CPU per event as a server. `eventOf` takes the event out of a message's data. Under load a resume
+ * can fail before any data (the peer's producer ack times out): the client tries again, as
+ * ai-chatbot's auto-resume would.
  */
 function followSse(url: string, headers: Record<string, string>, eventOf: (data: string) => { type: string; delta?: string }): Followed {
   const f = { received: new Map<number, number>(), sentAt: new Map<number, number>() };
   const started = deferred();
   const ended = deferred();
-  let es!: EventSource;
+  let request: http.ClientRequest | null = null;
   let retries = 0;
   let closed = false;
+  const close = () => {
+    closed = true;
+    request?.destroy();
+  };
   const finish = () => {
-    es.close();
+    close();
     ended.resolve();
   };
+  const failed = () => {
+    if (closed) return ended.resolve();
+    request?.destroy();
+    if (f.received.size === 0 && retries++ < 5) setTimeout(open, 200);
+    else finish();
+  };
   const open = () => {
-    es = new EventSource(url, { fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) });
-    es.onmessage = (m: MessageEvent<string>) => {
-      const at = now();
-      const e = eventOf(m.data);
-      if (e.type === "answer") {
-        track(e.delta!, at, f);
-        started.resolve();
-      } else if (e.type === "complete" || e.type === "error" || e.type === "stop") finish();
-    };
-    es.onerror = () => {
-      es.close();
-      if (f.received.size === 0 && retries++ < 5 && !closed) setTimeout(open, 200);
-      else ended.resolve();
-    };
+    const parser = createParser({
+      onEvent: (message) => {
+        // Only unnamed events, as EventSource's onmessage: tRPC's `connected`, `ping` and `return` are named.
+        if (message.event !== undefined && message.event !== "message") return;
+        const at = now();
+        const e = eventOf(message.data);
+        if (e.type === "answer") {
+          track(e.delta!, at, f);
+          started.resolve();
+        } else if (e.type === "complete" || e.type === "error" || e.type === "stop") finish();
+      },
+    });
+    request = http.get(url, { headers: { ...headers, accept: "text/event-stream" } }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return failed();
+      }
+      res.setEncoding("utf8");
+      res.on("data", (text: string) => parser.feed(text));
+      res.on("end", failed);
+      res.on("error", failed);
+    });
+    request.on("error", failed);
   };
   open();
-  return { ...f, started: started.promise, ended: ended.promise, close: () => ((closed = true), es.close()) };
+  return { ...f, started: started.promise, ended: ended.promise, close };
 }
 
 function parleySystem(target: Target): System & { sessions: string[] } {
@@ -178,7 +203,25 @@ function peerSystem(base: string, pid: number): System {
   };
 }
 
-async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdMs: number): Promise<StepResult> {
+/** The paced model's process: its URL and pid. */
+interface Model {
+  url: string;
+  pid: number;
+}
+
+/** CPU so far (ms) of the machine, Redis and the model; `since` turns two readings into % of a core over `ms`. */
+function machineCpu(model: Model) {
+  const redis = redisPid();
+  const read = () => ({ busy: machineBusyMs(), redis: redis === null ? NaN : cpuMsOf(redis), model: cpuMsOf(model.pid) });
+  const from = read();
+  return (ms: number) => {
+    const to = read();
+    const pct = (key: keyof typeof to) => ((to[key] - from[key]) / ms) * 100;
+    return { busy: pct("busy"), redis: pct("redis"), model: pct("model") };
+  };
+}
+
+async function step(ctx: Ctx, system: System, model: Model, n: number, holdMs: number): Promise<StepResult> {
   const run = randomUUID().slice(0, 8);
   const result = (partial: Partial<StepResult> & { why: string }): StepResult => ({
     n,
@@ -189,6 +232,7 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     rssMiB: rssOf(system.pid) / MiB,
     liveRssMiB: NaN,
     clientCpu: NaN,
+    machine: { busy: NaN, redis: NaN, model: NaN },
     held: false,
     ...partial,
   });
@@ -203,10 +247,12 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     const loop0 = await system.loop?.();
     const cpu0 = cpuMsOf(system.pid);
     const client0 = process.cpuUsage();
+    const machineOver = machineCpu(model);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     await sleep(holdMs);
-    ctx.profileWindows.push({ label: `s9 ${system.label} N=${n} hold`, fromUs, toUs: Number(process.hrtime.bigint() / 1000n) });
+    ctx.profileWindows.push({ label: `s9 ${system.label} N=${n} hold`, pid: system.pid, fromUs, toUs: Number(process.hrtime.bigint() / 1000n) });
     const cpuMs = cpuMsOf(system.pid) - cpu0;
+    const machine = machineOver(holdMs);
     const clientUsage = process.cpuUsage(client0);
     const clientCpu = ((clientUsage.user + clientUsage.system) / 1000 / holdMs) * 100;
     const cpu = (cpuMs / holdMs) * 100;
@@ -217,7 +263,7 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     // Once what was sent in the hold has arrived, so a collection's pause delays none of it.
     await sleep(300);
     const liveRssMiB = (await settledRss(system.pid, true)) / MiB;
-    const sent = (await (await fetch(`${modelUrl}/end?run=${run}`, { method: "POST" })).json()) as Record<string, number>;
+    const sent = (await (await fetch(`${model.url}/end?run=${run}`, { method: "POST" })).json()) as Record<string, number>;
     await Promise.race([Promise.all(followed.map((f) => f.ended)), sleep(15_000)]);
     const latencies: number[] = [];
     let lost = 0;
@@ -235,15 +281,18 @@ async function step(ctx: Ctx, system: System, modelUrl: string, n: number, holdM
     const latency = summarize(latencies);
     const held = lost === 0 && latency.p99 <= LATENCY_LIMIT_MS;
     const cpuUsPerDelta = latencies.length > 0 ? (cpuMs * 1000) / latencies.length : NaN;
-    return { n, latency, lost, cpu, cpuUsPerDelta, rssMiB, liveRssMiB, loop, clientCpu, held, ...(!held && { why: lost ? `${lost} events lost` : `p99 ${latency.p99.toFixed(0)} ms` }) };
+    return { n, latency, lost, cpu, cpuUsPerDelta, rssMiB, liveRssMiB, loop, clientCpu, machine, held, ...(!held && { why: lost ? `${lost} events lost` : `p99 ${latency.p99.toFixed(0)} ms` }) };
   } catch (error) {
-    await fetch(`${modelUrl}/end?run=${run}`, { method: "POST" }).catch(() => undefined);
+    await fetch(`${model.url}/end?run=${run}`, { method: "POST" }).catch(() => undefined);
     return result({ why: (error as Error).message });
   } finally {
     for (const f of followed) f.close();
     await sleep(1000);
   }
 }
+
+const machineText = (r: StepResult) =>
+  `machine ${r.machine.busy.toFixed(0)} % of ${os.cpus().length * 100} % (Redis ${r.machine.redis.toFixed(0)} %, model ${r.machine.model.toFixed(0)} %, bench client ${r.clientCpu.toFixed(0)} %)`;
 
 const loopText = (r: StepResult) =>
   r.loop ? `, event-loop delay p99 ${r.loop.lagP99Ms.toFixed(0)} ms (max ${r.loop.lagMaxMs.toFixed(0)}), GC ${r.loop.gcPercent.toFixed(1)} % of the hold` : "";
@@ -255,15 +304,15 @@ interface Ramp {
 }
 
 /** Raises N until a step fails (or the safety budget runs out), on a server nobody else used. */
-async function ramp(ctx: Ctx, system: System, modelUrl: string, steps: number[], holdMs: number, budgetMs: number): Promise<Ramp> {
+async function ramp(ctx: Ctx, system: System, model: Model, steps: number[], holdMs: number, budgetMs: number): Promise<Ramp> {
   const results: StepResult[] = [];
   const idleRssMiB = (await settledRss(system.pid, true)) / MiB;
   const t0 = Date.now();
   for (const n of steps) {
-    const r = await step(ctx, system, modelUrl, n, holdMs);
+    const r = await step(ctx, system, model, n, holdMs);
     results.push(r);
     ctx.log(
-      `  s9 ${system.label} N=${n}: p50 ${r.latency.p50.toFixed(1)} p99 ${r.latency.p99.toFixed(1)} ms, lost ${r.lost}, CPU ${r.cpu.toFixed(0)} % (${r.cpuUsPerDelta.toFixed(0)} µs/delta), RSS ${r.rssMiB.toFixed(0)} MiB (${r.liveRssMiB.toFixed(0)} after a GC), bench client CPU ${r.clientCpu.toFixed(0)} %${loopText(r)}${r.held ? "" : ` — ${r.why}`}`,
+      `  s9 ${system.label} N=${n}: p50 ${r.latency.p50.toFixed(1)} p99 ${r.latency.p99.toFixed(1)} ms, lost ${r.lost}, CPU ${r.cpu.toFixed(0)} % (${r.cpuUsPerDelta.toFixed(0)} µs/delta), RSS ${r.rssMiB.toFixed(0)} MiB (${r.liveRssMiB.toFixed(0)} after a GC), ${machineText(r)}${loopText(r)}${r.held ? "" : ` — ${r.why}`}`,
     );
     if (!r.held || Date.now() - t0 > budgetMs) break;
   }
@@ -274,7 +323,7 @@ async function ramp(ctx: Ctx, system: System, modelUrl: string, steps: number[],
 async function startModel() {
   const port = await freePort();
   const process = await startScript("bench/lib/pacedModel.ts", { PORT: String(port), PACE_MS: String(PACE_MS) });
-  return { url: `http://127.0.0.1:${port}`, stop: () => process.stop() };
+  return { url: `http://127.0.0.1:${port}`, pid: process.pid, stop: () => process.stop() };
 }
 
 export async function run(ctx: Ctx): Promise<ScenarioResult> {
@@ -296,7 +345,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   );
   let peerRamp: Ramp;
   try {
-    peerRamp = await ramp(ctx, peerSystem(`http://127.0.0.1:${peerPort}`, peer.pid), model.url, steps, holdMs, budgetMs);
+    peerRamp = await ramp(ctx, peerSystem(`http://127.0.0.1:${peerPort}`, peer.pid), model, steps, holdMs, budgetMs);
   } finally {
     await peer.stop();
     await model.stop();
@@ -311,7 +360,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   }, GC_ON_SIGNAL_ARGS);
   let parleyRamp: Ramp;
   try {
-    parleyRamp = await ramp(ctx, parleySystem(target), model.url, steps, holdMs, budgetMs);
+    parleyRamp = await ramp(ctx, parleySystem(target), model, steps, holdMs, budgetMs);
   } finally {
     await target.close();
     await target.instance.stop();
@@ -332,7 +381,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     ratio: null,
     target: `p99 ≤ ${LATENCY_LIMIT_MS} ms, 0 lost`,
     met: r.held,
-    note: `lost ${r.lost}, server CPU ${r.cpu.toFixed(0)} % of a core (${r.cpuUsPerDelta.toFixed(0)} µs per delta), RSS ${r.rssMiB.toFixed(0)} MiB${loopText(r)}${r.why ? `; ${r.why}` : ""}`,
+    note: `lost ${r.lost}, server CPU ${r.cpu.toFixed(0)} % of a core (${r.cpuUsPerDelta.toFixed(0)} µs per delta), RSS ${r.rssMiB.toFixed(0)} MiB; ${machineText(r)}${loopText(r)}${r.why ? `; ${r.why}` : ""}`,
   });
   const parleyN = bestParley?.n ?? 0;
   const peerN = bestPeer?.n ?? 0;
@@ -408,11 +457,11 @@ each on a fresh server reading a fresh model process.
 (\`PARLEY_RATE_LIMIT_PER_MINUTE=0\`, \`PARLEY_SEND_LIMIT_PER_MINUTE=0\`, and \`PARLEY_STREAMS_PER_KEY\` out of reach: every subscriber is the bench's one key); each answer is a real \`chat.send\` on its own session (no
 knowledge base, titled, so no retrieval or title call): answer lock, question and answer rows, context, the model stream,
 the stream writer's batched XADDs, the progress row writes, the final row and context record; each subscriber a
-\`chat.stream\` subscription (tRPC's SSE endpoint read by the same plain \`eventsource\` reader the peer's subscribers use, so
+\`chat.stream\` subscription (tRPC's SSE endpoint read by the same plain reader the peer's subscribers use, so
 neither pays for a heavier client on the shared cores; delivery may merge deltas). **resumable-stream**
 (the peer, its own work only): \`bench/peer/server.ts\` fetches the same model's stream and feeds it into
 \`createNewResumableStream\` in its process (no database), each subscriber \`GET /stream/<id>\` there
-(\`resumeExistingStream\`, Node \`eventsource\`). All subscribers' SSE parsing runs in the one bench process, on the same
+(\`resumeExistingStream\`). All subscribers' SSE parsing runs in the one bench process, on the same
 2 cores as the servers, the model, Postgres and Redis: the bench's own client side is part of what saturates.`,
     rows,
   };
