@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { inArray } from "drizzle-orm";
+import { inArray, type SQL } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { messages } from "../../db/schema";
 import type { App } from "../boot/app";
@@ -35,20 +36,44 @@ describe("answer progress", () => {
     const execute = vi.spyOn(app.db, "execute");
     const progress = createAnswerProgress({ db: app.db, log: app.log }, 50);
     progress.update(a, "A, first words");
-    progress.update(a, "A, more words");
+    progress.update(a, "A, first words and more");
     progress.update(b, "B so far");
     // A late update of an answer whose row is already final changes nothing.
     progress.update(ended, "stale text");
-    await vi.waitFor(async () => expect(await contentOf([a, b, ended])).toEqual({ [a]: "A, more words", [b]: "B so far", [ended]: "Final text" }), { timeout: 5000 });
+    await vi.waitFor(async () => expect(await contentOf([a, b, ended])).toEqual({ [a]: "A, first words and more", [b]: "B so far", [ended]: "Final text" }), { timeout: 5000 });
     expect(execute).toHaveBeenCalledTimes(1);
 
     // A forgotten answer (it is ending and writes its own final row) is not written again.
-    progress.update(a, "A, after the end");
+    progress.update(a, "A, first words and more after the end");
     progress.forget(a);
-    progress.update(b, "B, later");
+    progress.update(b, "B so far, and later");
     await progress.close();
-    expect(await contentOf([a, b])).toEqual({ [a]: "A, more words", [b]: "B, later" });
+    expect(await contentOf([a, b])).toEqual({ [a]: "A, first words and more", [b]: "B so far, and later" });
     expect(execute).toHaveBeenCalledTimes(2);
+    // That second write sent only what the row lacked.
+    const sent = new PgDialect().sqlToQuery(execute.mock.calls[1]![0] as SQL).params;
+    expect(sent).toContain(", and later");
+    expect(sent).not.toContain("B so far, and later");
     execute.mockRestore();
+  });
+
+  it("sends the whole text again after a write that failed, since it may or may not have reached the row", async () => {
+    const t = await createTestTenant(app);
+    const session = await t.owner.api.session.create({ title: "progress after a failure" });
+    const a = await answerRow(session, "streaming", "");
+    const progress = createAnswerProgress({ db: app.db, log: app.log }, 10);
+    progress.update(a, "one ");
+    await vi.waitFor(async () => expect(await contentOf([a])).toEqual({ [a]: "one " }), { timeout: 5000 });
+    // The next write fails after reaching Postgres (its update applied, its answer lost).
+    const execute = app.db.execute.bind(app.db);
+    const failOnce = vi.spyOn(app.db, "execute").mockImplementationOnce(
+      (query) => execute(query).then(() => Promise.reject(new Error("connection lost after the commit"))) as unknown as ReturnType<typeof execute>,
+    );
+    progress.update(a, "one two ");
+    await vi.waitFor(() => expect(failOnce).toHaveBeenCalledTimes(1), { timeout: 5000 });
+    progress.update(a, "one two three");
+    await progress.close();
+    expect(await contentOf([a])).toEqual({ [a]: "one two three" });
+    failOnce.mockRestore();
   });
 });

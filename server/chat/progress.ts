@@ -17,40 +17,64 @@ export const PROGRESS_WRITE_MS = 2_000;
 const ROWS_PER_WRITE = 200;
 
 export function createAnswerProgress(deps: { db: Db; log: Logger }, everyMs = PROGRESS_WRITE_MS) {
-  /** Each answer's latest text not written yet. */
-  let pending = new Map<string, string>();
+  /**
+   * Each answer running here: its latest text not written yet, and how much of its text its row
+   * holds for sure (null: not known, so the next write sends the whole text). A write then sends
+   * only what the row lacks: a long answer's whole text every interval was most of the bytes
+   * this instance sent Postgres.
+   */
+  const answers = new Map<string, { pending: string | null; written: number | null }>();
+  let due: string[] = [];
   let timer: NodeJS.Timeout | null = null;
   let writing: Promise<void> = Promise.resolve();
 
-  async function write(batch: Map<string, string>) {
-    const rows = [...batch];
-    for (let i = 0; i < rows.length; i += ROWS_PER_WRITE) {
-      const values = rows.slice(i, i + ROWS_PER_WRITE).map(([id, content]) => sql`(${id}::uuid, ${content})`);
-      // Only rows still streaming: an answer that ended meanwhile keeps its final text.
-      await deps.db.execute(sql`update ${messages} set content = progress.content, updated_at = now()
-        from (values ${sql.join(values, sql`, `)}) as progress(id, content)
-        where ${messages.id} = progress.id and ${messages.status} = 'streaming'`);
+  async function write(ids: string[]) {
+    for (let i = 0; i < ids.length; i += ROWS_PER_WRITE) {
+      const rows = ids.slice(i, i + ROWS_PER_WRITE).flatMap((id) => {
+        const answer = answers.get(id);
+        if (!answer || answer.pending === null) return [];
+        const content = answer.pending;
+        answer.pending = null;
+        const whole = answer.written === null || content.length < answer.written;
+        return [{ id, answer, content, whole, text: whole ? content : content.slice(answer.written!) }];
+      });
+      if (rows.length === 0) continue;
+      const values = rows.map((r) => sql`(${r.id}::uuid, ${r.text}, ${r.whole}::boolean)`);
+      try {
+        // Only rows still streaming: an answer that ended meanwhile keeps its final text.
+        await deps.db.execute(sql`update ${messages} set content = case when progress.whole then progress.text else ${messages.content} || progress.text end, updated_at = now()
+          from (values ${sql.join(values, sql`, `)}) as progress(id, text, whole)
+          where ${messages.id} = progress.id and ${messages.status} = 'streaming'`);
+        for (const r of rows) r.answer.written = r.content.length;
+      } catch (error) {
+        // Whether it reached the rows is unknown: their next write sends the whole text.
+        for (const r of rows) r.answer.written = null;
+        deps.log.warn({ err: error, answers: rows.length }, "progress write failed");
+      }
     }
   }
 
   function flush() {
     timer = null;
-    const batch = pending;
-    pending = new Map();
-    if (batch.size === 0) return writing;
-    writing = writing.then(() => write(batch)).catch((error: unknown) => deps.log.warn({ err: error, answers: batch.size }, "progress write failed"));
+    const ids = due;
+    due = [];
+    if (ids.length === 0) return writing;
+    writing = writing.then(() => write(ids));
     return writing;
   }
 
   return {
-    /** The answer's text so far; written with the next batch. */
+    /** The answer's text so far (each call's text extends the last's); written with the next batch. */
     update(messageId: string, content: string) {
-      pending.set(messageId, content);
+      let answer = answers.get(messageId);
+      if (!answer) answers.set(messageId, (answer = { pending: null, written: null }));
+      if (answer.pending === null) due.push(messageId);
+      answer.pending = content;
       timer ??= setTimeout(() => void flush(), everyMs).unref();
     },
     /** The answer is ending: its final write is its own, nothing more goes out for it. */
     forget(messageId: string) {
-      pending.delete(messageId);
+      answers.delete(messageId);
     },
     /** Writes what is pending now and stops. */
     async close() {
