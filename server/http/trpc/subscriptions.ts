@@ -108,12 +108,22 @@ export async function streamSubscription(ctx: Context, req: IncomingMessage, res
 }
 
 /**
+ * An answer delta, `{ type: "answer", delta }`, the bulk of every stream: nothing but JSON in it, so
+ * superjson's output is `{ json: <it> }` with no meta, written without walking it.
+ */
+function isAnswerDelta(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const { type, delta } = value as { type?: unknown; delta?: unknown };
+  return type === "answer" && typeof delta === "string" && Object.keys(value).length === 2;
+}
+
+/**
  * A subscription's values as tRPC's messages, resuming after `lastEventId`: a tracked value under
  * its id; an untracked one after a tracked one clears the client's resume id, then restores it, as
  * tRPC writes it.
  */
 function trpcMessages(lastEventId: string | null): (value: unknown) => string {
-  const data = (v: unknown) => JSON.stringify(config.transformer.output.serialize(v));
+  const data = (v: unknown) => (isAnswerDelta(v) ? `{"json":${JSON.stringify(v)}}` : JSON.stringify(config.transformer.output.serialize(v)));
   return (value) => {
     if (isTrackedEnvelope(value)) {
       lastEventId = String(value[0]);
