@@ -3,6 +3,7 @@
  * Baseline: reading the missed events with one XRANGE on an open connection of the same Redis.
  */
 import { randomUUID } from "node:crypto";
+import { EventSource } from "eventsource";
 import type { Ctx } from "../lib/context";
 import { openRedis } from "../lib/raw";
 import { latencyRow, type ScenarioResult } from "../lib/report";
@@ -12,8 +13,34 @@ import { withTimeout } from "./s1-latency";
 
 const BACKLOG = 40;
 
+/**
+ * How a resuming client reads: Parley's tRPC client (`chat.stream.subscribe`), or the plain reader
+ * scenario 8 reads the peer with (an `eventsource` EventSource on tRPC's SSE URL, the resume id in
+ * its input), so the two servers are compared through the same client.
+ */
+type Reader = "trpc" | "plain";
+
+/** Opens a resuming subscription; `onFirst` gets the first event's id and arrival time. */
+function resumeWith(reader: Reader, target: Target, input: { sessionId: string; messageId: string; lastEventId: string }, onFirst: (id: string, at: number) => void) {
+  if (reader === "trpc") {
+    const sub = subscribe(target.client(), input, (id, _e, at) => onFirst(id, at));
+    return { first: sub.first, close: () => sub.unsubscribe() };
+  }
+  const url = `${target.instance.url}/api/trpc/chat.stream?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+  const authorization = `Bearer ${target.apiKey}`;
+  const es = new EventSource(url, { fetch: (u, init) => fetch(u, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization } }) });
+  const first = new Promise<void>((resolve) => {
+    es.onmessage = (m: MessageEvent<string>) => {
+      onFirst(m.lastEventId, now());
+      resolve();
+    };
+  });
+  es.onerror = () => {};
+  return { first, close: () => es.close() };
+}
+
 /** Reconnects `warmup + samples` times to one answer whose stream holds BACKLOG events, each from a random point. */
-export async function parleyResume(target: Target, warmup: number, samples: number): Promise<number[]> {
+export async function parleyResume(target: Target, warmup: number, samples: number, reader: Reader = "trpc"): Promise<number[]> {
   const answer = (await createStreamingAnswers(target, 1))[0]!;
   const { ids: [startId] } = await target.append(answer.sessionId, answer.messageId, [startEvent(answer)]);
   const { ids } = await target.append(
@@ -22,7 +49,6 @@ export async function parleyResume(target: Target, warmup: number, samples: numb
     Array.from({ length: BACKLOG }, (_, i) => ({ type: "answer" as const, delta: `word${i} ` })),
   );
   const all = [startId, ...ids];
-  const client = target.client();
   const times: number[] = [];
   try {
     for (let i = 0; i < warmup + samples; i++) {
@@ -31,14 +57,14 @@ export async function parleyResume(target: Target, warmup: number, samples: numb
       let firstId = "";
       let firstAt = 0;
       const t0 = now();
-      const sub = subscribe(client, { ...answer, lastEventId }, (id, _e, at) => {
+      const sub = resumeWith(reader, target, { ...answer, lastEventId }, (id, at) => {
         if (!firstAt) {
           firstAt = at;
           firstId = id;
         }
       });
       await withTimeout(sub.first, 10_000, "the first missed event");
-      sub.unsubscribe();
+      sub.close();
       // Delivery may merge the missed answer events into one message carrying the last one's id
       // (contract, Answers): the first message must hold event k, so its id is k's or a later one.
       if (all.indexOf(firstId) < k) throw new Error(`resume from ${lastEventId} gave ${firstId}, expected ${all[k]} or a later id`);
@@ -77,14 +103,18 @@ export async function rawResume(redisUrl: string, prefix: string, warmup: number
 export async function run(ctx: Ctx, target = ctx.target, tag = "servers"): Promise<ScenarioResult> {
   const { resumeWarmup, resumeSamples, rounds } = ctx.sizes;
   const parley: number[] = [];
+  const plain: number[] = [];
   const raw: number[] = [];
   for (let r = 0; r < rounds; r++) {
     parley.push(...(await parleyResume(target, resumeWarmup, resumeSamples)));
+    plain.push(...(await parleyResume(target, resumeWarmup, resumeSamples, "plain")));
     raw.push(...(await rawResume(ctx.redisUrl, ctx.prefix, resumeWarmup, resumeSamples)));
   }
   const p = summarize(parley);
+  const pPlain = summarize(plain);
   const b = summarize(raw);
   ctx.figures.set(`s2.${tag}`, p);
+  ctx.figures.set(`s2.${tag}.plain`, pPlain);
   ctx.figures.set("s2.raw", b);
   return {
     id: "s2",
@@ -94,8 +124,12 @@ An answer's stream holds a start event and ${BACKLOG} answer events (appended wi
 events a client missed). Each sample opens a new \`chat.stream\` subscription with \`lastEventId\` set to a random earlier event
 (new SSE request through the real tRPC client: auth, session and message lookup, stream replay, then live follow) and times
 the call until the first missed event arrives in \`onData\`; the id is checked to be the one right after \`lastEventId\`. Then it
-unsubscribes. ${rounds} rounds × (${resumeWarmup} warm-up + ${resumeSamples} samples).
+unsubscribes. The same again through the plain reader scenario 8 reads the peer with (an \`eventsource\` EventSource on
+tRPC's SSE URL, \`lastEventId\` in its input): the server's part without the tRPC client's. ${rounds} rounds × (${resumeWarmup} warm-up + ${resumeSamples} samples) each.
 Baseline: \`XRANGE key (lastId + COUNT 500\` on an already open ioredis connection (the Redis work a resume cannot avoid).`,
-    rows: [latencyRow("reconnect → first missed event", p, b, { text: "p50 ≤ 5 ms", check: (s) => s.p50 <= 5 })],
+    rows: [
+      latencyRow("reconnect → first missed event", p, b, { text: "p50 ≤ 5 ms", check: (s) => s.p50 <= 5 }),
+      latencyRow("reconnect → first missed event, plain EventSource reader", pPlain, b, { text: "" }),
+    ],
   };
 }

@@ -179,10 +179,12 @@ raw baselines (re-measured here, interleaved) as scenarios 1–3: latency = chun
 resume = new request with \`skip\` = characters already received → first missed chunk (checked); throughput = ${throughputEvents.toLocaleString("en-US")}
 chunks enqueued ${BATCH} at a time → last received. How the peer moves data: an \`INCR\`/\`SET\` sentinel per stream, chunks kept
 in the producer's memory (lost with it: a producer crash cannot be resumed), one \`PUBLISH\` per chunk per listener, awaited
-before the next chunk is read; a resume asks the producer over pub/sub and gets the missed text as one message.`,
+before the next chunk is read; a resume asks the producer over pub/sub and gets the missed text as one message. The Parley
+column is scenarios 1–3's figure; for resume, the one read through the same \`eventsource\` client as the peer (scenario 2's
+plain reader), so both servers are compared without the tRPC client's own time.`,
       rows: [
         latencyRow("1. append → receive", l, summarize(raw1), { text: "" }, { beside: ctx.figures.get("s1.servers") ?? null }),
-        latencyRow("2. reconnect → first missed event", rs, summarize(raw2), { text: "" }, { beside: ctx.figures.get("s2.servers") ?? null }),
+        latencyRow("2. reconnect → first missed event", rs, summarize(raw2), { text: "" }, { beside: ctx.figures.get("s2.servers.plain") ?? null }),
         rateRow("3. events through one subscription", "events/s", t, rateSummary(raw3), { text: "" }, { beside: ctx.figures.get("s3.servers") ?? null }),
       ],
     };
