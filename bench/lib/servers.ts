@@ -168,6 +168,18 @@ export function redisPid(): number | null {
   return out.length === 1 ? Number(out[0]) : null;
 }
 
+/** CPU time (ms) used so far by the local PostgreSQL server's processes now running (backends that exited meanwhile are not counted). */
+export function postgresCpuMs(): number {
+  const pids = spawnSync("pgrep", ["-x", "postgres"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
+  return pids.reduce((sum, pid) => {
+    try {
+      return sum + cpuMsOf(Number(pid));
+    } catch {
+      return sum; // exited since pgrep
+    }
+  }, 0);
+}
+
 /** Resident set size of a process in bytes (Linux). */
 export function rssOf(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");

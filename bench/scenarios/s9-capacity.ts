@@ -10,7 +10,7 @@ import http from "node:http";
 import { createParser } from "eventsource-parser";
 import type { Ctx } from "../lib/context";
 import type { Row, ScenarioResult } from "../lib/report";
-import { cpuMsOf, freePort, GC_ON_SIGNAL_ARGS, machineBusyMs, redisPid, rssOf, settledRss, startScript } from "../lib/servers";
+import { cpuMsOf, freePort, GC_ON_SIGNAL_ARGS, machineBusyMs, postgresCpuMs, redisPid, rssOf, settledRss, startScript } from "../lib/servers";
 import { now, sleep, summarize, type Summary } from "../lib/stats";
 import type { Target } from "../lib/target";
 
@@ -33,8 +33,8 @@ interface StepResult {
   loop?: { lagP99Ms: number; lagMaxMs: number; gcPercent: number };
   /** The bench process's own CPU over the hold (its subscribers), in % of one core. */
   clientCpu: number;
-  /** Over the hold, in % of one core: the whole machine (of cores × 100), Redis, and the paced model's process. */
-  machine: { busy: number; redis: number; model: number };
+  /** Over the hold, in % of one core: the whole machine (of cores × 100), Redis, Postgres and the paced model's process. */
+  machine: { busy: number; redis: number; postgres: number; model: number };
   held: boolean;
   why?: string;
 }
@@ -209,15 +209,15 @@ interface Model {
   pid: number;
 }
 
-/** CPU so far (ms) of the machine, Redis and the model; `since` turns two readings into % of a core over `ms`. */
+/** CPU so far (ms) of the machine, Redis, Postgres and the model; the function it returns turns a second reading into % of a core over `ms`. */
 function machineCpu(model: Model) {
   const redis = redisPid();
-  const read = () => ({ busy: machineBusyMs(), redis: redis === null ? NaN : cpuMsOf(redis), model: cpuMsOf(model.pid) });
+  const read = () => ({ busy: machineBusyMs(), redis: redis === null ? NaN : cpuMsOf(redis), postgres: postgresCpuMs(), model: cpuMsOf(model.pid) });
   const from = read();
   return (ms: number) => {
     const to = read();
     const pct = (key: keyof typeof to) => ((to[key] - from[key]) / ms) * 100;
-    return { busy: pct("busy"), redis: pct("redis"), model: pct("model") };
+    return { busy: pct("busy"), redis: pct("redis"), postgres: pct("postgres"), model: pct("model") };
   };
 }
 
@@ -232,7 +232,7 @@ async function step(ctx: Ctx, system: System, model: Model, n: number, holdMs: n
     rssMiB: rssOf(system.pid) / MiB,
     liveRssMiB: NaN,
     clientCpu: NaN,
-    machine: { busy: NaN, redis: NaN, model: NaN },
+    machine: { busy: NaN, redis: NaN, postgres: NaN, model: NaN },
     held: false,
     ...partial,
   });
@@ -292,7 +292,7 @@ async function step(ctx: Ctx, system: System, model: Model, n: number, holdMs: n
 }
 
 const machineText = (r: StepResult) =>
-  `machine ${r.machine.busy.toFixed(0)} % of ${os.cpus().length * 100} % (Redis ${r.machine.redis.toFixed(0)} %, model ${r.machine.model.toFixed(0)} %, bench client ${r.clientCpu.toFixed(0)} %)`;
+  `machine ${r.machine.busy.toFixed(0)} % of ${os.cpus().length * 100} % (Redis ${r.machine.redis.toFixed(0)} %, Postgres ${r.machine.postgres.toFixed(0)} %, model ${r.machine.model.toFixed(0)} %, bench client ${r.clientCpu.toFixed(0)} %)`;
 
 const loopText = (r: StepResult) =>
   r.loop ? `, event-loop delay p99 ${r.loop.lagP99Ms.toFixed(0)} ms (max ${r.loop.lagMaxMs.toFixed(0)}), GC ${r.loop.gcPercent.toFixed(1)} % of the hold` : "";
