@@ -61,12 +61,12 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   cleanupRedisPrefix(onRedisPrefix);
   ctx.log("s10: soak on one Redis");
   const one = await soakOn(ctx, { REDIS_URL }, onRedisPrefix);
-  ctx.log(formatSoakFigures("s9 one Redis", one.figures));
+  ctx.log(formatSoakFigures("s10 one Redis", one.figures));
   ctx.log("s10: soak on a 3-master Redis Cluster");
   const cluster = await startRedisCluster();
   onCleanup(() => cluster.stop());
   const many = await soakOn(ctx, { REDIS_CLUSTER_NODES: cluster.urls.join(",") }, newPrefix("soak"));
-  ctx.log(formatSoakFigures("s9 cluster", many.figures));
+  ctx.log(formatSoakFigures("s10 cluster", many.figures));
   await cluster.stop();
 
   const ok = (r: Run) => r.problems.length === 0 && r.soak.failures.length === 0 && r.soak.answers.length === ctx.sizes.soakSessions * ctx.sizes.soakQuestions;
