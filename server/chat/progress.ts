@@ -24,52 +24,47 @@ export function createAnswerProgress(deps: { db: Db; log: Logger }, everyMs = PR
    * this instance sent Postgres.
    */
   const answers = new Map<string, { pending: string | null; written: number | null }>();
-  let due: string[] = [];
   let timer: NodeJS.Timeout | null = null;
   let writing: Promise<void> = Promise.resolve();
 
-  async function write(ids: string[]) {
-    for (let i = 0; i < ids.length; i += ROWS_PER_WRITE) {
-      const rows = ids.slice(i, i + ROWS_PER_WRITE).flatMap((id) => {
-        const answer = answers.get(id);
-        if (!answer || answer.pending === null) return [];
-        const content = answer.pending;
-        answer.pending = null;
-        const whole = answer.written === null || content.length < answer.written;
-        return [{ id, answer, content, whole, text: whole ? content : content.slice(answer.written!) }];
-      });
-      if (rows.length === 0) continue;
-      const values = rows.map((r) => sql`(${r.id}::uuid, ${r.text}, ${r.whole}::boolean)`);
+  /** Writes every answer's pending text, ROWS_PER_WRITE rows a statement. */
+  async function write() {
+    const rows = [...answers].flatMap(([id, answer]) => {
+      if (answer.pending === null) return [];
+      const content = answer.pending;
+      answer.pending = null;
+      const whole = answer.written === null || content.length < answer.written;
+      return [{ id, answer, content, whole, text: whole ? content : content.slice(answer.written!) }];
+    });
+    for (let i = 0; i < rows.length; i += ROWS_PER_WRITE) {
+      const batch = rows.slice(i, i + ROWS_PER_WRITE);
+      const values = batch.map((r) => sql`(${r.id}::uuid, ${r.text}, ${r.whole}::boolean)`);
       try {
         // Only rows still streaming: an answer that ended meanwhile keeps its final text.
         await deps.db.execute(sql`update ${messages} set content = case when progress.whole then progress.text else ${messages.content} || progress.text end, updated_at = now()
           from (values ${sql.join(values, sql`, `)}) as progress(id, text, whole)
           where ${messages.id} = progress.id and ${messages.status} = 'streaming'`);
-        for (const r of rows) r.answer.written = r.content.length;
+        for (const r of batch) r.answer.written = r.content.length;
       } catch (error) {
         // Whether it reached the rows is unknown: their next write sends the whole text.
-        for (const r of rows) r.answer.written = null;
-        deps.log.warn({ err: error, answers: rows.length }, "progress write failed");
+        for (const r of batch) r.answer.written = null;
+        deps.log.warn({ err: error, answers: batch.length }, "progress write failed");
       }
     }
   }
 
   function flush() {
     timer = null;
-    const ids = due;
-    due = [];
-    if (ids.length === 0) return writing;
-    writing = writing.then(() => write(ids));
+    writing = writing.then(write);
     return writing;
   }
 
   return {
     /** The answer's text so far (each call's text extends the last's); written with the next batch. */
     update(messageId: string, content: string) {
-      let answer = answers.get(messageId);
-      if (!answer) answers.set(messageId, (answer = { pending: null, written: null }));
-      if (answer.pending === null) due.push(messageId);
-      answer.pending = content;
+      const answer = answers.get(messageId);
+      if (answer) answer.pending = content;
+      else answers.set(messageId, { pending: content, written: null });
       timer ??= setTimeout(() => void flush(), everyMs).unref();
     },
     /** The answer is ending: its final write is its own, nothing more goes out for it. */
