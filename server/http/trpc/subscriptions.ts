@@ -108,13 +108,13 @@ export async function streamSubscription(ctx: Context, req: IncomingMessage, res
 }
 
 /**
- * An answer delta, `{ type: "answer", delta }`, the bulk of every stream: nothing but JSON in it, so
- * superjson's output is `{ json: <it> }` with no meta, written without walking it.
+ * A plain object of strings only (an answer delta, the bulk of every stream, among them): superjson
+ * has nothing to note in it, so its form is `{ json: <it> }`, written without superjson's walk.
  */
-function isAnswerDelta(value: unknown): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  const { type, delta } = value as { type?: unknown; delta?: unknown };
-  return type === "answer" && typeof delta === "string" && Object.keys(value).length === 2;
+function isStringRecord(value: unknown): value is Record<string, string> {
+  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) if (typeof (value as Record<string, unknown>)[key] !== "string") return false;
+  return true;
 }
 
 /**
@@ -123,7 +123,7 @@ function isAnswerDelta(value: unknown): boolean {
  * tRPC writes it.
  */
 function trpcMessages(lastEventId: string | null): (value: unknown) => string {
-  const data = (v: unknown) => (isAnswerDelta(v) ? `{"json":${JSON.stringify(v)}}` : JSON.stringify(config.transformer.output.serialize(v)));
+  const data = (v: unknown) => (isStringRecord(v) ? `{"json":${JSON.stringify(v)}}` : JSON.stringify(config.transformer.output.serialize(v)));
   return (value) => {
     if (isTrackedEnvelope(value)) {
       lastEventId = String(value[0]);
