@@ -162,18 +162,22 @@ export function machineBusyMs(): number {
   return (user! + nice! + system! + irq! + softirq! + steal!) * (1000 / 100);
 }
 
+/** The pids of the processes named exactly `name`. */
+function pidsNamed(name: string): number[] {
+  return spawnSync("pgrep", ["-x", name], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean).map(Number);
+}
+
 /** The pid of the local redis-server, when there is exactly one we can see (for CPU accounting). */
 export function redisPid(): number | null {
-  const out = spawnSync("pgrep", ["-x", "redis-server"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
-  return out.length === 1 ? Number(out[0]) : null;
+  const pids = pidsNamed("redis-server");
+  return pids.length === 1 ? pids[0]! : null;
 }
 
 /** CPU time (ms) used so far by the local PostgreSQL server's processes now running (backends that exited meanwhile are not counted). */
 export function postgresCpuMs(): number {
-  const pids = spawnSync("pgrep", ["-x", "postgres"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
-  return pids.reduce((sum, pid) => {
+  return pidsNamed("postgres").reduce((sum, pid) => {
     try {
-      return sum + cpuMsOf(Number(pid));
+      return sum + cpuMsOf(pid);
     } catch {
       return sum; // exited since pgrep
     }

@@ -44,6 +44,17 @@ const LOCK_TTL_SECONDS = 1800;
 const benchLease = (answer: { sessionId: string; messageId: string }) => forAnswer({ ...answer, instanceId: "bench" });
 export const STREAM_TTL = 3600;
 
+/**
+ * `chat.stream`'s SSE URL, for readers that bypass the tRPC client: the input superjson-serialized
+ * in the query (each event's data is then `{ json }`), with the header that authorizes it.
+ */
+export function chatStreamRequest(target: Pick<Target, "instance" | "apiKey">, input: { sessionId: string; messageId: string; lastEventId?: string }) {
+  return {
+    url: `${target.instance.url}/api/trpc/chat.stream?input=${encodeURIComponent(JSON.stringify({ json: input }))}`,
+    headers: { authorization: `Bearer ${target.apiKey}` },
+  };
+}
+
 export function stamp(events: EventTemplate[], t: number): StreamEvent[] {
   return events.map((e) => (e.type === "answer" ? { ...e, delta: e.delta.replace("$T", t.toFixed(3)) } : e));
 }

@@ -8,7 +8,7 @@ import type { Ctx } from "../lib/context";
 import { openRedis } from "../lib/raw";
 import { latencyRow, type ScenarioResult } from "../lib/report";
 import { now, sleep, summarize } from "../lib/stats";
-import { createStreamingAnswers, finishAnswers, startEvent, subscribe, type Target } from "../lib/target";
+import { chatStreamRequest, createStreamingAnswers, finishAnswers, startEvent, subscribe, type Target } from "../lib/target";
 import { withTimeout } from "./s1-latency";
 
 const BACKLOG = 40;
@@ -26,9 +26,8 @@ function resumeWith(reader: Reader, target: Target, input: { sessionId: string; 
     const sub = subscribe(target.client(), input, (id, _e, at) => onFirst(id, at));
     return { first: sub.first, close: () => sub.unsubscribe() };
   }
-  const url = `${target.instance.url}/api/trpc/chat.stream?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
-  const authorization = `Bearer ${target.apiKey}`;
-  const es = new EventSource(url, { fetch: (u, init) => fetch(u, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization } }) });
+  const { url, headers } = chatStreamRequest(target, input);
+  const es = new EventSource(url, { fetch: (u, init) => fetch(u, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) });
   const first = new Promise<void>((resolve) => {
     es.onmessage = (m: MessageEvent<string>) => {
       onFirst(m.lastEventId, now());

@@ -12,7 +12,7 @@ import type { Ctx } from "../lib/context";
 import type { Row, ScenarioResult } from "../lib/report";
 import { cpuMsOf, freePort, GC_ON_SIGNAL_ARGS, machineBusyMs, postgresCpuMs, redisPid, rssOf, settledRss, startScript } from "../lib/servers";
 import { now, sleep, summarize, type Summary } from "../lib/stats";
-import type { Target } from "../lib/target";
+import { chatStreamRequest, type Target } from "../lib/target";
 
 const PACE_MS = 33;
 const LATENCY_LIMIT_MS = 100;
@@ -149,10 +149,6 @@ function followSse(url: string, headers: Record<string, string>, eventOf: (data:
 function parleySystem(target: Target): System & { sessions: string[] } {
   const client = target.client();
   const sessions: string[] = [];
-  const auth = { authorization: `Bearer ${target.apiKey}` };
-  // tRPC's SSE wire format: the input superjson-serialized in the query, each event's data `{ json }`.
-  const streamUrl = (input: { sessionId: string; messageId: string }) =>
-    `${target.instance.url}/api/trpc/chat.stream?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
   return {
     label: "Parley",
     pid: target.instance.pid,
@@ -171,7 +167,8 @@ function parleySystem(target: Target): System & { sessions: string[] } {
         const batch = await Promise.all(
           sessions.slice(i, Math.min(n, i + 50)).map(async (sessionId, j) => {
             const turn = await client.chat.send.mutate({ sessionId, query: `bench run=${run} answer=${i + j}` });
-            return followSse(streamUrl({ sessionId, messageId: turn.assistantMessage.id }), auth, (data) => (JSON.parse(data) as { json: { type: string; delta?: string } }).json);
+            const { url, headers } = chatStreamRequest(target, { sessionId, messageId: turn.assistantMessage.id });
+            return followSse(url, headers, (data) => (JSON.parse(data) as { json: { type: string; delta?: string } }).json);
           }),
         );
         followed.push(...batch);
