@@ -188,8 +188,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
             lastEventAt = at;
           }
           await stopping;
-          if (!ended)
-            result.failures.push(`question ${n}: ${signal.aborted ? `no terminal event within ${timeoutMs / 1000} s` : "the stream ended without a terminal event"}`);
+          if (!ended) {
+            const why = signal.aborted ? `no terminal event within ${timeoutMs / 1000} s` : "the stream ended without a terminal event";
+            const seen = `${deltas} deltas, ${text.length} chars, the last event ${((performance.now() - lastEventAt) / 1000).toFixed(1)} s before`;
+            result.failures.push(`question ${n} (${messageId || "not sent"}): ${why}; ${seen}`);
+          }
         } catch (error) {
           result.failures.push(`question ${n} (${messageId || "not sent"}): ${describeError(error)}`);
         }

@@ -1,4 +1,5 @@
 import { openDb, type Db, type DbHandle } from "../../db";
+import { endedAnswer, type AnswerRow } from "../chat/answers";
 import { createAnswerProgress, type AnswerProgress } from "../chat/progress";
 import { createAnswerRunner, type AnswerRunner } from "../chat/runner";
 import { bootstrap, createCallerCache, purgeExpiredWebSessions, type CallerCache } from "../auth/accounts";
@@ -50,6 +51,8 @@ export interface App {
   limits: RateLimits;
   /** The answer streams this instance serves, counted per key and ended on revocation or sign-out. */
   openStreams: OpenStreams;
+  /** An answer's row once it has ended, for a follower whose stream went silent (chat/streams.ts). */
+  endedAnswer(sessionId: string, messageId: string): Promise<AnswerRow | null>;
   close(): Promise<void>;
 }
 
@@ -152,6 +155,7 @@ export async function createApp(
       windowSeconds: options.rateLimitWindowSeconds,
       onRefused: (limit) => metrics.rateLimited.inc({ limit }),
     }),
+    endedAnswer: (sessionId, messageId) => endedAnswer({ db: dbHandle.db, store, keys }, sessionId, messageId),
     openStreams: createOpenStreams({ perKey: env.PARLEY_STREAMS_PER_KEY, onRefused: () => metrics.rateLimited.inc({ limit: "streams" }) }),
     llmContext: createContextManager({
       store,

@@ -7,6 +7,7 @@ import type { App } from "../boot/app";
 import type { StreamEvent } from "./events";
 import { acquire, forAnswer, release } from "./lease";
 import { interruptDeadAnswers } from "./recovery";
+import { recordAnswerAccess } from "./answerAccess";
 import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing/app";
 import { ask, readAnswerWithIds, waitForAnswerEnd, type TrackedEvent } from "../testing/answers";
 
@@ -323,6 +324,39 @@ describe("limits and lifecycle", () => {
     expect(textOf(events)).toBe("Partial answer, cut");
     expect(await interruptDeadAnswers(app)).toBe(0);
   });
+
+  it("an answer whose instance died between its final row and its terminal event: its followers end from the row", async () => {
+    const s = await api.session.create({ title: "died at the end" });
+    const requestId = randomUUID();
+    const messageId = randomUUID();
+    await app.db.insert(messages).values([
+      { sessionId: s.id, tenantId: s.tenantId, userId: s.userId, requestId, role: "user", content: "q", status: "completed" },
+      { id: messageId, sessionId: s.id, tenantId: s.tenantId, userId: s.userId, requestId, role: "assistant", content: "", status: "streaming", createdAt: new Date(Date.now() + 1) },
+    ]);
+    const lease = forAnswer({ sessionId: s.id, messageId, instanceId: "dead" });
+    expect(await acquire(app, lease)).toBe(true);
+    await recordAnswerAccess(app, { sessionId: s.id, messageId }, { tenantId: s.tenantId, userId: s.userId, requestId });
+    const [startId] = await app.store.append(
+      app.keys.stream(s.id, messageId),
+      [
+        { type: "start", requestId, sessionId: s.id, messageId, model: "m" },
+        { type: "answer", delta: "Every word" },
+      ],
+      60,
+    );
+    const following = readAnswerWithIds(api, { sessionId: s.id, messageId });
+    await new Promise((r) => setTimeout(r, 100));
+    // The instance wrote the row, then died before its last batch and the terminal event reached the stream.
+    await app.db.update(messages).set({ status: "completed", content: "Every word, kept", durationMs: 7 }).where(eq(messages.id, messageId));
+    // A follower resuming while the dead instance's lease still holds follows the answer as live.
+    const resuming = readAnswerWithIds(api, { sessionId: s.id, messageId, lastEventId: startId });
+    await new Promise((r) => setTimeout(r, 100));
+    await release(app, lease); // it lapses
+    for (const events of await Promise.all([following, resuming])) {
+      expect(textOf(events)).toBe("Every word, kept");
+      expect(events.at(-1)!.event).toMatchObject({ type: "complete", content: "Every word, kept", durationMs: 7 });
+    }
+  }, 20_000);
 
   it("session.generateTitle titles from the first question and stores it", async () => {
     const s = await api.session.create();

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { and, eq, inArray, or, sql } from "drizzle-orm";
+import { and, eq, inArray, ne, or, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Db } from "../../db";
 import { messages, sessions } from "../../db/schema";
 import type { AnswerRunner } from "./runner";
-import { acquire, forAnswer, forSwitch, release, type Lease } from "./lease";
+import { acquire, forAnswer, forSwitch, isHeldBy, release, type Lease } from "./lease";
 import { terminalEventOf, type FollowedAnswer } from "./streams";
 import { liveAnswerFromStore, recordAnswerAccess, type AnswerAccessDeps } from "./answerAccess";
 import type { Caller } from "../auth/accounts";
@@ -142,6 +142,19 @@ export async function getAnswer(deps: { db: Db }, caller: Caller, sessionId: str
   if (row) return { ...toMessage(row), durationMs: row.durationMs, error: row.error };
   await getSession(deps.db, caller, sessionId, access);
   throw notFound("Message");
+}
+
+/**
+ * Answer `messageId`'s row once it has ended; null while its lease is held (it runs) or its row is
+ * `streaming` (it runs, or its dead instance's sweeper has yet to end it).
+ */
+export async function endedAnswer(deps: { db: Db } & Pick<AnswerAccessDeps, "store" | "keys">, sessionId: string, messageId: string): Promise<AnswerRow | null> {
+  if (await isHeldBy(deps, sessionId, messageId)) return null;
+  const [row] = await deps.db
+    .select(answerColumns)
+    .from(messages)
+    .where(and(eq(messages.id, messageId), eq(messages.sessionId, sessionId), ne(messages.status, "streaming")));
+  return row ? { ...toMessage(row), durationMs: row.durationMs, error: row.error } : null;
 }
 
 /**

@@ -16,3 +16,14 @@ export type TerminalEvent = Extract<StreamEvent, { type: "complete" | "stop" | "
 export function isTerminal(event: StreamEvent): event is TerminalEvent {
   return event.type === "complete" || event.type === "stop" || event.type === "error";
 }
+
+/** What a stream's events say the answer is, word for word (null before its `start`): the text its subscribers saw. */
+export function streamedText(events: readonly StreamEvent[]): string | null {
+  let content: string | null = null;
+  for (const event of events) {
+    if (event.type === "start") content = "";
+    else if (event.type === "answer") content = (content ?? "") + event.delta;
+    else if (event.type === "snapshot") content = event.content;
+  }
+  return content;
+}

@@ -4,7 +4,7 @@ import { messages } from "../../db/schema";
 import type { AnswerRunner } from "./runner";
 import { isHeldBy, LEASE_MS } from "./lease";
 import type { Env } from "../platform/env";
-import type { StreamEvent } from "./events";
+import { streamedText, type StreamEvent } from "./events";
 import type { Logger } from "../platform/log";
 import type { Metrics } from "../platform/metrics";
 import type { Keys } from "../platform/store/keys";
@@ -29,17 +29,6 @@ export interface RecoveryDeps {
   log: Logger;
 }
 
-/** What a stream's events say the answer was, word for word: the text its subscribers saw. */
-function contentFromEvents(events: StreamEvent[]): string | null {
-  let content: string | null = null;
-  for (const event of events) {
-    if (event.type === "start") content = "";
-    else if (event.type === "answer") content = (content ?? "") + event.delta;
-    else if (event.type === "snapshot") content = event.content;
-  }
-  return content;
-}
-
 /**
  * Marks `streaming` answers whose lease is gone as `interrupted`, keeping every word their stream
  * carried, and ends their streams with an `error` event. `where` narrows the candidates; answers
@@ -58,7 +47,7 @@ export async function interruptDeadAnswers(deps: RecoveryDeps, where?: ReturnTyp
     if (await isHeldBy(deps, c.sessionId, c.id)) continue;
     const streamKey = deps.keys.stream(c.sessionId, c.id);
     const entries = await deps.store.range(streamKey, null);
-    const streamed = contentFromEvents(entries.map((e) => e.data as StreamEvent));
+    const streamed = streamedText(entries.map((e) => e.data as StreamEvent));
     const content = streamed !== null && streamed.length >= c.content.length ? streamed : c.content;
     const message = "The server answering this question stopped; the answer is incomplete";
     const [row] = await deps.db

@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { StreamEvent } from "./events";
 import type { Message } from "../sessions/messages";
 import { createMetrics } from "../platform/metrics";
 import { createKeys } from "../platform/store/keys";
+import { compareStreamIds } from "../platform/store/follow";
 import { createMemoryStore } from "../platform/store/memory";
 import type { Store } from "../platform/store/types";
-import { mergeAnswers, readAnswerStream, terminalEventOf, type DeliveredEvent } from "./streams";
+import { mergeAnswers, readAnswerStream, terminalEventOf, type AnswerRecord, type DeliveredEvent, type StreamReadDeps } from "./streams";
 
 const keys = createKeys("parley:");
 const metrics = createMetrics();
@@ -33,9 +34,12 @@ function message(status: Message["status"]): Message {
   return { id: MESSAGE, sessionId: SESSION, status, content: status === "streaming" ? "" : words.join(""), references: [] } as unknown as Message;
 }
 
+/** A reader's dependencies; its answer's row is still `streaming` unless `endedAnswer` says otherwise. */
+const readDeps = (store: Store, endedAnswer: StreamReadDeps["endedAnswer"] = async () => null): StreamReadDeps => ({ store, keys, metrics, endedAnswer });
+
 async function read(store: Store, status: Message["status"], lastEventId: string | null, signal = new AbortController().signal) {
   const got: DeliveredEvent[] = [];
-  for await (const delivered of readAnswerStream({ store, keys, metrics }, message(status), lastEventId, signal)) got.push(delivered);
+  for await (const delivered of readAnswerStream(readDeps(store), message(status), lastEventId, signal)) got.push(delivered);
   return got;
 }
 
@@ -87,7 +91,7 @@ describe("delivery merges consecutive answer events", () => {
     await store.append(key, [start], 60);
     const got: DeliveredEvent[] = [];
     const reading = (async () => {
-      for await (const delivered of readAnswerStream({ store, keys, metrics }, message("streaming"), null, new AbortController().signal)) {
+      for await (const delivered of readAnswerStream(readDeps(store), message("streaming"), null, new AbortController().signal)) {
         got.push(delivered);
         // A slow subscriber: whatever arrives meanwhile comes merged in its next message.
         await sleep(20);
@@ -132,5 +136,57 @@ describe("an answer's terminal event", () => {
     await sleep(20);
     abort.abort();
     expect(await never).toBeNull();
+  });
+});
+
+describe("a live answer whose stream goes silent", () => {
+  let store: Store;
+  beforeEach(() => {
+    store = createMemoryStore();
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    return store.close();
+  });
+  const key = keys.stream(SESSION, MESSAGE);
+
+  it("is asked after 5 s of silence, then at doubling intervals; once its row has ended, its last words and end come from the row", async () => {
+    // Kept longer than the silence lasts (the store's clock is the fake one).
+    await store.append(key, [start, answer("w0 ")], 600);
+    let row: AnswerRecord | null = null;
+    const asked: number[] = [];
+    const t0 = Date.now();
+    const deps = readDeps(store, async () => {
+      asked.push(Date.now() - t0);
+      return row;
+    });
+    const got: DeliveredEvent[] = [];
+    const reading = (async () => {
+      for await (const delivered of readAnswerStream(deps, message("streaming"), null, new AbortController().signal)) got.push(delivered);
+    })();
+    // Deliveries keep it from asking.
+    for (let i = 1; i <= 8; i++) {
+      await vi.advanceTimersByTimeAsync(1_000);
+      await store.append(key, [answer(`w${i} `)], 600);
+    }
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(asked).toEqual([]);
+    // Silent from 8 s: asked at 13, 23, 43 s.
+    await vi.advanceTimersByTimeAsync(35_000);
+    expect(asked).toEqual([13_000, 23_000, 43_000]);
+    expect(got.map(({ event }) => event.type)).toEqual(["start", "answer", ...Array(8).fill("answer")]);
+    // Its instance finalised the row and died before writing its last word and the terminal event.
+    const content = words.slice(0, 10).join("");
+    row = { ...message("completed"), content, durationMs: 9 };
+    await vi.advanceTimersByTimeAsync(40_000);
+    expect(asked).toEqual([13_000, 23_000, 43_000, 83_000]);
+    vi.useRealTimers(); // the row's end comes after a moment's wait for the stream's own
+    await reading;
+    expect(text(got)).toBe(content);
+    expect(got.slice(-2).map(({ event }) => event)).toEqual([answer("w9 "), { type: "complete", content, durationMs: 9, model: "" }]);
+    const ids = got.map(({ id }) => id);
+    expect([...ids].sort(compareStreamIds)).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });

@@ -1,5 +1,5 @@
 import type { Env } from "../platform/env";
-import { isTerminal, type StreamEvent, type TerminalEvent } from "./events";
+import { isTerminal, streamedText, type StreamEvent, type TerminalEvent } from "./events";
 import type { Logger } from "../platform/log";
 import type { Message } from "../sessions/messages";
 import { compareStreamIds, resumeAfter } from "../platform/store/follow";
@@ -7,8 +7,15 @@ import type { Metrics } from "../platform/metrics";
 import type { Keys } from "../platform/store/keys";
 import type { Store, StreamEntry } from "../platform/store/types";
 
-/** What a reader of answer streams needs: the store, its keys, and the subscriber gauge it moves. */
-export type StreamReadDeps = Pick<StreamDeps, "store" | "keys"> & { metrics: Pick<Metrics, "streamSubscribers"> };
+/** What a reader of answer streams needs: the store, its keys, the subscriber gauge it moves, and ended answers' rows. */
+export type StreamReadDeps = Pick<StreamDeps, "store" | "keys"> & {
+  metrics: Pick<Metrics, "streamSubscribers">;
+  /**
+   * An answer's row once it has ended; null while it runs. Asked by a live follower that has heard
+   * nothing for a while (`followLive`).
+   */
+  endedAnswer(sessionId: string, messageId: string): Promise<AnswerRecord | null>;
+};
 
 /** Where answer streams live and how long they are kept. */
 export interface StreamDeps {
@@ -103,7 +110,7 @@ const TERMINAL_WAIT_MS = 3000;
 export const isStreamId = (id: string) => STREAM_ID.test(id);
 
 /** An answer's row, with what its terminal event needs. */
-type AnswerRecord = Message & { durationMs?: number | null; error?: string | null };
+export type AnswerRecord = Message & { durationMs?: number | null; error?: string | null };
 /** A live answer known from the store, not its row (chat/answerAccess.ts): what following its stream needs. */
 export type LiveAnswer = Pick<Message, "id" | "sessionId" | "requestId"> & { status: "streaming" };
 /** An answer to follow: its row, or, while it is live, what the store knows of it. */
@@ -162,58 +169,120 @@ export function mergeAnswers(entries: readonly StreamEntry[]): DeliveredEvent[] 
  * stream has expired is served from its row as `snapshot` + its terminal event (ids "0-1" and
  * "0-2", so a resume after either still works).
  */
-export async function* readAnswerStream(
-  { store, keys, metrics }: StreamReadDeps,
+export async function* readAnswerStream(deps: StreamReadDeps, message: FollowedAnswer, lastEventId: string | null, signal: AbortSignal): AsyncGenerator<DeliveredEvent> {
+  deps.metrics.streamSubscribers.inc();
+  try {
+    if (message.status !== "streaming") {
+      yield* readEnded(deps, message, lastEventId, signal);
+    } else {
+      const silent = yield* followLive(deps, message, lastEventId, signal);
+      if (silent) yield* readEnded(deps, silent.ended, silent.lastId, signal);
+    }
+  } finally {
+    deps.metrics.streamSubscribers.dec();
+  }
+}
+
+/** A live follower asks whether its answer has ended after this long without an event… */
+const SILENCE_CHECK_FIRST_MS = 5_000;
+/** …and again at twice the last interval, up to this one. */
+const SILENCE_CHECK_MAX_MS = 60_000;
+
+/**
+ * Follows a live answer's stream up to its terminal event. That event is written after the row,
+ * so an instance that dies between the two (or cannot reach the store then) leaves a final row and
+ * a stream that never ends; no sweeper looks at final rows. So a follower that has heard nothing
+ * for a while asks whether the answer has ended (`endedAnswer`), and when it has, stops following
+ * and returns the row, from which `readEnded` finishes. Returns null when the stream ended itself.
+ */
+async function* followLive(
+  deps: StreamReadDeps,
   message: FollowedAnswer,
   lastEventId: string | null,
   signal: AbortSignal,
-): AsyncGenerator<DeliveredEvent> {
-  metrics.streamSubscribers.inc();
+): AsyncGenerator<DeliveredEvent, { ended: AnswerRecord; lastId: string | null } | null> {
+  const silenced = new AbortController();
+  let ended = null as AnswerRecord | null; // set by `check`, outside this function's control flow
+  let lastId = lastEventId;
+  let heardAt = Date.now();
+  let interval = SILENCE_CHECK_FIRST_MS;
+  let timer: NodeJS.Timeout | undefined;
+  let following = true;
+  // One timer per follower, re-armed from its own callback: a delivery only notes the time.
+  const arm = (ms: number) => {
+    if (following) timer = setTimeout(() => void check(), ms).unref();
+  };
+  const check = async () => {
+    const silentMs = Date.now() - heardAt;
+    if (silentMs < interval) return arm(interval - silentMs);
+    ended = await deps.endedAnswer(message.sessionId, message.id).catch(() => null); // unknown now: ask again later
+    if (ended) return silenced.abort();
+    interval = Math.min(interval * 2, SILENCE_CHECK_MAX_MS);
+    arm(interval);
+  };
+  arm(interval);
   try {
-    const key = keys.stream(message.sessionId, message.id);
-    if (message.status === "streaming") {
-      for await (const batch of store.follow(key, lastEventId, signal)) {
-        for (const delivered of mergeAnswers(batch)) {
-          yield delivered;
-          if (isTerminal(delivered.event)) return;
-        }
+    for await (const batch of deps.store.follow(deps.keys.stream(message.sessionId, message.id), lastEventId, AbortSignal.any([signal, silenced.signal]))) {
+      heardAt = Date.now();
+      interval = SILENCE_CHECK_FIRST_MS;
+      for (const delivered of mergeAnswers(batch)) {
+        yield delivered;
+        if (isTerminal(delivered.event)) return null;
+        lastId = delivered.id;
       }
-      return;
     }
-    // The row is final. One read tells whether its stream has expired (nothing left, or the client
-    // is resuming the snapshot it was served) and otherwise gives every event to replay.
-    const entries = lastEventId?.startsWith("0-") ? [] : await store.range(key, null);
-    if (entries.length === 0) {
-      if (!lastEventId || lastEventId === "0-0") {
-        yield { id: "0-1", event: { type: "snapshot", content: message.content, references: message.references } };
-      }
-      if (lastEventId !== "0-2") yield { id: "0-2", event: terminalFromRow(message) };
-      return;
-    }
-    // Its terminal event is written just after the row: replay what is there, wait a moment for the
-    // rest, and fall back to the row's own terminal event if it never comes (the store was
-    // unreachable when the answer ended). A resume id beyond the stream's end resumes at its last
-    // entry, as a live follower does (`resumeAfter`).
-    const after = resumeAfter(lastEventId, entries.at(-1)!.id);
-    yield* mergeAnswers(after ? entries.filter((entry) => compareStreamIds(entry.id, after) > 0) : entries);
-    if (entries.some((e) => isTerminal(e.data as StreamEvent))) return;
-    let last = entries.at(-1)!.id;
-    const wait = AbortSignal.any([signal, AbortSignal.timeout(TERMINAL_WAIT_MS)]);
-    try {
-      for await (const batch of store.follow(key, last, wait)) {
-        for (const delivered of mergeAnswers(batch)) {
-          yield delivered;
-          if (isTerminal(delivered.event)) return;
-          last = delivered.id;
-        }
-      }
-    } catch (error) {
-      if (!wait.aborted) throw error;
-    }
-    if (!signal.aborted) yield { id: nextStreamId(last), event: terminalFromRow(message) };
   } finally {
-    metrics.streamSubscribers.dec();
+    following = false;
+    clearTimeout(timer);
   }
+  return ended && !signal.aborted ? { ended, lastId } : null;
+}
+
+/**
+ * An ended answer's events after `lastEventId`. One read tells whether its stream has expired
+ * (nothing left, or the client is resuming the snapshot it was served) and otherwise gives every
+ * event to replay. Its terminal event is written just after the row: what is there is replayed,
+ * the rest waited for a moment, and the row's own terminal event given if it never comes (the
+ * store was unreachable when the answer ended, or its instance died). A resume id beyond the
+ * stream's end resumes at its last entry, as a live follower does (`resumeAfter`).
+ */
+async function* readEnded({ store, keys }: StreamReadDeps, message: AnswerRecord, lastEventId: string | null, signal: AbortSignal): AsyncGenerator<DeliveredEvent> {
+  const key = keys.stream(message.sessionId, message.id);
+  const entries = lastEventId?.startsWith("0-") ? [] : await store.range(key, null);
+  if (entries.length === 0) {
+    if (!lastEventId || lastEventId === "0-0") {
+      yield { id: "0-1", event: { type: "snapshot", content: message.content, references: message.references } };
+    }
+    if (lastEventId !== "0-2") yield { id: "0-2", event: terminalFromRow(message) };
+    return;
+  }
+  const after = resumeAfter(lastEventId, entries.at(-1)!.id);
+  yield* mergeAnswers(after ? entries.filter((entry) => compareStreamIds(entry.id, after) > 0) : entries);
+  if (entries.some((e) => isTerminal(e.data as StreamEvent))) return;
+  let last = entries.at(-1)!.id;
+  const events = entries.map((entry) => entry.data as StreamEvent);
+  const wait = AbortSignal.any([signal, AbortSignal.timeout(TERMINAL_WAIT_MS)]);
+  try {
+    for await (const batch of store.follow(key, last, wait)) {
+      for (const delivered of mergeAnswers(batch)) {
+        yield delivered;
+        if (isTerminal(delivered.event)) return;
+        last = delivered.id;
+        events.push(delivered.event);
+      }
+    }
+  } catch (error) {
+    if (!wait.aborted) throw error;
+  }
+  if (signal.aborted) return;
+  // The stream may lack the answer's last words too (its writer's last batch went with the
+  // instance): what the row holds beyond the streamed text comes as one more delta.
+  const streamed = streamedText(events) ?? "";
+  if (message.content.length > streamed.length && message.content.startsWith(streamed)) {
+    last = nextStreamId(last);
+    yield { id: last, event: { type: "answer", delta: message.content.slice(streamed.length) } };
+  }
+  yield { id: nextStreamId(last), event: terminalFromRow(message) };
 }
 
 /**
