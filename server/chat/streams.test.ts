@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { StreamEvent } from "./events";
 import type { Message } from "../sessions/messages";
+import { createLogger } from "../platform/log";
 import { createMetrics } from "../platform/metrics";
 import { createKeys } from "../platform/store/keys";
 import { compareStreamIds } from "../platform/store/follow";
@@ -35,7 +36,13 @@ function message(status: Message["status"]): Message {
 }
 
 /** A reader's dependencies; its answer's row is still `streaming` unless `endedAnswer` says otherwise. */
-const readDeps = (store: Store, endedAnswer: StreamReadDeps["endedAnswer"] = async () => null): StreamReadDeps => ({ store, keys, metrics, endedAnswer });
+const readDeps = (store: Store, endedAnswer: StreamReadDeps["endedAnswer"] = async () => null): StreamReadDeps => ({
+  store,
+  keys,
+  metrics,
+  endedAnswer,
+  log: createLogger({ level: "silent" }),
+});
 
 async function read(store: Store, status: Message["status"], lastEventId: string | null, signal = new AbortController().signal) {
   const got: DeliveredEvent[] = [];

@@ -7,9 +7,10 @@ import type { Metrics } from "../platform/metrics";
 import type { Keys } from "../platform/store/keys";
 import type { Store, StreamEntry } from "../platform/store/types";
 
-/** What a reader of answer streams needs: the store, its keys, the subscriber gauge it moves, and ended answers' rows. */
+/** What a reader of answer streams needs: the store, its keys, the subscriber gauge it moves, ended answers' rows, the log. */
 export type StreamReadDeps = Pick<StreamDeps, "store" | "keys"> & {
   metrics: Pick<Metrics, "streamSubscribers">;
+  log: Logger;
   /**
    * An answer's row once it has ended; null while it runs. Asked by a live follower that has heard
    * nothing for a while (`followLive`).
@@ -216,9 +217,12 @@ async function* followLive(
     const silentMs = Date.now() - heardAt;
     if (silentMs < interval) return arm(interval - silentMs);
     ended = await deps.endedAnswer(message.sessionId, message.id).catch(() => null); // unknown now: ask again later
-    if (ended) return silenced.abort();
-    interval = Math.min(interval * 2, SILENCE_CHECK_MAX_MS);
-    arm(interval);
+    if (!ended) {
+      interval = Math.min(interval * 2, SILENCE_CHECK_MAX_MS);
+      return arm(interval);
+    }
+    deps.log.warn({ sessionId: message.sessionId, messageId: message.id, silentMs }, "an answer ended without its stream's end; its follower ends from the row");
+    silenced.abort();
   };
   arm(interval);
   try {
