@@ -237,9 +237,12 @@ export const messages = pgTable(
     ratedAt: ts("rated_at"),
     createdAt: ts("created_at").notNull().defaultNow(),
     updatedAt: ts("updated_at").notNull().defaultNow(),
+    // Empty while the answer streams: its text is written every few seconds (chat/progress.ts), and
+    // parsing the whole growing text into the index each time was most of Postgres' work at hundreds
+    // of live answers. It is indexed once, when it ends.
     contentTsv: tsvector("content_tsv")
       .notNull()
-      .generatedAlwaysAs(sql`to_tsvector('simple', ${searchable("content")})`),
+      .generatedAlwaysAs(sql`case when status = 'streaming' then ''::tsvector else to_tsvector('simple', ${searchable("content")}) end`),
   },
   (t) => [
     // "Newest first in a session", with id breaking ties so pages never overlap.

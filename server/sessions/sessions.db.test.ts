@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "../../db/schema";
 import type { App } from "../boot/app";
@@ -154,6 +155,21 @@ describe("session.list", () => {
     expect((await u.session.list({ search: "%_*" })).items).toEqual([]);
     expect((await u.session.list({ search: "budget", withTotal: true })).total).toBe(1);
     expect(await fieldErrorsOf(u.session.list({ search: "x".repeat(501) }))).toEqual(["search"]);
+  });
+
+  it("finds an answer by its words once it has ended, not while it streams (its growing text is not indexed)", async () => {
+    const { api: u } = await t.addUser("member");
+    const s = await u.session.create({ title: "untitled" });
+    const requestId = randomUUID();
+    const answerId = randomUUID();
+    await app.db.insert(messages).values([
+      { sessionId: s.id, tenantId: s.tenantId, userId: s.userId, requestId, role: "user", content: "Where do walruses live?", status: "completed" },
+      { id: answerId, sessionId: s.id, tenantId: s.tenantId, userId: s.userId, requestId, role: "assistant", content: "On the arctic ice floes", status: "streaming", createdAt: new Date(Date.now() + 1) },
+    ]);
+    expect((await u.session.list({ search: "walruses" })).items.map((x) => x.id)).toEqual([s.id]);
+    expect((await u.session.list({ search: "floes" })).items).toEqual([]);
+    await app.db.update(messages).set({ status: "completed" }).where(eq(messages.id, answerId));
+    expect((await u.session.list({ search: "floes" })).items.map((x) => x.id)).toEqual([s.id]);
   });
 
   /** Every id a search returns, page by page (`limit` a page), following nextCursor. */
