@@ -8,7 +8,7 @@ import type { StreamEvent } from "./events";
 import { acquire, forAnswer, release } from "./lease";
 import { interruptDeadAnswers } from "./recovery";
 import { recordAnswerAccess } from "./answerAccess";
-import { codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing/app";
+import { addStreamingTurn, codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing/app";
 import { ask, readAnswerWithIds, waitForAnswerEnd, type TrackedEvent } from "../testing/answers";
 
 let app: App;
@@ -327,12 +327,7 @@ describe("limits and lifecycle", () => {
 
   it("an answer whose instance died between its final row and its terminal event: its followers end from the row", async () => {
     const s = await api.session.create({ title: "died at the end" });
-    const requestId = randomUUID();
-    const messageId = randomUUID();
-    await app.db.insert(messages).values([
-      { sessionId: s.id, tenantId: s.tenantId, userId: s.userId, requestId, role: "user", content: "q", status: "completed" },
-      { id: messageId, sessionId: s.id, tenantId: s.tenantId, userId: s.userId, requestId, role: "assistant", content: "", status: "streaming", createdAt: new Date(Date.now() + 1) },
-    ]);
+    const { answerId: messageId, requestId } = await addStreamingTurn(app, s.id, "q", "");
     const lease = forAnswer({ sessionId: s.id, messageId, instanceId: "dead" });
     expect(await acquire(app, lease)).toBe(true);
     await recordAnswerAccess(app, { sessionId: s.id, messageId }, { tenantId: s.tenantId, userId: s.userId, requestId });

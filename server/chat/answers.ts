@@ -45,6 +45,7 @@ import { attachmentSources } from "../sessions/attachments";
 /** The row of an answer with what its terminal event needs. */
 export const answerColumns = { ...messageColumns, durationMs: messages.durationMs, error: messages.error };
 export type AnswerRow = Message & { durationMs: number | null; error: string | null };
+const toAnswerRow = (row: Parameters<typeof toMessage>[0] & Pick<AnswerRow, "durationMs" | "error">): AnswerRow => ({ ...toMessage(row), durationMs: row.durationMs, error: row.error });
 
 /** What sending and stopping need: the pipeline's and recovery's parts, this instance and its runner. */
 export type AnswerDeps = GenerateDeps &
@@ -139,7 +140,7 @@ export async function getAnswer(deps: { db: Db }, caller: Caller, sessionId: str
     .from(messages)
     .innerJoin(sessions, eq(sessions.id, messages.sessionId))
     .where(and(eq(messages.id, messageId), eq(messages.sessionId, sessionId), eq(messages.role, "assistant"), visibleWhere(caller, access)));
-  if (row) return { ...toMessage(row), durationMs: row.durationMs, error: row.error };
+  if (row) return toAnswerRow(row);
   await getSession(deps.db, caller, sessionId, access);
   throw notFound("Message");
 }
@@ -154,7 +155,7 @@ export async function endedAnswer(deps: { db: Db } & Pick<AnswerAccessDeps, "sto
     .select(answerColumns)
     .from(messages)
     .where(and(eq(messages.id, messageId), eq(messages.sessionId, sessionId), ne(messages.status, "streaming")));
-  return row ? { ...toMessage(row), durationMs: row.durationMs, error: row.error } : null;
+  return row ? toAnswerRow(row) : null;
 }
 
 /**

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "../../db/schema";
 import type { App } from "../boot/app";
 import { defaultContextConfig, defaultStrategy, defaultSummaryParameters } from "../../common/settings";
-import { addFinishedTurn, codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing/app";
+import { addFinishedTurn, addStreamingTurn, codeOf, createTestApp, createTestTenant, fieldErrorsOf, type TestCaller } from "../testing/app";
 
 let app: App;
 let t: Awaited<ReturnType<typeof createTestTenant>>;
@@ -160,12 +160,7 @@ describe("session.list", () => {
   it("finds an answer by its words once it has ended, not while it streams (its growing text is not indexed)", async () => {
     const { api: u } = await t.addUser("member");
     const s = await u.session.create({ title: "untitled" });
-    const requestId = randomUUID();
-    const answerId = randomUUID();
-    await app.db.insert(messages).values([
-      { sessionId: s.id, tenantId: s.tenantId, userId: s.userId, requestId, role: "user", content: "Where do walruses live?", status: "completed" },
-      { id: answerId, sessionId: s.id, tenantId: s.tenantId, userId: s.userId, requestId, role: "assistant", content: "On the arctic ice floes", status: "streaming", createdAt: new Date(Date.now() + 1) },
-    ]);
+    const { answerId } = await addStreamingTurn(app, s.id, "Where do walruses live?", "On the arctic ice floes");
     expect((await u.session.list({ search: "walruses" })).items.map((x) => x.id)).toEqual([s.id]);
     expect((await u.session.list({ search: "floes" })).items).toEqual([]);
     await app.db.update(messages).set({ status: "completed" }).where(eq(messages.id, answerId));

@@ -99,7 +99,22 @@ export async function defaultTenantUser(app: App, role: Role) {
  * leaves them, without moving the session in its list (rows as an earlier conversation left them).
  * Returns their ids.
  */
-export async function addFinishedTurn(app: App, sessionId: string, question: string, answer: string, at = new Date()): Promise<{ questionId: string; answerId: string }> {
+export function addFinishedTurn(app: App, sessionId: string, question: string, answer: string, at = new Date()): Promise<Turn> {
+  return addTurn(app, sessionId, question, { content: answer, status: "completed" }, at);
+}
+
+/** The same with the answer still `streaming`, `partial` its text so far: as an instance left it, with no lease or stream. */
+export function addStreamingTurn(app: App, sessionId: string, question: string, partial: string): Promise<Turn> {
+  return addTurn(app, sessionId, question, { content: partial, status: "streaming" }, new Date());
+}
+
+interface Turn {
+  questionId: string;
+  answerId: string;
+  requestId: string;
+}
+
+async function addTurn(app: App, sessionId: string, question: string, answer: { content: string; status: "completed" | "streaming" }, at: Date): Promise<Turn> {
   return app.db.transaction(async (tx) => {
     const [session] = await tx.select({ id: sessions.id, tenantId: sessions.tenantId, userId: sessions.userId }).from(sessions).where(eq(sessions.id, sessionId));
     const requestId = randomUUID();
@@ -109,11 +124,11 @@ export async function addFinishedTurn(app: App, sessionId: string, question: str
       await lockActiveLeaf(tx, sessionId),
       [
         { requestId, role: "user", content: question, status: "completed" },
-        { requestId, role: "assistant", content: answer, status: "completed" },
+        { requestId, role: "assistant", ...answer },
       ],
       { at, touch: false },
     );
-    return { questionId: q!.id, answerId: a!.id };
+    return { questionId: q!.id, answerId: a!.id, requestId };
   });
 }
 
