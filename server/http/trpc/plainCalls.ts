@@ -3,6 +3,7 @@ import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { getErrorShape, getTRPCErrorFromUnknown } from "./internals";
 import { appRouter } from "./routers/_app";
+import { serializedText } from "./serialized";
 import type { Context } from "./trpc";
 
 /*
@@ -119,7 +120,7 @@ export async function answerPlainCalls(ctx: Context, res: ServerResponse, reques
   const gone = new AbortController();
   const onClose = () => gone.abort();
   res.once("close", onClose);
-  let answers: { status: number; item: unknown }[];
+  let answers: { status: number; item: string }[];
   try {
     answers = await Promise.all(request.calls.map((call, index) => answerCall(ctx, call, index, gone.signal)));
   } finally {
@@ -129,17 +130,18 @@ export async function answerPlainCalls(ctx: Context, res: ServerResponse, reques
   if (res.headersSent || res.destroyed) return;
   const statuses = new Set(answers.map((answer) => answer.status));
   res.writeHead(statuses.size === 1 ? answers[0]!.status : 207, JSON_HEADERS);
-  res.end(JSON.stringify(request.batch ? answers.map((answer) => answer.item) : answers[0]!.item));
+  res.end(request.batch ? `[${answers.map((answer) => answer.item).join(",")}]` : answers[0]!.item);
 }
 
-async function answerCall(ctx: Context, call: PlainCall, batchIndex: number, signal: AbortSignal): Promise<{ status: number; item: unknown }> {
+/** One call's answer: its status, and its item as JSON text (`{"result":{"data":…}}` or `{"error":…}`). */
+async function answerCall(ctx: Context, call: PlainCall, batchIndex: number, signal: AbortSignal): Promise<{ status: number; item: string }> {
   const type = call.procedure._def.type;
   try {
     const data: unknown = await call.procedure({ path: call.path, getRawInput: call.input, ctx, type, signal, batchIndex });
-    return { status: 200, item: { result: { data: config.transformer.output.serialize(data) as unknown } } };
+    return { status: 200, item: `{"result":{"data":${serializedText(data)}}}` };
   } catch (cause) {
     const error = getTRPCErrorFromUnknown(cause);
     const shape: unknown = getErrorShape({ config, ctx, error, input: call.readInput(), path: call.path, type });
-    return { status: getHTTPStatusCodeFromError(error), item: { error: config.transformer.output.serialize(shape) as unknown } };
+    return { status: getHTTPStatusCodeFromError(error), item: `{"error":${serializedText(shape)}}` };
   }
 }

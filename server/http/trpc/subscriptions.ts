@@ -6,6 +6,7 @@ import type { OpenStream } from "../openStreams";
 import type { PlainRequest } from "./plainCalls";
 import { SseStream, type SseEncoding } from "../sse";
 import { appRouter } from "./routers/_app";
+import { serializedText } from "./serialized";
 import type { Context } from "./trpc";
 
 /*
@@ -101,20 +102,10 @@ export async function streamSubscription(ctx: Context, req: IncomingMessage, res
     // A resume id that could break the SSE framing starts the client's id afresh, as tRPC does.
     if (await out.writeEach(iterable, trpcMessages(resume !== null && !/[\0\n\r]/.test(resume) ? resume : null))) await out.write(RETURN);
   } catch (error) {
-    if (!out.signal.aborted) await out.write(trpcFrame({ event: "serialized-error", data: JSON.stringify(config.transformer.output.serialize(shape(error))) }));
+    if (!out.signal.aborted) await out.write(trpcFrame({ event: "serialized-error", data: serializedText(shape(error)) }));
   } finally {
     out.end();
   }
-}
-
-/**
- * A plain object of strings only (an answer delta, the bulk of every stream, among them): superjson
- * has nothing to note in it, so its form is `{ json: <it> }`, written without superjson's walk.
- */
-function isStringRecord(value: unknown): value is Record<string, string> {
-  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
-  for (const key in value) if (typeof (value as Record<string, unknown>)[key] !== "string") return false;
-  return true;
 }
 
 /**
@@ -123,12 +114,11 @@ function isStringRecord(value: unknown): value is Record<string, string> {
  * tRPC writes it.
  */
 function trpcMessages(lastEventId: string | null): (value: unknown) => string {
-  const data = (v: unknown) => (isStringRecord(v) ? `{"json":${JSON.stringify(v)}}` : JSON.stringify(config.transformer.output.serialize(v)));
   return (value) => {
     if (isTrackedEnvelope(value)) {
       lastEventId = String(value[0]);
-      return trpcFrame({ data: data(value[1]), id: lastEventId });
+      return trpcFrame({ data: serializedText(value[1]), id: lastEventId });
     }
-    return trpcFrame({ data: data(value), ...(lastEventId !== null && { id: "" }) }) + (lastEventId !== null ? trpcFrame({ event: "restore-id", data: "", id: lastEventId }) : "");
+    return trpcFrame({ data: serializedText(value), ...(lastEventId !== null && { id: "" }) }) + (lastEventId !== null ? trpcFrame({ event: "restore-id", data: "", id: lastEventId }) : "");
   };
 }
