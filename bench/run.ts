@@ -40,7 +40,7 @@ import * as s9 from "./scenarios/s9-capacity";
 import * as s10 from "./scenarios/s10-soak";
 import * as s11 from "./scenarios/s11-branches";
 import * as s12 from "./scenarios/s12-retention";
-import { profileCovers, summariseProfile, type ProfileWindow } from "./lib/cpuprofile";
+import { profileCovers, profileTimeline, summariseProfile, type ProfileWindow } from "./lib/cpuprofile";
 import { runKnowledgeEvaluation } from "./scenarios/knowledge";
 
 const args = process.argv.slice(2);
@@ -122,8 +122,9 @@ async function main() {
       if (fs.statSync(full).mtimeMs < started) continue;
       report.scenarios.push({ id: `profile-${file}`, title: `CPU profile ${file}`, method: "Whole server process lifetime (start-up included).", rows: [], appendix: "```\n" + summariseProfile(full, 25) + "\n```" });
       for (const window of profileWindows.filter((w) => profileCovers(full, w))) {
-        const appendix = "```\n" + summariseProfile(full, 30, undefined, window) + "\n```";
-        report.scenarios.push({ id: `profile-${file}-${window.label}`, title: `CPU profile ${file}: ${window.label}`, method: "Only the samples inside that stretch.", rows: [], appendix });
+        const appendix = "```\n" + (window.timeline ? profileTimeline(full, window) : summariseProfile(full, 30, undefined, window)) + "\n```";
+        const method = window.timeline ? "The samples inside that stretch, in order: when the process was busy (and with what) or idle." : "Only the samples inside that stretch.";
+        report.scenarios.push({ id: `profile-${file}-${window.label}`, title: `CPU profile ${file}: ${window.label}`, method, rows: [], appendix });
       }
     }
   }

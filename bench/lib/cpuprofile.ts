@@ -40,6 +40,8 @@ export interface ProfileWindow {
   pid: number;
   fromUs: number;
   toUs: number;
+  /** Summarised as a timeline (profileTimeline) rather than by function. */
+  timeline?: boolean;
 }
 
 /**
@@ -99,6 +101,47 @@ export function summariseProfile(file: string, top = 25, inclusive?: RegExp, win
   if (inclusive) {
     lines.push("", `total time of frames matching ${inclusive}:`);
     for (const [m, t] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(t)}  ${m}`);
+  }
+  return lines.join("\n");
+}
+
+/**
+ * The window as the process lived it, in order: each stretch it was busy (with its GC time and the
+ * functions that took most of it) or idle, from the window's start. For one slow delivery: whether
+ * its milliseconds went to this process's work, its collector, or elsewhere while it waited.
+ */
+export function profileTimeline(file: string, window: ProfileWindow): string {
+  const p = JSON.parse(fs.readFileSync(file, "utf8")) as Profile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  type Stretch = { fromUs: number; us: number; idle: boolean; gcUs: number; self: Map<string, number> };
+  const stretches: Stretch[] = [];
+  let at = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i] ?? 0;
+    at += dt;
+    if (at < window.fromUs || at > window.toUs) continue;
+    const f = byId.get(p.samples[i]!)!.callFrame;
+    const idle = f.functionName === "(idle)";
+    let last = stretches.at(-1);
+    if (!last || last.idle !== idle) stretches.push((last = { fromUs: at - dt, us: 0, idle, gcUs: 0, self: new Map() }));
+    last.us += dt;
+    if (f.functionName === "(garbage collector)") last.gcUs += dt;
+    else if (!idle) {
+      const name = `${f.functionName || "(anonymous)"} ${moduleOf(f.url)}:${f.lineNumber + 1}`;
+      last.self.set(name, (last.self.get(name) ?? 0) + dt);
+    }
+  }
+  const ms = (us: number) => (us / 1000).toFixed(1);
+  const sum = (pick: (s: Stretch) => number) => stretches.reduce((total, s) => total + pick(s), 0);
+  const busy = sum((s) => (s.idle ? 0 : s.us));
+  const lines = [
+    `profile ${file}, ${window.label}: ${ms(window.toUs - window.fromUs)} ms, of which busy ${ms(busy)} ms (GC ${ms(sum((s) => s.gcUs))} ms), idle ${ms(sum((s) => (s.idle ? s.us : 0)))} ms`,
+    "",
+  ];
+  for (const s of stretches) {
+    const top = [...s.self].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([name, us]) => `${name} ${ms(us)}`);
+    const what = s.idle ? "idle" : `busy${s.gcUs > 0 ? ` (GC ${ms(s.gcUs)})` : ""}${top.length ? `: ${top.join(", ")}` : ""}`;
+    lines.push(`  +${ms(s.fromUs - window.fromUs).padStart(6)} ms  ${ms(s.us).padStart(6)} ms  ${what}`);
   }
   return lines.join("\n");
 }

@@ -37,7 +37,23 @@ interface StepResult {
   machine: { busy: number; redis: number; postgres: number; model: number };
   held: boolean;
   why?: string;
+  /** The hold's slowest delivery, and whether the deliveries sent around it were slow too. */
+  slowest?: SlowDelivery;
 }
+
+interface SlowDelivery {
+  answer: number;
+  chunk: number;
+  ms: number;
+  /** When the model sent it, from the hold's start. */
+  intoHoldMs: number;
+  /** Deliveries sent within SLOW_NEIGHBOURHOOD_MS of it, and how many of them took over half as long. */
+  nearby: number;
+  nearbySlow: number;
+}
+
+/** How far either side of the slowest delivery its neighbours are looked at: a stall of the whole instance delays them all. */
+const SLOW_NEIGHBOURHOOD_MS = 50;
 
 /** One answer as its subscriber sees it: first arrival of each chunk k. */
 interface Followed {
@@ -263,6 +279,7 @@ async function step(ctx: Ctx, system: System, model: Model, n: number, holdMs: n
     const sent = (await (await fetch(`${model.url}/end?run=${run}`, { method: "POST" })).json()) as Record<string, number>;
     await Promise.race([Promise.all(followed.map((f) => f.ended)), sleep(15_000)]);
     const latencies: number[] = [];
+    const deliveries: { answer: number; chunk: number; t: number; ms: number }[] = [];
     let lost = 0;
     followed.forEach((f, i) => {
       const count = sent[String(i)] ?? 0;
@@ -271,14 +288,23 @@ async function step(ctx: Ctx, system: System, model: Model, n: number, holdMs: n
         if (at === undefined) lost++;
         else {
           const t = f.sentAt.get(k)!;
-          if (t >= from && t <= to) latencies.push(at - t);
+          if (t >= from && t <= to) {
+            latencies.push(at - t);
+            deliveries.push({ answer: i, chunk: k, t, ms: at - t });
+          }
         }
       }
     });
     const latency = summarize(latencies);
+    const slowest = slowestOf(deliveries, from);
+    if (slowest) {
+      // Its stretch in the server's own profile (with --profile), laid out in time: where its milliseconds went.
+      const sentUs = (slowest.intoHoldMs + from) * 1000 + monotonicOffsetUs();
+      ctx.profileWindows.push({ label: `s9 ${system.label} N=${n} slowest delivery (${slowest.ms.toFixed(0)} ms)`, pid: system.pid, fromUs: sentUs, toUs: sentUs + slowest.ms * 1000, timeline: true });
+    }
     const held = lost === 0 && latency.p99 <= LATENCY_LIMIT_MS;
     const cpuUsPerDelta = latencies.length > 0 ? (cpuMs * 1000) / latencies.length : NaN;
-    return { n, latency, lost, cpu, cpuUsPerDelta, rssMiB, liveRssMiB, loop, clientCpu, machine, held, ...(!held && { why: lost ? `${lost} events lost` : `p99 ${latency.p99.toFixed(0)} ms` }) };
+    return { n, latency, lost, cpu, cpuUsPerDelta, rssMiB, liveRssMiB, loop, clientCpu, machine, held, ...(slowest && { slowest }), ...(!held && { why: lost ? `${lost} events lost` : `p99 ${latency.p99.toFixed(0)} ms` }) };
   } catch (error) {
     await fetch(`${model.url}/end?run=${run}`, { method: "POST" }).catch(() => undefined);
     return result({ why: (error as Error).message });
@@ -287,6 +313,27 @@ async function step(ctx: Ctx, system: System, model: Model, n: number, holdMs: n
     await sleep(1000);
   }
 }
+
+/** The slowest of a hold's deliveries, with how the deliveries sent around it fared. */
+function slowestOf(deliveries: { answer: number; chunk: number; t: number; ms: number }[], holdFrom: number): SlowDelivery | undefined {
+  const worst = deliveries.reduce<(typeof deliveries)[number] | undefined>((a, d) => (a && a.ms >= d.ms ? a : d), undefined);
+  if (!worst) return undefined;
+  const nearby = deliveries.filter((d) => d !== worst && Math.abs(d.t - worst.t) <= SLOW_NEIGHBOURHOOD_MS);
+  return {
+    answer: worst.answer,
+    chunk: worst.chunk,
+    ms: worst.ms,
+    intoHoldMs: worst.t - holdFrom,
+    nearby: nearby.length,
+    nearbySlow: nearby.filter((d) => d.ms > worst.ms / 2).length,
+  };
+}
+
+/** Monotonic clock µs (a CPU profile's clock) minus epoch µs (the model's stamps), in this process. */
+const monotonicOffsetUs = () => Number(process.hrtime.bigint() / 1000n) - now() * 1000;
+
+const slowText = (s: SlowDelivery) =>
+  `slowest delivery ${s.ms.toFixed(0)} ms (answer ${s.answer}, chunk ${s.chunk}, sent ${(s.intoHoldMs / 1000).toFixed(2)} s into the hold); of the ${s.nearby} deliveries sent within ${SLOW_NEIGHBOURHOOD_MS} ms of it, ${s.nearbySlow} took over half as long`;
 
 const machineText = (r: StepResult) =>
   `machine ${r.machine.busy.toFixed(0)} % of ${os.cpus().length * 100} % (Redis ${r.machine.redis.toFixed(0)} %, Postgres ${r.machine.postgres.toFixed(0)} %, model ${r.machine.model.toFixed(0)} %, bench client ${r.clientCpu.toFixed(0)} %)`;
@@ -309,7 +356,7 @@ async function ramp(ctx: Ctx, system: System, model: Model, steps: number[], hol
     const r = await step(ctx, system, model, n, holdMs);
     results.push(r);
     ctx.log(
-      `  s9 ${system.label} N=${n}: p50 ${r.latency.p50.toFixed(1)} p99 ${r.latency.p99.toFixed(1)} ms, lost ${r.lost}, CPU ${r.cpu.toFixed(0)} % (${r.cpuUsPerDelta.toFixed(0)} µs/delta), RSS ${r.rssMiB.toFixed(0)} MiB (${r.liveRssMiB.toFixed(0)} after a GC), ${machineText(r)}${loopText(r)}${r.held ? "" : ` — ${r.why}`}`,
+      `  s9 ${system.label} N=${n}: p50 ${r.latency.p50.toFixed(1)} p99 ${r.latency.p99.toFixed(1)} ms, lost ${r.lost}, CPU ${r.cpu.toFixed(0)} % (${r.cpuUsPerDelta.toFixed(0)} µs/delta), RSS ${r.rssMiB.toFixed(0)} MiB (${r.liveRssMiB.toFixed(0)} after a GC), ${machineText(r)}${loopText(r)}${r.slowest ? `; ${slowText(r.slowest)}` : ""}${r.held ? "" : ` — ${r.why}`}`,
     );
     if (!r.held || Date.now() - t0 > budgetMs) break;
   }
@@ -378,8 +425,12 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     ratio: null,
     target: `p99 ≤ ${LATENCY_LIMIT_MS} ms, 0 lost`,
     met: r.held,
-    note: `lost ${r.lost}, server CPU ${r.cpu.toFixed(0)} % of a core (${r.cpuUsPerDelta.toFixed(0)} µs per delta), RSS ${r.rssMiB.toFixed(0)} MiB; ${machineText(r)}${loopText(r)}${r.why ? `; ${r.why}` : ""}`,
+    note: `lost ${r.lost}, server CPU ${r.cpu.toFixed(0)} % of a core (${r.cpuUsPerDelta.toFixed(0)} µs per delta), RSS ${r.rssMiB.toFixed(0)} MiB; ${machineText(r)}${loopText(r)}${r.slowest ? `; ${slowText(r.slowest)}` : ""}${r.why ? `; ${r.why}` : ""}`,
   });
+  /** The step that ended a ramp (or its last, had none failed). */
+  const limitOf = (rs: StepResult[]) => rs.find((r) => !r.held) ?? rs.at(-1) ?? null;
+  const parleyLimit = limitOf(parley);
+  const peerLimit = limitOf(peerResults);
   const parleyN = bestParley?.n ?? 0;
   const peerN = bestPeer?.n ?? 0;
   const sameN = Math.min(parleyN, peerN);
@@ -430,6 +481,16 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       target: "1 (the compass goal)",
       met: parleyN >= 2000,
       note: `at ${bestParley ? bestParley.cpuUsPerDelta.toFixed(0) : "–"} µs per delta, 2,000 answers × 30 deltas/s would need ${coresFor2000.toFixed(1)} cores of server CPU alone (this machine has 2, shared with Redis, Postgres, the model and the bench's clients)`,
+    },
+    {
+      metric: `at each one's limit (Parley N=${parleyLimit?.n ?? "–"}, peer N=${peerLimit?.n ?? "–"}): slowest delivery`,
+      unit: "ms",
+      parley: orNaN(parleyLimit?.slowest?.ms),
+      baseline: orNaN(peerLimit?.slowest?.ms),
+      ratio: null,
+      target: "",
+      met: null,
+      note: `what sets the latency at the limit (the first step that failed). Parley: ${parleyLimit?.slowest ? slowText(parleyLimit.slowest) : "–"}${parleyLimit ? loopText(parleyLimit) : ""}. Peer: ${peerLimit?.slowest ? slowText(peerLimit.slowest) : "–"}. With --profile, the report's profile section lays out each step's slowest delivery in the server's own profile`,
     },
     ...parley.map((r) => stepRow("Parley", r)),
     ...peerResults.map((r) => stepRow("resumable-stream", r)),
