@@ -10,6 +10,12 @@ import { now, sleep, summarize } from "../lib/stats";
 import { GC_ON_SIGNAL_ARGS, settledRss } from "../lib/servers";
 import { createStreamingAnswers, finishAnswers, startEvent, subscribe, type Answer, type Subscription, type Target } from "../lib/target";
 import { withTimeout } from "./s1-latency";
+
+/** The server's V8 heap in use (prom-client's default metrics). */
+async function heapUsed(target: Target): Promise<number> {
+  const text = await (await fetch(`${target.instance.url}/api/metrics`)).text();
+  return Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? NaN);
+}
 import type { Redis } from "ioredis";
 
 const MiB = 2 ** 20;
@@ -61,6 +67,7 @@ async function measureWith(ctx: Ctx, target: Target, fresh: boolean, admin: Redi
 
   await sleep(1000);
   const rssBefore = await settledRss(pid, fresh);
+  const heapBefore = await heapUsed(target);
   const clientsBefore = await redisClients(admin);
 
   const subs: Subscription[] = [];
@@ -95,6 +102,7 @@ async function measureWith(ctx: Ctx, target: Target, fresh: boolean, admin: Redi
   const subscribeSeconds = (now() - t0) / 1000;
   await sleep(2000);
   const rssAfter = await settledRss(pid, fresh);
+  const heapAfter = await heapUsed(target);
   const clientsAfter = await redisClients(admin);
   ctx.log(`  s6 ${idleSubscribers} subscribers in ${subscribeSeconds.toFixed(1)} s; RSS ${(rssBefore / MiB).toFixed(0)} → ${(rssAfter / MiB).toFixed(0)} MiB; redis clients ${clientsBefore} → ${clientsAfter}`);
 
@@ -170,6 +178,7 @@ async function measureWith(ctx: Ctx, target: Target, fresh: boolean, admin: Redi
 
   const perSubscriberKiB = (rssAfter - rssBefore) / idleSubscribers / 1024;
   const perSubscriberRedis = (clientsAfter - clientsBefore) / idleSubscribers;
+  const heapPerSubscriberKiB = (heapAfter - heapBefore) / idleSubscribers / 1024;
   const fan = summarize(latencies);
   const rawFan = summarize(rawLatencies);
   const rows: Row[] = [
@@ -182,6 +191,16 @@ async function measureWith(ctx: Ctx, target: Target, fresh: boolean, admin: Redi
       target: "",
       met: null,
       note: `RSS ${(rssBefore / MiB).toFixed(0)} MiB before, ${(rssAfter / MiB).toFixed(0)} MiB with ${idleSubscribers} subscribers (median of 5 samples each)`,
+    },
+    {
+      metric: "server heap per idle subscriber",
+      unit: "KiB",
+      parley: { n: 1, p50: heapPerSubscriberKiB, p99: heapPerSubscriberKiB, mean: heapPerSubscriberKiB, min: heapPerSubscriberKiB, max: heapPerSubscriberKiB },
+      baseline: null,
+      ratio: null,
+      target: "",
+      met: null,
+      note: `V8 heap in use (the server's nodejs_heap_size_used_bytes) ${(heapBefore / MiB).toFixed(1)} MiB before, ${(heapAfter / MiB).toFixed(1)} MiB with ${idleSubscribers} subscribers${fresh ? ", read just after the collections above" : ""}: what subscribers hold, without RSS's steps`,
     },
     {
       metric: "Redis connections per idle subscriber",
