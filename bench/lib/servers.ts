@@ -113,6 +113,18 @@ export async function startParley(options: StartOptions): Promise<Instance> {
  * Limits off: every call and every subscriber is the bench's one key, so the per-key caps (calls a
  * minute, open streams: 64 by default) would measure the limiter instead of Parley.
  */
+/**
+ * A Parley instance's Prometheus metrics, read once: a series' value by name (unlabelled), or the
+ * sum of all its labelled series.
+ */
+export async function scrapeMetrics(url: string): Promise<{ value(name: string): number; sum(name: string): number }> {
+  const text = await (await fetch(`${url}/api/metrics`)).text();
+  return {
+    value: (name) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN),
+    sum: (name) => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "gm"))].reduce((total, m) => total + Number(m[1]), 0),
+  };
+}
+
 export const BENCH_LIMITS = { PARLEY_RATE_LIMIT_PER_MINUTE: "0", PARLEY_SEND_LIMIT_PER_MINUTE: "0", PARLEY_STREAMS_PER_KEY: "1000000" };
 
 /** Starts a plain Node script of the bench (TypeScript through tsx, with `nodeArgs`) and waits for its `ready` line. */

@@ -7,18 +7,15 @@ import type { Ctx } from "../lib/context";
 import { openRedis, rawFollow } from "../lib/raw";
 import { latencyRow, type Row, type ScenarioResult } from "../lib/report";
 import { now, sleep, summarize } from "../lib/stats";
-import { GC_ON_SIGNAL_ARGS, settledRss } from "../lib/servers";
+import { GC_ON_SIGNAL_ARGS, scrapeMetrics, settledRss } from "../lib/servers";
 import { createStreamingAnswers, finishAnswers, startEvent, subscribe, type Answer, type Subscription, type Target } from "../lib/target";
 import { withTimeout } from "./s1-latency";
-
-/** The server's V8 heap in use (prom-client's default metrics). */
-async function heapUsed(target: Target): Promise<number> {
-  const text = await (await fetch(`${target.instance.url}/api/metrics`)).text();
-  return Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? NaN);
-}
 import type { Redis } from "ioredis";
 
 const MiB = 2 ** 20;
+
+/** The server's V8 heap in use (prom-client's default metrics). */
+const heapUsed = async (target: Target) => (await scrapeMetrics(target.instance.url)).value("nodejs_heap_size_used_bytes");
 
 async function redisClients(redis: Redis): Promise<number> {
   return Number(/connected_clients:(\d+)/.exec(await redis.info("clients"))?.[1] ?? NaN);

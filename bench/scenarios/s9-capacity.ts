@@ -10,7 +10,7 @@ import http from "node:http";
 import { createParser } from "eventsource-parser";
 import type { Ctx } from "../lib/context";
 import type { Row, ScenarioResult } from "../lib/report";
-import { cpuMsOf, freePort, GC_ON_SIGNAL_ARGS, machineBusyMs, postgresCpuMs, redisPid, rssOf, settledRss, startScript } from "../lib/servers";
+import { cpuMsOf, freePort, GC_ON_SIGNAL_ARGS, machineBusyMs, postgresCpuMs, redisPid, rssOf, scrapeMetrics, settledRss, startScript } from "../lib/servers";
 import { now, sleep, summarize, type Summary } from "../lib/stats";
 import { chatStreamRequest, type Target } from "../lib/target";
 
@@ -39,6 +39,14 @@ interface StepResult {
   why?: string;
   /** The hold's slowest delivery, and whether the deliveries sent around it were slow too. */
   slowest?: SlowDelivery;
+}
+
+/** One chunk of a hold as its subscriber got it: answer, chunk number, when the model sent it, how long it took. */
+interface Delivery {
+  answer: number;
+  chunk: number;
+  t: number;
+  ms: number;
 }
 
 interface SlowDelivery {
@@ -92,10 +100,12 @@ interface LoopFigures {
 }
 
 async function scrapeLoop(url: string): Promise<LoopFigures> {
-  const text = await (await fetch(`${url}/api/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
-  const gcSeconds = [...text.matchAll(/^nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-  return { lagP99Ms: value("nodejs_eventloop_lag_p99_seconds") * 1000, lagMaxMs: value("nodejs_eventloop_lag_max_seconds") * 1000, gcSeconds };
+  const metrics = await scrapeMetrics(url);
+  return {
+    lagP99Ms: metrics.value("nodejs_eventloop_lag_p99_seconds") * 1000,
+    lagMaxMs: metrics.value("nodejs_eventloop_lag_max_seconds") * 1000,
+    gcSeconds: metrics.sum("nodejs_gc_duration_seconds_sum"),
+  };
 }
 
 function deferred() {
@@ -278,8 +288,7 @@ async function step(ctx: Ctx, system: System, model: Model, n: number, holdMs: n
     const liveRssMiB = (await settledRss(system.pid, true)) / MiB;
     const sent = (await (await fetch(`${model.url}/end?run=${run}`, { method: "POST" })).json()) as Record<string, number>;
     await Promise.race([Promise.all(followed.map((f) => f.ended)), sleep(15_000)]);
-    const latencies: number[] = [];
-    const deliveries: { answer: number; chunk: number; t: number; ms: number }[] = [];
+    const deliveries: Delivery[] = [];
     let lost = 0;
     followed.forEach((f, i) => {
       const count = sent[String(i)] ?? 0;
@@ -288,13 +297,11 @@ async function step(ctx: Ctx, system: System, model: Model, n: number, holdMs: n
         if (at === undefined) lost++;
         else {
           const t = f.sentAt.get(k)!;
-          if (t >= from && t <= to) {
-            latencies.push(at - t);
-            deliveries.push({ answer: i, chunk: k, t, ms: at - t });
-          }
+          if (t >= from && t <= to) deliveries.push({ answer: i, chunk: k, t, ms: at - t });
         }
       }
     });
+    const latencies = deliveries.map((d) => d.ms);
     const latency = summarize(latencies);
     const slowest = slowestOf(deliveries, from);
     if (slowest) {
@@ -315,8 +322,8 @@ async function step(ctx: Ctx, system: System, model: Model, n: number, holdMs: n
 }
 
 /** The slowest of a hold's deliveries, with how the deliveries sent around it fared. */
-function slowestOf(deliveries: { answer: number; chunk: number; t: number; ms: number }[], holdFrom: number): SlowDelivery | undefined {
-  const worst = deliveries.reduce<(typeof deliveries)[number] | undefined>((a, d) => (a && a.ms >= d.ms ? a : d), undefined);
+function slowestOf(deliveries: Delivery[], holdFrom: number): SlowDelivery | undefined {
+  const worst = deliveries.reduce<Delivery | undefined>((a, d) => (a && a.ms >= d.ms ? a : d), undefined);
   if (!worst) return undefined;
   const nearby = deliveries.filter((d) => d !== worst && Math.abs(d.t - worst.t) <= SLOW_NEIGHBOURHOOD_MS);
   return {

@@ -35,9 +35,12 @@ afterEach(() => vi.restoreAllMocks());
 describe("serializedText", () => {
   it("writes plain JSON with Dates as superjson does, without calling it", () => {
     const spy = serializeSpy();
-    fc.assert(fc.property(plainTree, (value) => {
-          expect(serializedText(value)).toBe(superjsonText(value));
-        }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(plainTree, (value) => {
+        expect(serializedText(value)).toBe(superjsonText(value));
+      }),
+      { numRuns: 2000 },
+    );
     expect(spy).not.toHaveBeenCalled();
   });
 
@@ -54,9 +57,12 @@ describe("serializedText", () => {
       withObjectString: true,
       withTypedArray: true,
     });
-    fc.assert(fc.property(fc.oneof(anything, plainTree), (value) => {
-          expect(outcome(() => serializedText(value))).toEqual(outcome(() => superjsonText(value)));
-        }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.oneof(anything, plainTree), (value) => {
+        expect(outcome(() => serializedText(value))).toEqual(outcome(() => superjsonText(value)));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("leaves to superjson what it notes besides Dates: a value reached twice, undefined, -0, NaN, an invalid Date, a class instance", () => {

@@ -33,7 +33,7 @@ export function serializedText(value: unknown): string {
  * The notes superjson would make of `value` when they can only be Dates, in its order (each
  * level's keys as an object orders them, then merged into the level above); SUPERJSON otherwise.
  */
-export function datesToNote(value: unknown, seen: Set<object>): Notes | typeof SUPERJSON {
+function datesToNote(value: unknown, seen: Set<object>): Notes | typeof SUPERJSON {
   switch (typeof value) {
     case "string":
     case "boolean":
