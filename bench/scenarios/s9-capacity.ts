@@ -204,9 +204,10 @@ function parleySystem(target: Target): System & { sessions: string[] } {
   };
 }
 
-function peerSystem(base: string, pid: number): System {
+/** A server with the peer's routes (`bench/peer/server.ts`, or the relay floor `bench/peer/relay.ts`). */
+function peerSystem(label: string, base: string, pid: number): System {
   return {
-    label: "resumable-stream",
+    label,
     pid,
     async start(run, n) {
       const followed: Followed[] = [];
@@ -385,24 +386,23 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   const maxConcurrent = steps.at(-1)!;
   if (!ctx.freshTarget) throw new Error("scenario 9 needs its own Parley process");
 
-  // Each system ramps on a fresh server of its own reading a fresh model process: the peer first,
-  // so nothing of Parley's ramp (its model replies, its connections) is still around during its steps.
-  let model = await startModel();
-  const peerPort = await freePort();
-  const peer = await startScript(
-    "bench/peer/server.ts",
-    { PORT: String(peerPort), REDIS_URL: ctx.redisUrl, PEER_PREFIX: `${ctx.prefix}peer9`, MODEL_URL: `${model.url}/v1` },
-    GC_ON_SIGNAL_ARGS,
-  );
-  let peerRamp: Ramp;
-  try {
-    peerRamp = await ramp(ctx, peerSystem(`http://127.0.0.1:${peerPort}`, peer.pid), model, steps, holdMs, budgetMs);
-  } finally {
-    await peer.stop();
-    await model.stop();
-  }
+  // Each system ramps on a fresh server of its own reading a fresh model process: the relay floor
+  // and the peer first, so nothing of Parley's ramp (its model replies, its connections) is still around during theirs.
+  const rampScript = async (label: string, script: string, env: Record<string, string>) => {
+    const model = await startModel();
+    const port = await freePort();
+    const server = await startScript(script, { PORT: String(port), MODEL_URL: `${model.url}/v1`, ...env }, GC_ON_SIGNAL_ARGS);
+    try {
+      return await ramp(ctx, peerSystem(label, `http://127.0.0.1:${port}`, server.pid), model, steps, holdMs, budgetMs);
+    } finally {
+      await server.stop();
+      await model.stop();
+    }
+  };
+  const floorRamp = await rampScript("relay floor", "bench/peer/relay.ts", {});
+  const peerRamp = await rampScript("resumable-stream", "bench/peer/server.ts", { REDIS_URL: ctx.redisUrl, PEER_PREFIX: `${ctx.prefix}peer9` });
 
-  model = await startModel();
+  const model = await startModel();
   const target = await ctx.freshTarget({
     OPENAI_BASE_URL: `${model.url}/v1`,
     OPENAI_API_KEY: "bench",
@@ -423,6 +423,8 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
   const largest = (rs: StepResult[]) => rs.filter((r) => r.held).at(-1) ?? null;
   const bestParley = largest(parley);
   const bestPeer = largest(peerResults);
+  const bestFloor = largest(floorRamp.steps);
+  const floorN = bestFloor?.n ?? 0;
   const one = (v: number): Summary => ({ n: 1, p50: v, p99: v, mean: v, min: v, max: v });
   const stepRow = (label: string, r: StepResult): Row => ({
     metric: `${label} N=${r.n}: delivery latency`,
@@ -458,6 +460,16 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
       target: "at least twice the peer's",
       met: parleyN >= 2 * peerN && parleyN > 0,
       note: `at that N: Parley CPU ${bestParley ? bestParley.cpu.toFixed(0) : "–"} %, RSS ${bestParley ? bestParley.rssMiB.toFixed(0) : "–"} MiB; peer CPU ${bestPeer ? bestPeer.cpu.toFixed(0) : "–"} %, RSS ${bestPeer ? bestPeer.rssMiB.toFixed(0) : "–"} MiB`,
+    },
+    {
+      metric: "largest N held: the relay floor (model → subscriber, nothing stored)",
+      unit: "answers",
+      parley: one(floorN),
+      baseline: one(peerN),
+      ratio: peerN > 0 ? floorN / peerN : null,
+      target: "",
+      met: null,
+      note: `the least work a live answer can cost on this machine (bench/peer/relay.ts): no server holds more here. At that N: CPU ${bestFloor ? bestFloor.cpu.toFixed(0) : "–"} % (${bestFloor ? bestFloor.cpuUsPerDelta.toFixed(0) : "–"} µs per delta), ${bestFloor ? machineText(bestFloor) : "–"}`,
     },
     {
       metric: `server CPU per delta at the largest N both held (N=${sameN})`,
@@ -501,6 +513,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     },
     ...parley.map((r) => stepRow("Parley", r)),
     ...peerResults.map((r) => stepRow("resumable-stream", r)),
+    ...floorRamp.steps.map((r) => stepRow("relay floor", r)),
   ];
   return {
     id: "s9",
@@ -515,8 +528,10 @@ chunks sent during the hold) passes ${LATENCY_LIMIT_MS} ms or that loses an even
 ${budgetMs / 1000} s (a safety net). CPU = the server process's user+system time over the hold (% of one core), and per delta the
 model sent in it; RSS at the end of the hold, and per live answer: RSS with every answer still live over the idle server's, both
 the median of 5 samples each after a full GC (both servers run with \`--expose-gc\`; the collections come after the hold's
-chunks have arrived), so it counts what answers hold rather than garbage not yet collected. The peer ramps first, then Parley,
-each on a fresh server reading a fresh model process.
+chunks have arrived), so it counts what answers hold rather than garbage not yet collected. The relay floor ramps first, then the peer,
+then Parley, each on a fresh server reading a fresh model process. **The relay floor** (\`bench/peer/relay.ts\`) only passes
+each model chunk to its subscriber's SSE response in one process (no store, no Redis, no resume): the least a live answer can
+cost here, so the largest N it holds bounds what any server holds on this machine.
 **Parley** does all its durable work: a fresh instance (Postgres + Redis) with \`OPENAI_BASE_URL\` at the paced model,
 \`PARLEY_MAX_CONCURRENT_ANSWERS=${maxConcurrent}\` (the runner's FIFO queue therefore never holds an answer back), limits off
 (\`PARLEY_RATE_LIMIT_PER_MINUTE=0\`, \`PARLEY_SEND_LIMIT_PER_MINUTE=0\`, and \`PARLEY_STREAMS_PER_KEY\` out of reach: every subscriber is the bench's one key); each answer is a real \`chat.send\` on its own session (no
