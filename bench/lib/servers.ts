@@ -3,7 +3,8 @@
  * build (`npm run serve`), the peer's reader server, and the cleanup of everything (database dropped,
  * Redis keys of the run's prefixes deleted, child processes killed).
  */
-import { spawn, spawnSync, execSync, type ChildProcess } from "node:child_process";
+import { execFile, spawn, spawnSync, execSync, type ChildProcess } from "node:child_process";
+import { promisify } from "node:util";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -23,6 +24,7 @@ export function setAppDir(dir: string) {
 export const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 
+const execFileAsync = promisify(execFile);
 const children = new Set<ChildProcess>();
 const cleanups: Array<() => Promise<void>> = [];
 
@@ -174,24 +176,32 @@ export function machineBusyMs(): number {
   return (user! + nice! + system! + irq! + softirq! + steal!) * (1000 / 100);
 }
 
-/** The pids of the processes named exactly `name`. */
-function pidsNamed(name: string): number[] {
-  return spawnSync("pgrep", ["-x", name], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean).map(Number);
+/**
+ * The pids of the processes named exactly `name`. Asynchronous: a synchronous pgrep stalls the
+ * bench's event loop, and with it the receipt times of every subscriber it runs (scenario 9).
+ */
+async function pidsNamed(name: string): Promise<number[]> {
+  // pgrep exits with 1 when nothing matches.
+  const { stdout } = await execFileAsync("pgrep", ["-x", name]).catch(() => ({ stdout: "" }));
+  return stdout.trim().split("\n").filter(Boolean).map(Number);
 }
 
 /** The pid of the local redis-server, when there is exactly one we can see (for CPU accounting). */
-export function redisPid(): number | null {
-  const pids = pidsNamed("redis-server");
+export async function redisPid(): Promise<number | null> {
+  const pids = await pidsNamed("redis-server");
   return pids.length === 1 ? pids[0]! : null;
 }
 
-/** CPU time (ms) used so far by the local PostgreSQL server's processes now running (backends that exited meanwhile are not counted). */
-export function postgresCpuMs(): number {
-  return pidsNamed("postgres").reduce((sum, pid) => {
+/** The local PostgreSQL server's processes now running, for `cpuMsOfAll`. */
+export const postgresPids = () => pidsNamed("postgres");
+
+/** CPU time (ms) used so far by those of `pids` still running (a process that exited is not counted). */
+export function cpuMsOfAll(pids: number[]): number {
+  return pids.reduce((sum, pid) => {
     try {
       return sum + cpuMsOf(pid);
     } catch {
-      return sum; // exited since pgrep
+      return sum;
     }
   }, 0);
 }

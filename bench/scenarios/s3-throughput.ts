@@ -108,7 +108,7 @@ export async function run(ctx: Ctx, target = ctx.target, tag = "servers"): Promi
   const parley: number[] = [];
   const raw: number[] = [];
   // Where the time goes: CPU of the server process, of the bench (the subscriber and producer) and of Redis.
-  const redis = redisPid();
+  const redis = await redisPid();
   const cpu = { server: 0, bench: 0, redis: 0, rawBench: 0, rawRedis: 0 };
   for (let r = 0; r < throughputRounds; r++) {
     const s0 = cpuMsOf(target.instance.pid);

@@ -10,7 +10,7 @@ import http from "node:http";
 import { createParser } from "eventsource-parser";
 import type { Ctx } from "../lib/context";
 import type { Row, ScenarioResult } from "../lib/report";
-import { cpuMsOf, freePort, GC_ON_SIGNAL_ARGS, machineBusyMs, postgresCpuMs, redisPid, rssOf, scrapeMetrics, settledRss, startScript } from "../lib/servers";
+import { cpuMsOf, cpuMsOfAll, freePort, GC_ON_SIGNAL_ARGS, machineBusyMs, postgresPids, redisPid, rssOf, scrapeMetrics, settledRss, startScript } from "../lib/servers";
 import { now, sleep, summarize, type Summary } from "../lib/stats";
 import { chatStreamRequest, type Target } from "../lib/target";
 
@@ -29,7 +29,7 @@ interface StepResult {
   rssMiB: number;
   /** RSS with every answer still live, after a full GC (what the answers hold, not garbage). */
   liveRssMiB: number;
-  /** Parley's event loop over the hold: its delay (p99, max) and the share of the hold spent in GC. */
+  /** Parley's event loop over the hold (and the 300 ms after it, while its last chunks arrive): its delay (p99, max) and the share of that time spent in GC. */
   loop?: { lagP99Ms: number; lagMaxMs: number; gcPercent: number };
   /** The bench process's own CPU over the hold (its subscribers), in % of one core. */
   clientCpu: number;
@@ -233,10 +233,14 @@ interface Model {
   pid: number;
 }
 
-/** CPU so far (ms) of the machine, Redis, Postgres and the model; the function it returns turns a second reading into % of a core over `ms`. */
-function machineCpu(model: Model) {
-  const redis = redisPid();
-  const read = () => ({ busy: machineBusyMs(), redis: redis === null ? NaN : cpuMsOf(redis), postgres: postgresCpuMs(), model: cpuMsOf(model.pid) });
+/**
+ * CPU so far (ms) of the machine, Redis, Postgres and the model; the function it returns turns a
+ * second reading into % of a core over `ms`. The processes are looked up once, before the hold:
+ * each reading is then a few reads of /proc, which stall nobody's event loop.
+ */
+async function machineCpu(model: Model) {
+  const [redis, postgres] = await Promise.all([redisPid(), postgresPids()]);
+  const read = () => ({ busy: machineBusyMs(), redis: redis === null ? NaN : cpuMsOf(redis), postgres: cpuMsOfAll(postgres), model: cpuMsOf(model.pid) });
   const from = read();
   return (ms: number) => {
     const to = read();
@@ -266,14 +270,17 @@ async function step(ctx: Ctx, system: System, model: Model, n: number, holdMs: n
     const allStarted = await Promise.race([Promise.all(followed.map((f) => f.started)).then(() => true), sleep(60_000).then(() => false)]);
     if (!allStarted) return result({ why: "not every answer's first delta arrived within 60 s" });
     // The hold: every answer streaming; chunks the model sent inside it are measured.
-    const from = now();
-    // A scrape before the hold resets the loop's delay figures, so the one after covers the hold alone.
+    // Before the hold, so neither delays a chunk measured in it: the scrape that starts the
+    // server's loop figures (it resets them) and the lookups of the processes whose CPU is read.
     const loop0 = await system.loop?.();
+    const loopFrom = now();
+    const machineOver = await machineCpu(model);
     const cpu0 = cpuMsOf(system.pid);
     const client0 = process.cpuUsage();
-    const machineOver = machineCpu(model);
+    const from = now();
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     await sleep(holdMs);
+    const to = now();
     ctx.profileWindows.push({ label: `s9 ${system.label} N=${n} hold`, pid: system.pid, fromUs, toUs: Number(process.hrtime.bigint() / 1000n) });
     const cpuMs = cpuMsOf(system.pid) - cpu0;
     const machine = machineOver(holdMs);
@@ -281,11 +288,11 @@ async function step(ctx: Ctx, system: System, model: Model, n: number, holdMs: n
     const clientCpu = ((clientUsage.user + clientUsage.system) / 1000 / holdMs) * 100;
     const cpu = (cpuMs / holdMs) * 100;
     const rssMiB = rssOf(system.pid) / MiB;
-    const to = now();
-    const loop1 = await system.loop?.();
-    const loop = loop0 && loop1 ? { lagP99Ms: loop1.lagP99Ms, lagMaxMs: loop1.lagMaxMs, gcPercent: ((loop1.gcSeconds - loop0.gcSeconds) * 1000 * 100) / holdMs } : undefined;
-    // Once what was sent in the hold has arrived, so a collection's pause delays none of it.
+    // Once what was sent in the hold has arrived, so neither the closing scrape nor a collection's pause delays any of it.
     await sleep(300);
+    const loopMs = now() - loopFrom;
+    const loop1 = await system.loop?.();
+    const loop = loop0 && loop1 ? { lagP99Ms: loop1.lagP99Ms, lagMaxMs: loop1.lagMaxMs, gcPercent: ((loop1.gcSeconds - loop0.gcSeconds) * 1000 * 100) / loopMs } : undefined;
     const liveRssMiB = (await settledRss(system.pid, true)) / MiB;
     const sent = (await (await fetch(`${model.url}/end?run=${run}`, { method: "POST" })).json()) as Record<string, number>;
     await Promise.race([Promise.all(followed.map((f) => f.ended)), sleep(15_000)]);
