@@ -20,32 +20,77 @@ const RENEW_LUA = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.ca
 const RELEASE_LUA = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
 /** The largest wake-up that carries its entries; a bigger append wakes followers to read it instead. */
 const WAKE_PAYLOAD_MAX = 64 * 1024;
+/** Streams per script call when one turn's appends go together (`batchedAppends`); a busier turn takes several calls. */
+const APPEND_BATCH_STREAMS = 256;
 /**
- * One append, atomically: the stream's last id before it, the entries (ARGV[2..]), the TTL when
- * ARGV[1] is not empty, and one wake-up of its followers on every instance (liveReader.ts) on the
- * stream's sharded channel (named like the stream: same slot). The wake-up carries the previous id
- * and each new id with its data, one per line (JSON has no raw newline), so a follower standing at
- * that previous id takes the entries from it without reading the stream back.
+ * Appends to each stream of KEYS, in order, atomically: ARGV holds, per stream, its TTL ("" for
+ * none), its entry count and the entries. Per stream: its last id before the append, the entries,
+ * the TTL, and one wake-up of its followers on every instance (liveReader.ts) on the stream's
+ * sharded channel (named like the stream: same slot). The wake-up carries the previous id and
+ * each new id with its data, one per line (JSON has no raw newline), so a follower standing at
+ * that previous id takes the entries from it without reading the stream back. Returns each
+ * stream's new ids.
  */
 const APPEND_LUA = `
-local previous = redis.call("XREVRANGE", KEYS[1], "+", "-", "COUNT", 1)
-local parts = { previous[1] and previous[1][1] or "0-0" }
-local ids, size = {}, 0
-for i = 2, #ARGV do
-  local id = redis.call("XADD", KEYS[1], "*", "data", ARGV[i])
-  ids[#ids + 1] = id
-  parts[#parts + 1] = id
-  parts[#parts + 1] = ARGV[i]
-  size = size + #ARGV[i]
+local results, a = {}, 1
+for k = 1, #KEYS do
+  local key, ttl, count = KEYS[k], ARGV[a], tonumber(ARGV[a + 1])
+  a = a + 2
+  local previous = redis.call("XREVRANGE", key, "+", "-", "COUNT", 1)
+  local parts = { previous[1] and previous[1][1] or "0-0" }
+  local ids, size = {}, 0
+  for i = a, a + count - 1 do
+    local id = redis.call("XADD", key, "*", "data", ARGV[i])
+    ids[#ids + 1] = id
+    parts[#parts + 1] = id
+    parts[#parts + 1] = ARGV[i]
+    size = size + #ARGV[i]
+  end
+  a = a + count
+  if ttl ~= "" then redis.call("EXPIRE", key, ttl) end
+  if #ids > 0 then redis.call("SPUBLISH", key, size <= ${WAKE_PAYLOAD_MAX} and table.concat(parts, "\\n") or "") end
+  results[k] = ids
 end
-if ARGV[1] ~= "" then redis.call("EXPIRE", KEYS[1], ARGV[1]) end
-if #ids > 0 then redis.call("SPUBLISH", KEYS[1], size <= ${WAKE_PAYLOAD_MAX} and table.concat(parts, "\\n") or "") end
-return ids`;
+return results`;
+
+/** One stream's append: its key, TTL ("" for none) and serialized entries. */
+type AppendStreams = (key: string, ttl: string, data: string[]) => Promise<string[]>;
+
+/**
+ * The appends of one event-loop turn, of every answer streaming on the instance, as one script
+ * call (APPEND_LUA) sent once the turn's I/O has been handled (setImmediate): a command per turn,
+ * not one per delta of each answer. Only on one Redis server: on a Cluster the streams of
+ * different sessions sit in different slots, which one script cannot touch.
+ */
+function batchedAppends(call: (keys: string[], args: string[]) => Promise<string[][]>): AppendStreams {
+  let pending: { key: string; ttl: string; data: string[]; resolve(ids: string[]): void; reject(error: unknown): void }[] = [];
+  const flush = () => {
+    const turn = pending;
+    pending = [];
+    for (let i = 0; i < turn.length; i += APPEND_BATCH_STREAMS) {
+      const batch = turn.slice(i, i + APPEND_BATCH_STREAMS);
+      const args: string[] = [];
+      for (const { ttl, data } of batch) args.push(ttl, String(data.length), ...data);
+      call(
+        batch.map(({ key }) => key),
+        args,
+      ).then(
+        (ids) => batch.forEach((append, j) => append.resolve(ids[j]!)),
+        (error: unknown) => batch.forEach((append) => append.reject(error)),
+      );
+    }
+  };
+  return (key, ttl, data) =>
+    new Promise((resolve, reject) => {
+      if (pending.length === 0) setImmediate(flush);
+      pending.push({ key, ttl, data, resolve, reject });
+    });
+}
 
 interface LockCommands {
   renewLock(key: string, owner: string, ttlMs: number): Promise<number>;
   releaseLock(key: string, owner: string): Promise<number>;
-  appendEntries(key: string, ttlSeconds: string, ...data: string[]): Promise<string[]>;
+  appendStreams(numberOfKeys: number, ...keysAndArgs: string[]): Promise<string[][]>;
 }
 
 /** The entries a wake-up carries (see APPEND_LUA), or null when it carries none or cannot be read. */
@@ -80,7 +125,7 @@ function outageLogger(client: Redis | Cluster, label: string) {
 function createClient(url: string, connectionName: string) {
   const client = new Redis(url, {
     connectionName,
-    // Commands issued in one event-loop turn go out as one pipeline (see `append`).
+    // Commands issued in one event-loop turn go out as one pipeline.
     enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
@@ -100,6 +145,7 @@ function createClient(url: string, connectionName: string) {
 function createClusterClient(nodes: string[], connectionName: string) {
   const first = new URL(nodes[0]!); // an empty list fails here, as it always did
   const cluster = new Cluster(nodes, {
+    // No auto-pipelining: on a Cluster, ioredis' sent commands down sharded-subscriber connections.
     enableOfflineQueue: false,
     shardedSubscribers: true,
     clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
@@ -245,7 +291,11 @@ export async function createRedisStore(target: RedisTarget, { name = "parley" }:
   const redis = client as (Redis | Cluster) & LockCommands;
   redis.defineCommand("renewLock", { numberOfKeys: 1, lua: RENEW_LUA });
   redis.defineCommand("releaseLock", { numberOfKeys: 1, lua: RELEASE_LUA });
-  redis.defineCommand("appendEntries", { numberOfKeys: 1, lua: APPEND_LUA });
+  redis.defineCommand("appendStreams", { lua: APPEND_LUA });
+  const appendStreams: AppendStreams =
+    redis instanceof Cluster
+      ? async (key, ttl, data) => (await redis.appendStreams(1, key, ttl, String(data.length), ...data))[0]!
+      : batchedAppends((keys, args) => redis.appendStreams(keys.length, ...keys, ...args));
 
   /** Classic pub/sub for signals. On a Cluster it is broadcast to every node, so any one connection hears all. */
   let subscriber: Promise<Redis | Cluster> | null = null;
@@ -303,11 +353,7 @@ export async function createRedisStore(target: RedisTarget, { name = "parley" }:
     kind: "redis",
 
     async append(key, entries, ttlSeconds) {
-      // One script per append (APPEND_LUA). On one server the connection pipelines every command
-      // of an event-loop turn (enableAutoPipelining): the appends of all answers streaming here
-      // share one write. (Not on a Cluster, where ioredis' auto-pipelining sent commands down
-      // sharded-subscriber connections.)
-      return redis.appendEntries(key, ttlSeconds === undefined ? "" : String(ttlSeconds), ...entries.map((entry) => JSON.stringify(entry)));
+      return appendStreams(key, ttlSeconds === undefined ? "" : String(ttlSeconds), entries.map((entry) => JSON.stringify(entry)));
     },
 
     range,

@@ -125,6 +125,24 @@ describe.each(variants)("$label store", ({ label, kind, create }) => {
     expect(Object.fromEntries(stored.map((e) => [e.id, e.data]))).toEqual(Object.fromEntries(ids.map((id, i) => [id, i])));
   });
 
+  it("appends to 300 streams in one turn (one Redis takes a turn's appends together, 256 streams a call) each land in their own stream with their own TTL, and reach its followers", async () => {
+    const keys = Array.from({ length: 300 }, (_, i) => key(`turn${i}`));
+    const signal = new AbortController().signal;
+    const followed = keys.slice(0, 3).map((k) => readUntil(entries(store.follow(k, null, signal)), (e) => e.data === "last"));
+    await sleep(50);
+    const ids = await Promise.all(keys.map((k, i) => store.append(k, [{ stream: i }, "last"], i % 2 === 0 ? 60 : undefined)));
+    for (const [i, k] of keys.entries()) {
+      expect(await store.range(k, null)).toEqual([
+        { id: ids[i]![0], data: { stream: i } },
+        { id: ids[i]![1], data: "last" },
+      ]);
+    }
+    expect(await store.pttl(keys[0]!)).toBeGreaterThan(50_000);
+    expect(await store.pttl(keys[1]!)).toBe(-1);
+    expect(await store.pttl(keys[298]!)).toBeGreaterThan(50_000);
+    for (const [i, reading] of followed.entries()) expect((await reading).map((e) => e.data)).toEqual([{ stream: i }, "last"]);
+  });
+
   it("follow replays, then delivers entries appended later, in order", async () => {
     const k = key("follow");
     const [firstId] = await store.append(k, ["a", "b"], 60);
