@@ -2,6 +2,7 @@ import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { defineConfig, devices } from "@playwright/test";
 import { BOOTSTRAP_KEY, E2E_PORT } from "./e2e/constants";
+import { SERVER_ENTRY, SERVER_NODE_FLAGS } from "./scripts/localServers";
 
 /**
  * Browser tests against the production build (`npm run build` first; `npm test` does) on the
@@ -65,7 +66,7 @@ export default defineConfig({
   ],
   webServer: {
     // `env -u` really unsets them (Playwright merges `env` over the runner's environment).
-    command: `env -u DATABASE_URL -u REDIS_URL node build/server.mjs -p ${E2E_PORT}`,
+    command: `env -u DATABASE_URL -u REDIS_URL node ${SERVER_NODE_FLAGS.join(" ")} ${SERVER_ENTRY} -p ${E2E_PORT}`,
     url: `http://localhost:${E2E_PORT}/api/health`,
     reuseExistingServer: false,
     timeout: 120_000,

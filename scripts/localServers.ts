@@ -11,6 +11,14 @@ import postgres from "postgres";
 /** The server entry `npm run build` bundles (server/boot/main.ts), beside Next's build in `.next/`. */
 export const SERVER_ENTRY = "build/server.mjs";
 
+/**
+ * The Node flags the server runs with (as `npm start` and `npm run serve` give them, package.json):
+ * a young generation of 32 MB semi-spaces instead of V8's 16, so the garbage of many live answers
+ * is collected half as often (bench s9: GC from 7 % to 4 % of the time at 300 answers, CPU per delta
+ * 15 % lower) for up to ~50 MB more resident memory under load.
+ */
+export const SERVER_NODE_FLAGS = ["--max-semi-space-size=32"];
+
 /** Whether `dir` holds a complete production build (`npm run build`): Next's pages and the server bundle. */
 export function hasProductionBuild(dir = ".") {
   return fs.existsSync(path.join(dir, ".next/BUILD_ID")) && fs.existsSync(path.join(dir, SERVER_ENTRY));
@@ -119,7 +127,7 @@ export async function startParleyServer(options: {
 }): Promise<ParleyServer> {
   const port = options.port ?? (await freePort());
   const log: string[] = [];
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), SERVER_ENTRY, "-p", String(port), "-H", "127.0.0.1"], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...(options.nodeArgs ?? []), SERVER_ENTRY, "-p", String(port), "-H", "127.0.0.1"], {
     cwd: options.cwd,
     env: { ...options.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
