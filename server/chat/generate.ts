@@ -86,13 +86,22 @@ function answerBounds(env: GenerateDeps["env"]) {
   const controller = new AbortController();
   const fail = (message: string) => controller.abort(new Error(message));
   const deadline = setTimeout(() => fail(`The answer took longer than ${env.PARLEY_ANSWER_MAX_SECONDS} s`), env.PARLEY_ANSWER_MAX_SECONDS * 1000);
+  const idleMs = env.PARLEY_MODEL_IDLE_SECONDS * 1000;
   let idle: NodeJS.Timeout | undefined;
+  let touchedAt = 0;
+  // One timer, re-armed from its own callback for what is left: a chunk only notes the time
+  // (re-arming the timer on every chunk cost more than the chunk's own handling).
+  const expire = () => {
+    const left = touchedAt + idleMs - Date.now();
+    if (left > 0) idle = setTimeout(expire, left);
+    else fail(`The model sent nothing for ${env.PARLEY_MODEL_IDLE_SECONDS} s`);
+  };
   return {
     signal: controller.signal,
-    /** Restarts the idle timeout; per chunk, so it re-arms the one timer rather than making another. */
+    /** Restarts the idle timeout (on every chunk). */
     touch() {
-      if (idle) idle.refresh();
-      else idle = setTimeout(() => fail(`The model sent nothing for ${env.PARLEY_MODEL_IDLE_SECONDS} s`), env.PARLEY_MODEL_IDLE_SECONDS * 1000);
+      touchedAt = Date.now();
+      idle ??= setTimeout(expire, idleMs);
     },
     idleOff() {
       clearTimeout(idle);
@@ -114,12 +123,17 @@ function answerBounds(env: GenerateDeps["env"]) {
 async function* untilAborted<T>(chunks: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
   const iterator = chunks[Symbol.asyncIterator]();
   let rejectWait: ((reason: unknown) => void) | null = null;
-  const onAbort = () => rejectWait?.(signal.reason);
+  // A flag, not `signal.aborted` per chunk: Node validates the signal on every read of it.
+  let aborted = signal.aborted;
+  const onAbort = () => {
+    aborted = true;
+    rejectWait?.(signal.reason);
+  };
   signal.addEventListener("abort", onAbort, { once: true });
   let finished = false;
   try {
     for (;;) {
-      signal.throwIfAborted();
+      if (aborted) throw signal.reason;
       const next = await new Promise<IteratorResult<T>>((resolve, reject) => {
         rejectWait = reject;
         iterator.next().then(resolve, reject);

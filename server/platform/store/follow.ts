@@ -113,9 +113,12 @@ export async function* followStream(
   const queue = new FollowerQueue();
   const feed = join(queue);
   let onAbort!: () => void;
+  /** `signal.aborted`, read per live batch without Node's validation of the signal on every read. */
+  let stopped = false;
   // Leaving right on abort (not when the consumer next resumes) frees the feed's key immediately.
   const aborted = new Promise<void>((resolve) => {
     onAbort = () => {
+      stopped = true;
       feed.leave();
       queue.end();
       resolve();
@@ -154,7 +157,7 @@ export async function* followStream(
     }
     for (;;) {
       const batch = await queue.take();
-      if (batch === null || signal.aborted) return;
+      if (batch === null || stopped) return;
       const entries = fresh(batch);
       if (entries.length === 0) continue;
       last = entries.at(-1)!.id;
