@@ -110,11 +110,13 @@ export async function startParley(options: StartOptions): Promise<Instance> {
   };
 }
 
-/** The bench measures Parley, not its guards: rate limits off in every Parley it starts. */
 /**
- * Limits off: every call and every subscriber is the bench's one key, so the per-key caps (calls a
- * minute, open streams: 64 by default) would measure the limiter instead of Parley.
+ * Limits off in every Parley the bench starts: every call and every subscriber is the bench's one
+ * key, so the per-key caps (calls a minute, open streams: 64 by default) would measure the limiter
+ * instead of Parley.
  */
+export const BENCH_LIMITS = { PARLEY_RATE_LIMIT_PER_MINUTE: "0", PARLEY_SEND_LIMIT_PER_MINUTE: "0", PARLEY_STREAMS_PER_KEY: "1000000" };
+
 /**
  * A Parley instance's Prometheus metrics, read once: a series' value by name (unlabelled), or the
  * sum of all its labelled series.
@@ -126,8 +128,6 @@ export async function scrapeMetrics(url: string): Promise<{ value(name: string):
     sum: (name) => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "gm"))].reduce((total, m) => total + Number(m[1]), 0),
   };
 }
-
-export const BENCH_LIMITS = { PARLEY_RATE_LIMIT_PER_MINUTE: "0", PARLEY_SEND_LIMIT_PER_MINUTE: "0", PARLEY_STREAMS_PER_KEY: "1000000" };
 
 /** Starts a plain Node script of the bench (TypeScript through tsx, with `nodeArgs`) and waits for its `ready` line. */
 export async function startScript(script: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<{ process: ChildProcess; pid: number; stop(): Promise<void> }> {

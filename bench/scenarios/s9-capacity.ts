@@ -1,8 +1,8 @@
 /**
  * Scenario 9 — how many users one instance serves: N answers streaming at once at 30 deltas/s,
  * one subscriber each, N raised step by step until p99 delivery latency passes 100 ms or an event
- * is lost; the largest N that held, with the server's CPU and RSS. Parley and the
- * `resumable-stream` peer in turn, reading the same paced model.
+ * is lost; the largest N that held, with the server's CPU and RSS. The relay floor (no store), the
+ * `resumable-stream` peer and Parley in turn, reading the same paced model.
  */
 import { randomUUID } from "node:crypto";
 import os from "node:os";
