@@ -32,7 +32,7 @@ export type GenerateDeps = StreamDeps &
     log: Logger;
     metrics: Pick<Metrics, "answersTotal" | "firstToken">;
     /** Where the growing text goes to the answer's row (progress.ts). */
-    answerProgress: Pick<AnswerProgress, "update" | "forget">;
+    answerProgress: Pick<AnswerProgress, "grow" | "forget">;
     /** How long a model stream may stay silent, and an answer may take at most. */
     env: Pick<Env, "PARLEY_MODEL_IDLE_SECONDS" | "PARLEY_ANSWER_MAX_SECONDS">;
   };
@@ -192,7 +192,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
       if (content === "") deps.metrics.firstToken.observe((Date.now() - startedAt) / 1000);
       content += text;
       writer.emit({ type: "answer", delta: text });
-      deps.answerProgress.update(messageId, content);
+      deps.answerProgress.grow(messageId, text, content);
     };
     const sourcesRead = [...references, ...attachmentReferences(input.attachments ?? [])];
     if (sourcesRead.length === 0 && session.strategy.fallbackStrategy === "fixed") {

@@ -35,18 +35,18 @@ describe("answer progress", () => {
     const [a, b, ended] = [await answerRow(session, "streaming", ""), await answerRow(session, "streaming", ""), await answerRow(session, "completed", "Final text")];
     const execute = vi.spyOn(app.db, "execute");
     const progress = createAnswerProgress({ db: app.db, log: app.log }, 50);
-    progress.update(a, "A, first words");
-    progress.update(a, "A, first words and more");
-    progress.update(b, "B so far");
+    progress.grow(a, "A, first words", "A, first words");
+    progress.grow(a, " and more", "A, first words and more");
+    progress.grow(b, "B so far", "B so far");
     // A late update of an answer whose row is already final changes nothing.
-    progress.update(ended, "stale text");
+    progress.grow(ended, "stale text", "stale text");
     await vi.waitFor(async () => expect(await contentOf([a, b, ended])).toEqual({ [a]: "A, first words and more", [b]: "B so far", [ended]: "Final text" }), { timeout: 5000 });
     expect(execute).toHaveBeenCalledTimes(1);
 
     // A forgotten answer (it is ending and writes its own final row) is not written again.
-    progress.update(a, "A, first words and more after the end");
+    progress.grow(a, " after the end", "A, first words and more after the end");
     progress.forget(a);
-    progress.update(b, "B so far, and later");
+    progress.grow(b, ", and later", "B so far, and later");
     await progress.close();
     expect(await contentOf([a, b])).toEqual({ [a]: "A, first words and more", [b]: "B so far, and later" });
     expect(execute).toHaveBeenCalledTimes(2);
@@ -62,16 +62,16 @@ describe("answer progress", () => {
     const session = await t.owner.api.session.create({ title: "progress after a failure" });
     const a = await answerRow(session, "streaming", "");
     const progress = createAnswerProgress({ db: app.db, log: app.log }, 10);
-    progress.update(a, "one ");
+    progress.grow(a, "one ", "one ");
     await vi.waitFor(async () => expect(await contentOf([a])).toEqual({ [a]: "one " }), { timeout: 5000 });
     // The next write fails after reaching Postgres (its update applied, its answer lost).
     const execute = app.db.execute.bind(app.db);
     const failOnce = vi.spyOn(app.db, "execute").mockImplementationOnce(
       (query) => execute(query).then(() => Promise.reject(new Error("connection lost after the commit"))) as unknown as ReturnType<typeof execute>,
     );
-    progress.update(a, "one two ");
+    progress.grow(a, "two ", "one two ");
     await vi.waitFor(() => expect(failOnce).toHaveBeenCalledTimes(1), { timeout: 5000 });
-    progress.update(a, "one two three");
+    progress.grow(a, "three", "one two three");
     await progress.close();
     expect(await contentOf([a])).toEqual({ [a]: "one two three" });
     failOnce.mockRestore();

@@ -18,23 +18,24 @@ const ROWS_PER_WRITE = 200;
 
 export function createAnswerProgress(deps: { db: Db; log: Logger }, everyMs = PROGRESS_WRITE_MS) {
   /**
-   * Each answer running here: its latest text not written yet, and how much of its text its row
-   * holds for sure (null: not known, so the next write sends the whole text). A write then sends
-   * only what the row lacks: a long answer's whole text every interval was most of the bytes
-   * this instance sent Postgres.
+   * Each answer running here: its text so far, what it gained since its row was last written, and
+   * whether its row holds that earlier text for sure (false at first and after a failed write: the
+   * next write sends the whole text). A write then sends only what the row lacks, without reading
+   * the whole text: each `content += delta` of an answer is a rope, which a slice of it copies whole.
    */
-  const answers = new Map<string, { pending: string | null; written: number | null }>();
+  const answers = new Map<string, { content: string; unsent: string; changed: boolean; written: boolean }>();
   let timer: NodeJS.Timeout | null = null;
   let writing: Promise<void> = Promise.resolve();
 
   /** Writes every answer's pending text, ROWS_PER_WRITE rows a statement. */
   async function write() {
     const rows = [...answers].flatMap(([id, answer]) => {
-      if (answer.pending === null) return [];
-      const content = answer.pending;
-      answer.pending = null;
-      const whole = answer.written === null || content.length < answer.written;
-      return [{ id, answer, content, whole, text: whole ? content : content.slice(answer.written!) }];
+      if (!answer.changed) return [];
+      const whole = !answer.written;
+      const text = whole ? answer.content : answer.unsent;
+      answer.unsent = "";
+      answer.changed = false;
+      return [{ id, answer, whole, text }];
     });
     for (let i = 0; i < rows.length; i += ROWS_PER_WRITE) {
       const batch = rows.slice(i, i + ROWS_PER_WRITE);
@@ -44,10 +45,13 @@ export function createAnswerProgress(deps: { db: Db; log: Logger }, everyMs = PR
         await deps.db.execute(sql`update ${messages} set content = case when progress.whole then progress.text else ${messages.content} || progress.text end, updated_at = now()
           from (values ${sql.join(values, sql`, `)}) as progress(id, text, whole)
           where ${messages.id} = progress.id and ${messages.status} = 'streaming'`);
-        for (const r of batch) r.answer.written = r.content.length;
+        for (const r of batch) r.answer.written = true;
       } catch (error) {
         // Whether it reached the rows is unknown: their next write sends the whole text.
-        for (const r of batch) r.answer.written = null;
+        for (const r of batch) {
+          r.answer.written = false;
+          r.answer.changed = true;
+        }
         deps.log.warn({ err: error, answers: batch.length }, "progress write failed");
       }
     }
@@ -60,11 +64,16 @@ export function createAnswerProgress(deps: { db: Db; log: Logger }, everyMs = PR
   }
 
   return {
-    /** The answer's text so far (each call's text extends the last's); written with the next batch. */
-    update(messageId: string, content: string) {
+    /** The answer's text grew by `delta` to `content`; written with the next batch. */
+    grow(messageId: string, delta: string, content: string) {
       const answer = answers.get(messageId);
-      if (answer) answer.pending = content;
-      else answers.set(messageId, { pending: content, written: null });
+      if (answer) {
+        answer.content = content;
+        answer.unsent += delta;
+        answer.changed = true;
+      } else {
+        answers.set(messageId, { content, unsent: delta, changed: true, written: false });
+      }
       timer ??= setTimeout(() => void flush(), everyMs).unref();
     },
     /** The answer is ending: its final write is its own, nothing more goes out for it. */
