@@ -59,8 +59,9 @@ type AppendStreams = (key: string, ttl: string, data: string[]) => Promise<strin
 /**
  * The appends of one event-loop turn, of every answer streaming on the instance, as one script
  * call (APPEND_LUA) sent once the turn's I/O has been handled (setImmediate): a command per turn,
- * not one per delta of each answer. Only on one Redis server: on a Cluster the streams of
- * different sessions sit in different slots, which one script cannot touch.
+ * not one per delta of each answer. A call that fails fails each append in it, as its own call
+ * would have (Redis unreachable, or out of memory). Only on one Redis server: on a Cluster the
+ * streams of different sessions sit in different slots, which one script cannot touch.
  */
 function batchedAppends(call: (keys: string[], args: string[]) => Promise<string[][]>): AppendStreams {
   let pending: { key: string; ttl: string; data: string[]; resolve(ids: string[]): void; reject(error: unknown): void }[] = [];
