@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { BOOTSTRAP_KEY } from "./constants";
-import { chooseFromChatMenu, lastAnswer, newUser, signIn } from "./helpers";
+import { ask, chooseFromChatMenu, lastAnswer, newUser, signIn } from "./helpers";
 
 const PAYLOAD = "<img src=x onerror=alert(1)>";
 
@@ -14,11 +14,9 @@ test("a title and a message holding HTML show it as text, and no script runs", a
   await signIn(page, user.key);
   await page.goto("/");
 
-  const box = page.getByRole("textbox", { name: "Message" });
   // No handbook section matches these words, so the offline model quotes the question back:
   // the payload then goes through the Markdown renderer as well.
-  await box.fill(`What does ${PAYLOAD} do?`);
-  await box.press("Enter");
+  await ask(page, `What does ${PAYLOAD} do?`);
   await expect(page.getByTestId("user-message")).toHaveText(`What does ${PAYLOAD} do?`);
   const answer = lastAnswer(page);
   await expect(answer).toHaveAttribute("data-status", "completed", { timeout: 40_000 });
