@@ -9,6 +9,7 @@
  * `GET /stream/<id>` follows it; events are JSON `{ type, delta }`.
  */
 import http from "node:http";
+import { chatDeltaSplitter } from "./modelDeltas";
 
 const model = new URL(`${process.env.MODEL_URL}/chat/completions`);
 const agent = new http.Agent({ keepAlive: true });
@@ -31,17 +32,9 @@ function startAnswer(id: string, question: string) {
   const body = JSON.stringify({ model: "paced", stream: true, messages: [{ role: "user", content: question }] });
   const req = http.request(model, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
     res.setEncoding("utf8");
-    let buffered = "";
+    const split = chatDeltaSplitter();
     res.on("data", (text: string) => {
-      buffered += text;
-      let end: number;
-      while ((end = buffered.indexOf("\n\n")) >= 0) {
-        const line = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
-        const content = (JSON.parse(line.slice(6)) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content;
-        if (content) deliver(answer, `data: ${JSON.stringify({ type: "answer", delta: content })}\n\n`);
-      }
+      for (const delta of split(text)) deliver(answer, `data: ${JSON.stringify({ type: "answer", delta })}\n\n`);
     });
     res.on("end", () => {
       deliver(answer, `data: ${JSON.stringify({ type: "complete" })}\n\n`);

@@ -11,6 +11,7 @@
 import http from "node:http";
 import { Redis } from "ioredis";
 import { createResumableStreamContext } from "resumable-stream/ioredis";
+import { chatDeltaSplitter } from "./modelDeltas";
 
 const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const context = createResumableStreamContext({
@@ -30,20 +31,12 @@ async function* modelDeltas(question: string): AsyncGenerator<string> {
     body: JSON.stringify({ model: "paced", stream: true, messages: [{ role: "user", content: question }] }),
   });
   const decoder = new TextDecoder();
-  let buffered = "";
+  const split = chatDeltaSplitter();
   const reader = response.body!.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) return;
-    buffered += decoder.decode(value, { stream: true });
-    let end: number;
-    while ((end = buffered.indexOf("\n\n")) >= 0) {
-      const line = buffered.slice(0, end);
-      buffered = buffered.slice(end + 2);
-      if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
-      const content = (JSON.parse(line.slice(6)) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content;
-      if (content) yield content;
-    }
+    yield* split(decoder.decode(value, { stream: true }));
   }
 }
 
