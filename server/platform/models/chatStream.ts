@@ -3,6 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 import type { GenerationChunk } from "./types";
+import { rejection } from "../iterables";
 
 /**
  * The most of one server-sent event (or of one unfinished line) held in memory. A chat chunk is a
@@ -36,79 +37,208 @@ export function createChatStreamer({ url, headers, timeoutMs }: { url: string; h
   const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   const send = secure ? httpsRequest : httpRequest;
 
-  return async function* streamChat(body: object, signal: AbortSignal): AsyncGenerator<GenerationChunk> {
-    signal.throwIfAborted();
-    const payload = JSON.stringify(body);
-    const req = send(target, {
-      method: "POST",
-      agent,
-      headers: { ...headers, "content-type": "application/json", accept: "text/event-stream", "content-length": Buffer.byteLength(payload) },
-    });
-    // The error this raises is replaced by the signal's reason (below), which need not be an Error.
-    const abort = () => req.destroy();
-    signal.addEventListener("abort", abort, { once: true });
-    let response: IncomingMessage | undefined;
-    let released = false;
-    try {
-      response = await responseOf(req, payload, timeoutMs);
+  return function streamChat(body: object, signal: AbortSignal): AsyncIterable<GenerationChunk> {
+    return { [Symbol.asyncIterator]: () => new ChatChunks(send, target, agent, headers, timeoutMs, body, signal) };
+  };
+}
+
+/** Chunks read ahead of the consumer before the response is paused. */
+const READ_AHEAD_CHUNKS = 256;
+
+/**
+ * One streamed completion as an async iterator, fed by the response's `data` events: the chunks of
+ * a network read are parsed at once and queued, and `next()` takes the next one (a promise already
+ * settled while some are queued). Node's readable-stream iterator and an async generator around it
+ * cost several promise hops and a tick per chunk, the most of reading the model at hundreds of
+ * answers. A failure comes after the chunks read before it.
+ */
+class ChatChunks implements AsyncIterator<GenerationChunk> {
+  readonly #signal: AbortSignal;
+  readonly #request: () => ClientRequest;
+  readonly #payload: string;
+  readonly #timeoutMs: number;
+  #req: ClientRequest | null = null;
+  #response: IncomingMessage | undefined;
+  #queue: GenerationChunk[] = [];
+  #head = 0;
+  /** A consumer waiting in `next()`: settled with the next chunk, the end, or (a rejection) the failure. */
+  #waiting: ((result: IteratorResult<GenerationChunk> | Promise<never>) => void) | null = null;
+  #failure: unknown = undefined;
+  /** No more chunks will come (the reply ended, failed or was abandoned). */
+  #ended = false;
+  /** The connection went back to the pool (or was dropped): nothing left to close. */
+  #released = false;
+  #paused = false;
+  readonly #onAbort = () => this.#fail(this.#signal.reason);
+
+  constructor(
+    send: typeof httpRequest,
+    target: URL,
+    agent: HttpAgent,
+    headers: Record<string, string>,
+    timeoutMs: number,
+    body: object,
+    signal: AbortSignal,
+  ) {
+    this.#signal = signal;
+    this.#timeoutMs = timeoutMs;
+    this.#payload = JSON.stringify(body);
+    this.#request = () =>
+      send(target, {
+        method: "POST",
+        agent,
+        headers: { ...headers, "content-type": "application/json", accept: "text/event-stream", "content-length": Buffer.byteLength(this.#payload) },
+      });
+  }
+
+  next(): Promise<IteratorResult<GenerationChunk>> {
+    if (!this.#req && !this.#ended) this.#begin();
+    if (this.#head < this.#queue.length) return Promise.resolve({ value: this.#take(), done: false });
+    if (this.#failure !== undefined) {
+      const failure = this.#failure;
+      this.#failure = undefined;
+      return rejection(failure);
+    }
+    if (this.#ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.#waiting = resolve));
+  }
+
+  /** The consumer stopped reading: the connection is closed unless the reply was whole. */
+  return(): Promise<IteratorResult<GenerationChunk>> {
+    this.#queue = [];
+    this.#head = 0;
+    this.#failure = undefined;
+    this.#finish();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  #take(): GenerationChunk {
+    const chunk = this.#queue[this.#head++]!;
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+      if (this.#paused) {
+        this.#paused = false;
+        this.#response?.resume();
+      }
+    }
+    return chunk;
+  }
+
+  #begin() {
+    if (this.#signal.aborted) return this.#fail(this.#signal.reason);
+    const req = (this.#req = this.#request());
+    this.#signal.addEventListener("abort", this.#onAbort, { once: true });
+    responseOf(req, this.#payload, this.#timeoutMs).then(
+      (response) => this.#read(response),
+      (error: unknown) => this.#fail(error),
+    );
+  }
+
+  #read(response: IncomingMessage) {
+    if (this.#ended) return;
+    this.#response = response;
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
       // Once it ends, the connection returns to the pool; a late socket error must not go unheard.
       response.on("error", ignore);
-      const status = response.statusCode ?? 0;
-      if (status < 200 || status >= 300) throw await statusError(response);
-
-      // What one network read held: its chunks are yielded, then its failure (if any) thrown.
-      const read: GenerationChunk[] = [];
-      let failure: Error | undefined;
-      let done = false;
-      let finished = false;
-      const parser = createParser({
-        maxBufferSize: MAX_EVENT_CHARS,
-        onError: (error) => {
-          if (error.type === "max-buffer-size-exceeded") failure ??= new Error(`The model's stream sent an event longer than ${MAX_EVENT_CHARS} characters.`);
-        },
-        onEvent: (event) => {
-          if (done || failure) return;
-          if (event.data.startsWith("[DONE]")) {
-            done = true;
-            return;
-          }
-          let chunk: ChatCompletionChunk;
-          try {
-            chunk = chunkOf(event);
-          } catch (error) {
-            failure = error as Error;
-            return;
-          }
-          const choice = chunk.choices?.[0];
-          if (choice?.delta?.content) read.push({ type: "delta", text: choice.delta.content });
-          if (choice?.finish_reason) finished = true;
-          if (chunk.usage) {
-            const { prompt_tokens, completion_tokens, total_tokens } = chunk.usage;
-            read.push({ type: "usage", usage: { promptTokens: prompt_tokens, completionTokens: completion_tokens, totalTokens: total_tokens } });
-          }
-        },
-      });
-
-      response.setEncoding("utf8");
-      for await (const text of response.iterator({ destroyOnReturn: false }) as AsyncIterable<string>) {
-        parser.feed(text);
-        yield* read;
-        read.length = 0;
-        if (failure) throw failure;
-        if (done) break;
-      }
-      drain(req, response);
-      released = true;
-      // A proxy may close a stream cleanly mid-answer.
-      if (!finished) throw new Error("The model's stream ended before the answer was finished.");
-    } catch (error) {
-      signal.throwIfAborted();
-      throw isSocketError(error) ? connectionError(error, response !== undefined) : error;
-    } finally {
-      signal.removeEventListener("abort", abort);
-      if (!released) req.destroy();
+      statusError(response).then(
+        (error) => this.#fail(error),
+        (error: unknown) => this.#fail(error),
+      );
+      return;
     }
-  };
+    let done = false;
+    let finished = false;
+    const parser = createParser({
+      maxBufferSize: MAX_EVENT_CHARS,
+      onError: (error) => {
+        if (error.type === "max-buffer-size-exceeded") this.#fail(new Error(`The model's stream sent an event longer than ${MAX_EVENT_CHARS} characters.`));
+      },
+      onEvent: (event) => {
+        if (done || this.#ended) return;
+        if (event.data.startsWith("[DONE]")) {
+          done = true;
+          return;
+        }
+        let chunk: ChatCompletionChunk;
+        try {
+          chunk = chunkOf(event);
+        } catch (error) {
+          return this.#fail(error);
+        }
+        const choice = chunk.choices?.[0];
+        if (choice?.delta?.content) this.#push({ type: "delta", text: choice.delta.content });
+        if (choice?.finish_reason) finished = true;
+        if (chunk.usage) {
+          const { prompt_tokens, completion_tokens, total_tokens } = chunk.usage;
+          this.#push({ type: "usage", usage: { promptTokens: prompt_tokens, completionTokens: completion_tokens, totalTokens: total_tokens } });
+        }
+      },
+    });
+    /** The reply is over (its [DONE] or its end): the connection goes back to the pool. */
+    const complete = () => {
+      response.off("data", onData).off("end", complete).off("close", broken);
+      drain(this.#req!, response);
+      this.#released = true;
+      // A proxy may close a stream cleanly mid-answer.
+      if (!finished) this.#fail(new Error("The model's stream ended before the answer was finished."));
+      else this.#finish();
+    };
+    const onData = (text: string) => {
+      parser.feed(text);
+      if (this.#ended) return;
+      if (done) complete();
+      else if (this.#queue.length - this.#head >= READ_AHEAD_CHUNKS && !this.#paused) {
+        this.#paused = true;
+        response.pause();
+      }
+    };
+    // Closed before its end, with no error of its own: the connection broke.
+    const broken = () => this.#fail(Object.assign(new Error("aborted"), { code: "ECONNRESET" }));
+    response.setEncoding("utf8");
+    response.on("error", (error) => this.#fail(error));
+    response.on("data", onData).on("end", complete).on("close", broken);
+  }
+
+  #push(chunk: GenerationChunk) {
+    const waiting = this.#waiting;
+    if (waiting) {
+      this.#waiting = null;
+      waiting({ value: chunk, done: false });
+    } else {
+      this.#queue.push(chunk);
+    }
+  }
+
+  /** No more chunks: a waiting consumer is told so. */
+  #finish() {
+    this.#ended = true;
+    this.#close();
+    const waiting = this.#waiting;
+    this.#waiting = null;
+    waiting?.({ value: undefined, done: true });
+  }
+
+  /** Fails the stream (once): after the chunks already queued, the consumer gets the error, as the SDK threw it. */
+  #fail(cause: unknown) {
+    if (this.#ended) return;
+    const error = this.#signal.aborted ? (this.#signal.reason as unknown) : isSocketError(cause) ? connectionError(cause, this.#response !== undefined) : cause;
+    this.#ended = true;
+    this.#close();
+    const waiting = this.#waiting;
+    this.#waiting = null;
+    if (waiting) waiting(rejection(error));
+    else this.#failure = error;
+  }
+
+  #close() {
+    this.#signal.removeEventListener("abort", this.#onAbort);
+    if (this.#req && !this.#released) {
+      this.#released = true;
+      this.#req.destroy();
+    }
+  }
 }
 
 /** Sends the request; settles when its response begins, or fails when that takes longer than `timeoutMs`. */

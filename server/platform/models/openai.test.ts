@@ -64,6 +64,19 @@ describe("createOpenAIModel", () => {
     expect(request.body).toMatchObject({ model: "fake-chat", stream: true, stream_options: { include_usage: true }, messages: question });
   });
 
+  it("keeps every delta, in order, of a reply sent far faster than its reader takes it (the response pauses while the reader is behind)", async () => {
+    const reply = Array.from({ length: 2_000 }, (_, i) => `w${i} `).join("");
+    server.reply({ text: reply });
+    const deltas: string[] = [];
+    for await (const chunk of model.stream({ messages: question, references: [], signal: new AbortController().signal })) {
+      if (chunk.type === "delta") deltas.push(chunk.text);
+      // A slow reader: the reply is all sent long before it has read the first few hundred deltas.
+      if (deltas.length % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(deltas).toHaveLength(2_000);
+    expect(deltas.join("")).toBe(reply);
+  });
+
   it("forwards sampling options, leaving out a top_p or seed of 0", async () => {
     server.reply({ text: "ok" });
     const signal = new AbortController().signal;
