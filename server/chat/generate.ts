@@ -15,6 +15,7 @@ import type { AnswerProgress } from "./progress";
 import { createStreamWriter, type StreamDeps } from "./streams";
 import { generateTitle } from "./titles";
 import { fallbackResponseFor } from "../platform/text/language";
+import { rejection } from "../platform/iterables";
 import type { AttachmentSource } from "../sessions/attachments";
 
 /**
@@ -118,38 +119,61 @@ function answerBounds(env: GenerateDeps["env"]) {
  * A model's chunks until `signal` aborts: each wait for the next chunk also ends on abort, so a
  * model that ignores its signal cannot hold the answer (its iterator is then told to return).
  * One abort listener rejects whichever wait is pending: racing every chunk against one long-lived
- * promise would keep a reaction per chunk on it until the answer ends (~300 bytes a delta).
+ * promise would keep a reaction per chunk on it until the answer ends (~300 bytes a delta). An
+ * iterator by hand, not an async generator: each of those costs three promise hops per chunk.
  */
-async function* untilAborted<T>(chunks: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+function untilAborted<T>(chunks: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
   const iterator = chunks[Symbol.asyncIterator]();
   let rejectWait: ((reason: unknown) => void) | null = null;
   // A flag, not `signal.aborted` per chunk: Node validates the signal on every read of it.
   let aborted = signal.aborted;
+  let settled = false;
   const onAbort = () => {
     aborted = true;
     rejectWait?.(signal.reason);
   };
   signal.addEventListener("abort", onAbort, { once: true });
-  let finished = false;
-  try {
-    for (;;) {
-      if (aborted) throw signal.reason;
-      const next = await new Promise<IteratorResult<T>>((resolve, reject) => {
-        rejectWait = reject;
-        iterator.next().then(resolve, reject);
-      });
-      rejectWait = null;
-      if (next.done) {
-        finished = true;
-        return;
-      }
-      yield next.value;
-    }
-  } finally {
+  /** Ends the wrapper; the model's iterator returns unless it finished (not awaited: it may be stuck in its own next()). */
+  const settle = (finished: boolean) => {
+    if (settled) return;
+    settled = true;
+    rejectWait = null;
     signal.removeEventListener("abort", onAbort);
-    // Not awaited: a model stuck in its own next() would hold us here too.
     if (!finished) void iterator.return?.()?.catch(() => undefined);
-  }
+  };
+  const wrapped: AsyncIterator<T> = {
+    next() {
+      if (settled) return Promise.resolve({ value: undefined, done: true });
+      if (aborted) {
+        settle(false);
+        return rejection(signal.reason);
+      }
+      return new Promise<IteratorResult<T>>((resolve) => {
+        rejectWait = (reason) => {
+          settle(false);
+          resolve(rejection(reason));
+        };
+        iterator.next().then(
+          (next) => {
+            if (settled) return;
+            rejectWait = null;
+            if (next.done) settle(true);
+            resolve(next);
+          },
+          (error: unknown) => {
+            if (settled) return;
+            settle(false);
+            resolve(rejection(error));
+          },
+        );
+      });
+    },
+    return() {
+      settle(false);
+      return Promise.resolve({ value: undefined, done: true });
+    },
+  };
+  return { [Symbol.asyncIterator]: () => wrapped };
 }
 
 /** The answer's life on its instance: start → references → answer deltas → (title) → terminal. */
@@ -227,9 +251,10 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
     signal.throwIfAborted();
     if (titleTask) await withTimeout(titleTask, TITLE_WAIT_MS);
     const durationMs = Date.now() - startedAt;
-    if (await finish(deps.db, messageId, { status: "completed", content, references, durationMs, usage: usage ?? null })) {
+    const tokenCount = countTokens(content);
+    if (await finish(deps.db, messageId, { status: "completed", content, tokenCount, references, durationMs, usage: usage ?? null })) {
       ended("completed", durationMs);
-      await deps.llmContext.record(session.id, question, content, tokensOf(input, content)).catch(() => undefined);
+      await deps.llmContext.record(session.id, question, content, { user: input.questionTokens, assistant: tokenCount }).catch(() => undefined);
       await releaseLease();
       emitTitle();
       writer.emit({ type: "complete", content, durationMs, model: model.name, ...(usage && { usage }) });
@@ -237,9 +262,10 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
   } catch (error) {
     const durationMs = Date.now() - startedAt;
     if (signal.aborted && signal.reason !== "shutdown") {
-      if (await finish(deps.db, messageId, { status: "stopped", content, references, durationMs, usage: null })) {
+      const tokenCount = countTokens(content);
+      if (await finish(deps.db, messageId, { status: "stopped", content, tokenCount, references, durationMs, usage: null })) {
         ended("stopped", durationMs);
-        if (content) await deps.llmContext.record(session.id, question, content, tokensOf(input, content)).catch(() => undefined);
+        if (content) await deps.llmContext.record(session.id, question, content, { user: input.questionTokens, assistant: tokenCount }).catch(() => undefined);
         await releaseLease();
         emitTitle();
         writer.emit({ type: "stop", reason: String(signal.reason ?? "user"), content });
@@ -258,7 +284,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
       if (overBound) log.warn({ reason: message }, "answer over its time bound");
       else if (!interrupted) log.error({ err: error }, "answer failed");
       const status = interrupted ? "interrupted" : "failed";
-      if (await finish(deps.db, messageId, { status, content, references, durationMs, usage: null, error: message })) {
+      if (await finish(deps.db, messageId, { status, content, tokenCount: countTokens(content), references, durationMs, usage: null, error: message })) {
         ended(status, durationMs);
         await releaseLease();
         emitTitle();
@@ -272,8 +298,6 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
   }
 }
 
-/** The token counts stored with the turn's two messages (the question's was counted when it was stored). */
-const tokensOf = (input: AnswerInput, content: string) => ({ user: input.questionTokens, assistant: countTokens(content) });
 
 function publicMessage(error: unknown): string {
   if (isInfrastructureError(error)) return "A backing service became unavailable while answering";
@@ -282,17 +306,20 @@ function publicMessage(error: unknown): string {
   return `The model failed: ${(error as Error).message ?? "unknown error"}`.slice(0, 500);
 }
 
-/** Finalises an answer's row unless something else (a sweeper, a delete) already did. */
+/**
+ * Finalises an answer's row unless something else (a sweeper, a delete) already did. `tokenCount` is
+ * counted once by the caller, which records the same count with the session's context.
+ */
 async function finish(
   db: Db,
   messageId: string,
-  values: { status: "completed" | "stopped" | "failed" | "interrupted"; content: string; references: Reference[]; durationMs: number; usage: Usage | null; error?: string },
+  values: { status: "completed" | "stopped" | "failed" | "interrupted"; content: string; tokenCount: number; references: Reference[]; durationMs: number; usage: Usage | null; error?: string },
 ): Promise<boolean> {
   for (let attempt = 0; ; attempt++) {
     try {
       const rows = await db
         .update(messages)
-        .set({ ...values, tokenCount: countTokens(values.content), updatedAt: new Date() })
+        .set({ ...values, updatedAt: new Date() })
         .where(and(eq(messages.id, messageId), eq(messages.status, "streaming")))
         .returning({ id: messages.id });
       return rows.length > 0;
