@@ -64,16 +64,22 @@ export class FollowerQueue {
     return this.state === "failed" ? this.error : undefined;
   }
 
-  /** Everything pushed since the last call (waiting for at least one entry), or null once ended. */
-  async take(): Promise<StreamEntry[] | null> {
-    while (this.state === "open" && this.items.length === 0) {
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-    if (this.state === "failed") throw this.error;
-    if (this.state === "ended") return null;
-    const batch = this.items;
-    this.items = [];
-    return batch;
+  /**
+   * Everything pushed since the last call (waiting for at least one entry), or null once ended.
+   * Not an async function: a batch already there costs one settled promise, one pushed later one hop.
+   */
+  take(): Promise<StreamEntry[] | null> {
+    const settle = (resolve: (batch: StreamEntry[] | null) => void, reject: (error: unknown) => void) => {
+      if (this.state === "failed") return reject(this.error);
+      const batch = this.state === "ended" ? null : this.items;
+      this.items = [];
+      resolve(batch);
+    };
+    return new Promise((resolve, reject) => {
+      if (this.state !== "open" || this.items.length > 0) settle(resolve, reject);
+      // Woken by a push (entries are there) or an end.
+      else this.wake = () => settle(resolve, reject);
+    });
   }
 
   private notify(): void {

@@ -6,6 +6,7 @@ import { badInput } from "../../../platform/errors";
 import { isStreamId, readAnswerStream } from "../../../chat/streams";
 import { authedProcedure, router } from "../trpc";
 import { channelOf } from "../../authenticate";
+import { mapEach } from "../../../platform/iterables";
 
 const ids = { sessionId: z.uuid(), messageId: z.uuid() };
 
@@ -29,11 +30,7 @@ export const chatRouter = router({
     .subscription(async ({ ctx, input, signal }) => {
       if (input.lastEventId && !isStreamId(input.lastEventId)) throw badInput("lastEventId", "Not an event id of this stream");
       const answer = await answerToFollow(ctx.app, ctx.me, input.sessionId, input.messageId, "tenant");
-      return (async function* () {
-        for await (const { id, event } of readAnswerStream(ctx.app, answer, input.lastEventId ?? null, signal ?? new AbortController().signal)) {
-          yield tracked(id, event);
-        }
-      })();
+      return mapEach(readAnswerStream(ctx.app, answer, input.lastEventId ?? null, signal ?? new AbortController().signal), ({ id, event }) => tracked(id, event));
     }),
   stop: authedProcedure.input(z.object(ids)).mutation(({ ctx, input }) => stopChat(ctx.app, ctx.me, input.sessionId, input.messageId)),
 });
