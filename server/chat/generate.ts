@@ -126,22 +126,42 @@ function answerBounds(env: GenerateDeps["env"]) {
  */
 function untilAborted<T>(chunks: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
   const iterator = chunks[Symbol.asyncIterator]();
-  let rejectWait: ((reason: unknown) => void) | null = null;
+  /** The pending `next()`'s settle: with a chunk, the end, or a rejection. */
+  let waiting: ((result: IteratorResult<T> | Promise<never>) => void) | null = null;
   // A flag, not `signal.aborted` per chunk: Node validates the signal on every read of it.
   let aborted = signal.aborted;
   let settled = false;
-  const onAbort = () => {
-    aborted = true;
-    rejectWait?.(signal.reason);
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
   /** Ends the wrapper; the model's iterator returns unless it finished (not awaited: it may be stuck in its own next()). */
   const settle = (finished: boolean) => {
     if (settled) return;
     settled = true;
-    rejectWait = null;
     signal.removeEventListener("abort", onAbort);
     if (!finished) void iterator.return?.()?.catch(() => undefined);
+  };
+  /** Hands the pending `next()` its result. */
+  const give = (result: IteratorResult<T> | Promise<never>) => {
+    const settleWait = waiting;
+    waiting = null;
+    settleWait?.(result);
+  };
+  function onAbort() {
+    aborted = true;
+    if (!waiting) return;
+    settle(false);
+    give(rejection(signal.reason));
+  }
+  signal.addEventListener("abort", onAbort, { once: true });
+  // Made once, not per chunk.
+  const wait = (resolve: (result: IteratorResult<T> | Promise<never>) => void) => (waiting = resolve);
+  const onNext = (next: IteratorResult<T>) => {
+    if (settled) return;
+    if (next.done) settle(true);
+    give(next);
+  };
+  const onError = (error: unknown) => {
+    if (settled) return;
+    settle(false);
+    give(rejection(error));
   };
   const wrapped: AsyncIterator<T> = {
     next() {
@@ -150,28 +170,13 @@ function untilAborted<T>(chunks: AsyncIterable<T>, signal: AbortSignal): AsyncIt
         settle(false);
         return rejection(signal.reason);
       }
-      return new Promise<IteratorResult<T>>((resolve) => {
-        rejectWait = (reason) => {
-          settle(false);
-          resolve(rejection(reason));
-        };
-        iterator.next().then(
-          (next) => {
-            if (settled) return;
-            rejectWait = null;
-            if (next.done) settle(true);
-            resolve(next);
-          },
-          (error: unknown) => {
-            if (settled) return;
-            settle(false);
-            resolve(rejection(error));
-          },
-        );
-      });
+      const result = new Promise(wait);
+      iterator.next().then(onNext, onError);
+      return result;
     },
     return() {
       settle(false);
+      give({ value: undefined, done: true });
       return Promise.resolve({ value: undefined, done: true });
     },
   };

@@ -58,27 +58,27 @@ export function createStreamWriter(deps: StreamDeps & { log: Logger }, sessionId
     else pending.push(event);
   };
 
+  // Made once, not per batch: an answer writes a batch per delta at a slow model's pace.
+  const written = () => {
+    if (failing) deps.log.warn("stream store reachable again");
+    failing = false;
+    next();
+  };
+  const failed = (error: Error) => {
+    if (!failing) deps.log.error({ err: error }, "stream store unreachable, the answer continues in Postgres");
+    failing = true;
+    ttlSetAt = 0; // the next batch that gets through sets it
+    next();
+  };
+  const next = () => {
+    inFlight = null;
+    if (pending.length) void flush();
+  };
   const flush = (): Promise<void> => {
     if (inFlight || pending.length === 0) return inFlight ?? Promise.resolve();
     const batch = pending;
     pending = [];
-    inFlight = deps.store
-      .append(key, batch, ttlFor(batch))
-      .then(
-        () => {
-          if (failing) deps.log.warn("stream store reachable again");
-          failing = false;
-        },
-        (error: Error) => {
-          if (!failing) deps.log.error({ err: error }, "stream store unreachable, the answer continues in Postgres");
-          failing = true;
-          ttlSetAt = 0; // the next batch that gets through sets it
-        },
-      )
-      .finally(() => {
-        inFlight = null;
-        if (pending.length) void flush();
-      });
+    inFlight = deps.store.append(key, batch, ttlFor(batch)).then(written, failed);
     return inFlight;
   };
 
@@ -142,6 +142,8 @@ export interface DeliveredEvent {
  * Every other event passes as it was written. `entries` are events a subscriber has not received.
  */
 export function mergeAnswers(entries: readonly StreamEntry[]): DeliveredEvent[] {
+  // A live follower's usual batch: one event, nothing to merge.
+  if (entries.length === 1) return [{ id: entries[0]!.id, event: entries[0]!.data as StreamEvent }];
   const delivered: DeliveredEvent[] = [];
   let run: { id: string; deltas: string[] } | null = null;
   const endRun = () => {

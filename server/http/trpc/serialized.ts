@@ -23,7 +23,7 @@ const SUPERJSON = Symbol("superjson");
 
 /** `JSON.stringify(superjson.serialize(value))`, byte for byte. */
 export function serializedText(value: unknown): string {
-  const notes = datesToNote(value, new Set());
+  const notes = datesToNote(value, null);
   if (notes === SUPERJSON) return JSON.stringify(transformer.serialize(value));
   const json = JSON.stringify(value);
   return notes === undefined ? `{"json":${json}}` : `{"json":${json},"meta":{"values":${JSON.stringify(notes)},"v":1}}`;
@@ -33,7 +33,7 @@ export function serializedText(value: unknown): string {
  * The notes superjson would make of `value` when they can only be Dates, in its order (each
  * level's keys as an object orders them, then merged into the level above); SUPERJSON otherwise.
  */
-function datesToNote(value: unknown, seen: Set<object>): Notes | typeof SUPERJSON {
+function datesToNote(value: unknown, seen: Set<object> | null): Notes | typeof SUPERJSON {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -46,9 +46,11 @@ function datesToNote(value: unknown, seen: Set<object>): Notes | typeof SUPERJSO
     default:
       return SUPERJSON;
   }
-  // Superjson notes every object reached more than once (and breaks cycles): left to it.
-  if (seen.has(value)) return SUPERJSON;
-  seen.add(value);
+  // Superjson notes every object reached more than once (and breaks cycles): left to it. The set
+  // is made (with the top value in it) on the way into the first inner object, so a flat value
+  // (an answer's delta) needs none.
+  if (seen?.has(value)) return SUPERJSON;
+  seen?.add(value);
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto === Date.prototype) return Number.isNaN((value as Date).getTime()) ? SUPERJSON : ["Date"];
   const keys = Object.keys(value);
@@ -58,7 +60,9 @@ function datesToNote(value: unknown, seen: Set<object>): Notes | typeof SUPERJSO
   for (const key of keys) {
     // Superjson refuses these keys (a prototype pollution risk): its error, not ours.
     if (key === "__proto__" || key === "constructor" || key === "prototype") return SUPERJSON;
-    const inner = datesToNote((value as Record<string, unknown>)[key], seen);
+    const child = (value as Record<string, unknown>)[key];
+    if (typeof child === "object" && child !== null) seen ??= new Set([value]);
+    const inner = datesToNote(child, seen);
     if (inner === undefined) continue;
     if (inner === SUPERJSON) return SUPERJSON;
     notes ??= {};

@@ -70,6 +70,8 @@ class ChatChunks implements AsyncIterator<GenerationChunk> {
   #released = false;
   #paused = false;
   readonly #onAbort = () => this.#fail(this.#signal.reason);
+  /** `next()`'s promise executor, made once rather than per chunk. */
+  readonly #wait = (resolve: (result: IteratorResult<GenerationChunk> | Promise<never>) => void) => (this.#waiting = resolve);
 
   constructor(
     send: typeof httpRequest,
@@ -100,7 +102,7 @@ class ChatChunks implements AsyncIterator<GenerationChunk> {
       return rejection(failure);
     }
     if (this.#ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => (this.#waiting = resolve));
+    return new Promise(this.#wait);
   }
 
   /** The consumer stopped reading: the connection is closed unless the reply was whole. */

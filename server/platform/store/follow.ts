@@ -134,7 +134,7 @@ export async function* followStream(
   let last = afterId;
   /** Only the entries newer than the last one yielded (a batch is in stream order). */
   const fresh = (batch: StreamEntry[]) => {
-    if (last === null) return batch;
+    if (last === null || compareStreamIds(batch[0]!.id, last) > 0) return batch;
     const after = last;
     const start = batch.findIndex((entry) => compareStreamIds(entry.id, after) > 0);
     return start < 0 ? [] : batch.slice(start);
