@@ -126,8 +126,10 @@ function outageLogger(client: Redis | Cluster, label: string) {
 function createClient(url: string, connectionName: string) {
   const client = new Redis(url, {
     connectionName,
-    // Commands issued in one event-loop turn go out as one pipeline.
+    // Commands issued in one event-loop turn go out as one pipeline; the appends already are one
+    // call per turn (batchedAppends), which a pipeline of its own would only cost more.
     enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: ["appendStreams"],
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     connectTimeout: CONNECT_TIMEOUT_MS,
