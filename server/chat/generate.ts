@@ -15,7 +15,7 @@ import type { AnswerProgress } from "./progress";
 import { createStreamWriter, type StreamDeps } from "./streams";
 import { generateTitle } from "./titles";
 import { fallbackResponseFor } from "../platform/text/language";
-import { rejection } from "../platform/iterables";
+import { PendingCall, rejection } from "../platform/iterables";
 import type { AttachmentSource } from "../sessions/attachments";
 
 /**
@@ -126,8 +126,7 @@ function answerBounds(env: GenerateDeps["env"]) {
  */
 function untilAborted<T>(chunks: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
   const iterator = chunks[Symbol.asyncIterator]();
-  /** The pending `next()`'s settle: with a chunk, the end, or a rejection. */
-  let waiting: ((result: IteratorResult<T> | Promise<never>) => void) | null = null;
+  const pending = new PendingCall<IteratorResult<T>>();
   // A flag, not `signal.aborted` per chunk: Node validates the signal on every read of it.
   let aborted = signal.aborted;
   let settled = false;
@@ -138,30 +137,23 @@ function untilAborted<T>(chunks: AsyncIterable<T>, signal: AbortSignal): AsyncIt
     signal.removeEventListener("abort", onAbort);
     if (!finished) void iterator.return?.()?.catch(() => undefined);
   };
-  /** Hands the pending `next()` its result. */
-  const give = (result: IteratorResult<T> | Promise<never>) => {
-    const settleWait = waiting;
-    waiting = null;
-    settleWait?.(result);
-  };
   function onAbort() {
     aborted = true;
-    if (!waiting) return;
+    if (!pending.waiting) return;
     settle(false);
-    give(rejection(signal.reason));
+    pending.fail(signal.reason);
   }
   signal.addEventListener("abort", onAbort, { once: true });
   // Made once, not per chunk.
-  const wait = (resolve: (result: IteratorResult<T> | Promise<never>) => void) => (waiting = resolve);
   const onNext = (next: IteratorResult<T>) => {
     if (settled) return;
     if (next.done) settle(true);
-    give(next);
+    pending.give(next);
   };
   const onError = (error: unknown) => {
     if (settled) return;
     settle(false);
-    give(rejection(error));
+    pending.fail(error);
   };
   const wrapped: AsyncIterator<T> = {
     next() {
@@ -170,13 +162,13 @@ function untilAborted<T>(chunks: AsyncIterable<T>, signal: AbortSignal): AsyncIt
         settle(false);
         return rejection(signal.reason);
       }
-      const result = new Promise(wait);
+      const result = pending.wait();
       iterator.next().then(onNext, onError);
       return result;
     },
     return() {
       settle(false);
-      give({ value: undefined, done: true });
+      pending.give({ value: undefined, done: true });
       return Promise.resolve({ value: undefined, done: true });
     },
   };

@@ -22,3 +22,44 @@ export function mapEach<T, U>(source: AsyncIterable<T>, map: (value: T) => U): A
 export async function rejection(reason: unknown): Promise<never> {
   throw reason;
 }
+
+/**
+ * The one pending call of a hand-written async iterator (its `next()`, a queue's `take()`): the
+ * caller `wait()`s when nothing is there yet, and whatever produces values later `give`s the next
+ * one or `fail`s it. The promise's executor is made once, not per call: on a live answer's path
+ * these calls come once per delta.
+ */
+export class PendingCall<T> {
+  #settle: ((result: T | Promise<never>) => void) | null = null;
+  readonly #executor = (resolve: (result: T | Promise<never>) => void) => {
+    this.#settle = resolve;
+  };
+
+  /** A caller is waiting. */
+  get waiting(): boolean {
+    return this.#settle !== null;
+  }
+
+  /** The promise a caller waits on (one caller at a time). */
+  wait(): Promise<T> {
+    return new Promise(this.#executor);
+  }
+
+  /** Settles the waiting call with `result`; false when none waits. */
+  give(result: T): boolean {
+    const settle = this.#settle;
+    if (!settle) return false;
+    this.#settle = null;
+    settle(result);
+    return true;
+  }
+
+  /** Rejects the waiting call with `reason`; false when none waits (nothing is rejected, so nothing goes unhandled). */
+  fail(reason: unknown): boolean {
+    const settle = this.#settle;
+    if (!settle) return false;
+    this.#settle = null;
+    settle(rejection(reason));
+    return true;
+  }
+}

@@ -3,7 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 import type { GenerationChunk } from "./types";
-import { rejection } from "../iterables";
+import { PendingCall, rejection } from "../iterables";
 
 /**
  * The most of one server-sent event (or of one unfinished line) held in memory. A chat chunk is a
@@ -38,7 +38,14 @@ export function createChatStreamer({ url, headers, timeoutMs }: { url: string; h
   const send = secure ? httpsRequest : httpRequest;
 
   return function streamChat(body: object, signal: AbortSignal): AsyncIterable<GenerationChunk> {
-    return { [Symbol.asyncIterator]: () => new ChatChunks(send, target, agent, headers, timeoutMs, body, signal) };
+    const payload = JSON.stringify(body);
+    const request = () =>
+      send(target, {
+        method: "POST",
+        agent,
+        headers: { ...headers, "content-type": "application/json", accept: "text/event-stream", "content-length": Buffer.byteLength(payload) },
+      });
+    return { [Symbol.asyncIterator]: () => new ChatChunks(request, payload, timeoutMs, signal) };
   };
 }
 
@@ -61,8 +68,8 @@ class ChatChunks implements AsyncIterator<GenerationChunk> {
   #response: IncomingMessage | undefined;
   #queue: GenerationChunk[] = [];
   #head = 0;
-  /** A consumer waiting in `next()`: settled with the next chunk, the end, or (a rejection) the failure. */
-  #waiting: ((result: IteratorResult<GenerationChunk> | Promise<never>) => void) | null = null;
+  /** A consumer waiting in `next()`: given the next chunk, the end, or the failure. */
+  readonly #waiting = new PendingCall<IteratorResult<GenerationChunk>>();
   #failure: unknown = undefined;
   /** No more chunks will come (the reply ended, failed or was abandoned). */
   #ended = false;
@@ -70,27 +77,13 @@ class ChatChunks implements AsyncIterator<GenerationChunk> {
   #released = false;
   #paused = false;
   readonly #onAbort = () => this.#fail(this.#signal.reason);
-  /** `next()`'s promise executor, made once rather than per chunk. */
-  readonly #wait = (resolve: (result: IteratorResult<GenerationChunk> | Promise<never>) => void) => (this.#waiting = resolve);
 
-  constructor(
-    send: typeof httpRequest,
-    target: URL,
-    agent: HttpAgent,
-    headers: Record<string, string>,
-    timeoutMs: number,
-    body: object,
-    signal: AbortSignal,
-  ) {
-    this.#signal = signal;
+  /** `request` makes the (unsent) request for `payload`, the completion's JSON body. */
+  constructor(request: () => ClientRequest, payload: string, timeoutMs: number, signal: AbortSignal) {
+    this.#request = request;
+    this.#payload = payload;
     this.#timeoutMs = timeoutMs;
-    this.#payload = JSON.stringify(body);
-    this.#request = () =>
-      send(target, {
-        method: "POST",
-        agent,
-        headers: { ...headers, "content-type": "application/json", accept: "text/event-stream", "content-length": Buffer.byteLength(this.#payload) },
-      });
+    this.#signal = signal;
   }
 
   next(): Promise<IteratorResult<GenerationChunk>> {
@@ -102,7 +95,7 @@ class ChatChunks implements AsyncIterator<GenerationChunk> {
       return rejection(failure);
     }
     if (this.#ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise(this.#wait);
+    return this.#waiting.wait();
   }
 
   /** The consumer stopped reading: the connection is closed unless the reply was whole. */
@@ -204,22 +197,14 @@ class ChatChunks implements AsyncIterator<GenerationChunk> {
   }
 
   #push(chunk: GenerationChunk) {
-    const waiting = this.#waiting;
-    if (waiting) {
-      this.#waiting = null;
-      waiting({ value: chunk, done: false });
-    } else {
-      this.#queue.push(chunk);
-    }
+    if (!this.#waiting.give({ value: chunk, done: false })) this.#queue.push(chunk);
   }
 
   /** No more chunks: a waiting consumer is told so. */
   #finish() {
     this.#ended = true;
     this.#close();
-    const waiting = this.#waiting;
-    this.#waiting = null;
-    waiting?.({ value: undefined, done: true });
+    this.#waiting.give({ value: undefined, done: true });
   }
 
   /** Fails the stream (once): after the chunks already queued, the consumer gets the error, as the SDK threw it. */
@@ -228,10 +213,7 @@ class ChatChunks implements AsyncIterator<GenerationChunk> {
     const error = this.#signal.aborted ? (this.#signal.reason as unknown) : isSocketError(cause) ? connectionError(cause, this.#response !== undefined) : cause;
     this.#ended = true;
     this.#close();
-    const waiting = this.#waiting;
-    this.#waiting = null;
-    if (waiting) waiting(rejection(error));
-    else this.#failure = error;
+    if (!this.#waiting.fail(error)) this.#failure = error;
   }
 
   #close() {

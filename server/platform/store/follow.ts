@@ -1,3 +1,4 @@
+import { PendingCall, rejection } from "../iterables";
 import type { StreamEntry } from "./types";
 
 /** Replay reads the backlog in pages so a long stream never becomes one huge reply. */
@@ -40,7 +41,7 @@ export function resumeAfter(afterId: string | null, lastId: string): string | nu
  */
 export class FollowerQueue {
   private items: StreamEntry[] = [];
-  private wake: (() => void) | null = null;
+  private readonly taking = new PendingCall<StreamEntry[] | null>();
   private state: "open" | "ended" | "failed" = "open";
   private error: unknown;
 
@@ -48,7 +49,7 @@ export class FollowerQueue {
   push(entries: readonly StreamEntry[]): void {
     if (this.state !== "open" || entries.length === 0) return;
     this.items.push(...entries);
-    this.notify();
+    if (this.taking.waiting) this.taking.give(this.takeItems());
   }
 
   end(error?: unknown): void {
@@ -56,7 +57,8 @@ export class FollowerQueue {
     this.state = error === undefined ? "ended" : "failed";
     this.error = error;
     this.items = [];
-    this.notify();
+    if (error === undefined) this.taking.give(null);
+    else this.taking.fail(error);
   }
 
   /** Why the queue was ended, when it was ended with an error. */
@@ -69,23 +71,16 @@ export class FollowerQueue {
    * Not an async function: a batch already there costs one settled promise, one pushed later one hop.
    */
   take(): Promise<StreamEntry[] | null> {
-    const settle = (resolve: (batch: StreamEntry[] | null) => void, reject: (error: unknown) => void) => {
-      if (this.state === "failed") return reject(this.error);
-      const batch = this.state === "ended" ? null : this.items;
-      this.items = [];
-      resolve(batch);
-    };
-    return new Promise((resolve, reject) => {
-      if (this.state !== "open" || this.items.length > 0) settle(resolve, reject);
-      // Woken by a push (entries are there) or an end.
-      else this.wake = () => settle(resolve, reject);
-    });
+    if (this.state === "failed") return rejection(this.error);
+    if (this.state === "ended") return Promise.resolve(null);
+    if (this.items.length > 0) return Promise.resolve(this.takeItems());
+    return this.taking.wait();
   }
 
-  private notify(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
+  private takeItems(): StreamEntry[] {
+    const batch = this.items;
+    this.items = [];
+    return batch;
   }
 }
 
