@@ -47,19 +47,19 @@ export class PendingCall<T> {
 
   /** Settles the waiting call with `result`; false when none waits. */
   give(result: T): boolean {
-    const settle = this.#settle;
-    if (!settle) return false;
-    this.#settle = null;
-    settle(result);
-    return true;
+    return this.#settleWith(result);
   }
 
   /** Rejects the waiting call with `reason`; false when none waits (nothing is rejected, so nothing goes unhandled). */
   fail(reason: unknown): boolean {
+    return this.waiting && this.#settleWith(rejection(reason));
+  }
+
+  #settleWith(result: T | Promise<never>): boolean {
     const settle = this.#settle;
     if (!settle) return false;
     this.#settle = null;
-    settle(rejection(reason));
+    settle(result);
     return true;
   }
 }
