@@ -40,8 +40,10 @@ const READ_ERROR_PAUSE_MS = 1_000;
 export interface WakeChannels {
   subscribe(channel: string): Promise<unknown>;
   unsubscribe(channel: string): Promise<unknown>;
-  /** No channel is subscribed any more. */
+  /** No channel is subscribed any more (another may be soon). */
   idle(): void;
+  /** The reader is closed: no channel will be subscribed again. */
+  close(): void;
 }
 
 /** One read of the entries after `afterId` (at most `count` stored ones, `full` when there were that many). */
@@ -165,6 +167,7 @@ export function createLiveReader(options: {
     close(error: unknown) {
       closed = true;
       for (const feed of [...feeds.values()]) drop(feed, error);
+      wakeups.close();
     },
   };
 }

@@ -15,6 +15,12 @@ const SCAN_COUNT = 500;
  * append in between would only be seen at the stream's next append.
  */
 const CLUSTER_RESYNC_AGAIN_MS = 200;
+/**
+ * How long one server's wake-up connection stays open after its last follower leaves: a client
+ * that reconnects (a resume) finds it open instead of waiting for a new connection and paying
+ * its handshake, and an instance that stays idle still holds no connection for it.
+ */
+const FOLLOW_LINGER_MS = 2_000;
 
 const RENEW_LUA = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0`;
 const RELEASE_LUA = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
@@ -220,13 +226,16 @@ function toLiveEntries(item: [id: string, fields: string[]]): StreamEntry[] {
 
 /**
  * Wake-ups on one Redis server: a connection of their own (`<name>-follow`), opened when the first
- * stream is followed and closed when none is. ioredis subscribes again after a reconnection; a
- * PING answered after those subscriptions tells when to read what was appended meanwhile.
+ * stream is followed and closed FOLLOW_LINGER_MS after none is. ioredis subscribes again after a
+ * reconnection; a PING answered after those subscriptions tells when to read what was appended
+ * meanwhile.
  */
 function serverWakeups(url: string, name: string, handlers: { wake: (channel: string, appended: Appended | null) => void; resync: () => void }): WakeChannels {
   let client: Redis | null = null;
   let connecting: Promise<Redis> | null = null;
+  let lingering: NodeJS.Timeout | undefined;
   const connect = () => {
+    clearTimeout(lingering);
     if (connecting) return connecting;
     const { client: created } = createClient(url, `${name}-follow`);
     client = created;
@@ -246,6 +255,7 @@ function serverWakeups(url: string, name: string, handlers: { wake: (channel: st
     return (connecting = opening);
   };
   const close = () => {
+    clearTimeout(lingering);
     client?.disconnect();
     client = null;
     connecting = null;
@@ -257,7 +267,11 @@ function serverWakeups(url: string, name: string, handlers: { wake: (channel: st
     async unsubscribe(channel) {
       await client?.sunsubscribe(channel);
     },
-    idle: close,
+    idle() {
+      clearTimeout(lingering);
+      lingering = setTimeout(close, FOLLOW_LINGER_MS);
+    },
+    close,
   };
 }
 
@@ -274,7 +288,9 @@ function clusterWakeups(cluster: Cluster, handlers: { wake: (channel: string, ap
   return {
     subscribe: (channel) => cluster.ssubscribe(channel),
     unsubscribe: (channel) => cluster.sunsubscribe(channel),
+    // The sharded subscribers belong to the Cluster client, kept and closed with it.
     idle() {},
+    close() {},
   };
 }
 

@@ -525,6 +525,22 @@ if (!clusterNodes) describe("redis store connections", () => {
     await waitFor(async () => (await followConnections()).length === 0);
   });
 
+  it("a follower arriving soon after the last one left (a resume) reuses the follow connection; it closes once none comes", async () => {
+    const k = key("linger");
+    await store.append(k, ["first"], 60);
+    const firstRead = await readUntil(entries(store.follow(k, null, new AbortController().signal)), () => true);
+    expect(firstRead.map((e) => e.data)).toEqual(["first"]);
+    // The last follower has left; its connection waits a moment for the next one.
+    const lingering = await followConnections();
+    expect(lingering).toHaveLength(1);
+
+    const resumed = readUntil(entries(store.follow(k, firstRead[0]!.id, new AbortController().signal)), () => true);
+    await store.append(k, ["second"], 60);
+    expect((await resumed).map((e) => e.data)).toEqual(["second"]);
+    expect(await followConnections()).toEqual(lingering);
+    await waitFor(async () => (await followConnections()).length === 0);
+  });
+
   it("a follower whose blocking connection is killed reconnects without loss or duplicates", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
