@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { createApp, provideApp, StoresUnavailable, type App } from "./app";
 import type { Env } from "../platform/env";
 import { rootLogger, type Logger } from "../platform/log";
@@ -24,8 +25,6 @@ export interface AppHost {
 /** Retry delays while the stores are away: doubling from the first, capped. */
 export const RETRY_FIRST_MS = 500;
 export const RETRY_MAX_MS = 10_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** An App that is already up, as a host (tests, and whatever serves an App it built itself). */
 export function readyHost(app: App): AppHost {

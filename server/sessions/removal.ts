@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Db } from "../../db";
 import type { Caller } from "../auth/accounts";
 import { answersOf, clearMessages, deleteMarked, getSession, markForDeletion, stopStreamingAnswers, type SessionAnswer } from "./sessions";
@@ -44,8 +45,6 @@ const PRODUCER_WAIT_MS = 5000;
 /** How long live followers get to read a stopped answer's `stop` before its stream goes. */
 const FOLLOWER_GRACE_MS = 1000;
 const STEP_ATTEMPTS = 3;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A step that did not get done after its attempts; its sessions stay marked for the next run. */
 export class DeletionStepFailed extends Error {
