@@ -139,6 +139,12 @@ export function createLiveReader(options: {
     const feed: Feed = { key, followers: new Set(), cursor: null, ready: Promise.resolve(), reading: false, again: false, closed: false };
     feed.ready = (async () => {
       await wakeups.subscribe(key);
+      if (feed.closed) {
+        // Left while subscribing: its unsubscribe may have gone out before the subscribe, on a
+        // connection that stays open. The channel goes again unless a newer feed of the key has it.
+        if (!feeds.has(key)) wakeups.unsubscribe(key).catch(() => {});
+        return;
+      }
       // Subscribed first, then the stream's end: whatever is appended later wakes this feed.
       const cursor = await options.lastId(key);
       if (feed.closed) return;

@@ -528,16 +528,42 @@ if (!clusterNodes) describe("redis store connections", () => {
   it("a follower arriving soon after the last one left (a resume) reuses the follow connection; it closes once none comes", async () => {
     const k = key("linger");
     await store.append(k, ["first"], 60);
-    const firstRead = await readUntil(entries(store.follow(k, null, new AbortController().signal)), () => true);
-    expect(firstRead.map((e) => e.data)).toEqual(["first"]);
-    // The last follower has left; its connection waits a moment for the next one.
+    const first = new AbortController();
+    const firstRead: StreamEntry[] = [];
+    const reading = (async () => {
+      for await (const entry of entries(store.follow(k, null, first.signal))) firstRead.push(entry);
+    })();
+    await waitFor(async () => firstRead.length === 1 && (await subscriptions([k]))[0] === 1);
     const lingering = await followConnections();
     expect(lingering).toHaveLength(1);
+    first.abort();
+    await reading;
+    // The last follower has left (its channel too); its connection waits a moment for the next one.
+    await waitFor(async () => (await subscriptions([k]))[0] === 0);
+    expect(await followConnections()).toEqual(lingering);
 
     const resumed = readUntil(entries(store.follow(k, firstRead[0]!.id, new AbortController().signal)), () => true);
     await store.append(k, ["second"], 60);
     expect((await resumed).map((e) => e.data)).toEqual(["second"]);
     expect(await followConnections()).toEqual(lingering);
+    await waitFor(async () => (await followConnections()).length === 0);
+  });
+
+  it("a follower that leaves while the follow connection opens leaves no subscription behind on it", async () => {
+    const k = key("left-early");
+    const early = new AbortController();
+    // Joins (the connection starts opening) and leaves before it is open.
+    const reading = readUntil(entries(store.follow(k, null, early.signal)), () => false);
+    early.abort();
+    await reading;
+    // Another key followed after it: its subscription goes out after the early one's on the same connection.
+    const other = key("left-early-other");
+    const controller = new AbortController();
+    const otherReading = readUntil(entries(store.follow(other, null, controller.signal)), () => false);
+    await waitFor(async () => (await subscriptions([other]))[0] === 1);
+    await waitFor(async () => (await subscriptions([k]))[0] === 0);
+    controller.abort();
+    await otherReading;
     await waitFor(async () => (await followConnections()).length === 0);
   });
 
