@@ -111,8 +111,10 @@ describe("the retention sweep", () => {
     await idleFor(app, [old.id, oldPinned.id, oldArchived.id, elsewhere.id], 3);
     await t.owner.api.admin.tenant.update({ retentionDays: 2 });
 
+    // The sweep covers the whole database, which the other suites of this run share: it may find
+    // their sessions past a retention too. Its own two are checked row by row below.
     const result = await sweepExpiredSessions(app);
-    expect(result).toMatchObject({ retention: 2 });
+    expect(result?.retention).toBeGreaterThanOrEqual(2);
     expect(await rowsOf(app, [old.id, oldArchived.id])).toEqual({ sessions: 0, messages: 0, shares: 0 });
     expect(await existingKeys(app, [...old.keys, ...oldArchived.keys])).toEqual([]);
     for (const kept of [oldPinned, fresh, elsewhere]) expect(await rowsOf(app, [kept.id])).toEqual({ sessions: 1, messages: 2, shares: 1 });
