@@ -39,6 +39,7 @@ const READ_ERROR_PAUSE_MS = 1_000;
 /** Wake-up subscriptions: one sharded channel per followed stream, named like its key. */
 export interface WakeChannels {
   subscribe(channel: string): Promise<unknown>;
+  /** Goes out after every subscribe already asked for, so a feed that leaves at once leaves nothing subscribed. */
   unsubscribe(channel: string): Promise<unknown>;
   /** No channel is subscribed any more (another may be soon). */
   idle(): void;
@@ -139,12 +140,6 @@ export function createLiveReader(options: {
     const feed: Feed = { key, followers: new Set(), cursor: null, ready: Promise.resolve(), reading: false, again: false, closed: false };
     feed.ready = (async () => {
       await wakeups.subscribe(key);
-      if (feed.closed) {
-        // Left while subscribing: its unsubscribe may have gone out before the subscribe, on a
-        // connection that stays open. The channel goes again unless a newer feed of the key has it.
-        if (!feeds.has(key)) wakeups.unsubscribe(key).catch(() => {});
-        return;
-      }
       // Subscribed first, then the stream's end: whatever is appended later wakes this feed.
       const cursor = await options.lastId(key);
       if (feed.closed) return;

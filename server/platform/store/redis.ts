@@ -265,7 +265,9 @@ function serverWakeups(url: string, name: string, handlers: { wake: (channel: st
       await (await connect()).ssubscribe(channel);
     },
     async unsubscribe(channel) {
-      await client?.sunsubscribe(channel);
+      // Once the connection is open, like the subscribes asked for before it: sent before them
+      // from the offline queue, it would leave their channels subscribed on a lingering connection.
+      if (connecting) await (await connecting).sunsubscribe(channel);
     },
     idle() {
       clearTimeout(lingering);
