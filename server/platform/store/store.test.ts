@@ -30,6 +30,11 @@ async function readUntil(entries: AsyncIterable<StreamEntry>, done: (entry: Stre
   return got;
 }
 
+/** Reads `follow` to its end, pushing each entry's data to `into` as it arrives (a test watches it grow). */
+async function followInto(follow: AsyncIterable<StreamEntry[]>, into: unknown[]): Promise<void> {
+  for await (const entry of entries(follow)) into.push(entry.data);
+}
+
 /**
  * Opens a store once for a describe block. A store that cannot be created (Redis down) fails every
  * test of the block, in `beforeEach`, instead of the tests being reported as skipped.
@@ -215,9 +220,7 @@ describe.each(variants)("$label store", ({ label, kind, create }) => {
     await store.append(k, ["x"], 60);
     const controller = new AbortController();
     const got: unknown[] = [];
-    const reading = (async () => {
-      for await (const entry of entries(store.follow(k, null, controller.signal))) got.push(entry.data);
-    })();
+    const reading = followInto(store.follow(k, null, controller.signal), got);
     await waitFor(() => got.length === 1);
     controller.abort();
     await reading;
@@ -421,9 +424,7 @@ if (!clusterNodes) describe("redis store connections", () => {
     await store.append(k, ["first"], 60);
     const controllers = Array.from({ length: 200 }, () => new AbortController());
     const received = controllers.map(() => [] as unknown[]);
-    const readers = controllers.map(async ({ signal }, i) => {
-      for await (const entry of entries(store.follow(k, null, signal))) received[i]!.push(entry.data);
-    });
+    const readers = controllers.map(({ signal }, i) => followInto(store.follow(k, null, signal), received[i]!));
     await waitFor(() => received.every((got) => got.length === 1));
     await store.append(k, ["live"], 60);
     await waitFor(() => received.every((got) => got.length === 2));
@@ -449,10 +450,7 @@ if (!clusterNodes) describe("redis store connections", () => {
     const keys = Array.from({ length: 100 }, (_, i) => key(`many-${i}`));
     const controllers = keys.map(() => new AbortController());
     const got = keys.map(() => [] as unknown[]);
-    const follow = (k: string, signal: AbortSignal, into: unknown[]) =>
-      (async () => {
-        for await (const entry of entries(store.follow(k, null, signal))) into.push(entry.data);
-      })();
+    const follow = (k: string, signal: AbortSignal, into: unknown[]) => followInto(store.follow(k, null, signal), into);
     const readers = keys.map((k, i) => follow(k, controllers[i]!.signal, got[i]!));
     await waitFor(async () => (await subscriptions(keys)).every((n) => n === 1));
     expect(await followConnections()).toHaveLength(1);
@@ -490,14 +488,7 @@ if (!clusterNodes) describe("redis store connections", () => {
     expect((await stalledReader.next()).value?.data).toBe(-1);
     const busyGot: unknown[] = [];
     const quickGot: unknown[] = [];
-    const readers = [
-      (async () => {
-        for await (const entry of entries(store.follow(busy, null, controller.signal))) busyGot.push(entry.data);
-      })(),
-      (async () => {
-        for await (const entry of entries(store.follow(quick, null, controller.signal))) quickGot.push(entry.data);
-      })(),
-    ];
+    const readers = [followInto(store.follow(busy, null, controller.signal), busyGot), followInto(store.follow(quick, null, controller.signal), quickGot)];
     await waitFor(async () => (await subscriptions([stalled, busy, quick])).every((n) => n === 1));
 
     await store.append(stalled, Array.from({ length: 2_000 }, (_, i) => i), 60);
@@ -527,12 +518,10 @@ if (!clusterNodes) describe("redis store connections", () => {
 
   it("a follower arriving soon after the last one left (a resume) reuses the follow connection; it closes once none comes", async () => {
     const k = key("linger");
-    await store.append(k, ["first"], 60);
+    const [firstId] = await store.append(k, ["first"], 60);
     const first = new AbortController();
-    const firstRead: StreamEntry[] = [];
-    const reading = (async () => {
-      for await (const entry of entries(store.follow(k, null, first.signal))) firstRead.push(entry);
-    })();
+    const firstRead: unknown[] = [];
+    const reading = followInto(store.follow(k, null, first.signal), firstRead);
     await waitFor(async () => firstRead.length === 1 && (await subscriptions([k]))[0] === 1);
     const lingering = await followConnections();
     expect(lingering).toHaveLength(1);
@@ -542,7 +531,7 @@ if (!clusterNodes) describe("redis store connections", () => {
     await waitFor(async () => (await subscriptions([k]))[0] === 0);
     expect(await followConnections()).toEqual(lingering);
 
-    const resumed = readUntil(entries(store.follow(k, firstRead[0]!.id, new AbortController().signal)), () => true);
+    const resumed = readUntil(entries(store.follow(k, firstId!, new AbortController().signal)), () => true);
     await store.append(k, ["second"], 60);
     expect((await resumed).map((e) => e.data)).toEqual(["second"]);
     expect(await followConnections()).toEqual(lingering);
