@@ -168,7 +168,7 @@ export interface LiveAnswerState extends Answer {
  */
 function liveAnswerEntries(keys: Keys, answers: LiveAnswerState[]): Array<{ key: string; value: string; ttl: number }> {
   const entries: Array<{ key: string; value: string; ttl: number }> = [];
-  const collect = { set: async (key: string, value: string, ttl: number) => void entries.push({ key, value, ttl }), get: async () => null };
+  const collect = { set: async (key: string, value: string, ttl: number) => void entries.push({ key, value, ttl }) };
   for (const a of answers) {
     entries.push({ key: keys.answerLock(a.sessionId), value: benchLease(a).owner, ttl: LOCK_TTL_SECONDS });
     void recordAnswerAccess({ store: collect, keys, env: { STREAM_TTL_SECONDS: STREAM_TTL } }, a, a);

@@ -6,7 +6,9 @@ import { authenticate } from "../http/authenticate";
 import { appRouter } from "../http/trpc/routers/_app";
 import { createContext, fetchExchange } from "../http/trpc/trpc";
 import { sweepExpiredSessions } from "../sessions/retention";
-import { ask, readAnswer, textOf } from "../testing/answers";
+import { ask, readAnswer, textOf, type TrackedEvent } from "../testing/answers";
+import { waitFor } from "../testing/wait";
+import type { StreamEvent } from "./events";
 import { callerFor, codeOf, createTestTenant, type TestCaller, type TestTenant } from "../testing/app";
 import { serveTestApp, type ServedTestApp } from "../testing/http";
 
@@ -29,22 +31,34 @@ afterAll(() => server?.close());
 
 /**
  * A tRPC caller with `apiKey` whose procedures get a database that counts every use (any property
- * read: a query, a transaction). Its caller is resolved beforehand, as the server does before a
- * procedure runs, so the count is the procedure's own.
+ * read: a query, a transaction) and a store that names every method called, in order. Its caller
+ * is resolved beforehand, as the server does before a procedure runs, so the count is the procedure's own.
  */
-async function watchedCaller(apiKey: string): Promise<{ api: TestCaller; uses: () => number }> {
+async function watchedCaller(apiKey: string): Promise<{ api: TestCaller; uses: () => number; storeCalls: string[] }> {
   let uses = 0;
+  const storeCalls: string[] = [];
   const db = new Proxy(app.db, {
     get(target, property) {
       uses++;
       return Reflect.get(target, property) as unknown;
     },
   });
-  const watched = new Proxy(app, { get: (target, property) => (property === "db" ? db : Reflect.get(target, property)) as unknown });
+  const store = new Proxy(app.store, {
+    get(target, property) {
+      const value = Reflect.get(target, property) as unknown;
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        // A follower handed the first page it replays (Store.follow's fourth argument) shows it.
+        storeCalls.push(property === "follow" && Array.isArray(args[3]) ? "follow from its first page" : String(property));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const watched = new Proxy(app, { get: (target, property) => ({ db, store } as Record<PropertyKey, unknown>)[property] ?? (Reflect.get(target, property) as unknown) });
   const headers = new Headers({ authorization: `Bearer ${apiKey}` });
   const resolvedCaller = await authenticate(app, fetchExchange(headers, new Headers()), { calls: 0 });
   const api = appRouter.createCaller(() => createContext(watched, { ...fetchExchange(headers, new Headers()), resolvedCaller }));
-  return { api, uses: () => uses };
+  return { api, uses: () => uses, storeCalls };
 }
 
 /** A live answer in a new session of `api`'s user. */
@@ -83,6 +97,36 @@ describe("resuming a live answer", () => {
     }
     expect(textOf(read[1]!)).toBe(textOf(read[0]!));
     expect(followers.map(({ uses }) => uses())).toEqual([0, 0]);
+  });
+
+  it("a resume reads the access key, the lease and the stream's first page at once: its first event needs no other read, and it gets the rest once", async () => {
+    const member = await t.addUser("member");
+    const answer = await liveAnswer(member.api);
+    const streamKey = app.keys.stream(answer.sessionId, answer.messageId);
+    const before = await waitFor(async () => {
+      const entries = await app.store.range(streamKey, null);
+      return entries.length >= 4 ? entries : undefined;
+    });
+    const resumeId = before[1]!.id;
+    const { api, uses, storeCalls } = await watchedCaller(member.apiKey);
+    const read: TrackedEvent[] = [];
+    let callsAtFirstEvent: string[] = [];
+    for await (const [id, event] of (await api.chat.stream({ ...answer, lastEventId: resumeId })) as AsyncIterable<[string, StreamEvent]>) {
+      if (read.length === 0) callsAtFirstEvent = [...storeCalls];
+      read.push({ id, event });
+    }
+    // Issued together (one round trip on Redis); the follower replays the page it was handed.
+    expect(callsAtFirstEvent).toEqual(["get", "get", "range", "follow from its first page"]);
+    expect(uses()).toBe(0);
+    const stored = await app.store.range(streamKey, resumeId);
+    // Exactly what was stored after the resume id: answer deltas may come merged, under the last one's id.
+    const storedIds = stored.map((entry) => entry.id);
+    const positions = read.map(({ id }) => storedIds.indexOf(id));
+    expect(positions.every((position, i) => position >= 0 && (i === 0 || position > positions[i - 1]!))).toBe(true);
+    expect(textOf(read.map(({ event }) => event))).toBe(textOf(stored.map((entry) => entry.data as StreamEvent)));
+    const others = (events: StreamEvent[]) => events.filter((event) => event.type !== "answer");
+    expect(others(read.map(({ event }) => event))).toEqual(others(stored.map((entry) => entry.data as StreamEvent)));
+    expect(read.at(-1)!.event.type).toBe("complete");
   });
 
   it("another user of the tenant, another tenant, a wrong session: Postgres' NOT_FOUND, the key present; a revoked key: refused", async () => {

@@ -1,7 +1,8 @@
 import type { Caller } from "../auth/accounts";
 import type { Env } from "../platform/env";
 import type { Keys } from "../platform/store/keys";
-import type { Store } from "../platform/store/types";
+import { REPLAY_PAGE } from "../platform/store/follow";
+import type { Store, StreamEntry } from "../platform/store/types";
 import { mayReach, type Access } from "../sessions/sessions";
 import { isHeldBy } from "./lease";
 import type { LiveAnswer } from "./streams";
@@ -12,6 +13,8 @@ import type { LiveAnswer } from "./streams";
  * the answer's access key, in its session's slot, as long as its stream lives. A follower of a live
  * answer is authorized from that key by the rule Postgres applies (`mayReach`, as `visibleWhere`):
  * two reads in one round trip instead of a query. Postgres is asked when the store has nothing.
+ * The stream's first page after the resume id goes in that round trip too, so a resuming client's
+ * first event needs no second one; it is handed on only once the check has passed.
  *
  * Whether the answer is live comes from its lease (lease.ts), not from the key: the lease is held
  * while its row is `streaming` and lapses within seconds when its instance dies or the store
@@ -21,8 +24,8 @@ import type { LiveAnswer } from "./streams";
  */
 
 export interface AnswerAccessDeps {
-  store: Pick<Store, "get" | "set">;
-  keys: Pick<Keys, "answerAccess" | "answerLock">;
+  store: Pick<Store, "get" | "set" | "range">;
+  keys: Pick<Keys, "answerAccess" | "answerLock" | "stream">;
   env: Pick<Env, "STREAM_TTL_SECONDS">;
 }
 
@@ -34,7 +37,9 @@ interface AnswerAccess {
 }
 
 /** Records who may follow answer `messageId`, for as long as its stream is kept. */
-export function recordAnswerAccess(deps: AnswerAccessDeps, ids: { sessionId: string; messageId: string }, access: AnswerAccess): Promise<void> {
+export function recordAnswerAccess(
+  deps: { store: Pick<Store, "set">; keys: Pick<Keys, "answerAccess">; env: AnswerAccessDeps["env"] },
+  ids: { sessionId: string; messageId: string }, access: AnswerAccess): Promise<void> {
   const value: AnswerAccess = { tenantId: access.tenantId, userId: access.userId, requestId: access.requestId };
   return deps.store.set(deps.keys.answerAccess(ids.sessionId, ids.messageId), JSON.stringify(value), deps.env.STREAM_TTL_SECONDS);
 }
@@ -49,16 +54,21 @@ export async function liveAnswerFromStore(
   caller: Caller,
   ids: { sessionId: string; messageId: string },
   access: Access,
+  lastEventId: string | null,
 ): Promise<LiveAnswer | null> {
-  let read: [string | null, boolean];
+  let read: [string | null, boolean, StreamEntry[]];
   try {
-    read = await Promise.all([deps.store.get(deps.keys.answerAccess(ids.sessionId, ids.messageId)), isHeldBy(deps, ids.sessionId, ids.messageId)]);
+    read = await Promise.all([
+      deps.store.get(deps.keys.answerAccess(ids.sessionId, ids.messageId)),
+      isHeldBy(deps, ids.sessionId, ids.messageId),
+      deps.store.range(deps.keys.stream(ids.sessionId, ids.messageId), lastEventId, REPLAY_PAGE),
+    ]);
   } catch {
     return null;
   }
-  const [value, live] = read;
+  const [value, live, firstPage] = read;
   if (value === null || !live) return null;
   const known = JSON.parse(value) as AnswerAccess;
   if (!mayReach(caller, known, access)) return null;
-  return { id: ids.messageId, sessionId: ids.sessionId, requestId: known.requestId, status: "streaming" };
+  return { id: ids.messageId, sessionId: ids.sessionId, requestId: known.requestId, status: "streaming", firstPage };
 }

@@ -163,8 +163,13 @@ export async function endedAnswer(deps: { db: Db } & Pick<AnswerAccessDeps, "sto
  * checks it: a live answer from what the store holds about it (answerAccess.ts), without Postgres;
  * anything else, a finished answer included (its terminal event comes from its row), from Postgres.
  */
-export async function answerToFollow(deps: { db: Db } & AnswerAccessDeps, caller: Caller, sessionId: string, messageId: string, access: Access): Promise<FollowedAnswer> {
-  return (await liveAnswerFromStore(deps, caller, { sessionId, messageId }, access)) ?? getAnswer(deps, caller, sessionId, messageId, access);
+export async function answerToFollow(
+  deps: { db: Db } & AnswerAccessDeps,
+  caller: Caller,
+  { sessionId, messageId, lastEventId }: { sessionId: string; messageId: string; lastEventId: string | null },
+  access: Access,
+): Promise<FollowedAnswer> {
+  return (await liveAnswerFromStore(deps, caller, { sessionId, messageId }, access, lastEventId)) ?? getAnswer(deps, caller, sessionId, messageId, access);
 }
 
 const unavailable = () => new AppError("unavailable", "The stream store is unreachable; try again shortly");

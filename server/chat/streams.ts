@@ -112,8 +112,11 @@ export const isStreamId = (id: string) => STREAM_ID.test(id);
 
 /** An answer's row, with what its terminal event needs. */
 export type AnswerRecord = Message & { durationMs?: number | null; error?: string | null };
-/** A live answer known from the store, not its row (chat/answerAccess.ts): what following its stream needs. */
-export type LiveAnswer = Pick<Message, "id" | "sessionId" | "requestId"> & { status: "streaming" };
+/**
+ * A live answer known from the store, not its row (chat/answerAccess.ts): what following its stream
+ * needs, and the stream's first entries after the resume id, read with it.
+ */
+export type LiveAnswer = Pick<Message, "id" | "sessionId" | "requestId"> & { status: "streaming"; firstPage: StreamEntry[] };
 /** An answer to follow: its row, or, while it is live, what the store knows of it. */
 export type FollowedAnswer = AnswerRecord | LiveAnswer;
 
@@ -233,7 +236,8 @@ async function* followLive(
   if (signal.aborted) following.abort();
   arm(interval);
   try {
-    for await (const batch of deps.store.follow(deps.keys.stream(message.sessionId, message.id), lastEventId, following.signal)) {
+    const firstPage = "firstPage" in message ? message.firstPage : undefined;
+    for await (const batch of deps.store.follow(deps.keys.stream(message.sessionId, message.id), lastEventId, following.signal, firstPage)) {
       heardAt = Date.now();
       interval = SILENCE_CHECK_FIRST_MS;
       for (const delivered of mergeAnswers(batch)) {

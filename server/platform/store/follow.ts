@@ -2,7 +2,7 @@ import { PendingCall, rejection } from "../iterables";
 import type { StreamEntry } from "./types";
 
 /** Replay reads the backlog in pages so a long stream never becomes one huge reply. */
-const REPLAY_PAGE = 500;
+export const REPLAY_PAGE = 500;
 
 /** Orders stream ids ("<ms>-<seq>") numerically, as Redis does; a plain string compare breaks at "9" vs "10". */
 export function compareStreamIds(a: string, b: string): number {
@@ -99,10 +99,13 @@ export interface LiveFeed {
  * replay page, or every live entry that arrived since the consumer last took one. An `afterId`
  * beyond the stream's end resumes at its last entry (`resumeAfter`), checked once nothing was
  * replayed and the feed is live, so whatever is appended after that check reaches the queue.
+ * A `firstPage` read before the follower joined (`Store.follow`) stands for the first replay's
+ * reads: the replay after the feed is live reads on from it, so nothing appended since is missed.
  */
 export async function* followStream(
   afterId: string | null,
   signal: AbortSignal,
+  firstPage: StreamEntry[] | undefined,
   join: (queue: FollowerQueue) => LiveFeed,
   stream: {
     range(afterId: string | null, count: number): Promise<StreamEntry[]>;
@@ -134,8 +137,15 @@ export async function* followStream(
     const start = batch.findIndex((entry) => compareStreamIds(entry.id, after) > 0);
     return start < 0 ? [] : batch.slice(start);
   };
-  /** Yields every stored entry after `last`, page by page. */
-  async function* replay() {
+  /** Yields every stored entry after `last`, page by page; `read` when it was read already. */
+  async function* replay(read?: StreamEntry[]) {
+    if (read) {
+      if (read.length > 0) {
+        last = read.at(-1)!.id;
+        yield read;
+      }
+      return;
+    }
     while (!signal.aborted) {
       const page = await stream.range(last, REPLAY_PAGE);
       if (signal.aborted) return;
@@ -149,7 +159,7 @@ export async function* followStream(
   try {
     // Replay while the live feed connects (a resuming client gets its missed entries without
     // waiting for a connection), then catch up on what was appended until the feed was live.
-    yield* replay();
+    yield* replay(firstPage);
     await Promise.race([feed.ready, aborted]);
     yield* replay();
     if (afterId !== null && last === afterId && !signal.aborted) {

@@ -117,7 +117,7 @@ export function createMemoryStore(): Store {
 
     range,
 
-    follow(key, afterId, signal) {
+    follow(key, afterId, signal, firstPage) {
       const join = (queue: FollowerQueue): LiveFeed => {
         if (closed) throw new Error("Store closed");
         let queues = followers.get(key);
@@ -132,7 +132,7 @@ export function createMemoryStore(): Store {
           },
         };
       };
-      return followStream(afterId, signal, join, {
+      return followStream(afterId, signal, firstPage, join, {
         range: (after, count) => range(key, after, count),
         lastId: async () => {
           const stream = live(key);

@@ -379,8 +379,8 @@ export async function createRedisStore(target: RedisTarget, { name = "parley" }:
 
     range,
 
-    follow(key, afterId, signal) {
-      return followStream(afterId, signal, (queue) => reader.join(key, queue), { range: (after, count) => range(key, after, count), lastId: () => lastId(key) });
+    follow(key, afterId, signal, firstPage) {
+      return followStream(afterId, signal, firstPage, (queue) => reader.join(key, queue), { range: (after, count) => range(key, after, count), lastId: () => lastId(key) });
     },
 
     async get(key) {

@@ -33,9 +33,11 @@ export interface Store {
    * or `signal` aborts. Never yields an entry twice or out of order. Yields batches: a replay page,
    * or every live entry that arrived since the consumer last took one, so a consumer may merge them.
    * An `afterId` beyond the stream's last entry resumes at that entry (`follow.ts`, `resumeAfter`).
+   * `firstPage`: the entries after `afterId` the caller has read already (`range`, together with
+   * reads of its own), replayed first instead of being read again.
    * Redis: one shared reader per instance for every followed key (see `liveReader.ts`).
    */
-  follow(key: string, afterId: string | null, signal: AbortSignal): AsyncIterable<StreamEntry[]>;
+  follow(key: string, afterId: string | null, signal: AbortSignal, firstPage?: StreamEntry[]): AsyncIterable<StreamEntry[]>;
 
   // --- plain values with TTL ---
   get(key: string): Promise<string | null>;

@@ -53,7 +53,8 @@ export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
     return RESPONSE_ALREADY_SENT;
   };
 
-  const answerOf = (c: Context<RestEnv>, sessionId: string, messageId: string, access: Access) => answerToFollow(deps, c.get("caller"), sessionId, messageId, access);
+  const answerOf = (c: Context<RestEnv>, ids: { sessionId: string; messageId: string; lastEventId: string | null }, access: Access) =>
+    answerToFollow(deps, c.get("caller"), ids, access);
 
   r.openapi(
     createRoute({
@@ -81,7 +82,7 @@ export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
             channel: input.channel ?? undefined,
           },
         );
-        return answerOf(c, session_id, turn.assistantMessage.id, "own");
+        return answerOf(c, { sessionId: session_id, messageId: turn.assistantMessage.id, lastEventId: null }, "own");
       };
       return stream(c, started, null);
     },
@@ -99,7 +100,8 @@ export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
     async (c) => {
       const lastEventId = c.req.header("last-event-id")?.trim() || null;
       if (lastEventId && !isStreamId(lastEventId)) throw badInput("Last-Event-ID", "Not an event id of this stream");
-      return stream(c, () => answerOf(c, c.req.valid("param").session_id, c.req.valid("query").message_id, "tenant"), lastEventId);
+      const ids = { sessionId: c.req.valid("param").session_id, messageId: c.req.valid("query").message_id, lastEventId };
+      return stream(c, () => answerOf(c, ids, "tenant"), lastEventId);
     },
   );
 

@@ -29,7 +29,7 @@ export const chatRouter = router({
     // Checks run before the first event so their errors keep their codes (NOT_FOUND, BAD_REQUEST).
     .subscription(async ({ ctx, input, signal }) => {
       if (input.lastEventId && !isStreamId(input.lastEventId)) throw badInput("lastEventId", "Not an event id of this stream");
-      const answer = await answerToFollow(ctx.app, ctx.me, input.sessionId, input.messageId, "tenant");
+      const answer = await answerToFollow(ctx.app, ctx.me, { ...input, lastEventId: input.lastEventId ?? null }, "tenant");
       return mapEach(readAnswerStream(ctx.app, answer, input.lastEventId ?? null, signal ?? new AbortController().signal), ({ id, event }) => tracked(id, event));
     }),
   stop: authedProcedure.input(z.object(ids)).mutation(({ ctx, input }) => stopChat(ctx.app, ctx.me, input.sessionId, input.messageId)),
