@@ -37,7 +37,7 @@ interface StepResult {
   machine: { busy: number; redis: number; postgres: number; model: number };
   held: boolean;
   why?: string;
-  /** Why this N's first run failed, when it held on its second (`ramp`). */
+  /** Why this N's first run failed, when it was run again (`ramp`); `held` and `why` are the second run's. */
   failedFirst?: string;
   /** The hold's slowest delivery, and whether the deliveries sent around it were slow too. */
   slowest?: SlowDelivery;
@@ -384,11 +384,7 @@ async function ramp(ctx: Ctx, system: System, model: Model, steps: number[], hol
   };
   for (const n of steps) {
     let r = await run(n, "");
-    if (!r.held) {
-      const first = r.why;
-      r = await run(n, ", run again");
-      if (r.held) r.failedFirst = first;
-    }
+    if (!r.held) r = { ...(await run(n, ", run again")), failedFirst: r.why };
     results.push(r);
     if (!r.held || Date.now() - t0 > budgetMs) break;
   }
@@ -458,7 +454,7 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
     ratio: null,
     target: `p99 ≤ ${LATENCY_LIMIT_MS} ms, 0 lost`,
     met: r.held,
-    note: `lost ${r.lost}, server CPU ${r.cpu.toFixed(0)} % of a core (${r.cpuUsPerDelta.toFixed(0)} µs per delta), RSS ${r.rssMiB.toFixed(0)} MiB; ${machineText(r)}${loopText(r)}${r.slowest ? `; ${slowText(r.slowest)}` : ""}${r.why ? `; ${r.why} twice` : ""}${r.failedFirst ? `; held when run again (the first run: ${r.failedFirst})` : ""}`,
+    note: `lost ${r.lost}, server CPU ${r.cpu.toFixed(0)} % of a core (${r.cpuUsPerDelta.toFixed(0)} µs per delta), RSS ${r.rssMiB.toFixed(0)} MiB; ${machineText(r)}${loopText(r)}${r.slowest ? `; ${slowText(r.slowest)}` : ""}${r.why ? `; ${r.why}` : ""}${r.failedFirst ? `; ${r.held ? "held when run again" : "failed when run again too"} (the first run: ${r.failedFirst})` : ""}`,
   });
   /** The step that ended a ramp (or its last, had none failed). */
   const limitOf = (rs: StepResult[]) => rs.find((r) => !r.held) ?? rs.at(-1) ?? null;
@@ -547,9 +543,10 @@ export async function run(ctx: Ctx): Promise<ScenarioResult> {
 A paced model (\`bench/lib/pacedModel.ts\`, its own process, OpenAI chat-completions streaming) sends each answer one chunk every
 ${PACE_MS} ms (30 deltas/s), each chunk carrying its number and send time. N answers stream at once, each followed by one
 subscriber in the bench process; N = ${steps.join(", ")}; each N held ${holdMs / 1000} s once every answer's first delta has arrived,
-then the model ends the replies; the ramp stops at the first N whose p99 delivery latency (model send → subscriber receipt,
-chunks sent during the hold) passes ${LATENCY_LIMIT_MS} ms or that loses an event (a chunk the model sent that never arrived) twice
-in a row (a step that fails is run once more, for every system alike: one stall of the shared machine does not end a ramp), or after
+then the model ends the replies; a step fails when its p99 delivery latency (model send → subscriber receipt, chunks sent
+during the hold) passes ${LATENCY_LIMIT_MS} ms or it loses an event (a chunk the model sent that never arrived); a failed step is
+run once more, for every system alike (one stall of the shared machine does not end a ramp), and the ramp stops at the first N
+that fails twice, or after
 ${budgetMs / 1000} s (a safety net). CPU = the server process's user+system time over the hold (% of one core), and per delta the
 model sent in it; RSS at the end of the hold, and per live answer: RSS with every answer still live over the idle server's, both
 the median of 5 samples each after a full GC (both servers run with \`--expose-gc\`; the collections come after the hold's

@@ -14,7 +14,8 @@ import type { LiveAnswer } from "./streams";
  * answer is authorized from that key by the rule Postgres applies (`mayReach`, as `visibleWhere`):
  * two reads in one round trip instead of a query. Postgres is asked when the store has nothing.
  * The stream's first page after the resume id goes in that round trip too, so a resuming client's
- * first event needs no second one; it is handed on only once the check has passed.
+ * first event needs no second one; it is handed on only once the check has passed. A refused
+ * caller or a finished answer costs that read for nothing: one bounded page, on the rarer path.
  *
  * Whether the answer is live comes from its lease (lease.ts), not from the key: the lease is held
  * while its row is `streaming` and lapses within seconds when its instance dies or the store
@@ -38,8 +39,10 @@ interface AnswerAccess {
 
 /** Records who may follow answer `messageId`, for as long as its stream is kept. */
 export function recordAnswerAccess(
-  deps: { store: Pick<Store, "set">; keys: Pick<Keys, "answerAccess">; env: AnswerAccessDeps["env"] },
-  ids: { sessionId: string; messageId: string }, access: AnswerAccess): Promise<void> {
+  deps: Pick<AnswerAccessDeps, "env"> & { store: Pick<Store, "set">; keys: Pick<Keys, "answerAccess"> },
+  ids: { sessionId: string; messageId: string },
+  access: AnswerAccess,
+): Promise<void> {
   const value: AnswerAccess = { tenantId: access.tenantId, userId: access.userId, requestId: access.requestId };
   return deps.store.set(deps.keys.answerAccess(ids.sessionId, ids.messageId), JSON.stringify(value), deps.env.STREAM_TTL_SECONDS);
 }

@@ -114,9 +114,9 @@ export const isStreamId = (id: string) => STREAM_ID.test(id);
 export type AnswerRecord = Message & { durationMs?: number | null; error?: string | null };
 /**
  * A live answer known from the store, not its row (chat/answerAccess.ts): what following its stream
- * needs, and the stream's first entries after the resume id, read with it.
+ * needs, and the stream's first entries after the resume id, read with it (taken by its follower).
  */
-export type LiveAnswer = Pick<Message, "id" | "sessionId" | "requestId"> & { status: "streaming"; firstPage: StreamEntry[] };
+export type LiveAnswer = Pick<Message, "id" | "sessionId" | "requestId"> & { status: "streaming"; firstPage?: StreamEntry[] };
 /** An answer to follow: its row, or, while it is live, what the store knows of it. */
 export type FollowedAnswer = AnswerRecord | LiveAnswer;
 
@@ -189,6 +189,17 @@ export async function* readAnswerStream(deps: StreamReadDeps, message: FollowedA
   }
 }
 
+/**
+ * The first page a live answer was read with, handed on once: whoever holds the answer while it is
+ * followed (a route, a closure) then holds no copy of entries already replayed.
+ */
+function takeFirstPage(message: FollowedAnswer): StreamEntry[] | undefined {
+  if (!("firstPage" in message)) return undefined;
+  const page = message.firstPage;
+  delete message.firstPage;
+  return page;
+}
+
 /** A live follower asks whether its answer has ended after this long without an event… */
 const SILENCE_CHECK_FIRST_MS = 5_000;
 /** …and again at twice the last interval, up to this one. */
@@ -236,8 +247,7 @@ async function* followLive(
   if (signal.aborted) following.abort();
   arm(interval);
   try {
-    const firstPage = "firstPage" in message ? message.firstPage : undefined;
-    for await (const batch of deps.store.follow(deps.keys.stream(message.sessionId, message.id), lastEventId, following.signal, firstPage)) {
+    for await (const batch of deps.store.follow(deps.keys.stream(message.sessionId, message.id), lastEventId, following.signal, takeFirstPage(message))) {
       heardAt = Date.now();
       interval = SILENCE_CHECK_FIRST_MS;
       for (const delivered of mergeAnswers(batch)) {

@@ -137,17 +137,11 @@ export async function* followStream(
     const start = batch.findIndex((entry) => compareStreamIds(entry.id, after) > 0);
     return start < 0 ? [] : batch.slice(start);
   };
-  /** Yields every stored entry after `last`, page by page; `read` when it was read already. */
+  /** Yields every stored entry after `last`, page by page, starting with `read` when given. */
   async function* replay(read?: StreamEntry[]) {
-    if (read) {
-      if (read.length > 0) {
-        last = read.at(-1)!.id;
-        yield read;
-      }
-      return;
-    }
     while (!signal.aborted) {
-      const page = await stream.range(last, REPLAY_PAGE);
+      const page = read ?? (await stream.range(last, REPLAY_PAGE));
+      read = undefined;
       if (signal.aborted) return;
       if (page.length > 0) {
         last = page.at(-1)!.id;
@@ -160,6 +154,7 @@ export async function* followStream(
     // Replay while the live feed connects (a resuming client gets its missed entries without
     // waiting for a connection), then catch up on what was appended until the feed was live.
     yield* replay(firstPage);
+    firstPage = undefined; // held no longer than its replay: a follower may last as long as its answer
     await Promise.race([feed.ready, aborted]);
     yield* replay();
     if (afterId !== null && last === afterId && !signal.aborted) {

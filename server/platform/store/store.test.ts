@@ -183,18 +183,24 @@ describe.each(variants)("$label store", ({ label, kind, create }) => {
     }
   });
 
+  /**
+   * A follower places an id beyond the stream's end only once its wake-ups are live (a Cluster's
+   * first SSUBSCRIBE opens a connection); an append before that is rightly treated as already there.
+   */
+  const FOLLOWER_SETTLES_MS = 400;
+
   it("a follower given the first page it read before following (a resume's one round trip) gets every entry once, also those appended after that read", async () => {
     const k = key("first-page");
     const [resumeId] = await store.append(k, ["a", "b", "c", "d"], 60);
     const signal = new AbortController().signal;
-    // A whole page, and one cut short by its count: the replay after the feed is live reads on from either.
-    const whole = await store.range(k, resumeId!);
-    const partial = await store.range(k, resumeId!, 1);
+    // The rest of the stream, and a page cut short by its count: the replay after the feed is live reads on from either.
+    const rest = await store.range(k, resumeId!);
+    const cutShort = await store.range(k, resumeId!, 1);
     const empty = await store.range(k, "99999999999999-0");
     await store.append(k, ["e"], 60);
-    const readers = [whole, partial].map((page) => readUntil(entries(store.follow(k, resumeId!, signal, page)), (e) => e.data === "g"));
+    const readers = [rest, cutShort].map((page) => readUntil(entries(store.follow(k, resumeId!, signal, page)), (e) => e.data === "g"));
     const beyond = readUntil(entries(store.follow(k, "99999999999999-0", signal, empty)), (e) => e.data === "g");
-    await sleep(50);
+    await sleep(FOLLOWER_SETTLES_MS);
     await store.append(k, ["f", "g"], 60);
     const all = await store.range(k, null);
     for (const got of await Promise.all(readers)) expect(got).toEqual(all.slice(1));
@@ -202,9 +208,6 @@ describe.each(variants)("$label store", ({ label, kind, create }) => {
   });
 
   it("a follower resuming after an id beyond the stream's end resumes at its last entry, then gets what is appended", async () => {
-    // The follower places an id beyond the end only once its wake-ups are live (a Cluster's first
-    // SSUBSCRIBE opens a connection); an append before that is rightly treated as already there.
-    const FOLLOWER_SETTLES_MS = 400;
     const beyond = "99999999999999-0";
     const signal = new AbortController().signal;
     const k = key("beyond");
