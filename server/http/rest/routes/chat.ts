@@ -101,7 +101,7 @@ export function chatRoutes(deps: RestDeps, keepAliveMs: number) {
       const lastEventId = c.req.header("last-event-id")?.trim() || null;
       if (lastEventId && !isStreamId(lastEventId)) throw badInput("Last-Event-ID", "Not an event id of this stream");
       const ids = { sessionId: c.req.valid("param").session_id, messageId: c.req.valid("query").message_id, lastEventId };
-      return stream(c, () => answerOf(c, ids, "tenant"), lastEventId);
+      return stream(c, () => answerOf(c, ids, "tenant"), ids.lastEventId);
     },
   );
 

@@ -29,8 +29,10 @@ export const chatRouter = router({
     // Checks run before the first event so their errors keep their codes (NOT_FOUND, BAD_REQUEST).
     .subscription(async ({ ctx, input, signal }) => {
       if (input.lastEventId && !isStreamId(input.lastEventId)) throw badInput("lastEventId", "Not an event id of this stream");
-      const answer = await answerToFollow(ctx.app, ctx.me, { ...input, lastEventId: input.lastEventId ?? null }, "tenant");
-      return mapEach(readAnswerStream(ctx.app, answer, input.lastEventId ?? null, signal ?? new AbortController().signal), ({ id, event }) => tracked(id, event));
+      // The same resume id for the page read with the check and for the reading that replays it.
+      const lastEventId = input.lastEventId ?? null;
+      const answer = await answerToFollow(ctx.app, ctx.me, { ...input, lastEventId }, "tenant");
+      return mapEach(readAnswerStream(ctx.app, answer, lastEventId, signal ?? new AbortController().signal), ({ id, event }) => tracked(id, event));
     }),
   stop: authedProcedure.input(z.object(ids)).mutation(({ ctx, input }) => stopChat(ctx.app, ctx.me, input.sessionId, input.messageId)),
 });
