@@ -116,6 +116,60 @@ describe("delivery merges consecutive answer events", () => {
   });
 });
 
+describe("a live answer's reader", () => {
+  let store: Store;
+  beforeEach(() => {
+    store = createMemoryStore();
+  });
+  afterEach(() => store.close());
+  const key = keys.stream(SESSION, MESSAGE);
+  const subscribers = async () => (await metrics.streamSubscribers.get()).values[0]?.value ?? 0;
+  const live = (signal = new AbortController().signal) => readAnswerStream(readDeps(store), message("streaming"), null, signal);
+  /** What the reader still hands out, until it is done. */
+  const rest = async (reader: AsyncIterator<DeliveredEvent>) => {
+    const got: DeliveredEvent[] = [];
+    for (let next = await reader.next(); !next.done; next = await reader.next()) got.push(next.value);
+    return got;
+  };
+
+  it("counts as a subscriber from its first call until it ends, however it ends", async () => {
+    await store.append(key, events.slice(0, 3), 60);
+    const before = await subscribers();
+
+    // Stopped before it was read: never counted, and done.
+    const unread = live();
+    await unread.return!();
+    expect(await subscribers()).toBe(before);
+    expect(await unread.next()).toEqual({ value: undefined, done: true });
+
+    // Stopped by its consumer after the first event.
+    const stopped = live();
+    expect((await stopped.next()).value).toEqual({ id: expect.any(String), event: start });
+    expect(await subscribers()).toBe(before + 1);
+    await stopped.return!();
+    expect(await subscribers()).toBe(before);
+
+    // Its subscriber gone: what it had read still comes, then it is done.
+    const subscriber = new AbortController();
+    const gone = live(subscriber.signal);
+    expect((await gone.next()).value?.event).toEqual(start);
+    subscriber.abort();
+    expect((await rest(gone)).map(({ event }) => event)).toEqual(events.slice(1, 3));
+    expect(await subscribers()).toBe(before);
+
+    // Ended by the answer's terminal event, appended while it waits.
+    const whole = live();
+    const reading = rest(whole);
+    await sleep(10);
+    expect(await subscribers()).toBe(before + 1);
+    await store.append(key, events.slice(3), 60);
+    const got = await reading;
+    expect(got.at(-1)!.event).toEqual(events.at(-1));
+    expect(text(got)).toBe(words.join(""));
+    expect(await subscribers()).toBe(before);
+  });
+});
+
 describe("an answer's terminal event", () => {
   let store: Store;
   beforeEach(() => {
