@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import type { OpenStream } from "./openStreams";
 
 /**
@@ -57,6 +58,8 @@ export class SseStream {
   readonly #encoding: SseEncoding;
   readonly #abort = new AbortController();
   #opened: OpenStream | null = null;
+  /** Where frames go as framed chunks of their own (`#send`); null: through `res.write`. */
+  #socket: Duplex | null = null;
   #lastWrite = 0;
   #ended = false;
 
@@ -88,9 +91,13 @@ export class SseStream {
     if (this.#ended) return opened?.close();
     this.#opened = opened;
     opened?.ended.addEventListener("abort", () => this.end(), { once: true });
-    this.#res.writeHead(200, this.#encoding.headers);
+    const res = this.#res;
+    res.writeHead(200, this.#encoding.headers);
     // Sent now, not with the first frame: a queued answer may stay quiet a while.
-    this.#res.flushHeaders();
+    res.flushHeaders();
+    // The head is on the socket, so the body's chunks can follow it there (a response waiting
+    // behind a pipelined one has no socket yet; an HTTP/1.0 client gets no chunks).
+    if (res.chunkedEncoding && res.headersSent && res.socket && res.req.method !== "HEAD") this.#socket = res.socket;
     this.#lastWrite = Date.now();
     track(this, this.#encoding.pingMs);
   }
@@ -101,19 +108,37 @@ export class SseStream {
    * small frames costs no promise per frame).
    */
   write(text: string): boolean | Promise<boolean> {
-    if (this.#ended || this.#res.destroyed) return false;
+    if (this.#gone()) return false;
     this.#lastWrite = Date.now();
-    return this.#res.write(text) || this.#drained();
+    return this.#send(text) || this.#drained();
+  }
+
+  /**
+   * One chunk of the body. Node's `res.write` sends a chunk as four pieces (its size, CRLF, the
+   * data, CRLF) through a corked socket uncorked on the next tick: a writev and a tick per frame,
+   * per subscriber. The same bytes go out here as one socket write; `res.end()` then writes the
+   * last chunk after them, as it would after its own. Empty text writes nothing (an empty chunk
+   * would end the body).
+   */
+  #send(text: string): boolean {
+    const socket = this.#socket;
+    if (socket === null) return this.#res.write(text);
+    if (text === "") return true;
+    return socket.write(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`);
   }
 
   async #drained(): Promise<boolean> {
+    // Written to the socket, it is the socket that drains (the response only says so for its own writes).
+    const drains = this.#socket ?? this.#res;
     await new Promise<void>((resolve) => {
       const done = () => {
-        this.#res.off("drain", done).off("close", done);
+        drains.off("drain", done);
+        this.#res.off("close", done);
         this.#abort.signal.removeEventListener("abort", done);
         resolve();
       };
-      this.#res.on("drain", done).on("close", done);
+      drains.on("drain", done);
+      this.#res.on("close", done);
       this.#abort.signal.addEventListener("abort", done, { once: true });
     });
     return !this.#ended && !this.#abort.signal.aborted;
@@ -147,9 +172,14 @@ export class SseStream {
   /** Called by the instance's pinger: a ping to a stream quiet for its `pingMs` whose last write has gone out. */
   pingIfQuiet(now: number) {
     const res = this.#res;
-    if (this.#ended || res.destroyed || res.writableLength > 0 || now - this.#lastWrite < this.#encoding.pingMs) return;
+    if (this.#gone() || res.writableLength > 0 || now - this.#lastWrite < this.#encoding.pingMs) return;
     this.#lastWrite = now;
-    res.write(this.#encoding.ping);
+    this.#send(this.#encoding.ping);
+  }
+
+  /** Ended, or its connection is (the socket may close before the response hears of it). */
+  #gone(): boolean {
+    return this.#ended || this.#res.destroyed || this.#socket?.writable === false;
   }
 
   /** Stops the pings and gives the place back; true the first time only. */
