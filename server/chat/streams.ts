@@ -6,7 +6,7 @@ import { compareStreamIds, resumeAfter } from "../platform/store/follow";
 import type { Metrics } from "../platform/metrics";
 import type { Keys } from "../platform/store/keys";
 import type { Store, StreamEntry } from "../platform/store/types";
-import { rejection } from "../platform/iterables";
+import { DONE, rejection } from "../platform/iterables";
 
 /** What a reader of answer streams needs: the store, its keys, the subscriber gauge it moves, ended answers' rows, the log. */
 export type StreamReadDeps = Pick<StreamDeps, "store" | "keys"> & {
@@ -204,7 +204,6 @@ function takeFirstPage(message: FollowedAnswer): StreamEntry[] | undefined {
 const SILENCE_CHECK_FIRST_MS = 5_000;
 /** …and again at twice the last interval, up to this one. */
 const SILENCE_CHECK_MAX_MS = 60_000;
-const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 
 /**
  * Follows a live answer's stream up to its terminal event. That event is written after the row,

@@ -1,4 +1,4 @@
-import { PendingCall, rejection } from "../iterables";
+import { DONE, PendingCall, rejection } from "../iterables";
 import type { StreamEntry } from "./types";
 
 /** Replay reads the backlog in pages so a long stream never becomes one huge reply. */
@@ -34,9 +34,6 @@ export function resumeAfter(afterId: string | null, lastId: string): string | nu
   // The id just before the last entry's: nothing lies between them.
   return seq > 0 ? `${ms}-${seq - 1}` : `${ms - 1}-${MAX_SEQ}`;
 }
-
-/** What a follower's `next()` settles with once it is done. */
-const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
 
 /**
  * Live entries handed from a stream's reader to one follower. The reader pushes without waiting;
