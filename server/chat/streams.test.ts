@@ -168,6 +168,15 @@ describe("a live answer's reader", () => {
     expect(text(got)).toBe(words.join(""));
     expect(await subscribers()).toBe(before);
   });
+
+  it("that fails on an entry that is no event rejects, and no longer counts or follows", async () => {
+    await store.append(key, [start, null], 60);
+    const before = await subscribers();
+    const failing = live();
+    await expect(failing.next()).rejects.toThrow(TypeError);
+    expect(await subscribers()).toBe(before);
+    expect(await failing.next()).toEqual({ value: undefined, done: true });
+  });
 });
 
 describe("an answer's terminal event", () => {

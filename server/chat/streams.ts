@@ -213,7 +213,8 @@ const SILENCE_CHECK_MAX_MS = 60_000;
  * and finishes from the row (`readEnded`).
  * An iterator by hand, not an async generator: once live, a delta costs one `then` on the stream's
  * batch here, where a generator's `for await` and `yield` cost several promise hops per delta.
- * Nothing starts (no follower, no timer, no count) until the first `next()`.
+ * Nothing starts (no follower, no timer, no count) until the first `next()`. One call at a time,
+ * as `for await` makes them (see `Store.follow`).
  */
 function followLive(deps: StreamReadDeps, message: FollowedAnswer, lastEventId: string | null, signal: AbortSignal): AsyncIterableIterator<DeliveredEvent, undefined> {
   // Following stops when the subscriber goes or the answer is found ended. One controller linked
@@ -280,19 +281,25 @@ function followLive(deps: StreamReadDeps, message: FollowedAnswer, lastEventId: 
   };
   const onBatch = (result: IteratorResult<StreamEntry[], undefined>): IteratorResult<DeliveredEvent, undefined> | Promise<IteratorResult<DeliveredEvent, undefined>> => {
     if (state !== "following") return DONE;
-    if (result.done) {
-      leave();
-      if (!ended || signal.aborted) {
-        finish();
-        return DONE;
+    // Whatever throws here (an entry that is no event) fails the call and ends the reader, as a
+    // generator's `finally` would: a `for await` does not call `return()` after a rejection.
+    try {
+      if (result.done) {
+        leave();
+        if (!ended || signal.aborted) {
+          finish();
+          return DONE;
+        }
+        tail = readEnded(deps, ended, lastId, signal);
+        return tail.next().then(onTail, failed);
       }
-      tail = readEnded(deps, ended, lastId, signal);
-      return tail.next().then(onTail, failed);
+      heardAt = Date.now();
+      interval = SILENCE_CHECK_FIRST_MS;
+      pending = mergeAnswers(result.value);
+      return handOut();
+    } catch (error) {
+      return failed(error);
     }
-    heardAt = Date.now();
-    interval = SILENCE_CHECK_FIRST_MS;
-    pending = mergeAnswers(result.value);
-    return handOut();
   };
   const onTail = (result: IteratorResult<DeliveredEvent, undefined>) => {
     if (result.done) finish();
@@ -306,7 +313,11 @@ function followLive(deps: StreamReadDeps, message: FollowedAnswer, lastEventId: 
         signal.addEventListener("abort", stopFollowing, { once: true });
         if (signal.aborted) following.abort();
         arm(interval);
-        batches = deps.store.follow(deps.keys.stream(message.sessionId, message.id), lastEventId, following.signal, takeFirstPage(message))[Symbol.asyncIterator]();
+        try {
+          batches = deps.store.follow(deps.keys.stream(message.sessionId, message.id), lastEventId, following.signal, takeFirstPage(message))[Symbol.asyncIterator]();
+        } catch (error) {
+          return failed(error);
+        }
       }
       if (state === "ending" || state === "done") {
         finish();

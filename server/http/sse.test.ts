@@ -70,6 +70,35 @@ describe("the SSE writer", () => {
     expect(Buffer.from(bodyOf(raw), "latin1").toString()).toBe(frames.join(""));
   });
 
+  it("leaves a kept-alive connection ready for the next response, pings included", async () => {
+    const pinged: SseEncoding = { ...encoding, pingMs: 30 };
+    const port = await serve(async (req, res) => {
+      if (req.url !== "/sse") return res.end("next");
+      const out = new SseStream(res, pinged);
+      out.start(null);
+      void out.write(frames[0]!);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // quiet: pinged
+      out.end();
+    });
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, "127.0.0.1");
+      let received = "";
+      socket.setEncoding("latin1");
+      socket.on("data", (data: string) => {
+        received += data;
+        // The stream's last chunk: the second request goes on the same connection.
+        if (received.endsWith("0\r\n\r\n")) socket.write("GET /plain HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+      });
+      socket.on("end", () => resolve(received));
+      socket.on("error", reject);
+      socket.write("GET /sse HTTP/1.1\r\nHost: test\r\n\r\n");
+    });
+    const [stream, next] = raw.split(/(?=HTTP\/1\.1 200)/).filter(Boolean);
+    const ping = `${pinged.ping.length.toString(16)}\r\n${pinged.ping}\r\n`;
+    expect(bodyOf(stream!)).toMatch(new RegExp(`^b\r\ndata: one\n\n\r\n(${ping})+0\r\n\r\n$`));
+    expect(next).toMatch(/\r\n\r\n(4\r\nnext\r\n0\r\n\r\n|next)$/);
+  });
+
   it("waits while the client is slow to read, and loses nothing", async () => {
     // More than the kernel's socket buffers hold on loopback, so the writer must wait.
     const frame = `data: ${"x".repeat(64 * 1024)}\n\n`;

@@ -95,9 +95,10 @@ export class SseStream {
     res.writeHead(200, this.#encoding.headers);
     // Sent now, not with the first frame: a queued answer may stay quiet a while.
     res.flushHeaders();
-    // The head is on the socket, so the body's chunks can follow it there (a response waiting
-    // behind a pipelined one has no socket yet; an HTTP/1.0 client gets no chunks).
-    if (res.chunkedEncoding && res.headersSent && res.socket && res.req.method !== "HEAD") this.#socket = res.socket;
+    // A response with its socket wrote its head there (flushHeaders), so the body's chunks can
+    // follow it there; one waiting behind a pipelined response has no socket yet and keeps to
+    // res.write, as does an HTTP/1.0 client's (no chunks) and a HEAD's (no body).
+    if (res.chunkedEncoding && res.socket && res.req.method !== "HEAD") this.#socket = res.socket;
     this.#lastWrite = Date.now();
     track(this, this.#encoding.pingMs);
   }
@@ -177,9 +178,9 @@ export class SseStream {
     this.#send(this.#encoding.ping);
   }
 
-  /** Ended, or its connection is (the socket may close before the response hears of it). */
+  /** Ended, or its response or connection is (the socket may close before the response hears of it). */
   #gone(): boolean {
-    return this.#ended || this.#res.destroyed || this.#socket?.writable === false;
+    return this.#ended || this.#res.destroyed || this.#res.writableEnded || this.#socket?.writable === false;
   }
 
   /** Stops the pings and gives the place back; true the first time only. */

@@ -1,5 +1,5 @@
-/** What a finished iterator's `next()` settles with (one object for every call). */
-export const DONE: IteratorReturnResult<undefined> = { value: undefined, done: true };
+/** What a finished iterator's `next()` settles with (one object for every call, so frozen). */
+export const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 /**
  * `source` with `map` applied to each value, as a plain iterator rather than an async generator

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareStreamIds, followStream, REPLAY_PAGE, type FollowerQueue } from "./follow";
+import { compareStreamIds, FollowerQueue, followStream, REPLAY_PAGE } from "./follow";
 import type { StreamEntry } from "./types";
 
 /**
@@ -65,5 +65,43 @@ describe("followStream with a first page", () => {
     expect(fake.reads).toEqual([`1-${REPLAY_PAGE - 1}`]);
     expect(dataOf(next)).toEqual([REPLAY_PAGE, REPLAY_PAGE + 1, REPLAY_PAGE + 2]);
     await follow.return(undefined);
+  });
+});
+
+describe("a follower's queue", () => {
+  const entry = (seq: number): StreamEntry => ({ id: `1-${seq}`, data: seq });
+
+  it("hands over only entries newer than the follower's last, whether it waits or they were queued", async () => {
+    const queue = new FollowerQueue();
+    queue.last = "1-2";
+    queue.push([entry(1), entry(2)]); // already replayed: queued, then dropped when taken
+    const waiting = queue.take();
+    let settled = false;
+    void waiting.then(() => (settled = true));
+    await Promise.resolve();
+    expect(settled).toBe(false); // nothing newer yet: it keeps waiting
+    queue.push([entry(2), entry(3), entry(4)]); // given straight to the waiting call, stale part cut
+    expect(await waiting).toEqual({ value: [entry(3), entry(4)], done: false });
+    expect(queue.last).toBe("1-4");
+    queue.push([entry(4), entry(5)]);
+    expect(await queue.take()).toEqual({ value: [entry(5)], done: false });
+  });
+
+  it("ends a waiting call: done when ended, rejected with the reason when failed, and says so once", async () => {
+    let ended = 0;
+    const done = new FollowerQueue(() => ended++);
+    const waiting = done.take();
+    done.end();
+    done.end();
+    expect(await waiting).toEqual({ value: undefined, done: true });
+    expect(await done.take()).toEqual({ value: undefined, done: true });
+    expect(ended).toBe(1);
+
+    const failed = new FollowerQueue();
+    const failing = failed.take();
+    failed.end(new Error("Store closed"));
+    await expect(failing).rejects.toThrow("Store closed");
+    await expect(failed.take()).rejects.toThrow("Store closed");
+    expect(failed.failure).toEqual(new Error("Store closed"));
   });
 });

@@ -36,6 +36,8 @@ export interface Store {
    * `firstPage`: the entries after `afterId` the caller has read already (`range`, together with
    * reads of its own), replayed first instead of being read again.
    * Redis: one shared reader per instance for every followed key (see `liveReader.ts`).
+   * Read by one consumer, one `next()` at a time (as `for await` reads): a call made while
+   * another waits is not queued behind it.
    */
   follow(key: string, afterId: string | null, signal: AbortSignal, firstPage?: StreamEntry[]): AsyncIterable<StreamEntry[]>;
 
