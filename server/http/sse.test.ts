@@ -73,7 +73,10 @@ describe("the SSE writer", () => {
   it("leaves a kept-alive connection ready for the next response, pings included", async () => {
     const pinged: SseEncoding = { ...encoding, pingMs: 30 };
     const port = await serve(async (req, res) => {
-      if (req.url !== "/sse") return res.end("next");
+      if (req.url !== "/sse") {
+        res.end("next");
+        return;
+      }
       const out = new SseStream(res, pinged);
       out.start(null);
       void out.write(frames[0]!);
