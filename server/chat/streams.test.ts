@@ -50,6 +50,14 @@ async function read(store: Store, status: Message["status"], lastEventId: string
   return got;
 }
 
+/** Each test's own store, and the answer's stream in it. */
+let store: Store;
+beforeEach(() => {
+  store = createMemoryStore();
+});
+afterEach(() => store.close());
+const key = keys.stream(SESSION, MESSAGE);
+
 const text = (delivered: DeliveredEvent[]) => delivered.map(({ event }) => (event.type === "answer" ? event.delta : "")).join("");
 const others = (delivered: DeliveredEvent[]) => delivered.filter(({ event }) => event.type !== "answer").map(({ event }) => event);
 
@@ -69,11 +77,6 @@ describe("delivery merges consecutive answer events", () => {
     expect(mergeAnswers(entries.slice(3, 4))).toEqual([{ id: "1-3", event: answer(words[1]!) }]);
   });
 
-  let store: Store;
-  beforeEach(() => {
-    store = createMemoryStore();
-  });
-  afterEach(() => store.close());
 
   it("a replay is a few messages; resuming after any delivered id continues exactly", async () => {
     const ids = await store.append(keys.stream(SESSION, MESSAGE), events, 60);
@@ -94,8 +97,7 @@ describe("delivery merges consecutive answer events", () => {
   });
 
   it("live deltas that arrive while the subscriber is busy reach it merged, nothing lost or repeated", async () => {
-    const key = keys.stream(SESSION, MESSAGE);
-    await store.append(key, [start], 60);
+      await store.append(key, [start], 60);
     const got: DeliveredEvent[] = [];
     const reading = (async () => {
       for await (const delivered of readAnswerStream(readDeps(store), message("streaming"), null, new AbortController().signal)) {
@@ -117,12 +119,6 @@ describe("delivery merges consecutive answer events", () => {
 });
 
 describe("a live answer's reader", () => {
-  let store: Store;
-  beforeEach(() => {
-    store = createMemoryStore();
-  });
-  afterEach(() => store.close());
-  const key = keys.stream(SESSION, MESSAGE);
   const subscribers = async () => (await metrics.streamSubscribers.get()).values[0]?.value ?? 0;
   const live = (signal = new AbortController().signal) => readAnswerStream(readDeps(store), message("streaming"), null, signal);
   /** What the reader still hands out, until it is done. */
@@ -180,12 +176,6 @@ describe("a live answer's reader", () => {
 });
 
 describe("an answer's terminal event", () => {
-  let store: Store;
-  beforeEach(() => {
-    store = createMemoryStore();
-  });
-  afterEach(() => store.close());
-  const key = keys.stream(SESSION, MESSAGE);
   const stop: StreamEvent = { type: "stop", reason: "user", content: "w0 " };
 
   it("is found when already written, also before a late title; waited for live; null once the signal aborts", async () => {
@@ -210,16 +200,13 @@ describe("an answer's terminal event", () => {
 });
 
 describe("a live answer whose stream goes silent", () => {
-  let store: Store;
+  // After the store is made, before it is closed (the file's hooks run outside these).
   beforeEach(() => {
-    store = createMemoryStore();
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
   });
   afterEach(() => {
     vi.useRealTimers();
-    return store.close();
   });
-  const key = keys.stream(SESSION, MESSAGE);
 
   it("is asked after 5 s of silence, then at doubling intervals; once its row has ended, its last words and end come from the row", async () => {
     // Kept longer than the silence lasts (the store's clock is the fake one).

@@ -26,18 +26,38 @@ async function serve(handle: (req: http.IncomingMessage, res: http.ServerRespons
   return (server.address() as AddressInfo).port;
 }
 
-/** Every byte the server sends for one GET of `path` in HTTP `version`, as latin1 text. */
-function rawGet(port: number, path: string, version: "1.0" | "1.1"): Promise<string> {
+const get = (path: string, version: "1.0" | "1.1", close = true) => `GET ${path} HTTP/${version}\r\nHost: test\r\n${close ? "Connection: close\r\n" : ""}\r\n`;
+
+/**
+ * Every byte the server sends on one connection, as latin1 text, until it closes it: for
+ * `request`, then for `next`, sent on the same connection once a chunked body has ended. With
+ * `pauseMs` the client reads nothing for that long first.
+ */
+function rawExchange(port: number, request: string, options: { next?: string; pauseMs?: number } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1");
-    let received = "";
+    const parts: string[] = [];
+    let next = options.next;
     socket.setEncoding("latin1");
-    socket.on("data", (data: string) => (received += data));
-    socket.on("end", () => resolve(received));
+    if (options.pauseMs) {
+      socket.pause();
+      setTimeout(() => socket.resume(), options.pauseMs);
+    }
+    socket.on("data", (data: string) => {
+      parts.push(data);
+      if (next !== undefined && data.endsWith("0\r\n\r\n")) {
+        socket.write(next);
+        next = undefined;
+      }
+    });
+    socket.on("end", () => resolve(parts.join("")));
     socket.on("error", reject);
-    socket.write(`GET ${path} HTTP/${version}\r\nHost: test\r\nConnection: close\r\n\r\n`);
+    socket.write(request);
   });
 }
+
+/** Every byte the server sends for one GET of `path` in HTTP `version`. */
+const rawGet = (port: number, path: string, version: "1.0" | "1.1") => rawExchange(port, get(path, version));
 
 /** The frames through the SSE writer. */
 function writeFrames(res: http.ServerResponse) {
@@ -83,19 +103,8 @@ describe("the SSE writer", () => {
       await new Promise((resolve) => setTimeout(resolve, 100)); // quiet: pinged
       out.end();
     });
-    const raw = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(port, "127.0.0.1");
-      let received = "";
-      socket.setEncoding("latin1");
-      socket.on("data", (data: string) => {
-        received += data;
-        // The stream's last chunk: the second request goes on the same connection.
-        if (received.endsWith("0\r\n\r\n")) socket.write("GET /plain HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-      });
-      socket.on("end", () => resolve(received));
-      socket.on("error", reject);
-      socket.write("GET /sse HTTP/1.1\r\nHost: test\r\n\r\n");
-    });
+    // The stream's last chunk: the second request goes on the same connection.
+    const raw = await rawExchange(port, get("/sse", "1.1", false), { next: get("/plain", "1.1") });
     const [stream, next] = raw.split(/(?=HTTP\/1\.1 200)/).filter(Boolean);
     const ping = `${pinged.ping.length.toString(16)}\r\n${pinged.ping}\r\n`;
     expect(bodyOf(stream!)).toMatch(new RegExp(`^b\r\ndata: one\n\n\r\n(${ping})+0\r\n\r\n$`));
@@ -121,16 +130,7 @@ describe("the SSE writer", () => {
       out.end();
     });
     // A client that reads nothing for a while: the server's socket buffer fills up.
-    const raw = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(port, "127.0.0.1");
-      const parts: Buffer[] = [];
-      socket.pause();
-      setTimeout(() => socket.resume(), 300);
-      socket.on("data", (data: Buffer) => parts.push(data));
-      socket.on("end", () => resolve(Buffer.concat(parts).toString("latin1")));
-      socket.on("error", reject);
-      socket.write("GET /stream HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    });
+    const raw = await rawExchange(port, get("/stream", "1.1"), { pauseMs: 300 });
     expect(waited).toBeGreaterThan(0);
     const body = bodyOf(raw);
     const chunk = `${Buffer.byteLength(frame).toString(16)}\r\n${frame}\r\n`;
