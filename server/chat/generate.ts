@@ -15,7 +15,6 @@ import type { AnswerProgress } from "./progress";
 import { createStreamWriter, type StreamDeps } from "./streams";
 import { generateTitle } from "./titles";
 import { fallbackResponseFor } from "../platform/text/language";
-import { PendingCall, rejection } from "../platform/iterables";
 import type { AttachmentSource } from "../sessions/attachments";
 
 /**
@@ -117,64 +116,6 @@ function answerBounds(env: GenerateDeps["env"]) {
   };
 }
 
-/**
- * A model's chunks until `signal` aborts: each wait for the next chunk also ends on abort, so a
- * model that ignores its signal cannot hold the answer (its iterator is then told to return).
- * One abort listener rejects whichever wait is pending: racing every chunk against one long-lived
- * promise would keep a reaction per chunk on it until the answer ends (~300 bytes a delta). An
- * iterator by hand, not an async generator: each of those costs three promise hops per chunk.
- */
-function untilAborted<T>(chunks: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
-  const iterator = chunks[Symbol.asyncIterator]();
-  const pending = new PendingCall<IteratorResult<T>>();
-  // A flag, not `signal.aborted` per chunk: Node validates the signal on every read of it.
-  let aborted = signal.aborted;
-  let settled = false;
-  /** Ends the wrapper; the model's iterator returns unless it finished (not awaited: it may be stuck in its own next()). */
-  const settle = (finished: boolean) => {
-    if (settled) return;
-    settled = true;
-    signal.removeEventListener("abort", onAbort);
-    if (!finished) void iterator.return?.()?.catch(() => undefined);
-  };
-  function onAbort() {
-    aborted = true;
-    if (!pending.waiting) return;
-    settle(false);
-    pending.fail(signal.reason);
-  }
-  signal.addEventListener("abort", onAbort, { once: true });
-  // Made once, not per chunk.
-  const onNext = (next: IteratorResult<T>) => {
-    if (settled) return;
-    if (next.done) settle(true);
-    pending.give(next);
-  };
-  const onError = (error: unknown) => {
-    if (settled) return;
-    settle(false);
-    pending.fail(error);
-  };
-  const wrapped: AsyncIterator<T> = {
-    next() {
-      if (settled) return Promise.resolve({ value: undefined, done: true });
-      if (aborted) {
-        settle(false);
-        return rejection(signal.reason);
-      }
-      const result = pending.wait();
-      iterator.next().then(onNext, onError);
-      return result;
-    },
-    return() {
-      settle(false);
-      pending.give({ value: undefined, done: true });
-      return Promise.resolve({ value: undefined, done: true });
-    },
-  };
-  return { [Symbol.asyncIterator]: () => wrapped };
-}
-
 /** The answer's life on its instance: start → references → answer deltas → (title) → terminal. */
 export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, signal: AbortSignal, releaseLease: () => Promise<void>): Promise<void> {
   const { session, messageId, question } = input;
@@ -245,7 +186,7 @@ export async function generateAnswer(deps: GenerateDeps, input: AnswerInput, sig
         seed: p.seed,
         signal: answerSignal,
       });
-      for await (const chunk of untilAborted(chunks, answerSignal)) {
+      for await (const chunk of chunks) {
         bounds.touch();
         if (chunk.type === "delta") emitDelta(chunk.text);
         else usage = chunk.usage;

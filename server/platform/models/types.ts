@@ -25,6 +25,11 @@ export interface ChatModel {
   /** Shown to users: which model answered. */
   readonly name: string;
   readonly offline: boolean;
+  /**
+   * Once `signal` aborts, a pending or later `next()` rejects with the signal's reason and the
+   * model's request is closed: the answer's stop, idle timeout and deadline rely on it (no
+   * wrapper races each chunk against the signal).
+   */
   stream(options: GenerateOptions): AsyncIterable<GenerationChunk>;
   /** A whole completion (titles, summaries). */
   complete(options: Omit<GenerateOptions, "references">): Promise<string>;
