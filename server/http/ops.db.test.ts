@@ -151,10 +151,10 @@ describe("GET /api/metrics", () => {
 });
 
 describe("an instance that is not ready", () => {
-  const hostIn = (state: AppHost["state"]): AppHost => ({
+  const hostIn = (state: AppHost["state"], waitingFor: AppHost["waitingFor"] = state === "starting" ? { redis: "connect ECONNREFUSED 127.0.0.1:1" } : {}): AppHost => ({
     state,
     app: state === "starting" ? null : app,
-    waitingFor: state === "starting" ? { redis: "connect ECONNREFUSED 127.0.0.1:1" } : {},
+    waitingFor,
     env: { DATABASE_URL: "postgres://db.invalid/parley", REDIS_URL: "redis://127.0.0.1:1" },
     log: app.log,
     metrics: app.metrics,
@@ -179,6 +179,18 @@ describe("an instance that is not ready", () => {
       const upload = await fetch(`${starting.url}/api/knowledge/upload`, { method: "POST", body: "x" });
       expect(upload.status).toBe(503);
       expect(await upload.json()).toMatchObject({ error: { code: "SERVICE_UNAVAILABLE" } });
+    } finally {
+      await starting.close();
+    }
+  });
+
+  it("while its first attempt runs (nothing has failed yet): health 503 'starting', naming no failing store", async () => {
+    const starting = await serveApp(hostIn("starting", {}));
+    try {
+      const health = await fetch(`${starting.url}/api/health`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toEqual({ status: "starting", db: "postgres", redis: "redis" });
+      expect((await fetch(`${starting.url}/api/health?live=1`)).status).toBe(200);
     } finally {
       await starting.close();
     }

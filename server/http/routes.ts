@@ -199,7 +199,7 @@ const refuseTrpc: Refuse = (req, res, status, code, message) => {
 };
 
 /**
- * `GET /api/health`: readiness, 503 naming the failing store (or `draining`). `?live=1`:
+ * `GET /api/health`: readiness, 503 naming the failing store (or `starting`, `draining`). `?live=1`:
  * liveness, 200 while the event loop answers, whatever the stores.
  */
 function healthHandler(host: AppHost): NodeHandler {
@@ -207,14 +207,11 @@ function healthHandler(host: AppHost): NodeHandler {
     if (new URL(req.url ?? "/", "http://localhost").searchParams.get("live") === "1") return sendJson(res, 200, { status: "ok" });
     if (host.state === "draining") return sendJson(res, 503, { status: "draining" });
     if (!host.app) {
+      const stores = { db: host.env.DATABASE_URL ? "postgres" : "pglite", redis: host.env.REDIS_URL ? "redis" : "memory" };
       const failing = Object.keys(host.waitingFor);
-      return sendJson(res, 503, {
-        status: "error",
-        db: host.env.DATABASE_URL ? "postgres" : "pglite",
-        redis: host.env.REDIS_URL ? "redis" : "memory",
-        failing,
-        errors: host.waitingFor,
-      });
+      // Its first attempt is still running (migrations, the bootstrap): nothing has failed yet.
+      if (failing.length === 0) return sendJson(res, 503, { status: "starting", ...stores });
+      return sendJson(res, 503, { status: "error", ...stores, failing, errors: host.waitingFor });
     }
     const health = await checkHealth(host.app);
     sendJson(res, health.status === "ok" ? 200 : 503, health);
