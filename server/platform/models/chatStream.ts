@@ -76,7 +76,12 @@ class ChatChunks implements AsyncIterator<GenerationChunk> {
   /** The connection went back to the pool (or was dropped): nothing left to close. */
   #released = false;
   #paused = false;
-  readonly #onAbort = () => this.#fail(this.#signal.reason);
+  /** Stopped: chunks read ahead are dropped, so the next read fails at once (a stop or a bound ends the answer where it was). */
+  readonly #onAbort = () => {
+    this.#queue = [];
+    this.#head = 0;
+    this.#fail(this.#signal.reason);
+  };
 
   /** `request` makes the (unsent) request for `payload`, the completion's JSON body. */
   constructor(request: () => ClientRequest, payload: string, timeoutMs: number, signal: AbortSignal) {

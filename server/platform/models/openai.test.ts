@@ -251,6 +251,17 @@ describe("createOpenAIModel", () => {
     expect(await server.requests.at(-1)!.closed).toBe("closed_early");
   });
 
+  it("when aborted, gives none of the chunks it read ahead: the next read throws the abort's reason", async () => {
+    // One write: the three arrive together, the first is taken, the other two wait, read ahead.
+    server.reply({ raw: { writes: [delta("One ") + delta("two ") + delta("three ")], keepOpen: true } });
+    const controller = new AbortController();
+    const chunks = model.stream({ messages: question, references: [], signal: controller.signal })[Symbol.asyncIterator]();
+    expect(await chunks.next()).toEqual({ value: { type: "delta", text: "One " }, done: false });
+    controller.abort("user");
+    await expect(chunks.next()).rejects.toBe("user");
+    expect(await server.requests.at(-1)!.closed).toBe("closed_early");
+  });
+
   it("stops promptly when aborted before the response begins, throwing the abort's reason", async () => {
     server.reply({ text: "too late", responseDelayMs: 5_000 });
     const controller = new AbortController();
