@@ -57,7 +57,7 @@ const READ_AHEAD_CHUNKS = 256;
  * a network read are parsed at once and queued, and `next()` takes the next one (a promise already
  * settled while some are queued). Node's readable-stream iterator and an async generator around it
  * cost several promise hops and a tick per chunk, the most of reading the model at hundreds of
- * answers. A failure comes after the chunks read before it.
+ * answers. A failure comes after the chunks read before it; an abort comes at once.
  */
 class ChatChunks implements AsyncIterator<GenerationChunk> {
   readonly #signal: AbortSignal;
@@ -78,8 +78,7 @@ class ChatChunks implements AsyncIterator<GenerationChunk> {
   #paused = false;
   /** Stopped: chunks read ahead are dropped, so the next read fails at once (a stop or a bound ends the answer where it was). */
   readonly #onAbort = () => {
-    this.#queue = [];
-    this.#head = 0;
+    this.#dropQueued();
     this.#fail(this.#signal.reason);
   };
 
@@ -105,11 +104,16 @@ class ChatChunks implements AsyncIterator<GenerationChunk> {
 
   /** The consumer stopped reading: the connection is closed unless the reply was whole. */
   return(): Promise<IteratorResult<GenerationChunk>> {
-    this.#queue = [];
-    this.#head = 0;
+    this.#dropQueued();
     this.#failure = undefined;
     this.#finish();
     return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** Forgets the chunks read ahead: nobody will take them (the consumer left, or the answer was stopped). */
+  #dropQueued() {
+    this.#queue = [];
+    this.#head = 0;
   }
 
   #take(): GenerationChunk {
