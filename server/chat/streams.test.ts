@@ -77,9 +77,8 @@ describe("delivery merges consecutive answer events", () => {
     expect(mergeAnswers(entries.slice(3, 4))).toEqual([{ id: "1-3", event: answer(words[1]!) }]);
   });
 
-
   it("a replay is a few messages; resuming after any delivered id continues exactly", async () => {
-    const ids = await store.append(keys.stream(SESSION, MESSAGE), events, 60);
+    const ids = await store.append(key, events, 60);
     for (const status of ["completed", "streaming"] as const) {
       const all = await read(store, status, null);
       expect(all.map(({ event }) => event.type)).toEqual(["start", "references", "answer", "title", "answer", "complete"]);
@@ -97,7 +96,7 @@ describe("delivery merges consecutive answer events", () => {
   });
 
   it("live deltas that arrive while the subscriber is busy reach it merged, nothing lost or repeated", async () => {
-      await store.append(key, [start], 60);
+    await store.append(key, [start], 60);
     const got: DeliveredEvent[] = [];
     const reading = (async () => {
       for await (const delivered of readAnswerStream(readDeps(store), message("streaming"), null, new AbortController().signal)) {

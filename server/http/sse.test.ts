@@ -45,7 +45,8 @@ function rawExchange(port: number, request: string, options: { next?: string; pa
     }
     socket.on("data", (data: string) => {
       parts.push(data);
-      if (next !== undefined && data.endsWith("0\r\n\r\n")) {
+      // The body's last chunk may arrive split across reads: look at everything received.
+      if (next !== undefined && parts.join("").endsWith("0\r\n\r\n")) {
         socket.write(next);
         next = undefined;
       }
