@@ -76,4 +76,31 @@ describe("answer progress", () => {
     expect(await contentOf([a])).toEqual({ [a]: "one two three" });
     failOnce.mockRestore();
   });
+
+  it("writes a long answer less often, at most its rate of characters a second, and still writes an answer that stopped before it was due", async () => {
+    const t = await createTestTenant(app);
+    const session = await t.owner.api.session.create({ title: "progress of a long answer" });
+    const [long, short] = [await answerRow(session, "streaming", ""), await answerRow(session, "streaming", "")];
+    const execute = vi.spyOn(app.db, "execute");
+    // Every 10 ms, at 1,000 characters a second: a 600-character answer waits 600 ms between writes.
+    const progress = createAnswerProgress({ db: app.db, log: app.log }, 10, 1000);
+    let longText = "L".repeat(600);
+    let shortText = "";
+    progress.grow(long, longText, longText);
+    const started = Date.now();
+    while (Date.now() - started < 300) {
+      longText += "l";
+      shortText += "s";
+      progress.grow(long, "l", longText);
+      progress.grow(short, "s", shortText);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const writes = execute.mock.calls.map((call) => new PgDialect().sqlToQuery(call[0] as SQL).params);
+    expect(writes.filter((params) => params.includes(long))).toHaveLength(1);
+    expect(writes.filter((params) => params.includes(short)).length).toBeGreaterThanOrEqual(5);
+    // Nothing grows any more: what the long answer gained since its first write still reaches its row.
+    await vi.waitFor(async () => expect(await contentOf([long, short])).toEqual({ [long]: longText, [short]: shortText }), { timeout: 5000 });
+    await progress.close();
+    execute.mockRestore();
+  });
 });

@@ -8,29 +8,51 @@ import type { Logger } from "../platform/log";
  * UPDATE per interval for all of them rather than one per answer (at hundreds of live answers,
  * per-answer writes were most of the instance's Postgres traffic). Each answer's stream carries
  * every word and recovery rebuilds the text from it; the row's copy serves readers of the message
- * list and an outage of the store, so a few seconds apart is enough.
+ * list and an outage of the store, so a few seconds apart (a long answer's, up to ten) is enough.
  */
 
 /** How often growing answers are written: bounded, whatever the models' pace. */
 export const PROGRESS_WRITE_MS = 2_000;
+/**
+ * Postgres stores a changed text anew, so each write of an answer costs its whole length, however
+ * little it gained: written every interval, a long answer's row costs its length squared. A long
+ * answer is written less often instead, at most this many of its characters a second…
+ */
+const PROGRESS_CHARS_PER_SECOND = 2_048;
+/** …but never further apart than this. */
+const PROGRESS_MAX_GAP_MS = 10_000;
 /** Answers per UPDATE (its VALUES list), so one statement stays small whatever the load. */
 const ROWS_PER_WRITE = 200;
 
-export function createAnswerProgress(deps: { db: Db; log: Logger }, everyMs = PROGRESS_WRITE_MS) {
+export function createAnswerProgress(deps: { db: Db; log: Logger }, everyMs = PROGRESS_WRITE_MS, charsPerSecond = PROGRESS_CHARS_PER_SECOND) {
   /**
    * Each answer running here: its text so far, what it gained since its row was last written, and
    * whether its row holds that earlier text for sure (false at first and after a failed write: the
    * next write sends the whole text). A write then sends only what the row lacks, without reading
    * the whole text: each `content += delta` of an answer is a rope, which a slice of it copies whole.
+   * `sentAt`: when its text was last taken for a write (0: never).
    */
-  const answers = new Map<string, { content: string; unsent: string; changed: boolean; written: boolean }>();
+  const answers = new Map<string, { content: string; unsent: string; changed: boolean; written: boolean; sentAt: number }>();
   let timer: NodeJS.Timeout | null = null;
   let writing: Promise<void> = Promise.resolve();
+  let closed = false;
+  /** How long an answer of `length` characters waits between writes. */
+  const gapFor = (length: number) => Math.max(everyMs, Math.min(PROGRESS_MAX_GAP_MS, (length / charsPerSecond) * 1000));
+  const arm = () => {
+    if (!closed) timer ??= setTimeout(() => void flush(), everyMs).unref();
+  };
 
-  /** Writes every answer's pending text, ROWS_PER_WRITE rows a statement. */
-  async function write() {
+  /** Writes the pending text of every answer due (`all`: every answer), ROWS_PER_WRITE rows a statement. */
+  async function write(all: boolean) {
+    const now = Date.now();
+    let waiting = false;
     const rows = [...answers].flatMap(([id, answer]) => {
       if (!answer.changed) return [];
+      if (!all && now - answer.sentAt < gapFor(answer.content.length)) {
+        waiting = true;
+        return [];
+      }
+      answer.sentAt = now;
       const whole = !answer.written;
       const text = whole ? answer.content : answer.unsent;
       answer.unsent = "";
@@ -55,11 +77,13 @@ export function createAnswerProgress(deps: { db: Db; log: Logger }, everyMs = PR
         deps.log.warn({ err: error, answers: batch.length }, "progress write failed");
       }
     }
+    // An answer that stopped growing before it was due is still written.
+    if (waiting) arm();
   }
 
-  function flush() {
+  function flush(all = false) {
     timer = null;
-    writing = writing.then(write);
+    writing = writing.then(() => write(all));
     return writing;
   }
 
@@ -72,9 +96,9 @@ export function createAnswerProgress(deps: { db: Db; log: Logger }, everyMs = PR
         answer.unsent += delta;
         answer.changed = true;
       } else {
-        answers.set(messageId, { content, unsent: delta, changed: true, written: false });
+        answers.set(messageId, { content, unsent: delta, changed: true, written: false, sentAt: 0 });
       }
-      timer ??= setTimeout(() => void flush(), everyMs).unref();
+      arm();
     },
     /** The answer is ending: its final write is its own, nothing more goes out for it. */
     forget(messageId: string) {
@@ -82,8 +106,9 @@ export function createAnswerProgress(deps: { db: Db; log: Logger }, everyMs = PR
     },
     /** Writes what is pending now and stops. */
     async close() {
+      closed = true;
       if (timer) clearTimeout(timer);
-      await flush();
+      await flush(true);
     },
   };
 }
