@@ -25,6 +25,9 @@ async function answerRow(session: { id: string; tenantId: string; userId: string
   return id;
 }
 
+/** The parameters a statement the progress writer executed sent to Postgres. */
+const paramsOf = (query: unknown) => new PgDialect().sqlToQuery(query as SQL).params;
+
 const contentOf = async (ids: string[]) =>
   Object.fromEntries((await app.db.select({ id: messages.id, content: messages.content }).from(messages).where(inArray(messages.id, ids))).map((r) => [r.id, r.content]));
 
@@ -51,7 +54,7 @@ describe("answer progress", () => {
     expect(await contentOf([a, b])).toEqual({ [a]: "A, first words and more", [b]: "B so far, and later" });
     expect(execute).toHaveBeenCalledTimes(2);
     // That second write sent only what the row lacked.
-    const sent = new PgDialect().sqlToQuery(execute.mock.calls[1]![0] as SQL).params;
+    const sent = paramsOf(execute.mock.calls[1]![0]);
     expect(sent).toContain(", and later");
     expect(sent).not.toContain("B so far, and later");
     execute.mockRestore();
@@ -95,7 +98,7 @@ describe("answer progress", () => {
       progress.grow(short, "s", shortText);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    const writes = execute.mock.calls.map((call) => new PgDialect().sqlToQuery(call[0] as SQL).params);
+    const writes = execute.mock.calls.map((call) => paramsOf(call[0]));
     expect(writes.filter((params) => params.includes(long))).toHaveLength(1);
     expect(writes.filter((params) => params.includes(short)).length).toBeGreaterThanOrEqual(5);
     // Nothing grows any more: what the long answer gained since its first write still reaches its row.
