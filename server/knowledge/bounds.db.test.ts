@@ -93,33 +93,35 @@ describe("a slow document", () => {
   it("does not stall other requests on the same process while it is prepared", async () => {
     const server = await serveApp(app);
     try {
-      const paragraphs = Array.from({ length: 6_000 }, (_, i) => `Paragraph ${i} says the quarterly widget output rose again. It was a sunny day in region ${i}.`);
+      // Cheap to store (about 200 chunks), slow to parse: each word is 12 elements deep. Parsed here, it would hold
+      // the event loop for more than a second; it needs about 200 MB, well inside the document process's 512.
+      const words = Array.from({ length: 16_000 }, (_, i) => `${"<span>".repeat(12)}word${i % 7} ${"</span>".repeat(12)}`);
       const form = new FormData();
       form.set("knowledgeBaseId", baseId);
-      form.set("file", new File([paragraphs.join("\n\n")], "slow.md"));
+      form.set("file", new File([`<p>${words.join("")}</p>`], "slow.html"));
       const started = performance.now();
       let uploadDone = 0;
       const uploading = fetch(`${server.url}/api/knowledge/upload`, { method: "POST", body: form, headers: { authorization: `Bearer ${key}` } }).then((res) => {
         uploadDone = performance.now();
         return res;
       });
-      // Health checks, one after another, for as long as the upload takes.
-      const latencies: number[] = [];
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      while (!uploadDone) {
-        const asked = performance.now();
+      // Health checks, one after another, for as long as the upload takes. Each round's stall is how much longer than
+      // its 50 ms pause it took: a loop held by the upload shows up here, whether a check or the pause was waiting.
+      const stalls: number[] = [];
+      for (let last = performance.now(); !uploadDone; ) {
         const health = await fetch(`${server.url}/api/health?live=1`);
         expect(health.status).toBe(200);
-        latencies.push(performance.now() - asked);
         await new Promise((resolve) => setTimeout(resolve, 50));
+        const now = performance.now();
+        stalls.push(now - last - 50);
+        last = now;
       }
       const res = await uploading;
       expect(res.status).toBe(201);
-      // The upload took seconds; no health check waited for it (on a busy machine, allow some slack).
-      const slowest = Math.max(...latencies);
-      expect(slowest).toBeLessThan(1_500);
-      expect(uploadDone - started).toBeGreaterThan(3 * slowest);
-      expect(latencies.length).toBeGreaterThan(3);
+      // No round waited for the parse. A busy machine can stall one for a moment, which half the upload leaves room for.
+      const slowest = Math.max(...stalls);
+      expect(uploadDone - started).toBeGreaterThan(2 * slowest);
+      expect(stalls.length).toBeGreaterThan(3);
     } finally {
       await server.close();
     }
