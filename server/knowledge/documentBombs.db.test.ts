@@ -2,7 +2,7 @@ import { count, eq } from "drizzle-orm";
 import { PDFDocument, StandardFonts } from "pdf-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { knowledgeChunks, knowledgeDocuments } from "../../db/schema";
-import { serveTestApp, type ServedTestApp } from "../testing/http";
+import { healthWhile, serveTestApp, type ServedTestApp } from "../testing/http";
 import { waitFor } from "../testing/wait";
 import { PDF_BOMBS } from "./pdfFixtures";
 
@@ -62,29 +62,13 @@ async function textPdf(text: string) {
  * resident size is sampled every 25 ms: the slowest health answer, how many there were, the peak.
  */
 async function watched<T>({ url }: Served, work: Promise<T>) {
-  let done = false;
-  let slowestHealthMs = 0;
-  let healthChecks = 0;
   let peakRssMb = process.memoryUsage().rss / 1024 / 1024;
   const sampler = setInterval(() => (peakRssMb = Math.max(peakRssMb, process.memoryUsage().rss / 1024 / 1024)), 25);
-  const polling = (async () => {
-    while (!done) {
-      const asked = performance.now();
-      const health = await fetch(`${url}/api/health?live=1`, { signal: AbortSignal.timeout(10_000) });
-      expect(health.status).toBe(200);
-      await health.text();
-      slowestHealthMs = Math.max(slowestHealthMs, performance.now() - asked);
-      healthChecks++;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  })();
   try {
-    const result = await work;
-    return { result, slowestHealthMs, healthChecks, peakRssMb };
+    const { result, rounds } = await healthWhile(url, work, 100);
+    return { result, slowestHealthMs: Math.max(0, ...rounds.map((round) => round.healthMs)), healthChecks: rounds.length, peakRssMb };
   } finally {
-    done = true;
     clearInterval(sampler);
-    await polling;
   }
 }
 

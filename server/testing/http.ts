@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { expect } from "vitest";
 import type { App } from "../boot/app";
 import { readyHost, type AppHost } from "../boot/host";
 import { MAX_BATCH_CALLS } from "../../common/limits";
@@ -41,6 +42,43 @@ export async function serveApp(appOrHost: App | AppHost, options: ServeOptions =
         server.close(() => resolve());
       }),
   };
+}
+
+/** One round of `healthWhile`: how long its health check took, and how much longer than its pause the whole round took. */
+export interface HealthRound {
+  healthMs: number;
+  stallMs: number;
+}
+
+/**
+ * Runs `work` while `url`'s /api/health?live=1 is asked one request at a time, `pauseMs` apart, each expected to answer
+ * 200: whether the server's process kept answering meanwhile. An event loop held by the work shows in a round's health
+ * check or in its stall (a pause that ended late). `workMs`: from this call until `work` settled.
+ */
+export async function healthWhile<T>(url: string, work: Promise<T>, pauseMs: number): Promise<{ result: T; workMs: number; rounds: HealthRound[] }> {
+  const started = performance.now();
+  let done = false;
+  const rounds: HealthRound[] = [];
+  const polling = (async () => {
+    for (let last = started; !done; ) {
+      const asked = performance.now();
+      const health = await fetch(`${url}/api/health?live=1`, { signal: AbortSignal.timeout(10_000) });
+      expect(health.status).toBe(200);
+      await health.text();
+      const healthMs = performance.now() - asked;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      const now = performance.now();
+      rounds.push({ healthMs, stallMs: now - last - pauseMs });
+      last = now;
+    }
+  })();
+  try {
+    const result = await work;
+    return { result, workMs: performance.now() - started, rounds };
+  } finally {
+    done = true;
+    await polling;
+  }
 }
 
 /** A test App served by Parley's own server, with a tenant of its own; `close` stops both. */
