@@ -112,6 +112,28 @@ describe("the SSE writer", () => {
     expect(next).toMatch(/\r\n\r\n(4\r\nnext\r\n0\r\n\r\n|next)$/);
   });
 
+  it("holds the head and the frames of its first turn, and sends them together once the turn ends", async () => {
+    // Bytes still in the socket's own buffer: handed to the kernel later, in one write.
+    const held: number[] = [];
+    const port = await serve(async (_req, res) => {
+      const out = new SseStream(res, encoding);
+      out.start(null);
+      void out.write(frames[0]!);
+      await Promise.resolve(); // a resume's missed events come a few promise hops later, in the same turn
+      void out.write(frames[3]!);
+      held.push(res.socket!.writableLength);
+      await new Promise((resolve) => setImmediate(resolve));
+      held.push(res.socket!.writableLength);
+      void out.write(frames[0]!); // a later frame goes out at once
+      held.push(res.socket!.writableLength);
+      out.end();
+    });
+    const raw = await rawGet(port, "/sse", "1.1");
+    expect(bodyOf(raw)).toBe("b\r\ndata: one\n\n\r\nd\r\ndata: three\n\n\r\nb\r\ndata: one\n\n\r\n0\r\n\r\n");
+    expect(held[0]).toBe(raw.length - bodyOf(raw).length + "b\r\ndata: one\n\n\r\nd\r\ndata: three\n\n\r\n".length);
+    expect(held.slice(1)).toEqual([0, 0]);
+  });
+
   it("waits while the client is slow to read, and loses nothing", async () => {
     // More than the kernel's socket buffers hold on loopback, so the writer must wait.
     const frame = `data: ${"x".repeat(64 * 1024)}\n\n`;

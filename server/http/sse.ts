@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { OpenStream } from "./openStreams";
+import { STOPPED } from "../platform/iterables";
 
 /**
  * Parley's one SSE writer: every event stream of every face (tRPC subscriptions in
@@ -68,7 +69,7 @@ export class SseStream {
     this.#encoding = encoding;
     const gone = () => {
       this.#finish();
-      this.#abort.abort();
+      this.#abort.abort(STOPPED);
     };
     // Already gone (its `close` has passed), or going later.
     if (res.destroyed) gone();
@@ -92,8 +93,16 @@ export class SseStream {
     this.#opened = opened;
     opened?.ended.addEventListener("abort", () => this.end(), { once: true });
     const res = this.#res;
+    // The head, the face's first frame and whatever frames are ready in this turn (a resume's
+    // missed events) go out as one write, at the end of the turn: one packet for the client to
+    // read before its first event, not three.
+    const socket = res.socket;
+    if (socket) {
+      socket.cork();
+      setImmediate(() => socket.uncork());
+    }
     res.writeHead(200, this.#encoding.headers);
-    // Sent now, not with the first frame: a queued answer may stay quiet a while.
+    // Sent this turn, not with the first frame: a queued answer may stay quiet a while.
     res.flushHeaders();
     // A response with its socket wrote its head there (flushHeaders), so the body's chunks can
     // follow it there; one waiting behind a pipelined response has no socket yet and keeps to
@@ -165,7 +174,7 @@ export class SseStream {
    */
   end(error?: unknown) {
     if (!this.#finish()) return;
-    this.#abort.abort();
+    this.#abort.abort(STOPPED);
     if (error === undefined) this.#res.end();
     else this.#res.destroy(error instanceof Error ? error : new Error("The stream failed", { cause: error }));
   }
