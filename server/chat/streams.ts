@@ -6,7 +6,7 @@ import { compareStreamIds, resumeAfter } from "../platform/store/follow";
 import type { Metrics } from "../platform/metrics";
 import type { Keys } from "../platform/store/keys";
 import type { Store, StreamEntry } from "../platform/store/types";
-import { DONE, rejection } from "../platform/iterables";
+import { DONE, rejection, STOPPED } from "../platform/iterables";
 
 /** What a reader of answer streams needs: the store, its keys, the subscriber gauge it moves, ended answers' rows, the log. */
 export type StreamReadDeps = Pick<StreamDeps, "store" | "keys"> & {
@@ -221,7 +221,7 @@ function followLive(deps: StreamReadDeps, message: FollowedAnswer, lastEventId: 
   // by a listener, not AbortSignal.any, whose weak references and finalization entries held 1 to
   // 2 KiB more of heap per follower (bench s6).
   const following = new AbortController();
-  const stopFollowing = () => following.abort();
+  const stopFollowing = () => following.abort(STOPPED);
   let state: "new" | "following" | "ending" | "done" = "new";
   let batches: AsyncIterator<StreamEntry[], undefined> | null = null;
   /** readEnded, once the answer was found ended without its stream's end. */
@@ -246,11 +246,11 @@ function followLive(deps: StreamReadDeps, message: FollowedAnswer, lastEventId: 
       return arm(interval);
     }
     deps.log.warn({ sessionId: message.sessionId, messageId: message.id, silentMs }, "an answer ended without its stream's end; its follower ends from the row");
-    following.abort();
+    following.abort(STOPPED);
   };
   /** Stops following the stream (the answer may go on from its row). */
   const leave = () => {
-    following.abort();
+    following.abort(STOPPED);
     signal.removeEventListener("abort", stopFollowing);
     clearTimeout(timer);
     void batches?.return?.()?.catch(() => undefined);
@@ -311,7 +311,7 @@ function followLive(deps: StreamReadDeps, message: FollowedAnswer, lastEventId: 
         state = "following";
         deps.metrics.streamSubscribers.inc();
         signal.addEventListener("abort", stopFollowing, { once: true });
-        if (signal.aborted) following.abort();
+        if (signal.aborted) following.abort(STOPPED);
         arm(interval);
         try {
           batches = deps.store.follow(deps.keys.stream(message.sessionId, message.id), lastEventId, following.signal, takeFirstPage(message))[Symbol.asyncIterator]();
