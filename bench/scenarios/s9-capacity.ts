@@ -399,7 +399,7 @@ async function startModel() {
 }
 
 export async function run(ctx: Ctx): Promise<ScenarioResult> {
-  const steps = ctx.quick ? [50, 100, 200, 300, 400, 600, 800, 1000] : [25, 50, 75, 100, 200, 300, 400, 500, 600, 750, 1000, 1500, 2000, 3000];
+  const steps = ctx.quick ? [50, 100, 200, 300, 400, 500, 600, 800, 1000] : [25, 50, 75, 100, 200, 300, 400, 500, 600, 750, 1000, 1500, 2000, 3000];
   const holdMs = ctx.quick ? 5_000 : 20_000;
   // A safety net only: each ramp normally ends at its first failing step.
   const budgetMs = ctx.quick ? 180_000 : 420_000;
