@@ -113,8 +113,6 @@ export async function run(ctx: Ctx, target = ctx.target, tag = "servers"): Promi
   const pPlain = summarize(plain);
   const b = summarize(raw);
   ctx.figures.set(`s2.${tag}`, p);
-  ctx.figures.set(`s2.${tag}.plain`, pPlain);
-  ctx.figures.set("s2.raw", b);
   return {
     id: "s2",
     title: "2. Resume (reconnect with lastEventId → first missed event)",

@@ -1,6 +1,7 @@
 import type { Caller } from "../auth/accounts";
 import { rateLimited } from "../platform/errors";
 import { limitSubject } from "../auth/rateLimits";
+import { STOPPED } from "../platform/iterables";
 
 /**
  * The answer streams this instance serves, by who opened them. One API key (or signed-in user)
@@ -37,7 +38,7 @@ export function createOpenStreams(options: { perKey: number; onRefused?: () => v
       for (const entry of [...entries]) {
         if (!opened(entry)) continue;
         entry.close();
-        entry.controller.abort();
+        entry.controller.abort(STOPPED);
       }
     }
   };

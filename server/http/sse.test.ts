@@ -129,8 +129,9 @@ describe("the SSE writer", () => {
       out.end();
     });
     const raw = await rawGet(port, "/sse", "1.1");
-    expect(bodyOf(raw)).toBe("b\r\ndata: one\n\n\r\nd\r\ndata: three\n\n\r\nb\r\ndata: one\n\n\r\n0\r\n\r\n");
-    expect(held[0]).toBe(raw.length - bodyOf(raw).length + "b\r\ndata: one\n\n\r\nd\r\ndata: three\n\n\r\n".length);
+    const firstTurn = "b\r\ndata: one\n\n\r\nd\r\ndata: three\n\n\r\n";
+    expect(bodyOf(raw)).toBe(`${firstTurn}b\r\ndata: one\n\n\r\n0\r\n\r\n`);
+    expect(held[0]).toBe(raw.length - bodyOf(raw).length + firstTurn.length);
     expect(held.slice(1)).toEqual([0, 0]);
   });
 

@@ -107,7 +107,7 @@ export class SseStream {
     // A response with its socket wrote its head there (flushHeaders), so the body's chunks can
     // follow it there; one waiting behind a pipelined response has no socket yet and keeps to
     // res.write, as does an HTTP/1.0 client's (no chunks) and a HEAD's (no body).
-    if (res.chunkedEncoding && res.socket && res.req.method !== "HEAD") this.#socket = res.socket;
+    if (res.chunkedEncoding && socket && res.req.method !== "HEAD") this.#socket = socket;
     this.#lastWrite = Date.now();
     track(this, this.#encoding.pingMs);
   }

@@ -5,6 +5,7 @@ import { getErrorShape, getTRPCErrorFromUnknown } from "./internals";
 import { appRouter } from "./routers/_app";
 import { serializedText } from "./serialized";
 import type { Context } from "./trpc";
+import { STOPPED } from "../../platform/iterables";
 
 /*
  * tRPC calls answered straight from the Node request, without tRPC's adapter. The adapter turns
@@ -118,7 +119,7 @@ async function bodyText(req: IncomingMessage): Promise<string> {
 export async function answerPlainCalls(ctx: Context, res: ServerResponse, request: PlainRequest) {
   // As the adapter's request signal: aborted when the client goes before the answer.
   const gone = new AbortController();
-  const onClose = () => gone.abort();
+  const onClose = () => gone.abort(STOPPED);
   res.once("close", onClose);
   let answers: { status: number; item: string }[];
   try {
