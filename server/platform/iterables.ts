@@ -3,8 +3,8 @@ export const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: unde
 
 /**
  * The reason Parley gives when it stops a reader, a stream or a call itself (its client has gone,
- * its answer has ended, its key was revoked). Made once: `abort()` without a reason builds a DOMException and its stack
- * trace every time, a resume's largest cost after its I/O.
+ * its answer has ended, its key was revoked). Made once: `abort()` without a reason builds a
+ * DOMException and its stack trace every time, a resume's largest cost after its I/O.
  */
 export const STOPPED = new DOMException("This operation was aborted", "AbortError");
 
